@@ -1,0 +1,84 @@
+//! A time-series recorder: named columns sampled at instants chosen by the model.
+
+use crate::time::SimTime;
+
+/// One cell of a sample: a number or a label (such as a machine state).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SampleValue {
+    /// A measured quantity.
+    Number(f64),
+    /// A categorical value.
+    Label(&'static str),
+}
+
+/// Rows of samples under fixed column names.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimeSeries {
+    columns: Vec<String>,
+    rows: Vec<(SimTime, Vec<SampleValue>)>,
+}
+
+impl TimeSeries {
+    /// A recorder with these column names (time is implicit).
+    pub fn new(columns: Vec<String>) -> Self {
+        Self { columns, rows: Vec::new() }
+    }
+
+    /// Column names, without the time column.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Adds one row; `values` must have one value per column.
+    pub fn push(&mut self, time: SimTime, values: Vec<SampleValue>) {
+        debug_assert_eq!(values.len(), self.columns.len());
+        self.rows.push((time, values));
+    }
+
+    /// The rows, in the order they were recorded.
+    pub fn rows(&self) -> &[(SimTime, Vec<SampleValue>)] {
+        &self.rows
+    }
+
+    /// The series as CSV text: a `time_s` column, then the named columns. Numbers are written
+    /// with up to six decimals so the text is the same on every platform.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("time_s");
+        for c in &self.columns {
+            out.push(',');
+            out.push_str(c);
+        }
+        out.push('\n');
+        for (t, values) in &self.rows {
+            out.push_str(&format_number(t.as_secs_f64()));
+            for v in values {
+                out.push(',');
+                match v {
+                    SampleValue::Number(x) => out.push_str(&format_number(*x)),
+                    SampleValue::Label(l) => out.push_str(l),
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn format_number(x: f64) -> String {
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".to_string() } else { s.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_layout() {
+        let mut ts = TimeSeries::new(vec!["level".into(), "state".into()]);
+        ts.push(SimTime(1_500_000_000), vec![SampleValue::Number(2.25), SampleValue::Label("working")]);
+        ts.push(SimTime(3_000_000_000), vec![SampleValue::Number(-0.0000001), SampleValue::Label("down")]);
+        assert_eq!(ts.to_csv(), "time_s,level,state\n1.5,2.25,working\n3,0,down\n");
+    }
+}

@@ -1,0 +1,125 @@
+//! Simulated time as integers: nanoseconds since the start of a run.
+//!
+//! Integer time means no floating drift: adding a cycle time a million times lands exactly on
+//! the million-th multiple. A `u64` of nanoseconds covers 584 years.
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds in one second.
+pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+/// Nanoseconds in one hour.
+pub const NANOS_PER_HOUR: u64 = 3_600 * NANOS_PER_SEC;
+
+/// A point in simulated time, in nanoseconds since the start of the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SimTime(pub u64);
+
+/// A span of simulated time, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SimDuration(pub u64);
+
+impl SimTime {
+    /// The start of every run.
+    pub const ZERO: SimTime = SimTime(0);
+    /// Later than any event a run can hold.
+    pub const NEVER: SimTime = SimTime(u64::MAX);
+
+    /// Seconds since the start, as a float (for reports only).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    /// Hours since the start, as a float (for reports only).
+    pub fn as_hours_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_HOUR as f64
+    }
+
+    /// `self + d`, saturating at [`SimTime::NEVER`].
+    pub fn saturating_add(self, d: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_add(d.0))
+    }
+
+    /// The span from `earlier` to `self` (zero if `earlier` is later).
+    pub fn since(self, earlier: SimTime) -> SimDuration {
+        SimDuration(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl SimDuration {
+    /// No time at all.
+    pub const ZERO: SimDuration = SimDuration(0);
+
+    /// A duration from seconds, rounded to the nearest nanosecond; negative and NaN give zero.
+    pub fn from_secs_f64(secs: f64) -> SimDuration {
+        if secs.is_nan() || secs <= 0.0 {
+            return SimDuration::ZERO;
+        }
+        let ns = (secs * NANOS_PER_SEC as f64).round();
+        if ns >= u64::MAX as f64 {
+            SimDuration(u64::MAX)
+        } else {
+            SimDuration(ns as u64)
+        }
+    }
+
+    /// A duration of whole seconds.
+    pub const fn from_secs(secs: u64) -> SimDuration {
+        SimDuration(secs * NANOS_PER_SEC)
+    }
+
+    /// Seconds, as a float (for reports only).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+}
+
+impl std::ops::Add<SimDuration> for SimTime {
+    type Output = SimTime;
+    fn add(self, d: SimDuration) -> SimTime {
+        self.saturating_add(d)
+    }
+}
+
+impl std::fmt::Display for SimTime {
+    /// Formats as `HH:MM:SS.mmm` with days in front when there are any (`2d 03:00:00.000`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms_total = self.0 / 1_000_000;
+        let (ms, s_total) = (ms_total % 1000, ms_total / 1000);
+        let (s, m_total) = (s_total % 60, s_total / 60);
+        let (m, h_total) = (m_total % 60, m_total / 60);
+        let (h, d) = (h_total % 24, h_total / 24);
+        if d > 0 {
+            write!(f, "{d}d {h:02}:{m:02}:{s:02}.{ms:03}")
+        } else {
+            write!(f, "{h:02}:{m:02}:{s:02}.{ms:03}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_cycle_lands_exactly() {
+        let cycle = SimDuration::from_secs_f64(0.1);
+        let mut t = SimTime::ZERO;
+        for _ in 0..1_000_000 {
+            t = t + cycle;
+        }
+        assert_eq!(t, SimTime(100_000 * NANOS_PER_SEC));
+    }
+
+    #[test]
+    fn display_has_days_hours_minutes() {
+        let t = SimTime(2 * 24 * NANOS_PER_HOUR + 3 * NANOS_PER_HOUR + 61_500_000_000);
+        assert_eq!(t.to_string(), "2d 03:01:01.500");
+        assert_eq!(SimTime(1_500_000).to_string(), "00:00:00.001");
+    }
+
+    #[test]
+    fn negative_seconds_are_zero() {
+        assert_eq!(SimDuration::from_secs_f64(-3.0), SimDuration::ZERO);
+        assert_eq!(SimDuration::from_secs_f64(f64::NAN), SimDuration::ZERO);
+    }
+}
