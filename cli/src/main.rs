@@ -1,1 +1,176 @@
-fn main(){}
+//! `twinline`: run, validate and benchmark bottling-plant scenarios headless.
+//!
+//! Exit codes: 0 success; 1 the run failed (I/O); 2 bad input (scenario, flag).
+
+mod bench;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+use twin_models::scenario::ScenarioError;
+use twin_models::units::parse_duration;
+use twin_models::{RunSpec, Scenario, Timing, kpis_document, load_scenario, replicate};
+
+#[derive(Parser)]
+#[command(name = "twinline", version, about = "Digital twin of a bottling plant: headless runs, validation and benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and print its KPIs; write kpis.json and timeseries.csv with --out.
+    Run {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Base seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time, e.g. 8h, 365d (default: the scenario's).
+        #[arg(long, value_parser = duration_arg)]
+        horizon: Option<sim::SimDuration>,
+        /// Warm-up left out of the statistics, e.g. 1h (default: the scenario's).
+        #[arg(long, value_parser = duration_arg)]
+        warmup: Option<sim::SimDuration>,
+        /// Independent replications, reported as mean and 95% confidence interval.
+        #[arg(long)]
+        reps: Option<usize>,
+        /// Threads for replications (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Directory for kpis.json and timeseries.csv.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Leave wall-clock timing out of kpis.json, so identical runs give identical bytes.
+        #[arg(long)]
+        reproducible: bool,
+    },
+    /// Check scenario files and report every problem found.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+    /// Measure the engine's speed on the bundled scenarios and print a report.
+    Bench {
+        /// Directory holding the bundled scenarios.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// Repetitions of each measurement (the best is reported).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+}
+
+fn duration_arg(s: &str) -> Result<sim::SimDuration, String> {
+    let d = parse_duration(s)?;
+    if d.0 == 0 { Err("must be longer than zero".into()) } else { Ok(d) }
+}
+
+/// A failure, with the exit code it maps to.
+enum Failure {
+    BadInput(String),
+    Io(String),
+}
+
+fn read_scenario(path: &Path) -> Result<Scenario, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::BadInput(format!("{}: cannot read the scenario: {e}", path.display())))?;
+    load_scenario(&path.display().to_string(), &text).map_err(|e: ScenarioError| Failure::BadInput(e.to_string()))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|e| Failure::Io(format!("{}: cannot write: {e}", path.display())))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { scenario, seed, horizon, warmup, reps, threads, out, reproducible } => {
+            run(&scenario, seed, horizon, warmup, reps, threads, out.as_deref(), reproducible)
+        }
+        Command::Validate { files } => validate(&files),
+        Command::Schema => {
+            println!("{}", twin_models::scenario::json_schema());
+            Ok(())
+        }
+        Command::Bench { scenarios, repeat } => bench::run(&scenarios, repeat.max(1)).map_err(Failure::BadInput),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Io(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    path: &Path,
+    seed: Option<u64>,
+    horizon: Option<sim::SimDuration>,
+    warmup: Option<sim::SimDuration>,
+    reps: Option<usize>,
+    threads: Option<usize>,
+    out: Option<&Path>,
+    reproducible: bool,
+) -> Result<(), Failure> {
+    let scenario = read_scenario(path)?;
+    let mut spec = RunSpec::of(&scenario);
+    spec.seed = seed.unwrap_or(spec.seed);
+    spec.horizon = horizon.unwrap_or(spec.horizon);
+    spec.warmup = warmup.unwrap_or(if horizon.is_some() && spec.warmup >= spec.horizon { sim::SimDuration::ZERO } else { spec.warmup });
+    if spec.warmup >= spec.horizon {
+        return Err(Failure::BadInput(format!(
+            "--warmup ({:.0} s) must be shorter than the horizon ({:.0} s)",
+            spec.warmup.as_secs_f64(),
+            spec.horizon.as_secs_f64()
+        )));
+    }
+    spec.record_series = out.is_some();
+    let reps = reps.unwrap_or(scenario.run.replications as usize);
+    if reps == 0 {
+        return Err(Failure::BadInput("--reps must be at least 1".into()));
+    }
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(Failure::BadInput("--threads must be at least 1".into()));
+    }
+    let started = Instant::now();
+    let result = replicate(&scenario, spec, reps, threads);
+    let wall = started.elapsed().as_secs_f64();
+    let doc = kpis_document(&scenario, spec, &result, Some(Timing { wall_time_s: wall }));
+    print!("{}", table::summary(&scenario, spec, &result, &doc, wall));
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
+        let file_doc = if reproducible { kpis_document(&scenario, spec, &result, None) } else { doc };
+        let text = serde_json::to_string_pretty(&file_doc).expect("a JSON value serialises") + "\n";
+        write(&dir.join("kpis.json"), &text)?;
+        if let Some(series) = result.runs.first().and_then(|r| r.series.as_ref()) {
+            write(&dir.join("timeseries.csv"), &series.to_csv())?;
+        }
+        println!("wrote {} and {}", dir.join("kpis.json").display(), dir.join("timeseries.csv").display());
+    }
+    Ok(())
+}
+
+fn validate(files: &[PathBuf]) -> Result<(), Failure> {
+    let mut problems = Vec::new();
+    for f in files {
+        match read_scenario(f) {
+            Ok(s) => println!("{}: ok ({} line(s), {} product(s))", f.display(), s.lines.len(), s.products.len()),
+            Err(Failure::BadInput(msg) | Failure::Io(msg)) => problems.push(msg),
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(Failure::BadInput(problems.join("\n"))) }
+}

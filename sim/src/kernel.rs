@@ -89,6 +89,13 @@ impl<E> Simulation<E> {
         self.calendar.schedule(time.max(self.now), event);
     }
 
+    /// Runs `f` with the world and a scheduler at the current time: for setting a model up
+    /// before the run, or poking it from outside between runs.
+    pub fn with_scheduler<R>(&mut self, f: impl FnOnce(&mut World, &mut Scheduler<'_, E>) -> R) -> R {
+        let mut sched = Scheduler { now: self.now, calendar: &mut self.calendar };
+        f(&mut self.world, &mut sched)
+    }
+
     /// Handles every event up to and including `end`, then sets the clock to `end`.
     pub fn run_until<H: EventHandler<E>>(&mut self, end: SimTime, handler: &mut H) -> RunEnd {
         while let Some(t) = self.calendar.peek_time() {

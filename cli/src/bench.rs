@@ -1,0 +1,1 @@
+pub fn run(_: &std::path::Path, _: usize) -> Result<(), String> { Ok(()) }

@@ -1,0 +1,105 @@
+//! The human summary printed by `twinline run`.
+
+use serde_json::Value;
+use std::fmt::Write as _;
+use twin_models::{Replications, RunSpec, Scenario};
+
+fn stat(v: &Value) -> (f64, f64) {
+    (v["mean"].as_f64().unwrap_or(0.0), v["ci95_half_width"].as_f64().unwrap_or(0.0))
+}
+
+fn pm(v: &Value, scale: f64, decimals: usize, reps: usize) -> String {
+    let (m, h) = stat(v);
+    if reps > 1 {
+        format!("{:.*} ± {:.*}", decimals, m * scale, decimals, h * scale)
+    } else {
+        format!("{:.*}", decimals, m * scale)
+    }
+}
+
+/// The summary table of a run.
+pub fn summary(scenario: &Scenario, spec: RunSpec, result: &Replications, doc: &Value, wall: f64) -> String {
+    let reps = result.runs.len();
+    let events = result.events();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "scenario {}  seed {}  horizon {:.2} h  warm-up {:.2} h  replications {}",
+        scenario.name,
+        spec.seed,
+        spec.horizon.as_secs_f64() / 3600.0,
+        spec.warmup.as_secs_f64() / 3600.0,
+        reps
+    );
+    let _ = writeln!(
+        s,
+        "events {}  wall {:.3} s  {:.2} M events/s",
+        events,
+        wall,
+        if wall > 0.0 { events as f64 / wall / 1e6 } else { 0.0 }
+    );
+    let lines = doc["summary"]["lines"].as_array().cloned().unwrap_or_default();
+    for l in &lines {
+        let name = l["name"].as_str().unwrap_or("?");
+        let _ = writeln!(s, "\nline {name} ({})", l["engine"].as_str().unwrap_or("?"));
+        let _ = writeln!(s, "  throughput      {} units/h", pm(&l["throughput_per_h"], 1.0, 1, reps));
+        let _ = writeln!(
+            s,
+            "  OEE @ {:<9} {} %  (availability {} %, performance {} %, quality {} %)",
+            l["oee"]["station"].as_str().unwrap_or("?"),
+            pm(&l["oee"]["oee"], 100.0, 1, reps),
+            pm(&l["oee"]["availability"], 100.0, 1, reps),
+            pm(&l["oee"]["performance"], 100.0, 1, reps),
+            pm(&l["oee"]["quality"], 100.0, 2, reps)
+        );
+        let _ = writeln!(
+            s,
+            "  units in/out    {} / {}   rejects {}",
+            pm(&l["units_in"], 1.0, 0, reps),
+            pm(&l["units_out"], 1.0, 0, reps),
+            pm(&l["rejects"], 1.0, 0, reps)
+        );
+        let _ = writeln!(
+            s,
+            "  WIP (mean)      {}   changeovers {} ({} min)",
+            pm(&l["wip_mean"], 1.0, 1, reps),
+            pm(&l["changeovers"], 1.0, 1, reps),
+            pm(&l["changeover_time_s"], 1.0 / 60.0, 1, reps)
+        );
+        if !l["mean_time_in_system_s"].is_null() {
+            let _ = writeln!(s, "  time in system  {} s", pm(&l["mean_time_in_system_s"], 1.0, 3, reps));
+        }
+        if !l["blocking_probability"].is_null() {
+            let _ = writeln!(
+                s,
+                "  arrivals        {}   lost {}   blocking probability {}",
+                pm(&l["arrivals"], 1.0, 0, reps),
+                pm(&l["lost"], 1.0, 0, reps),
+                pm(&l["blocking_probability"], 1.0, 4, reps)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  {:<14}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>12}",
+            "station %", "work", "starve", "block", "down", "setup", "micro", "planned", "units out"
+        );
+        for st in l["stations"].as_array().cloned().unwrap_or_default() {
+            let f = &st["state_fractions"];
+            let p = |k: &str| format!("{:.1}", stat(&f[k]).0 * 100.0);
+            let _ = writeln!(
+                s,
+                "  {:<14}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>12.0}",
+                st["name"].as_str().unwrap_or("?"),
+                p("working"),
+                p("starved"),
+                p("blocked"),
+                p("down"),
+                p("setup"),
+                p("micro_stop"),
+                p("planned_stop"),
+                stat(&st["units_out"]).0
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,580 @@
+//! Lines simulated unit by unit: used when units arrive at random or a machine's processing
+//! time is random. Exact blocking after service: a finished unit stays in its machine until
+//! the next buffer has room (a buffer of capacity 0 hands it straight to the next machine).
+
+use super::events::{LineEvent, PlantEvent};
+use super::state::{CampaignCursor, StationCore, StationState};
+use crate::distribution::Distribution;
+use crate::scenario::{FailureBasis, Line, Process, Source, WhenFull};
+use crate::units::TICKS_PER_UNIT;
+use sim::{RngStreams, Scheduler, SimDuration, SimTime, StreamRng, Tally, TimeWeighted};
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug)]
+struct Unit {
+    product: u16,
+    /// When the unit entered the line (arrival, or release from unlimited supply).
+    born: SimTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Working,
+    Blocked,
+}
+
+#[derive(Clone, Debug)]
+struct DStation {
+    core: StationCore,
+    phase: Phase,
+    unit: Option<Unit>,
+    /// Processing time left on the current unit, nanoseconds.
+    remaining: u64,
+    /// When the current stretch of work began (to book elapsed work on pause).
+    work_started: SimTime,
+    epoch: u32,
+    /// Per product: the fixed cycle (ns) of a speed-rated machine, else None.
+    cycle: Vec<Option<u64>>,
+    time_dist: Option<Distribution>,
+    speed_factors: Vec<f64>,
+    ideal_secs: Vec<f64>,
+    reject_rate: f64,
+}
+
+#[derive(Clone, Debug)]
+struct DBuffer {
+    capacity: Option<u64>,
+    transport: u64,
+    /// Units with the time they entered.
+    units: VecDeque<(Unit, SimTime)>,
+}
+
+impl DBuffer {
+    fn has_room(&self) -> bool {
+        self.capacity.is_none_or(|c| (self.units.len() as u64) < c)
+    }
+    fn front_ready(&self, now: SimTime) -> Option<Unit> {
+        self.units.front().filter(|(_, t)| t.0 + self.transport <= now.0).map(|(u, _)| *u)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Arrivals {
+    interarrival: Distribution,
+    when_full: WhenFull,
+    rng: StreamRng,
+    /// An arrival that found the queue full and waits (or is about to be lost).
+    holding: Option<Unit>,
+    /// The source waits for its held arrival to get in before generating the next.
+    blocked: bool,
+}
+
+/// A line simulated unit by unit.
+#[derive(Clone, Debug)]
+pub struct DiscreteLine {
+    index: u16,
+    stations: Vec<DStation>,
+    /// `buffers[i]` joins station i to station i + 1.
+    buffers: Vec<DBuffer>,
+    /// Queue in front of the first station (arrival sources only).
+    queue: Option<DBuffer>,
+    arrivals: Option<Arrivals>,
+    cursor: CampaignCursor,
+    /// Units now inside the line (queue, buffers, machines).
+    wip: i64,
+    wip_avg: TimeWeighted,
+    /// Time from entering to leaving the line, seconds, of units that left after warm-up.
+    flow_time: Tally,
+    /// Arrivals and arrivals lost, since warm-up.
+    arrived: u64,
+    lost: u64,
+}
+
+fn ev(line: u16, event: LineEvent) -> PlantEvent {
+    PlantEvent::Line { line, event }
+}
+
+impl DiscreteLine {
+    /// Builds line number `index` of a scenario with its random streams.
+    pub fn new(index: usize, line: &Line, rng: &RngStreams) -> Self {
+        let first = line.campaigns[0].product;
+        let stations = line
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(si, s)| {
+                let (cycle, time_dist) = match &s.process {
+                    Process::Rate(mu) => {
+                        (s.speed_factors.iter().map(|f| Some((3.6e15 / (*mu as f64 * f)).round() as u64)).collect(), None)
+                    }
+                    Process::Time(Distribution::Fixed(d)) => {
+                        (s.speed_factors.iter().map(|f| Some((d.0 as f64 / f).round() as u64)).collect(), None)
+                    }
+                    Process::Time(d) => (vec![None; s.speed_factors.len()], Some(d.clone())),
+                };
+                DStation {
+                    core: StationCore::new(s, index, si, rng, first),
+                    phase: Phase::Idle,
+                    unit: None,
+                    remaining: 0,
+                    work_started: SimTime::ZERO,
+                    epoch: 0,
+                    cycle,
+                    time_dist,
+                    speed_factors: s.speed_factors.clone(),
+                    ideal_secs: (0..s.speed_factors.len()).map(|p| s.ideal_cycle_secs(p)).collect(),
+                    reject_rate: s.reject_rate,
+                }
+            })
+            .collect();
+        let buffers = line
+            .buffers
+            .iter()
+            .map(|b| DBuffer { capacity: b.capacity, transport: b.transport.0, units: VecDeque::new() })
+            .collect();
+        let (queue, arrivals) = match &line.source {
+            Source::Unlimited => (None, None),
+            Source::Arrivals { interarrival, when_full, queue_capacity } => (
+                Some(DBuffer { capacity: *queue_capacity, transport: 0, units: VecDeque::new() }),
+                Some(Arrivals {
+                    interarrival: interarrival.clone(),
+                    when_full: *when_full,
+                    rng: rng.stream(&[index as u64, RngStreams::label("arrivals")]),
+                    holding: None,
+                    blocked: false,
+                }),
+            ),
+        };
+        DiscreteLine {
+            index: index as u16,
+            stations,
+            buffers,
+            queue,
+            arrivals,
+            cursor: CampaignCursor::new(line.campaigns.clone(), line.repeat_schedule),
+            wip: 0,
+            wip_avg: TimeWeighted::new(SimTime::ZERO, 0.0),
+            flow_time: Tally::new(),
+            arrived: 0,
+            lost: 0,
+        }
+    }
+
+    /// Schedules the first events (arrival, campaign timer, failures) and starts the line.
+    pub fn start(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        if let Some(a) = &mut self.arrivals {
+            let d = a.interarrival.sample(&mut a.rng);
+            sched.after(d, ev(self.index, LineEvent::Arrival));
+        }
+        self.start_campaign_timer(sched);
+        self.kick(sched);
+    }
+
+    pub(crate) fn start_campaign_timer(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        if let Some(d) = self.cursor.duration() {
+            sched.after(d, ev(self.index, LineEvent::CampaignEnd { epoch: self.cursor.timer_epoch }));
+        }
+    }
+
+    /// The flow state of station `i` (without overlays).
+    fn flow_state(&self, i: usize) -> StationState {
+        match self.stations[i].phase {
+            Phase::Working => StationState::Working,
+            Phase::Blocked => StationState::Blocked,
+            Phase::Idle => StationState::Starved,
+        }
+    }
+
+    /// The state of station `i` now.
+    pub fn state(&self, i: usize) -> StationState {
+        self.stations[i].core.overlay().unwrap_or_else(|| self.flow_state(i))
+    }
+
+    fn account(&mut self, i: usize, now: SimTime) {
+        let state = self.flow_state(i);
+        let w = if state == StationState::Working { 1.0 } else { 0.0 };
+        self.stations[i].core.account(now, w, state);
+    }
+
+    /// Books every station's time up to `now`.
+    pub fn sync(&mut self, now: SimTime) {
+        for i in 0..self.stations.len() {
+            self.account(i, now);
+        }
+    }
+
+    fn set_wip(&mut self, now: SimTime, delta: i64) {
+        self.wip += delta;
+        self.wip_avg.set(now, self.wip as f64);
+    }
+
+    /// Starts work (or resumes it) on station `i`'s unit: schedules the finish, or the
+    /// operating-time failure that strikes first.
+    fn start_work(&mut self, i: usize, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        let st = &mut self.stations[i];
+        st.phase = Phase::Working;
+        st.work_started = now;
+        st.epoch = st.epoch.wrapping_add(1);
+        let mut until = st.remaining as f64;
+        for f in &st.core.failures {
+            if f.basis == FailureBasis::Operating && !f.active {
+                until = until.min(f.op_left);
+            }
+        }
+        let at = SimTime(now.0 + until.max(0.0).ceil() as u64);
+        sched.at(at, ev(self.index, LineEvent::Done { station: i as u16, epoch: st.epoch }));
+    }
+
+    /// Stops the clock on station `i`'s unit (failure, stop, jam), keeping the work left.
+    fn pause(&mut self, i: usize, now: SimTime) {
+        let st = &mut self.stations[i];
+        if st.phase != Phase::Working {
+            return;
+        }
+        let elapsed = now.since(st.work_started).0;
+        st.remaining = st.remaining.saturating_sub(elapsed);
+        for f in &mut st.core.failures {
+            if f.basis == FailureBasis::Operating && !f.active {
+                f.op_left -= elapsed as f64;
+            }
+        }
+        st.work_started = now;
+        st.epoch = st.epoch.wrapping_add(1);
+    }
+
+    /// Station `i` becomes unavailable (call after setting the flag, with time booked).
+    pub fn on_unavailable(&mut self, i: usize, now: SimTime) {
+        self.pause(i, now);
+    }
+
+    /// Station `i` may have become available again.
+    pub fn on_available(&mut self, i: usize, sched: &mut Scheduler<'_, PlantEvent>) {
+        if self.stations[i].core.available() && self.stations[i].phase == Phase::Working {
+            self.start_work(i, sched);
+        }
+        self.kick(sched);
+    }
+
+    /// Mutable access to station `i`'s shared core (time must be booked first).
+    pub fn core_mut(&mut self, i: usize) -> &mut StationCore {
+        &mut self.stations[i].core
+    }
+
+    /// Station `i`'s shared core.
+    pub fn core(&self, i: usize) -> &StationCore {
+        &self.stations[i].core
+    }
+
+    /// The campaign cursor.
+    pub fn cursor_mut(&mut self) -> &mut CampaignCursor {
+        &mut self.cursor
+    }
+
+    /// Units in buffer `b` (`None`: the arrival queue).
+    pub fn buffer_level(&self, b: Option<usize>) -> f64 {
+        match b {
+            Some(b) => self.buffers[b].units.len() as f64,
+            None => self.queue.as_ref().map_or(0.0, |q| q.units.len() as f64),
+        }
+    }
+
+    /// Whether the line has an arrival queue.
+    pub fn has_queue(&self) -> bool {
+        self.queue.is_some()
+    }
+
+    /// Restarts the line's statistics (end of warm-up).
+    pub fn reset_statistics(&mut self, now: SimTime) {
+        self.sync(now);
+        for s in &mut self.stations {
+            s.core.reset_statistics(now);
+        }
+        self.wip_avg.restart(now);
+        self.flow_time = Tally::new();
+        self.arrived = 0;
+        self.lost = 0;
+    }
+
+    /// Time-average units in the line since the statistics started.
+    pub fn wip_mean(&self, now: SimTime) -> f64 {
+        self.wip_avg.mean(now)
+    }
+
+    /// Units in the line now.
+    pub fn wip_units(&self) -> i64 {
+        self.wip
+    }
+
+    /// Time in the line of units that left, seconds.
+    pub fn flow_time(&self) -> &Tally {
+        &self.flow_time
+    }
+
+    /// Arrivals and arrivals lost since the statistics started.
+    pub fn arrivals(&self) -> Option<(u64, u64)> {
+        self.arrivals.as_ref().map(|_| (self.arrived, self.lost))
+    }
+
+    /// Number of stations.
+    pub fn n_stations(&self) -> usize {
+        self.stations.len()
+    }
+
+    /// Handles a finish (or operating-time failure) event of station `i`.
+    pub fn on_done(&mut self, i: usize, epoch: u32, sched: &mut Scheduler<'_, PlantEvent>) -> Vec<(usize, usize)> {
+        let now = sched.now();
+        if self.stations[i].epoch != epoch || self.stations[i].phase != Phase::Working {
+            return Vec::new();
+        }
+        self.account(i, now);
+        self.pause(i, now);
+        // Operating-time failures whose clock ran out strike now.
+        let struck: Vec<(usize, usize)> = self.stations[i]
+            .core
+            .failures
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.basis == FailureBasis::Operating && !f.active && f.op_left <= 0.5)
+            .map(|(m, _)| (i, m))
+            .collect();
+        if self.stations[i].remaining == 0 {
+            self.finish_unit(i, now);
+        }
+        if struck.is_empty() {
+            if self.stations[i].phase == Phase::Working {
+                self.start_work(i, sched);
+            }
+            self.kick(sched);
+        }
+        struck
+    }
+
+    fn finish_unit(&mut self, i: usize, now: SimTime) {
+        let st = &mut self.stations[i];
+        let unit = st.unit.expect("a working station holds a unit");
+        st.core.counters.ideal_secs += st.ideal_secs[unit.product as usize];
+        if st.core.draw_reject(st.reject_rate) {
+            st.core.counters.rejected += TICKS_PER_UNIT;
+            st.unit = None;
+            st.phase = Phase::Idle;
+            self.set_wip(now, -1);
+        } else {
+            st.core.counters.good += TICKS_PER_UNIT;
+            st.phase = Phase::Blocked;
+        }
+    }
+
+    /// Handles an arrival at the source.
+    pub fn on_arrival(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        self.sync(now);
+        let product = self.cursor.product() as u16;
+        self.cursor.released += TICKS_PER_UNIT;
+        let campaign_over = self.cursor.remaining_ticks() == Some(0);
+        if campaign_over && !self.cursor.advance() {
+            self.start_campaign_timer(sched);
+        }
+        self.arrived += 1;
+        let unit = Unit { product, born: now };
+        let queue = self.queue.as_mut().expect("an arrival line has a queue");
+        let a = self.arrivals.as_mut().expect("an arrival line has arrivals");
+        if queue.has_room() {
+            queue.units.push_back((unit, now));
+            self.set_wip(now, 1);
+        } else {
+            a.holding = Some(unit);
+        }
+        self.kick(sched);
+        let a = self.arrivals.as_mut().expect("an arrival line has arrivals");
+        match (a.holding.is_some(), a.when_full) {
+            (true, WhenFull::Lost) => {
+                a.holding = None;
+                self.lost += 1;
+            }
+            (true, WhenFull::Wait) => a.blocked = true,
+            (false, _) => {}
+        }
+        if !a.blocked {
+            let d = a.interarrival.sample(&mut a.rng);
+            sched.after(d, ev(self.index, LineEvent::Arrival));
+        }
+    }
+
+    /// The next unit station `i` could take, and where from.
+    fn peek_input(&self, i: usize, now: SimTime) -> Option<Unit> {
+        if i == 0 {
+            return match (&self.queue, &self.arrivals) {
+                (Some(q), Some(a)) => q.front_ready(now).or(if q.units.is_empty() { a.holding } else { None }),
+                _ => Some(Unit { product: self.cursor.product() as u16, born: now }),
+            };
+        }
+        let b = &self.buffers[i - 1];
+        if let Some(u) = b.front_ready(now) {
+            return Some(u);
+        }
+        // A zero-capacity buffer: the unit goes straight from machine to machine.
+        let up = &self.stations[i - 1];
+        if b.units.is_empty() && up.phase == Phase::Blocked { up.unit } else { None }
+    }
+
+    /// Whether station `i`, with nothing of its product left to come, must change over:
+    /// returns the product to change to.
+    fn changeover_target(&self, i: usize, now: SimTime) -> Option<usize> {
+        let mine = self.stations[i].core.product;
+        if let Some(u) = self.peek_input(i, now) {
+            return (u.product as usize != mine).then_some(u.product as usize);
+        }
+        // Input is empty: change over in parallel as soon as upstream has moved on.
+        let upstream_product = if i == 0 {
+            self.cursor.product()
+        } else {
+            let up = &self.stations[i - 1];
+            if up.unit.is_some_and(|u| u.product as usize == mine) || !self.buffers[i - 1].units.is_empty() {
+                return None;
+            }
+            up.core.product
+        };
+        (upstream_product != mine).then_some(upstream_product)
+    }
+
+    fn take_input(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<'_, PlantEvent>) -> Unit {
+        if i > 0 {
+            let b = &mut self.buffers[i - 1];
+            if let Some((u, _)) = b.units.pop_front() {
+                if let Some((_, t)) = b.units.front()
+                    && b.transport > 0
+                {
+                    let ready = SimTime(t.0 + b.transport);
+                    sched.at(ready, ev(self.index, LineEvent::TransitReady { buffer: (i - 1) as u16 }));
+                }
+                return u;
+            }
+            let up = &mut self.stations[i - 1];
+            up.phase = Phase::Idle;
+            return up.unit.take().expect("peeked the unit upstream holds");
+        }
+        let (Some(q), Some(a)) = (&mut self.queue, &mut self.arrivals) else {
+            self.cursor.released += TICKS_PER_UNIT;
+            self.set_wip(now, 1);
+            return Unit { product: self.cursor.product() as u16, born: now };
+        };
+        let unit = match q.units.pop_front() {
+            Some((u, _)) => u,
+            None => {
+                self.wip += 1;
+                a.holding.take().expect("peeked a waiting arrival")
+            }
+        };
+        // A waiting arrival moves into the freed place.
+        if a.holding.is_some() && q.has_room() {
+            let h = a.holding.take().expect("checked");
+            q.units.push_back((h, now));
+            self.wip += 1;
+        }
+        self.wip_avg.set(now, self.wip as f64);
+        unit
+    }
+
+    /// Hands a finished unit of station `i` on, if there is room.
+    fn deposit(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<'_, PlantEvent>) -> bool {
+        let unit = self.stations[i].unit.expect("a blocked station holds a unit");
+        if i + 1 == self.stations.len() {
+            self.set_wip(now, -1);
+            self.flow_time.record(now.since(unit.born).as_secs_f64());
+        } else {
+            let b = &mut self.buffers[i];
+            if !b.has_room() {
+                return false;
+            }
+            b.units.push_back((unit, now));
+            if b.transport > 0 && b.units.len() == 1 {
+                sched.at(SimTime(now.0 + b.transport), ev(self.index, LineEvent::TransitReady { buffer: i as u16 }));
+            }
+        }
+        let st = &mut self.stations[i];
+        st.unit = None;
+        st.phase = Phase::Idle;
+        true
+    }
+
+    /// Moves units as far as they can go now: deposits, takes, changeovers.
+    pub fn kick(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        loop {
+            let mut changed = false;
+            for i in (0..self.stations.len()).rev() {
+                changed |= self.step(i, now, sched);
+            }
+            if !changed {
+                break;
+            }
+        }
+        // A source whose arrival waited for room goes on once that arrival is in.
+        if let Some(a) = &mut self.arrivals
+            && a.blocked
+            && a.holding.is_none()
+        {
+            a.blocked = false;
+            let d = a.interarrival.sample(&mut a.rng);
+            sched.after(d, ev(self.index, LineEvent::Arrival));
+        }
+    }
+
+    fn step(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<'_, PlantEvent>) -> bool {
+        match self.stations[i].phase {
+            Phase::Working => false,
+            Phase::Blocked => {
+                self.account(i, now);
+                self.deposit(i, now, sched)
+            }
+            Phase::Idle => {
+                if !self.stations[i].core.available() {
+                    return false;
+                }
+                if let Some(target) = self.changeover_target(i, now) {
+                    self.account(i, now);
+                    self.begin_setup(i, target, sched);
+                    return true;
+                }
+                if self.peek_input(i, now).is_none() {
+                    return false;
+                }
+                self.account(i, now);
+                if i > 0 {
+                    self.account(i - 1, now);
+                }
+                let unit = self.take_input(i, now, sched);
+                if i == 0 && self.arrivals.is_none() && self.cursor.remaining_ticks() == Some(0) && !self.cursor.advance() {
+                    self.start_campaign_timer(sched);
+                }
+                let st = &mut self.stations[i];
+                st.core.counters.taken += TICKS_PER_UNIT;
+                let p = unit.product as usize;
+                st.remaining = match (st.cycle[p], &st.time_dist) {
+                    (Some(c), _) => c,
+                    (None, Some(d)) => (d.sample(&mut st.core.process_rng).0 as f64 / st.speed_factors[p]).round() as u64,
+                    (None, None) => unreachable!("a station has a cycle or a distribution"),
+                };
+                st.unit = Some(unit);
+                self.start_work(i, sched);
+                true
+            }
+        }
+    }
+
+    /// Starts a changeover of station `i` to `product` (time booked by the caller).
+    pub fn begin_setup(&mut self, i: usize, product: usize, sched: &mut Scheduler<'_, PlantEvent>) {
+        let core = &mut self.stations[i].core;
+        let d = core.changeover_time(product);
+        core.product = product;
+        core.counters.setups += 1;
+        if d > 0 {
+            core.setup = true;
+            sched.after(SimDuration(d), ev(self.index, LineEvent::SetupDone { station: i as u16 }));
+        } else if i == 0 {
+            self.start_campaign_timer(sched);
+        }
+    }
+}

@@ -1,0 +1,561 @@
+//! Lines simulated as flows whose rates change only at events.
+//!
+//! A line with unlimited supply and fixed-cycle machines needs no event per bottle: between
+//! events every machine runs at a constant rate, so buffer levels move linearly and the next
+//! moment anything changes (a buffer fills or empties, a product boundary reaches a machine,
+//! a campaign's quantity is released, a failure clock runs out) can be computed. Quantities
+//! are integer ticks ([`TICKS_PER_UNIT`] per unit) and a machine's rate in milli-units per
+//! hour is exactly ticks per nanosecond, so a machine at a whole rate produces exactly the
+//! units its rate says.
+//!
+//! Rates: each machine runs at its nominal rate for its product unless an empty buffer in
+//! front limits it to what flows in (it is partly **starved**) or a full buffer behind limits
+//! it to what flows out (partly **blocked**); the time it runs below its rate is booked to
+//! that state. This is the fluid limit of blocking after service: it leaves out the one unit
+//! each machine holds.
+
+use super::events::{LineEvent, PlantEvent};
+use super::state::{CampaignCursor, StationCore, StationState};
+use crate::distribution::Distribution;
+use crate::scenario::{FailureBasis, Line, Process};
+use crate::units::{TICKS_PER_UNIT, rate_of_cycle};
+use sim::{RngStreams, Scheduler, SimDuration, SimTime, TimeWeighted};
+use std::collections::VecDeque;
+
+/// Levels within this many ticks (a millionth of a unit) of empty or full count as such.
+const EPS: u128 = TICKS_PER_UNIT / 1_000_000;
+const PPM: u128 = 1_000_000;
+
+#[derive(Clone, Debug)]
+struct FStation {
+    core: StationCore,
+    /// Full-speed rate per product, ticks per nanosecond.
+    full_rate: Vec<f64>,
+    reject_ppm: u128,
+    /// Rate it could run at now (0 when unavailable), ticks per nanosecond.
+    max_rate: f64,
+    /// Rate it runs at now.
+    rate: f64,
+    /// Why `rate < max_rate`: Starved or Blocked (Working when not limited).
+    limit: StationState,
+    /// Ticks processed since the start (for exact reject counting).
+    processed: u128,
+}
+
+impl FStation {
+    fn good_fraction(&self) -> f64 {
+        1.0 - self.reject_ppm as f64 / PPM as f64
+    }
+    /// Good ticks out of processing `a` more ticks.
+    fn good_of(&self, a: u128) -> u128 {
+        a - self.rejects_of(a)
+    }
+    fn rejects_of(&self, a: u128) -> u128 {
+        (self.processed + a) * self.reject_ppm / PPM - self.processed * self.reject_ppm / PPM
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Transit {
+    /// Transport time, nanoseconds.
+    tau: u64,
+    cum_in: u128,
+    cum_out: u128,
+    /// Breakpoints of the inflow: (time ns, cumulative ticks in, rate after).
+    history: VecDeque<(u64, u128, f64)>,
+}
+
+impl Transit {
+    /// Cumulative inflow at time `x` (ns) and the inflow rate then.
+    fn inflow_at(&self, x: u64) -> (u128, f64) {
+        let k = self.history.partition_point(|(t, _, _)| *t <= x);
+        if k == 0 {
+            return (self.history.front().map_or(0, |h| h.1), 0.0);
+        }
+        let (t, cum, rate) = self.history[k - 1];
+        let cap = self.history.get(k).map_or(self.cum_in, |h| h.1);
+        let extra = (rate * (x - t) as f64) as u128;
+        ((cum + extra).min(cap), rate)
+    }
+    /// Ticks that have done their transport time at `now` and are still on the conveyor.
+    fn ready(&self, now: u64) -> u128 {
+        self.inflow_at(now.saturating_sub(self.tau)).0.saturating_sub(self.cum_out)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct FBuffer {
+    capacity: Option<u128>,
+    level: u128,
+    /// Content by product, oldest first: (product, ticks).
+    segments: VecDeque<(usize, u128)>,
+    transit: Option<Transit>,
+}
+
+impl FBuffer {
+    /// Ticks of `product` at the head of the buffer.
+    fn leading(&self, product: usize) -> u128 {
+        self.segments.iter().take_while(|(p, _)| *p == product).map(|(_, t)| t).sum()
+    }
+    fn is_full(&self) -> bool {
+        self.capacity.is_some_and(|c| c.saturating_sub(self.level) <= EPS)
+    }
+    fn push(&mut self, product: usize, ticks: u128) {
+        if ticks == 0 {
+            return;
+        }
+        match self.segments.back_mut() {
+            Some((p, t)) if *p == product => *t += ticks,
+            _ => self.segments.push_back((product, ticks)),
+        }
+        self.level += ticks;
+    }
+    fn pop(&mut self, mut ticks: u128) {
+        self.level -= ticks;
+        while ticks > 0 {
+            let front = self.segments.front_mut().expect("never takes more than the buffer holds");
+            let take = front.1.min(ticks);
+            front.1 -= take;
+            ticks -= take;
+            if front.1 == 0 {
+                self.segments.pop_front();
+            }
+        }
+    }
+}
+
+fn amount(rate: f64, dt: u64) -> u128 {
+    if rate <= 0.0 {
+        0
+    } else if rate.fract() == 0.0 && rate < 1e18 {
+        // Whole rates multiply exactly.
+        rate as u128 * dt as u128
+    } else {
+        (rate * dt as f64).round() as u128
+    }
+}
+
+fn ev(line: u16, event: LineEvent) -> PlantEvent {
+    PlantEvent::Line { line, event }
+}
+
+/// A line simulated as piecewise-constant flows.
+#[derive(Clone, Debug)]
+pub struct FluidLine {
+    index: u16,
+    stations: Vec<FStation>,
+    buffers: Vec<FBuffer>,
+    cursor: CampaignCursor,
+    last: SimTime,
+    epoch: u64,
+    wip_avg: TimeWeighted,
+    scratch: Vec<u128>,
+}
+
+impl FluidLine {
+    /// Builds line number `index` of a scenario with its random streams.
+    pub fn new(index: usize, line: &Line, rng: &RngStreams) -> Self {
+        let first = line.campaigns[0].product;
+        let stations = line
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(si, s)| {
+                let nominal = match &s.process {
+                    Process::Rate(mu) => *mu,
+                    Process::Time(Distribution::Fixed(d)) => rate_of_cycle(*d),
+                    Process::Time(_) => unreachable!("fluid lines have fixed cycles only"),
+                };
+                FStation {
+                    core: StationCore::new(s, index, si, rng, first),
+                    full_rate: s.speed_factors.iter().map(|f| if *f == 1.0 { nominal as f64 } else { nominal as f64 * f }).collect(),
+                    reject_ppm: (s.reject_rate * PPM as f64).round() as u128,
+                    max_rate: 0.0,
+                    rate: 0.0,
+                    limit: StationState::Working,
+                    processed: 0,
+                }
+            })
+            .collect();
+        let buffers = line
+            .buffers
+            .iter()
+            .map(|b| FBuffer {
+                capacity: b.capacity.map(|c| c as u128 * TICKS_PER_UNIT),
+                level: 0,
+                segments: VecDeque::new(),
+                transit: (b.transport > SimDuration::ZERO).then(|| Transit {
+                    tau: b.transport.0,
+                    cum_in: 0,
+                    cum_out: 0,
+                    history: VecDeque::from([(0, 0, 0.0)]),
+                }),
+            })
+            .collect();
+        FluidLine {
+            index: index as u16,
+            stations,
+            buffers,
+            cursor: CampaignCursor::new(line.campaigns.clone(), line.repeat_schedule),
+            last: SimTime::ZERO,
+            epoch: 0,
+            wip_avg: TimeWeighted::new(SimTime::ZERO, 0.0),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Starts the flows at time zero.
+    pub fn start(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        self.start_campaign_timer(sched);
+        self.settle(sched);
+    }
+
+    pub(crate) fn start_campaign_timer(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        if let Some(d) = self.cursor.duration() {
+            sched.after(d, ev(self.index, LineEvent::CampaignEnd { epoch: self.cursor.timer_epoch }));
+        }
+    }
+
+    /// The campaign cursor.
+    pub fn cursor_mut(&mut self) -> &mut CampaignCursor {
+        &mut self.cursor
+    }
+
+    /// Number of stations.
+    pub fn n_stations(&self) -> usize {
+        self.stations.len()
+    }
+
+    /// Station `i`'s shared core.
+    pub fn core(&self, i: usize) -> &StationCore {
+        &self.stations[i].core
+    }
+
+    /// Mutable access to station `i`'s core (call [`FluidLine::advance`] first).
+    pub fn core_mut(&mut self, i: usize) -> &mut StationCore {
+        &mut self.stations[i].core
+    }
+
+    /// Buffer `b`'s level, units.
+    pub fn buffer_level(&self, b: usize) -> f64 {
+        crate::units::units(self.buffers[b].level)
+    }
+
+    /// Ticks in all buffers.
+    pub fn wip_ticks(&self) -> u128 {
+        self.buffers.iter().map(|b| b.level).sum()
+    }
+
+    /// Time-average units in the line since the statistics started.
+    pub fn wip_mean(&self, now: SimTime) -> f64 {
+        self.wip_avg.mean(now)
+    }
+
+    /// Restarts the line's own statistics (end of warm-up).
+    pub fn reset_statistics(&mut self, now: SimTime) {
+        self.wip_avg.restart(now);
+        for s in &mut self.stations {
+            s.core.reset_statistics(now);
+        }
+    }
+
+    /// The state station `i` is mostly in now (for samples).
+    pub fn state(&self, i: usize) -> StationState {
+        let s = &self.stations[i];
+        s.core.overlay().unwrap_or(if s.rate > 0.0 { StationState::Working } else { s.limit })
+    }
+
+    /// Moves all flows forward to `now` at the current rates.
+    pub fn advance(&mut self, now: SimTime) {
+        let dt = now.since(self.last).0;
+        if dt == 0 {
+            return;
+        }
+        let n = self.stations.len();
+        let mut a = std::mem::take(&mut self.scratch);
+        a.clear();
+        a.extend(self.stations.iter().map(|s| amount(s.rate, dt)));
+        if let Some(rem) = self.cursor.remaining_ticks() {
+            a[0] = a[0].min(rem);
+        }
+        // Forward: nobody takes more than is there (of its product, and done with transport).
+        let forward = |a: &mut [u128], stations: &[FStation], buffers: &[FBuffer]| {
+            for i in 1..n {
+                let (up, dn, b) = (&stations[i - 1], &stations[i], &buffers[i - 1]);
+                let incoming = if up.core.product == dn.core.product { up.good_of(a[i - 1]) } else { 0 };
+                let mut avail = b.leading(dn.core.product) + incoming;
+                if let Some(tr) = &b.transit {
+                    avail = avail.min(tr.ready(now.0));
+                }
+                a[i] = a[i].min(avail);
+            }
+        };
+        forward(&mut a, &self.stations, &self.buffers);
+        // Backward: nobody puts in more than there is room for.
+        for i in (0..n.saturating_sub(1)).rev() {
+            if let Some(cap) = self.buffers[i].capacity {
+                loop {
+                    let level = self.buffers[i].level + self.stations[i].good_of(a[i]);
+                    let after = level.saturating_sub(a[i + 1]);
+                    if after <= cap || a[i] == 0 {
+                        break;
+                    }
+                    a[i] -= (after - cap).min(a[i]);
+                }
+            }
+        }
+        forward(&mut a, &self.stations, &self.buffers);
+
+        for i in 0..n {
+            let s = &mut self.stations[i];
+            let rejects = s.rejects_of(a[i]);
+            let good = a[i] - rejects;
+            s.processed += a[i];
+            let c = &mut s.core.counters;
+            c.taken += a[i];
+            c.good += good;
+            c.rejected += rejects;
+            let full = s.full_rate[s.core.product];
+            c.ideal_secs += a[i] as f64 / full / 1e9;
+            let w = if s.max_rate > 0.0 { a[i] as f64 / (s.max_rate * dt as f64) } else { 0.0 };
+            let rest = if s.limit == StationState::Working { StationState::Starved } else { s.limit };
+            s.core.account(now, w, rest);
+            for f in &mut s.core.failures {
+                if f.basis == FailureBasis::Operating && !f.active {
+                    f.op_left -= w.min(1.0) * dt as f64;
+                }
+            }
+            if i + 1 < n {
+                let product = s.core.product;
+                let b = &mut self.buffers[i];
+                b.push(product, good);
+                if let Some(tr) = &mut b.transit {
+                    tr.cum_in += good;
+                }
+            }
+            if i > 0 {
+                let b = &mut self.buffers[i - 1];
+                b.pop(a[i]);
+                if let Some(tr) = &mut b.transit {
+                    tr.cum_out += a[i];
+                    while tr.history.len() >= 2 && tr.history[1].0 <= now.0.saturating_sub(tr.tau) {
+                        tr.history.pop_front();
+                    }
+                }
+            }
+        }
+        self.cursor.released += a[0];
+        self.scratch = a;
+        self.last = now;
+        self.wip_avg.ramp_to(now, crate::units::units(self.wip_ticks()));
+    }
+
+    /// The product station `i` must change over to, if nothing of its own is left to come.
+    fn changeover_target(&self, i: usize) -> Option<usize> {
+        let mine = self.stations[i].core.product;
+        if i == 0 {
+            let next = self.cursor.product();
+            return (next != mine).then_some(next);
+        }
+        let b = &self.buffers[i - 1];
+        if b.leading(mine) > EPS {
+            return None;
+        }
+        match b.segments.iter().find(|(p, t)| *p != mine && *t > 0) {
+            Some((p, _)) => Some(*p),
+            None => {
+                let up = self.stations[i - 1].core.product;
+                (up != mine).then_some(up)
+            }
+        }
+    }
+
+    /// Starts a changeover of station `i` to `product` (time booked by the caller).
+    fn begin_setup(&mut self, i: usize, product: usize, sched: &mut Scheduler<'_, PlantEvent>) {
+        // Crumbs of the old product (under a millionth of a unit) go with the new one.
+        if i > 0 {
+            let old = self.stations[i].core.product;
+            for seg in self.buffers[i - 1].segments.iter_mut().take_while(|(p, _)| *p == old) {
+                seg.0 = product;
+            }
+        }
+        let core = &mut self.stations[i].core;
+        let d = core.changeover_time(product);
+        core.product = product;
+        core.counters.setups += 1;
+        if d > 0 {
+            core.setup = true;
+            sched.after(SimDuration(d), ev(self.index, LineEvent::SetupDone { station: i as u16 }));
+        } else if i == 0 {
+            self.start_campaign_timer(sched);
+        }
+    }
+
+    /// After anything changed at `sched.now()` (flows already advanced): strikes due
+    /// failures, moves the campaign on, starts changeovers, sets rates and schedules the
+    /// next boundary. Returns the failures that struck, for the caller to schedule repairs.
+    pub fn settle(&mut self, sched: &mut Scheduler<'_, PlantEvent>) -> Vec<(usize, usize)> {
+        let mut struck = Vec::new();
+        for (i, s) in self.stations.iter().enumerate() {
+            for (m, f) in s.core.failures.iter().enumerate() {
+                if f.basis == FailureBasis::Operating && !f.active && f.op_left <= 0.5 {
+                    struck.push((i, m));
+                }
+            }
+        }
+        if self.cursor.remaining_ticks().is_some_and(|r| r <= EPS) && !self.cursor.advance() {
+            self.start_campaign_timer(sched);
+        }
+        for i in 0..self.stations.len() {
+            if self.stations[i].core.setup {
+                continue;
+            }
+            if let Some(target) = self.changeover_target(i) {
+                self.begin_setup(i, target, sched);
+            }
+        }
+        // The caller marks struck failures active before rates are set.
+        if struck.is_empty() {
+            self.replan(sched);
+        }
+        struck
+    }
+
+    /// Sets every machine's rate and schedules the next flow boundary.
+    pub fn replan(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        for s in &mut self.stations {
+            s.max_rate = if s.core.available() { s.full_rate[s.core.product] } else { 0.0 };
+            s.rate = s.max_rate;
+            s.limit = StationState::Working;
+        }
+        self.propagate(now);
+        for (b, buf) in self.buffers.iter_mut().enumerate() {
+            if let Some(tr) = &mut buf.transit {
+                let in_rate = self.stations[b].rate * self.stations[b].good_fraction();
+                if tr.history.back().is_none_or(|h| h.2 != in_rate) {
+                    tr.history.push_back((now.0, tr.cum_in, in_rate));
+                }
+            }
+        }
+        self.epoch += 1;
+        if let Some(dt) = self.next_boundary(now) {
+            let at = SimTime(now.0.saturating_add(dt.ceil().max(1.0) as u64));
+            sched.at(at, ev(self.index, LineEvent::Flow { epoch: self.epoch }));
+        }
+    }
+
+    fn propagate(&mut self, now: SimTime) {
+        let n = self.stations.len();
+        for _ in 0..=2 * n {
+            let mut changed = false;
+            for b in 0..n.saturating_sub(1) {
+                let buf = &self.buffers[b];
+                let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
+                let empty_bound = match &buf.transit {
+                    Some(tr) if tr.ready(now.0) <= EPS => Some(tr.inflow_at(now.0.saturating_sub(tr.tau)).1),
+                    Some(_) => None,
+                    None if buf.leading(dn.core.product) <= EPS => {
+                        Some(if up.core.product == dn.core.product { up.rate * up.good_fraction() } else { 0.0 })
+                    }
+                    None => None,
+                };
+                if let Some(bound) = empty_bound
+                    && dn.rate > bound * (1.0 + 1e-12)
+                {
+                    let dn = &mut self.stations[b + 1];
+                    dn.rate = bound;
+                    dn.limit = StationState::Starved;
+                    changed = true;
+                }
+                let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
+                if buf.is_full() {
+                    let bound = dn.rate / up.good_fraction();
+                    if up.rate > bound * (1.0 + 1e-12) {
+                        let up = &mut self.stations[b];
+                        up.rate = bound;
+                        up.limit = StationState::Blocked;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Nanoseconds from `now` to the next flow boundary, if any.
+    fn next_boundary(&self, now: SimTime) -> Option<f64> {
+        let mut best = f64::INFINITY;
+        let n = self.stations.len();
+        for b in 0..n.saturating_sub(1) {
+            let buf = &self.buffers[b];
+            let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
+            let in_r = up.rate * up.good_fraction();
+            let out_r = dn.rate;
+            let level = buf.level as f64;
+            if let Some(cap) = buf.capacity
+                && cap.saturating_sub(buf.level) > EPS
+                && in_r > out_r
+            {
+                best = best.min((cap as f64 - level) / (in_r - out_r));
+            }
+            match &buf.transit {
+                None => {
+                    if buf.level > EPS && out_r > in_r {
+                        best = best.min(level / (out_r - in_r));
+                    }
+                }
+                Some(tr) => {
+                    let (ready, delayed) = (tr.ready(now.0), tr.inflow_at(now.0.saturating_sub(tr.tau)).1);
+                    if ready > EPS && out_r > delayed {
+                        best = best.min(ready as f64 / (out_r - delayed));
+                    }
+                    let x = now.0.saturating_sub(tr.tau);
+                    if let Some((t, _, _)) = tr.history.iter().find(|h| h.0 > x) {
+                        best = best.min((t + tr.tau - now.0) as f64);
+                    }
+                }
+            }
+            // The last of this machine's product reaches it.
+            let lead = buf.leading(dn.core.product);
+            let boundary = buf.segments.len() > 1
+                || buf.segments.front().is_some_and(|(p, _)| *p != dn.core.product)
+                || up.core.product != dn.core.product;
+            if boundary && lead > EPS && out_r > 0.0 {
+                best = best.min(lead as f64 / out_r);
+            }
+        }
+        for s in &self.stations {
+            if s.rate > 0.0 {
+                let w = s.rate / s.max_rate;
+                for f in &s.core.failures {
+                    if f.basis == FailureBasis::Operating && !f.active {
+                        best = best.min(f.op_left / w);
+                    }
+                }
+            }
+        }
+        if let Some(rem) = self.cursor.remaining_ticks()
+            && self.stations[0].rate > 0.0
+        {
+            best = best.min(rem as f64 / self.stations[0].rate);
+        }
+        best.is_finite().then_some(best)
+    }
+
+    /// Whether `epoch` is the current flow generation.
+    pub fn is_current(&self, epoch: u64) -> bool {
+        epoch == self.epoch
+    }
+
+    /// Ticks released into the line, good ticks out of its end, ticks rejected, ticks
+    /// inside: `released = out + rejected + inside` always holds exactly.
+    pub fn balance(&self) -> (u128, u128, u128, u128) {
+        let released = self.stations[0].core.counters.taken;
+        let out = self.stations[self.stations.len() - 1].core.counters.good;
+        let rejected = self.stations.iter().map(|s| s.core.counters.rejected).sum();
+        (released, out, rejected, self.wip_ticks())
+    }
+}

@@ -1,0 +1,425 @@
+//! The plant model: each line is an entity in the bevy_ecs world holding its runtime as a
+//! component; a [`PlantModel`] handles the events and a run turns a [`Scenario`] into KPIs.
+
+pub mod discrete;
+pub mod events;
+pub mod fluid;
+pub mod state;
+
+use crate::kpi::{self, RunKpis};
+use crate::scenario::{FailureBasis, PlannedStop, Scenario};
+use bevy_ecs::component::Component;
+use bevy_ecs::entity::Entity;
+use discrete::DiscreteLine;
+pub use events::{LineEvent, PlantEvent};
+use fluid::FluidLine;
+use sim::{EventHandler, RngStreams, SampleValue, Scheduler, SimDuration, SimTime, Simulation, TimeSeries, World};
+pub use state::{Counters, StationCore, StationState};
+
+/// How a line is simulated.
+#[derive(Clone, Debug)]
+pub enum LineEngine {
+    /// Piecewise-constant flows (unlimited supply, fixed cycles).
+    Fluid(FluidLine),
+    /// Unit by unit.
+    Discrete(DiscreteLine),
+}
+
+/// A line's state in the world.
+#[derive(Component, Clone, Debug)]
+pub struct LineRuntime {
+    /// The line's engine and state.
+    pub engine: LineEngine,
+    stops: Vec<PlannedStop>,
+    index: u16,
+}
+
+fn ev(line: u16, event: LineEvent) -> PlantEvent {
+    PlantEvent::Line { line, event }
+}
+
+impl LineRuntime {
+    fn n_stations(&self) -> usize {
+        match &self.engine {
+            LineEngine::Fluid(f) => f.n_stations(),
+            LineEngine::Discrete(d) => d.n_stations(),
+        }
+    }
+
+    /// Station `i`'s shared core.
+    pub fn core(&self, i: usize) -> &StationCore {
+        match &self.engine {
+            LineEngine::Fluid(f) => f.core(i),
+            LineEngine::Discrete(d) => d.core(i),
+        }
+    }
+
+    fn core_mut(&mut self, i: usize) -> &mut StationCore {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.core_mut(i),
+            LineEngine::Discrete(d) => d.core_mut(i),
+        }
+    }
+
+    /// Brings flows and time accounts up to `now`.
+    pub fn sync(&mut self, now: SimTime) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.advance(now),
+            LineEngine::Discrete(d) => d.sync(now),
+        }
+    }
+
+    /// The state of station `i` now.
+    pub fn state(&self, i: usize) -> StationState {
+        match &self.engine {
+            LineEngine::Fluid(f) => f.state(i),
+            LineEngine::Discrete(d) => d.state(i),
+        }
+    }
+
+    fn start(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        for i in 0..self.n_stations() {
+            for m in 0..self.core(i).failures.len() {
+                if self.core(i).failures[m].basis == FailureBasis::Calendar {
+                    let d = self.core_mut(i).failures[m].draw_tbf();
+                    sched.after(d, ev(self.index, LineEvent::CalendarFailure { station: i as u16, mode: m as u8 }));
+                }
+            }
+        }
+        for (k, stop) in self.stops.iter().enumerate() {
+            sched.at(SimTime(stop.start.0), ev(self.index, LineEvent::StopStart { stop: k as u16 }));
+        }
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.start(sched),
+            LineEngine::Discrete(d) => d.start(sched),
+        }
+    }
+
+    /// Marks failures active, schedules their repairs, and lets the engine react.
+    fn strike(&mut self, struck: Vec<(usize, usize)>, sched: &mut Scheduler<'_, PlantEvent>) {
+        let mut struck = struck;
+        while !struck.is_empty() {
+            for &(i, m) in &struck {
+                let f = &mut self.core_mut(i).failures[m];
+                f.active = true;
+                let micro = f.micro;
+                let ttr = f.draw_ttr();
+                let c = &mut self.core_mut(i).counters;
+                if micro {
+                    c.micro_stops += 1;
+                } else {
+                    c.failures += 1;
+                }
+                sched.after(ttr, ev(self.index, LineEvent::Repair { station: i as u16, mode: m as u8 }));
+            }
+            struck = match &mut self.engine {
+                LineEngine::Fluid(f) => f.settle(sched),
+                LineEngine::Discrete(d) => {
+                    for &(i, _) in &struck {
+                        d.on_unavailable(i, sched.now());
+                    }
+                    d.kick(sched);
+                    Vec::new()
+                }
+            };
+        }
+    }
+
+    /// Lets the engine react after an availability or schedule change at station `i`.
+    fn react(&mut self, i: Option<usize>, sched: &mut Scheduler<'_, PlantEvent>) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => {
+                let struck = f.settle(sched);
+                self.strike(struck, sched);
+            }
+            LineEngine::Discrete(d) => match i {
+                Some(i) if !d.core(i).available() => {
+                    d.on_unavailable(i, sched.now());
+                    d.kick(sched);
+                }
+                Some(i) => d.on_available(i, sched),
+                None => d.kick(sched),
+            },
+        }
+    }
+
+    fn start_campaign_timer(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.start_campaign_timer(sched),
+            LineEngine::Discrete(d) => d.start_campaign_timer(sched),
+        }
+    }
+
+    /// Handles one event of this line.
+    pub fn handle(&mut self, event: LineEvent, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        match event {
+            LineEvent::Flow { epoch } => {
+                if let LineEngine::Fluid(f) = &mut self.engine
+                    && f.is_current(epoch)
+                {
+                    f.advance(now);
+                    let struck = f.settle(sched);
+                    self.strike(struck, sched);
+                }
+            }
+            LineEvent::Done { station, epoch } => {
+                if let LineEngine::Discrete(d) = &mut self.engine {
+                    let struck = d.on_done(station as usize, epoch, sched);
+                    self.strike(struck, sched);
+                }
+            }
+            LineEvent::Arrival => {
+                if let LineEngine::Discrete(d) = &mut self.engine {
+                    d.on_arrival(sched);
+                }
+            }
+            LineEvent::TransitReady { .. } => {
+                if let LineEngine::Discrete(d) = &mut self.engine {
+                    d.kick(sched);
+                }
+            }
+            LineEvent::CalendarFailure { station, mode } => {
+                self.sync(now);
+                self.strike(vec![(station as usize, mode as usize)], sched);
+            }
+            LineEvent::Repair { station, mode } => {
+                self.sync(now);
+                let (i, m) = (station as usize, mode as usize);
+                let f = &mut self.core_mut(i).failures[m];
+                f.active = false;
+                let next = f.draw_tbf();
+                match f.basis {
+                    FailureBasis::Calendar => sched.after(next, ev(self.index, LineEvent::CalendarFailure { station, mode })),
+                    FailureBasis::Operating => f.op_left = next.0 as f64,
+                }
+                self.react(Some(i), sched);
+            }
+            LineEvent::SetupDone { station } => {
+                self.sync(now);
+                self.core_mut(station as usize).setup = false;
+                if station == 0 {
+                    self.start_campaign_timer(sched);
+                }
+                self.react(Some(station as usize), sched);
+            }
+            LineEvent::StopStart { stop } => {
+                self.sync(now);
+                let s = self.stops[stop as usize].clone();
+                for &i in &s.stations {
+                    self.core_mut(i).planned += 1;
+                }
+                sched.after(s.duration, ev(self.index, LineEvent::StopEnd { stop }));
+                if let Some(every) = s.every {
+                    sched.after(every, ev(self.index, LineEvent::StopStart { stop }));
+                }
+                for &i in &s.stations {
+                    self.react(Some(i), sched);
+                }
+            }
+            LineEvent::StopEnd { stop } => {
+                self.sync(now);
+                let stations = self.stops[stop as usize].stations.clone();
+                for &i in &stations {
+                    self.core_mut(i).planned -= 1;
+                }
+                for &i in &stations {
+                    self.react(Some(i), sched);
+                }
+            }
+            LineEvent::CampaignEnd { epoch } => {
+                let cursor_gen = match &mut self.engine {
+                    LineEngine::Fluid(f) => f.cursor_mut().timer_epoch,
+                    LineEngine::Discrete(d) => d.cursor_mut().timer_epoch,
+                };
+                if epoch == cursor_gen {
+                    self.sync(now);
+                    let changed = match &mut self.engine {
+                        LineEngine::Fluid(f) => f.cursor_mut().advance(),
+                        LineEngine::Discrete(d) => d.cursor_mut().advance(),
+                    };
+                    if !changed {
+                        self.start_campaign_timer(sched);
+                    }
+                    self.react(None, sched);
+                }
+            }
+        }
+    }
+
+    fn reset_statistics(&mut self, now: SimTime) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => {
+                f.advance(now);
+                f.reset_statistics(now);
+            }
+            LineEngine::Discrete(d) => d.reset_statistics(now),
+        }
+    }
+}
+
+/// Handles the plant's events: line events go to the line's component in the world.
+pub struct PlantModel {
+    lines: Vec<Entity>,
+    sample_every: SimDuration,
+    horizon: SimTime,
+    series: Option<TimeSeries>,
+    buffer_columns: Vec<Vec<Option<usize>>>,
+}
+
+impl PlantModel {
+    fn sample(&mut self, world: &mut World, now: SimTime) {
+        let Some(series) = &mut self.series else { return };
+        let mut row = Vec::with_capacity(series.columns().len());
+        for (li, &e) in self.lines.iter().enumerate() {
+            let mut rt = world.get_mut::<LineRuntime>(e).expect("every line entity has a runtime");
+            rt.sync(now);
+            for b in &self.buffer_columns[li] {
+                let level = match (&rt.engine, b) {
+                    (LineEngine::Fluid(f), Some(b)) => f.buffer_level(*b),
+                    (LineEngine::Fluid(_), None) => 0.0,
+                    (LineEngine::Discrete(d), b) => d.buffer_level(*b),
+                };
+                row.push(SampleValue::Number(level));
+            }
+            for i in 0..rt.n_stations() {
+                row.push(SampleValue::Label(rt.state(i).name()));
+            }
+        }
+        series.push(now, row);
+    }
+}
+
+impl EventHandler<PlantEvent> for PlantModel {
+    fn handle(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>, event: PlantEvent) {
+        match event {
+            PlantEvent::Line { line, event } => {
+                let mut rt = world.get_mut::<LineRuntime>(self.lines[line as usize]).expect("every line entity has a runtime");
+                rt.handle(event, sched);
+            }
+            PlantEvent::Sample => {
+                self.sample(world, sched.now());
+                let next = sched.now() + self.sample_every;
+                if next <= self.horizon {
+                    sched.at(next, PlantEvent::Sample);
+                }
+            }
+            PlantEvent::WarmupEnd => {
+                for &e in &self.lines {
+                    world.get_mut::<LineRuntime>(e).expect("every line entity has a runtime").reset_statistics(sched.now());
+                }
+            }
+        }
+    }
+}
+
+/// What one run produced.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// KPIs measured after the warm-up.
+    pub kpis: RunKpis,
+    /// Buffer levels and station states at the sampling interval (if asked for).
+    pub series: Option<TimeSeries>,
+    /// Events handled.
+    pub events: u64,
+}
+
+/// Settings of one run, defaulting to the scenario's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunSpec {
+    /// Seed of this run.
+    pub seed: u64,
+    /// Simulated time to run.
+    pub horizon: SimDuration,
+    /// Initial period left out of the statistics.
+    pub warmup: SimDuration,
+    /// Whether to record the time series.
+    pub record_series: bool,
+}
+
+impl RunSpec {
+    /// The scenario's own settings.
+    pub fn of(scenario: &Scenario) -> Self {
+        RunSpec { seed: scenario.run.seed, horizon: scenario.run.horizon, warmup: scenario.run.warmup, record_series: true }
+    }
+}
+
+/// A plant ready to run: the world with one entity per line, and the calendar.
+pub struct Plant {
+    sim: Simulation<PlantEvent>,
+    model: PlantModel,
+    lines: Vec<Entity>,
+    spec: RunSpec,
+}
+
+impl Plant {
+    /// Builds the plant of `scenario` for one run.
+    pub fn new(scenario: &Scenario, spec: RunSpec) -> Self {
+        let rng = RngStreams::new(spec.seed);
+        let mut sim = Simulation::new();
+        let mut columns = Vec::new();
+        let mut buffer_columns = Vec::new();
+        let mut lines = Vec::new();
+        for (li, line) in scenario.lines.iter().enumerate() {
+            let engine = if line.is_fluid() {
+                LineEngine::Fluid(FluidLine::new(li, line, &rng))
+            } else {
+                LineEngine::Discrete(DiscreteLine::new(li, line, &rng))
+            };
+            let mut cols = Vec::new();
+            if let LineEngine::Discrete(d) = &engine
+                && d.has_queue()
+            {
+                columns.push(format!("{}.queue", line.name));
+                cols.push(None);
+            }
+            for (b, buf) in line.buffers.iter().enumerate() {
+                columns.push(format!("{}.{}", line.name, buf.name));
+                cols.push(Some(b));
+            }
+            columns.extend(line.stations.iter().map(|s| format!("{}.{}", line.name, s.name)));
+            buffer_columns.push(cols);
+            let rt = LineRuntime { engine, stops: line.planned_stops.clone(), index: li as u16 };
+            lines.push(sim.world.spawn(rt).id());
+        }
+        let end = SimTime(spec.horizon.0);
+        let model = PlantModel {
+            lines: lines.clone(),
+            sample_every: scenario.run.sample_interval,
+            horizon: end,
+            series: spec.record_series.then(|| TimeSeries::new(columns)),
+            buffer_columns,
+        };
+        Plant { sim, model, lines, spec }
+    }
+
+    /// Runs to the horizon and measures.
+    pub fn run(mut self, scenario: &Scenario) -> RunOutput {
+        for &e in &self.lines {
+            self.sim.with_scheduler(|world, sched| {
+                world.get_mut::<LineRuntime>(e).expect("every line entity has a runtime").start(sched);
+            });
+        }
+        if self.spec.warmup > SimDuration::ZERO {
+            self.sim.schedule(SimTime(self.spec.warmup.0), PlantEvent::WarmupEnd);
+        }
+        if self.model.series.is_some() {
+            self.sim.schedule(SimTime::ZERO, PlantEvent::Sample);
+        }
+        let end = SimTime(self.spec.horizon.0);
+        self.sim.run_until(end, &mut self.model);
+        let mut runtimes = Vec::new();
+        for &e in &self.lines {
+            let mut rt = self.sim.world.get_mut::<LineRuntime>(e).expect("line entity");
+            rt.sync(end);
+            runtimes.push(rt.clone());
+        }
+        let kpis = kpi::measure(scenario, &runtimes, self.spec, end);
+        RunOutput { kpis, series: self.model.series.take(), events: self.sim.events_processed() }
+    }
+}
+
+/// Runs `scenario` once with `spec`.
+pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
+    Plant::new(scenario, spec).run(scenario)
+}

@@ -1,0 +1,322 @@
+//! What a station is doing, its time accounts and counters, and the parts of failure,
+//! planned-stop and changeover handling that both flow engines share.
+
+use crate::distribution::Distribution;
+use crate::scenario::{Campaign, CampaignAmount, FailureBasis, Station};
+use crate::units::TICKS_PER_UNIT;
+use orchestrator::ChangeoverMatrix;
+use rand::RngExt;
+use sim::{RngStreams, SimDuration, SimTime, StreamRng};
+
+/// The states a station's time is split into. Listed in reporting order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StationState {
+    /// Processing units.
+    Working,
+    /// Ready, but no input is available.
+    Starved,
+    /// Holding finished output that the next buffer has no room for.
+    Blocked,
+    /// Broken down, being repaired.
+    Down,
+    /// Changing over to another product.
+    Setup,
+    /// A short jam.
+    MicroStop,
+    /// Stopped on purpose: shift pattern, CIP cleaning, breaks.
+    PlannedStop,
+}
+
+impl StationState {
+    /// All states, in reporting order.
+    pub const ALL: [StationState; 7] = [
+        StationState::Working,
+        StationState::Starved,
+        StationState::Blocked,
+        StationState::Down,
+        StationState::Setup,
+        StationState::MicroStop,
+        StationState::PlannedStop,
+    ];
+
+    /// The name used in files (`working`, `starved`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            StationState::Working => "working",
+            StationState::Starved => "starved",
+            StationState::Blocked => "blocked",
+            StationState::Down => "down",
+            StationState::Setup => "setup",
+            StationState::MicroStop => "micro_stop",
+            StationState::PlannedStop => "planned_stop",
+        }
+    }
+}
+
+/// Quantities a station has counted, in ticks (see [`TICKS_PER_UNIT`]) and seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counters {
+    /// Units taken in.
+    pub taken: u128,
+    /// Good units passed on.
+    pub good: u128,
+    /// Units rejected.
+    pub rejected: u128,
+    /// Changeovers started.
+    pub setups: u64,
+    /// Breakdowns (micro-stops excluded).
+    pub failures: u64,
+    /// Micro-stops.
+    pub micro_stops: u64,
+    /// Units processed times their ideal cycle time, seconds (for OEE performance).
+    pub ideal_secs: f64,
+}
+
+impl Counters {
+    /// `self - base`, for statistics after a warm-up.
+    pub fn since(&self, base: &Counters) -> Counters {
+        Counters {
+            taken: self.taken - base.taken,
+            good: self.good - base.good,
+            rejected: self.rejected - base.rejected,
+            setups: self.setups - base.setups,
+            failures: self.failures - base.failures,
+            micro_stops: self.micro_stops - base.micro_stops,
+            ideal_secs: self.ideal_secs - base.ideal_secs,
+        }
+    }
+}
+
+/// Per-failure-mode runtime: its random streams and, for operating-time modes, the working
+/// time left before it strikes.
+#[derive(Clone, Debug)]
+pub struct FailureClock {
+    /// Time between failures.
+    pub tbf: Distribution,
+    /// Time to repair.
+    pub ttr: Distribution,
+    /// What time counts.
+    pub basis: FailureBasis,
+    /// Micro-stop rather than breakdown.
+    pub micro: bool,
+    /// Working time left before the next failure, nanoseconds (operating basis only).
+    pub op_left: f64,
+    /// Whether this mode has the station stopped now.
+    pub active: bool,
+    tbf_rng: StreamRng,
+    ttr_rng: StreamRng,
+}
+
+impl FailureClock {
+    /// Draws the next time between failures.
+    pub fn draw_tbf(&mut self) -> SimDuration {
+        // A zero draw would strike again at once; a nanosecond keeps time moving.
+        SimDuration(self.tbf.sample(&mut self.tbf_rng).0.max(1))
+    }
+
+    /// Draws a repair time.
+    pub fn draw_ttr(&mut self) -> SimDuration {
+        self.ttr.sample(&mut self.ttr_rng)
+    }
+}
+
+/// The part of a station both engines share: availability flags, product, time accounts,
+/// counters and random streams.
+#[derive(Clone, Debug)]
+pub struct StationCore {
+    /// Failure modes with their clocks.
+    pub failures: Vec<FailureClock>,
+    /// Number of planned stops covering the station now.
+    pub planned: u32,
+    /// In a changeover.
+    pub setup: bool,
+    /// The product it is set up for.
+    pub product: usize,
+    /// Seconds spent in each state, in [`StationState::ALL`] order, since the last reset.
+    pub times: [f64; 7],
+    last_account: SimTime,
+    /// Running counters.
+    pub counters: Counters,
+    /// Counters at the end of the warm-up.
+    pub baseline: Counters,
+    /// Random stream for processing times.
+    pub process_rng: StreamRng,
+    /// Random stream for reject decisions.
+    pub reject_rng: StreamRng,
+    changeover: ChangeoverMatrix,
+}
+
+impl StationCore {
+    /// The core of `station` number `index` of line `line`, with streams from `rng`.
+    pub fn new(station: &Station, line: usize, index: usize, rng: &RngStreams, first_product: usize) -> Self {
+        let key = |purpose: &str, j: usize| rng.stream(&[line as u64, index as u64, RngStreams::label(purpose), j as u64]);
+        let failures = station
+            .failures
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                let mut clock = FailureClock {
+                    tbf: f.tbf.clone(),
+                    ttr: f.ttr.clone(),
+                    basis: f.basis,
+                    micro: f.micro,
+                    op_left: f64::INFINITY,
+                    active: false,
+                    tbf_rng: key("tbf", j),
+                    ttr_rng: key("ttr", j),
+                };
+                if f.basis == FailureBasis::Operating {
+                    clock.op_left = clock.draw_tbf().0 as f64;
+                }
+                clock
+            })
+            .collect();
+        StationCore {
+            failures,
+            planned: 0,
+            setup: false,
+            product: first_product,
+            times: [0.0; 7],
+            last_account: SimTime::ZERO,
+            counters: Counters::default(),
+            baseline: Counters::default(),
+            process_rng: key("process", 0),
+            reject_rng: key("reject", 0),
+            changeover: station.changeover.clone(),
+        }
+    }
+
+    /// Setup time from the current product to `to`, nanoseconds.
+    pub fn changeover_time(&self, to: usize) -> u64 {
+        self.changeover.time(self.product, to)
+    }
+
+    /// Whether a breakdown holds the station.
+    pub fn is_down(&self) -> bool {
+        self.failures.iter().any(|f| f.active && !f.micro)
+    }
+
+    /// Whether a micro-stop holds the station.
+    pub fn is_jammed(&self) -> bool {
+        self.failures.iter().any(|f| f.active && f.micro)
+    }
+
+    /// Whether the station may work: no stop, failure, jam or changeover holds it.
+    pub fn available(&self) -> bool {
+        self.planned == 0 && !self.setup && !self.failures.iter().any(|f| f.active)
+    }
+
+    /// The state that overrides the flow state, if any (in priority order).
+    pub fn overlay(&self) -> Option<StationState> {
+        if self.planned > 0 {
+            Some(StationState::PlannedStop)
+        } else if self.is_down() {
+            Some(StationState::Down)
+        } else if self.setup {
+            Some(StationState::Setup)
+        } else if self.is_jammed() {
+            Some(StationState::MicroStop)
+        } else {
+            None
+        }
+    }
+
+    /// Books the time since the last booking: a `working` fraction of it as working and the
+    /// rest as `rest`, unless an overlay state holds the whole span.
+    pub fn account(&mut self, now: SimTime, working: f64, rest: StationState) {
+        let dt = now.since(self.last_account).as_secs_f64();
+        self.last_account = now;
+        if dt <= 0.0 {
+            return;
+        }
+        match self.overlay() {
+            Some(s) => self.times[s as usize] += dt,
+            None => {
+                let w = working.clamp(0.0, 1.0);
+                self.times[StationState::Working as usize] += dt * w;
+                if w < 1.0 {
+                    self.times[rest as usize] += dt * (1.0 - w);
+                }
+            }
+        }
+    }
+
+    /// Starts the statistics afresh at `now` (end of warm-up).
+    pub fn reset_statistics(&mut self, now: SimTime) {
+        self.times = [0.0; 7];
+        self.last_account = now;
+        self.baseline = self.counters;
+    }
+
+    /// Counters since the end of the warm-up.
+    pub fn measured(&self) -> Counters {
+        self.counters.since(&self.baseline)
+    }
+
+    /// Whether the next unit is rejected (one draw per unit).
+    pub fn draw_reject(&mut self, rate: f64) -> bool {
+        rate > 0.0 && self.reject_rng.random::<f64>() < rate
+    }
+}
+
+/// Where a line is in its production schedule.
+#[derive(Clone, Debug)]
+pub struct CampaignCursor {
+    campaigns: Vec<Campaign>,
+    repeat: bool,
+    index: usize,
+    /// The last campaign of a non-repeating schedule runs on without end.
+    exhausted: bool,
+    /// Ticks released into the line in this campaign.
+    pub released: u128,
+    /// Generation of the duration timer; a timer event with another generation is stale.
+    pub timer_epoch: u32,
+}
+
+impl CampaignCursor {
+    /// A cursor at the first campaign.
+    pub fn new(campaigns: Vec<Campaign>, repeat: bool) -> Self {
+        CampaignCursor { campaigns, repeat, index: 0, exhausted: false, released: 0, timer_epoch: 0 }
+    }
+
+    /// The product of the current campaign.
+    pub fn product(&self) -> usize {
+        self.campaigns[self.index].product
+    }
+
+    fn amount(&self) -> CampaignAmount {
+        if self.exhausted { CampaignAmount::Endless } else { self.campaigns[self.index].amount }
+    }
+
+    /// Ticks left to release in a quantity campaign.
+    pub fn remaining_ticks(&self) -> Option<u128> {
+        match self.amount() {
+            CampaignAmount::Quantity(q) => Some((q as u128 * TICKS_PER_UNIT).saturating_sub(self.released)),
+            _ => None,
+        }
+    }
+
+    /// The length of a duration campaign.
+    pub fn duration(&self) -> Option<SimDuration> {
+        match self.amount() {
+            CampaignAmount::Duration(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Moves to the next campaign (or marks the last one endless). Returns whether the
+    /// product changed.
+    pub fn advance(&mut self) -> bool {
+        let before = self.product();
+        self.released = 0;
+        self.timer_epoch = self.timer_epoch.wrapping_add(1);
+        if self.index + 1 < self.campaigns.len() {
+            self.index += 1;
+        } else if self.repeat {
+            self.index = 0;
+        } else {
+            self.exhausted = true;
+        }
+        self.product() != before
+    }
+}

@@ -1,0 +1,326 @@
+//! Stage one of loading: a serde mirror of the TOML file, nothing resolved yet.
+//!
+//! Durations, rates and distributions stay text here; [`super::resolve`] parses them, so
+//! every error can name the field it came from. Unknown fields are refused everywhere.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A scenario file: run settings, products and the plant's lines.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Scenario name, shown in reports.
+    pub name: String,
+    /// Free text for people.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// How the run is made.
+    pub run: RunFile,
+    /// Products (SKUs) the lines make; a line with no schedule makes the first one.
+    #[serde(default)]
+    pub products: Vec<ProductFile>,
+    /// The plant's lines.
+    pub lines: Vec<LineFile>,
+}
+
+/// Run settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunFile {
+    /// Simulated time to run, e.g. "8h", "365d".
+    pub horizon: String,
+    /// Time at the start whose statistics are discarded, e.g. "1h". Default "0s".
+    #[serde(default)]
+    pub warmup: Option<String>,
+    /// Base random seed. Default 1.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Interval between time-series samples, e.g. "1min". Default: horizon / 500.
+    #[serde(default)]
+    pub sample_interval: Option<String>,
+    /// Default number of replications for `twinline run`. Default 1.
+    #[serde(default)]
+    pub replications: Option<u32>,
+}
+
+/// A product (SKU).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductFile {
+    /// Unique product name.
+    pub name: String,
+    /// Free text for people.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A line: stations joined by buffers, fed by a source, emptied into a sink.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineFile {
+    /// Unique line name.
+    pub name: String,
+    /// Where units come from. Default: unlimited supply.
+    #[serde(default)]
+    pub source: Option<SourceFile>,
+    /// The stations.
+    pub stations: Vec<StationFile>,
+    /// Buffers and conveyors joining stations (`from` → `to`).
+    #[serde(default)]
+    pub buffers: Vec<BufferFile>,
+    /// Station whose OEE is the line's OEE. Default: the filler, else the slowest station.
+    #[serde(default)]
+    pub oee_station: Option<String>,
+    /// Production campaigns.
+    #[serde(default)]
+    pub schedule: Option<ScheduleFile>,
+    /// Setup times between products for every station that has none of its own.
+    #[serde(default)]
+    pub changeover: Option<ChangeoverFile>,
+    /// Planned stops: shifts, breaks, CIP cleaning.
+    #[serde(default)]
+    pub planned_stops: Vec<PlannedStopFile>,
+}
+
+/// How units enter a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// The first station never waits for input (the usual bottling case).
+    Unlimited,
+    /// Units arrive one by one with random inter-arrival times.
+    Arrivals,
+}
+
+/// What an arrival does when the queue in front of the first station is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// The arrival waits at the source; no further arrival is generated meanwhile.
+    Wait,
+    /// The arrival is lost (counted).
+    Lost,
+}
+
+/// A line's source.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFile {
+    /// `unlimited` or `arrivals`.
+    pub kind: SourceKind,
+    /// Inter-arrival time distribution (arrivals only), e.g. "exp(2s)".
+    #[serde(default)]
+    pub interarrival: Option<String>,
+    /// `wait` or `lost` (arrivals only). Default `wait`.
+    #[serde(default)]
+    pub when_full: Option<WhenFull>,
+    /// Places in the queue in front of the first station, not counting the one in service
+    /// (arrivals only): a number, or "unbounded" (default).
+    #[serde(default)]
+    pub queue_capacity: Option<CapacityFile>,
+}
+
+/// A capacity: a whole number of units, or "unbounded".
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CapacityFile {
+    /// This many units.
+    Units(u64),
+    /// The word "unbounded".
+    Word(String),
+}
+
+/// Station kinds of a bottling line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StationKind {
+    /// Takes bottles off pallets.
+    Depalletiser,
+    /// Rinses or blows bottles.
+    Rinser,
+    /// Fills bottles: usually the line's critical machine.
+    Filler,
+    /// Caps bottles.
+    Capper,
+    /// Labels bottles.
+    Labeller,
+    /// Packs bottles into packs or cases.
+    Packer,
+    /// Stacks packs onto pallets.
+    Palletiser,
+    /// Anything else.
+    Generic,
+}
+
+/// A station (machine).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StationFile {
+    /// Unique name within the line.
+    pub name: String,
+    /// The machine's kind.
+    pub kind: StationKind,
+    /// Nominal speed, e.g. "36000/h" (give this or `processing_time`).
+    #[serde(default)]
+    pub speed: Option<String>,
+    /// Processing time per unit as a distribution, e.g. "exp(2s)" (give this or `speed`).
+    #[serde(default)]
+    pub processing_time: Option<String>,
+    /// Fraction of processed units rejected, 0 ≤ r < 1. Default 0.
+    #[serde(default)]
+    pub reject_rate: Option<f64>,
+    /// Speed factor per product name (1.0 = nominal), e.g. { "cola-1.5l" = 0.8 }.
+    #[serde(default)]
+    pub speed_factors: BTreeMap<String, f64>,
+    /// Breakdown modes.
+    #[serde(default)]
+    pub failures: Vec<FailureFile>,
+    /// Short jams, counted as their own state.
+    #[serde(default)]
+    pub micro_stops: Option<MicroStopFile>,
+    /// Setup times between products for this station (overrides the line's).
+    #[serde(default)]
+    pub changeover: Option<ChangeoverFile>,
+}
+
+/// Whether time between failures counts working time or all time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureBasis {
+    /// Only time spent working counts (wear-related failures). The default.
+    Operating,
+    /// Every second counts, whatever the machine does.
+    Calendar,
+}
+
+/// A breakdown mode.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailureFile {
+    /// Name shown in reports. Default "breakdown".
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Time between failures, e.g. "exp(45min)".
+    pub tbf: String,
+    /// Time to repair, e.g. "lognormal(5min, 2min)".
+    pub ttr: String,
+    /// `operating` (default) or `calendar`.
+    #[serde(default)]
+    pub basis: Option<FailureBasis>,
+}
+
+/// Micro-stops: short jams in working time.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MicroStopFile {
+    /// Working time between jams, e.g. "exp(4min)".
+    pub tbf: String,
+    /// Length of a jam, e.g. "uniform(5s, 60s)".
+    pub duration: String,
+}
+
+/// A buffer or accumulation conveyor between two stations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BufferFile {
+    /// Unique name within the line.
+    pub name: String,
+    /// Upstream station name.
+    pub from: String,
+    /// Downstream station name.
+    pub to: String,
+    /// Units it holds: a number (0 couples the machines directly) or "unbounded".
+    pub capacity: CapacityFile,
+    /// Least time a unit spends on it, e.g. "20s" (or give `length_m` and `speed_m_per_s`).
+    #[serde(default)]
+    pub transport_time: Option<String>,
+    /// Conveyor length, metres.
+    #[serde(default)]
+    pub length_m: Option<f64>,
+    /// Conveyor speed, metres per second.
+    #[serde(default)]
+    pub speed_m_per_s: Option<f64>,
+}
+
+/// The production schedule.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleFile {
+    /// `as_listed` (default) or `min_changeover` (reorder to least changeover time).
+    #[serde(default)]
+    pub sequence: Option<SequenceFile>,
+    /// Start again from the first campaign after the last. Default false: the last campaign
+    /// runs on to the end.
+    #[serde(default)]
+    pub repeat: Option<bool>,
+    /// Campaigns, each a product with a quantity or a duration.
+    pub campaigns: Vec<CampaignFile>,
+}
+
+/// Campaign ordering rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SequenceFile {
+    /// In the order listed.
+    AsListed,
+    /// Least total changeover time.
+    MinChangeover,
+}
+
+/// One campaign.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignFile {
+    /// Product name.
+    pub product: String,
+    /// Units released into the line (give this or `duration`).
+    #[serde(default)]
+    pub quantity: Option<u64>,
+    /// Production time after setup, e.g. "8h" (give this or `quantity`).
+    #[serde(default)]
+    pub duration: Option<String>,
+}
+
+/// Setup times between products.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeoverFile {
+    /// Time of every change not listed in `times`. Default "0s".
+    #[serde(default)]
+    pub default: Option<String>,
+    /// Specific changes.
+    #[serde(default)]
+    pub times: Vec<ChangeoverTimeFile>,
+}
+
+/// Setup time of one change of product.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeoverTimeFile {
+    /// Product before.
+    pub from: String,
+    /// Product after.
+    pub to: String,
+    /// Setup time, e.g. "30min".
+    pub time: String,
+}
+
+/// A planned stop: one-off, or repeating `every` period.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedStopFile {
+    /// Name shown in reports, e.g. "CIP".
+    pub name: String,
+    /// First start, e.g. "22h".
+    pub start: String,
+    /// Length, e.g. "2h".
+    pub duration: String,
+    /// Repeat period, e.g. "24h"; absent for a one-off stop.
+    #[serde(default)]
+    pub every: Option<String>,
+    /// Stations it stops. Default: all of the line's stations.
+    #[serde(default)]
+    pub stations: Option<Vec<String>>,
+}

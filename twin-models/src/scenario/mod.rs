@@ -1,0 +1,11 @@
+//! The scenario format: TOML in (stage one, [`file`]), a resolved [`Scenario`] out (stage
+//! two, [`model`]), and errors that name the file, line, column and field path.
+
+pub mod error;
+pub mod file;
+pub mod model;
+pub mod resolve;
+
+pub use error::{Diagnostic, ScenarioError};
+pub use model::*;
+pub use resolve::{json_schema, load_scenario};

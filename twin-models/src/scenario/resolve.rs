@@ -1,0 +1,607 @@
+//! Loading: TOML text → [`ScenarioFile`] (stage one) → [`Scenario`] (stage two), with every
+//! problem reported against its field path and, where the text has it, line and column.
+
+use super::error::{Diagnostic, ScenarioError, line_col};
+use super::file::*;
+use super::model::*;
+use crate::distribution::Distribution;
+use crate::units::{parse_duration, parse_rate};
+use orchestrator::{ChangeoverMatrix, SequenceRule, sequence_campaigns};
+use sim::{SimDuration, SimTime};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// One step of a field path.
+#[derive(Clone, Debug)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn path_text(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) if s.is_empty() => s.push_str(k),
+            Seg::Key(k) => {
+                let _ = write!(s, ".{k}");
+            }
+            Seg::Index(i) => {
+                let _ = write!(s, "[{i}]");
+            }
+        }
+    }
+    s
+}
+
+/// Byte span of the value at `path`, found by walking the parsed document.
+fn span_of(text: &str, path: &[Seg]) -> Option<std::ops::Range<usize>> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut span = doc.span();
+    let mut table: Option<&DeTable> = Some(doc.get_ref());
+    let mut array: Option<&toml::de::DeArray> = None;
+    for seg in path {
+        let value = match seg {
+            Seg::Key(k) => table?.get(k.as_str())?,
+            Seg::Index(i) => array?.get(*i)?,
+        };
+        span = value.span();
+        table = None;
+        array = None;
+        match value.get_ref() {
+            DeValue::Table(t) => table = Some(t),
+            DeValue::Array(a) => array = Some(a),
+            _ => {}
+        }
+    }
+    Some(span)
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn fail(&mut self, path: &[Seg], reason: impl Into<String>) {
+        let location = span_of(self.text, path).map(|s| line_col(self.text, s.start));
+        self.diags.push(Diagnostic { file: self.file.to_string(), location, path: path_text(path), reason: reason.into() });
+    }
+
+    fn duration(&mut self, path: &[Seg], text: &str) -> Option<SimDuration> {
+        parse_duration(text).map_err(|e| self.fail(path, e)).ok()
+    }
+
+    fn distribution(&mut self, path: &[Seg], text: &str) -> Option<Distribution> {
+        Distribution::parse(text).map_err(|e| self.fail(path, e)).ok()
+    }
+}
+
+fn at(base: &[Seg], more: &[Seg]) -> Vec<Seg> {
+    base.iter().chain(more).cloned().collect()
+}
+fn k(s: &str) -> Seg {
+    Seg::Key(s.to_string())
+}
+fn i(n: usize) -> Seg {
+    Seg::Index(n)
+}
+
+/// Parses and validates scenario `text`; `file` names it in errors.
+pub fn load_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let raw = parse_file(file, text)?;
+    resolve(file, text, &raw)
+}
+
+/// Stage one: the serde mirror, with the field path of a shape error.
+pub fn parse_file(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        ScenarioError::Syntax(Diagnostic {
+            file: file.to_string(),
+            location: e.span().map(|s| line_col(text, s.start)),
+            path: String::new(),
+            reason: e.message().trim().to_string(),
+        })
+    })?;
+    serde_path_to_error::deserialize::<_, ScenarioFile>(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let path = if path == "." { String::new() } else { path };
+        ScenarioError::Syntax(Diagnostic {
+            file: file.to_string(),
+            location: inner.span().map(|s| line_col(text, s.start)),
+            path,
+            reason: inner.message().trim().to_string(),
+        })
+    })
+}
+
+/// Stage two: resolves names, parses units and checks that every value means something.
+pub fn resolve(file: &str, text: &str, raw: &ScenarioFile) -> Result<Scenario, ScenarioError> {
+    let mut c = Checker { file, text, diags: Vec::new() };
+    let run = resolve_run(&mut c, &raw.run);
+
+    let mut products: Vec<String> = Vec::new();
+    for (pi, p) in raw.products.iter().enumerate() {
+        if products.contains(&p.name) {
+            c.fail(&[k("products"), i(pi), k("name")], format!("product `{}` is defined twice", p.name));
+        }
+        products.push(p.name.clone());
+    }
+    if products.is_empty() {
+        products.push("default".to_string());
+    }
+
+    if raw.lines.is_empty() {
+        c.fail(&[k("lines")], "a scenario needs at least one line");
+    }
+    let mut lines = Vec::new();
+    let mut line_names = BTreeSet::new();
+    for (li, lf) in raw.lines.iter().enumerate() {
+        let base = [k("lines"), i(li)];
+        if !line_names.insert(lf.name.clone()) {
+            c.fail(&at(&base, &[k("name")]), format!("line `{}` is defined twice", lf.name));
+        }
+        if let Some(line) = resolve_line(&mut c, &base, lf, &products) {
+            lines.push(line);
+        }
+    }
+    if !c.diags.is_empty() {
+        return Err(ScenarioError::Invalid(c.diags));
+    }
+    Ok(Scenario { name: raw.name.clone(), run: run.expect("no diagnostics means run settings resolved"), products, lines })
+}
+
+fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSettings> {
+    let base = [k("run")];
+    let horizon = c.duration(&at(&base, &[k("horizon")]), &r.horizon);
+    if horizon == Some(SimDuration::ZERO) {
+        c.fail(&at(&base, &[k("horizon")]), "the horizon must be longer than zero");
+    }
+    let warmup = match &r.warmup {
+        Some(w) => c.duration(&at(&base, &[k("warmup")]), w),
+        None => Some(SimDuration::ZERO),
+    };
+    if let (Some(h), Some(w)) = (horizon, warmup)
+        && w >= h
+        && h > SimDuration::ZERO
+    {
+        c.fail(&at(&base, &[k("warmup")]), "the warm-up must be shorter than the horizon");
+    }
+    let sample_interval = match (&r.sample_interval, horizon) {
+        (Some(s), _) => {
+            let d = c.duration(&at(&base, &[k("sample_interval")]), s);
+            if d == Some(SimDuration::ZERO) {
+                c.fail(&at(&base, &[k("sample_interval")]), "the sample interval must be longer than zero");
+            }
+            d
+        }
+        (None, Some(h)) => Some(SimDuration((h.0 / 500).max(1))),
+        (None, None) => None,
+    };
+    if r.replications == Some(0) {
+        c.fail(&at(&base, &[k("replications")]), "at least one replication is needed");
+    }
+    Some(RunSettings {
+        horizon: horizon?,
+        warmup: warmup?,
+        seed: r.seed.unwrap_or(1),
+        sample_interval: sample_interval?,
+        replications: r.replications.unwrap_or(1).max(1),
+    })
+}
+
+fn capacity(c: &mut Checker<'_>, path: &[Seg], cap: &CapacityFile) -> Option<Option<u64>> {
+    match cap {
+        CapacityFile::Units(n) => Some(Some(*n)),
+        CapacityFile::Word(w) if w == "unbounded" => Some(None),
+        CapacityFile::Word(w) => {
+            c.fail(path, format!("`{w}` is not a capacity; give a whole number of units or \"unbounded\""));
+            None
+        }
+    }
+}
+
+fn changeover_matrix(
+    c: &mut Checker<'_>,
+    path: &[Seg],
+    file: Option<&ChangeoverFile>,
+    fallback: &ChangeoverMatrix,
+    products: &[String],
+) -> ChangeoverMatrix {
+    let Some(f) = file else { return fallback.clone() };
+    let default = match &f.default {
+        Some(d) => c.duration(&at(path, &[k("default")]), d).unwrap_or_default(),
+        None => SimDuration::ZERO,
+    };
+    let mut m = ChangeoverMatrix::uniform(products.len(), default.0);
+    for (ti, t) in f.times.iter().enumerate() {
+        let p = at(path, &[k("times"), i(ti)]);
+        let from = product_index(c, &at(&p, &[k("from")]), &t.from, products);
+        let to = product_index(c, &at(&p, &[k("to")]), &t.to, products);
+        let time = c.duration(&at(&p, &[k("time")]), &t.time);
+        if let (Some(a), Some(b), Some(d)) = (from, to, time) {
+            if a == b && d > SimDuration::ZERO {
+                c.fail(&p, format!("a change from `{}` to itself takes no time", t.from));
+            }
+            m.set(a, b, d.0);
+        }
+    }
+    m
+}
+
+fn product_index(c: &mut Checker<'_>, path: &[Seg], name: &str, products: &[String]) -> Option<usize> {
+    let found = products.iter().position(|p| p == name);
+    if found.is_none() {
+        c.fail(path, format!("product `{name}` is not defined; products are: {}", products.join(", ")));
+    }
+    found
+}
+
+fn resolve_source(c: &mut Checker<'_>, base: &[Seg], s: Option<&SourceFile>) -> Option<Source> {
+    let Some(s) = s else { return Some(Source::Unlimited) };
+    let p = at(base, &[k("source")]);
+    match s.kind {
+        SourceKind::Unlimited => {
+            for (name, given) in [
+                ("interarrival", s.interarrival.is_some()),
+                ("when_full", s.when_full.is_some()),
+                ("queue_capacity", s.queue_capacity.is_some()),
+            ] {
+                if given {
+                    c.fail(&at(&p, &[k(name)]), "only a source of kind \"arrivals\" takes this field");
+                }
+            }
+            Some(Source::Unlimited)
+        }
+        SourceKind::Arrivals => {
+            let Some(ia) = &s.interarrival else {
+                c.fail(&p, "a source of kind \"arrivals\" needs `interarrival`, e.g. \"exp(2s)\"");
+                return None;
+            };
+            let interarrival = c.distribution(&at(&p, &[k("interarrival")]), ia)?;
+            if interarrival.mean_secs() <= 0.0 {
+                c.fail(&at(&p, &[k("interarrival")]), "the mean time between arrivals must be longer than zero");
+            }
+            let queue_capacity = match &s.queue_capacity {
+                Some(q) => capacity(c, &at(&p, &[k("queue_capacity")]), q)?,
+                None => None,
+            };
+            Some(Source::Arrivals { interarrival, when_full: s.when_full.unwrap_or(WhenFull::Wait), queue_capacity })
+        }
+    }
+}
+
+fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[String]) -> Option<Line> {
+    let n_before = c.diags.len();
+    let source = resolve_source(c, base, lf.source.as_ref());
+    if lf.stations.is_empty() {
+        c.fail(&at(base, &[k("stations")]), "a line needs at least one station");
+        return None;
+    }
+    let names: Vec<&str> = lf.stations.iter().map(|s| s.name.as_str()).collect();
+    let station_list = names.join(", ");
+    let line_matrix = changeover_matrix(
+        c,
+        &at(base, &[k("changeover")]),
+        lf.changeover.as_ref(),
+        &ChangeoverMatrix::uniform(products.len(), 0),
+        products,
+    );
+    let mut stations = Vec::new();
+    for (si, sf) in lf.stations.iter().enumerate() {
+        let p = at(base, &[k("stations"), i(si)]);
+        if names[..si].contains(&sf.name.as_str()) {
+            c.fail(&at(&p, &[k("name")]), format!("station `{}` is defined twice in line `{}`", sf.name, lf.name));
+        }
+        if let Some(s) = resolve_station(c, &p, sf, products, &line_matrix) {
+            stations.push(s);
+        }
+    }
+    let find = |name: &str| names.iter().position(|n| *n == name);
+
+    // Buffers must join the stations into one chain: the engine runs series lines.
+    let mut next_of: Vec<Option<(usize, usize)>> = vec![None; names.len()];
+    let mut prev_of: Vec<Option<usize>> = vec![None; names.len()];
+    let mut buffer_names = BTreeSet::new();
+    let mut buffers_raw = Vec::new();
+    for (bi, bf) in lf.buffers.iter().enumerate() {
+        let p = at(base, &[k("buffers"), i(bi)]);
+        if !buffer_names.insert(bf.name.as_str()) {
+            c.fail(&at(&p, &[k("name")]), format!("buffer `{}` is defined twice in line `{}`", bf.name, lf.name));
+        }
+        let from = find(&bf.from);
+        let to = find(&bf.to);
+        for (field, name, idx) in [("from", &bf.from, from), ("to", &bf.to, to)] {
+            if idx.is_none() {
+                c.fail(
+                    &at(&p, &[k(field)]),
+                    format!("station `{name}` does not exist in line `{}`; its stations are: {station_list}", lf.name),
+                );
+            }
+        }
+        let cap = capacity(c, &at(&p, &[k("capacity")]), &bf.capacity);
+        let transport = match (&bf.transport_time, bf.length_m, bf.speed_m_per_s) {
+            (Some(t), None, None) => c.duration(&at(&p, &[k("transport_time")]), t),
+            (None, Some(len), Some(v)) => {
+                if !(len.is_finite() && len > 0.0) {
+                    c.fail(&at(&p, &[k("length_m")]), "the length must be a positive number of metres");
+                    None
+                } else if !(v.is_finite() && v > 0.0) {
+                    c.fail(&at(&p, &[k("speed_m_per_s")]), "the speed must be a positive number of metres per second");
+                    None
+                } else {
+                    Some(SimDuration::from_secs_f64(len / v))
+                }
+            }
+            (None, None, None) => Some(SimDuration::ZERO),
+            _ => {
+                c.fail(&p, "give either `transport_time` or both `length_m` and `speed_m_per_s`");
+                None
+            }
+        };
+        if let (Some(Some(0)), Some(t)) = (cap, transport)
+            && t > SimDuration::ZERO
+        {
+            c.fail(&at(&p, &[k("capacity")]), "a conveyor with a transport time must hold at least one unit");
+        }
+        if let (Some(f), Some(t)) = (from, to) {
+            if t != f + 1 {
+                c.fail(
+                    &p,
+                    format!(
+                        "buffer `{}` joins `{}` to `{}`, but lines run in the order the stations are listed \
+                         (each buffer joins a station to the next one); merges and splits are not supported yet",
+                        bf.name, bf.from, bf.to
+                    ),
+                );
+            } else if next_of[f].is_some() || prev_of[t].is_some() {
+                c.fail(&p, format!("`{}` and `{}` are already joined by another buffer", bf.from, bf.to));
+            } else {
+                next_of[f] = Some((t, bi));
+                prev_of[t] = Some(f);
+            }
+        }
+        if let (Some(cap), Some(transport)) = (cap, transport) {
+            buffers_raw.push((bi, Buffer { name: bf.name.clone(), capacity: cap, transport }));
+        }
+    }
+    let mut buffers = Vec::new();
+    for si in 0..names.len().saturating_sub(1) {
+        match next_of[si] {
+            Some((_, bi)) => {
+                if let Some((_, b)) = buffers_raw.iter().find(|(idx, _)| *idx == bi) {
+                    buffers.push(b.clone());
+                }
+            }
+            None => c.fail(
+                &at(base, &[k("buffers")]),
+                format!(
+                    "stations `{}` and `{}` follow each other but no buffer joins them; \
+                     add one (capacity = 0 couples them directly)",
+                    names[si],
+                    names[si + 1]
+                ),
+            ),
+        }
+    }
+
+    let oee_station = match &lf.oee_station {
+        Some(name) => find(name).or_else(|| {
+            c.fail(
+                &at(base, &[k("oee_station")]),
+                format!("station `{name}` does not exist in line `{}`; its stations are: {station_list}", lf.name),
+            );
+            None
+        }),
+        None => lf.stations.iter().position(|s| s.kind == StationKind::Filler).or_else(|| {
+            // The slowest station by mean cycle time.
+            (stations.len() == lf.stations.len()).then(|| {
+                (0..stations.len())
+                    .max_by(|&a, &b| stations[a].ideal_cycle_secs(0).total_cmp(&stations[b].ideal_cycle_secs(0)))
+                    .unwrap_or(0)
+            })
+        }),
+    };
+
+    let (campaigns, repeat_schedule) = resolve_schedule(c, base, lf, products, &stations, oee_station);
+    let mut planned_stops = Vec::new();
+    for (pi, ps) in lf.planned_stops.iter().enumerate() {
+        let p = at(base, &[k("planned_stops"), i(pi)]);
+        let start = c.duration(&at(&p, &[k("start")]), &ps.start);
+        let duration = c.duration(&at(&p, &[k("duration")]), &ps.duration);
+        if duration == Some(SimDuration::ZERO) {
+            c.fail(&at(&p, &[k("duration")]), "a planned stop must last longer than zero");
+        }
+        let every = match &ps.every {
+            Some(e) => {
+                let e = c.duration(&at(&p, &[k("every")]), e);
+                if let (Some(e), Some(d)) = (e, duration)
+                    && e <= d
+                {
+                    c.fail(&at(&p, &[k("every")]), "the repeat period must be longer than the stop itself");
+                }
+                e
+            }
+            None => None,
+        };
+        let covered: Vec<usize> = match &ps.stations {
+            None => (0..names.len()).collect(),
+            Some(list) => list
+                .iter()
+                .enumerate()
+                .filter_map(|(j, n)| {
+                    find(n).or_else(|| {
+                        c.fail(
+                            &at(&p, &[k("stations"), i(j)]),
+                            format!("station `{n}` does not exist in line `{}`; its stations are: {station_list}", lf.name),
+                        );
+                        None
+                    })
+                })
+                .collect(),
+        };
+        if let (Some(start), Some(duration)) = (start, duration) {
+            planned_stops.push(PlannedStop { name: ps.name.clone(), start, duration, every, stations: covered });
+        }
+    }
+    if c.diags.len() > n_before {
+        return None;
+    }
+    Some(Line {
+        name: lf.name.clone(),
+        source: source?,
+        stations,
+        buffers,
+        oee_station: oee_station?,
+        campaigns,
+        repeat_schedule,
+        planned_stops,
+    })
+}
+
+fn resolve_schedule(
+    c: &mut Checker<'_>,
+    base: &[Seg],
+    lf: &LineFile,
+    products: &[String],
+    stations: &[Station],
+    oee_station: Option<usize>,
+) -> (Vec<Campaign>, bool) {
+    let Some(s) = &lf.schedule else {
+        return (vec![Campaign { product: 0, amount: CampaignAmount::Endless }], false);
+    };
+    let p = at(base, &[k("schedule")]);
+    if s.campaigns.is_empty() {
+        c.fail(&at(&p, &[k("campaigns")]), "a schedule needs at least one campaign");
+    }
+    let mut campaigns = Vec::new();
+    for (ci, cf) in s.campaigns.iter().enumerate() {
+        let cp = at(&p, &[k("campaigns"), i(ci)]);
+        let product = product_index(c, &at(&cp, &[k("product")]), &cf.product, products);
+        let amount = match (cf.quantity, &cf.duration) {
+            (Some(0), None) => {
+                c.fail(&at(&cp, &[k("quantity")]), "a campaign quantity must be at least one unit");
+                None
+            }
+            (Some(q), None) => Some(CampaignAmount::Quantity(q)),
+            (None, Some(d)) => match c.duration(&at(&cp, &[k("duration")]), d) {
+                Some(SimDuration::ZERO) => {
+                    c.fail(&at(&cp, &[k("duration")]), "a campaign must last longer than zero");
+                    None
+                }
+                other => other.map(CampaignAmount::Duration),
+            },
+            _ => {
+                c.fail(&cp, "give exactly one of `quantity` and `duration`");
+                None
+            }
+        };
+        if let (Some(product), Some(amount)) = (product, amount) {
+            campaigns.push(Campaign { product, amount });
+        }
+    }
+    if campaigns.is_empty() {
+        return (vec![Campaign { product: 0, amount: CampaignAmount::Endless }], false);
+    }
+    if s.sequence == Some(SequenceFile::MinChangeover)
+        && let Some(oee) = oee_station.filter(|&o| o < stations.len())
+    {
+        // The critical machine's changeovers decide the line's lost time.
+        let order: Vec<usize> = campaigns.iter().map(|cp| cp.product).collect();
+        let seq = sequence_campaigns(&stations[oee].changeover, &order, SequenceRule::MinChangeover);
+        campaigns = seq.into_iter().map(|j| campaigns[j].clone()).collect();
+    }
+    (campaigns, s.repeat.unwrap_or(false))
+}
+
+fn resolve_station(
+    c: &mut Checker<'_>,
+    p: &[Seg],
+    sf: &StationFile,
+    products: &[String],
+    line_matrix: &ChangeoverMatrix,
+) -> Option<Station> {
+    let n_before = c.diags.len();
+    let process = match (&sf.speed, &sf.processing_time) {
+        (Some(s), None) => parse_rate(s).map(Process::Rate).map_err(|e| c.fail(&at(p, &[k("speed")]), e)).ok(),
+        (None, Some(t)) => {
+            let d = c.distribution(&at(p, &[k("processing_time")]), t);
+            if let Some(d) = &d
+                && d.mean_secs() <= 0.0
+            {
+                c.fail(&at(p, &[k("processing_time")]), "the mean processing time must be longer than zero");
+            }
+            d.map(Process::Time)
+        }
+        _ => {
+            c.fail(p, format!("station `{}` needs exactly one of `speed` and `processing_time`", sf.name));
+            None
+        }
+    };
+    let reject_rate = sf.reject_rate.unwrap_or(0.0);
+    if !(0.0..1.0).contains(&reject_rate) {
+        c.fail(&at(p, &[k("reject_rate")]), format!("{reject_rate} is not a fraction in [0, 1)"));
+    }
+    let mut speed_factors = vec![1.0; products.len()];
+    for (name, f) in &sf.speed_factors {
+        let fp = at(p, &[k("speed_factors"), k(name)]);
+        if let Some(pi) = product_index(c, &fp, name, products) {
+            if !(f.is_finite() && *f > 0.0) {
+                c.fail(&fp, format!("{f} is not a positive speed factor"));
+            }
+            speed_factors[pi] = *f;
+        }
+    }
+    let mut failures = Vec::new();
+    for (fi, ff) in sf.failures.iter().enumerate() {
+        let fp = at(p, &[k("failures"), i(fi)]);
+        let tbf = c.distribution(&at(&fp, &[k("tbf")]), &ff.tbf);
+        let ttr = c.distribution(&at(&fp, &[k("ttr")]), &ff.ttr);
+        if let Some(t) = &tbf
+            && t.mean_secs() <= 0.0
+        {
+            c.fail(&at(&fp, &[k("tbf")]), "the mean time between failures must be longer than zero");
+        }
+        if let (Some(tbf), Some(ttr)) = (tbf, ttr) {
+            failures.push(FailureMode {
+                name: ff.name.clone().unwrap_or_else(|| "breakdown".to_string()),
+                tbf,
+                ttr,
+                basis: ff.basis.unwrap_or(FailureBasis::Operating),
+                micro: false,
+            });
+        }
+    }
+    if let Some(ms) = &sf.micro_stops {
+        let mp = at(p, &[k("micro_stops")]);
+        let tbf = c.distribution(&at(&mp, &[k("tbf")]), &ms.tbf);
+        let ttr = c.distribution(&at(&mp, &[k("duration")]), &ms.duration);
+        if let Some(t) = &tbf
+            && t.mean_secs() <= 0.0
+        {
+            c.fail(&at(&mp, &[k("tbf")]), "the mean time between micro-stops must be longer than zero");
+        }
+        if let (Some(tbf), Some(ttr)) = (tbf, ttr) {
+            failures.push(FailureMode { name: "micro-stop".into(), tbf, ttr, basis: FailureBasis::Operating, micro: true });
+        }
+    }
+    let changeover = changeover_matrix(c, &at(p, &[k("changeover")]), sf.changeover.as_ref(), line_matrix, products);
+    if c.diags.len() > n_before {
+        return None;
+    }
+    Some(Station { name: sf.name.clone(), kind: sf.kind, process: process?, reject_rate, speed_factors, failures, changeover })
+}
+
+/// The JSON Schema of the scenario format, for editors.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(ScenarioFile);
+    serde_json::to_string_pretty(&schema).expect("a schema always serialises")
+}
+
+/// Simulated time at which the horizon ends.
+pub fn horizon_end(run: &RunSettings) -> SimTime {
+    SimTime(run.horizon.0)
+}
