@@ -84,6 +84,12 @@ fn read_scenario(path: &Path) -> Result<Scenario, Failure> {
     load_scenario(&path.display().to_string(), &text).map_err(|e: ScenarioError| Failure::BadInput(e.to_string()))
 }
 
+/// Prints to standard output; a closed pipe (`twinline run … | head`) is not an error.
+pub(crate) fn say(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text).map_err(|e| Failure::Io(format!("{}: cannot write: {e}", path.display())))
 }
@@ -96,7 +102,7 @@ fn main() -> ExitCode {
         }
         Command::Validate { files } => validate(&files),
         Command::Schema => {
-            println!("{}", twin_models::scenario::json_schema());
+            say(&format!("{}\n", twin_models::scenario::json_schema()));
             Ok(())
         }
         Command::Bench { scenarios, repeat } => bench::run(&scenarios, repeat.max(1)).map_err(Failure::BadInput),
@@ -150,7 +156,7 @@ fn run(
     let result = replicate(&scenario, spec, reps, threads);
     let wall = started.elapsed().as_secs_f64();
     let doc = kpis_document(&scenario, spec, &result, Some(Timing { wall_time_s: wall }));
-    print!("{}", table::summary(&scenario, spec, &result, &doc, wall));
+    say(&table::summary(&scenario, spec, &result, &doc, wall));
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
         let file_doc = if reproducible { kpis_document(&scenario, spec, &result, None) } else { doc };
@@ -159,7 +165,7 @@ fn run(
         if let Some(series) = result.runs.first().and_then(|r| r.series.as_ref()) {
             write(&dir.join("timeseries.csv"), &series.to_csv())?;
         }
-        println!("wrote {} and {}", dir.join("kpis.json").display(), dir.join("timeseries.csv").display());
+        say(&format!("wrote {} and {}\n", dir.join("kpis.json").display(), dir.join("timeseries.csv").display()));
     }
     Ok(())
 }
@@ -168,7 +174,7 @@ fn validate(files: &[PathBuf]) -> Result<(), Failure> {
     let mut problems = Vec::new();
     for f in files {
         match read_scenario(f) {
-            Ok(s) => println!("{}: ok ({} line(s), {} product(s))", f.display(), s.lines.len(), s.products.len()),
+            Ok(s) => say(&format!("{}: ok ({} line(s), {} product(s))\n", f.display(), s.lines.len(), s.products.len())),
             Err(Failure::BadInput(msg) | Failure::Io(msg)) => problems.push(msg),
         }
     }

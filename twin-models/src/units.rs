@@ -64,7 +64,9 @@ pub fn rate_of_cycle(cycle: SimDuration) -> u64 {
 
 /// Units from ticks, as a float (exact for whole units).
 pub fn units(ticks: u128) -> f64 {
-    ticks as f64 / TICKS_PER_UNIT as f64
+    // Below 2^64 the hardware conversion is exact enough and far faster than the u128 one.
+    let t = if ticks >> 64 == 0 { ticks as u64 as f64 } else { ticks as f64 };
+    t / TICKS_PER_UNIT as f64
 }
 
 #[cfg(test)]

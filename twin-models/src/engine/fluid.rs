@@ -51,6 +51,9 @@ impl FStation {
         a - self.rejects_of(a)
     }
     fn rejects_of(&self, a: u128) -> u128 {
+        if self.reject_ppm == 0 {
+            return 0;
+        }
         (self.processed + a) * self.reject_ppm / PPM - self.processed * self.reject_ppm / PPM
     }
 }
@@ -63,23 +66,50 @@ struct Transit {
     cum_out: u128,
     /// Breakpoints of the inflow: (time ns, cumulative ticks in, rate after).
     history: VecDeque<(u64, u128, f64)>,
+    /// At the last replan: ticks ready to leave, and the inflow rate reaching the end.
+    ready_now: u128,
+    delayed_rate_now: f64,
 }
 
 impl Transit {
-    /// Cumulative inflow at time `x` (ns) and the inflow rate then.
-    fn inflow_at(&self, x: u64) -> (u128, f64) {
+    /// The entry time of what leaves the conveyor at `now`; `None` before the first
+    /// transport time has passed.
+    fn delayed(&self, now: u64) -> Option<u64> {
+        now.checked_sub(self.tau)
+    }
+    /// Cumulative inflow at entry time `x` and the inflow rate then (nothing before time 0).
+    fn inflow_at(&self, x: Option<u64>) -> (u128, f64) {
+        self.inflow_with(x, 0)
+    }
+    /// As [`Transit::inflow_at`], with `pending` ticks entering in the interval being
+    /// advanced (not yet in `cum_in`), which the current inflow segment may already include.
+    fn inflow_with(&self, x: Option<u64>, pending: u128) -> (u128, f64) {
+        let Some(x) = x else { return (0, 0.0) };
         let k = self.history.partition_point(|(t, _, _)| *t <= x);
         if k == 0 {
-            return (self.history.front().map_or(0, |h| h.1), 0.0);
+            return (0, 0.0);
         }
         let (t, cum, rate) = self.history[k - 1];
-        let cap = self.history.get(k).map_or(self.cum_in, |h| h.1);
-        let extra = (rate * (x - t) as f64) as u128;
+        let cap = self.history.get(k).map_or(self.cum_in + pending, |h| h.1);
+        let extra = to_ticks(rate * (x - t) as f64);
         ((cum + extra).min(cap), rate)
     }
     /// Ticks that have done their transport time at `now` and are still on the conveyor.
     fn ready(&self, now: u64) -> u128 {
-        self.inflow_at(now.saturating_sub(self.tau)).0.saturating_sub(self.cum_out)
+        self.ready_with(now, 0)
+    }
+    /// As [`Transit::ready`], while `pending` ticks enter in the interval being advanced.
+    fn ready_with(&self, now: u64, pending: u128) -> u128 {
+        self.inflow_with(self.delayed(now), pending).0.saturating_sub(self.cum_out)
+    }
+    /// The inflow rate of what reaches the end of the conveyor at `now`.
+    fn delayed_rate(&self, now: u64) -> f64 {
+        self.inflow_at(self.delayed(now)).1
+    }
+    /// Nanoseconds until the inflow rate reaching the end of the conveyor next changes.
+    fn next_change(&self, now: u64) -> Option<u64> {
+        let x = self.delayed(now);
+        self.history.iter().find(|h| x.is_none_or(|x| h.0 > x)).map(|h| h.0 + self.tau - now)
     }
 }
 
@@ -124,14 +154,24 @@ impl FBuffer {
     }
 }
 
+/// `x` as a float; the common case (below 2^64) avoids the slow software conversion.
+fn to_f64(x: u128) -> f64 {
+    if x >> 64 == 0 { x as u64 as f64 } else { x as f64 }
+}
+
+/// A non-negative float as ticks; the common case (below 2^64) avoids the slow conversion.
+fn to_ticks(x: f64) -> u128 {
+    if x < 1.8e19 { x as u64 as u128 } else { x as u128 }
+}
+
 fn amount(rate: f64, dt: u64) -> u128 {
     if rate <= 0.0 {
         0
     } else if rate.fract() == 0.0 && rate < 1e18 {
         // Whole rates multiply exactly.
-        rate as u128 * dt as u128
+        rate as u64 as u128 * dt as u128
     } else {
-        (rate * dt as f64).round() as u128
+        to_ticks((rate * dt as f64).round())
     }
 }
 
@@ -150,6 +190,7 @@ pub struct FluidLine {
     epoch: u64,
     wip_avg: TimeWeighted,
     scratch: Vec<u128>,
+    scratch_good: Vec<u128>,
 }
 
 impl FluidLine {
@@ -188,7 +229,9 @@ impl FluidLine {
                     tau: b.transport.0,
                     cum_in: 0,
                     cum_out: 0,
-                    history: VecDeque::from([(0, 0, 0.0)]),
+                    history: VecDeque::new(),
+                    ready_now: 0,
+                    delayed_rate_now: 0.0,
                 }),
             })
             .collect();
@@ -201,6 +244,7 @@ impl FluidLine {
             epoch: 0,
             wip_avg: TimeWeighted::new(SimTime::ZERO, 0.0),
             scratch: Vec::new(),
+            scratch_good: Vec::new(),
         }
     }
 
@@ -278,46 +322,53 @@ impl FluidLine {
         if let Some(rem) = self.cursor.remaining_ticks() {
             a[0] = a[0].min(rem);
         }
+        // Good output per station, kept in step with `a`.
+        let mut g = std::mem::take(&mut self.scratch_good);
+        g.clear();
+        g.extend(self.stations.iter().zip(&a).map(|(s, &x)| s.good_of(x)));
         // Forward: nobody takes more than is there (of its product, and done with transport).
-        let forward = |a: &mut [u128], stations: &[FStation], buffers: &[FBuffer]| {
+        let forward = |a: &mut [u128], g: &mut [u128], stations: &[FStation], buffers: &[FBuffer]| {
             for i in 1..n {
                 let (up, dn, b) = (&stations[i - 1], &stations[i], &buffers[i - 1]);
-                let incoming = if up.core.product == dn.core.product { up.good_of(a[i - 1]) } else { 0 };
+                let incoming = if up.core.product == dn.core.product { g[i - 1] } else { 0 };
                 let mut avail = b.leading(dn.core.product) + incoming;
                 if let Some(tr) = &b.transit {
-                    avail = avail.min(tr.ready(now.0));
+                    avail = avail.min(tr.ready_with(now.0, g[i - 1]));
                 }
-                a[i] = a[i].min(avail);
+                if a[i] > avail {
+                    a[i] = avail;
+                    g[i] = dn.good_of(avail);
+                }
             }
         };
-        forward(&mut a, &self.stations, &self.buffers);
+        forward(&mut a, &mut g, &self.stations, &self.buffers);
         // Backward: nobody puts in more than there is room for.
         for i in (0..n.saturating_sub(1)).rev() {
             if let Some(cap) = self.buffers[i].capacity {
                 loop {
-                    let level = self.buffers[i].level + self.stations[i].good_of(a[i]);
-                    let after = level.saturating_sub(a[i + 1]);
+                    let after = (self.buffers[i].level + g[i]).saturating_sub(a[i + 1]);
                     if after <= cap || a[i] == 0 {
                         break;
                     }
                     a[i] -= (after - cap).min(a[i]);
+                    g[i] = self.stations[i].good_of(a[i]);
                 }
             }
         }
-        forward(&mut a, &self.stations, &self.buffers);
+        forward(&mut a, &mut g, &self.stations, &self.buffers);
 
         for i in 0..n {
             let s = &mut self.stations[i];
-            let rejects = s.rejects_of(a[i]);
-            let good = a[i] - rejects;
+            let good = g[i];
+            let rejects = a[i] - good;
             s.processed += a[i];
             let c = &mut s.core.counters;
             c.taken += a[i];
             c.good += good;
             c.rejected += rejects;
             let full = s.full_rate[s.core.product];
-            c.ideal_secs += a[i] as f64 / full / 1e9;
-            let w = if s.max_rate > 0.0 { a[i] as f64 / (s.max_rate * dt as f64) } else { 0.0 };
+            c.ideal_secs += to_f64(a[i]) / full / 1e9;
+            let w = if s.max_rate > 0.0 { to_f64(a[i]) / (s.max_rate * dt as f64) } else { 0.0 };
             let rest = if s.limit == StationState::Working { StationState::Starved } else { s.limit };
             s.core.account(now, w, rest);
             for f in &mut s.core.failures {
@@ -338,16 +389,19 @@ impl FluidLine {
                 b.pop(a[i]);
                 if let Some(tr) = &mut b.transit {
                     tr.cum_out += a[i];
-                    while tr.history.len() >= 2 && tr.history[1].0 <= now.0.saturating_sub(tr.tau) {
-                        tr.history.pop_front();
+                    if let Some(x) = tr.delayed(now.0) {
+                        while tr.history.len() >= 2 && tr.history[1].0 <= x {
+                            tr.history.pop_front();
+                        }
                     }
                 }
             }
         }
         self.cursor.released += a[0];
         self.scratch = a;
+        self.scratch_good = g;
         self.last = now;
-        self.wip_avg.ramp_to(now, crate::units::units(self.wip_ticks()));
+        self.wip_avg.ramp_to(now, to_f64(self.wip_ticks()) / TICKS_PER_UNIT as f64);
     }
 
     /// The product station `i` must change over to, if nothing of its own is left to come.
@@ -429,7 +483,13 @@ impl FluidLine {
             s.rate = s.max_rate;
             s.limit = StationState::Working;
         }
-        self.propagate(now);
+        for buf in &mut self.buffers {
+            if let Some(tr) = &mut buf.transit {
+                tr.ready_now = tr.ready(now.0);
+                tr.delayed_rate_now = tr.delayed_rate(now.0);
+            }
+        }
+        self.propagate();
         for (b, buf) in self.buffers.iter_mut().enumerate() {
             if let Some(tr) = &mut buf.transit {
                 let in_rate = self.stations[b].rate * self.stations[b].good_fraction();
@@ -445,7 +505,7 @@ impl FluidLine {
         }
     }
 
-    fn propagate(&mut self, now: SimTime) {
+    fn propagate(&mut self) {
         let n = self.stations.len();
         for _ in 0..=2 * n {
             let mut changed = false;
@@ -453,7 +513,7 @@ impl FluidLine {
                 let buf = &self.buffers[b];
                 let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
                 let empty_bound = match &buf.transit {
-                    Some(tr) if tr.ready(now.0) <= EPS => Some(tr.inflow_at(now.0.saturating_sub(tr.tau)).1),
+                    Some(tr) if tr.ready_now <= EPS => Some(tr.delayed_rate_now),
                     Some(_) => None,
                     None if buf.leading(dn.core.product) <= EPS => {
                         Some(if up.core.product == dn.core.product { up.rate * up.good_fraction() } else { 0.0 })
@@ -494,12 +554,12 @@ impl FluidLine {
             let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
             let in_r = up.rate * up.good_fraction();
             let out_r = dn.rate;
-            let level = buf.level as f64;
+            let level = to_f64(buf.level);
             if let Some(cap) = buf.capacity
                 && cap.saturating_sub(buf.level) > EPS
                 && in_r > out_r
             {
-                best = best.min((cap as f64 - level) / (in_r - out_r));
+                best = best.min((to_f64(cap) - level) / (in_r - out_r));
             }
             match &buf.transit {
                 None => {
@@ -508,13 +568,12 @@ impl FluidLine {
                     }
                 }
                 Some(tr) => {
-                    let (ready, delayed) = (tr.ready(now.0), tr.inflow_at(now.0.saturating_sub(tr.tau)).1);
+                    let (ready, delayed) = (tr.ready_now, tr.delayed_rate_now);
                     if ready > EPS && out_r > delayed {
-                        best = best.min(ready as f64 / (out_r - delayed));
+                        best = best.min(to_f64(ready) / (out_r - delayed));
                     }
-                    let x = now.0.saturating_sub(tr.tau);
-                    if let Some((t, _, _)) = tr.history.iter().find(|h| h.0 > x) {
-                        best = best.min((t + tr.tau - now.0) as f64);
+                    if let Some(dt) = tr.next_change(now.0) {
+                        best = best.min(dt as f64);
                     }
                 }
             }
@@ -524,7 +583,7 @@ impl FluidLine {
                 || buf.segments.front().is_some_and(|(p, _)| *p != dn.core.product)
                 || up.core.product != dn.core.product;
             if boundary && lead > EPS && out_r > 0.0 {
-                best = best.min(lead as f64 / out_r);
+                best = best.min(to_f64(lead) / out_r);
             }
         }
         for s in &self.stations {
@@ -540,7 +599,7 @@ impl FluidLine {
         if let Some(rem) = self.cursor.remaining_ticks()
             && self.stations[0].rate > 0.0
         {
-            best = best.min(rem as f64 / self.stations[0].rate);
+            best = best.min(to_f64(rem) / self.stations[0].rate);
         }
         best.is_finite().then_some(best)
     }
