@@ -77,6 +77,8 @@ pub struct LineKpis {
     pub units_out: f64,
     /// Units rejected at any station.
     pub rejects: f64,
+    /// Units inside the line when measuring began (end of warm-up).
+    pub wip_start: f64,
     /// Units inside the line at the end.
     pub wip_end: f64,
     /// Time-average units inside the line.
@@ -173,6 +175,7 @@ pub(crate) fn measure(scenario: &Scenario, runtimes: &[LineRuntime], spec: RunSp
                 units_in,
                 units_out: units(last.good),
                 rejects,
+                wip_start: rt.wip_at_warmup,
                 wip_end,
                 wip_mean,
                 oee: Oee {

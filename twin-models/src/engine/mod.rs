@@ -32,6 +32,8 @@ pub struct LineRuntime {
     pub engine: LineEngine,
     stops: Vec<PlannedStop>,
     index: u16,
+    /// Units inside the line when the statistics (re)started.
+    pub wip_at_warmup: f64,
 }
 
 fn ev(line: u16, event: LineEvent) -> PlantEvent {
@@ -252,8 +254,12 @@ impl LineRuntime {
             LineEngine::Fluid(f) => {
                 f.advance(now);
                 f.reset_statistics(now);
+                self.wip_at_warmup = crate::units::units(f.wip_ticks());
             }
-            LineEngine::Discrete(d) => d.reset_statistics(now),
+            LineEngine::Discrete(d) => {
+                d.reset_statistics(now);
+                self.wip_at_warmup = d.wip_units() as f64;
+            }
         }
     }
 }
@@ -379,7 +385,7 @@ impl Plant {
             }
             columns.extend(line.stations.iter().map(|s| format!("{}.{}", line.name, s.name)));
             buffer_columns.push(cols);
-            let rt = LineRuntime { engine, stops: line.planned_stops.clone(), index: li as u16 };
+            let rt = LineRuntime { engine, stops: line.planned_stops.clone(), index: li as u16, wip_at_warmup: 0.0 };
             lines.push(sim.world.spawn(rt).id());
         }
         let end = SimTime(spec.horizon.0);

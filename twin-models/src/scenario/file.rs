@@ -82,6 +82,20 @@ pub struct LineFile {
     /// Planned stops: shifts, breaks, CIP cleaning.
     #[serde(default)]
     pub planned_stops: Vec<PlannedStopFile>,
+    /// `auto` (default): fluid flow where exact (unlimited supply, fixed cycles), else unit
+    /// by unit; `discrete`: always unit by unit (slower, exact blocking of single units).
+    #[serde(default)]
+    pub engine: Option<EngineChoice>,
+}
+
+/// How a line is simulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineChoice {
+    /// Fluid flow where it is exact, unit by unit otherwise.
+    Auto,
+    /// Always unit by unit.
+    Discrete,
 }
 
 /// How units enter a line.

@@ -53,13 +53,16 @@ pub struct Line {
     pub repeat_schedule: bool,
     /// Planned stops.
     pub planned_stops: Vec<PlannedStop>,
+    /// Simulate unit by unit even where fluid flow would be exact.
+    pub force_discrete: bool,
 }
 
 impl Line {
     /// Whether the line runs as fluid flow (rates that change only at events) rather than
     /// unit by unit: true when supply is unlimited and every machine has a fixed cycle.
     pub fn is_fluid(&self) -> bool {
-        matches!(self.source, Source::Unlimited)
+        !self.force_discrete
+            && matches!(self.source, Source::Unlimited)
             && self.stations.iter().all(|s| match &s.process {
                 Process::Rate(_) => true,
                 Process::Time(d) => d.is_fixed(),

@@ -369,6 +369,8 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
         }
     }
     let mut buffers = Vec::new();
+    // A buffer with a bad endpoint already has its error; the chain is then unknowable.
+    let endpoints_known = c.diags.len() == n_before;
     for si in 0..names.len().saturating_sub(1) {
         match next_of[si] {
             Some((_, bi)) => {
@@ -376,6 +378,7 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
                     buffers.push(b.clone());
                 }
             }
+            None if !endpoints_known => {}
             None => c.fail(
                 &at(base, &[k("buffers")]),
                 format!(
@@ -459,6 +462,7 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
         campaigns,
         repeat_schedule,
         planned_stops,
+        force_discrete: lf.engine == Some(EngineChoice::Discrete),
     })
 }
 

@@ -1,0 +1,143 @@
+//! The `twinline` binary end to end: files written, exit codes, reproducible bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn twinline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("the binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("twinline-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn run_writes_kpis_and_timeseries() {
+    let dir = temp_dir("run");
+    let o = twinline(&["run", "scenarios/bottling-line.toml", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("line L1 (fluid)") && out.contains("M events/s"), "{out}");
+    let kpis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
+    assert_eq!(kpis["format"], "twinline-kpis/1");
+    assert_eq!(kpis["scenario"], "bottling-line");
+    assert_eq!(kpis["seed"], 42);
+    assert_eq!(kpis["horizon_s"], 28800.0);
+    assert!(kpis["events_processed"].as_u64().unwrap() > 100);
+    assert!(kpis["timing"]["wall_time_s"].as_f64().unwrap() >= 0.0);
+    let line = &kpis["summary"]["lines"][0];
+    let thr = line["throughput_per_h"]["mean"].as_f64().unwrap();
+    assert!(thr > 20_000.0 && thr < 36_000.0, "{thr}");
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    assert!(csv.starts_with("time_s,L1.depal-rinse,"));
+}
+
+#[test]
+fn reproducible_runs_are_byte_identical() {
+    let (a, b) = (temp_dir("rep-a"), temp_dir("rep-b"));
+    for d in [&a, &b] {
+        let o = twinline(&["run", "scenarios/bottling-line.toml", "--reps", "4", "--reproducible", "--out", d.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    assert_eq!(read(&a, "kpis.json"), read(&b, "kpis.json"));
+    assert_eq!(read(&a, "timeseries.csv"), read(&b, "timeseries.csv"));
+    let one_thread = temp_dir("rep-c");
+    let o = twinline(&["run", "scenarios/bottling-line.toml", "--reps", "4", "--threads", "1", "--reproducible", "--out", one_thread.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert_eq!(read(&a, "kpis.json"), read(&one_thread, "kpis.json"));
+}
+
+#[test]
+fn replications_report_confidence_intervals() {
+    let dir = temp_dir("reps");
+    let o = twinline(&["run", "scenarios/textbook/mm1.toml", "--reps", "5", "--horizon", "12h", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(" ± "));
+    let kpis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
+    let w = &kpis["summary"]["lines"][0]["mean_time_in_system_s"];
+    assert_eq!(w["n"], 5);
+    assert!(w["ci95_half_width"].as_f64().unwrap() > 0.0);
+    assert_eq!(kpis["runs"].as_array().unwrap().len(), 5);
+    assert_eq!(kpis["seeds"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn bad_scenario_exits_2_with_file_line_and_path() {
+    let dir = temp_dir("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\n[run]\nhorizon = \"-1h\"\n[[lines]]\nname = \"L\"\n[[lines.stations]]\nname = \"m\"\nkind = \"generic\"\nspeed = \"10/h\"\n").unwrap();
+    let o = twinline(&["run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o);
+    assert!(err.contains("bad.toml:3:11: run.horizon:") && err.contains("negative"), "{err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    for args in [
+        &["run", "scenarios/bottling-line.toml", "--horizon", "soon"][..],
+        &["run", "scenarios/bottling-line.toml", "--reps", "0"],
+        &["run", "scenarios/no-such-file.toml"],
+        &["run", "scenarios/bottling-line.toml", "--warmup", "9h"],
+        &["frobnicate"],
+    ] {
+        let o = twinline(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(!text(&o).contains("panicked"));
+    }
+}
+
+#[test]
+fn validate_checks_every_bundled_scenario() {
+    let mut args = vec!["validate"];
+    let files: Vec<String> = ["bottling-line", "plant-10-lines", "textbook/mm1", "textbook/mm1k", "textbook/failing-machine", "textbook/deterministic-line"]
+        .iter()
+        .map(|f| format!("scenarios/{f}.toml"))
+        .collect();
+    args.extend(files.iter().map(String::as_str));
+    let o = twinline(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(text(&o).matches(": ok").count(), files.len());
+}
+
+#[test]
+fn schema_is_json_schema_of_the_format() {
+    let o = twinline(&["schema"]);
+    assert!(o.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(schema["title"], "ScenarioFile");
+    assert!(schema["properties"]["lines"].is_object());
+    let station = &schema["$defs"]["StationFile"]["properties"];
+    assert!(station["speed"].is_object() && station["failures"].is_object());
+}
+
+#[test]
+fn closed_pipe_is_not_a_crash() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["schema"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(status.success());
+}
