@@ -1,1 +1,53 @@
-fn main(){}
+//! Engine speed: the targets of the headless core (see benches/README.md).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sim::SimDuration;
+use std::hint::black_box;
+use twin_models::{RunSpec, simulate};
+use twinline_benches::bundled;
+
+fn spec(s: &twin_models::Scenario) -> RunSpec {
+    RunSpec {
+        record_series: false,
+        ..RunSpec::of(s)
+    }
+}
+
+/// Target: 8 simulated hours of the bundled line in at most 20 ms on one core.
+fn bottling_line_8h(c: &mut Criterion) {
+    let s = bundled("bottling-line.toml");
+    c.bench_function("bottling_line_8h", |b| {
+        b.iter(|| black_box(simulate(&s, spec(&s)).events))
+    });
+}
+
+/// Target: one simulated year of ten lines in at most 10 s.
+fn plant_10_lines_1y(c: &mut Criterion) {
+    let s = bundled("plant-10-lines.toml");
+    let mut g = c.benchmark_group("stress");
+    g.sample_size(10);
+    g.bench_function("plant_10_lines_1y", |b| {
+        b.iter(|| black_box(simulate(&s, spec(&s)).events))
+    });
+    g.finish();
+}
+
+/// Target: at least 5 million per-unit events a second on M/M/1.
+fn mm1_events(c: &mut Criterion) {
+    let s = bundled("textbook/mm1.toml");
+    let run = RunSpec {
+        horizon: SimDuration::from_secs(12 * 3600),
+        warmup: SimDuration::ZERO,
+        ..spec(&s)
+    };
+    let events = simulate(&s, run).events;
+    let mut g = c.benchmark_group("mm1");
+    g.throughput(Throughput::Elements(events));
+    g.bench_function("mm1_events_12h", |b| {
+        b.iter(|| black_box(simulate(&s, run).events))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bottling_line_8h, mm1_events, plant_10_lines_1y);
+criterion_main!(benches);

@@ -1,1 +1,74 @@
-pub fn run(_: &std::path::Path, _: usize) -> Result<(), String> { Ok(()) }
+//! `twinline bench`: the engine's speed on the bundled scenarios, as a short report.
+//! The same measurements as the criterion benches in `benches/`, for anyone with the binary.
+
+use crate::say;
+use sim::SimDuration;
+use std::path::Path;
+use std::time::Instant;
+use twin_models::{RunSpec, Scenario, load_scenario, simulate};
+
+fn load(dir: &Path, name: &str) -> Result<Scenario, String> {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    load_scenario(&path.display().to_string(), &text).map_err(|e| e.to_string())
+}
+
+/// Best wall time over `repeat` runs, and the events of one run.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "measuring wall time is this command's job"
+)]
+fn measure(s: &Scenario, spec: RunSpec, repeat: usize) -> (f64, u64) {
+    let mut best = f64::INFINITY;
+    let mut events = 0;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        events = simulate(s, spec).events;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (best, events)
+}
+
+/// Runs the measurements and prints the report.
+pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
+    let line = load(dir, "bottling-line.toml")?;
+    let plant = load(dir, "plant-10-lines.toml")?;
+    let mm1 = load(dir, "textbook/mm1.toml")?;
+    let quiet = |s: &Scenario| RunSpec {
+        record_series: false,
+        ..RunSpec::of(s)
+    };
+    say(&format!(
+        "{:<36}{:>12}{:>14}{:>16}   {}\n",
+        "measurement", "wall", "events", "events/s", "target"
+    ));
+    let row = |name: &str, (wall, events): (f64, u64), target: &str, met: bool| {
+        say(&format!(
+            "{:<36}{:>10.3} s{:>14}{:>14.2} M   {} {}\n",
+            name,
+            wall,
+            events,
+            events as f64 / wall / 1e6,
+            target,
+            if met { "(met)" } else { "(NOT met)" }
+        ));
+    };
+    let r = measure(&line, quiet(&line), repeat);
+    row("bottling-line, 8 h", r, "≤ 0.020 s", r.0 <= 0.020);
+    let mm1_spec = RunSpec {
+        horizon: SimDuration::from_secs(12 * 3600),
+        warmup: SimDuration::ZERO,
+        ..quiet(&mm1)
+    };
+    let r = measure(&mm1, mm1_spec, repeat);
+    row(
+        "M/M/1, 12 h (per-unit events)",
+        r,
+        "≥ 5 M events/s",
+        r.1 as f64 / r.0 >= 5e6,
+    );
+    let r = measure(&plant, quiet(&plant), 1);
+    row("plant-10-lines, 1 year", r, "≤ 10 s", r.0 <= 10.0);
+    Ok(())
+}

@@ -14,7 +14,11 @@ use twin_models::units::parse_duration;
 use twin_models::{RunSpec, Scenario, Timing, kpis_document, load_scenario, replicate};
 
 #[derive(Parser)]
-#[command(name = "twinline", version, about = "Digital twin of a bottling plant: headless runs, validation and benchmarks")]
+#[command(
+    name = "twinline",
+    version,
+    about = "Digital twin of a bottling plant: headless runs, validation and benchmarks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,7 +73,11 @@ enum Command {
 
 fn duration_arg(s: &str) -> Result<sim::SimDuration, String> {
     let d = parse_duration(s)?;
-    if d.0 == 0 { Err("must be longer than zero".into()) } else { Ok(d) }
+    if d.0 == 0 {
+        Err("must be longer than zero".into())
+    } else {
+        Ok(d)
+    }
 }
 
 /// A failure, with the exit code it maps to.
@@ -79,9 +87,11 @@ enum Failure {
 }
 
 fn read_scenario(path: &Path) -> Result<Scenario, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::BadInput(format!("{}: cannot read the scenario: {e}", path.display())))?;
-    load_scenario(&path.display().to_string(), &text).map_err(|e: ScenarioError| Failure::BadInput(e.to_string()))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::BadInput(format!("{}: cannot read the scenario: {e}", path.display()))
+    })?;
+    load_scenario(&path.display().to_string(), &text)
+        .map_err(|e: ScenarioError| Failure::BadInput(e.to_string()))
 }
 
 /// Prints to standard output; a closed pipe (`twinline run … | head`) is not an error.
@@ -91,21 +101,40 @@ pub(crate) fn say(text: &str) {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|e| Failure::Io(format!("{}: cannot write: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| Failure::Io(format!("{}: cannot write: {e}", path.display())))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { scenario, seed, horizon, warmup, reps, threads, out, reproducible } => {
-            run(&scenario, seed, horizon, warmup, reps, threads, out.as_deref(), reproducible)
-        }
+        Command::Run {
+            scenario,
+            seed,
+            horizon,
+            warmup,
+            reps,
+            threads,
+            out,
+            reproducible,
+        } => run(
+            &scenario,
+            seed,
+            horizon,
+            warmup,
+            reps,
+            threads,
+            out.as_deref(),
+            reproducible,
+        ),
         Command::Validate { files } => validate(&files),
         Command::Schema => {
             say(&format!("{}\n", twin_models::scenario::json_schema()));
             Ok(())
         }
-        Command::Bench { scenarios, repeat } => bench::run(&scenarios, repeat.max(1)).map_err(Failure::BadInput),
+        Command::Bench { scenarios, repeat } => {
+            bench::run(&scenarios, repeat.max(1)).map_err(Failure::BadInput)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -121,6 +150,7 @@ fn main() -> ExitCode {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[allow(clippy::disallowed_methods, reason = "the CLI reports wall time")]
 fn run(
     path: &Path,
     seed: Option<u64>,
@@ -135,7 +165,11 @@ fn run(
     let mut spec = RunSpec::of(&scenario);
     spec.seed = seed.unwrap_or(spec.seed);
     spec.horizon = horizon.unwrap_or(spec.horizon);
-    spec.warmup = warmup.unwrap_or(if horizon.is_some() && spec.warmup >= spec.horizon { sim::SimDuration::ZERO } else { spec.warmup });
+    spec.warmup = warmup.unwrap_or(if horizon.is_some() && spec.warmup >= spec.horizon {
+        sim::SimDuration::ZERO
+    } else {
+        spec.warmup
+    });
     if spec.warmup >= spec.horizon {
         return Err(Failure::BadInput(format!(
             "--warmup ({:.0} s) must be shorter than the horizon ({:.0} s)",
@@ -148,7 +182,8 @@ fn run(
     if reps == 0 {
         return Err(Failure::BadInput("--reps must be at least 1".into()));
     }
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
     }
@@ -158,14 +193,23 @@ fn run(
     let doc = kpis_document(&scenario, spec, &result, Some(Timing { wall_time_s: wall }));
     say(&table::summary(&scenario, spec, &result, &doc, wall));
     if let Some(dir) = out {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
-        let file_doc = if reproducible { kpis_document(&scenario, spec, &result, None) } else { doc };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
+        let file_doc = if reproducible {
+            kpis_document(&scenario, spec, &result, None)
+        } else {
+            doc
+        };
         let text = serde_json::to_string_pretty(&file_doc).expect("a JSON value serialises") + "\n";
         write(&dir.join("kpis.json"), &text)?;
         if let Some(series) = result.runs.first().and_then(|r| r.series.as_ref()) {
             write(&dir.join("timeseries.csv"), &series.to_csv())?;
         }
-        say(&format!("wrote {} and {}\n", dir.join("kpis.json").display(), dir.join("timeseries.csv").display()));
+        say(&format!(
+            "wrote {} and {}\n",
+            dir.join("kpis.json").display(),
+            dir.join("timeseries.csv").display()
+        ));
     }
     Ok(())
 }
@@ -174,9 +218,18 @@ fn validate(files: &[PathBuf]) -> Result<(), Failure> {
     let mut problems = Vec::new();
     for f in files {
         match read_scenario(f) {
-            Ok(s) => say(&format!("{}: ok ({} line(s), {} product(s))\n", f.display(), s.lines.len(), s.products.len())),
+            Ok(s) => say(&format!(
+                "{}: ok ({} line(s), {} product(s))\n",
+                f.display(),
+                s.lines.len(),
+                s.products.len()
+            )),
             Err(Failure::BadInput(msg) | Failure::Io(msg)) => problems.push(msg),
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(Failure::BadInput(problems.join("\n"))) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::BadInput(problems.join("\n")))
+    }
 }

@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use twin_models::{Replications, RunSpec, Scenario};
 
 fn stat(v: &Value) -> (f64, f64) {
-    (v["mean"].as_f64().unwrap_or(0.0), v["ci95_half_width"].as_f64().unwrap_or(0.0))
+    (
+        v["mean"].as_f64().unwrap_or(0.0),
+        v["ci95_half_width"].as_f64().unwrap_or(0.0),
+    )
 }
 
 fn pm(v: &Value, scale: f64, decimals: usize, reps: usize) -> String {
@@ -18,7 +21,13 @@ fn pm(v: &Value, scale: f64, decimals: usize, reps: usize) -> String {
 }
 
 /// The summary table of a run.
-pub fn summary(scenario: &Scenario, spec: RunSpec, result: &Replications, doc: &Value, wall: f64) -> String {
+pub fn summary(
+    scenario: &Scenario,
+    spec: RunSpec,
+    result: &Replications,
+    doc: &Value,
+    wall: f64,
+) -> String {
     let reps = result.runs.len();
     let events = result.events();
     let mut s = String::new();
@@ -36,13 +45,24 @@ pub fn summary(scenario: &Scenario, spec: RunSpec, result: &Replications, doc: &
         "events {}  wall {:.3} s  {:.2} M events/s",
         events,
         wall,
-        if wall > 0.0 { events as f64 / wall / 1e6 } else { 0.0 }
+        if wall > 0.0 {
+            events as f64 / wall / 1e6
+        } else {
+            0.0
+        }
     );
-    let lines = doc["summary"]["lines"].as_array().cloned().unwrap_or_default();
+    let lines = doc["summary"]["lines"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     for l in &lines {
         let name = l["name"].as_str().unwrap_or("?");
         let _ = writeln!(s, "\nline {name} ({})", l["engine"].as_str().unwrap_or("?"));
-        let _ = writeln!(s, "  throughput      {} units/h", pm(&l["throughput_per_h"], 1.0, 1, reps));
+        let _ = writeln!(
+            s,
+            "  throughput      {} units/h",
+            pm(&l["throughput_per_h"], 1.0, 1, reps)
+        );
         let _ = writeln!(
             s,
             "  OEE @ {:<9} {} %  (availability {} %, performance {} %, quality {} %)",
@@ -67,7 +87,11 @@ pub fn summary(scenario: &Scenario, spec: RunSpec, result: &Replications, doc: &
             pm(&l["changeover_time_s"], 1.0 / 60.0, 1, reps)
         );
         if !l["mean_time_in_system_s"].is_null() {
-            let _ = writeln!(s, "  time in system  {} s", pm(&l["mean_time_in_system_s"], 1.0, 3, reps));
+            let _ = writeln!(
+                s,
+                "  time in system  {} s",
+                pm(&l["mean_time_in_system_s"], 1.0, 3, reps)
+            );
         }
         if !l["blocking_probability"].is_null() {
             let _ = writeln!(
@@ -81,7 +105,15 @@ pub fn summary(scenario: &Scenario, spec: RunSpec, result: &Replications, doc: &
         let _ = writeln!(
             s,
             "  {:<14}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}{:>12}",
-            "station %", "work", "starve", "block", "down", "setup", "micro", "planned", "units out"
+            "station %",
+            "work",
+            "starve",
+            "block",
+            "down",
+            "setup",
+            "micro",
+            "planned",
+            "units out"
         );
         for st in l["stations"].as_array().cloned().unwrap_or_default() {
             let f = &st["state_fractions"];

@@ -18,17 +18,30 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
 fn run_writes_kpis_and_timeseries() {
     let dir = temp_dir("run");
-    let o = twinline(&["run", "scenarios/bottling-line.toml", "--out", dir.to_str().unwrap()]);
+    let o = twinline(&[
+        "run",
+        "scenarios/bottling-line.toml",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
-    assert!(out.contains("line L1 (fluid)") && out.contains("M events/s"), "{out}");
-    let kpis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
+    assert!(
+        out.contains("line L1 (fluid)") && out.contains("M events/s"),
+        "{out}"
+    );
+    let kpis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
     assert_eq!(kpis["format"], "twinline-kpis/1");
     assert_eq!(kpis["scenario"], "bottling-line");
     assert_eq!(kpis["seed"], 42);
@@ -46,14 +59,32 @@ fn run_writes_kpis_and_timeseries() {
 fn reproducible_runs_are_byte_identical() {
     let (a, b) = (temp_dir("rep-a"), temp_dir("rep-b"));
     for d in [&a, &b] {
-        let o = twinline(&["run", "scenarios/bottling-line.toml", "--reps", "4", "--reproducible", "--out", d.to_str().unwrap()]);
+        let o = twinline(&[
+            "run",
+            "scenarios/bottling-line.toml",
+            "--reps",
+            "4",
+            "--reproducible",
+            "--out",
+            d.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", text(&o));
     }
     let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
     assert_eq!(read(&a, "kpis.json"), read(&b, "kpis.json"));
     assert_eq!(read(&a, "timeseries.csv"), read(&b, "timeseries.csv"));
     let one_thread = temp_dir("rep-c");
-    let o = twinline(&["run", "scenarios/bottling-line.toml", "--reps", "4", "--threads", "1", "--reproducible", "--out", one_thread.to_str().unwrap()]);
+    let o = twinline(&[
+        "run",
+        "scenarios/bottling-line.toml",
+        "--reps",
+        "4",
+        "--threads",
+        "1",
+        "--reproducible",
+        "--out",
+        one_thread.to_str().unwrap(),
+    ]);
     assert!(o.status.success());
     assert_eq!(read(&a, "kpis.json"), read(&one_thread, "kpis.json"));
 }
@@ -61,10 +92,20 @@ fn reproducible_runs_are_byte_identical() {
 #[test]
 fn replications_report_confidence_intervals() {
     let dir = temp_dir("reps");
-    let o = twinline(&["run", "scenarios/textbook/mm1.toml", "--reps", "5", "--horizon", "12h", "--out", dir.to_str().unwrap()]);
+    let o = twinline(&[
+        "run",
+        "scenarios/textbook/mm1.toml",
+        "--reps",
+        "5",
+        "--horizon",
+        "12h",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains(" ± "));
-    let kpis: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
+    let kpis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
     let w = &kpis["summary"]["lines"][0]["mean_time_in_system_s"];
     assert_eq!(w["n"], 5);
     assert!(w["ci95_half_width"].as_f64().unwrap() > 0.0);
@@ -81,7 +122,10 @@ fn bad_scenario_exits_2_with_file_line_and_path() {
     let o = twinline(&["run", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o);
-    assert!(err.contains("bad.toml:3:11: run.horizon:") && err.contains("negative"), "{err}");
+    assert!(
+        err.contains("bad.toml:3:11: run.horizon:") && err.contains("negative"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
 }
 
@@ -103,10 +147,17 @@ fn bad_flags_exit_2() {
 #[test]
 fn validate_checks_every_bundled_scenario() {
     let mut args = vec!["validate"];
-    let files: Vec<String> = ["bottling-line", "plant-10-lines", "textbook/mm1", "textbook/mm1k", "textbook/failing-machine", "textbook/deterministic-line"]
-        .iter()
-        .map(|f| format!("scenarios/{f}.toml"))
-        .collect();
+    let files: Vec<String> = [
+        "bottling-line",
+        "plant-10-lines",
+        "textbook/mm1",
+        "textbook/mm1k",
+        "textbook/failing-machine",
+        "textbook/deterministic-line",
+    ]
+    .iter()
+    .map(|f| format!("scenarios/{f}.toml"))
+    .collect();
     args.extend(files.iter().map(String::as_str));
     let o = twinline(&args);
     assert!(o.status.success(), "{}", text(&o));
@@ -136,7 +187,12 @@ fn closed_pipe_is_not_a_crash() {
         .unwrap();
     drop(child.stdout.take());
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(!err.contains("panicked"), "{err}");
     assert!(status.success());

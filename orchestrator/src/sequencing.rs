@@ -22,18 +22,27 @@ pub const EXACT_LIMIT: usize = 12;
 
 /// Total changeover time of running `products` in this order, nanoseconds.
 pub fn total_changeover(matrix: &ChangeoverMatrix, products: &[usize], order: &[usize]) -> u64 {
-    order.windows(2).map(|w| matrix.time(products[w[0]], products[w[1]])).sum()
+    order
+        .windows(2)
+        .map(|w| matrix.time(products[w[0]], products[w[1]]))
+        .sum()
 }
 
 /// The run order (indices into `products`, one campaign's product each) under `rule`.
 /// The first listed campaign always runs first: it is what the line is set up for.
-pub fn sequence_campaigns(matrix: &ChangeoverMatrix, products: &[usize], rule: SequenceRule) -> Vec<usize> {
+pub fn sequence_campaigns(
+    matrix: &ChangeoverMatrix,
+    products: &[usize],
+    rule: SequenceRule,
+) -> Vec<usize> {
     let n = products.len();
     match rule {
         _ if n <= 2 => (0..n).collect(),
         SequenceRule::AsListed => (0..n).collect(),
         SequenceRule::MinChangeover if n <= EXACT_LIMIT => held_karp(matrix, products),
-        SequenceRule::MinChangeover => two_opt(matrix, products, nearest_neighbour(matrix, products)),
+        SequenceRule::MinChangeover => {
+            two_opt(matrix, products, nearest_neighbour(matrix, products))
+        }
     }
 }
 
@@ -44,7 +53,8 @@ fn held_karp(matrix: &ChangeoverMatrix, products: &[usize]) -> Vec<usize> {
     // best[set][last]: least time to run the campaigns in `set` (always holding 0), ending at `last`.
     let mut best = vec![u64::MAX; full * n];
     let mut prev = vec![usize::MAX; full * n];
-    best[1 * n] = 0;
+    // The set {0} (bit 0) ending at campaign 0 costs nothing: row `1`, column 0.
+    best[n] = 0;
     for set in 1..full {
         if set & 1 == 0 {
             continue;
@@ -68,7 +78,9 @@ fn held_karp(matrix: &ChangeoverMatrix, products: &[usize]) -> Vec<usize> {
         }
     }
     let all = full - 1;
-    let mut last = (0..n).min_by_key(|&l| (best[all * n + l], l)).expect("n >= 1");
+    let mut last = (0..n)
+        .min_by_key(|&l| (best[all * n + l], l))
+        .expect("n >= 1");
     let mut order = Vec::with_capacity(n);
     let mut set = all;
     while last != usize::MAX {
@@ -126,7 +138,14 @@ mod tests {
     fn light_to_dark() -> ChangeoverMatrix {
         // Products: 0 water, 1 lemon, 2 cola. Light → dark is quick, dark → light slow.
         let mut m = ChangeoverMatrix::uniform(3, 0);
-        for (a, b, t) in [(0, 1, 10), (0, 2, 15), (1, 2, 10), (1, 0, 40), (2, 0, 60), (2, 1, 45)] {
+        for (a, b, t) in [
+            (0, 1, 10),
+            (0, 2, 15),
+            (1, 2, 10),
+            (1, 0, 40),
+            (2, 0, 60),
+            (2, 1, 45),
+        ] {
             m.set(a, b, t);
         }
         m
@@ -158,6 +177,9 @@ mod tests {
     #[test]
     fn as_listed_keeps_order() {
         let m = light_to_dark();
-        assert_eq!(sequence_campaigns(&m, &[2, 1, 0], SequenceRule::AsListed), vec![0, 1, 2]);
+        assert_eq!(
+            sequence_campaigns(&m, &[2, 1, 0], SequenceRule::AsListed),
+            vec![0, 1, 2]
+        );
     }
 }

@@ -66,7 +66,12 @@ impl<E> Default for Simulation<E> {
 impl<E> Simulation<E> {
     /// An empty world at time zero.
     pub fn new() -> Self {
-        Self { world: World::new(), calendar: EventCalendar::new(), now: SimTime::ZERO, events_processed: 0 }
+        Self {
+            world: World::new(),
+            calendar: EventCalendar::new(),
+            now: SimTime::ZERO,
+            events_processed: 0,
+        }
     }
 
     /// The current simulated time.
@@ -91,8 +96,14 @@ impl<E> Simulation<E> {
 
     /// Runs `f` with the world and a scheduler at the current time: for setting a model up
     /// before the run, or poking it from outside between runs.
-    pub fn with_scheduler<R>(&mut self, f: impl FnOnce(&mut World, &mut Scheduler<'_, E>) -> R) -> R {
-        let mut sched = Scheduler { now: self.now, calendar: &mut self.calendar };
+    pub fn with_scheduler<R>(
+        &mut self,
+        f: impl FnOnce(&mut World, &mut Scheduler<'_, E>) -> R,
+    ) -> R {
+        let mut sched = Scheduler {
+            now: self.now,
+            calendar: &mut self.calendar,
+        };
         f(&mut self.world, &mut sched)
     }
 
@@ -106,7 +117,10 @@ impl<E> Simulation<E> {
             let (t, event) = self.calendar.pop().expect("peeked an event just now");
             self.now = t;
             self.events_processed += 1;
-            let mut sched = Scheduler { now: t, calendar: &mut self.calendar };
+            let mut sched = Scheduler {
+                now: t,
+                calendar: &mut self.calendar,
+            };
             handler.handle(&mut self.world, &mut sched, event);
         }
         self.now = end;

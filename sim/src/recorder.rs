@@ -21,7 +21,10 @@ pub struct TimeSeries {
 impl TimeSeries {
     /// A recorder with these column names (time is implicit).
     pub fn new(columns: Vec<String>) -> Self {
-        Self { columns, rows: Vec::new() }
+        Self {
+            columns,
+            rows: Vec::new(),
+        }
     }
 
     /// Column names, without the time column.
@@ -67,7 +70,11 @@ impl TimeSeries {
 fn format_number(x: f64) -> String {
     let s = format!("{x:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".to_string() } else { s.to_string() }
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -77,8 +84,17 @@ mod tests {
     #[test]
     fn csv_layout() {
         let mut ts = TimeSeries::new(vec!["level".into(), "state".into()]);
-        ts.push(SimTime(1_500_000_000), vec![SampleValue::Number(2.25), SampleValue::Label("working")]);
-        ts.push(SimTime(3_000_000_000), vec![SampleValue::Number(-0.0000001), SampleValue::Label("down")]);
-        assert_eq!(ts.to_csv(), "time_s,level,state\n1.5,2.25,working\n3,0,down\n");
+        ts.push(
+            SimTime(1_500_000_000),
+            vec![SampleValue::Number(2.25), SampleValue::Label("working")],
+        );
+        ts.push(
+            SimTime(3_000_000_000),
+            vec![SampleValue::Number(-0.0000001), SampleValue::Label("down")],
+        );
+        assert_eq!(
+            ts.to_csv(),
+            "time_s,level,state\n1.5,2.25,working\n3,0,down\n"
+        );
     }
 }

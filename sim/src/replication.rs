@@ -8,7 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The seed of replication `rep` of a run whose base seed is `base`. Replication 0 uses the
 /// base seed itself, so a single run and the first replication agree.
 pub fn replication_seed(base: u64, rep: usize) -> u64 {
-    if rep == 0 { base } else { splitmix64(base ^ splitmix64(rep as u64)) }
+    if rep == 0 {
+        base
+    } else {
+        splitmix64(base ^ splitmix64(rep as u64))
+    }
 }
 
 /// Runs `job(rep, seed)` for `rep` in `0..n` on up to `threads` threads and returns the
@@ -60,7 +64,8 @@ mod tests {
     #[test]
     fn seeds_are_distinct_and_first_is_base() {
         assert_eq!(replication_seed(5, 0), 5);
-        let seeds: std::collections::BTreeSet<u64> = (0..1000).map(|r| replication_seed(5, r)).collect();
+        let seeds: std::collections::BTreeSet<u64> =
+            (0..1000).map(|r| replication_seed(5, r)).collect();
         assert_eq!(seeds.len(), 1000);
     }
 }

@@ -50,7 +50,9 @@ impl RngStreams {
 
     /// A stream key component made from a label, so keys can mix names and indices.
     pub fn label(name: &str) -> u64 {
-        name.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01B3))
+        name.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01B3)
+        })
     }
 }
 
@@ -62,10 +64,30 @@ mod tests {
     #[test]
     fn same_key_same_numbers_other_key_other_numbers() {
         let s = RngStreams::new(42);
-        let a: Vec<u64> = (0..4).map({ let mut r = s.stream(&[1, 2]); move |_| r.random() }).collect();
-        let b: Vec<u64> = (0..4).map({ let mut r = s.stream(&[1, 2]); move |_| r.random() }).collect();
-        let c: Vec<u64> = (0..4).map({ let mut r = s.stream(&[1, 3]); move |_| r.random() }).collect();
-        let d: Vec<u64> = (0..4).map({ let mut r = RngStreams::new(43).stream(&[1, 2]); move |_| r.random() }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = s.stream(&[1, 2]);
+                move |_| r.random()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = s.stream(&[1, 2]);
+                move |_| r.random()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = s.stream(&[1, 3]);
+                move |_| r.random()
+            })
+            .collect();
+        let d: Vec<u64> = (0..4)
+            .map({
+                let mut r = RngStreams::new(43).stream(&[1, 2]);
+                move |_| r.random()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);

@@ -47,7 +47,11 @@ impl Tally {
 
     /// Sample standard deviation with n − 1 in the denominator (0 with fewer than two).
     pub fn std_dev(&self) -> f64 {
-        if self.n < 2 { 0.0 } else { (self.m2 / (self.n - 1) as f64).sqrt() }
+        if self.n < 2 {
+            0.0
+        } else {
+            (self.m2 / (self.n - 1) as f64).sqrt()
+        }
     }
 
     /// Smallest observation (0 when empty).
@@ -73,7 +77,12 @@ pub struct TimeWeighted {
 impl TimeWeighted {
     /// Starts observing at `start` with the signal at `value`.
     pub fn new(start: SimTime, value: f64) -> Self {
-        Self { start, last: start, value, area: 0.0 }
+        Self {
+            start,
+            last: start,
+            value,
+            area: 0.0,
+        }
     }
 
     /// The signal changes to `value` at `now`.
@@ -139,7 +148,14 @@ impl Summary {
         } else {
             0.0
         };
-        Summary { mean: t.mean(), std_dev: t.std_dev(), ci95_half_width: half, min: t.min(), max: t.max(), n }
+        Summary {
+            mean: t.mean(),
+            std_dev: t.std_dev(),
+            ci95_half_width: half,
+            min: t.min(),
+            max: t.max(),
+            n,
+        }
     }
 
     /// Whether `x` lies inside the 95% confidence interval.
@@ -182,7 +198,8 @@ fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
     if x >= 1.0 {
         return 1.0;
     }
-    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
     if x > (a + 1.0) / (a + b + 2.0) {
         return 1.0 - incomplete_beta(1.0 - x, b, a);
     }
@@ -258,7 +275,14 @@ mod tests {
     #[test]
     fn t_quantiles_match_tables() {
         // Values from standard t tables (two-sided 95%).
-        for (df, q) in [(1.0, 12.706), (2.0, 4.303), (4.0, 2.776), (9.0, 2.262), (29.0, 2.045), (1000.0, 1.962)] {
+        for (df, q) in [
+            (1.0, 12.706),
+            (2.0, 4.303),
+            (4.0, 2.776),
+            (9.0, 2.262),
+            (29.0, 2.045),
+            (1000.0, 1.962),
+        ] {
             let got = student_t_quantile(0.975, df);
             assert!((got - q).abs() < 1e-3, "df {df}: {got} vs {q}");
         }

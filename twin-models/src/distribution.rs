@@ -27,7 +27,10 @@ pub enum Distribution {
     /// Lognormal with this mean and standard deviation of the duration itself, seconds.
     LogNormal { mean: f64, sd: f64 },
     /// Values (seconds) with cumulative weights summing to 1.
-    Empirical { values: Vec<f64>, cumulative: Vec<f64> },
+    Empirical {
+        values: Vec<f64>,
+        cumulative: Vec<f64>,
+    },
 }
 
 impl Distribution {
@@ -47,7 +50,10 @@ impl Distribution {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(format!("`{name}` takes {n} argument(s), `{text}` gives {}", args.len()))
+                Err(format!(
+                    "`{name}` takes {n} argument(s), `{text}` gives {}",
+                    args.len()
+                ))
             }
         };
         let d = match name {
@@ -96,7 +102,10 @@ impl Distribution {
                 for a in &args {
                     let (v, w) = match a.split_once('@') {
                         Some((v, w)) => {
-                            let w: f64 = w.trim().parse().map_err(|_| format!("`{text}`: weight `{w}` is not a number"))?;
+                            let w: f64 = w
+                                .trim()
+                                .parse()
+                                .map_err(|_| format!("`{text}`: weight `{w}` is not a number"))?;
                             (v, w)
                         }
                         None => (*a, 1.0),
@@ -113,7 +122,10 @@ impl Distribution {
                     acc += w / total;
                     acc
                 });
-                Distribution::Empirical { cumulative: cumulative.collect(), values }
+                Distribution::Empirical {
+                    cumulative: cumulative.collect(),
+                    values,
+                }
             }
             other => {
                 return Err(format!(
@@ -193,7 +205,9 @@ impl Distribution {
             }
             Distribution::Empirical { values, cumulative } => {
                 let u: f64 = rng.random();
-                let i = cumulative.partition_point(|c| *c <= u).min(values.len() - 1);
+                let i = cumulative
+                    .partition_point(|c| *c <= u)
+                    .min(values.len() - 1);
                 values[i]
             }
         };
@@ -223,25 +237,59 @@ mod tests {
             ("tri(0s, 0s, 6s)", 2.0, (36.0f64 / 18.0).sqrt()),
             ("lognormal(5min, 2min)", 300.0, 120.0),
             ("normal(60s, 5s)", 60.0, 5.0),
-            ("empirical(1s@0.25, 3s@0.75)", 2.5, (0.75f64 * 0.25 * 4.0).sqrt()),
+            (
+                "empirical(1s@0.25, 3s@0.75)",
+                2.5,
+                (0.75f64 * 0.25 * 4.0).sqrt(),
+            ),
         ];
         for (text, mean, sd) in cases {
             let d = Distribution::parse(text).unwrap();
             assert!((d.mean_secs() - mean).abs() < 1e-9, "{text} mean formula");
             let (m, s) = sample_mean(&d);
-            assert!((m - mean).abs() < 0.01 * mean, "{text}: sample mean {m} vs {mean}");
+            assert!(
+                (m - mean).abs() < 0.01 * mean,
+                "{text}: sample mean {m} vs {mean}"
+            );
             assert!((s - sd).abs() < 0.02 * sd, "{text}: sample sd {s} vs {sd}");
         }
-        assert_eq!(Distribution::parse("45min").unwrap(), Distribution::Fixed(SimDuration::from_secs(2700)));
+        assert_eq!(
+            Distribution::parse("45min").unwrap(),
+            Distribution::Fixed(SimDuration::from_secs(2700))
+        );
     }
 
     #[test]
     fn bad_distributions_say_why() {
-        assert!(Distribution::parse("exp(0s)").unwrap_err().contains("positive"));
-        assert!(Distribution::parse("uniform(5s, 1s)").unwrap_err().contains("low is above high"));
-        assert!(Distribution::parse("weibull(1s)").unwrap_err().contains("unknown distribution"));
-        assert!(Distribution::parse("exp(1s, 2s)").unwrap_err().contains("takes 1"));
-        assert!(Distribution::parse("exp(-1s)").unwrap_err().contains("negative"));
-        assert!(Distribution::parse("empirical(1s@-2)").unwrap_err().contains("positive"));
+        assert!(
+            Distribution::parse("exp(0s)")
+                .unwrap_err()
+                .contains("positive")
+        );
+        assert!(
+            Distribution::parse("uniform(5s, 1s)")
+                .unwrap_err()
+                .contains("low is above high")
+        );
+        assert!(
+            Distribution::parse("weibull(1s)")
+                .unwrap_err()
+                .contains("unknown distribution")
+        );
+        assert!(
+            Distribution::parse("exp(1s, 2s)")
+                .unwrap_err()
+                .contains("takes 1")
+        );
+        assert!(
+            Distribution::parse("exp(-1s)")
+                .unwrap_err()
+                .contains("negative")
+        );
+        assert!(
+            Distribution::parse("empirical(1s@-2)")
+                .unwrap_err()
+                .contains("positive")
+        );
     }
 }

@@ -110,7 +110,12 @@ pub struct RunKpis {
     pub lines: Vec<LineKpis>,
 }
 
-pub(crate) fn measure(scenario: &Scenario, runtimes: &[LineRuntime], spec: RunSpec, end: SimTime) -> RunKpis {
+pub(crate) fn measure(
+    scenario: &Scenario,
+    runtimes: &[LineRuntime],
+    spec: RunSpec,
+    end: SimTime,
+) -> RunKpis {
     let measured_s = (spec.horizon.0 - spec.warmup.0.min(spec.horizon.0)) as f64 / 1e9;
     let lines = scenario
         .lines
@@ -123,7 +128,13 @@ pub(crate) fn measure(scenario: &Scenario, runtimes: &[LineRuntime], spec: RunSp
                     let core = rt.core(i);
                     let c = core.measured();
                     let total: f64 = core.times.iter().sum();
-                    let frac = |s: StationState| if total > 0.0 { core.times[s as usize] / total } else { 0.0 };
+                    let frac = |s: StationState| {
+                        if total > 0.0 {
+                            core.times[s as usize] / total
+                        } else {
+                            0.0
+                        }
+                    };
                     StationKpis {
                         name: line.stations[i].name.clone(),
                         kind: line.stations[i].kind,
@@ -153,15 +164,23 @@ pub(crate) fn measure(scenario: &Scenario, runtimes: &[LineRuntime], spec: RunSp
             let operating = pbt - t(StationState::Down) - t(StationState::Setup);
             let processed = units(c.good + c.rejected);
             let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-            let (availability, performance, quality) =
-                (ratio(operating, pbt), ratio(c.ideal_secs, operating), ratio(units(c.good), processed));
+            let (availability, performance, quality) = (
+                ratio(operating, pbt),
+                ratio(c.ideal_secs, operating),
+                ratio(units(c.good), processed),
+            );
             let last = rt.core(n - 1).measured();
             let rejects: f64 = stations.iter().map(|s| s.rejects).sum();
             let (wip_end, wip_mean, time_in_system, arrivals) = match &rt.engine {
                 LineEngine::Fluid(f) => (units(f.wip_ticks()), f.wip_mean(end), None, None),
                 LineEngine::Discrete(d) => {
                     let ft = d.flow_time();
-                    (d.wip_units() as f64, d.wip_mean(end), (ft.count() > 0).then(|| ft.mean()), d.arrivals())
+                    (
+                        d.wip_units() as f64,
+                        d.wip_mean(end),
+                        (ft.count() > 0).then(|| ft.mean()),
+                        d.arrivals(),
+                    )
                 }
             };
             let units_in = match arrivals {
@@ -170,7 +189,11 @@ pub(crate) fn measure(scenario: &Scenario, runtimes: &[LineRuntime], spec: RunSp
             };
             LineKpis {
                 name: line.name.clone(),
-                engine: if matches!(rt.engine, LineEngine::Fluid(_)) { "fluid" } else { "discrete" },
+                engine: if matches!(rt.engine, LineEngine::Fluid(_)) {
+                    "fluid"
+                } else {
+                    "discrete"
+                },
                 throughput_per_h: units(last.good) / (measured_s / 3600.0),
                 units_in,
                 units_out: units(last.good),
@@ -190,7 +213,8 @@ pub(crate) fn measure(scenario: &Scenario, runtimes: &[LineRuntime], spec: RunSp
                 mean_time_in_system_s: time_in_system,
                 arrivals: arrivals.map(|a| a.0),
                 lost: arrivals.map(|a| a.1),
-                blocking_probability: arrivals.map(|(a, l)| if a > 0 { l as f64 / a as f64 } else { 0.0 }),
+                blocking_probability: arrivals
+                    .map(|(a, l)| if a > 0 { l as f64 / a as f64 } else { 0.0 }),
                 stations,
             }
         })

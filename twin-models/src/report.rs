@@ -32,9 +32,19 @@ impl Replications {
 /// `spec.seed`; only it records the time series. The result does not depend on `threads`.
 pub fn replicate(scenario: &Scenario, spec: RunSpec, reps: usize, threads: usize) -> Replications {
     let runs = run_replications(reps, threads, spec.seed, |rep, seed| {
-        simulate(scenario, RunSpec { seed, record_series: spec.record_series && rep == 0, ..spec })
+        simulate(
+            scenario,
+            RunSpec {
+                seed,
+                record_series: spec.record_series && rep == 0,
+                ..spec
+            },
+        )
     });
-    Replications { seeds: (0..reps).map(|r| replication_seed(spec.seed, r)).collect(), runs }
+    Replications {
+        seeds: (0..reps).map(|r| replication_seed(spec.seed, r)).collect(),
+        runs,
+    }
 }
 
 /// Summarises values of the same shape: numbers become summaries, other values are kept
@@ -74,8 +84,17 @@ pub struct Timing {
 
 /// The `kpis.json` document of a set of replications. With `timing` of `None` it holds
 /// nothing that varies between identical runs.
-pub fn kpis_document(scenario: &Scenario, spec: RunSpec, reps: &Replications, timing: Option<Timing>) -> Value {
-    let per_rep: Vec<Value> = reps.runs.iter().map(|r| serde_json::to_value(&r.kpis).expect("KPIs serialise")).collect();
+pub fn kpis_document(
+    scenario: &Scenario,
+    spec: RunSpec,
+    reps: &Replications,
+    timing: Option<Timing>,
+) -> Value {
+    let per_rep: Vec<Value> = reps
+        .runs
+        .iter()
+        .map(|r| serde_json::to_value(&r.kpis).expect("KPIs serialise"))
+        .collect();
     let refs: Vec<&Value> = per_rep.iter().collect();
     let events = reps.events();
     let timing = timing.map(|t| {
@@ -109,11 +128,21 @@ pub fn flatten_summary(summary: &Value) -> Vec<(String, Summary)> {
     let mut out = Vec::new();
     fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, Summary)>) {
         let Some(obj) = v.as_object() else { return };
-        if let (Some(mean), Some(n)) = (obj.get("mean").and_then(Value::as_f64), obj.get("n").and_then(Value::as_u64)) {
+        if let (Some(mean), Some(n)) = (
+            obj.get("mean").and_then(Value::as_f64),
+            obj.get("n").and_then(Value::as_u64),
+        ) {
             let f = |k: &str| obj.get(k).and_then(Value::as_f64).unwrap_or(0.0);
             out.push((
                 prefix.to_string(),
-                Summary { mean, std_dev: f("std_dev"), ci95_half_width: f("ci95_half_width"), min: f("min"), max: f("max"), n },
+                Summary {
+                    mean,
+                    std_dev: f("std_dev"),
+                    ci95_half_width: f("ci95_half_width"),
+                    min: f("min"),
+                    max: f("max"),
+                    n,
+                },
             ));
             return;
         }
@@ -125,7 +154,15 @@ pub fn flatten_summary(summary: &Value) -> Vec<(String, Summary)> {
                         walk(&format!("{prefix}.{k}.{name}"), item, out);
                     }
                 }
-                _ => walk(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, child, out),
+                _ => walk(
+                    &if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    },
+                    child,
+                    out,
+                ),
             }
         }
     }

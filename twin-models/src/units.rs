@@ -15,12 +15,17 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
         format!("`{text}` has no unit; write it like \"90s\", \"1.5min\", \"2h\" or \"3d\"")
     })?;
     let (num, unit) = t.split_at(split);
-    let value: f64 = num.trim().parse().map_err(|_| format!("`{text}` does not start with a number"))?;
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a number"))?;
     if !value.is_finite() {
         return Err(format!("`{text}` is not a finite duration"));
     }
     if value < 0.0 {
-        return Err(format!("`{text}` is negative; durations must be zero or more"));
+        return Err(format!(
+            "`{text}` is negative; durations must be zero or more"
+        ));
     }
     let secs_per_unit = match unit.trim() {
         "ms" => 1e-3,
@@ -28,7 +33,11 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
         "min" => 60.0,
         "h" => 3600.0,
         "d" => 86400.0,
-        other => return Err(format!("`{text}` has unknown unit `{other}`; use ms, s, min, h or d")),
+        other => {
+            return Err(format!(
+                "`{text}` has unknown unit `{other}`; use ms, s, min, h or d"
+            ));
+        }
     };
     Ok(SimDuration::from_secs_f64(value * secs_per_unit))
 }
@@ -36,10 +45,13 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
 /// Parses a rate `N/unit` (unit `s`, `min`, `h` or `d`) into milli-units per hour.
 pub fn parse_rate(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let (num, unit) = t
-        .split_once('/')
-        .ok_or_else(|| format!("`{text}` is not a rate; write it like \"36000/h\" or \"600/min\""))?;
-    let value: f64 = num.trim().parse().map_err(|_| format!("`{text}` does not start with a number"))?;
+    let (num, unit) = t.split_once('/').ok_or_else(|| {
+        format!("`{text}` is not a rate; write it like \"36000/h\" or \"600/min\"")
+    })?;
+    let value: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a number"))?;
     if !value.is_finite() || value <= 0.0 {
         return Err(format!("`{text}` must be a positive rate"));
     }
@@ -48,11 +60,17 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
         "min" => value * 60.0,
         "h" => value,
         "d" => value / 24.0,
-        other => return Err(format!("`{text}` has unknown time unit `{other}`; use s, min, h or d")),
+        other => {
+            return Err(format!(
+                "`{text}` has unknown time unit `{other}`; use s, min, h or d"
+            ));
+        }
     };
     let milli = (per_hour * 1000.0).round();
-    if milli < 1.0 || milli > 1e15 {
-        return Err(format!("`{text}` is outside the supported range (0.001/h to 1e12/h)"));
+    if !(1.0..=1e15).contains(&milli) {
+        return Err(format!(
+            "`{text}` is outside the supported range (0.001/h to 1e12/h)"
+        ));
     }
     Ok(milli as u64)
 }
@@ -65,7 +83,11 @@ pub fn rate_of_cycle(cycle: SimDuration) -> u64 {
 /// Units from ticks, as a float (exact for whole units).
 pub fn units(ticks: u128) -> f64 {
     // Below 2^64 the hardware conversion is exact enough and far faster than the u128 one.
-    let t = if ticks >> 64 == 0 { ticks as u64 as f64 } else { ticks as f64 };
+    let t = if ticks >> 64 == 0 {
+        ticks as u64 as f64
+    } else {
+        ticks as f64
+    };
     t / TICKS_PER_UNIT as f64
 }
 
@@ -76,13 +98,23 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("90s").unwrap(), SimDuration::from_secs(90));
-        assert_eq!(parse_duration("1.5min").unwrap(), SimDuration::from_secs(90));
+        assert_eq!(
+            parse_duration("1.5min").unwrap(),
+            SimDuration::from_secs(90)
+        );
         assert_eq!(parse_duration("2h").unwrap(), SimDuration::from_secs(7200));
-        assert_eq!(parse_duration("3d").unwrap(), SimDuration::from_secs(3 * 86400));
+        assert_eq!(
+            parse_duration("3d").unwrap(),
+            SimDuration::from_secs(3 * 86400)
+        );
         assert_eq!(parse_duration("250ms").unwrap(), SimDuration(250_000_000));
         assert!(parse_duration("-5min").unwrap_err().contains("negative"));
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
-        assert!(parse_duration("5 weeks").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("5 weeks")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
     }
 
     #[test]

@@ -55,7 +55,10 @@ impl DBuffer {
         self.capacity.is_none_or(|c| (self.units.len() as u64) < c)
     }
     fn front_ready(&self, now: SimTime) -> Option<Unit> {
-        self.units.front().filter(|(_, t)| t.0 + self.transport <= now.0).map(|(u, _)| *u)
+        self.units
+            .front()
+            .filter(|(_, t)| t.0 + self.transport <= now.0)
+            .map(|(u, _)| *u)
     }
 }
 
@@ -105,12 +108,20 @@ impl DiscreteLine {
             .enumerate()
             .map(|(si, s)| {
                 let (cycle, time_dist) = match &s.process {
-                    Process::Rate(mu) => {
-                        (s.speed_factors.iter().map(|f| Some((3.6e15 / (*mu as f64 * f)).round() as u64)).collect(), None)
-                    }
-                    Process::Time(Distribution::Fixed(d)) => {
-                        (s.speed_factors.iter().map(|f| Some((d.0 as f64 / f).round() as u64)).collect(), None)
-                    }
+                    Process::Rate(mu) => (
+                        s.speed_factors
+                            .iter()
+                            .map(|f| Some((3.6e15 / (*mu as f64 * f)).round() as u64))
+                            .collect(),
+                        None,
+                    ),
+                    Process::Time(Distribution::Fixed(d)) => (
+                        s.speed_factors
+                            .iter()
+                            .map(|f| Some((d.0 as f64 / f).round() as u64))
+                            .collect(),
+                        None,
+                    ),
                     Process::Time(d) => (vec![None; s.speed_factors.len()], Some(d.clone())),
                 };
                 DStation {
@@ -123,7 +134,9 @@ impl DiscreteLine {
                     cycle,
                     time_dist,
                     speed_factors: s.speed_factors.clone(),
-                    ideal_secs: (0..s.speed_factors.len()).map(|p| s.ideal_cycle_secs(p)).collect(),
+                    ideal_secs: (0..s.speed_factors.len())
+                        .map(|p| s.ideal_cycle_secs(p))
+                        .collect(),
                     reject_rate: s.reject_rate,
                 }
             })
@@ -131,12 +144,24 @@ impl DiscreteLine {
         let buffers = line
             .buffers
             .iter()
-            .map(|b| DBuffer { capacity: b.capacity, transport: b.transport.0, units: VecDeque::new() })
+            .map(|b| DBuffer {
+                capacity: b.capacity,
+                transport: b.transport.0,
+                units: VecDeque::new(),
+            })
             .collect();
         let (queue, arrivals) = match &line.source {
             Source::Unlimited => (None, None),
-            Source::Arrivals { interarrival, when_full, queue_capacity } => (
-                Some(DBuffer { capacity: *queue_capacity, transport: 0, units: VecDeque::new() }),
+            Source::Arrivals {
+                interarrival,
+                when_full,
+                queue_capacity,
+            } => (
+                Some(DBuffer {
+                    capacity: *queue_capacity,
+                    transport: 0,
+                    units: VecDeque::new(),
+                }),
                 Some(Arrivals {
                     interarrival: interarrival.clone(),
                     when_full: *when_full,
@@ -173,7 +198,15 @@ impl DiscreteLine {
 
     pub(crate) fn start_campaign_timer(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
         if let Some(d) = self.cursor.duration() {
-            sched.after(d, ev(self.index, LineEvent::CampaignEnd { epoch: self.cursor.timer_epoch }));
+            sched.after(
+                d,
+                ev(
+                    self.index,
+                    LineEvent::CampaignEnd {
+                        epoch: self.cursor.timer_epoch,
+                    },
+                ),
+            );
         }
     }
 
@@ -188,12 +221,19 @@ impl DiscreteLine {
 
     /// The state of station `i` now.
     pub fn state(&self, i: usize) -> StationState {
-        self.stations[i].core.overlay().unwrap_or_else(|| self.flow_state(i))
+        self.stations[i]
+            .core
+            .overlay()
+            .unwrap_or_else(|| self.flow_state(i))
     }
 
     fn account(&mut self, i: usize, now: SimTime) {
         let state = self.flow_state(i);
-        let w = if state == StationState::Working { 1.0 } else { 0.0 };
+        let w = if state == StationState::Working {
+            1.0
+        } else {
+            0.0
+        };
         self.stations[i].core.account(now, w, state);
     }
 
@@ -224,7 +264,16 @@ impl DiscreteLine {
             }
         }
         let at = SimTime(now.0 + until.max(0.0).ceil() as u64);
-        sched.at(at, ev(self.index, LineEvent::Done { station: i as u16, epoch: st.epoch }));
+        sched.at(
+            at,
+            ev(
+                self.index,
+                LineEvent::Done {
+                    station: i as u16,
+                    epoch: st.epoch,
+                },
+            ),
+        );
     }
 
     /// Stops the clock on station `i`'s unit (failure, stop, jam), keeping the work left.
@@ -323,7 +372,12 @@ impl DiscreteLine {
     }
 
     /// Handles a finish (or operating-time failure) event of station `i`.
-    pub fn on_done(&mut self, i: usize, epoch: u32, sched: &mut Scheduler<'_, PlantEvent>) -> Vec<(usize, usize)> {
+    pub fn on_done(
+        &mut self,
+        i: usize,
+        epoch: u32,
+        sched: &mut Scheduler<'_, PlantEvent>,
+    ) -> Vec<(usize, usize)> {
         let now = sched.now();
         if self.stations[i].epoch != epoch || self.stations[i].phase != Phase::Working {
             return Vec::new();
@@ -379,7 +433,10 @@ impl DiscreteLine {
         self.arrived += 1;
         let unit = Unit { product, born: now };
         let queue = self.queue.as_mut().expect("an arrival line has a queue");
-        let a = self.arrivals.as_mut().expect("an arrival line has arrivals");
+        let a = self
+            .arrivals
+            .as_mut()
+            .expect("an arrival line has arrivals");
         if queue.has_room() {
             queue.units.push_back((unit, now));
             self.set_wip(now, 1);
@@ -387,7 +444,10 @@ impl DiscreteLine {
             a.holding = Some(unit);
         }
         self.kick(sched);
-        let a = self.arrivals.as_mut().expect("an arrival line has arrivals");
+        let a = self
+            .arrivals
+            .as_mut()
+            .expect("an arrival line has arrivals");
         match (a.holding.is_some(), a.when_full) {
             (true, WhenFull::Lost) => {
                 a.holding = None;
@@ -406,8 +466,14 @@ impl DiscreteLine {
     fn peek_input(&self, i: usize, now: SimTime) -> Option<Unit> {
         if i == 0 {
             return match (&self.queue, &self.arrivals) {
-                (Some(q), Some(a)) => q.front_ready(now).or(if q.units.is_empty() { a.holding } else { None }),
-                _ => Some(Unit { product: self.cursor.product() as u16, born: now }),
+                (Some(q), Some(a)) => {
+                    q.front_ready(now)
+                        .or(if q.units.is_empty() { a.holding } else { None })
+                }
+                _ => Some(Unit {
+                    product: self.cursor.product() as u16,
+                    born: now,
+                }),
             };
         }
         let b = &self.buffers[i - 1];
@@ -416,7 +482,11 @@ impl DiscreteLine {
         }
         // A zero-capacity buffer: the unit goes straight from machine to machine.
         let up = &self.stations[i - 1];
-        if b.units.is_empty() && up.phase == Phase::Blocked { up.unit } else { None }
+        if b.units.is_empty() && up.phase == Phase::Blocked {
+            up.unit
+        } else {
+            None
+        }
     }
 
     /// Whether station `i`, with nothing of its product left to come, must change over:
@@ -431,7 +501,9 @@ impl DiscreteLine {
             self.cursor.product()
         } else {
             let up = &self.stations[i - 1];
-            if up.unit.is_some_and(|u| u.product as usize == mine) || !self.buffers[i - 1].units.is_empty() {
+            if up.unit.is_some_and(|u| u.product as usize == mine)
+                || !self.buffers[i - 1].units.is_empty()
+            {
                 return None;
             }
             up.core.product
@@ -439,7 +511,12 @@ impl DiscreteLine {
         (upstream_product != mine).then_some(upstream_product)
     }
 
-    fn take_input(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<'_, PlantEvent>) -> Unit {
+    fn take_input(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        sched: &mut Scheduler<'_, PlantEvent>,
+    ) -> Unit {
         if i > 0 {
             let b = &mut self.buffers[i - 1];
             if let Some((u, _)) = b.units.pop_front() {
@@ -447,7 +524,15 @@ impl DiscreteLine {
                     && b.transport > 0
                 {
                     let ready = SimTime(t.0 + b.transport);
-                    sched.at(ready, ev(self.index, LineEvent::TransitReady { buffer: (i - 1) as u16 }));
+                    sched.at(
+                        ready,
+                        ev(
+                            self.index,
+                            LineEvent::TransitReady {
+                                buffer: (i - 1) as u16,
+                            },
+                        ),
+                    );
                 }
                 return u;
             }
@@ -458,7 +543,10 @@ impl DiscreteLine {
         let (Some(q), Some(a)) = (&mut self.queue, &mut self.arrivals) else {
             self.cursor.released += TICKS_PER_UNIT;
             self.set_wip(now, 1);
-            return Unit { product: self.cursor.product() as u16, born: now };
+            return Unit {
+                product: self.cursor.product() as u16,
+                born: now,
+            };
         };
         let unit = match q.units.pop_front() {
             Some((u, _)) => u,
@@ -479,7 +567,9 @@ impl DiscreteLine {
 
     /// Hands a finished unit of station `i` on, if there is room.
     fn deposit(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<'_, PlantEvent>) -> bool {
-        let unit = self.stations[i].unit.expect("a blocked station holds a unit");
+        let unit = self.stations[i]
+            .unit
+            .expect("a blocked station holds a unit");
         if i + 1 == self.stations.len() {
             self.set_wip(now, -1);
             self.flow_time.record(now.since(unit.born).as_secs_f64());
@@ -490,7 +580,10 @@ impl DiscreteLine {
             }
             b.units.push_back((unit, now));
             if b.transport > 0 && b.units.len() == 1 {
-                sched.at(SimTime(now.0 + b.transport), ev(self.index, LineEvent::TransitReady { buffer: i as u16 }));
+                sched.at(
+                    SimTime(now.0 + b.transport),
+                    ev(self.index, LineEvent::TransitReady { buffer: i as u16 }),
+                );
             }
         }
         let st = &mut self.stations[i];
@@ -546,7 +639,11 @@ impl DiscreteLine {
                     self.account(i - 1, now);
                 }
                 let unit = self.take_input(i, now, sched);
-                if i == 0 && self.arrivals.is_none() && self.cursor.remaining_ticks() == Some(0) && !self.cursor.advance() {
+                if i == 0
+                    && self.arrivals.is_none()
+                    && self.cursor.remaining_ticks() == Some(0)
+                    && !self.cursor.advance()
+                {
                     self.start_campaign_timer(sched);
                 }
                 let st = &mut self.stations[i];
@@ -554,7 +651,9 @@ impl DiscreteLine {
                 let p = unit.product as usize;
                 st.remaining = match (st.cycle[p], &st.time_dist) {
                     (Some(c), _) => c,
-                    (None, Some(d)) => (d.sample(&mut st.core.process_rng).0 as f64 / st.speed_factors[p]).round() as u64,
+                    (None, Some(d)) => (d.sample(&mut st.core.process_rng).0 as f64
+                        / st.speed_factors[p])
+                        .round() as u64,
                     (None, None) => unreachable!("a station has a cycle or a distribution"),
                 };
                 st.unit = Some(unit);
@@ -572,7 +671,10 @@ impl DiscreteLine {
         core.counters.setups += 1;
         if d > 0 {
             core.setup = true;
-            sched.after(SimDuration(d), ev(self.index, LineEvent::SetupDone { station: i as u16 }));
+            sched.after(
+                SimDuration(d),
+                ev(self.index, LineEvent::SetupDone { station: i as u16 }),
+            );
         } else if i == 0 {
             self.start_campaign_timer(sched);
         }

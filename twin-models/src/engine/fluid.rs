@@ -100,7 +100,9 @@ impl Transit {
     }
     /// As [`Transit::ready`], while `pending` ticks enter in the interval being advanced.
     fn ready_with(&self, now: u64, pending: u128) -> u128 {
-        self.inflow_with(self.delayed(now), pending).0.saturating_sub(self.cum_out)
+        self.inflow_with(self.delayed(now), pending)
+            .0
+            .saturating_sub(self.cum_out)
     }
     /// The inflow rate of what reaches the end of the conveyor at `now`.
     fn delayed_rate(&self, now: u64) -> f64 {
@@ -109,7 +111,10 @@ impl Transit {
     /// Nanoseconds until the inflow rate reaching the end of the conveyor next changes.
     fn next_change(&self, now: u64) -> Option<u64> {
         let x = self.delayed(now);
-        self.history.iter().find(|h| x.is_none_or(|x| h.0 > x)).map(|h| h.0 + self.tau - now)
+        self.history
+            .iter()
+            .find(|h| x.is_none_or(|x| h.0 > x))
+            .map(|h| h.0 + self.tau - now)
     }
 }
 
@@ -125,10 +130,15 @@ struct FBuffer {
 impl FBuffer {
     /// Ticks of `product` at the head of the buffer.
     fn leading(&self, product: usize) -> u128 {
-        self.segments.iter().take_while(|(p, _)| *p == product).map(|(_, t)| t).sum()
+        self.segments
+            .iter()
+            .take_while(|(p, _)| *p == product)
+            .map(|(_, t)| t)
+            .sum()
     }
     fn is_full(&self) -> bool {
-        self.capacity.is_some_and(|c| c.saturating_sub(self.level) <= EPS)
+        self.capacity
+            .is_some_and(|c| c.saturating_sub(self.level) <= EPS)
     }
     fn push(&mut self, product: usize, ticks: u128) {
         if ticks == 0 {
@@ -143,7 +153,10 @@ impl FBuffer {
     fn pop(&mut self, mut ticks: u128) {
         self.level -= ticks;
         while ticks > 0 {
-            let front = self.segments.front_mut().expect("never takes more than the buffer holds");
+            let front = self
+                .segments
+                .front_mut()
+                .expect("never takes more than the buffer holds");
             let take = front.1.min(ticks);
             front.1 -= take;
             ticks -= take;
@@ -156,12 +169,20 @@ impl FBuffer {
 
 /// `x` as a float; the common case (below 2^64) avoids the slow software conversion.
 fn to_f64(x: u128) -> f64 {
-    if x >> 64 == 0 { x as u64 as f64 } else { x as f64 }
+    if x >> 64 == 0 {
+        x as u64 as f64
+    } else {
+        x as f64
+    }
 }
 
 /// A non-negative float as ticks; the common case (below 2^64) avoids the slow conversion.
 fn to_ticks(x: f64) -> u128 {
-    if x < 1.8e19 { x as u64 as u128 } else { x as u128 }
+    if x < 1.8e19 {
+        x as u64 as u128
+    } else {
+        x as u128
+    }
 }
 
 fn amount(rate: f64, dt: u64) -> u128 {
@@ -209,7 +230,17 @@ impl FluidLine {
                 };
                 FStation {
                     core: StationCore::new(s, index, si, rng, first),
-                    full_rate: s.speed_factors.iter().map(|f| if *f == 1.0 { nominal as f64 } else { nominal as f64 * f }).collect(),
+                    full_rate: s
+                        .speed_factors
+                        .iter()
+                        .map(|f| {
+                            if *f == 1.0 {
+                                nominal as f64
+                            } else {
+                                nominal as f64 * f
+                            }
+                        })
+                        .collect(),
                     reject_ppm: (s.reject_rate * PPM as f64).round() as u128,
                     max_rate: 0.0,
                     rate: 0.0,
@@ -256,7 +287,15 @@ impl FluidLine {
 
     pub(crate) fn start_campaign_timer(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
         if let Some(d) = self.cursor.duration() {
-            sched.after(d, ev(self.index, LineEvent::CampaignEnd { epoch: self.cursor.timer_epoch }));
+            sched.after(
+                d,
+                ev(
+                    self.index,
+                    LineEvent::CampaignEnd {
+                        epoch: self.cursor.timer_epoch,
+                    },
+                ),
+            );
         }
     }
 
@@ -306,7 +345,11 @@ impl FluidLine {
     /// The state station `i` is mostly in now (for samples).
     pub fn state(&self, i: usize) -> StationState {
         let s = &self.stations[i];
-        s.core.overlay().unwrap_or(if s.rate > 0.0 { StationState::Working } else { s.limit })
+        s.core.overlay().unwrap_or(if s.rate > 0.0 {
+            StationState::Working
+        } else {
+            s.limit
+        })
     }
 
     /// Moves all flows forward to `now` at the current rates.
@@ -327,20 +370,25 @@ impl FluidLine {
         g.clear();
         g.extend(self.stations.iter().zip(&a).map(|(s, &x)| s.good_of(x)));
         // Forward: nobody takes more than is there (of its product, and done with transport).
-        let forward = |a: &mut [u128], g: &mut [u128], stations: &[FStation], buffers: &[FBuffer]| {
-            for i in 1..n {
-                let (up, dn, b) = (&stations[i - 1], &stations[i], &buffers[i - 1]);
-                let incoming = if up.core.product == dn.core.product { g[i - 1] } else { 0 };
-                let mut avail = b.leading(dn.core.product) + incoming;
-                if let Some(tr) = &b.transit {
-                    avail = avail.min(tr.ready_with(now.0, g[i - 1]));
+        let forward =
+            |a: &mut [u128], g: &mut [u128], stations: &[FStation], buffers: &[FBuffer]| {
+                for i in 1..n {
+                    let (up, dn, b) = (&stations[i - 1], &stations[i], &buffers[i - 1]);
+                    let incoming = if up.core.product == dn.core.product {
+                        g[i - 1]
+                    } else {
+                        0
+                    };
+                    let mut avail = b.leading(dn.core.product) + incoming;
+                    if let Some(tr) = &b.transit {
+                        avail = avail.min(tr.ready_with(now.0, g[i - 1]));
+                    }
+                    if a[i] > avail {
+                        a[i] = avail;
+                        g[i] = dn.good_of(avail);
+                    }
                 }
-                if a[i] > avail {
-                    a[i] = avail;
-                    g[i] = dn.good_of(avail);
-                }
-            }
-        };
+            };
         forward(&mut a, &mut g, &self.stations, &self.buffers);
         // Backward: nobody puts in more than there is room for.
         for i in (0..n.saturating_sub(1)).rev() {
@@ -368,8 +416,16 @@ impl FluidLine {
             c.rejected += rejects;
             let full = s.full_rate[s.core.product];
             c.ideal_secs += to_f64(a[i]) / full / 1e9;
-            let w = if s.max_rate > 0.0 { to_f64(a[i]) / (s.max_rate * dt as f64) } else { 0.0 };
-            let rest = if s.limit == StationState::Working { StationState::Starved } else { s.limit };
+            let w = if s.max_rate > 0.0 {
+                to_f64(a[i]) / (s.max_rate * dt as f64)
+            } else {
+                0.0
+            };
+            let rest = if s.limit == StationState::Working {
+                StationState::Starved
+            } else {
+                s.limit
+            };
             s.core.account(now, w, rest);
             for f in &mut s.core.failures {
                 if f.basis == FailureBasis::Operating && !f.active {
@@ -401,7 +457,8 @@ impl FluidLine {
         self.scratch = a;
         self.scratch_good = g;
         self.last = now;
-        self.wip_avg.ramp_to(now, to_f64(self.wip_ticks()) / TICKS_PER_UNIT as f64);
+        self.wip_avg
+            .ramp_to(now, to_f64(self.wip_ticks()) / TICKS_PER_UNIT as f64);
     }
 
     /// The product station `i` must change over to, if nothing of its own is left to come.
@@ -429,7 +486,11 @@ impl FluidLine {
         // Crumbs of the old product (under a millionth of a unit) go with the new one.
         if i > 0 {
             let old = self.stations[i].core.product;
-            for seg in self.buffers[i - 1].segments.iter_mut().take_while(|(p, _)| *p == old) {
+            for seg in self.buffers[i - 1]
+                .segments
+                .iter_mut()
+                .take_while(|(p, _)| *p == old)
+            {
                 seg.0 = product;
             }
         }
@@ -439,7 +500,10 @@ impl FluidLine {
         core.counters.setups += 1;
         if d > 0 {
             core.setup = true;
-            sched.after(SimDuration(d), ev(self.index, LineEvent::SetupDone { station: i as u16 }));
+            sched.after(
+                SimDuration(d),
+                ev(self.index, LineEvent::SetupDone { station: i as u16 }),
+            );
         } else if i == 0 {
             self.start_campaign_timer(sched);
         }
@@ -479,7 +543,11 @@ impl FluidLine {
     pub fn replan(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
         let now = sched.now();
         for s in &mut self.stations {
-            s.max_rate = if s.core.available() { s.full_rate[s.core.product] } else { 0.0 };
+            s.max_rate = if s.core.available() {
+                s.full_rate[s.core.product]
+            } else {
+                0.0
+            };
             s.rate = s.max_rate;
             s.limit = StationState::Working;
         }
@@ -516,7 +584,11 @@ impl FluidLine {
                     Some(tr) if tr.ready_now <= EPS => Some(tr.delayed_rate_now),
                     Some(_) => None,
                     None if buf.leading(dn.core.product) <= EPS => {
-                        Some(if up.core.product == dn.core.product { up.rate * up.good_fraction() } else { 0.0 })
+                        Some(if up.core.product == dn.core.product {
+                            up.rate * up.good_fraction()
+                        } else {
+                            0.0
+                        })
                     }
                     None => None,
                 };
@@ -580,7 +652,10 @@ impl FluidLine {
             // The last of this machine's product reaches it.
             let lead = buf.leading(dn.core.product);
             let boundary = buf.segments.len() > 1
-                || buf.segments.front().is_some_and(|(p, _)| *p != dn.core.product)
+                || buf
+                    .segments
+                    .front()
+                    .is_some_and(|(p, _)| *p != dn.core.product)
                 || up.core.product != dn.core.product;
             if boundary && lead > EPS && out_r > 0.0 {
                 best = best.min(to_f64(lead) / out_r);

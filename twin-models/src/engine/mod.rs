@@ -13,7 +13,10 @@ use bevy_ecs::entity::Entity;
 use discrete::DiscreteLine;
 pub use events::{LineEvent, PlantEvent};
 use fluid::FluidLine;
-use sim::{EventHandler, RngStreams, SampleValue, Scheduler, SimDuration, SimTime, Simulation, TimeSeries, World};
+use sim::{
+    EventHandler, RngStreams, SampleValue, Scheduler, SimDuration, SimTime, Simulation, TimeSeries,
+    World,
+};
 pub use state::{Counters, StationCore, StationState};
 
 /// How a line is simulated.
@@ -84,12 +87,24 @@ impl LineRuntime {
             for m in 0..self.core(i).failures.len() {
                 if self.core(i).failures[m].basis == FailureBasis::Calendar {
                     let d = self.core_mut(i).failures[m].draw_tbf();
-                    sched.after(d, ev(self.index, LineEvent::CalendarFailure { station: i as u16, mode: m as u8 }));
+                    sched.after(
+                        d,
+                        ev(
+                            self.index,
+                            LineEvent::CalendarFailure {
+                                station: i as u16,
+                                mode: m as u8,
+                            },
+                        ),
+                    );
                 }
             }
         }
         for (k, stop) in self.stops.iter().enumerate() {
-            sched.at(SimTime(stop.start.0), ev(self.index, LineEvent::StopStart { stop: k as u16 }));
+            sched.at(
+                SimTime(stop.start.0),
+                ev(self.index, LineEvent::StopStart { stop: k as u16 }),
+            );
         }
         match &mut self.engine {
             LineEngine::Fluid(f) => f.start(sched),
@@ -112,7 +127,16 @@ impl LineRuntime {
                 } else {
                     c.failures += 1;
                 }
-                sched.after(ttr, ev(self.index, LineEvent::Repair { station: i as u16, mode: m as u8 }));
+                sched.after(
+                    ttr,
+                    ev(
+                        self.index,
+                        LineEvent::Repair {
+                            station: i as u16,
+                            mode: m as u8,
+                        },
+                    ),
+                );
             }
             struck = match &mut self.engine {
                 LineEngine::Fluid(f) => f.settle(sched),
@@ -192,7 +216,10 @@ impl LineRuntime {
                 f.active = false;
                 let next = f.draw_tbf();
                 match f.basis {
-                    FailureBasis::Calendar => sched.after(next, ev(self.index, LineEvent::CalendarFailure { station, mode })),
+                    FailureBasis::Calendar => sched.after(
+                        next,
+                        ev(self.index, LineEvent::CalendarFailure { station, mode }),
+                    ),
                     FailureBasis::Operating => f.op_left = next.0 as f64,
                 }
                 self.react(Some(i), sched);
@@ -275,10 +302,14 @@ pub struct PlantModel {
 
 impl PlantModel {
     fn sample(&mut self, world: &mut World, now: SimTime) {
-        let Some(series) = &mut self.series else { return };
+        let Some(series) = &mut self.series else {
+            return;
+        };
         let mut row = Vec::with_capacity(series.columns().len());
         for (li, &e) in self.lines.iter().enumerate() {
-            let mut rt = world.get_mut::<LineRuntime>(e).expect("every line entity has a runtime");
+            let mut rt = world
+                .get_mut::<LineRuntime>(e)
+                .expect("every line entity has a runtime");
             rt.sync(now);
             for b in &self.buffer_columns[li] {
                 let level = match (&rt.engine, b) {
@@ -297,10 +328,17 @@ impl PlantModel {
 }
 
 impl EventHandler<PlantEvent> for PlantModel {
-    fn handle(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>, event: PlantEvent) {
+    fn handle(
+        &mut self,
+        world: &mut World,
+        sched: &mut Scheduler<'_, PlantEvent>,
+        event: PlantEvent,
+    ) {
         match event {
             PlantEvent::Line { line, event } => {
-                let mut rt = world.get_mut::<LineRuntime>(self.lines[line as usize]).expect("every line entity has a runtime");
+                let mut rt = world
+                    .get_mut::<LineRuntime>(self.lines[line as usize])
+                    .expect("every line entity has a runtime");
                 rt.handle(event, sched);
             }
             PlantEvent::Sample => {
@@ -312,7 +350,10 @@ impl EventHandler<PlantEvent> for PlantModel {
             }
             PlantEvent::WarmupEnd => {
                 for &e in &self.lines {
-                    world.get_mut::<LineRuntime>(e).expect("every line entity has a runtime").reset_statistics(sched.now());
+                    world
+                        .get_mut::<LineRuntime>(e)
+                        .expect("every line entity has a runtime")
+                        .reset_statistics(sched.now());
                 }
             }
         }
@@ -346,7 +387,12 @@ pub struct RunSpec {
 impl RunSpec {
     /// The scenario's own settings.
     pub fn of(scenario: &Scenario) -> Self {
-        RunSpec { seed: scenario.run.seed, horizon: scenario.run.horizon, warmup: scenario.run.warmup, record_series: true }
+        RunSpec {
+            seed: scenario.run.seed,
+            horizon: scenario.run.horizon,
+            warmup: scenario.run.warmup,
+            record_series: true,
+        }
     }
 }
 
@@ -383,9 +429,18 @@ impl Plant {
                 columns.push(format!("{}.{}", line.name, buf.name));
                 cols.push(Some(b));
             }
-            columns.extend(line.stations.iter().map(|s| format!("{}.{}", line.name, s.name)));
+            columns.extend(
+                line.stations
+                    .iter()
+                    .map(|s| format!("{}.{}", line.name, s.name)),
+            );
             buffer_columns.push(cols);
-            let rt = LineRuntime { engine, stops: line.planned_stops.clone(), index: li as u16, wip_at_warmup: 0.0 };
+            let rt = LineRuntime {
+                engine,
+                stops: line.planned_stops.clone(),
+                index: li as u16,
+                wip_at_warmup: 0.0,
+            };
             lines.push(sim.world.spawn(rt).id());
         }
         let end = SimTime(spec.horizon.0);
@@ -396,18 +451,27 @@ impl Plant {
             series: spec.record_series.then(|| TimeSeries::new(columns)),
             buffer_columns,
         };
-        Plant { sim, model, lines, spec }
+        Plant {
+            sim,
+            model,
+            lines,
+            spec,
+        }
     }
 
     /// Runs to the horizon and measures.
     pub fn run(mut self, scenario: &Scenario) -> RunOutput {
         for &e in &self.lines {
             self.sim.with_scheduler(|world, sched| {
-                world.get_mut::<LineRuntime>(e).expect("every line entity has a runtime").start(sched);
+                world
+                    .get_mut::<LineRuntime>(e)
+                    .expect("every line entity has a runtime")
+                    .start(sched);
             });
         }
         if self.spec.warmup > SimDuration::ZERO {
-            self.sim.schedule(SimTime(self.spec.warmup.0), PlantEvent::WarmupEnd);
+            self.sim
+                .schedule(SimTime(self.spec.warmup.0), PlantEvent::WarmupEnd);
         }
         if self.model.series.is_some() {
             self.sim.schedule(SimTime::ZERO, PlantEvent::Sample);
@@ -416,12 +480,20 @@ impl Plant {
         self.sim.run_until(end, &mut self.model);
         let mut runtimes = Vec::new();
         for &e in &self.lines {
-            let mut rt = self.sim.world.get_mut::<LineRuntime>(e).expect("line entity");
+            let mut rt = self
+                .sim
+                .world
+                .get_mut::<LineRuntime>(e)
+                .expect("line entity");
             rt.sync(end);
             runtimes.push(rt.clone());
         }
         let kpis = kpi::measure(scenario, &runtimes, self.spec, end);
-        RunOutput { kpis, series: self.model.series.take(), events: self.sim.events_processed() }
+        RunOutput {
+            kpis,
+            series: self.model.series.take(),
+            events: self.sim.events_processed(),
+        }
     }
 }
 

@@ -148,8 +148,21 @@ pub struct StationCore {
 
 impl StationCore {
     /// The core of `station` number `index` of line `line`, with streams from `rng`.
-    pub fn new(station: &Station, line: usize, index: usize, rng: &RngStreams, first_product: usize) -> Self {
-        let key = |purpose: &str, j: usize| rng.stream(&[line as u64, index as u64, RngStreams::label(purpose), j as u64]);
+    pub fn new(
+        station: &Station,
+        line: usize,
+        index: usize,
+        rng: &RngStreams,
+        first_product: usize,
+    ) -> Self {
+        let key = |purpose: &str, j: usize| {
+            rng.stream(&[
+                line as u64,
+                index as u64,
+                RngStreams::label(purpose),
+                j as u64,
+            ])
+        };
         let failures = station
             .failures
             .iter()
@@ -276,7 +289,14 @@ pub struct CampaignCursor {
 impl CampaignCursor {
     /// A cursor at the first campaign.
     pub fn new(campaigns: Vec<Campaign>, repeat: bool) -> Self {
-        CampaignCursor { campaigns, repeat, index: 0, exhausted: false, released: 0, timer_epoch: 0 }
+        CampaignCursor {
+            campaigns,
+            repeat,
+            index: 0,
+            exhausted: false,
+            released: 0,
+            timer_epoch: 0,
+        }
     }
 
     /// The product of the current campaign.
@@ -285,13 +305,19 @@ impl CampaignCursor {
     }
 
     fn amount(&self) -> CampaignAmount {
-        if self.exhausted { CampaignAmount::Endless } else { self.campaigns[self.index].amount }
+        if self.exhausted {
+            CampaignAmount::Endless
+        } else {
+            self.campaigns[self.index].amount
+        }
     }
 
     /// Ticks left to release in a quantity campaign.
     pub fn remaining_ticks(&self) -> Option<u128> {
         match self.amount() {
-            CampaignAmount::Quantity(q) => Some((q as u128 * TICKS_PER_UNIT).saturating_sub(self.released)),
+            CampaignAmount::Quantity(q) => {
+                Some((q as u128 * TICKS_PER_UNIT).saturating_sub(self.released))
+            }
             _ => None,
         }
     }

@@ -67,7 +67,12 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn fail(&mut self, path: &[Seg], reason: impl Into<String>) {
         let location = span_of(self.text, path).map(|s| line_col(self.text, s.start));
-        self.diags.push(Diagnostic { file: self.file.to_string(), location, path: path_text(path), reason: reason.into() });
+        self.diags.push(Diagnostic {
+            file: self.file.to_string(),
+            location,
+            path: path_text(path),
+            reason: reason.into(),
+        });
     }
 
     fn duration(&mut self, path: &[Seg], text: &str) -> Option<SimDuration> {
@@ -75,7 +80,9 @@ impl Checker<'_> {
     }
 
     fn distribution(&mut self, path: &[Seg], text: &str) -> Option<Distribution> {
-        Distribution::parse(text).map_err(|e| self.fail(path, e)).ok()
+        Distribution::parse(text)
+            .map_err(|e| self.fail(path, e))
+            .ok()
     }
 }
 
@@ -120,13 +127,20 @@ pub fn parse_file(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError>
 
 /// Stage two: resolves names, parses units and checks that every value means something.
 pub fn resolve(file: &str, text: &str, raw: &ScenarioFile) -> Result<Scenario, ScenarioError> {
-    let mut c = Checker { file, text, diags: Vec::new() };
+    let mut c = Checker {
+        file,
+        text,
+        diags: Vec::new(),
+    };
     let run = resolve_run(&mut c, &raw.run);
 
     let mut products: Vec<String> = Vec::new();
     for (pi, p) in raw.products.iter().enumerate() {
         if products.contains(&p.name) {
-            c.fail(&[k("products"), i(pi), k("name")], format!("product `{}` is defined twice", p.name));
+            c.fail(
+                &[k("products"), i(pi), k("name")],
+                format!("product `{}` is defined twice", p.name),
+            );
         }
         products.push(p.name.clone());
     }
@@ -142,7 +156,10 @@ pub fn resolve(file: &str, text: &str, raw: &ScenarioFile) -> Result<Scenario, S
     for (li, lf) in raw.lines.iter().enumerate() {
         let base = [k("lines"), i(li)];
         if !line_names.insert(lf.name.clone()) {
-            c.fail(&at(&base, &[k("name")]), format!("line `{}` is defined twice", lf.name));
+            c.fail(
+                &at(&base, &[k("name")]),
+                format!("line `{}` is defined twice", lf.name),
+            );
         }
         if let Some(line) = resolve_line(&mut c, &base, lf, &products) {
             lines.push(line);
@@ -151,14 +168,22 @@ pub fn resolve(file: &str, text: &str, raw: &ScenarioFile) -> Result<Scenario, S
     if !c.diags.is_empty() {
         return Err(ScenarioError::Invalid(c.diags));
     }
-    Ok(Scenario { name: raw.name.clone(), run: run.expect("no diagnostics means run settings resolved"), products, lines })
+    Ok(Scenario {
+        name: raw.name.clone(),
+        run: run.expect("no diagnostics means run settings resolved"),
+        products,
+        lines,
+    })
 }
 
 fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSettings> {
     let base = [k("run")];
     let horizon = c.duration(&at(&base, &[k("horizon")]), &r.horizon);
     if horizon == Some(SimDuration::ZERO) {
-        c.fail(&at(&base, &[k("horizon")]), "the horizon must be longer than zero");
+        c.fail(
+            &at(&base, &[k("horizon")]),
+            "the horizon must be longer than zero",
+        );
     }
     let warmup = match &r.warmup {
         Some(w) => c.duration(&at(&base, &[k("warmup")]), w),
@@ -168,13 +193,19 @@ fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSettings> {
         && w >= h
         && h > SimDuration::ZERO
     {
-        c.fail(&at(&base, &[k("warmup")]), "the warm-up must be shorter than the horizon");
+        c.fail(
+            &at(&base, &[k("warmup")]),
+            "the warm-up must be shorter than the horizon",
+        );
     }
     let sample_interval = match (&r.sample_interval, horizon) {
         (Some(s), _) => {
             let d = c.duration(&at(&base, &[k("sample_interval")]), s);
             if d == Some(SimDuration::ZERO) {
-                c.fail(&at(&base, &[k("sample_interval")]), "the sample interval must be longer than zero");
+                c.fail(
+                    &at(&base, &[k("sample_interval")]),
+                    "the sample interval must be longer than zero",
+                );
             }
             d
         }
@@ -182,7 +213,10 @@ fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSettings> {
         (None, None) => None,
     };
     if r.replications == Some(0) {
-        c.fail(&at(&base, &[k("replications")]), "at least one replication is needed");
+        c.fail(
+            &at(&base, &[k("replications")]),
+            "at least one replication is needed",
+        );
     }
     Some(RunSettings {
         horizon: horizon?,
@@ -198,7 +232,10 @@ fn capacity(c: &mut Checker<'_>, path: &[Seg], cap: &CapacityFile) -> Option<Opt
         CapacityFile::Units(n) => Some(Some(*n)),
         CapacityFile::Word(w) if w == "unbounded" => Some(None),
         CapacityFile::Word(w) => {
-            c.fail(path, format!("`{w}` is not a capacity; give a whole number of units or \"unbounded\""));
+            c.fail(
+                path,
+                format!("`{w}` is not a capacity; give a whole number of units or \"unbounded\""),
+            );
             None
         }
     }
@@ -211,9 +248,13 @@ fn changeover_matrix(
     fallback: &ChangeoverMatrix,
     products: &[String],
 ) -> ChangeoverMatrix {
-    let Some(f) = file else { return fallback.clone() };
+    let Some(f) = file else {
+        return fallback.clone();
+    };
     let default = match &f.default {
-        Some(d) => c.duration(&at(path, &[k("default")]), d).unwrap_or_default(),
+        Some(d) => c
+            .duration(&at(path, &[k("default")]), d)
+            .unwrap_or_default(),
         None => SimDuration::ZERO,
     };
     let mut m = ChangeoverMatrix::uniform(products.len(), default.0);
@@ -224,7 +265,10 @@ fn changeover_matrix(
         let time = c.duration(&at(&p, &[k("time")]), &t.time);
         if let (Some(a), Some(b), Some(d)) = (from, to, time) {
             if a == b && d > SimDuration::ZERO {
-                c.fail(&p, format!("a change from `{}` to itself takes no time", t.from));
+                c.fail(
+                    &p,
+                    format!("a change from `{}` to itself takes no time", t.from),
+                );
             }
             m.set(a, b, d.0);
         }
@@ -232,16 +276,29 @@ fn changeover_matrix(
     m
 }
 
-fn product_index(c: &mut Checker<'_>, path: &[Seg], name: &str, products: &[String]) -> Option<usize> {
+fn product_index(
+    c: &mut Checker<'_>,
+    path: &[Seg],
+    name: &str,
+    products: &[String],
+) -> Option<usize> {
     let found = products.iter().position(|p| p == name);
     if found.is_none() {
-        c.fail(path, format!("product `{name}` is not defined; products are: {}", products.join(", ")));
+        c.fail(
+            path,
+            format!(
+                "product `{name}` is not defined; products are: {}",
+                products.join(", ")
+            ),
+        );
     }
     found
 }
 
 fn resolve_source(c: &mut Checker<'_>, base: &[Seg], s: Option<&SourceFile>) -> Option<Source> {
-    let Some(s) = s else { return Some(Source::Unlimited) };
+    let Some(s) = s else {
+        return Some(Source::Unlimited);
+    };
     let p = at(base, &[k("source")]);
     match s.kind {
         SourceKind::Unlimited => {
@@ -251,34 +308,55 @@ fn resolve_source(c: &mut Checker<'_>, base: &[Seg], s: Option<&SourceFile>) -> 
                 ("queue_capacity", s.queue_capacity.is_some()),
             ] {
                 if given {
-                    c.fail(&at(&p, &[k(name)]), "only a source of kind \"arrivals\" takes this field");
+                    c.fail(
+                        &at(&p, &[k(name)]),
+                        "only a source of kind \"arrivals\" takes this field",
+                    );
                 }
             }
             Some(Source::Unlimited)
         }
         SourceKind::Arrivals => {
             let Some(ia) = &s.interarrival else {
-                c.fail(&p, "a source of kind \"arrivals\" needs `interarrival`, e.g. \"exp(2s)\"");
+                c.fail(
+                    &p,
+                    "a source of kind \"arrivals\" needs `interarrival`, e.g. \"exp(2s)\"",
+                );
                 return None;
             };
             let interarrival = c.distribution(&at(&p, &[k("interarrival")]), ia)?;
             if interarrival.mean_secs() <= 0.0 {
-                c.fail(&at(&p, &[k("interarrival")]), "the mean time between arrivals must be longer than zero");
+                c.fail(
+                    &at(&p, &[k("interarrival")]),
+                    "the mean time between arrivals must be longer than zero",
+                );
             }
             let queue_capacity = match &s.queue_capacity {
                 Some(q) => capacity(c, &at(&p, &[k("queue_capacity")]), q)?,
                 None => None,
             };
-            Some(Source::Arrivals { interarrival, when_full: s.when_full.unwrap_or(WhenFull::Wait), queue_capacity })
+            Some(Source::Arrivals {
+                interarrival,
+                when_full: s.when_full.unwrap_or(WhenFull::Wait),
+                queue_capacity,
+            })
         }
     }
 }
 
-fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[String]) -> Option<Line> {
+fn resolve_line(
+    c: &mut Checker<'_>,
+    base: &[Seg],
+    lf: &LineFile,
+    products: &[String],
+) -> Option<Line> {
     let n_before = c.diags.len();
     let source = resolve_source(c, base, lf.source.as_ref());
     if lf.stations.is_empty() {
-        c.fail(&at(base, &[k("stations")]), "a line needs at least one station");
+        c.fail(
+            &at(base, &[k("stations")]),
+            "a line needs at least one station",
+        );
         return None;
     }
     let names: Vec<&str> = lf.stations.iter().map(|s| s.name.as_str()).collect();
@@ -294,7 +372,13 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
     for (si, sf) in lf.stations.iter().enumerate() {
         let p = at(base, &[k("stations"), i(si)]);
         if names[..si].contains(&sf.name.as_str()) {
-            c.fail(&at(&p, &[k("name")]), format!("station `{}` is defined twice in line `{}`", sf.name, lf.name));
+            c.fail(
+                &at(&p, &[k("name")]),
+                format!(
+                    "station `{}` is defined twice in line `{}`",
+                    sf.name, lf.name
+                ),
+            );
         }
         if let Some(s) = resolve_station(c, &p, sf, products, &line_matrix) {
             stations.push(s);
@@ -310,7 +394,13 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
     for (bi, bf) in lf.buffers.iter().enumerate() {
         let p = at(base, &[k("buffers"), i(bi)]);
         if !buffer_names.insert(bf.name.as_str()) {
-            c.fail(&at(&p, &[k("name")]), format!("buffer `{}` is defined twice in line `{}`", bf.name, lf.name));
+            c.fail(
+                &at(&p, &[k("name")]),
+                format!(
+                    "buffer `{}` is defined twice in line `{}`",
+                    bf.name, lf.name
+                ),
+            );
         }
         let from = find(&bf.from);
         let to = find(&bf.to);
@@ -327,10 +417,16 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
             (Some(t), None, None) => c.duration(&at(&p, &[k("transport_time")]), t),
             (None, Some(len), Some(v)) => {
                 if !(len.is_finite() && len > 0.0) {
-                    c.fail(&at(&p, &[k("length_m")]), "the length must be a positive number of metres");
+                    c.fail(
+                        &at(&p, &[k("length_m")]),
+                        "the length must be a positive number of metres",
+                    );
                     None
                 } else if !(v.is_finite() && v > 0.0) {
-                    c.fail(&at(&p, &[k("speed_m_per_s")]), "the speed must be a positive number of metres per second");
+                    c.fail(
+                        &at(&p, &[k("speed_m_per_s")]),
+                        "the speed must be a positive number of metres per second",
+                    );
                     None
                 } else {
                     Some(SimDuration::from_secs_f64(len / v))
@@ -338,14 +434,20 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
             }
             (None, None, None) => Some(SimDuration::ZERO),
             _ => {
-                c.fail(&p, "give either `transport_time` or both `length_m` and `speed_m_per_s`");
+                c.fail(
+                    &p,
+                    "give either `transport_time` or both `length_m` and `speed_m_per_s`",
+                );
                 None
             }
         };
         if let (Some(Some(0)), Some(t)) = (cap, transport)
             && t > SimDuration::ZERO
         {
-            c.fail(&at(&p, &[k("capacity")]), "a conveyor with a transport time must hold at least one unit");
+            c.fail(
+                &at(&p, &[k("capacity")]),
+                "a conveyor with a transport time must hold at least one unit",
+            );
         }
         if let (Some(f), Some(t)) = (from, to) {
             if t != f + 1 {
@@ -358,14 +460,27 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
                     ),
                 );
             } else if next_of[f].is_some() || prev_of[t].is_some() {
-                c.fail(&p, format!("`{}` and `{}` are already joined by another buffer", bf.from, bf.to));
+                c.fail(
+                    &p,
+                    format!(
+                        "`{}` and `{}` are already joined by another buffer",
+                        bf.from, bf.to
+                    ),
+                );
             } else {
                 next_of[f] = Some((t, bi));
                 prev_of[t] = Some(f);
             }
         }
         if let (Some(cap), Some(transport)) = (cap, transport) {
-            buffers_raw.push((bi, Buffer { name: bf.name.clone(), capacity: cap, transport }));
+            buffers_raw.push((
+                bi,
+                Buffer {
+                    name: bf.name.clone(),
+                    capacity: cap,
+                    transport,
+                },
+            ));
         }
     }
     let mut buffers = Vec::new();
@@ -409,14 +524,18 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
         }),
     };
 
-    let (campaigns, repeat_schedule) = resolve_schedule(c, base, lf, products, &stations, oee_station);
+    let (campaigns, repeat_schedule) =
+        resolve_schedule(c, base, lf, products, &stations, oee_station);
     let mut planned_stops = Vec::new();
     for (pi, ps) in lf.planned_stops.iter().enumerate() {
         let p = at(base, &[k("planned_stops"), i(pi)]);
         let start = c.duration(&at(&p, &[k("start")]), &ps.start);
         let duration = c.duration(&at(&p, &[k("duration")]), &ps.duration);
         if duration == Some(SimDuration::ZERO) {
-            c.fail(&at(&p, &[k("duration")]), "a planned stop must last longer than zero");
+            c.fail(
+                &at(&p, &[k("duration")]),
+                "a planned stop must last longer than zero",
+            );
         }
         let every = match &ps.every {
             Some(e) => {
@@ -424,7 +543,10 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
                 if let (Some(e), Some(d)) = (e, duration)
                     && e <= d
                 {
-                    c.fail(&at(&p, &[k("every")]), "the repeat period must be longer than the stop itself");
+                    c.fail(
+                        &at(&p, &[k("every")]),
+                        "the repeat period must be longer than the stop itself",
+                    );
                 }
                 e
             }
@@ -447,7 +569,13 @@ fn resolve_line(c: &mut Checker<'_>, base: &[Seg], lf: &LineFile, products: &[St
                 .collect(),
         };
         if let (Some(start), Some(duration)) = (start, duration) {
-            planned_stops.push(PlannedStop { name: ps.name.clone(), start, duration, every, stations: covered });
+            planned_stops.push(PlannedStop {
+                name: ps.name.clone(),
+                start,
+                duration,
+                every,
+                stations: covered,
+            });
         }
     }
     if c.diags.len() > n_before {
@@ -475,11 +603,20 @@ fn resolve_schedule(
     oee_station: Option<usize>,
 ) -> (Vec<Campaign>, bool) {
     let Some(s) = &lf.schedule else {
-        return (vec![Campaign { product: 0, amount: CampaignAmount::Endless }], false);
+        return (
+            vec![Campaign {
+                product: 0,
+                amount: CampaignAmount::Endless,
+            }],
+            false,
+        );
     };
     let p = at(base, &[k("schedule")]);
     if s.campaigns.is_empty() {
-        c.fail(&at(&p, &[k("campaigns")]), "a schedule needs at least one campaign");
+        c.fail(
+            &at(&p, &[k("campaigns")]),
+            "a schedule needs at least one campaign",
+        );
     }
     let mut campaigns = Vec::new();
     for (ci, cf) in s.campaigns.iter().enumerate() {
@@ -487,13 +624,19 @@ fn resolve_schedule(
         let product = product_index(c, &at(&cp, &[k("product")]), &cf.product, products);
         let amount = match (cf.quantity, &cf.duration) {
             (Some(0), None) => {
-                c.fail(&at(&cp, &[k("quantity")]), "a campaign quantity must be at least one unit");
+                c.fail(
+                    &at(&cp, &[k("quantity")]),
+                    "a campaign quantity must be at least one unit",
+                );
                 None
             }
             (Some(q), None) => Some(CampaignAmount::Quantity(q)),
             (None, Some(d)) => match c.duration(&at(&cp, &[k("duration")]), d) {
                 Some(SimDuration::ZERO) => {
-                    c.fail(&at(&cp, &[k("duration")]), "a campaign must last longer than zero");
+                    c.fail(
+                        &at(&cp, &[k("duration")]),
+                        "a campaign must last longer than zero",
+                    );
                     None
                 }
                 other => other.map(CampaignAmount::Duration),
@@ -508,14 +651,24 @@ fn resolve_schedule(
         }
     }
     if campaigns.is_empty() {
-        return (vec![Campaign { product: 0, amount: CampaignAmount::Endless }], false);
+        return (
+            vec![Campaign {
+                product: 0,
+                amount: CampaignAmount::Endless,
+            }],
+            false,
+        );
     }
     if s.sequence == Some(SequenceFile::MinChangeover)
         && let Some(oee) = oee_station.filter(|&o| o < stations.len())
     {
         // The critical machine's changeovers decide the line's lost time.
         let order: Vec<usize> = campaigns.iter().map(|cp| cp.product).collect();
-        let seq = sequence_campaigns(&stations[oee].changeover, &order, SequenceRule::MinChangeover);
+        let seq = sequence_campaigns(
+            &stations[oee].changeover,
+            &order,
+            SequenceRule::MinChangeover,
+        );
         campaigns = seq.into_iter().map(|j| campaigns[j].clone()).collect();
     }
     (campaigns, s.repeat.unwrap_or(false))
@@ -530,24 +683,39 @@ fn resolve_station(
 ) -> Option<Station> {
     let n_before = c.diags.len();
     let process = match (&sf.speed, &sf.processing_time) {
-        (Some(s), None) => parse_rate(s).map(Process::Rate).map_err(|e| c.fail(&at(p, &[k("speed")]), e)).ok(),
+        (Some(s), None) => parse_rate(s)
+            .map(Process::Rate)
+            .map_err(|e| c.fail(&at(p, &[k("speed")]), e))
+            .ok(),
         (None, Some(t)) => {
             let d = c.distribution(&at(p, &[k("processing_time")]), t);
             if let Some(d) = &d
                 && d.mean_secs() <= 0.0
             {
-                c.fail(&at(p, &[k("processing_time")]), "the mean processing time must be longer than zero");
+                c.fail(
+                    &at(p, &[k("processing_time")]),
+                    "the mean processing time must be longer than zero",
+                );
             }
             d.map(Process::Time)
         }
         _ => {
-            c.fail(p, format!("station `{}` needs exactly one of `speed` and `processing_time`", sf.name));
+            c.fail(
+                p,
+                format!(
+                    "station `{}` needs exactly one of `speed` and `processing_time`",
+                    sf.name
+                ),
+            );
             None
         }
     };
     let reject_rate = sf.reject_rate.unwrap_or(0.0);
     if !(0.0..1.0).contains(&reject_rate) {
-        c.fail(&at(p, &[k("reject_rate")]), format!("{reject_rate} is not a fraction in [0, 1)"));
+        c.fail(
+            &at(p, &[k("reject_rate")]),
+            format!("{reject_rate} is not a fraction in [0, 1)"),
+        );
     }
     let mut speed_factors = vec![1.0; products.len()];
     for (name, f) in &sf.speed_factors {
@@ -567,7 +735,10 @@ fn resolve_station(
         if let Some(t) = &tbf
             && t.mean_secs() <= 0.0
         {
-            c.fail(&at(&fp, &[k("tbf")]), "the mean time between failures must be longer than zero");
+            c.fail(
+                &at(&fp, &[k("tbf")]),
+                "the mean time between failures must be longer than zero",
+            );
         }
         if let (Some(tbf), Some(ttr)) = (tbf, ttr) {
             failures.push(FailureMode {
@@ -586,17 +757,40 @@ fn resolve_station(
         if let Some(t) = &tbf
             && t.mean_secs() <= 0.0
         {
-            c.fail(&at(&mp, &[k("tbf")]), "the mean time between micro-stops must be longer than zero");
+            c.fail(
+                &at(&mp, &[k("tbf")]),
+                "the mean time between micro-stops must be longer than zero",
+            );
         }
         if let (Some(tbf), Some(ttr)) = (tbf, ttr) {
-            failures.push(FailureMode { name: "micro-stop".into(), tbf, ttr, basis: FailureBasis::Operating, micro: true });
+            failures.push(FailureMode {
+                name: "micro-stop".into(),
+                tbf,
+                ttr,
+                basis: FailureBasis::Operating,
+                micro: true,
+            });
         }
     }
-    let changeover = changeover_matrix(c, &at(p, &[k("changeover")]), sf.changeover.as_ref(), line_matrix, products);
+    let changeover = changeover_matrix(
+        c,
+        &at(p, &[k("changeover")]),
+        sf.changeover.as_ref(),
+        line_matrix,
+        products,
+    );
     if c.diags.len() > n_before {
         return None;
     }
-    Some(Station { name: sf.name.clone(), kind: sf.kind, process: process?, reject_rate, speed_factors, failures, changeover })
+    Some(Station {
+        name: sf.name.clone(),
+        kind: sf.kind,
+        process: process?,
+        reject_rate,
+        speed_factors,
+        failures,
+        changeover,
+    })
 }
 
 /// The JSON Schema of the scenario format, for editors.

@@ -33,7 +33,10 @@ fn error_of(from: &str, to: &str) -> (String, Option<(usize, usize)>, String) {
     let ds = err.diagnostics();
     assert_eq!(ds.len(), 1, "{err}");
     let rendered = err.to_string();
-    assert!(rendered.starts_with("bad.toml"), "names the file: {rendered}");
+    assert!(
+        rendered.starts_with("bad.toml"),
+        "names the file: {rendered}"
+    );
     (ds[0].path.clone(), ds[0].location, ds[0].reason.clone())
 }
 
@@ -74,7 +77,10 @@ fn negative_duration() {
 
 #[test]
 fn probability_above_one() {
-    let (path, _, reason) = error_of("speed = \"36000/h\"\n[[lines.stations]]", "speed = \"36000/h\"\nreject_rate = 1.5\n[[lines.stations]]");
+    let (path, _, reason) = error_of(
+        "speed = \"36000/h\"\n[[lines.stations]]",
+        "speed = \"36000/h\"\nreject_rate = 1.5\n[[lines.stations]]",
+    );
     assert_eq!(path, "lines[0].stations[0].reject_rate");
     assert!(reason.contains("[0, 1)"));
 }
@@ -83,7 +89,10 @@ fn probability_above_one() {
 fn buffer_to_a_missing_station() {
     let (path, loc, reason) = error_of("to = \"capper\"", "to = \"caper\"");
     assert_eq!(path, "lines[0].buffers[0].to");
-    assert!(reason.contains("`caper` does not exist") && reason.contains("filler, capper"), "{reason}");
+    assert!(
+        reason.contains("`caper` does not exist") && reason.contains("filler, capper"),
+        "{reason}"
+    );
     assert_eq!(loc.map(|l| l.0), Some(20));
 }
 
@@ -96,14 +105,20 @@ fn missing_buffer_between_stations() {
 
 #[test]
 fn station_needs_speed_or_processing_time() {
-    let (path, _, reason) = error_of("speed = \"36000/h\"\n[[lines.buffers]]", "processing_time = \"1s\"\nspeed = \"1/h\"\n[[lines.buffers]]");
+    let (path, _, reason) = error_of(
+        "speed = \"36000/h\"\n[[lines.buffers]]",
+        "processing_time = \"1s\"\nspeed = \"1/h\"\n[[lines.buffers]]",
+    );
     assert_eq!(path, "lines[0].stations[1]");
     assert!(reason.contains("exactly one of `speed` and `processing_time`"));
 }
 
 #[test]
 fn bad_distribution() {
-    let (path, _, reason) = error_of("speed = \"36000/h\"\n[[lines.buffers]]", "processing_time = \"gauss(1s)\"\n[[lines.buffers]]");
+    let (path, _, reason) = error_of(
+        "speed = \"36000/h\"\n[[lines.buffers]]",
+        "processing_time = \"gauss(1s)\"\n[[lines.buffers]]",
+    );
     assert_eq!(path, "lines[0].stations[1].processing_time");
     assert!(reason.contains("unknown distribution"));
 }
@@ -116,7 +131,10 @@ fn warmup_longer_than_horizon() {
 
 #[test]
 fn unknown_product_in_schedule() {
-    let (path, _, reason) = error_of("name = \"L1\"", "name = \"L1\"\nschedule = { campaigns = [{ product = \"Z\", quantity = 5 }] }");
+    let (path, _, reason) = error_of(
+        "name = \"L1\"",
+        "name = \"L1\"\nschedule = { campaigns = [{ product = \"Z\", quantity = 5 }] }",
+    );
     assert_eq!(path, "lines[0].schedule.campaigns[0].product");
     assert!(reason.contains("`Z` is not defined"));
 }
@@ -136,19 +154,30 @@ fn transport_time_needs_room() {
 
 #[test]
 fn merges_and_splits_are_refused_plainly() {
-    let (_, _, reason) = error_of("from = \"filler\"\nto = \"capper\"", "from = \"capper\"\nto = \"filler\"");
-    assert!(reason.contains("merges and splits are not supported"), "{reason}");
+    let (_, _, reason) = error_of(
+        "from = \"filler\"\nto = \"capper\"",
+        "from = \"capper\"\nto = \"filler\"",
+    );
+    assert!(
+        reason.contains("merges and splits are not supported"),
+        "{reason}"
+    );
 }
 
 #[test]
 fn several_problems_are_all_reported() {
-    let text = GOOD.replace("horizon = \"8h\"", "horizon = \"0s\"").replace("to = \"capper\"", "to = \"nowhere\"");
+    let text = GOOD
+        .replace("horizon = \"8h\"", "horizon = \"0s\"")
+        .replace("to = \"capper\"", "to = \"nowhere\"");
     let err = load_scenario("bad.toml", &text).unwrap_err();
     assert_eq!(err.diagnostics().len(), 2, "{err}");
 }
 
 #[test]
 fn arrival_fields_on_unlimited_source() {
-    let (path, _, _) = error_of("name = \"L1\"", "name = \"L1\"\nsource = { kind = \"unlimited\", interarrival = \"exp(1s)\" }");
+    let (path, _, _) = error_of(
+        "name = \"L1\"",
+        "name = \"L1\"\nsource = { kind = \"unlimited\", interarrival = \"exp(1s)\" }",
+    );
     assert_eq!(path, "lines[0].source.interarrival");
 }

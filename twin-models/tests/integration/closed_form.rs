@@ -6,10 +6,25 @@ use crate::{assert_agrees, bundled, parse, run, summary};
 fn mm1_time_in_system_and_utilisation() {
     // λ = 1/s, μ = 1.25/s: ρ = 0.8, W = 1/(μ − λ) = 4 s, L = ρ/(1 − ρ) = 4.
     let runs = run(&bundled("textbook/mm1.toml"), 8);
-    assert_agrees("W", summary(&runs, |l| l.mean_time_in_system_s.unwrap()), 4.0, 0.05);
+    assert_agrees(
+        "W",
+        summary(&runs, |l| l.mean_time_in_system_s.unwrap()),
+        4.0,
+        0.05,
+    );
     assert_agrees("L", summary(&runs, |l| l.wip_mean), 4.0, 0.06);
-    assert_agrees("utilisation", summary(&runs, |l| l.stations[0].state_fractions.working), 0.8, 0.01);
-    assert_agrees("throughput", summary(&runs, |l| l.throughput_per_h), 3600.0, 0.01);
+    assert_agrees(
+        "utilisation",
+        summary(&runs, |l| l.stations[0].state_fractions.working),
+        0.8,
+        0.01,
+    );
+    assert_agrees(
+        "throughput",
+        summary(&runs, |l| l.throughput_per_h),
+        3600.0,
+        0.01,
+    );
 }
 
 #[test]
@@ -18,8 +33,18 @@ fn mm1k_blocking_probability_and_throughput() {
     let rho: f64 = 0.8;
     let p_k = (1.0 - rho) * rho.powi(5) / (1.0 - rho.powi(6));
     let runs = run(&bundled("textbook/mm1k.toml"), 8);
-    assert_agrees("P_K", summary(&runs, |l| l.blocking_probability.unwrap()), p_k, 0.03);
-    assert_agrees("throughput", summary(&runs, |l| l.throughput_per_h), 3600.0 * (1.0 - p_k), 0.01);
+    assert_agrees(
+        "P_K",
+        summary(&runs, |l| l.blocking_probability.unwrap()),
+        p_k,
+        0.03,
+    );
+    assert_agrees(
+        "throughput",
+        summary(&runs, |l| l.throughput_per_h),
+        3600.0 * (1.0 - p_k),
+        0.01,
+    );
     // L = ρ/(1−ρ) − (K+1) ρ^(K+1) / (1 − ρ^(K+1))
     let l = rho / (1.0 - rho) - 6.0 * rho.powi(6) / (1.0 - rho.powi(6));
     assert_agrees("L", summary(&runs, |l| l.wip_mean), l, 0.03);
@@ -44,7 +69,12 @@ processing_time = "0.8s"
 "#,
     );
     let runs = run(&s, 6);
-    assert_agrees("W", summary(&runs, |l| l.mean_time_in_system_s.unwrap()), 2.4, 0.04);
+    assert_agrees(
+        "W",
+        summary(&runs, |l| l.mean_time_in_system_s.unwrap()),
+        2.4,
+        0.04,
+    );
 }
 
 #[test]
@@ -75,27 +105,58 @@ capacity = "unbounded"
 "#,
     );
     let runs = run(&s, 8);
-    assert_agrees("W", summary(&runs, |l| l.mean_time_in_system_s.unwrap()), 4.0 + 1.0, 0.05);
+    assert_agrees(
+        "W",
+        summary(&runs, |l| l.mean_time_in_system_s.unwrap()),
+        4.0 + 1.0,
+        0.05,
+    );
 }
 
 #[test]
 fn machine_with_exponential_failures_operating_time() {
     // A = MTBF / (MTBF + MTTR) = 60 / 75 = 0.8; throughput 3,600 × 0.8.
     let runs = run(&bundled("textbook/failing-machine.toml"), 8);
-    assert_agrees("availability", summary(&runs, |l| l.oee.availability), 0.8, 0.02);
-    assert_agrees("down", summary(&runs, |l| l.stations[0].state_fractions.down), 0.2, 0.08);
-    assert_agrees("throughput", summary(&runs, |l| l.throughput_per_h), 2880.0, 0.02);
+    assert_agrees(
+        "availability",
+        summary(&runs, |l| l.oee.availability),
+        0.8,
+        0.02,
+    );
+    assert_agrees(
+        "down",
+        summary(&runs, |l| l.stations[0].state_fractions.down),
+        0.2,
+        0.08,
+    );
+    assert_agrees(
+        "throughput",
+        summary(&runs, |l| l.throughput_per_h),
+        2880.0,
+        0.02,
+    );
 }
 
 #[test]
 fn machine_with_exponential_failures_calendar_time() {
     // Calendar-time failures of a machine that is never idle renew the same way.
-    let text = std::fs::read_to_string(format!("{}/../scenarios/textbook/failing-machine.toml", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-        .replace(r#"ttr = "exp(15min)" }"#, r#"ttr = "exp(15min)", basis = "calendar" }"#);
+    let text = std::fs::read_to_string(format!(
+        "{}/../scenarios/textbook/failing-machine.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace(
+        r#"ttr = "exp(15min)" }"#,
+        r#"ttr = "exp(15min)", basis = "calendar" }"#,
+    );
     assert!(text.contains("calendar"));
     let runs = run(&parse(&text), 8);
-    assert_agrees("availability", summary(&runs, |l| l.oee.availability), 0.8, 0.02);
+    assert_agrees(
+        "availability",
+        summary(&runs, |l| l.oee.availability),
+        0.8,
+        0.02,
+    );
 }
 
 #[test]
@@ -112,14 +173,21 @@ fn deterministic_line_runs_at_its_bottleneck_rate() {
 
 #[test]
 fn fluid_and_unit_engines_agree_on_a_deterministic_line() {
-    let text = std::fs::read_to_string(format!("{}/../scenarios/textbook/deterministic-line.toml", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-        .replace("name = \"D\"", "name = \"D\"\nengine = \"discrete\"");
+    let text = std::fs::read_to_string(format!(
+        "{}/../scenarios/textbook/deterministic-line.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace("name = \"D\"", "name = \"D\"\nengine = \"discrete\"");
     let per_unit = crate::line(&parse(&text));
     let fluid = crate::line(&bundled("textbook/deterministic-line.toml"));
     assert_eq!(per_unit.engine, "discrete");
     assert_eq!(per_unit.throughput_per_h, fluid.throughput_per_h);
     for (a, b) in per_unit.stations.iter().zip(&fluid.stations) {
-        assert!((a.state_fractions.working - b.state_fractions.working).abs() < 1e-3, "{}", a.name);
+        assert!(
+            (a.state_fractions.working - b.state_fractions.working).abs() < 1e-3,
+            "{}",
+            a.name
+        );
     }
 }

@@ -5,18 +5,45 @@ use twin_models::kpi::LineKpis;
 
 pub fn assert_conserved(l: &LineKpis) {
     let balance = l.units_in - l.units_out - l.rejects - (l.wip_end - l.wip_start);
-    assert!(balance.abs() <= 1e-6 * l.units_in.max(1.0), "line {}: in − out − rejects − Δwip = {balance}", l.name);
+    assert!(
+        balance.abs() <= 1e-6 * l.units_in.max(1.0),
+        "line {}: in − out − rejects − Δwip = {balance}",
+        l.name
+    );
     for s in &l.stations {
         let f = &s.state_fractions;
-        let sum = f.working + f.starved + f.blocked + f.down + f.setup + f.micro_stop + f.planned_stop;
-        assert!((sum - 1.0).abs() < 1e-9, "{}.{}: fractions sum to {sum}", l.name, s.name);
-        assert!([f.working, f.starved, f.blocked, f.down, f.setup, f.micro_stop, f.planned_stop].iter().all(|x| *x >= 0.0));
+        let sum =
+            f.working + f.starved + f.blocked + f.down + f.setup + f.micro_stop + f.planned_stop;
+        assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "{}.{}: fractions sum to {sum}",
+            l.name,
+            s.name
+        );
+        assert!(
+            [
+                f.working,
+                f.starved,
+                f.blocked,
+                f.down,
+                f.setup,
+                f.micro_stop,
+                f.planned_stop
+            ]
+            .iter()
+            .all(|x| *x >= 0.0)
+        );
     }
 }
 
 #[test]
 fn bundled_scenarios_conserve_units() {
-    for path in ["bottling-line.toml", "textbook/mm1.toml", "textbook/mm1k.toml", "textbook/deterministic-line.toml"] {
+    for path in [
+        "bottling-line.toml",
+        "textbook/mm1.toml",
+        "textbook/mm1k.toml",
+        "textbook/deterministic-line.toml",
+    ] {
         let s = bundled(path);
         for r in run(&s, 2) {
             for l in &r.lines {

@@ -7,12 +7,28 @@ use twin_models::{RunSpec, kpis_document, replicate};
 fn same_seed_same_kpis_document() {
     let s = bundled("bottling-line.toml");
     let spec = RunSpec::of(&s);
-    let doc = |threads| serde_json::to_string(&kpis_document(&s, spec, &replicate(&s, spec, 3, threads), None)).unwrap();
+    let doc = |threads| {
+        serde_json::to_string(&kpis_document(
+            &s,
+            spec,
+            &replicate(&s, spec, 3, threads),
+            None,
+        ))
+        .unwrap()
+    };
     let a = doc(1);
     assert_eq!(a, doc(1));
-    assert_eq!(a, doc(2), "replications must not depend on the number of threads");
-    let other = RunSpec { seed: spec.seed + 1, ..spec };
-    let b = serde_json::to_string(&kpis_document(&s, other, &replicate(&s, other, 3, 2), None)).unwrap();
+    assert_eq!(
+        a,
+        doc(2),
+        "replications must not depend on the number of threads"
+    );
+    let other = RunSpec {
+        seed: spec.seed + 1,
+        ..spec
+    };
+    let b = serde_json::to_string(&kpis_document(&s, other, &replicate(&s, other, 3, 2), None))
+        .unwrap();
     assert_ne!(a, b, "another seed gives other numbers");
 }
 
@@ -20,10 +36,20 @@ fn same_seed_same_kpis_document() {
 fn time_series_is_reproducible() {
     let s = bundled("bottling-line.toml");
     let spec = RunSpec::of(&s);
-    let csv = || replicate(&s, spec, 1, 1).runs[0].series.as_ref().unwrap().to_csv();
+    let csv = || {
+        replicate(&s, spec, 1, 1).runs[0]
+            .series
+            .as_ref()
+            .unwrap()
+            .to_csv()
+    };
     let a = csv();
     assert_eq!(a, csv());
-    assert_eq!(a.lines().count(), 1 + 8 * 60 + 1, "a header, then one row a minute from 0 to 8 h");
+    assert_eq!(
+        a.lines().count(),
+        1 + 8 * 60 + 1,
+        "a header, then one row a minute from 0 to 8 h"
+    );
 }
 
 #[test]

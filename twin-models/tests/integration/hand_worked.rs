@@ -32,7 +32,11 @@ fn close(a: f64, b: f64) -> bool {
 #[test]
 fn fixed_failures_give_exact_availability() {
     // Works 54 min, down 6 min, every hour: A = 0.9, 10 h → 32,400 units.
-    let l = line(&parse(&one_machine("10h", r#"failures = [{ tbf = "54min", ttr = "6min" }]"#, "")));
+    let l = line(&parse(&one_machine(
+        "10h",
+        r#"failures = [{ tbf = "54min", ttr = "6min" }]"#,
+        "",
+    )));
     assert!(close(l.oee.availability, 0.9), "{}", l.oee.availability);
     assert!(close(l.units_out, 32_400.0), "{}", l.units_out);
     assert_eq!(l.stations[0].failures, 10);
@@ -42,7 +46,11 @@ fn fixed_failures_give_exact_availability() {
 #[test]
 fn micro_stops_are_performance_losses() {
     // Jams of 1 min after every 9 min of work: 10% micro-stop, availability untouched.
-    let l = line(&parse(&one_machine("10h", r#"micro_stops = { tbf = "9min", duration = "1min" }"#, "")));
+    let l = line(&parse(&one_machine(
+        "10h",
+        r#"micro_stops = { tbf = "9min", duration = "1min" }"#,
+        "",
+    )));
     assert!(close(l.stations[0].state_fractions.micro_stop, 0.1));
     assert!(close(l.oee.availability, 1.0));
     assert!(close(l.oee.performance, 0.9));
@@ -74,7 +82,11 @@ fn quantity_campaigns_change_over_then_run_on() {
     let schedule = r#"schedule = { campaigns = [{ product = "A", quantity = 1800 }, { product = "B", quantity = 1800 }] }
 changeover = { default = "10min" }"#;
     let l = line(&parse(&one_machine("2h", "", schedule)));
-    assert!(close(l.units_out, 1800.0 + 1800.0 + 50.0 * 60.0), "{}", l.units_out);
+    assert!(
+        close(l.units_out, 1800.0 + 1800.0 + 50.0 * 60.0),
+        "{}",
+        l.units_out
+    );
     assert_eq!(l.changeovers, 1);
     assert!(close(l.changeover_time_s, 600.0));
     assert!(close(l.stations[0].state_fractions.setup, 10.0 / 120.0));
@@ -108,7 +120,11 @@ fn min_changeover_sequencing_reorders_campaigns() {
 changeover = { times = [{ from = "A", to = "B", time = "10min" }, { from = "B", to = "A", time = "40min" }] }"#;
     let l = line(&parse(&one_machine("2h", "", schedule)));
     assert_eq!(l.changeovers, 1);
-    assert!(close(l.changeover_time_s, 2400.0), "{}", l.changeover_time_s);
+    assert!(
+        close(l.changeover_time_s, 2400.0),
+        "{}",
+        l.changeover_time_s
+    );
 }
 
 #[test]

@@ -25,8 +25,15 @@ pub fn parse(text: &str) -> Scenario {
 
 /// KPIs of `reps` replications with the scenario's own settings.
 pub fn run(s: &Scenario, reps: usize) -> Vec<RunKpis> {
-    let spec = RunSpec { record_series: false, ..RunSpec::of(s) };
-    replicate(s, spec, reps, 2).runs.into_iter().map(|r| r.kpis).collect()
+    let spec = RunSpec {
+        record_series: false,
+        ..RunSpec::of(s)
+    };
+    replicate(s, spec, reps, 2)
+        .runs
+        .into_iter()
+        .map(|r| r.kpis)
+        .collect()
 }
 
 /// The first line's KPIs of a single run.

@@ -19,16 +19,31 @@ fn station() -> impl Strategy<Value = StationSpec> {
         prop_oneof![Just(0.0), 0.0..0.2],
         proptest::option::of((5u32..120, 1u32..30, any::<bool>())),
     )
-        .prop_map(|(speed, random_time, reject, failure)| StationSpec { speed, random_time, reject, failure })
+        .prop_map(|(speed, random_time, reject, failure)| StationSpec {
+            speed,
+            random_time,
+            reject,
+            failure,
+        })
 }
 
-fn scenario_text(stations: &[StationSpec], caps: &[Option<u32>], arrivals: bool, seed: u64) -> String {
-    let mut t = format!("name = \"prop\"\n[run]\nhorizon = \"3h\"\nwarmup = \"10min\"\nseed = {seed}\n[[lines]]\nname = \"L\"\n");
+fn scenario_text(
+    stations: &[StationSpec],
+    caps: &[Option<u32>],
+    arrivals: bool,
+    seed: u64,
+) -> String {
+    let mut t = format!(
+        "name = \"prop\"\n[run]\nhorizon = \"3h\"\nwarmup = \"10min\"\nseed = {seed}\n[[lines]]\nname = \"L\"\n"
+    );
     if arrivals {
         t += "source = { kind = \"arrivals\", interarrival = \"exp(2s)\", when_full = \"lost\", queue_capacity = 5 }\n";
     }
     for (i, s) in stations.iter().enumerate() {
-        t += &format!("[[lines.stations]]\nname = \"s{i}\"\nkind = \"generic\"\nreject_rate = {}\n", s.reject);
+        t += &format!(
+            "[[lines.stations]]\nname = \"s{i}\"\nkind = \"generic\"\nreject_rate = {}\n",
+            s.reject
+        );
         if s.random_time {
             t += &format!("processing_time = \"exp({}ms)\"\n", 3_600_000 / s.speed);
         } else {
@@ -36,12 +51,17 @@ fn scenario_text(stations: &[StationSpec], caps: &[Option<u32>], arrivals: bool,
         }
         if let Some((tbf, ttr, calendar)) = s.failure {
             let basis = if calendar { "calendar" } else { "operating" };
-            t += &format!("failures = [{{ tbf = \"exp({tbf}min)\", ttr = \"exp({ttr}min)\", basis = \"{basis}\" }}]\n");
+            t += &format!(
+                "failures = [{{ tbf = \"exp({tbf}min)\", ttr = \"exp({ttr}min)\", basis = \"{basis}\" }}]\n"
+            );
         }
     }
     for (i, c) in caps.iter().enumerate() {
         let cap = c.map_or("\"unbounded\"".to_string(), |c| c.to_string());
-        t += &format!("[[lines.buffers]]\nname = \"b{i}\"\nfrom = \"s{i}\"\nto = \"s{}\"\ncapacity = {cap}\n", i + 1);
+        t += &format!(
+            "[[lines.buffers]]\nname = \"b{i}\"\nfrom = \"s{i}\"\nto = \"s{}\"\ncapacity = {cap}\n",
+            i + 1
+        );
     }
     t
 }

@@ -11,12 +11,29 @@ fn recording_the_time_series_does_not_change_results() {
     let s = bundled("bottling-line.toml");
     let spec = RunSpec::of(&s);
     let with = replicate(&s, spec, 1, 1).runs.remove(0).kpis;
-    let without = replicate(&s, RunSpec { record_series: false, ..spec }, 1, 1).runs.remove(0).kpis;
+    let without = replicate(
+        &s,
+        RunSpec {
+            record_series: false,
+            ..spec
+        },
+        1,
+        1,
+    )
+    .runs
+    .remove(0)
+    .kpis;
     // Unit counts are exact; time fractions may differ in the last bits of their sums.
     let (a, b) = (&with.lines[0], &without.lines[0]);
-    assert_eq!((a.units_in, a.units_out, a.rejects, a.wip_end), (b.units_in, b.units_out, b.rejects, b.wip_end));
+    assert_eq!(
+        (a.units_in, a.units_out, a.rejects, a.wip_end),
+        (b.units_in, b.units_out, b.rejects, b.wip_end)
+    );
     for (x, y) in a.stations.iter().zip(&b.stations) {
-        assert_eq!((x.units_out, x.failures, x.micro_stops), (y.units_out, y.failures, y.micro_stops));
+        assert_eq!(
+            (x.units_out, x.failures, x.micro_stops),
+            (y.units_out, y.failures, y.micro_stops)
+        );
         assert!((x.state_fractions.working - y.state_fractions.working).abs() < 1e-12);
     }
 }
