@@ -10,5 +10,5 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-cargo test --workspace --all-targets
+cargo test --workspace --lib --bins --tests
 cargo test --workspace --doc

@@ -12,28 +12,49 @@ fn read(path: &str) -> String {
 
 fn members() -> Vec<String> {
     let manifest: toml::Table = read("Cargo.toml").parse().unwrap();
-    manifest["workspace"]["members"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect()
+    manifest["workspace"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect()
 }
 
 fn dependencies(krate: &str) -> Vec<String> {
     let manifest: toml::Table = read(&format!("{krate}/Cargo.toml")).parse().unwrap();
-    manifest.get("dependencies").and_then(|d| d.as_table()).map(|d| d.keys().cloned().collect()).unwrap_or_default()
+    manifest
+        .get("dependencies")
+        .and_then(|d| d.as_table())
+        .map(|d| d.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 #[test]
 fn every_crate_has_a_section() {
     let arch = read("ARCHITECTURE.md");
     for m in members() {
-        assert!(arch.contains(&format!("### `{m}/`")), "ARCHITECTURE.md has no section for `{m}/`");
+        assert!(
+            arch.contains(&format!("### `{m}/`")),
+            "ARCHITECTURE.md has no section for `{m}/`"
+        );
     }
 }
 
 #[test]
 fn dependencies_point_one_way() {
     let sim = dependencies("sim");
-    assert!(!sim.iter().any(|d| ["orchestrator", "twin-models", "bevy"].contains(&d.as_str())), "{sim:?}");
+    assert!(
+        !sim.iter()
+            .any(|d| ["orchestrator", "twin-models", "bevy"].contains(&d.as_str())),
+        "{sim:?}"
+    );
     let orch = dependencies("orchestrator");
-    assert!(!orch.iter().any(|d| ["sim", "twin-models", "bevy", "bevy_ecs"].contains(&d.as_str())), "{orch:?}");
+    assert!(
+        !orch
+            .iter()
+            .any(|d| ["sim", "twin-models", "bevy", "bevy_ecs"].contains(&d.as_str())),
+        "{orch:?}"
+    );
     let models = dependencies("twin-models");
     assert!(!models.iter().any(|d| d == "bevy"), "{models:?}");
 }

@@ -43,6 +43,25 @@ impl TimeSeries {
         &self.rows
     }
 
+    /// Joins series sampled at the same instants side by side, columns in the order given.
+    /// Returns `None` if their sampling instants differ.
+    pub fn join_columns(parts: Vec<TimeSeries>) -> Option<TimeSeries> {
+        let mut parts = parts.into_iter();
+        let mut joined = parts.next()?;
+        for part in parts {
+            if part.rows.len() != joined.rows.len()
+                || part.rows.iter().zip(&joined.rows).any(|(a, b)| a.0 != b.0)
+            {
+                return None;
+            }
+            joined.columns.extend(part.columns);
+            for (row, (_, values)) in joined.rows.iter_mut().zip(part.rows) {
+                row.1.extend(values);
+            }
+        }
+        Some(joined)
+    }
+
     /// The series as CSV text: a `time_s` column, then the named columns. Numbers are written
     /// with up to six decimals so the text is the same on every platform.
     pub fn to_csv(&self) -> String {
@@ -80,6 +99,25 @@ fn format_number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn join_columns_side_by_side() {
+        let mut a = TimeSeries::new(vec!["a".into()]);
+        let mut b = TimeSeries::new(vec!["b".into()]);
+        for t in [0, 5] {
+            a.push(SimTime(t), vec![SampleValue::Number(t as f64)]);
+            b.push(SimTime(t), vec![SampleValue::Label("x")]);
+        }
+        let j = TimeSeries::join_columns(vec![a.clone(), b]).unwrap();
+        assert_eq!(j.columns(), ["a", "b"]);
+        assert_eq!(
+            j.rows()[1].1,
+            vec![SampleValue::Number(5.0), SampleValue::Label("x")]
+        );
+        let mut c = TimeSeries::new(vec!["c".into()]);
+        c.push(SimTime(1), vec![SampleValue::Number(0.0)]);
+        assert!(TimeSeries::join_columns(vec![a, c]).is_none());
+    }
 
     #[test]
     fn csv_layout() {

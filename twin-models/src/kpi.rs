@@ -11,7 +11,7 @@
 //! - OEE = availability × performance × quality = good units × ideal cycle / planned busy time.
 
 use crate::engine::{LineEngine, LineRuntime, RunSpec, StationState};
-use crate::scenario::{Scenario, StationKind};
+use crate::scenario::{Line, StationKind};
 use crate::units::units;
 use serde::Serialize;
 use sim::SimTime;
@@ -111,14 +111,13 @@ pub struct RunKpis {
 }
 
 pub(crate) fn measure(
-    scenario: &Scenario,
+    lines: &[&Line],
     runtimes: &[LineRuntime],
     spec: RunSpec,
     end: SimTime,
 ) -> RunKpis {
     let measured_s = (spec.horizon.0 - spec.warmup.0.min(spec.horizon.0)) as f64 / 1e9;
-    let lines = scenario
-        .lines
+    let lines = lines
         .iter()
         .zip(runtimes)
         .map(|(line, rt)| {

@@ -99,8 +99,9 @@ fn ev(line: u16, event: LineEvent) -> PlantEvent {
 }
 
 impl DiscreteLine {
-    /// Builds line number `index` of a scenario with its random streams.
-    pub fn new(index: usize, line: &Line, rng: &RngStreams) -> Self {
+    /// Builds a line: `index` names it in events, `streams` (its index in the scenario)
+    /// keys its random streams, so that it draws the same numbers in any partition.
+    pub fn new(index: usize, streams: usize, line: &Line, rng: &RngStreams) -> Self {
         let first = line.campaigns[0].product;
         let stations = line
             .stations
@@ -125,7 +126,7 @@ impl DiscreteLine {
                     Process::Time(d) => (vec![None; s.speed_factors.len()], Some(d.clone())),
                 };
                 DStation {
-                    core: StationCore::new(s, index, si, rng, first),
+                    core: StationCore::new(s, streams, si, rng, first),
                     phase: Phase::Idle,
                     unit: None,
                     remaining: 0,
@@ -165,7 +166,7 @@ impl DiscreteLine {
                 Some(Arrivals {
                     interarrival: interarrival.clone(),
                     when_full: *when_full,
-                    rng: rng.stream(&[index as u64, RngStreams::label("arrivals")]),
+                    rng: rng.stream(&[streams as u64, RngStreams::label("arrivals")]),
                     holding: None,
                     blocked: false,
                 }),

@@ -298,6 +298,8 @@ pub struct PlantModel {
     horizon: SimTime,
     series: Option<TimeSeries>,
     buffer_columns: Vec<Vec<Option<usize>>>,
+    /// Events that are not any line's (samples, end of warm-up).
+    global_events: u64,
 }
 
 impl PlantModel {
@@ -342,6 +344,7 @@ impl EventHandler<PlantEvent> for PlantModel {
                 rt.handle(event, sched);
             }
             PlantEvent::Sample => {
+                self.global_events += 1;
                 self.sample(world, sched.now());
                 let next = sched.now() + self.sample_every;
                 if next <= self.horizon {
@@ -349,6 +352,7 @@ impl EventHandler<PlantEvent> for PlantModel {
                 }
             }
             PlantEvent::WarmupEnd => {
+                self.global_events += 1;
                 for &e in &self.lines {
                     world
                         .get_mut::<LineRuntime>(e)
@@ -367,8 +371,10 @@ pub struct RunOutput {
     pub kpis: RunKpis,
     /// Buffer levels and station states at the sampling interval (if asked for).
     pub series: Option<TimeSeries>,
-    /// Events handled.
+    /// Events handled (the lines' events plus the plant-wide ones).
     pub events: u64,
+    /// Of those, the plant-wide events (samples, end of warm-up); every partition has them.
+    global_events: u64,
 }
 
 /// Settings of one run, defaulting to the scenario's.
@@ -382,41 +388,55 @@ pub struct RunSpec {
     pub warmup: SimDuration,
     /// Whether to record the time series.
     pub record_series: bool,
+    /// Threads for the independent partitions of the plant within this one run (1: all
+    /// on the calling thread). Results do not depend on it.
+    pub threads: usize,
 }
 
 impl RunSpec {
-    /// The scenario's own settings.
+    /// The scenario's own settings, on one thread.
     pub fn of(scenario: &Scenario) -> Self {
         RunSpec {
             seed: scenario.run.seed,
             horizon: scenario.run.horizon,
             warmup: scenario.run.warmup,
             record_series: true,
+            threads: 1,
         }
     }
 }
 
-/// A plant ready to run: the world with one entity per line, and the calendar.
+/// A plant (or an independent partition of it) ready to run: the world with one entity
+/// per line, and the calendar.
 pub struct Plant {
     sim: Simulation<PlantEvent>,
     model: PlantModel,
     lines: Vec<Entity>,
+    /// Indices in the scenario of the lines simulated here.
+    scenario_lines: Vec<usize>,
     spec: RunSpec,
 }
 
 impl Plant {
     /// Builds the plant of `scenario` for one run.
     pub fn new(scenario: &Scenario, spec: RunSpec) -> Self {
+        Self::partition(scenario, spec, (0..scenario.lines.len()).collect())
+    }
+
+    /// Builds the part of the plant made of the lines `scenario_lines`, which must share
+    /// nothing with the other lines.
+    pub fn partition(scenario: &Scenario, spec: RunSpec, scenario_lines: Vec<usize>) -> Self {
         let rng = RngStreams::new(spec.seed);
         let mut sim = Simulation::new();
         let mut columns = Vec::new();
         let mut buffer_columns = Vec::new();
         let mut lines = Vec::new();
-        for (li, line) in scenario.lines.iter().enumerate() {
+        for (li, &si) in scenario_lines.iter().enumerate() {
+            let line = &scenario.lines[si];
             let engine = if line.is_fluid() {
-                LineEngine::Fluid(FluidLine::new(li, line, &rng))
+                LineEngine::Fluid(FluidLine::new(li, si, line, &rng))
             } else {
-                LineEngine::Discrete(DiscreteLine::new(li, line, &rng))
+                LineEngine::Discrete(DiscreteLine::new(li, si, line, &rng))
             };
             let mut cols = Vec::new();
             if let LineEngine::Discrete(d) = &engine
@@ -450,11 +470,13 @@ impl Plant {
             horizon: end,
             series: spec.record_series.then(|| TimeSeries::new(columns)),
             buffer_columns,
+            global_events: 0,
         };
         Plant {
             sim,
             model,
             lines,
+            scenario_lines,
             spec,
         }
     }
@@ -488,16 +510,72 @@ impl Plant {
             rt.sync(end);
             runtimes.push(rt.clone());
         }
-        let kpis = kpi::measure(scenario, &runtimes, self.spec, end);
+        let lines: Vec<&crate::scenario::Line> = self
+            .scenario_lines
+            .iter()
+            .map(|&i| &scenario.lines[i])
+            .collect();
+        let kpis = kpi::measure(&lines, &runtimes, self.spec, end);
+        let global_events = self.model.global_events;
         RunOutput {
             kpis,
             series: self.model.series.take(),
-            events: self.sim.events_processed(),
+            events: self.sim.events_processed() - global_events,
+            global_events,
         }
     }
 }
 
-/// Runs `scenario` once with `spec`.
+/// Splits the plant's lines into at most `parts` groups that share nothing, each a run of
+/// consecutive lines. Today every line is independent of the others; lines that come to
+/// share vehicles or stock must stay in one group.
+pub fn partitions(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
+    let n = scenario.lines.len();
+    let parts = parts.clamp(1, n.max(1));
+    (0..parts)
+        .map(|p| (p * n / parts..(p + 1) * n / parts).collect())
+        .filter(|g: &Vec<usize>| !g.is_empty())
+        .collect()
+}
+
+/// Runs `scenario` once with `spec`, its independent lines on up to `spec.threads`
+/// threads. The output does not depend on the number of threads.
 pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
-    Plant::new(scenario, spec).run(scenario)
+    let groups = partitions(scenario, spec.threads);
+    let outs: Vec<RunOutput> = if groups.len() <= 1 {
+        vec![Plant::new(scenario, spec).run(scenario)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = groups
+                .into_iter()
+                .map(|g| scope.spawn(move || Plant::partition(scenario, spec, g).run(scenario)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a partition's thread does not panic"))
+                .collect()
+        })
+    };
+    let global_events = outs[0].global_events;
+    let events = outs.iter().map(|o| o.events).sum::<u64>() + global_events;
+    let measured_s = outs[0].kpis.measured_s;
+    let mut lines = Vec::new();
+    let mut series = Vec::new();
+    for o in outs {
+        lines.extend(o.kpis.lines);
+        series.extend(o.series);
+    }
+    let series = if series.is_empty() {
+        None
+    } else {
+        Some(
+            TimeSeries::join_columns(series).expect("every partition samples at the same instants"),
+        )
+    };
+    RunOutput {
+        kpis: RunKpis { measured_s, lines },
+        series,
+        events,
+        global_events,
+    }
 }

@@ -76,3 +76,28 @@ processing_time = "{service}"
     assert_eq!(a.arrivals, b.arrivals);
     assert_ne!(a.mean_time_in_system_s, b.mean_time_in_system_s);
 }
+
+#[test]
+fn lines_on_several_threads_give_the_same_run() {
+    // A single run of a multi-line plant splits its independent lines over threads.
+    let mut s = bundled("plant-10-lines.toml");
+    s.run.horizon = sim::SimDuration::from_secs(12 * 3600);
+    s.run.warmup = sim::SimDuration::from_secs(3600);
+    s.run.sample_interval = sim::SimDuration::from_secs(600);
+    let spec = RunSpec::of(&s);
+    let one = replicate(&s, spec, 1, 1);
+    let three = replicate(&s, spec, 1, 3);
+    let doc = |r| serde_json::to_string(&kpis_document(&s, spec, r, None)).unwrap();
+    assert_eq!(doc(&one), doc(&three));
+    let csv = |r: &twin_models::Replications| r.runs[0].series.as_ref().unwrap().to_csv();
+    assert_eq!(csv(&one), csv(&three));
+    assert_eq!(one.runs[0].kpis.lines.len(), 10);
+    assert_eq!(
+        twin_models::engine::partitions(&s, 3),
+        vec![
+            (0..3).collect::<Vec<_>>(),
+            (3..6).collect(),
+            (6..10).collect()
+        ]
+    );
+}
