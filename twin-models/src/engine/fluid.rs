@@ -108,6 +108,30 @@ impl Transit {
             .0
             .saturating_sub(self.cum_out)
     }
+    /// Nanoseconds from `now` until the ready ticks, `ready` now and drained at `out` ticks
+    /// per nanosecond, run out, following the recorded inflow as it reaches the end.
+    fn time_to_drain(&self, now: u64, ready: u128, out: f64) -> Option<f64> {
+        let x0 = now.checked_sub(self.tau);
+        let mut rate = self.inflow_at(x0).1;
+        let mut left = to_f64(ready);
+        let mut elapsed = 0.0;
+        let upcoming = self.history.iter().filter(|h| x0.is_none_or(|x| h.0 > x));
+        let mut at = x0.map_or(now as f64 - self.tau as f64, |x| x as f64);
+        for &(t, _, next_rate) in upcoming {
+            let span = t as f64 - at;
+            let net = out - rate;
+            if net > 0.0 && left <= net * span {
+                return Some(elapsed + left / net);
+            }
+            left -= net * span;
+            elapsed += span;
+            at = t as f64;
+            rate = next_rate;
+        }
+        let net = out - rate;
+        (net > 0.0).then(|| elapsed + left.max(0.0) / net)
+    }
+
     /// Nanoseconds until the inflow rate reaching the end of the conveyor next changes.
     fn next_change(&self, now: u64) -> Option<u64> {
         let x = self.delayed(now);
@@ -212,6 +236,8 @@ pub struct FluidLine {
     cursor: CampaignCursor,
     last: SimTime,
     epoch: u64,
+    /// When the pending flow event of the current epoch fires.
+    flow_at: Option<SimTime>,
     wip_avg: TimeWeighted,
     scratch: Vec<u128>,
     scratch_good: Vec<u128>,
@@ -278,6 +304,7 @@ impl FluidLine {
             cursor: CampaignCursor::new(line.campaigns.clone(), line.repeat_schedule),
             last: SimTime::ZERO,
             epoch: 0,
+            flow_at: None,
             wip_avg: TimeWeighted::new(SimTime::ZERO, 0.0),
             scratch: Vec::new(),
             scratch_good: Vec::new(),
@@ -577,16 +604,24 @@ impl FluidLine {
                 }
             }
         }
-        self.epoch += 1;
-        if let Some(dt) = self.next_boundary(now) {
-            let at = SimTime(now.0.saturating_add(dt.ceil().max(1.0) as u64));
-            sched.at(at, ev(self.index, LineEvent::Flow { epoch: self.epoch }));
+        let at = self
+            .next_boundary(now)
+            .map(|dt| SimTime(now.0.saturating_add(dt.ceil().max(1.0) as u64)));
+        // A flow event already pending for the same instant serves as well as a new one.
+        if at != self.flow_at {
+            self.epoch += 1;
+            self.flow_at = at;
+            if let Some(at) = at {
+                sched.at(at, ev(self.index, LineEvent::Flow { epoch: self.epoch }));
+            }
         }
     }
 
+    /// Lowers rates to what empty buffers let in (a sweep downstream) and full buffers let
+    /// out (a sweep upstream) until nothing changes.
     fn propagate(&mut self) {
         let n = self.stations.len();
-        for _ in 0..=2 * n {
+        for _ in 0..=n {
             let mut changed = false;
             for b in 0..n.saturating_sub(1) {
                 let buf = &self.buffers[b];
@@ -609,10 +644,11 @@ impl FluidLine {
                     let dn = &mut self.stations[b + 1];
                     dn.rate = bound;
                     dn.limit = StationState::Starved;
-                    changed = true;
                 }
-                let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
-                if buf.is_full() {
+            }
+            for b in (0..n.saturating_sub(1)).rev() {
+                if self.buffers[b].is_full() {
+                    let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
                     let bound = dn.rate / up.good_fraction();
                     if up.rate > bound * (1.0 + 1e-12) {
                         let up = &mut self.stations[b];
@@ -622,6 +658,7 @@ impl FluidLine {
                     }
                 }
             }
+            // Only a machine slowed by a full buffer can slow the ones after it again.
             if !changed {
                 break;
             }
@@ -652,11 +689,15 @@ impl FluidLine {
                 }
                 Some(tr) => {
                     let (ready, delayed) = (tr.ready_now, tr.delayed_rate_now);
-                    if ready > EPS && out_r > delayed {
-                        best = best.min(to_f64(ready) / (out_r - delayed));
-                    }
-                    if let Some(dt) = tr.next_change(now.0) {
-                        best = best.min(dt as f64);
+                    if ready <= EPS && out_r >= delayed * (1.0 - 1e-12) {
+                        // The next machine takes what arrives: it follows each change of
+                        // the inflow rate as it reaches the end.
+                        if let Some(dt) = tr.next_change(now.0) {
+                            best = best.min(dt as f64);
+                        }
+                    } else if let Some(dt) = tr.time_to_drain(now.0, ready, out_r) {
+                        // Otherwise only the moment the conveyor end runs dry matters.
+                        best = best.min(dt);
                     }
                 }
             }
@@ -690,9 +731,13 @@ impl FluidLine {
         best.is_finite().then_some(best)
     }
 
-    /// Whether `epoch` is the current flow generation.
-    pub fn is_current(&self, epoch: u64) -> bool {
-        epoch == self.epoch
+    /// Whether a flow event of `epoch` is the pending one; if so it is now being handled.
+    pub fn claim_flow(&mut self, epoch: u64) -> bool {
+        let current = epoch == self.epoch;
+        if current {
+            self.flow_at = None;
+        }
+        current
     }
 
     /// Ticks released into the line, good ticks out of its end, ticks rejected, ticks

@@ -182,7 +182,7 @@ impl LineRuntime {
         match event {
             LineEvent::Flow { epoch } => {
                 if let LineEngine::Fluid(f) = &mut self.engine
-                    && f.is_current(epoch)
+                    && f.claim_flow(epoch)
                 {
                     f.advance(now);
                     let struck = f.settle(sched);
