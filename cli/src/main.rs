@@ -165,14 +165,15 @@ fn run(
     let mut spec = RunSpec::of(&scenario);
     spec.seed = seed.unwrap_or(spec.seed);
     spec.horizon = horizon.unwrap_or(spec.horizon);
-    spec.warmup = warmup.unwrap_or(if horizon.is_some() && spec.warmup >= spec.horizon {
-        sim::SimDuration::ZERO
-    } else {
-        spec.warmup
-    });
+    spec.warmup = warmup.unwrap_or(spec.warmup);
     if spec.warmup >= spec.horizon {
+        let from = if warmup.is_some() {
+            "--warmup"
+        } else {
+            "the scenario's warm-up"
+        };
         return Err(Failure::BadInput(format!(
-            "--warmup ({:.0} s) must be shorter than the horizon ({:.0} s)",
+            "{from} ({:.0} s) must be shorter than the horizon ({:.0} s); give a shorter --warmup",
             spec.warmup.as_secs_f64(),
             spec.horizon.as_secs_f64()
         )));

@@ -136,6 +136,7 @@ fn bad_flags_exit_2() {
         &["run", "scenarios/bottling-line.toml", "--reps", "0"],
         &["run", "scenarios/no-such-file.toml"],
         &["run", "scenarios/bottling-line.toml", "--warmup", "9h"],
+        &["run", "scenarios/textbook/mm1.toml", "--horizon", "1h"],
         &["frobnicate"],
     ] {
         let o = twinline(args);

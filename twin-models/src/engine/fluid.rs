@@ -70,6 +70,8 @@ struct Transit {
     history: VecDeque<(u64, u128, f64)>,
     /// At the last replan: ticks ready to leave, and the inflow rate reaching the end.
     ready_now: u128,
+    /// At the last replan: cumulative ticks that had done their transport time.
+    arrived_at_replan: u128,
     delayed_rate_now: f64,
 }
 
@@ -293,6 +295,7 @@ impl FluidLine {
                     cum_out: 0,
                     history: VecDeque::new(),
                     ready_now: 0,
+                    arrived_at_replan: 0,
                     delayed_rate_now: 0.0,
                 }),
             })
@@ -413,7 +416,12 @@ impl FluidLine {
                     };
                     let mut avail = b.leading(dn.core.product) + incoming;
                     if let Some(tr) = &b.transit {
-                        avail = avail.min(tr.ready_with(now.0, g[i - 1]));
+                        // What had arrived at the last replan is there still: look the exact
+                        // figure up only when the machine might take more than that.
+                        let floor = tr.arrived_at_replan.saturating_sub(tr.cum_out);
+                        if a[i] > floor {
+                            avail = avail.min(tr.ready_with(now.0, g[i - 1]));
+                        }
                     }
                     if a[i] > avail {
                         a[i] = avail;
@@ -592,6 +600,7 @@ impl FluidLine {
             if let Some(tr) = &mut buf.transit {
                 let (arrived, rate) = tr.inflow_at(tr.delayed(now.0));
                 tr.ready_now = arrived.saturating_sub(tr.cum_out);
+                tr.arrived_at_replan = arrived;
                 tr.delayed_rate_now = rate;
             }
         }
