@@ -7,7 +7,7 @@ use super::state::{CampaignCursor, StationCore, StationState};
 use crate::distribution::Distribution;
 use crate::scenario::{FailureBasis, Line, Process, Source, WhenFull};
 use crate::units::TICKS_PER_UNIT;
-use sim::{RngStreams, Scheduler, SimDuration, SimTime, StreamRng, Tally, TimeWeighted};
+use sim::{RngStreams, Scheduler, SimTime, StreamRng, Tally, TimeWeighted};
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug)]
@@ -666,18 +666,13 @@ impl DiscreteLine {
 
     /// Starts a changeover of station `i` to `product` (time booked by the caller).
     pub fn begin_setup(&mut self, i: usize, product: usize, sched: &mut Scheduler<'_, PlantEvent>) {
-        let core = &mut self.stations[i].core;
-        let d = core.changeover_time(product);
-        core.product = product;
-        core.counters.setups += 1;
-        if d > 0 {
-            core.setup = true;
-            sched.after(
-                SimDuration(d),
+        match self.stations[i].core.begin_changeover(product) {
+            Some(d) => sched.after(
+                d,
                 ev(self.index, LineEvent::SetupDone { station: i as u16 }),
-            );
-        } else if i == 0 {
-            self.start_campaign_timer(sched);
+            ),
+            None if i == 0 => self.start_campaign_timer(sched),
+            None => {}
         }
     }
 }

@@ -539,18 +539,13 @@ impl FluidLine {
                 seg.0 = product;
             }
         }
-        let core = &mut self.stations[i].core;
-        let d = core.changeover_time(product);
-        core.product = product;
-        core.counters.setups += 1;
-        if d > 0 {
-            core.setup = true;
-            sched.after(
-                SimDuration(d),
+        match self.stations[i].core.begin_changeover(product) {
+            Some(d) => sched.after(
+                d,
                 ev(self.index, LineEvent::SetupDone { station: i as u16 }),
-            );
-        } else if i == 0 {
-            self.start_campaign_timer(sched);
+            ),
+            None if i == 0 => self.start_campaign_timer(sched),
+            None => {}
         }
     }
 

@@ -204,6 +204,16 @@ impl StationCore {
         self.changeover.time(self.product, to)
     }
 
+    /// Starts a changeover to `product` and counts it. Returns its length when it takes
+    /// time (the station is in setup until then), `None` when it is immediate.
+    pub fn begin_changeover(&mut self, product: usize) -> Option<SimDuration> {
+        let d = self.changeover_time(product);
+        self.product = product;
+        self.counters.setups += 1;
+        self.setup = d > 0;
+        self.setup.then_some(SimDuration(d))
+    }
+
     /// Whether a breakdown holds the station.
     pub fn is_down(&self) -> bool {
         self.failures.iter().any(|f| f.active && !f.micro)
