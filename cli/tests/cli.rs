@@ -198,3 +198,55 @@ fn closed_pipe_is_not_a_crash() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(status.success());
 }
+
+#[test]
+fn mapf_writes_lacam_format() {
+    let dir = temp_dir("mapf");
+    std::fs::create_dir_all(&dir).unwrap();
+    let map = dir.join("tiny.map");
+    std::fs::write(&map, "type octile\nheight 2\nwidth 5\nmap\n.....\n@@.@@\n").unwrap();
+    let scen = dir.join("tiny.scen");
+    std::fs::write(
+        &scen,
+        "version 1\n0\ttiny.map\t5\t2\t0\t0\t4\t0\t4\n0\ttiny.map\t5\t2\t4\t0\t0\t0\t4\n",
+    )
+    .unwrap();
+    let out = dir.join("result.txt");
+    let o = twinline(&[
+        "mapf",
+        "--map",
+        map.to_str().unwrap(),
+        "--scen",
+        scen.to_str().unwrap(),
+        "--agents",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let result = std::fs::read_to_string(&out).unwrap();
+    for key in [
+        "agents=2",
+        "map_file=tiny.map",
+        "solved=1",
+        "soc_lb=8",
+        "makespan_lb=4",
+        "solution=\n0:(0,0),(4,0),",
+    ] {
+        assert!(result.contains(key), "missing {key:?} in\n{result}");
+    }
+    let o = twinline(&[
+        "mapf",
+        "--map",
+        map.to_str().unwrap(),
+        "--scen",
+        scen.to_str().unwrap(),
+        "--agents",
+        "3",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "too few agents in the scenario is bad input"
+    );
+}

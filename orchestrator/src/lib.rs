@@ -18,6 +18,7 @@
 //! ```
 
 pub mod changeover;
+pub mod mapf;
 pub mod sequencing;
 
 pub use changeover::ChangeoverMatrix;

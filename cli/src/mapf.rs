@@ -1,0 +1,71 @@
+//! `twinline mapf`: one-shot MAPF on MovingAI instances, printed and written in the format
+//! LaCAM's tools read, so results compare with the research solvers in one command.
+
+use crate::{Failure, say};
+use orchestrator::mapf::{GridMap, MapfReport, lower_bounds, parse_scenario, solve};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Solves the first `agents` agents of `scen` on `map` within `limit`.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the time limit and comp_time are wall-clock by definition"
+)]
+pub fn run(
+    map_path: &Path,
+    scen_path: &Path,
+    agents: usize,
+    limit: Duration,
+    seed: u64,
+    out: Option<&Path>,
+) -> Result<(), Failure> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", p.display())))
+    };
+    let map = GridMap::parse(&read(map_path)?)
+        .map_err(|e| Failure::BadInput(format!("{}: {e}", map_path.display())))?;
+    let pairs = parse_scenario(&read(scen_path)?, &map, agents)
+        .map_err(|e| Failure::BadInput(format!("{}: {e}", scen_path.display())))?;
+    let (starts, goals): (Vec<u32>, Vec<u32>) = pairs.into_iter().unzip();
+    let started = Instant::now();
+    let distances: Vec<Vec<u32>> = goals.iter().map(|&g| map.distances_to(g)).collect();
+    let deadline = started + limit;
+    let result = solve(&map, &starts, &goals, &distances, seed, &mut || {
+        Instant::now() >= deadline
+    });
+    let comp_time_ms = started.elapsed().as_secs_f64() * 1e3;
+    let solution = match &result {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("not solved: {e}");
+            None
+        }
+    };
+    let map_file = map_path.file_name().map_or_else(
+        || map_path.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    let report = MapfReport {
+        map: &map,
+        map_file,
+        solver: "twinline-lacam".into(),
+        starts: &starts,
+        goals: &goals,
+        lower_bounds: lower_bounds(&distances, &starts),
+        comp_time_ms,
+        solution,
+    };
+    let text = report.render();
+    let head: String = text.lines().take(9).collect::<Vec<_>>().join("  ");
+    say(&format!("{head}\n"));
+    if let Some(out) = out {
+        std::fs::write(out, &text)
+            .map_err(|e| Failure::Io(format!("{}: cannot write: {e}", out.display())))?;
+    }
+    if result.is_ok() {
+        Ok(())
+    } else {
+        Err(Failure::Unsolved)
+    }
+}

@@ -1,0 +1,317 @@
+//! One-shot multi-agent path finding by lazy configuration search (LaCAM, Okumura 2023),
+//! with PIBT (priority inheritance with backtracking) generating each next configuration.
+//!
+//! The high level searches depth-first over joint configurations (every agent's cell);
+//! each configuration keeps a lazily grown tree of constraints ("agent i goes to cell v")
+//! from which PIBT builds successors. Every step moves each agent to a neighbouring cell or
+//! keeps it in place, with no two agents in one cell and no two swapping along an edge.
+//! Revisiting a known configuration puts it back on top of the stack (as LaCAM* does), which
+//! keeps the search complete: if a solution exists and time allows, it is found.
+
+use super::grid::GridMap;
+use std::collections::VecDeque;
+
+const NONE: u32 = u32::MAX;
+
+/// A solution: `configs[t][i]` is agent i's cell at step t; `configs[0]` are the starts and
+/// the last are the goals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Solution {
+    /// Joint configurations, one per time step.
+    pub configs: Vec<Vec<u32>>,
+}
+
+impl Solution {
+    /// Sum of costs: each agent counts the steps up to its last arrival at its goal.
+    pub fn sum_of_costs(&self, goals: &[u32]) -> u64 {
+        (0..goals.len())
+            .map(|i| {
+                self.configs
+                    .iter()
+                    .rposition(|c| c[i] != goals[i])
+                    .map_or(0, |t| t as u64 + 1)
+            })
+            .sum()
+    }
+
+    /// Steps until every agent is at its goal.
+    pub fn makespan(&self) -> u64 {
+        self.configs.len().saturating_sub(1) as u64
+    }
+}
+
+/// Lower bounds from single-agent distances: (sum of costs, makespan).
+pub fn lower_bounds(distances: &[Vec<u32>], starts: &[u32]) -> (u64, u64) {
+    let d = distances
+        .iter()
+        .zip(starts)
+        .map(|(d, &s)| d[s as usize] as u64);
+    d.clone()
+        .fold((0, 0), |(sum, max), x| (sum + x, max.max(x)))
+}
+
+/// Why no solution came back.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MapfError {
+    /// Two agents share a start or a goal.
+    #[error("agents {0} and {1} share a {2}")]
+    Shared(usize, usize, &'static str),
+    /// An agent's goal cannot be reached from its start.
+    #[error("agent {0} cannot reach its goal")]
+    Unreachable(usize),
+    /// The caller's stop condition (time limit) came first.
+    #[error("stopped before a solution was found")]
+    Stopped,
+    /// The whole space was searched: no solution exists.
+    #[error("no solution exists")]
+    NoSolution,
+}
+
+/// A small deterministic generator for tie-breaking (SplitMix64).
+struct TieBreak(u64);
+impl TieBreak {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+struct Low {
+    parent: u32,
+    who: u32,
+    at: u32,
+    depth: u32,
+}
+
+struct High {
+    config: Vec<u32>,
+    parent: u32,
+    priorities: Vec<f64>,
+    order: Vec<u32>,
+    tree: VecDeque<u32>,
+}
+
+struct Pibt<'a> {
+    map: &'a GridMap,
+    dist: &'a [Vec<u32>],
+    occupied_now: Vec<u32>,
+    occupied_next: Vec<u32>,
+    touched: Vec<u32>,
+    rng: TieBreak,
+}
+
+impl Pibt<'_> {
+    /// The next configuration from `from` with `fixed` moves imposed, or `None`.
+    fn generate(&mut self, from: &[u32], order: &[u32], fixed: &[(u32, u32)]) -> Option<Vec<u32>> {
+        for (i, &v) in from.iter().enumerate() {
+            self.occupied_now[v as usize] = i as u32;
+        }
+        let mut to = vec![NONE; from.len()];
+        let mut ok = true;
+        for &(who, at) in fixed {
+            let j = self.occupied_now[at as usize];
+            if self.occupied_next[at as usize] != NONE
+                || (j != NONE && to[j as usize] == from[who as usize])
+            {
+                ok = false;
+                break;
+            }
+            to[who as usize] = at;
+            self.occupied_next[at as usize] = who;
+            self.touched.push(at);
+        }
+        if ok {
+            for &i in order {
+                if to[i as usize] == NONE && !self.pibt(i, from, &mut to) {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        for &v in from {
+            self.occupied_now[v as usize] = NONE;
+        }
+        for v in self.touched.drain(..) {
+            self.occupied_next[v as usize] = NONE;
+        }
+        ok.then_some(to)
+    }
+
+    fn pibt(&mut self, i: u32, from: &[u32], to: &mut [u32]) -> bool {
+        let v = from[i as usize];
+        let d = &self.dist[i as usize];
+        let mut cands: [(u32, u64, u32); 5] = [(0, 0, NONE); 5];
+        let mut n = 0;
+        for &u in self.map.neighbours(v).iter().chain(std::iter::once(&v)) {
+            // Nearer the goal first; among equals, free cells first, then at random.
+            let busy = (self.occupied_now[u as usize] != NONE && u != v) as u64;
+            cands[n] = (d[u as usize], (busy << 62) | (self.rng.next() >> 2), u);
+            n += 1;
+        }
+        let cands = &mut cands[..n];
+        cands.sort_unstable();
+        for &(_, _, u) in cands.iter() {
+            if self.occupied_next[u as usize] != NONE {
+                continue;
+            }
+            let j = self.occupied_now[u as usize];
+            if j != NONE && to[j as usize] == v {
+                continue;
+            }
+            self.occupied_next[u as usize] = i;
+            self.touched.push(u);
+            to[i as usize] = u;
+            if j != NONE && j != i && to[j as usize] == NONE && !self.pibt(j, from, to) {
+                continue;
+            }
+            return true;
+        }
+        to[i as usize] = v;
+        self.occupied_next[v as usize] = i;
+        self.touched.push(v);
+        false
+    }
+}
+
+/// Solves the instance; `stop` is asked between steps and ends the search when it says so.
+/// `distances[i]` are agent i's moves to its goal from every cell ([`GridMap::distances_to`]).
+pub fn solve(
+    map: &GridMap,
+    starts: &[u32],
+    goals: &[u32],
+    distances: &[Vec<u32>],
+    seed: u64,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Solution, MapfError> {
+    let n = starts.len();
+    for (what, cells) in [("start", starts), ("goal", goals)] {
+        let mut owner = vec![NONE; map.cells()];
+        for (i, &c) in cells.iter().enumerate() {
+            if owner[c as usize] != NONE {
+                return Err(MapfError::Shared(owner[c as usize] as usize, i, what));
+            }
+            owner[c as usize] = i as u32;
+        }
+    }
+    if let Some(i) = (0..n).find(|&i| distances[i][starts[i] as usize] == u32::MAX) {
+        return Err(MapfError::Unreachable(i));
+    }
+    let mut pibt = Pibt {
+        map,
+        dist: distances,
+        occupied_now: vec![NONE; map.cells()],
+        occupied_next: vec![NONE; map.cells()],
+        touched: Vec::new(),
+        rng: TieBreak(seed),
+    };
+    let cells = map.cells() as f64;
+    let order_of = |p: &[f64]| {
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
+        order
+    };
+    let mut lows = vec![Low {
+        parent: NONE,
+        who: NONE,
+        at: NONE,
+        depth: 0,
+    }];
+    let priorities: Vec<f64> = (0..n)
+        .map(|i| distances[i][starts[i] as usize] as f64 / cells)
+        .collect();
+    let mut highs = vec![High {
+        config: starts.to_vec(),
+        parent: NONE,
+        order: order_of(&priorities),
+        priorities,
+        tree: VecDeque::from([0]),
+    }];
+    #[allow(
+        clippy::disallowed_types,
+        reason = "looked up only, never iterated: order cannot leak"
+    )]
+    let mut explored: std::collections::HashMap<Vec<u32>, u32> = std::collections::HashMap::new();
+    explored.insert(starts.to_vec(), 0);
+    let mut open: Vec<u32> = vec![0];
+    let mut fixed = Vec::new();
+    while let Some(&h) = open.last() {
+        if stop() {
+            return Err(MapfError::Stopped);
+        }
+        if highs[h as usize].config == goals {
+            let mut configs = Vec::new();
+            let mut k = h;
+            while k != NONE {
+                configs.push(highs[k as usize].config.clone());
+                k = highs[k as usize].parent;
+            }
+            configs.reverse();
+            return Ok(Solution { configs });
+        }
+        let Some(c) = highs[h as usize].tree.pop_front() else {
+            open.pop();
+            continue;
+        };
+        let depth = lows[c as usize].depth;
+        if (depth as usize) < n {
+            let i = highs[h as usize].order[depth as usize];
+            let v = highs[h as usize].config[i as usize];
+            let mut cands: Vec<u32> = std::iter::once(v)
+                .chain(map.neighbours(v).iter().copied())
+                .collect();
+            for k in (1..cands.len()).rev() {
+                cands.swap(k, (pibt.rng.next() % (k as u64 + 1)) as usize);
+            }
+            for at in cands {
+                lows.push(Low {
+                    parent: c,
+                    who: i,
+                    at,
+                    depth: depth + 1,
+                });
+                highs[h as usize].tree.push_back(lows.len() as u32 - 1);
+            }
+        }
+        fixed.clear();
+        let mut k = c;
+        while lows[k as usize].parent != NONE {
+            fixed.push((lows[k as usize].who, lows[k as usize].at));
+            k = lows[k as usize].parent;
+        }
+        fixed.reverse();
+        let Some(next) = pibt.generate(&highs[h as usize].config, &highs[h as usize].order, &fixed)
+        else {
+            continue;
+        };
+        if let Some(&known) = explored.get(&next) {
+            open.push(known);
+            continue;
+        }
+        let parent = &highs[h as usize];
+        let priorities: Vec<f64> = (0..n)
+            .map(|i| {
+                let p = parent.priorities[i];
+                if next[i] != goals[i] {
+                    p + 1.0
+                } else {
+                    p - p.floor()
+                }
+            })
+            .collect();
+        let id = highs.len() as u32;
+        explored.insert(next.clone(), id);
+        highs.push(High {
+            config: next,
+            parent: h,
+            order: order_of(&priorities),
+            priorities,
+            tree: VecDeque::from([0]),
+        });
+        open.push(id);
+    }
+    Err(MapfError::NoSolution)
+}

@@ -1,0 +1,10 @@
+//! Multi-agent path finding on grids: MovingAI maps and scenarios, a LaCAM-style solver,
+//! and the result text that LaCAM's tools read.
+
+pub mod grid;
+pub mod lacam;
+pub mod report;
+
+pub use grid::{GridError, GridMap, parse_scenario};
+pub use lacam::{MapfError, Solution, lower_bounds, solve};
+pub use report::MapfReport;

@@ -1,0 +1,236 @@
+//! MAPF results checked by an independent checker that reads only the result text, the map
+//! and the scenario: starts and goals, moves along edges or waits, no vertex or swap
+//! conflicts, and the reported sum of costs and makespan.
+
+use orchestrator::mapf::{GridMap, MapfReport, lower_bounds, parse_scenario, solve};
+
+/// A cell as (column, row).
+type Point = (i64, i64);
+/// An agent's start and goal.
+type Task = (Point, Point);
+
+/// Parses `(x,y),(x,y),` into points.
+fn points(s: &str) -> Vec<(i64, i64)> {
+    s.split("),")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let p = p.trim_start_matches('(');
+            let (x, y) = p.split_once(',').expect("a point has two coordinates");
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
+/// Checks a rendered result against the map text and the agents' (start, goal) points.
+fn check(result: &str, map_text: &str, agents: &[Task]) {
+    // The map, read afresh: '.' is free.
+    let rows: Vec<&str> = map_text
+        .lines()
+        .skip_while(|l| l.trim() != "map")
+        .skip(1)
+        .collect();
+    let free = |(x, y): (i64, i64)| {
+        y >= 0
+            && x >= 0
+            && rows
+                .get(y as usize)
+                .and_then(|r| r.as_bytes().get(x as usize))
+                == Some(&b'.')
+    };
+    let field = |k: &str| {
+        result
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("no {k}="))
+    };
+    assert_eq!(field("solved"), "1");
+    let steps: Vec<Vec<(i64, i64)>> = result
+        .lines()
+        .skip_while(|l| *l != "solution=")
+        .skip(1)
+        .enumerate()
+        .map(|(t, l)| {
+            let (tt, rest) = l.split_once(':').expect("t:...");
+            assert_eq!(tt.parse::<usize>().unwrap(), t);
+            points(rest)
+        })
+        .collect();
+    assert!(!steps.is_empty());
+    let n = agents.len();
+    for (i, (s, g)) in agents.iter().enumerate() {
+        assert_eq!(steps[0][i], *s, "agent {i} start");
+        assert_eq!(steps.last().unwrap()[i], *g, "agent {i} goal");
+    }
+    for t in 0..steps.len() {
+        assert_eq!(steps[t].len(), n);
+        let mut seen = std::collections::BTreeSet::new();
+        for &p in &steps[t] {
+            assert!(free(p), "t={t}: {p:?} is not a free cell");
+            assert!(seen.insert(p), "t={t}: two agents at {p:?}");
+        }
+        if t > 0 {
+            for i in 0..n {
+                let (a, b) = (steps[t - 1][i], steps[t][i]);
+                assert!(
+                    (a.0 - b.0).abs() + (a.1 - b.1).abs() <= 1,
+                    "t={t}: agent {i} jumps {a:?} -> {b:?}"
+                );
+                for j in 0..n {
+                    if i != j && a != b {
+                        assert!(
+                            !(steps[t - 1][j] == b && steps[t][j] == a),
+                            "t={t}: agents {i} and {j} swap"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let soc: usize = (0..n)
+        .map(|i| {
+            steps
+                .iter()
+                .rposition(|c| c[i] != agents[i].1)
+                .map_or(0, |t| t + 1)
+        })
+        .sum();
+    assert_eq!(field("soc").parse::<usize>().unwrap(), soc);
+    assert_eq!(field("makespan").parse::<usize>().unwrap(), steps.len() - 1);
+    assert!(soc >= field("soc_lb").parse::<usize>().unwrap());
+}
+
+fn solve_text(map_text: &str, scen_text: &str, n: usize) -> (String, Vec<Task>) {
+    let map = GridMap::parse(map_text).unwrap();
+    let (starts, goals): (Vec<u32>, Vec<u32>) = parse_scenario(scen_text, &map, n)
+        .unwrap()
+        .into_iter()
+        .unzip();
+    let dist: Vec<Vec<u32>> = goals.iter().map(|&g| map.distances_to(g)).collect();
+    let sol = solve(&map, &starts, &goals, &dist, 1, &mut || false).unwrap();
+    let report = MapfReport {
+        map: &map,
+        map_file: "test.map".into(),
+        solver: "twinline-lacam".into(),
+        starts: &starts,
+        goals: &goals,
+        lower_bounds: lower_bounds(&dist, &starts),
+        comp_time_ms: 0.0,
+        solution: Some(&sol),
+    };
+    let xy = |c: u32| (map.xy(c).0 as i64, map.xy(c).1 as i64);
+    (
+        report.render(),
+        starts
+            .iter()
+            .zip(&goals)
+            .map(|(&s, &g)| (xy(s), xy(g)))
+            .collect(),
+    )
+}
+
+fn scen_row(s: (usize, usize), g: (usize, usize)) -> String {
+    format!("0\tt.map\t0\t0\t{}\t{}\t{}\t{}\t0\n", s.0, s.1, g.0, g.1)
+}
+
+#[test]
+fn corridor_swap_through_a_side_pocket() {
+    // Two agents swap ends of a corridor with one side cell: one must step aside.
+    let map = "type octile\nheight 2\nwidth 5\nmap\n.....\n@@.@@\n";
+    let scen = format!(
+        "version 1\n{}{}",
+        scen_row((0, 0), (4, 0)),
+        scen_row((4, 0), (0, 0))
+    );
+    let (text, agents) = solve_text(map, &scen, 2);
+    check(&text, map, &agents);
+}
+
+#[test]
+fn independent_agents_reach_the_lower_bound() {
+    let map = "type octile\nheight 3\nwidth 6\nmap\n......\n......\n......\n";
+    let scen = format!(
+        "version 1\n{}{}",
+        scen_row((0, 0), (5, 0)),
+        scen_row((0, 2), (5, 2))
+    );
+    let (text, agents) = solve_text(map, &scen, 2);
+    check(&text, map, &agents);
+    assert!(
+        text.contains("soc=10\n") && text.contains("soc_lb=10\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dense_random_instance_is_solved_and_valid() {
+    // A generated 16 × 16 map with 20% obstacles and 40 agents.
+    let mut rng = 12345u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut rows = vec![vec![b'.'; 16]; 16];
+    for row in rows.iter_mut() {
+        for c in row.iter_mut() {
+            if next() % 5 == 0 {
+                *c = b'@';
+            }
+        }
+    }
+    let map_text = format!(
+        "type octile\nheight 16\nwidth 16\nmap\n{}\n",
+        rows.iter()
+            .map(|r| String::from_utf8(r.clone()).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let map = GridMap::parse(&map_text).unwrap();
+    // Agents on cells of the largest connected part, distinct starts and goals.
+    let first = (0..256u32)
+        .find(|&c| map.is_free(c as usize % 16, c as usize / 16))
+        .unwrap();
+    let reach = map.distances_to(first);
+    let mut cells: Vec<u32> = (0..256u32)
+        .filter(|&c| reach[c as usize] != u32::MAX)
+        .collect();
+    for k in (1..cells.len()).rev() {
+        cells.swap(k, (next() % (k as u64 + 1)) as usize);
+    }
+    let xy = |c: u32| (c as usize % 16, c as usize / 16);
+    let scen: String = (0..40)
+        .map(|i| scen_row(xy(cells[i]), xy(cells[40 + i])))
+        .collect();
+    let (text, agents) = solve_text(&map_text, &format!("version 1\n{scen}"), 40);
+    check(&text, &map_text, &agents);
+}
+
+#[test]
+fn benchmark_instance_when_present() {
+    // The standard instance lives beside the repository (not copied into it).
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/mapf");
+    let (Ok(map), Ok(scen)) = (
+        std::fs::read_to_string(format!("{dir}/random-32-32-20.map")),
+        std::fs::read_to_string(format!("{dir}/random-32-32-20-random-1.scen")),
+    ) else {
+        eprintln!("{dir} is absent: skipped");
+        return;
+    };
+    let (text, agents) = solve_text(&map, &scen, 100);
+    check(&text, &map, &agents);
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    assert!(GridMap::parse("type octile\nheight 2\nwidth 3\nmap\n...\n..\n").is_err());
+    let map = GridMap::parse("type octile\nheight 1\nwidth 3\nmap\n.@.\n").unwrap();
+    assert!(parse_scenario(&format!("version 1\n{}", scen_row((1, 0), (2, 0))), &map, 1).is_err());
+    assert!(parse_scenario("version 1\n", &map, 1).is_err());
+    let (s, g) = ([0u32], [2u32]);
+    let d = vec![map.distances_to(2)];
+    assert!(matches!(
+        solve(&map, &s, &g, &d, 0, &mut || false),
+        Err(orchestrator::mapf::MapfError::Unreachable(0))
+    ));
+}
