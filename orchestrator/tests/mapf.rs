@@ -75,10 +75,10 @@ fn check(result: &str, map_text: &str, agents: &[Task]) {
                     (a.0 - b.0).abs() + (a.1 - b.1).abs() <= 1,
                     "t={t}: agent {i} jumps {a:?} -> {b:?}"
                 );
-                for j in 0..n {
+                for (j, (&before, &after)) in steps[t - 1].iter().zip(&steps[t]).enumerate() {
                     if i != j && a != b {
                         assert!(
-                            !(steps[t - 1][j] == b && steps[t][j] == a),
+                            !(before == b && after == a),
                             "t={t}: agents {i} and {j} swap"
                         );
                     }
