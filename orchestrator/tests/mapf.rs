@@ -206,19 +206,33 @@ fn dense_random_instance_is_solved_and_valid() {
     check(&text, &map_text, &agents);
 }
 
-#[test]
-fn benchmark_instance_when_present() {
-    // The standard instance lives beside the repository (not copied into it).
+/// A standard instance beside the repository (never copied into it), if present.
+fn shared_instance(map: &str, scen: &str) -> Option<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/mapf");
-    let (Ok(map), Ok(scen)) = (
-        std::fs::read_to_string(format!("{dir}/random-32-32-20.map")),
-        std::fs::read_to_string(format!("{dir}/random-32-32-20-random-1.scen")),
-    ) else {
-        eprintln!("{dir} is absent: skipped");
-        return;
-    };
-    let (text, agents) = solve_text(&map, &scen, 100);
-    check(&text, &map, &agents);
+    let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).ok();
+    let found = read(map).zip(read(scen));
+    if found.is_none() {
+        eprintln!("{dir}/{map} is absent: skipped");
+    }
+    found
+}
+
+#[test]
+fn dense_benchmark_instances_are_solved_and_valid() {
+    for (map, scen, n) in [
+        ("random-32-32-20.map", "random-32-32-20-random-1.scen", 409),
+        (
+            "warehouse-10-20-10-2-1.map",
+            "warehouse-10-20-10-2-1-random-1.scen",
+            500,
+        ),
+    ] {
+        let Some((map_text, scen_text)) = shared_instance(map, scen) else {
+            continue;
+        };
+        let (text, agents) = solve_text(&map_text, &scen_text, n);
+        check(&text, &map_text, &agents);
+    }
 }
 
 #[test]

@@ -98,6 +98,7 @@ struct High {
 struct Pibt<'a> {
     map: &'a GridMap,
     dist: &'a [Vec<u32>],
+    goals: &'a [u32],
     occupied_now: Vec<u32>,
     occupied_next: Vec<u32>,
     touched: Vec<u32>,
@@ -154,7 +155,12 @@ impl Pibt<'_> {
         }
         let cands = &mut cands[..n];
         cands.sort_unstable();
-        for &(_, _, u) in cands.iter() {
+        // In a corridor, an agent coming the other way is pulled along rather than pushed.
+        let swap_with = self.swap_partner(i, cands[0].2, from, to);
+        if swap_with.is_some() {
+            cands.reverse();
+        }
+        for (k, &(_, _, u)) in cands.iter().enumerate() {
             if self.occupied_next[u as usize] != NONE {
                 continue;
             }
@@ -168,11 +174,101 @@ impl Pibt<'_> {
             if j != NONE && j != i && to[j as usize] == NONE && !self.pibt(j, from, to) {
                 continue;
             }
+            if k == 0
+                && let Some(j) = swap_with
+                && to[j as usize] == NONE
+                && self.occupied_next[v as usize] == NONE
+            {
+                to[j as usize] = v;
+                self.occupied_next[v as usize] = j;
+                self.touched.push(v);
+            }
             return true;
         }
         to[i as usize] = v;
         self.occupied_next[v as usize] = i;
         self.touched.push(v);
+        false
+    }
+
+    /// The agent `i` should swap with, when it wants `best` (lacam2's swap technique).
+    fn swap_partner(&self, i: u32, best: u32, from: &[u32], to: &[u32]) -> Option<u32> {
+        let v = from[i as usize];
+        if best == v {
+            return None;
+        }
+        let j = self.occupied_now[best as usize];
+        if j != NONE
+            && to[j as usize] == NONE
+            && self.swap_required(i, j, v, best)
+            && self.swap_possible(best, v)
+        {
+            return Some(j);
+        }
+        for &u in self.map.neighbours(v) {
+            let k = self.occupied_now[u as usize];
+            if k == NONE || best == from[k as usize] {
+                continue;
+            }
+            if self.swap_required(k, i, v, best) && self.swap_possible(best, v) {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// The neighbours of `puller` other than `pusher` and dead ends holding an agent at its
+    /// goal: how many, and the last of them.
+    fn ways_out(&self, puller: u32, pusher: u32) -> (usize, u32) {
+        let mut n = 0;
+        let mut last = NONE;
+        for &u in self.map.neighbours(puller) {
+            let a = self.occupied_now[u as usize];
+            let parked =
+                self.map.neighbours(u).len() == 1 && a != NONE && self.goals[a as usize] == u;
+            if u != pusher && !parked {
+                n += 1;
+                last = u;
+            }
+        }
+        (n, last)
+    }
+
+    fn swap_required(&self, pusher: u32, puller: u32, pusher_at: u32, puller_at: u32) -> bool {
+        let (dp, dq) = (&self.dist[pusher as usize], &self.dist[puller as usize]);
+        let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
+        let mut steps = 0;
+        while dp[v_puller as usize] < dp[v_pusher as usize] && steps < self.map.cells() {
+            steps += 1;
+            let (n, next) = self.ways_out(v_puller, v_pusher);
+            if n >= 2 {
+                return false;
+            }
+            if n == 0 {
+                break;
+            }
+            v_pusher = v_puller;
+            v_puller = next;
+        }
+        dq[v_pusher as usize] < dq[v_puller as usize]
+            && (dp[v_pusher as usize] == 0 || dp[v_puller as usize] < dp[v_pusher as usize])
+    }
+
+    fn swap_possible(&self, pusher_at: u32, puller_at: u32) -> bool {
+        let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
+        let mut steps = 0;
+        while v_puller != pusher_at && steps < self.map.cells() {
+            steps += 1;
+            let (n, next) = self.ways_out(v_puller, v_pusher);
+            if n >= 2 {
+                return true;
+            }
+            if n == 0 {
+                return false;
+            }
+            v_pusher = v_puller;
+            v_puller = next;
+        }
         false
     }
 }
@@ -203,6 +299,7 @@ pub fn solve(
     let mut pibt = Pibt {
         map,
         dist: distances,
+        goals,
         occupied_now: vec![NONE; map.cells()],
         occupied_next: vec![NONE; map.cells()],
         touched: Vec::new(),
