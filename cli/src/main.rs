@@ -79,6 +79,10 @@ enum Command {
         /// Tie-breaking seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Keep improving the sum of costs until the time limit (LaCAM*), instead of
+        /// stopping at the first solution.
+        #[arg(long)]
+        anytime: bool,
         /// Result file in LaCAM's format.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -163,6 +167,7 @@ fn main() -> ExitCode {
             agents,
             time_limit,
             seed,
+            anytime,
             out,
         } => mapf::run(
             &map,
@@ -170,6 +175,7 @@ fn main() -> ExitCode {
             agents,
             std::time::Duration::from_nanos(time_limit.0),
             seed,
+            anytime,
             out.as_deref(),
         ),
         Command::Bench { scenarios, repeat } => {

@@ -2,7 +2,7 @@
 //! LaCAM's tools read, so results compare with the research solvers in one command.
 
 use crate::{Failure, say};
-use orchestrator::mapf::{GridMap, MapfReport, lower_bounds, parse_scenario, solve};
+use orchestrator::mapf::{GridMap, MapfReport, Search, lower_bounds, parse_scenario, solve};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
     clippy::disallowed_methods,
     reason = "the time limit and comp_time are wall-clock by definition"
 )]
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     map_path: &Path,
     scen_path: &Path,
     agents: usize,
     limit: Duration,
     seed: u64,
+    anytime: bool,
     out: Option<&Path>,
 ) -> Result<(), Failure> {
     let read = |p: &Path| {
@@ -31,10 +33,27 @@ pub fn run(
     let started = Instant::now();
     let distances: Vec<Vec<u32>> = goals.iter().map(|&g| map.distances_to(g)).collect();
     let deadline = started + limit;
-    let result = solve(&map, &starts, &goals, &distances, seed, &mut || {
-        Instant::now() >= deadline
-    });
+    let mut first: Option<(u64, f64)> = None;
+    let result = solve(
+        &map,
+        &starts,
+        &goals,
+        &distances,
+        Search {
+            seed,
+            anytime,
+            stop: &mut || Instant::now() >= deadline,
+            improved: &mut |soc| {
+                if first.is_none() {
+                    first = Some((soc, started.elapsed().as_secs_f64() * 1e3));
+                }
+            },
+        },
+    );
     let comp_time_ms = started.elapsed().as_secs_f64() * 1e3;
+    if let Some((soc, ms)) = first {
+        say(&format!("first solution: soc={soc} in {ms:.0} ms\n"));
+    }
     let solution = match &result {
         Ok(s) => Some(s),
         Err(e) => {

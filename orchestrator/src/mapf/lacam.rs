@@ -6,7 +6,12 @@
 //! from which PIBT builds successors. Every step moves each agent to a neighbouring cell or
 //! keeps it in place, with no two agents in one cell and no two swapping along an edge.
 //! Revisiting a known configuration puts it back on top of the stack (as LaCAM* does), which
-//! keeps the search complete: if a solution exists and time allows, it is found.
+//! keeps the search complete: if a solution exists and time allows, it is found. PIBT uses
+//! the swap technique of lacam2 so agents pass each other in corridors. In anytime mode
+//! the search goes on after the first solution, rewiring explored configurations when a
+//! cheaper way in is found and pruning by the best solution, as LaCAM* does; its edge cost
+//! is the number of agents not resting at their goal, so the sum of costs reported (which
+//! also counts waits at a goal before a later departure) is not always monotone.
 
 use super::grid::GridMap;
 use std::collections::VecDeque;
@@ -93,6 +98,12 @@ struct High {
     priorities: Vec<f64>,
     order: Vec<u32>,
     tree: VecDeque<u32>,
+    /// Best known sum of costs from the start configuration.
+    g: u64,
+    /// Lower bound of the cost still to go (sum of distances).
+    h: u64,
+    /// Configurations reached from this one, for rewiring.
+    next: Vec<u32>,
 }
 
 struct Pibt<'a> {
@@ -273,16 +284,56 @@ impl Pibt<'_> {
     }
 }
 
-/// Solves the instance; `stop` is asked between steps and ends the search when it says so.
-/// `distances[i]` are agent i's moves to its goal from every cell ([`GridMap::distances_to`]).
+/// How [`solve`] searches and reports.
+pub struct Search<'a> {
+    /// Tie-breaking seed.
+    pub seed: u64,
+    /// Keep improving the sum of costs after the first solution (LaCAM*), until `stop`
+    /// says so or the search space is exhausted (then the solution is optimal).
+    pub anytime: bool,
+    /// Asked between steps; the search ends when it returns true.
+    pub stop: &'a mut dyn FnMut() -> bool,
+    /// Told the sum of costs (as [`Solution::sum_of_costs`] counts it) of each better
+    /// solution found.
+    pub improved: &'a mut dyn FnMut(u64),
+}
+
+/// The configurations from the start to `node`, following parents.
+fn path_to(highs: &[High], node: u32) -> Vec<Vec<u32>> {
+    let mut configs = Vec::new();
+    let mut k = node;
+    while k != NONE {
+        configs.push(highs[k as usize].config.clone());
+        k = highs[k as usize].parent;
+    }
+    configs.reverse();
+    configs
+}
+
+/// Cost of one step between configurations: agents that are not staying at their goal.
+fn step_cost(from: &[u32], to: &[u32], goals: &[u32]) -> u64 {
+    from.iter()
+        .zip(to)
+        .zip(goals)
+        .filter(|((a, b), g)| !(a == g && b == g))
+        .count() as u64
+}
+
+/// Solves the instance. `distances[i]` are agent i's moves to its goal from every cell
+/// ([`GridMap::distances_to`]). Returns the best solution found when stopped after one.
 pub fn solve(
     map: &GridMap,
     starts: &[u32],
     goals: &[u32],
     distances: &[Vec<u32>],
-    seed: u64,
-    stop: &mut dyn FnMut() -> bool,
+    search: Search<'_>,
 ) -> Result<Solution, MapfError> {
+    let Search {
+        seed,
+        anytime,
+        stop,
+        improved,
+    } = search;
     let n = starts.len();
     for (what, cells) in [("start", starts), ("goal", goals)] {
         let mut owner = vec![NONE; map.cells()];
@@ -320,12 +371,21 @@ pub fn solve(
     let priorities: Vec<f64> = (0..n)
         .map(|i| distances[i][starts[i] as usize] as f64 / cells)
         .collect();
+    let heuristic = |c: &[u32]| -> u64 {
+        c.iter()
+            .enumerate()
+            .map(|(i, &v)| distances[i][v as usize] as u64)
+            .sum()
+    };
     let mut highs = vec![High {
         config: starts.to_vec(),
         parent: NONE,
         order: order_of(&priorities),
         priorities,
         tree: VecDeque::from([0]),
+        g: 0,
+        h: heuristic(starts),
+        next: Vec::new(),
     }];
     #[allow(
         clippy::disallowed_types,
@@ -335,19 +395,31 @@ pub fn solve(
     explored.insert(starts.to_vec(), 0);
     let mut open: Vec<u32> = vec![0];
     let mut fixed = Vec::new();
+    let mut goal: Option<u32> = None;
+    let mut stopped = false;
     while let Some(&h) = open.last() {
         if stop() {
-            return Err(MapfError::Stopped);
+            stopped = true;
+            break;
         }
-        if highs[h as usize].config == goals {
-            let mut configs = Vec::new();
-            let mut k = h;
-            while k != NONE {
-                configs.push(highs[k as usize].config.clone());
-                k = highs[k as usize].parent;
+        if goal.is_none() && highs[h as usize].config == goals {
+            goal = Some(h);
+            improved(
+                Solution {
+                    configs: path_to(&highs, h),
+                }
+                .sum_of_costs(goals),
+            );
+            if !anytime {
+                break;
             }
-            configs.reverse();
-            return Ok(Solution { configs });
+        }
+        // Nothing through this configuration can beat the best solution.
+        if let Some(gl) = goal
+            && highs[h as usize].g + highs[h as usize].h >= highs[gl as usize].g
+        {
+            open.pop();
+            continue;
         }
         let Some(c) = highs[h as usize].tree.pop_front() else {
             open.pop();
@@ -385,7 +457,44 @@ pub fn solve(
             continue;
         };
         if let Some(&known) = explored.get(&next) {
-            open.push(known);
+            if !highs[h as usize].next.contains(&known) {
+                highs[h as usize].next.push(known);
+            }
+            // A cheaper way into known configurations: pass the saving on (LaCAM* rewiring).
+            let goal_before = goal.map(|gl| highs[gl as usize].g);
+            let mut queue = VecDeque::from([h]);
+            while let Some(a) = queue.pop_front() {
+                for idx in 0..highs[a as usize].next.len() {
+                    let b = highs[a as usize].next[idx];
+                    let g = highs[a as usize].g
+                        + step_cost(&highs[a as usize].config, &highs[b as usize].config, goals);
+                    if g < highs[b as usize].g {
+                        let node = &mut highs[b as usize];
+                        node.g = g;
+                        node.parent = a;
+                        let f = g + node.h;
+                        queue.push_back(b);
+                        if goal.is_some_and(|gl| f < highs[gl as usize].g) {
+                            open.push(b);
+                        }
+                    }
+                }
+            }
+            if let Some(gl) = goal
+                && Some(highs[gl as usize].g) < goal_before
+            {
+                improved(
+                    Solution {
+                        configs: path_to(&highs, gl),
+                    }
+                    .sum_of_costs(goals),
+                );
+            }
+            if goal.is_none_or(|gl| {
+                highs[known as usize].g + highs[known as usize].h < highs[gl as usize].g
+            }) {
+                open.push(known);
+            }
             continue;
         }
         let parent = &highs[h as usize];
@@ -399,16 +508,27 @@ pub fn solve(
                 }
             })
             .collect();
+        let g = parent.g + step_cost(&parent.config, &next, goals);
         let id = highs.len() as u32;
         explored.insert(next.clone(), id);
+        highs[h as usize].next.push(id);
         highs.push(High {
+            h: heuristic(&next),
             config: next,
             parent: h,
             order: order_of(&priorities),
             priorities,
             tree: VecDeque::from([0]),
+            g,
+            next: Vec::new(),
         });
         open.push(id);
     }
-    Err(MapfError::NoSolution)
+    match goal {
+        Some(gl) => Ok(Solution {
+            configs: path_to(&highs, gl),
+        }),
+        None if stopped => Err(MapfError::Stopped),
+        None => Err(MapfError::NoSolution),
+    }
 }

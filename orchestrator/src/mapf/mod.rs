@@ -6,5 +6,5 @@ pub mod lacam;
 pub mod report;
 
 pub use grid::{GridError, GridMap, parse_scenario};
-pub use lacam::{MapfError, Solution, lower_bounds, solve};
+pub use lacam::{MapfError, Search, Solution, lower_bounds, solve};
 pub use report::MapfReport;
