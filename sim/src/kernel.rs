@@ -84,11 +84,6 @@ impl<E> Simulation<E> {
         self.events_processed
     }
 
-    /// Events waiting in the calendar.
-    pub fn pending_events(&self) -> usize {
-        self.calendar.len()
-    }
-
     /// Schedules `event` at `time` (not before now).
     pub fn schedule(&mut self, time: SimTime, event: E) {
         self.calendar.schedule(time.max(self.now), event);

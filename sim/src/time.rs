@@ -33,11 +33,6 @@ impl SimTime {
         self.0 as f64 / NANOS_PER_SEC as f64
     }
 
-    /// Hours since the start, as a float (for reports only).
-    pub fn as_hours_f64(self) -> f64 {
-        self.0 as f64 / NANOS_PER_HOUR as f64
-    }
-
     /// `self + d`, saturating at [`SimTime::NEVER`].
     pub fn saturating_add(self, d: SimDuration) -> SimTime {
         SimTime(self.0.saturating_add(d.0))

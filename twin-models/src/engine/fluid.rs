@@ -743,13 +743,4 @@ impl FluidLine {
         }
         current
     }
-
-    /// Ticks released into the line, good ticks out of its end, ticks rejected, ticks
-    /// inside: `released = out + rejected + inside` always holds exactly.
-    pub fn balance(&self) -> (u128, u128, u128, u128) {
-        let released = self.stations[0].core.counters.taken;
-        let out = self.stations[self.stations.len() - 1].core.counters.good;
-        let rejected = self.stations.iter().map(|s| s.core.counters.rejected).sum();
-        (released, out, rejected, self.wip_ticks())
-    }
 }

@@ -7,7 +7,7 @@ use super::model::*;
 use crate::distribution::Distribution;
 use crate::units::{parse_duration, parse_rate};
 use orchestrator::{ChangeoverMatrix, SequenceRule, sequence_campaigns};
-use sim::{SimDuration, SimTime};
+use sim::SimDuration;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -797,9 +797,4 @@ fn resolve_station(
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(ScenarioFile);
     serde_json::to_string_pretty(&schema).expect("a schema always serialises")
-}
-
-/// Simulated time at which the horizon ends.
-pub fn horizon_end(run: &RunSettings) -> SimTime {
-    SimTime(run.horizon.0)
 }
