@@ -212,17 +212,17 @@ fn mapf_writes_lacam_format() {
     )
     .unwrap();
     let out = dir.join("result.txt");
-    let o = twinline(&[
-        "mapf",
-        "--map",
+    let (map, scen, out_arg) = (
         map.to_str().unwrap(),
-        "--scen",
         scen.to_str().unwrap(),
-        "--agents",
-        "2",
-        "--out",
         out.to_str().unwrap(),
-    ]);
+    );
+    let mapf = |agents: &str, more: &[&str]| {
+        let mut args = vec!["mapf", "--map", map, "--scen", scen, "--agents", agents];
+        args.extend_from_slice(more);
+        twinline(&args)
+    };
+    let o = mapf("2", &["--out", out_arg]);
     assert!(o.status.success(), "{}", text(&o));
     let result = std::fs::read_to_string(&out).unwrap();
     for key in [
@@ -235,15 +235,7 @@ fn mapf_writes_lacam_format() {
     ] {
         assert!(result.contains(key), "missing {key:?} in\n{result}");
     }
-    let o = twinline(&[
-        "mapf",
-        "--map",
-        map.to_str().unwrap(),
-        "--scen",
-        scen.to_str().unwrap(),
-        "--agents",
-        "3",
-    ]);
+    let o = mapf("3", &[]);
     assert_eq!(
         o.status.code(),
         Some(2),

@@ -25,6 +25,37 @@ speed = "3600/h"
     )
 }
 
+/// A line `m1 → b → m2` with extra TOML for the line, each machine and the buffer.
+fn two_machines(horizon: &str, line_extra: &str, m1: &str, m2: &str, buffer: &str) -> String {
+    format!(
+        r#"
+name = "two"
+[run]
+horizon = "{horizon}"
+[[products]]
+name = "A"
+[[products]]
+name = "B"
+[[lines]]
+name = "L"
+{line_extra}
+[[lines.stations]]
+name = "m1"
+kind = "generic"
+{m1}
+[[lines.stations]]
+name = "m2"
+kind = "generic"
+{m2}
+[[lines.buffers]]
+name = "b"
+from = "m1"
+to = "m2"
+{buffer}
+"#
+    )
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-6 * b.abs().max(1.0)
 }
@@ -131,34 +162,14 @@ changeover = { times = [{ from = "A", to = "B", time = "10min" }, { from = "B", 
 fn changeover_runs_out_along_the_line() {
     // Two machines at 3,600/h joined by a buffer: the second changes over when the last
     // unit of A reaches it; both lose their own setup time once.
-    let text = r#"
-name = "two"
-[run]
-horizon = "2h"
-[[products]]
-name = "A"
-[[products]]
-name = "B"
-[[lines]]
-name = "L"
-schedule = { campaigns = [{ product = "A", quantity = 1800 }, { product = "B", quantity = 100000 }] }
-[[lines.stations]]
-name = "m1"
-kind = "filler"
-speed = "3600/h"
-changeover = { default = "10min" }
-[[lines.stations]]
-name = "m2"
-kind = "labeller"
-speed = "3600/h"
-changeover = { default = "5min" }
-[[lines.buffers]]
-name = "b"
-from = "m1"
-to = "m2"
-capacity = 100
-"#;
-    let l = line(&parse(text));
+    let text = two_machines(
+        "2h",
+        r#"schedule = { campaigns = [{ product = "A", quantity = 1800 }, { product = "B", quantity = 100000 }] }"#,
+        "speed = \"3600/h\"\nchangeover = { default = \"10min\" }",
+        "speed = \"3600/h\"\nchangeover = { default = \"5min\" }",
+        "capacity = 100",
+    );
+    let l = line(&parse(&text));
     assert_eq!(l.stations[0].changeovers, 1);
     assert_eq!(l.stations[1].changeovers, 1);
     // m2 sets up 5 min while m1 takes 10: it is set up before B arrives, so the line
@@ -170,29 +181,14 @@ capacity = 100
 #[test]
 fn conveyor_transport_time_delays_the_first_unit() {
     // Units spend 60 s on the conveyor: the second machine's first unit comes 60 s late.
-    let text = r#"
-name = "conveyor"
-[run]
-horizon = "1h"
-[[lines]]
-name = "L"
-[[lines.stations]]
-name = "m1"
-kind = "generic"
-speed = "3600/h"
-[[lines.stations]]
-name = "m2"
-kind = "generic"
-speed = "3600/h"
-[[lines.buffers]]
-name = "conveyor"
-from = "m1"
-to = "m2"
-capacity = 500
-length_m = 60
-speed_m_per_s = 1.0
-"#;
-    let l = line(&parse(text));
+    let text = two_machines(
+        "1h",
+        "",
+        "speed = \"3600/h\"",
+        "speed = \"3600/h\"",
+        "capacity = 500\nlength_m = 60\nspeed_m_per_s = 1.0",
+    );
+    let l = line(&parse(&text));
     assert!(close(l.units_out, 3540.0), "{}", l.units_out);
     assert!(close(l.wip_end, 60.0), "{}", l.wip_end);
     assert!(close(l.stations[1].state_fractions.starved, 60.0 / 3600.0));
@@ -202,27 +198,14 @@ speed_m_per_s = 1.0
 fn full_buffer_blocks_upstream() {
     // A 3,600/h machine feeds a 1,800/h one through a 900-unit buffer: it fills in 30 min,
     // then the first machine is blocked half of the time.
-    let text = r#"
-name = "block"
-[run]
-horizon = "2h"
-[[lines]]
-name = "L"
-[[lines.stations]]
-name = "fast"
-kind = "generic"
-speed = "3600/h"
-[[lines.stations]]
-name = "slow"
-kind = "generic"
-speed = "1800/h"
-[[lines.buffers]]
-name = "b"
-from = "fast"
-to = "slow"
-capacity = 900
-"#;
-    let l = line(&parse(text));
+    let text = two_machines(
+        "2h",
+        "",
+        "speed = \"3600/h\"",
+        "speed = \"1800/h\"",
+        "capacity = 900",
+    );
+    let l = line(&parse(&text));
     assert!(close(l.wip_end, 900.0));
     // Blocked from 30 min on at half speed: 90 min × 0.5 of 120 min.
     assert!(close(l.stations[0].state_fractions.blocked, 45.0 / 120.0));
