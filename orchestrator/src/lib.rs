@@ -1,9 +1,10 @@
 //! # orchestrator — planning decisions, with no ECS inside
 //!
 //! The orchestrator decides; the models in `twin-models` carry the decisions out in
-//! simulated time. Today it orders production campaigns around a [`ChangeoverMatrix`];
-//! layout graphs, fleet routing, dispatch and replenishment policies join it as those
-//! capabilities land.
+//! simulated time. It orders production campaigns around a [`ChangeoverMatrix`], holds the
+//! plant floor as a [`Layout`] graph, moves a fleet on it without collisions ([`Traffic`],
+//! lifelong PIBT), gives tasks to vehicles ([`assign`]), and solves one-shot MAPF benchmark
+//! instances ([`mapf`]).
 //!
 //! ```
 //! use orchestrator::{ChangeoverMatrix, SequenceRule, sequence_campaigns, total_changeover};
@@ -18,8 +19,14 @@
 //! ```
 
 pub mod changeover;
+pub mod dispatch;
+pub mod layout;
 pub mod mapf;
 pub mod sequencing;
+pub mod traffic;
 
 pub use changeover::ChangeoverMatrix;
+pub use dispatch::{DispatchPolicy, UNREACHABLE, assign, hungarian};
+pub use layout::{Lane, Layout, LayoutError, Waypoint};
 pub use sequencing::{EXACT_LIMIT, SequenceRule, sequence_campaigns, total_changeover};
+pub use traffic::{Traffic, TrafficError};

@@ -4,7 +4,9 @@
 pub mod grid;
 pub mod lacam;
 pub mod report;
+pub mod warehouse;
 
 pub use grid::{GridError, GridMap, parse_scenario};
 pub use lacam::{MapfError, Search, Solution, lower_bounds, solve};
 pub use report::MapfReport;
+pub use warehouse::WarehouseShape;

@@ -1,0 +1,354 @@
+//! The plant floor as a graph of spots where a vehicle can stand, joined by lane segments
+//! it can drive in one planning step.
+//!
+//! A layout comes from a grid (a MovingAI map, each cell a square of `cell` metres) or from
+//! explicit waypoints (x, y in metres) joined by one-way or two-way lanes; a lane longer than
+//! a cell is cut into segments of about a cell, so every edge of the graph is one step of
+//! travel. Places with a meaning (line-side points, outfeeds, racks, docks, chargers,
+//! parking) are named spots.
+
+use crate::mapf::GridMap;
+use nalgebra::Point2;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{EdgeRef, Reversed};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Why a layout could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// A name is used twice.
+    #[error("`{0}` is named twice")]
+    DuplicateName(String),
+    /// A lane names a waypoint that does not exist.
+    #[error("no waypoint is named `{0}`")]
+    UnknownWaypoint(String),
+    /// A lane joins a waypoint to itself or has no length.
+    #[error("lane {0} → {1} has no length")]
+    EmptyLane(String, String),
+    /// A grid position is outside the map or blocked.
+    #[error("cell ({0}, {1}) is outside the map or blocked")]
+    BlockedCell(usize, usize),
+    /// A cell size or coordinate is not a finite positive number.
+    #[error("{0}")]
+    Geometry(String),
+}
+
+/// A spot of the layout: where a vehicle stands between steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spot {
+    /// Position on the floor, metres.
+    pub position: Point2<f64>,
+}
+
+/// A lane segment: one step of travel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    /// Length, metres.
+    pub length: f64,
+}
+
+/// A waypoint of an explicit layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waypoint {
+    /// Unique name.
+    pub name: String,
+    /// Position, metres.
+    pub x: f64,
+    /// Position, metres.
+    pub y: f64,
+}
+
+/// A lane of an explicit layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lane {
+    /// Waypoint it starts at.
+    pub from: String,
+    /// Waypoint it ends at.
+    pub to: String,
+    /// Whether vehicles may drive it both ways.
+    pub two_way: bool,
+}
+
+/// The plant floor: spots, segments and named locations.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    graph: DiGraph<Spot, Segment, u32>,
+    /// Out-neighbours of each spot, in insertion order (the planner's hot path).
+    out: Vec<Vec<u32>>,
+    names: BTreeMap<String, u32>,
+    /// Nominal segment length, metres.
+    cell: f64,
+    /// Grid layouts: columns and the spot of each cell (`u32::MAX` where blocked).
+    grid: Option<(usize, Vec<u32>)>,
+}
+
+impl Layout {
+    /// A layout with a spot on every free cell of `map`, joined to its 4 neighbours both
+    /// ways; `cell` is the side of a cell, metres. Cell (x, y) stands at
+    /// ((x + 0.5)·cell, (y + 0.5)·cell).
+    pub fn from_grid(map: &GridMap, cell: f64) -> Result<Layout, LayoutError> {
+        check_positive("cell size", cell)?;
+        let mut graph = DiGraph::default();
+        let mut spot_of = vec![u32::MAX; map.cells()];
+        for y in 0..map.height {
+            for x in 0..map.width {
+                if map.is_free(x, y) {
+                    let p = Point2::new((x as f64 + 0.5) * cell, (y as f64 + 0.5) * cell);
+                    spot_of[map.cell(x, y) as usize] =
+                        graph.add_node(Spot { position: p }).index() as u32;
+                }
+            }
+        }
+        for c in 0..map.cells() as u32 {
+            let from = spot_of[c as usize];
+            if from == u32::MAX {
+                continue;
+            }
+            for &n in map.neighbours(c) {
+                graph.add_edge(
+                    NodeIndex::new(from as usize),
+                    NodeIndex::new(spot_of[n as usize] as usize),
+                    Segment { length: cell },
+                );
+            }
+        }
+        let mut layout = Layout::of_graph(graph, cell);
+        layout.grid = Some((map.width, spot_of));
+        Ok(layout)
+    }
+
+    /// A layout from waypoints and lanes; lanes are cut into segments of about `cell`
+    /// metres (at least one). Each waypoint becomes a named spot.
+    pub fn from_lanes(
+        waypoints: &[Waypoint],
+        lanes: &[Lane],
+        cell: f64,
+    ) -> Result<Layout, LayoutError> {
+        check_positive("cell size", cell)?;
+        let mut graph = DiGraph::default();
+        let mut names = BTreeMap::new();
+        for w in waypoints {
+            if !(w.x.is_finite() && w.y.is_finite()) {
+                return Err(LayoutError::Geometry(format!(
+                    "waypoint `{}` has a coordinate that is not a number",
+                    w.name
+                )));
+            }
+            let id = graph.add_node(Spot {
+                position: Point2::new(w.x, w.y),
+            });
+            if names.insert(w.name.clone(), id.index() as u32).is_some() {
+                return Err(LayoutError::DuplicateName(w.name.clone()));
+            }
+        }
+        let find = |n: &str| {
+            names
+                .get(n)
+                .map(|&i| NodeIndex::new(i as usize))
+                .ok_or_else(|| LayoutError::UnknownWaypoint(n.to_string()))
+        };
+        for lane in lanes {
+            let (a, b) = (find(&lane.from)?, find(&lane.to)?);
+            let (pa, pb) = (graph[a].position, graph[b].position);
+            let length = (pb - pa).norm();
+            if a == b || length <= 0.0 {
+                return Err(LayoutError::EmptyLane(lane.from.clone(), lane.to.clone()));
+            }
+            let n = ((length / cell).round() as usize).max(1);
+            let mut chain = vec![a];
+            for k in 1..n {
+                let p = pa + (pb - pa) * (k as f64 / n as f64);
+                chain.push(graph.add_node(Spot { position: p }));
+            }
+            chain.push(b);
+            let step = length / n as f64;
+            for w in chain.windows(2) {
+                graph.add_edge(w[0], w[1], Segment { length: step });
+                if lane.two_way {
+                    graph.add_edge(w[1], w[0], Segment { length: step });
+                }
+            }
+        }
+        let mut layout = Layout::of_graph(graph, cell);
+        layout.names = names;
+        Ok(layout)
+    }
+
+    fn of_graph(graph: DiGraph<Spot, Segment, u32>, cell: f64) -> Layout {
+        let mut out = vec![Vec::new(); graph.node_count()];
+        // petgraph lists a node's edges newest first; keep insertion order instead.
+        for e in graph.edge_references() {
+            out[e.source().index()].push(e.target().index() as u32);
+        }
+        Layout {
+            graph,
+            out,
+            names: BTreeMap::new(),
+            cell,
+            grid: None,
+        }
+    }
+
+    /// Names spot `spot` (a location: line side, rack, dock, charger, parking...).
+    pub fn name_spot(&mut self, name: &str, spot: u32) -> Result<(), LayoutError> {
+        if self.names.contains_key(name) {
+            return Err(LayoutError::DuplicateName(name.to_string()));
+        }
+        self.names.insert(name.to_string(), spot);
+        Ok(())
+    }
+
+    /// The spot named `name`.
+    pub fn spot(&self, name: &str) -> Option<u32> {
+        self.names.get(name).copied()
+    }
+
+    /// Named spots, by name.
+    pub fn names(&self) -> &BTreeMap<String, u32> {
+        &self.names
+    }
+
+    /// The spot on grid cell (x, y) of a grid layout.
+    pub fn grid_spot(&self, x: usize, y: usize) -> Result<u32, LayoutError> {
+        let blocked = LayoutError::BlockedCell(x, y);
+        let (width, spots) = self.grid.as_ref().ok_or(LayoutError::Geometry(
+            "this layout has no grid: name waypoints instead".into(),
+        ))?;
+        if x >= *width {
+            return Err(blocked);
+        }
+        match spots.get(y * width + x) {
+            Some(&s) if s != u32::MAX => Ok(s),
+            _ => Err(blocked),
+        }
+    }
+
+    /// Number of spots.
+    pub fn spots(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Where spot `s` is, metres.
+    pub fn position(&self, s: u32) -> Point2<f64> {
+        self.graph[NodeIndex::new(s as usize)].position
+    }
+
+    /// Spots one step away from `s`.
+    pub fn neighbours(&self, s: u32) -> &[u32] {
+        &self.out[s as usize]
+    }
+
+    /// Length of the segment `a → b`, metres (`None` when there is none).
+    pub fn segment_length(&self, a: u32, b: u32) -> Option<f64> {
+        self.graph
+            .find_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize))
+            .map(|e| self.graph[e].length)
+    }
+
+    /// Nominal segment length, metres.
+    pub fn cell(&self) -> f64 {
+        self.cell
+    }
+
+    /// Steps from every spot to `goal` (against the lanes' direction, breadth-first);
+    /// `u32::MAX` where `goal` cannot be reached.
+    pub fn steps_to(&self, goal: u32) -> Vec<u32> {
+        self.steps_to_avoiding(goal, |_| false)
+    }
+
+    /// Steps from every spot to `goal` without passing through spots where `closed` is
+    /// true (they get `u32::MAX`, unless one is the goal itself).
+    pub fn steps_to_avoiding(&self, goal: u32, closed: impl Fn(u32) -> bool) -> Vec<u32> {
+        let reversed = Reversed(&self.graph);
+        let mut dist = vec![u32::MAX; self.spots()];
+        let mut queue = VecDeque::from([NodeIndex::new(goal as usize)]);
+        dist[goal as usize] = 0;
+        while let Some(v) = queue.pop_front() {
+            let dv = dist[v.index()];
+            for e in petgraph::visit::IntoEdgesDirected::edges_directed(
+                reversed,
+                v,
+                petgraph::Direction::Outgoing,
+            ) {
+                let u = e.target();
+                if dist[u.index()] == u32::MAX && !closed(u.index() as u32) {
+                    dist[u.index()] = dv + 1;
+                    queue.push_back(u);
+                }
+            }
+        }
+        dist
+    }
+
+    /// Whether every spot can reach every other (no vehicle can be trapped).
+    pub fn strongly_connected(&self) -> bool {
+        petgraph::algo::kosaraju_scc(&self.graph).len() <= 1
+    }
+}
+
+fn check_positive(what: &str, x: f64) -> Result<(), LayoutError> {
+    if x.is_finite() && x > 0.0 {
+        Ok(())
+    } else {
+        Err(LayoutError::Geometry(format!(
+            "{what} must be a positive number of metres, not {x}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grid_has_a_spot_per_free_cell_and_unit_steps() {
+        let map = GridMap::parse("type octile\nheight 2\nwidth 3\nmap\n...\n.@.\n").unwrap();
+        let l = Layout::from_grid(&map, 2.0).unwrap();
+        assert_eq!(l.spots(), 5);
+        let a = l.grid_spot(0, 1).unwrap();
+        let b = l.grid_spot(2, 1).unwrap();
+        assert_eq!(l.steps_to(b)[a as usize], 4);
+        assert_eq!(l.position(b), Point2::new(5.0, 3.0));
+        assert!(l.grid_spot(1, 1).is_err());
+        assert!(l.strongly_connected());
+    }
+
+    #[test]
+    fn lanes_are_cut_into_cells_and_one_way_lanes_go_one_way() {
+        let w = |n: &str, x, y| Waypoint {
+            name: n.into(),
+            x,
+            y,
+        };
+        let lanes = [
+            Lane {
+                from: "a".into(),
+                to: "b".into(),
+                two_way: false,
+            },
+            Lane {
+                from: "b".into(),
+                to: "c".into(),
+                two_way: true,
+            },
+        ];
+        let l = Layout::from_lanes(
+            &[w("a", 0.0, 0.0), w("b", 9.0, 0.0), w("c", 9.0, 4.0)],
+            &lanes,
+            3.0,
+        )
+        .unwrap();
+        // a–b: 9 m in three segments (two new spots); b–c: 4 m rounds to one segment.
+        assert_eq!(l.spots(), 5);
+        let (a, b, c) = (
+            l.spot("a").unwrap(),
+            l.spot("b").unwrap(),
+            l.spot("c").unwrap(),
+        );
+        assert_eq!(l.steps_to(c)[a as usize], 4);
+        assert_eq!(l.steps_to(a)[c as usize], u32::MAX);
+        assert_eq!(l.segment_length(b, c), Some(4.0));
+        assert!(!l.strongly_connected());
+    }
+}

@@ -1,0 +1,413 @@
+//! Lifelong multi-agent path finding: every step, each vehicle moves one segment or waits,
+//! with no two vehicles on one spot and no two swapping along a segment.
+//!
+//! The next positions come from PIBT (priority inheritance with backtracking, Okumura et
+//! al.), planned for the whole fleet at once: vehicles in order of priority (steps spent
+//! away from their goal) take their most wanted free spot, and a vehicle whose spot is
+//! wanted is asked to move first, recursively; a vehicle that cannot move keeps its spot.
+//! lacam2's swap technique lets vehicles pass each other in corridors. Goals change at any
+//! time (lifelong); a vehicle with nothing to do is given a parking spot as its goal and is
+//! pushed aside by busy ones. Vehicles that are *held* (loading, charging) never move.
+
+use crate::layout::Layout;
+use std::collections::BTreeMap;
+
+const NONE: u32 = u32::MAX;
+
+/// Why a fleet could not be placed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrafficError {
+    /// Two vehicles start on one spot.
+    #[error("vehicles {0} and {1} start on the same spot")]
+    SharedStart(usize, usize),
+    /// A spot index is not in the layout.
+    #[error("spot {0} is not in the layout")]
+    NoSuchSpot(u32),
+}
+
+/// Distance tables to goals, kept for the goals in use.
+#[derive(Clone, Debug, Default)]
+struct Tables {
+    tables: Vec<Vec<u32>>,
+    index: BTreeMap<u32, usize>,
+}
+
+/// More distinct goals than this and the tables start afresh (bounds memory on big maps).
+const MAX_TABLES: usize = 2048;
+
+impl Tables {
+    fn table(&mut self, layout: &Layout, goal: u32) -> usize {
+        if let Some(&t) = self.index.get(&goal) {
+            return t;
+        }
+        self.tables.push(layout.steps_to(goal));
+        self.index.insert(goal, self.tables.len() - 1);
+        self.tables.len() - 1
+    }
+}
+
+/// The traffic of a fleet on a layout.
+#[derive(Clone, Debug)]
+pub struct Traffic {
+    layout: Layout,
+    at: Vec<u32>,
+    goal: Vec<u32>,
+    table: Vec<usize>,
+    held: Vec<bool>,
+    priority: Vec<f64>,
+    tables: Tables,
+    /// Tables that route around held vehicles, by goal; valid while the holds last.
+    detours: BTreeMap<u32, Vec<u32>>,
+    occupied_now: Vec<u32>,
+    occupied_next: Vec<u32>,
+    touched: Vec<u32>,
+    next: Vec<u32>,
+    order: Vec<u32>,
+    rng: u64,
+    coordinated: bool,
+}
+
+impl Traffic {
+    /// A fleet standing on `starts` (one spot each) with goals where they stand.
+    /// `seed` breaks ties.
+    pub fn new(layout: Layout, starts: &[u32], seed: u64) -> Result<Traffic, TrafficError> {
+        let mut occupied = vec![NONE; layout.spots()];
+        for (i, &s) in starts.iter().enumerate() {
+            let Some(o) = occupied.get_mut(s as usize) else {
+                return Err(TrafficError::NoSuchSpot(s));
+            };
+            if *o != NONE {
+                return Err(TrafficError::SharedStart(*o as usize, i));
+            }
+            *o = i as u32;
+        }
+        let n = starts.len();
+        let mut rng = seed ^ 0x5DEE_CE66_D1CE_4E5B;
+        let priority = (0..n)
+            .map(|_| (splitmix(&mut rng) >> 11) as f64 / (1u64 << 53) as f64)
+            .collect();
+        let mut t = Traffic {
+            occupied_now: vec![NONE; layout.spots()],
+            occupied_next: vec![NONE; layout.spots()],
+            layout,
+            at: starts.to_vec(),
+            goal: starts.to_vec(),
+            table: vec![0; n],
+            held: vec![false; n],
+            priority,
+            tables: Tables::default(),
+            detours: BTreeMap::new(),
+            touched: Vec::new(),
+            next: vec![NONE; n],
+            order: (0..n as u32).collect(),
+            rng,
+            coordinated: true,
+        };
+        for (i, &s) in starts.iter().enumerate() {
+            t.table[i] = t.tables.table(&t.layout, s);
+        }
+        Ok(t)
+    }
+
+    /// Turns coordination off: each vehicle then drives its own shortest route as if alone
+    /// (only to show what the safety monitor catches; collisions follow).
+    pub fn set_coordinated(&mut self, on: bool) {
+        self.coordinated = on;
+    }
+
+    /// The layout driven on.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Where each vehicle stands.
+    pub fn positions(&self) -> &[u32] {
+        &self.at
+    }
+
+    /// Vehicle `i`'s goal.
+    pub fn goal(&self, i: usize) -> u32 {
+        self.goal[i]
+    }
+
+    /// Sends vehicle `i` towards `goal`.
+    pub fn set_goal(&mut self, i: usize, goal: u32) {
+        if self.goal[i] == goal {
+            return;
+        }
+        if self.tables.tables.len() >= MAX_TABLES {
+            self.tables = Tables::default();
+            for k in 0..self.goal.len() {
+                self.table[k] = self.tables.table(&self.layout, self.goal[k]);
+            }
+        }
+        self.goal[i] = goal;
+        self.table[i] = self.tables.table(&self.layout, goal);
+    }
+
+    /// Holds vehicle `i` where it stands (loading, charging) or lets it go.
+    pub fn hold(&mut self, i: usize, held: bool) {
+        if self.held[i] != held {
+            self.held[i] = held;
+            self.detours.clear();
+        }
+    }
+
+    /// Steps from spot `from` to spot `to` (`u32::MAX` if unreachable); caches the table.
+    pub fn steps(&mut self, from: u32, to: u32) -> u32 {
+        if self.tables.tables.len() >= MAX_TABLES && !self.tables.index.contains_key(&to) {
+            self.tables = Tables::default();
+            for k in 0..self.goal.len() {
+                self.table[k] = self.tables.table(&self.layout, self.goal[k]);
+            }
+        }
+        let t = self.tables.table(&self.layout, to);
+        self.tables.tables[t][from as usize]
+    }
+
+    /// Steps from vehicle `i`'s spot to its goal.
+    pub fn steps_to_goal(&self, i: usize) -> u32 {
+        self.tables.tables[self.table[i]][self.at[i] as usize]
+    }
+
+    /// Moves the fleet one step and returns the new positions.
+    pub fn step(&mut self) -> &[u32] {
+        if self.coordinated {
+            self.step_pibt();
+        } else {
+            self.step_alone();
+        }
+        for i in 0..self.at.len() {
+            self.at[i] = self.next[i];
+            if self.at[i] == self.goal[i] || self.held[i] {
+                self.priority[i] = self.priority[i].fract();
+            } else {
+                self.priority[i] += 1.0;
+            }
+        }
+        &self.at
+    }
+
+    fn step_alone(&mut self) {
+        for i in 0..self.at.len() {
+            let v = self.at[i];
+            let d = &self.tables.tables[self.table[i]];
+            self.next[i] = if self.held[i] {
+                v
+            } else {
+                self.layout
+                    .neighbours(v)
+                    .iter()
+                    .copied()
+                    .filter(|&u| d[u as usize] < d[v as usize])
+                    .min_by_key(|&u| d[u as usize])
+                    .unwrap_or(v)
+            };
+        }
+    }
+
+    fn step_pibt(&mut self) {
+        let n = self.at.len();
+        for i in 0..n {
+            self.occupied_now[self.at[i] as usize] = i as u32;
+            self.next[i] = NONE;
+        }
+        for i in 0..n {
+            if self.held[i] {
+                let v = self.at[i];
+                self.next[i] = v;
+                self.occupied_next[v as usize] = i as u32;
+                self.touched.push(v);
+            }
+        }
+        let mut order = std::mem::take(&mut self.order);
+        let p = &self.priority;
+        order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
+        for &i in &order {
+            if self.next[i as usize] == NONE {
+                self.pibt(i);
+            }
+        }
+        self.order = order;
+        for i in 0..n {
+            self.occupied_now[self.at[i] as usize] = NONE;
+        }
+        for v in self.touched.drain(..) {
+            self.occupied_next[v as usize] = NONE;
+        }
+    }
+
+    fn dist(&self, i: u32) -> &[u32] {
+        &self.tables.tables[self.table[i as usize]]
+    }
+
+    /// Whether a held vehicle stands next to `v` (so the plain distances may lead into it).
+    fn held_next_to(&self, v: u32) -> bool {
+        self.layout.neighbours(v).iter().any(|&u| {
+            let a = self.occupied_now[u as usize];
+            a != NONE && self.held[a as usize]
+        })
+    }
+
+    /// Distances to `goal` around the spots of held vehicles.
+    fn detour(&mut self, goal: u32) -> &[u32] {
+        if !self.detours.contains_key(&goal) {
+            let closed: Vec<bool> = {
+                let mut c = vec![false; self.layout.spots()];
+                for (k, &h) in self.held.iter().enumerate() {
+                    if h {
+                        c[self.at[k] as usize] = true;
+                    }
+                }
+                c
+            };
+            let t = self.layout.steps_to_avoiding(goal, |s| closed[s as usize]);
+            self.detours.insert(goal, t);
+        }
+        &self.detours[&goal]
+    }
+
+    fn pibt(&mut self, i: u32) -> bool {
+        let v = self.at[i as usize];
+        let mut cands: Vec<(u32, u64, u32)> = Vec::with_capacity(5);
+        let around = self.held_next_to(v);
+        for k in 0..=self.layout.neighbours(v).len() {
+            let u = self.layout.neighbours(v).get(k).copied().unwrap_or(v);
+            // Nearer the goal first; among equals, free spots first, then at random.
+            let busy = (self.occupied_now[u as usize] != NONE && u != v) as u64;
+            let r = splitmix(&mut self.rng) >> 2;
+            let d = if around {
+                let g = self.goal[i as usize];
+                self.detour(g)[u as usize]
+            } else {
+                self.dist(i)[u as usize]
+            };
+            cands.push((d, (busy << 62) | r, u));
+        }
+        cands.sort_unstable();
+        let swap_with = self.swap_partner(i, cands[0].2);
+        if swap_with.is_some() {
+            cands.reverse();
+        }
+        for (k, &(_, _, u)) in cands.iter().enumerate() {
+            if self.occupied_next[u as usize] != NONE {
+                continue;
+            }
+            let j = self.occupied_now[u as usize];
+            if j != NONE && self.next[j as usize] == v {
+                continue;
+            }
+            self.occupied_next[u as usize] = i;
+            self.touched.push(u);
+            self.next[i as usize] = u;
+            if j != NONE && j != i && self.next[j as usize] == NONE && !self.pibt(j) {
+                continue;
+            }
+            if k == 0
+                && let Some(j) = swap_with
+                && self.next[j as usize] == NONE
+                && self.occupied_next[v as usize] == NONE
+            {
+                self.next[j as usize] = v;
+                self.occupied_next[v as usize] = j;
+                self.touched.push(v);
+            }
+            return true;
+        }
+        self.next[i as usize] = v;
+        self.occupied_next[v as usize] = i;
+        self.touched.push(v);
+        false
+    }
+
+    /// The vehicle `i` should swap with, when it wants `best` (lacam2's swap technique).
+    fn swap_partner(&self, i: u32, best: u32) -> Option<u32> {
+        let v = self.at[i as usize];
+        if best == v {
+            return None;
+        }
+        let j = self.occupied_now[best as usize];
+        if j != NONE
+            && self.next[j as usize] == NONE
+            && self.swap_required(i, j, v, best)
+            && self.swap_possible(best, v)
+        {
+            return Some(j);
+        }
+        for &u in self.layout.neighbours(v) {
+            let k = self.occupied_now[u as usize];
+            if k == NONE || best == self.at[k as usize] || self.held[k as usize] {
+                continue;
+            }
+            if self.swap_required(k, i, v, best) && self.swap_possible(best, v) {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// The neighbours of `puller` other than `pusher` and dead ends holding a vehicle at
+    /// its goal or held there: how many, and the last of them.
+    fn ways_out(&self, puller: u32, pusher: u32) -> (usize, u32) {
+        let mut n = 0;
+        let mut last = NONE;
+        for &u in self.layout.neighbours(puller) {
+            let a = self.occupied_now[u as usize];
+            let parked = self.layout.neighbours(u).len() == 1
+                && a != NONE
+                && (self.goal[a as usize] == u || self.held[a as usize]);
+            if u != pusher && !parked {
+                n += 1;
+                last = u;
+            }
+        }
+        (n, last)
+    }
+
+    fn swap_required(&self, pusher: u32, puller: u32, pusher_at: u32, puller_at: u32) -> bool {
+        let (dp, dq) = (self.dist(pusher), self.dist(puller));
+        let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
+        let mut steps = 0;
+        while dp[v_puller as usize] < dp[v_pusher as usize] && steps < self.layout.spots() {
+            steps += 1;
+            let (n, next) = self.ways_out(v_puller, v_pusher);
+            if n >= 2 {
+                return false;
+            }
+            if n == 0 {
+                break;
+            }
+            v_pusher = v_puller;
+            v_puller = next;
+        }
+        dq[v_pusher as usize] < dq[v_puller as usize]
+            && (dp[v_pusher as usize] == 0 || dp[v_puller as usize] < dp[v_pusher as usize])
+    }
+
+    fn swap_possible(&self, pusher_at: u32, puller_at: u32) -> bool {
+        let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
+        let mut steps = 0;
+        while v_puller != pusher_at && steps < self.layout.spots() {
+            steps += 1;
+            let (n, next) = self.ways_out(v_puller, v_pusher);
+            if n >= 2 {
+                return true;
+            }
+            if n == 0 {
+                return false;
+            }
+            v_pusher = v_puller;
+            v_puller = next;
+        }
+        false
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,178 @@
+//! Lifelong traffic checked step by step by a checker that knows only the map text: every
+//! vehicle on a free cell, moves of one cell or waits, no two on a cell, no two swapping;
+//! held vehicles never move; and work gets done (every vehicle keeps reaching goals).
+
+use orchestrator::mapf::{GridMap, WarehouseShape};
+use orchestrator::{Layout, Traffic};
+use std::collections::BTreeSet;
+
+struct Checker {
+    rows: Vec<Vec<u8>>,
+}
+
+impl Checker {
+    fn new(map_text: &str) -> Self {
+        let rows = map_text
+            .lines()
+            .skip_while(|l| l.trim() != "map")
+            .skip(1)
+            .map(|r| r.as_bytes().to_vec())
+            .collect();
+        Checker { rows }
+    }
+
+    fn free(&self, (x, y): (i64, i64)) -> bool {
+        x >= 0 && y >= 0 && self.rows.get(y as usize).and_then(|r| r.get(x as usize)) == Some(&b'.')
+    }
+
+    fn check_step(&self, before: &[(i64, i64)], after: &[(i64, i64)]) {
+        let mut seen = BTreeSet::new();
+        for (i, (&a, &b)) in before.iter().zip(after).enumerate() {
+            assert!(self.free(b), "vehicle {i} on blocked cell {b:?}");
+            assert!(
+                (a.0 - b.0).abs() + (a.1 - b.1).abs() <= 1,
+                "vehicle {i} jumped {a:?} → {b:?}"
+            );
+            assert!(seen.insert(b), "two vehicles on {b:?}");
+        }
+        for i in 0..before.len() {
+            for j in i + 1..before.len() {
+                assert!(
+                    !(before[i] == after[j] && before[j] == after[i] && before[i] != after[i]),
+                    "vehicles {i} and {j} swap"
+                );
+            }
+        }
+    }
+}
+
+fn xy(layout: &Layout, cell: f64, s: u32) -> (i64, i64) {
+    let p = layout.position(s);
+    (
+        (p.x / cell - 0.5).round() as i64,
+        (p.y / cell - 0.5).round() as i64,
+    )
+}
+
+/// Runs `steps` lifelong steps with `n` vehicles sent to random free cells; returns the
+/// goals each vehicle reached.
+fn lifelong(map_text: &str, n: usize, steps: usize, held: &[usize]) -> Vec<u32> {
+    let map = GridMap::parse(map_text).unwrap();
+    let cell = 2.5;
+    let layout = Layout::from_grid(&map, cell).unwrap();
+    let spots = layout.spots() as u64;
+    let mut state = 12345u64;
+    let mut rand = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut starts = BTreeSet::new();
+    while starts.len() < n {
+        starts.insert((rand() % spots) as u32);
+    }
+    let starts: Vec<u32> = starts.into_iter().collect();
+    let mut t = Traffic::new(layout.clone(), &starts, 7).unwrap();
+    // Goals anywhere but where a held vehicle stands.
+    let blocked: Vec<u32> = held.iter().map(|&h| starts[h]).collect();
+    let mut goal = move || loop {
+        let g = (rand() % spots) as u32;
+        if !blocked.contains(&g) {
+            return g;
+        }
+    };
+    for i in 0..n {
+        if held.contains(&i) {
+            t.hold(i, true);
+        } else {
+            t.set_goal(i, goal());
+        }
+    }
+    let checker = Checker::new(map_text);
+    let mut reached = vec![0; n];
+    let mut before: Vec<(i64, i64)> = t
+        .positions()
+        .iter()
+        .map(|&s| xy(&layout, cell, s))
+        .collect();
+    for _ in 0..steps {
+        let after: Vec<(i64, i64)> = t.step().iter().map(|&s| xy(&layout, cell, s)).collect();
+        checker.check_step(&before, &after);
+        for &h in held {
+            assert_eq!(after[h], before[h], "held vehicle {h} moved");
+        }
+        for i in 0..n {
+            if !held.contains(&i) && t.positions()[i] == t.goal(i) {
+                reached[i] += 1;
+                t.set_goal(i, goal());
+            }
+        }
+        before = after;
+    }
+    reached
+}
+
+#[test]
+fn a_dense_generated_warehouse_runs_without_conflicts_and_everyone_delivers() {
+    let shape = WarehouseShape {
+        blocks_x: 6,
+        blocks_y: 4,
+        rack_length: 5,
+        rack_depth: 2,
+        aisle: 2,
+        margin: 2,
+    };
+    let text = shape.to_map_text();
+    // 150 vehicles on 502 free cells, two of them held in place the whole time.
+    let reached = lifelong(&text, 150, 1500, &[3, 77]);
+    for (i, r) in reached.iter().enumerate() {
+        if i != 3 && i != 77 {
+            assert!(*r >= 3, "vehicle {i} reached only {r} goals: stuck");
+        }
+    }
+}
+
+#[test]
+fn the_standard_warehouse_map_with_400_vehicles() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/mapf/warehouse-10-20-10-2-1.map"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("skipped: {path} is not here");
+        return;
+    };
+    let reached = lifelong(&text, 400, 600, &[]);
+    let total: u32 = reached.iter().sum();
+    assert!(total > 400, "only {total} goals reached in 600 steps");
+}
+
+#[test]
+fn a_corridor_with_a_siding_lets_vehicles_pass() {
+    // Two vehicles head for each other's end of a corridor; a one-cell siding in the
+    // middle is the only place to pass.
+    let text = "type octile\nheight 2\nwidth 7\nmap\n.......\n@@@.@@@\n";
+    let map = GridMap::parse(text).unwrap();
+    let layout = Layout::from_grid(&map, 3.0).unwrap();
+    let (a, b) = (
+        layout.grid_spot(0, 0).unwrap(),
+        layout.grid_spot(6, 0).unwrap(),
+    );
+    let mut t = Traffic::new(layout.clone(), &[a, b], 1).unwrap();
+    t.set_goal(0, b);
+    t.set_goal(1, a);
+    let checker = Checker::new(text);
+    let mut before: Vec<_> = t.positions().iter().map(|&s| xy(&layout, 3.0, s)).collect();
+    let mut steps = 0;
+    while t.positions() != [b, a] {
+        let after: Vec<_> = t.step().iter().map(|&s| xy(&layout, 3.0, s)).collect();
+        checker.check_step(&before, &after);
+        before = after;
+        steps += 1;
+        assert!(steps < 40, "no pass after 40 steps");
+    }
+    // Each needs 6 moves; passing costs one of them a detour into the siding and out
+    // (2 moves) and a wait at most.
+    assert!(steps <= 10, "took {steps} steps");
+}
