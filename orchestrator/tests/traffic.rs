@@ -102,9 +102,9 @@ fn lifelong(map_text: &str, n: usize, steps: usize, held: &[usize]) -> Vec<u32> 
         for &h in held {
             assert_eq!(after[h], before[h], "held vehicle {h} moved");
         }
-        for i in 0..n {
+        for (i, r) in reached.iter_mut().enumerate() {
             if !held.contains(&i) && t.positions()[i] == t.goal(i) {
-                reached[i] += 1;
+                *r += 1;
                 t.set_goal(i, goal());
             }
         }
