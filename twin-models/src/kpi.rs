@@ -108,6 +108,96 @@ pub struct RunKpis {
     pub measured_s: f64,
     /// Per line.
     pub lines: Vec<LineKpis>,
+    /// The AGV fleet, when the plant has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetKpis>,
+}
+
+/// Fractions of the fleet's vehicle time, summing to 1.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TimeSplit {
+    /// Driving with a load.
+    pub loaded_travel: f64,
+    /// Driving empty (to a pickup, a charger or parking).
+    pub empty_travel: f64,
+    /// Picking up or setting down loads.
+    pub loading: f64,
+    /// At a charger.
+    pub charging: f64,
+    /// Nothing to do.
+    pub idle: f64,
+    /// Somewhere to be, but held up by other vehicles.
+    pub waiting_in_traffic: f64,
+}
+
+/// KPIs of the AGV fleet.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FleetKpis {
+    /// Vehicles in the fleet.
+    pub vehicles: usize,
+    /// Transport tasks created.
+    pub tasks_created: u64,
+    /// Transport tasks delivered.
+    pub tasks_completed: u64,
+    /// Tasks still waiting for a vehicle at the end.
+    pub tasks_waiting_at_end: u64,
+    /// Tasks delivered after their due time.
+    pub tasks_late: u64,
+    /// Mean time from a task's creation to its delivery, seconds.
+    pub lead_time_mean_s: f64,
+    /// 95th percentile of that, seconds.
+    pub lead_time_p95_s: f64,
+    /// Mean time from a task's creation to a vehicle at its pickup, seconds.
+    pub wait_for_vehicle_mean_s: f64,
+    /// 95th percentile of that, seconds.
+    pub wait_for_vehicle_p95_s: f64,
+    /// How the vehicles spent their time.
+    pub time_split: TimeSplit,
+    /// Distance driven by all vehicles, kilometres.
+    pub distance_km: f64,
+    /// Energy used by all vehicles, kilowatt-hours.
+    pub energy_kwh: f64,
+    /// Charging sessions started.
+    pub charges: u64,
+    /// Tasks handed back because the vehicle had to charge first.
+    pub redispatched_for_charging: u64,
+    /// Lowest state of charge any vehicle reached (fraction).
+    pub min_state_of_charge: f64,
+    /// Times a battery would have gone below empty (must be 0).
+    pub battery_depleted: u64,
+    /// Physical contacts between vehicles seen by the safety monitor.
+    pub collisions: u64,
+    /// Vehicles that got no nearer their goal for the deadlock time.
+    pub deadlocks: u64,
+    /// Minutes lines stood because transports came late (full outfeeds, empty line side),
+    /// summed over lines.
+    pub line_minutes_lost: f64,
+    /// Per line with logistics.
+    pub lines: Vec<LineLogisticsKpis>,
+}
+
+/// A line's logistics KPIs.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LineLogisticsKpis {
+    /// Line name.
+    pub line: String,
+    /// Pallets finished.
+    pub pallets_made: u64,
+    /// Minutes the last station stood because the outfeed was full.
+    pub minutes_blocked_by_outfeed: f64,
+    /// Minutes stations stood for want of material.
+    pub minutes_starved_for_material: f64,
+    /// Times a material ran out.
+    pub material_stock_outs: u64,
+    /// Lowest line-side stock of any material, units.
+    pub least_material_stock: Option<f64>,
+}
+
+impl LineLogisticsKpis {
+    /// Minutes lost to late transports.
+    pub fn minutes_lost(&self) -> f64 {
+        self.minutes_blocked_by_outfeed + self.minutes_starved_for_material
+    }
 }
 
 pub(crate) fn measure(
@@ -218,5 +308,9 @@ pub(crate) fn measure(
             }
         })
         .collect();
-    RunKpis { measured_s, lines }
+    RunKpis {
+        measured_s,
+        lines,
+        fleet: None,
+    }
 }

@@ -57,6 +57,7 @@
 
 pub mod distribution;
 pub mod engine;
+pub mod fleet;
 pub mod kpi;
 pub mod report;
 pub mod scenario;

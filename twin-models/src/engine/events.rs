@@ -36,4 +36,11 @@ pub enum PlantEvent {
     Sample,
     /// The warm-up ends: statistics start afresh.
     WarmupEnd,
+    /// The fleet moves one traffic step.
+    FleetStep,
+    /// A task from the scenario's list is created.
+    TaskRelease { task: u16 },
+    /// A line's outfeed or line-side stock may have crossed a threshold. Stale unless
+    /// `epoch` matches the line's.
+    Logistics { line: u16, epoch: u32 },
 }

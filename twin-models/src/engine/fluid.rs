@@ -377,6 +377,12 @@ impl FluidLine {
         }
     }
 
+    /// Station `i`'s rates now, ticks per nanosecond: (taken, good out).
+    pub fn rates(&self, i: usize) -> (f64, f64) {
+        let s = &self.stations[i];
+        (s.rate, s.rate * s.good_fraction())
+    }
+
     /// The state station `i` is mostly in now (for samples).
     pub fn state(&self, i: usize) -> StationState {
         let s = &self.stations[i];

@@ -6,6 +6,8 @@ pub mod events;
 pub mod fluid;
 pub mod state;
 
+use crate::fleet::logistics::Call;
+use crate::fleet::{FleetRuntime, Origin};
 use crate::kpi::{self, RunKpis};
 use crate::scenario::{FailureBasis, PlannedStop, Scenario};
 use bevy_ecs::component::Component;
@@ -169,6 +171,40 @@ impl LineRuntime {
         }
     }
 
+    /// Station `i`'s rates now, ticks per nanosecond (taken, good out); `None` for a
+    /// unit-by-unit line, whose counters change only at its own events.
+    pub fn rates(&self, i: usize) -> Option<(f64, f64)> {
+        match &self.engine {
+            LineEngine::Fluid(f) => Some(f.rates(i)),
+            LineEngine::Discrete(_) => None,
+        }
+    }
+
+    /// Number of stations.
+    pub fn stations(&self) -> usize {
+        self.n_stations()
+    }
+
+    /// Sets or clears a logistics hold on station `i` (after [`LineRuntime::sync`]) and
+    /// lets the line react.
+    pub fn set_hold(
+        &mut self,
+        i: usize,
+        hold: Hold,
+        on: bool,
+        sched: &mut Scheduler<'_, PlantEvent>,
+    ) {
+        let core = self.core_mut(i);
+        let flag = match hold {
+            Hold::Material => &mut core.material_hold,
+            Hold::Outfeed => &mut core.outfeed_hold,
+        };
+        if *flag != on {
+            *flag = on;
+            self.react(Some(i), sched);
+        }
+    }
+
     fn start_campaign_timer(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
         match &mut self.engine {
             LineEngine::Fluid(f) => f.start_campaign_timer(sched),
@@ -291,6 +327,15 @@ impl LineRuntime {
     }
 }
 
+/// Why logistics stop a station.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// A material ran out at line side.
+    Material,
+    /// No room for another pallet at the outfeed.
+    Outfeed,
+}
+
 /// Handles the plant's events: line events go to the line's component in the world.
 pub struct PlantModel {
     lines: Vec<Entity>,
@@ -300,6 +345,8 @@ pub struct PlantModel {
     buffer_columns: Vec<Vec<Option<usize>>>,
     /// Events that are not any line's (samples, end of warm-up).
     global_events: u64,
+    /// Which lines have an outfeed or materials served by the fleet.
+    logistics: Vec<bool>,
 }
 
 impl PlantModel {
@@ -329,6 +376,96 @@ impl PlantModel {
     }
 }
 
+impl PlantModel {
+    /// Brings line `line`'s logistics up to date: holds, new tasks, the next watch.
+    fn check_logistics(
+        &mut self,
+        world: &mut World,
+        sched: &mut Scheduler<'_, PlantEvent>,
+        line: usize,
+    ) {
+        let now = sched.now();
+        let entity = self.lines[line];
+        world.resource_scope(
+            |world, mut fleet: bevy_ecs::change_detection::Mut<FleetRuntime>| {
+                let mut rt = world
+                    .get_mut::<LineRuntime>(entity)
+                    .expect("every line entity has a runtime");
+                rt.sync(now);
+                let (calls, next) = fleet.lines[line].check(&mut rt, now, sched);
+                for call in calls {
+                    match call {
+                        Call::Pallet => {
+                            let o = fleet.lines[line]
+                                .outfeed()
+                                .cloned()
+                                .expect("a pallet call comes from an outfeed");
+                            fleet.create(
+                                Origin::Outfeed(line),
+                                &[o.spot],
+                                &o.to,
+                                o.priority,
+                                now,
+                                o.due,
+                            );
+                        }
+                        Call::Material(m) => {
+                            let s = fleet.lines[line].material(m).clone();
+                            fleet.create(
+                                Origin::Material(line, m),
+                                &s.from,
+                                &[s.spot],
+                                s.priority,
+                                now,
+                                s.due,
+                            );
+                        }
+                    }
+                }
+                let l = &mut fleet.lines[line];
+                l.epoch = l.epoch.wrapping_add(1);
+                if let Some(d) = next {
+                    sched.after(
+                        d,
+                        PlantEvent::Logistics {
+                            line: line as u16,
+                            epoch: l.epoch,
+                        },
+                    );
+                }
+            },
+        );
+    }
+
+    fn fleet_step(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        let mut fleet = world.resource_mut::<FleetRuntime>();
+        let (picked, delivered) = fleet.step(now);
+        let dt = fleet.step_time();
+        let mut touched = Vec::new();
+        for o in picked {
+            if let Origin::Outfeed(l) = o {
+                fleet.lines[l].picked();
+                touched.push(l);
+            }
+        }
+        for o in delivered {
+            if let Origin::Material(l, m) = o {
+                fleet.lines[l].delivered(m);
+                touched.push(l);
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for l in touched {
+            self.check_logistics(world, sched, l);
+        }
+        if now + dt < self.horizon {
+            sched.after(dt, PlantEvent::FleetStep);
+        }
+    }
+}
+
 impl EventHandler<PlantEvent> for PlantModel {
     fn handle(
         &mut self,
@@ -342,6 +479,36 @@ impl EventHandler<PlantEvent> for PlantModel {
                     .get_mut::<LineRuntime>(self.lines[line as usize])
                     .expect("every line entity has a runtime");
                 rt.handle(event, sched);
+                if self.logistics[line as usize] {
+                    self.check_logistics(world, sched, line as usize);
+                }
+            }
+            PlantEvent::Logistics { line, epoch } => {
+                let current = world.resource::<FleetRuntime>().lines[line as usize].epoch;
+                if epoch == current {
+                    self.check_logistics(world, sched, line as usize);
+                }
+            }
+            PlantEvent::FleetStep => self.fleet_step(world, sched),
+            PlantEvent::TaskRelease { task } => {
+                let now = sched.now();
+                let mut fleet = world.resource_mut::<FleetRuntime>();
+                let t = fleet.listed()[task as usize].clone();
+                for _ in 0..t.loads {
+                    fleet.create(
+                        Origin::Listed(task as usize),
+                        &t.from,
+                        &t.to,
+                        t.priority,
+                        now,
+                        t.due,
+                    );
+                }
+                if let Some(every) = t.every
+                    && now + every <= self.horizon
+                {
+                    sched.after(every, PlantEvent::TaskRelease { task });
+                }
             }
             PlantEvent::Sample => {
                 self.global_events += 1;
@@ -353,6 +520,9 @@ impl EventHandler<PlantEvent> for PlantModel {
             }
             PlantEvent::WarmupEnd => {
                 self.global_events += 1;
+                if let Some(mut fleet) = world.get_resource_mut::<FleetRuntime>() {
+                    fleet.reset_statistics(sched.now());
+                }
                 for &e in &self.lines {
                     world
                         .get_mut::<LineRuntime>(e)
@@ -464,6 +634,21 @@ impl Plant {
             lines.push(sim.world.spawn(rt).id());
         }
         let end = SimTime(spec.horizon.0);
+        let logistics: Vec<bool> = scenario_lines
+            .iter()
+            .map(|&si| {
+                let l = &scenario.lines[si];
+                l.outfeed.is_some() || !l.materials.is_empty()
+            })
+            .collect();
+        if let Some(plan) = &scenario.fleet {
+            let refs: Vec<&crate::scenario::Line> = scenario_lines
+                .iter()
+                .map(|&si| &scenario.lines[si])
+                .collect();
+            sim.world
+                .insert_resource(FleetRuntime::new(plan, &refs, spec.seed));
+        }
         let model = PlantModel {
             lines: lines.clone(),
             sample_every: scenario.run.sample_interval,
@@ -471,6 +656,7 @@ impl Plant {
             series: spec.record_series.then(|| TimeSeries::new(columns)),
             buffer_columns,
             global_events: 0,
+            logistics,
         };
         Plant {
             sim,
@@ -498,6 +684,24 @@ impl Plant {
         if self.model.series.is_some() {
             self.sim.schedule(SimTime::ZERO, PlantEvent::Sample);
         }
+        if let Some(fleet) = self.sim.world.get_resource::<FleetRuntime>() {
+            let listed: Vec<SimDuration> = fleet.listed().iter().map(|t| t.first).collect();
+            self.sim.schedule(SimTime::ZERO, PlantEvent::FleetStep);
+            for (k, first) in listed.into_iter().enumerate() {
+                if first.0 < self.spec.horizon.0 {
+                    self.sim
+                        .schedule(SimTime(first.0), PlantEvent::TaskRelease { task: k as u16 });
+                }
+            }
+            for l in 0..self.lines.len() {
+                if self.model.logistics[l] {
+                    // The first check at time zero sets the first holds and calls.
+                    let model = &mut self.model;
+                    self.sim
+                        .with_scheduler(|world, sched| model.check_logistics(world, sched, l));
+                }
+            }
+        }
         let end = SimTime(self.spec.horizon.0);
         self.sim.run_until(end, &mut self.model);
         let mut runtimes = Vec::new();
@@ -515,7 +719,11 @@ impl Plant {
             .iter()
             .map(|&i| &scenario.lines[i])
             .collect();
-        let kpis = kpi::measure(&lines, &runtimes, self.spec, end);
+        let mut kpis = kpi::measure(&lines, &runtimes, self.spec, end);
+        if let Some(fleet) = self.sim.world.get_resource::<FleetRuntime>() {
+            let names: Vec<String> = lines.iter().map(|l| l.name.clone()).collect();
+            kpis.fleet = Some(fleet.kpis(&names, end));
+        }
         let global_events = self.model.global_events;
         RunOutput {
             kpis,
@@ -541,7 +749,13 @@ pub fn partitions(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
 /// Runs `scenario` once with `spec`, its independent lines on up to `spec.threads`
 /// threads. The output does not depend on the number of threads.
 pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
-    let groups = partitions(scenario, spec.threads);
+    // Lines served by one fleet share it: they run on one calendar.
+    let threads = if scenario.fleet.is_some() {
+        1
+    } else {
+        spec.threads
+    };
+    let groups = partitions(scenario, threads);
     let outs: Vec<RunOutput> = if groups.len() <= 1 {
         vec![Plant::new(scenario, spec).run(scenario)]
     } else {
@@ -561,6 +775,7 @@ pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
     let measured_s = outs[0].kpis.measured_s;
     let mut lines = Vec::new();
     let mut series = Vec::new();
+    let fleet = outs[0].kpis.fleet.clone();
     for o in outs {
         lines.extend(o.kpis.lines);
         series.extend(o.series);
@@ -573,7 +788,11 @@ pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
         )
     };
     RunOutput {
-        kpis: RunKpis { measured_s, lines },
+        kpis: RunKpis {
+            measured_s,
+            lines,
+            fleet,
+        },
         series,
         events,
         global_events,

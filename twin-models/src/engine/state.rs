@@ -130,6 +130,10 @@ pub struct StationCore {
     pub planned: u32,
     /// In a changeover.
     pub setup: bool,
+    /// Stopped because a material it uses ran out at line side.
+    pub material_hold: bool,
+    /// Stopped because the outfeed has no room for another pallet.
+    pub outfeed_hold: bool,
     /// The product it is set up for.
     pub product: usize,
     /// Seconds spent in each state, in [`StationState::ALL`] order, since the last reset.
@@ -188,6 +192,8 @@ impl StationCore {
             failures,
             planned: 0,
             setup: false,
+            material_hold: false,
+            outfeed_hold: false,
             product: first_product,
             times: [0.0; 7],
             last_account: SimTime::ZERO,
@@ -226,7 +232,11 @@ impl StationCore {
 
     /// Whether the station may work: no stop, failure, jam or changeover holds it.
     pub fn available(&self) -> bool {
-        self.planned == 0 && !self.setup && !self.failures.iter().any(|f| f.active)
+        self.planned == 0
+            && !self.setup
+            && !self.material_hold
+            && !self.outfeed_hold
+            && !self.failures.iter().any(|f| f.active)
     }
 
     /// The state that overrides the flow state, if any (in priority order).
@@ -239,6 +249,10 @@ impl StationCore {
             Some(StationState::Setup)
         } else if self.is_jammed() {
             Some(StationState::MicroStop)
+        } else if self.material_hold {
+            Some(StationState::Starved)
+        } else if self.outfeed_hold {
+            Some(StationState::Blocked)
         } else {
             None
         }

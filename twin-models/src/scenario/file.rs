@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+pub use super::fleet_file::*;
+
 /// A scenario file: run settings, products and the plant's lines.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +25,15 @@ pub struct ScenarioFile {
     pub products: Vec<ProductFile>,
     /// The plant's lines.
     pub lines: Vec<LineFile>,
+    /// The plant floor vehicles drive on.
+    #[serde(default)]
+    pub layout: Option<LayoutFile>,
+    /// The AGV fleet.
+    #[serde(default)]
+    pub fleet: Option<FleetFile>,
+    /// Transport tasks besides the lines' own.
+    #[serde(default)]
+    pub tasks: Vec<TaskFile>,
 }
 
 /// Run settings.
@@ -86,6 +97,12 @@ pub struct LineFile {
     /// by unit; `discrete`: always unit by unit (slower, exact blocking of single units).
     #[serde(default)]
     pub engine: Option<EngineChoice>,
+    /// Finished pallets, picked up by the fleet.
+    #[serde(default)]
+    pub outfeed: Option<OutfeedFile>,
+    /// Materials brought to line side by the fleet.
+    #[serde(default)]
+    pub materials: Vec<MaterialFile>,
 }
 
 /// How a line is simulated.

@@ -3,9 +3,12 @@
 
 pub mod error;
 pub mod file;
+pub mod fleet;
+pub mod fleet_file;
 pub mod model;
 pub mod resolve;
 
 pub use error::{Diagnostic, ScenarioError};
+pub use fleet::FileReader;
 pub use model::*;
-pub use resolve::{json_schema, load_scenario};
+pub use resolve::{json_schema, load_scenario, load_scenario_with_files};

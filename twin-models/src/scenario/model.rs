@@ -6,6 +6,10 @@ pub use crate::scenario::file::{FailureBasis, StationKind, WhenFull};
 use orchestrator::ChangeoverMatrix;
 use sim::SimDuration;
 
+pub use crate::scenario::fleet::{
+    Battery, Fleet, ListedTask, Location, LocationKind, Material, Outfeed, VehicleType,
+};
+
 /// A validated scenario, ready to simulate.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -17,6 +21,8 @@ pub struct Scenario {
     pub products: Vec<String>,
     /// The lines.
     pub lines: Vec<Line>,
+    /// The AGV fleet and its floor, if the plant has one.
+    pub fleet: Option<Fleet>,
 }
 
 /// Run settings.
@@ -55,6 +61,10 @@ pub struct Line {
     pub planned_stops: Vec<PlannedStop>,
     /// Simulate unit by unit even where fluid flow would be exact.
     pub force_discrete: bool,
+    /// Finished pallets picked up by the fleet.
+    pub outfeed: Option<Outfeed>,
+    /// Materials brought by the fleet.
+    pub materials: Vec<Material>,
 }
 
 impl Line {

@@ -3,6 +3,7 @@
 
 use super::error::{Diagnostic, ScenarioError, line_col};
 use super::file::*;
+use super::fleet::{FileReader, resolve_fleet, resolve_logistics};
 use super::model::*;
 use crate::distribution::Distribution;
 use crate::units::{parse_duration, parse_rate};
@@ -13,7 +14,7 @@ use std::fmt::Write as _;
 
 /// One step of a field path.
 #[derive(Clone, Debug)]
-enum Seg {
+pub(super) enum Seg {
     Key(String),
     Index(usize),
 }
@@ -58,14 +59,14 @@ fn span_of(text: &str, path: &[Seg]) -> Option<std::ops::Range<usize>> {
     Some(span)
 }
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a str,
     text: &'a str,
     diags: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
-    fn fail(&mut self, path: &[Seg], reason: impl Into<String>) {
+    pub(super) fn fail(&mut self, path: &[Seg], reason: impl Into<String>) {
         let location = span_of(self.text, path).map(|s| line_col(self.text, s.start));
         self.diags.push(Diagnostic {
             file: self.file.to_string(),
@@ -75,7 +76,7 @@ impl Checker<'_> {
         });
     }
 
-    fn duration(&mut self, path: &[Seg], text: &str) -> Option<SimDuration> {
+    pub(super) fn duration(&mut self, path: &[Seg], text: &str) -> Option<SimDuration> {
         parse_duration(text).map_err(|e| self.fail(path, e)).ok()
     }
 
@@ -86,20 +87,35 @@ impl Checker<'_> {
     }
 }
 
-fn at(base: &[Seg], more: &[Seg]) -> Vec<Seg> {
+pub(super) fn at(base: &[Seg], more: &[Seg]) -> Vec<Seg> {
     base.iter().chain(more).cloned().collect()
 }
-fn k(s: &str) -> Seg {
+pub(super) fn k(s: &str) -> Seg {
     Seg::Key(s.to_string())
 }
-fn i(n: usize) -> Seg {
+pub(super) fn i(n: usize) -> Seg {
     Seg::Index(n)
 }
 
-/// Parses and validates scenario `text`; `file` names it in errors.
+/// Parses and validates scenario `text`; `file` names it in errors. A scenario that names
+/// another file (a layout `map`) needs [`load_scenario_with_files`].
 pub fn load_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    load_scenario_with_files(file, text, &|name: &str| {
+        Err(format!(
+            "this caller reads no files; put the grid inline or load `{name}` through load_scenario_with_files"
+        ))
+    })
+}
+
+/// As [`load_scenario`], with `files` reading the files the scenario names (relative to
+/// the scenario file; the library itself does no I/O).
+pub fn load_scenario_with_files(
+    file: &str,
+    text: &str,
+    files: FileReader<'_>,
+) -> Result<Scenario, ScenarioError> {
     let raw = parse_file(file, text)?;
-    resolve(file, text, &raw)
+    resolve(file, text, &raw, files)
 }
 
 /// Stage one: the serde mirror, with the field path of a shape error.
@@ -126,7 +142,12 @@ pub fn parse_file(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError>
 }
 
 /// Stage two: resolves names, parses units and checks that every value means something.
-pub fn resolve(file: &str, text: &str, raw: &ScenarioFile) -> Result<Scenario, ScenarioError> {
+pub fn resolve(
+    file: &str,
+    text: &str,
+    raw: &ScenarioFile,
+    files: FileReader<'_>,
+) -> Result<Scenario, ScenarioError> {
     let mut c = Checker {
         file,
         text,
@@ -151,6 +172,7 @@ pub fn resolve(file: &str, text: &str, raw: &ScenarioFile) -> Result<Scenario, S
     if raw.lines.is_empty() {
         c.fail(&[k("lines")], "a scenario needs at least one line");
     }
+    let fleet = resolve_fleet(&mut c, raw, files);
     let mut lines = Vec::new();
     let mut line_names = BTreeSet::new();
     for (li, lf) in raw.lines.iter().enumerate() {
@@ -161,7 +183,8 @@ pub fn resolve(file: &str, text: &str, raw: &ScenarioFile) -> Result<Scenario, S
                 format!("line `{}` is defined twice", lf.name),
             );
         }
-        if let Some(line) = resolve_line(&mut c, &base, lf, &products) {
+        if let Some(mut line) = resolve_line(&mut c, &base, lf, &products) {
+            resolve_logistics(&mut c, &base, lf, &mut line, fleet.as_ref());
             lines.push(line);
         }
     }
@@ -173,6 +196,7 @@ pub fn resolve(file: &str, text: &str, raw: &ScenarioFile) -> Result<Scenario, S
         run: run.expect("no diagnostics means run settings resolved"),
         products,
         lines,
+        fleet,
     })
 }
 
@@ -591,6 +615,8 @@ fn resolve_line(
         repeat_schedule,
         planned_stops,
         force_discrete: lf.engine == Some(EngineChoice::Discrete),
+        outfeed: None,
+        materials: Vec::new(),
     })
 }
 

@@ -1,0 +1,547 @@
+//! The AGV fleet in simulated time: transport tasks, dispatch, traffic steps, batteries and
+//! charging, the safety monitor, and the lines' logistics (pallets out, material in).
+//!
+//! The fleet moves in lockstep traffic steps of [`Fleet::step`] (one cell at the fleet's
+//! speed). Each step: timed jobs that are done end (loading, unloading, charging), vehicles
+//! low on charge head for a free charger (giving back a task they have not picked up yet),
+//! free vehicles get waiting tasks, the orchestrator's [`Traffic`] moves everyone one
+//! segment or not at all, arrivals start their jobs, and the [`SafetyMonitor`] checks every
+//! footprint through the step.
+
+pub mod logistics;
+pub mod safety;
+
+use crate::kpi::{FleetKpis, TimeSplit};
+use crate::scenario::{Fleet, Line};
+use logistics::LineLogistics;
+use nalgebra::Point2;
+use orchestrator::{Traffic, UNREACHABLE, assign};
+pub use safety::SafetyMonitor;
+use sim::{SimDuration, SimTime};
+
+/// Where a task came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The scenario's task list, entry `k`.
+    Listed(usize),
+    /// A finished pallet of line `line`.
+    Outfeed(usize),
+    /// A load of material `material` for line `line`.
+    Material(usize, usize),
+}
+
+/// A transport task: one load from a pickup to a drop-off.
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// Where it came from.
+    pub origin: Origin,
+    /// Pickup spot.
+    pub from: u32,
+    /// Drop-off spot.
+    pub to: u32,
+    /// Higher is more urgent.
+    pub priority: u32,
+    /// When it was created.
+    pub created: SimTime,
+    /// When it should be delivered.
+    pub due: Option<SimTime>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Job {
+    Idle,
+    Fetch(usize),
+    Load(usize, SimTime),
+    Carry(usize),
+    Unload(usize, SimTime),
+    ToCharge(usize),
+    Charge(usize),
+}
+
+/// What a vehicle spent a step doing; [`TimeSplit`] order.
+#[derive(Clone, Copy)]
+enum Use {
+    Loaded = 0,
+    Empty = 1,
+    Handling = 2,
+    Charging = 3,
+    Idle = 4,
+    Waiting = 5,
+}
+
+#[derive(Clone, Debug)]
+struct Vehicle {
+    kind: usize,
+    job: Job,
+    home: u32,
+    /// Watt-hours left (infinite without a battery).
+    charge_wh: f64,
+    /// Least steps to the goal seen in the current job, and when.
+    best: (u32, SimTime),
+    deadlocked: bool,
+    /// Seconds per [`Use`].
+    time: [f64; 6],
+    distance_m: f64,
+    energy_wh: f64,
+}
+
+/// Counters of the fleet since the end of the warm-up.
+#[derive(Clone, Debug, Default)]
+struct Stats {
+    created: u64,
+    completed: u64,
+    late: u64,
+    lead_s: Vec<f64>,
+    wait_s: Vec<f64>,
+    deadlocks: u64,
+    collisions: u64,
+    charges: u64,
+    depleted: u64,
+    min_soc: f64,
+    redispatched: u64,
+}
+
+/// The fleet's runtime state (a resource of the plant's world).
+#[derive(bevy_ecs::resource::Resource)]
+pub struct FleetRuntime {
+    plan: Fleet,
+    traffic: Traffic,
+    monitor: SafetyMonitor,
+    vehicles: Vec<Vehicle>,
+    tasks: Vec<Task>,
+    /// Tasks waiting for a vehicle, by index into `tasks`.
+    open: Vec<usize>,
+    charger_taken: Vec<bool>,
+    /// The lines' logistics, by line index.
+    pub lines: Vec<LineLogistics>,
+    stats: Stats,
+    /// Vehicle time at the last warm-up reset, to subtract.
+    base: Vec<Vehicle>,
+    steps: u64,
+}
+
+impl FleetRuntime {
+    /// The fleet of `plan` parked at its parking spots, serving `lines`; `seed` breaks
+    /// the planner's ties.
+    pub fn new(plan: &Fleet, lines: &[&Line], seed: u64) -> Self {
+        let n = plan.vehicles.len();
+        let starts: Vec<u32> = plan.parking[..n].to_vec();
+        let mut traffic = Traffic::new(plan.layout.clone(), &starts, seed)
+            .expect("validation keeps parking spots distinct");
+        traffic.set_coordinated(plan.coordinated);
+        let footprints: Vec<(f64, f64)> = plan
+            .vehicles
+            .iter()
+            .map(|&t| plan.types[t].footprint)
+            .collect();
+        let positions: Vec<Point2<f64>> = starts.iter().map(|&s| plan.layout.position(s)).collect();
+        let vehicles: Vec<Vehicle> = plan
+            .vehicles
+            .iter()
+            .zip(&starts)
+            .map(|(&kind, &home)| Vehicle {
+                kind,
+                job: Job::Idle,
+                home,
+                charge_wh: plan.types[kind]
+                    .battery
+                    .as_ref()
+                    .map_or(f64::INFINITY, |b| b.capacity_wh * b.initial),
+                best: (u32::MAX, SimTime::ZERO),
+                deadlocked: false,
+                time: [0.0; 6],
+                distance_m: 0.0,
+                energy_wh: 0.0,
+            })
+            .collect();
+        FleetRuntime {
+            monitor: SafetyMonitor::new(&footprints, &positions),
+            traffic,
+            base: vehicles.clone(),
+            vehicles,
+            tasks: Vec::new(),
+            open: Vec::new(),
+            charger_taken: vec![false; plan.chargers.len()],
+            lines: lines.iter().map(|l| LineLogistics::new(l)).collect(),
+            stats: Stats {
+                min_soc: 1.0,
+                ..Stats::default()
+            },
+            plan: plan.clone(),
+            steps: 0,
+        }
+    }
+
+    /// Time of one traffic step.
+    pub fn step_time(&self) -> SimDuration {
+        self.plan.step
+    }
+
+    /// The scenario's listed tasks.
+    pub fn listed(&self) -> &[crate::scenario::ListedTask] {
+        &self.plan.tasks
+    }
+
+    /// Where each vehicle stands, metres.
+    pub fn positions(&self) -> Vec<Point2<f64>> {
+        self.traffic
+            .positions()
+            .iter()
+            .map(|&s| self.plan.layout.position(s))
+            .collect()
+    }
+
+    /// Creates a task from the nearest of `from` to the nearest of `to` (nearest to the
+    /// pickup). Returns its index.
+    pub fn create(
+        &mut self,
+        origin: Origin,
+        from: &[u32],
+        to: &[u32],
+        priority: u32,
+        now: SimTime,
+        due: Option<SimDuration>,
+    ) -> usize {
+        // With several pickups, the one nearest to the drop-off group's first spot.
+        let from = *from
+            .iter()
+            .min_by_key(|&&f| (self.traffic.steps(f, to[0]), f))
+            .expect("validated: a place has a spot");
+        let to = *to
+            .iter()
+            .min_by_key(|&&t| (self.traffic.steps(from, t), t))
+            .expect("validated: a place has a spot");
+        self.tasks.push(Task {
+            origin,
+            from,
+            to,
+            priority,
+            created: now,
+            due: due.map(|d| now + d),
+        });
+        self.stats.created += 1;
+        self.open.push(self.tasks.len() - 1);
+        self.tasks.len() - 1
+    }
+
+    fn battery(&self, v: usize) -> Option<&crate::scenario::Battery> {
+        self.plan.types[self.vehicles[v].kind].battery.as_ref()
+    }
+
+    /// One traffic step starting at `now`. Returns the tasks whose loads were picked up
+    /// and those delivered during it (for the lines' logistics).
+    pub fn step(&mut self, now: SimTime) -> (Vec<Origin>, Vec<Origin>) {
+        let dt = self.plan.step;
+        let dt_s = dt.as_secs_f64();
+        let (mut picked, mut delivered) = (Vec::new(), Vec::new());
+        self.steps += 1;
+
+        // Timed jobs that are over.
+        for v in 0..self.vehicles.len() {
+            match self.vehicles[v].job {
+                Job::Load(t, until) if until <= now => {
+                    picked.push(self.tasks[t].origin);
+                    self.set_job(v, Job::Carry(t), now);
+                }
+                Job::Unload(t, until) if until <= now => {
+                    self.finish(t, now);
+                    delivered.push(self.tasks[t].origin);
+                    self.set_job(v, Job::Idle, now);
+                }
+                Job::Charge(c) => {
+                    let b = self
+                        .battery(v)
+                        .expect("only vehicles with batteries charge");
+                    let (full, until) = (b.capacity_wh, b.charge_until * b.capacity_wh);
+                    let gain = b.charge_w * dt_s / 3600.0;
+                    let veh = &mut self.vehicles[v];
+                    veh.charge_wh = (veh.charge_wh + gain).min(full);
+                    if veh.charge_wh >= until {
+                        self.charger_taken[c] = false;
+                        self.set_job(v, Job::Idle, now);
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // Low batteries go charging; a task not yet picked up goes back to the queue.
+        for v in 0..self.vehicles.len() {
+            let Some(b) = self.battery(v) else { continue };
+            let low = self.vehicles[v].charge_wh < b.charge_below * b.capacity_wh;
+            let free_to_go = matches!(self.vehicles[v].job, Job::Idle | Job::Fetch(_));
+            if low && free_to_go {
+                let at = self.traffic.positions()[v];
+                let charger = (0..self.plan.chargers.len())
+                    .filter(|&c| !self.charger_taken[c])
+                    .min_by_key(|&c| (self.traffic.steps(at, self.plan.chargers[c]), c));
+                if let Some(c) = charger {
+                    if let Job::Fetch(t) = self.vehicles[v].job {
+                        self.open.push(t);
+                        self.stats.redispatched += 1;
+                    }
+                    self.charger_taken[c] = true;
+                    self.set_job(v, Job::ToCharge(c), now);
+                }
+            }
+        }
+
+        self.dispatch(now);
+
+        // Goals, holds, then one traffic step.
+        for v in 0..self.vehicles.len() {
+            let (goal, held) = match self.vehicles[v].job {
+                Job::Idle => (self.vehicles[v].home, false),
+                Job::Fetch(t) => (self.tasks[t].from, false),
+                Job::Carry(t) => (self.tasks[t].to, false),
+                Job::ToCharge(c) => (self.plan.chargers[c], false),
+                Job::Load(..) | Job::Unload(..) | Job::Charge(_) => {
+                    (self.traffic.positions()[v], true)
+                }
+            };
+            self.traffic.set_goal(v, goal);
+            self.traffic.hold(v, held);
+        }
+        let before: Vec<u32> = self.traffic.positions().to_vec();
+        let from_m = self.positions();
+        self.traffic.step();
+        let after: Vec<u32> = self.traffic.positions().to_vec();
+        let to_m = self.positions();
+        self.stats.collisions += self.monitor.check_step(&from_m, &to_m);
+
+        let arrive = now + dt;
+        for v in 0..self.vehicles.len() {
+            let moved = before[v] != after[v];
+            let metres = if moved {
+                self.plan
+                    .layout
+                    .segment_length(before[v], after[v])
+                    .expect("traffic moves along segments")
+            } else {
+                0.0
+            };
+            let job = self.vehicles[v].job;
+            let loaded = matches!(job, Job::Carry(_) | Job::Unload(..));
+            let wants_to_move = matches!(job, Job::Fetch(_) | Job::Carry(_) | Job::ToCharge(_))
+                || (job == Job::Idle && after[v] != self.vehicles[v].home);
+            let use_ = match job {
+                _ if moved && loaded => Use::Loaded,
+                _ if moved => Use::Empty,
+                Job::Load(..) | Job::Unload(..) => Use::Handling,
+                Job::Charge(_) => Use::Charging,
+                _ if wants_to_move => Use::Waiting,
+                _ => Use::Idle,
+            };
+            let battery = self.battery(v).cloned();
+            let veh = &mut self.vehicles[v];
+            veh.time[use_ as usize] += dt_s;
+            veh.distance_m += metres;
+            if let Some(b) = battery {
+                let per_m = if loaded {
+                    b.loaded_wh_per_m
+                } else {
+                    b.empty_wh_per_m
+                };
+                let standby = if matches!(job, Job::Charge(_)) {
+                    0.0
+                } else {
+                    b.standby_w * dt_s / 3600.0
+                };
+                let used = per_m * metres + standby;
+                veh.energy_wh += used;
+                if veh.charge_wh - used < 0.0 {
+                    self.stats.depleted += 1;
+                }
+                veh.charge_wh = (veh.charge_wh - used).max(0.0);
+                self.stats.min_soc = self.stats.min_soc.min(veh.charge_wh / b.capacity_wh);
+            }
+            // Arrivals start their jobs at the end of the step.
+            let at = after[v];
+            let ty = &self.plan.types[veh.kind];
+            let next = match job {
+                Job::Fetch(t) if at == self.tasks[t].from => {
+                    self.stats
+                        .wait_s
+                        .push(arrive.since(self.tasks[t].created).as_secs_f64());
+                    Some(Job::Load(t, arrive + ty.load_time))
+                }
+                Job::Carry(t) if at == self.tasks[t].to => {
+                    Some(Job::Unload(t, arrive + ty.unload_time))
+                }
+                Job::ToCharge(c) if at == self.plan.chargers[c] => {
+                    self.stats.charges += 1;
+                    Some(Job::Charge(c))
+                }
+                _ => None,
+            };
+            if let Some(j) = next {
+                self.set_job(v, j, arrive);
+            }
+            // Deadlock watch: somewhere to be and no nearer for too long.
+            if matches!(
+                self.vehicles[v].job,
+                Job::Fetch(_) | Job::Carry(_) | Job::ToCharge(_)
+            ) {
+                let d = self.traffic.steps_to_goal(v);
+                let veh = &mut self.vehicles[v];
+                if d < veh.best.0 {
+                    veh.best = (d, arrive);
+                    veh.deadlocked = false;
+                } else if !veh.deadlocked && arrive.since(veh.best.1) >= self.plan.deadlock_after {
+                    veh.deadlocked = true;
+                    self.stats.deadlocks += 1;
+                }
+            }
+        }
+        (picked, delivered)
+    }
+
+    fn set_job(&mut self, v: usize, job: Job, now: SimTime) {
+        let veh = &mut self.vehicles[v];
+        veh.job = job;
+        veh.best = (u32::MAX, now);
+        veh.deadlocked = false;
+    }
+
+    fn finish(&mut self, t: usize, now: SimTime) {
+        let task = &self.tasks[t];
+        self.stats.completed += 1;
+        self.stats
+            .lead_s
+            .push(now.since(task.created).as_secs_f64());
+        if task.due.is_some_and(|d| now > d) {
+            self.stats.late += 1;
+        }
+    }
+
+    fn dispatch(&mut self, now: SimTime) {
+        if self.open.is_empty() {
+            return;
+        }
+        let free: Vec<usize> = (0..self.vehicles.len())
+            .filter(|&v| self.vehicles[v].job == Job::Idle && !self.needs_charge(v))
+            .collect();
+        if free.is_empty() {
+            return;
+        }
+        let tasks = &self.tasks;
+        self.open.sort_by_key(|&t| {
+            let task = &tasks[t];
+            (
+                std::cmp::Reverse(task.priority),
+                task.due.unwrap_or(SimTime(u64::MAX)),
+                task.created,
+                t,
+            )
+        });
+        let costs: Vec<Vec<u64>> = free
+            .iter()
+            .map(|&v| {
+                let at = self.traffic.positions()[v];
+                self.open
+                    .clone()
+                    .iter()
+                    .map(|&t| match self.traffic.steps(at, self.tasks[t].from) {
+                        u32::MAX => UNREACHABLE,
+                        s => s as u64,
+                    })
+                    .collect()
+            })
+            .collect();
+        let pairs = assign(self.plan.dispatch, &costs);
+        let mut given = Vec::new();
+        for (vi, ti) in pairs {
+            let t = self.open[ti];
+            self.set_job(free[vi], Job::Fetch(t), now);
+            given.push(t);
+        }
+        self.open.retain(|t| !given.contains(t));
+    }
+
+    fn needs_charge(&self, v: usize) -> bool {
+        self.battery(v)
+            .is_some_and(|b| self.vehicles[v].charge_wh < b.charge_below * b.capacity_wh)
+    }
+
+    /// Starts the statistics afresh (end of warm-up).
+    pub fn reset_statistics(&mut self, now: SimTime) {
+        self.stats = Stats {
+            min_soc: self.stats.min_soc,
+            ..Stats::default()
+        };
+        self.base = self.vehicles.clone();
+        for l in &mut self.lines {
+            l.reset_at(now);
+        }
+    }
+
+    /// The fleet's KPIs at `now`.
+    pub fn kpis(&self, line_names: &[String], now: SimTime) -> FleetKpis {
+        let n = self.vehicles.len();
+        let mut time = [0.0; 6];
+        let (mut distance, mut energy) = (0.0, 0.0);
+        for (v, b) in self.vehicles.iter().zip(&self.base) {
+            for (k, t) in time.iter_mut().enumerate() {
+                *t += v.time[k] - b.time[k];
+            }
+            distance += v.distance_m - b.distance_m;
+            energy += v.energy_wh - b.energy_wh;
+        }
+        let total: f64 = time.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        let frac = |k: Use| time[k as usize] / total;
+        let (lead_mean, lead_p95) = mean_p95(&self.stats.lead_s);
+        let (wait_mean, wait_p95) = mean_p95(&self.stats.wait_s);
+        let lines = self
+            .lines
+            .iter()
+            .zip(line_names)
+            .filter(|(l, _)| l.has_logistics())
+            .map(|(l, name)| l.kpis(name, now))
+            .collect::<Vec<_>>();
+        FleetKpis {
+            vehicles: n,
+            tasks_created: self.stats.created,
+            tasks_completed: self.stats.completed,
+            tasks_waiting_at_end: self.open.len() as u64,
+            tasks_late: self.stats.late,
+            lead_time_mean_s: lead_mean,
+            lead_time_p95_s: lead_p95,
+            wait_for_vehicle_mean_s: wait_mean,
+            wait_for_vehicle_p95_s: wait_p95,
+            time_split: TimeSplit {
+                loaded_travel: frac(Use::Loaded),
+                empty_travel: frac(Use::Empty),
+                loading: frac(Use::Handling),
+                charging: frac(Use::Charging),
+                idle: frac(Use::Idle),
+                waiting_in_traffic: frac(Use::Waiting),
+            },
+            distance_km: distance / 1000.0,
+            energy_kwh: energy / 1000.0,
+            charges: self.stats.charges,
+            redispatched_for_charging: self.stats.redispatched,
+            min_state_of_charge: self.stats.min_soc,
+            battery_depleted: self.stats.depleted,
+            collisions: self.stats.collisions,
+            deadlocks: self.stats.deadlocks,
+            line_minutes_lost: lines.iter().map(|l| l.minutes_lost()).sum(),
+            lines,
+        }
+    }
+
+    /// Traffic steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+}
+
+/// Mean and 95th percentile (nearest rank) of `xs`; zeros when empty.
+fn mean_p95(xs: &[f64]) -> (f64, f64) {
+    if xs.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mut s = xs.to_vec();
+    s.sort_by(f64::total_cmp);
+    let rank = ((0.95 * s.len() as f64).ceil() as usize).clamp(1, s.len());
+    (s.iter().sum::<f64>() / s.len() as f64, s[rank - 1])
+}

@@ -1,0 +1,246 @@
+//! Stage one for the plant floor, the AGV fleet, transport tasks and the lines' logistics:
+//! a serde mirror of the TOML, nothing resolved yet.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The plant floor: a grid (MovingAI map, inline or in a file) or waypoints and lanes,
+/// and the named locations on it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutFile {
+    /// Side of a grid cell, or the length lanes are cut into, metres. Must be at least a
+    /// vehicle's length plus its width, so vehicles following each other round a corner
+    /// never touch.
+    pub cell: f64,
+    /// A MovingAI `.map` file, relative to the scenario file.
+    #[serde(default)]
+    pub map: Option<String>,
+    /// The grid inline: rows of `.` (free) and `@`/`T`/`O` (blocked), top row first, or a
+    /// whole MovingAI map text.
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// Waypoints of a lane layout (instead of a grid).
+    #[serde(default)]
+    pub waypoints: Vec<WaypointFile>,
+    /// Lanes between waypoints.
+    #[serde(default)]
+    pub lanes: Vec<LaneFile>,
+    /// Named places vehicles go to.
+    #[serde(default)]
+    pub locations: Vec<LocationFile>,
+}
+
+/// A waypoint of a lane layout.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaypointFile {
+    /// Unique name.
+    pub name: String,
+    /// Metres.
+    pub x: f64,
+    /// Metres.
+    pub y: f64,
+}
+
+/// A lane between two waypoints.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LaneFile {
+    /// Waypoint it starts at.
+    pub from: String,
+    /// Waypoint it ends at.
+    pub to: String,
+    /// Whether vehicles may drive it both ways. Default true.
+    #[serde(default)]
+    pub two_way: Option<bool>,
+}
+
+/// What a location is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationKind {
+    /// Where material is dropped beside a station.
+    LineSide,
+    /// Where a palletiser's finished pallets wait.
+    Outfeed,
+    /// A warehouse rack face.
+    Rack,
+    /// A truck dock.
+    Dock,
+    /// A battery charger.
+    Charger,
+    /// Where a vehicle with nothing to do waits.
+    Parking,
+}
+
+/// A named place.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationFile {
+    /// Unique name.
+    pub name: String,
+    /// What it is.
+    pub kind: LocationKind,
+    /// Grid cell [column, row] (grid layouts).
+    #[serde(default)]
+    pub at: Option<[usize; 2]>,
+    /// Waypoint name (lane layouts).
+    #[serde(default)]
+    pub waypoint: Option<String>,
+    /// A group name (e.g. "warehouse") that tasks may name instead of one location.
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+/// The AGV fleet and how it is run.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FleetFile {
+    /// `nearest_idle` (default) or `optimal` (least total travel, Hungarian method).
+    #[serde(default)]
+    pub dispatch: Option<DispatchFile>,
+    /// Central traffic coordination. Default true; false lets every vehicle drive as if
+    /// alone (to see what the safety monitor catches).
+    #[serde(default)]
+    pub coordination: Option<bool>,
+    /// A vehicle with somewhere to be that gets no nearer for this long counts as a
+    /// deadlock. Default "10min".
+    #[serde(default)]
+    pub deadlock_after: Option<String>,
+    /// Vehicle types.
+    pub vehicles: Vec<VehicleTypeFile>,
+}
+
+/// Dispatch policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DispatchFile {
+    /// Each task, most urgent first, to the nearest free vehicle.
+    NearestIdle,
+    /// The assignment of least total travel to the pickups.
+    Optimal,
+}
+
+/// A type of vehicle and how many the fleet has.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleTypeFile {
+    /// Type name.
+    pub name: String,
+    /// How many.
+    pub count: u32,
+    /// Travel speed, metres per second (the same for every type: the fleet moves in
+    /// lockstep steps of one cell).
+    pub speed: f64,
+    /// Footprint [width, length], metres.
+    pub footprint: [f64; 2],
+    /// Time to pick up a load, e.g. "20s".
+    pub load_time: String,
+    /// Time to set a load down, e.g. "20s".
+    pub unload_time: String,
+    /// Battery; none means the vehicle never needs charging.
+    #[serde(default)]
+    pub battery: Option<BatteryFile>,
+}
+
+/// A vehicle battery.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatteryFile {
+    /// Capacity, kilowatt-hours.
+    pub capacity_kwh: f64,
+    /// Energy per metre driven empty, watt-hours.
+    pub empty_wh_per_m: f64,
+    /// Energy per metre driven loaded, watt-hours.
+    pub loaded_wh_per_m: f64,
+    /// Power drawn standing (electronics, lifting), kilowatts. Default 0.
+    #[serde(default)]
+    pub standby_kw: Option<f64>,
+    /// Charging power, kilowatts.
+    pub charge_kw: f64,
+    /// Go to a charger when the state of charge falls below this fraction, e.g. 0.25.
+    pub charge_below: f64,
+    /// Leave the charger at this fraction. Default 0.95.
+    #[serde(default)]
+    pub charge_until: Option<f64>,
+    /// State of charge at the start, a fraction. Default 1.
+    #[serde(default)]
+    pub initial: Option<f64>,
+}
+
+/// Transport tasks listed in the scenario (e.g. inbound trucks to unload).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskFile {
+    /// Name shown in reports.
+    pub name: String,
+    /// Pickup: a location or a group.
+    pub from: String,
+    /// Drop-off: a location or a group.
+    pub to: String,
+    /// When the first is created, e.g. "30min".
+    pub at: String,
+    /// Created again at this interval. Default: once.
+    #[serde(default)]
+    pub every: Option<String>,
+    /// Loads each time. Default 1.
+    #[serde(default)]
+    pub loads: Option<u32>,
+    /// Higher is more urgent. Default 1.
+    #[serde(default)]
+    pub priority: Option<u32>,
+    /// Due this long after creation, e.g. "15min". Default: no due time.
+    #[serde(default)]
+    pub due: Option<String>,
+}
+
+/// Finished pallets leaving a line's last station.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutfeedFile {
+    /// The outfeed location.
+    pub at: String,
+    /// Units (bottles) per pallet.
+    pub units_per_pallet: u64,
+    /// Pallets that can wait at the outfeed; the last station stops when they are all taken.
+    pub positions: u32,
+    /// Where pallets go: a location or a group (e.g. "warehouse").
+    pub to: String,
+    /// Higher is more urgent. Default 2.
+    #[serde(default)]
+    pub priority: Option<u32>,
+    /// Due this long after the pallet is made. Default: no due time.
+    #[serde(default)]
+    pub due: Option<String>,
+}
+
+/// A material consumed by a station and brought to line side by the fleet.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaterialFile {
+    /// Material name (e.g. "preforms").
+    pub name: String,
+    /// Station that uses it.
+    pub station: String,
+    /// Material units per unit the station takes. Default 1.
+    #[serde(default)]
+    pub per_unit: Option<f64>,
+    /// Material units one vehicle load brings.
+    pub load: f64,
+    /// Call for a load when stock plus loads on the way fall to this many units.
+    pub trigger: f64,
+    /// Stock at the start, units. Default `trigger + load`.
+    #[serde(default)]
+    pub initial: Option<f64>,
+    /// Line-side location loads are dropped at.
+    pub at: String,
+    /// Where loads come from: a location or a group (e.g. "warehouse").
+    pub from: String,
+    /// Higher is more urgent. Default 3.
+    #[serde(default)]
+    pub priority: Option<u32>,
+    /// Due this long after the call. Default: no due time.
+    #[serde(default)]
+    pub due: Option<String>,
+}
