@@ -5,13 +5,13 @@ use crate::say;
 use sim::SimDuration;
 use std::path::Path;
 use std::time::Instant;
-use twin_models::{RunSpec, Scenario, load_scenario, simulate};
+use twin_models::{RunSpec, Scenario, simulate};
 
 fn load(dir: &Path, name: &str) -> Result<Scenario, String> {
     let path = dir.join(name);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    load_scenario(&path.display().to_string(), &text).map_err(|e| e.to_string())
+    crate::load_scenario_file(&path, &text).map_err(|e| e.to_string())
 }
 
 /// Best wall time over `repeat` runs, and the events of one run.

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use twin_models::scenario::ScenarioError;
 use twin_models::units::parse_duration;
-use twin_models::{RunSpec, Scenario, Timing, kpis_document, load_scenario, replicate};
+use twin_models::{RunSpec, Scenario, Timing, kpis_document, load_scenario_with_files, replicate};
 
 #[derive(Parser)]
 #[command(
@@ -119,8 +119,18 @@ fn read_scenario(path: &Path) -> Result<Scenario, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::BadInput(format!("{}: cannot read the scenario: {e}", path.display()))
     })?;
-    load_scenario(&path.display().to_string(), &text)
-        .map_err(|e: ScenarioError| Failure::BadInput(e.to_string()))
+    load_scenario_file(path, &text).map_err(|e: ScenarioError| Failure::BadInput(e.to_string()))
+}
+
+/// Loads scenario `text` read from `path`; files it names (a layout `map`) are read
+/// relative to its folder.
+pub(crate) fn load_scenario_file(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let read = move |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    load_scenario_with_files(&path.display().to_string(), text, &read)
 }
 
 /// Prints to standard output; a closed pipe (`twinline run … | head`) is not an error.

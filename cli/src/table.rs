@@ -133,5 +133,53 @@ pub fn summary(
             );
         }
     }
+    let f = &doc["summary"]["fleet"];
+    if f.is_object() {
+        let v = |k: &str, scale: f64, digits: usize| pm(&f[k], scale, digits, reps);
+        let _ = writeln!(s, "\nfleet ({} vehicles)", v("vehicles", 1.0, 0));
+        let _ = writeln!(
+            s,
+            "  tasks           {} created, {} completed, {} late, {} waiting at the end",
+            v("tasks_created", 1.0, 0),
+            v("tasks_completed", 1.0, 0),
+            v("tasks_late", 1.0, 0),
+            v("tasks_waiting_at_end", 1.0, 0)
+        );
+        let _ = writeln!(
+            s,
+            "  lead time       mean {} s, p95 {} s   wait for a vehicle: mean {} s, p95 {} s",
+            v("lead_time_mean_s", 1.0, 1),
+            v("lead_time_p95_s", 1.0, 1),
+            v("wait_for_vehicle_mean_s", 1.0, 1),
+            v("wait_for_vehicle_p95_s", 1.0, 1)
+        );
+        let t = &f["time_split"];
+        let p = |k: &str| format!("{:.1}", stat(&t[k]).0 * 100.0);
+        let _ = writeln!(
+            s,
+            "  time %          loaded {}  empty {}  loading {}  charging {}  idle {}  in traffic {}",
+            p("loaded_travel"),
+            p("empty_travel"),
+            p("loading"),
+            p("charging"),
+            p("idle"),
+            p("waiting_in_traffic")
+        );
+        let _ = writeln!(
+            s,
+            "  distance        {} km   energy {} kWh   charges {}   lowest charge {} %",
+            v("distance_km", 1.0, 1),
+            v("energy_kwh", 1.0, 1),
+            v("charges", 1.0, 0),
+            v("min_state_of_charge", 100.0, 1)
+        );
+        let _ = writeln!(
+            s,
+            "  incidents       collisions {}   deadlocks {}   line minutes lost to late transports {}",
+            v("collisions", 1.0, 0),
+            v("deadlocks", 1.0, 0),
+            v("line_minutes_lost", 1.0, 1)
+        );
+    }
     s
 }

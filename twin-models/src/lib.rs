@@ -66,4 +66,4 @@ pub mod units;
 pub use distribution::Distribution;
 pub use engine::{RunOutput, RunSpec, simulate};
 pub use report::{Replications, Timing, kpis_document, replicate};
-pub use scenario::{Scenario, ScenarioError, load_scenario};
+pub use scenario::{Scenario, ScenarioError, load_scenario, load_scenario_with_files};

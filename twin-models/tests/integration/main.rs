@@ -4,6 +4,7 @@ mod bad_scenarios;
 mod closed_form;
 mod conservation;
 mod determinism;
+mod fleet;
 mod hand_worked;
 mod properties;
 mod regression;

@@ -1,0 +1,215 @@
+//! The AGV fleet: a hand-worked single transport, the bundled plant over a day with no
+//! incidents, the fleet-size effect, batteries, the safety monitor with coordination off,
+//! and clear errors for bad fleet input.
+
+use crate::{parse, run};
+use twin_models::kpi::{FleetKpis, RunKpis};
+use twin_models::{RunSpec, Scenario, load_scenario, simulate};
+
+fn plant_agv_text() -> String {
+    let full = format!("{}/../scenarios/plant-agv.toml", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+/// The bundled plant with `edits` (text replacements) and a horizon.
+fn plant_agv(edits: &[(&str, &str)], horizon: &str) -> Scenario {
+    let mut text =
+        plant_agv_text().replace("horizon = \"24h\"", &format!("horizon = \"{horizon}\""));
+    for (from, to) in edits {
+        assert!(text.contains(from), "the bundled scenario has no `{from}`");
+        text = text.replace(from, to);
+    }
+    load_scenario("plant-agv.toml", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn fleet(k: &RunKpis) -> &FleetKpis {
+    k.fleet
+        .as_ref()
+        .expect("a plant with a fleet reports fleet KPIs")
+}
+
+const ONE_TRANSPORT: &str = r#"
+name = "one-agv"
+[run]
+horizon = "2min"
+[[lines]]
+name = "L"
+[[lines.stations]]
+name = "m"
+kind = "filler"
+speed = "3600/h"
+[layout]
+cell = 3.0
+grid = """
+........
+"""
+locations = [
+  { name = "park", kind = "parking", at = [0, 0] },
+  { name = "a", kind = "dock", at = [3, 0] },
+  { name = "b", kind = "rack", at = [6, 0] },
+]
+[fleet]
+[[fleet.vehicles]]
+name = "agv"
+count = 1
+speed = 1.5
+footprint = [1.0, 1.6]
+load_time = "20s"
+unload_time = "20s"
+[[tasks]]
+name = "move"
+from = "a"
+to = "b"
+at = "10s"
+due = "50s"
+"#;
+
+#[test]
+fn one_transport_worked_by_hand() {
+    // 3 m cells at 1.5 m/s: a step is 2 s. Created at 10 s and dispatched at once; three
+    // steps to `a` (arrives at 16 s: waited 6 s), loads 20 s (to 36 s), three steps to
+    // `b` (42 s), unloads 20 s: delivered at 62 s, a lead time of 52 s, 2 s past due.
+    // Then six steps home: 9 + 9 + 18 = 36 m driven in all.
+    let k = run(&parse(ONE_TRANSPORT), 1).remove(0);
+    let f = fleet(&k);
+    assert_eq!(f.tasks_created, 1);
+    assert_eq!(f.tasks_completed, 1);
+    assert_eq!(f.tasks_late, 1);
+    assert!(
+        (f.lead_time_mean_s - 52.0).abs() < 1e-9,
+        "{}",
+        f.lead_time_mean_s
+    );
+    assert!((f.wait_for_vehicle_mean_s - 6.0).abs() < 1e-9);
+    assert!((f.distance_km - 0.036).abs() < 1e-12, "{}", f.distance_km);
+    // 120 s: 6 s loaded, 6 + 12 s empty (to the pickup, home), 40 s handling.
+    let t = &f.time_split;
+    assert!((t.loaded_travel * 120.0 - 6.0).abs() < 1e-9);
+    assert!((t.empty_travel * 120.0 - 18.0).abs() < 1e-9);
+    assert!((t.loading * 120.0 - 40.0).abs() < 1e-9);
+    assert_eq!((f.collisions, f.deadlocks), (0, 0));
+}
+
+#[test]
+fn the_bundled_plant_runs_a_day_with_no_incidents() {
+    let k = run(&plant_agv(&[], "24h"), 1).remove(0);
+    let f = fleet(&k);
+    assert_eq!(f.collisions, 0, "the safety monitor saw contact");
+    assert_eq!(f.deadlocks, 0);
+    assert_eq!(f.battery_depleted, 0);
+    assert!(f.min_state_of_charge >= 0.0);
+    assert!(f.tasks_completed > 1000, "{} tasks", f.tasks_completed);
+    assert!(f.tasks_created - f.tasks_completed <= f.vehicles as u64);
+    assert_eq!(
+        f.line_minutes_lost, 0.0,
+        "12 vehicles keep up with two lines"
+    );
+    for l in &f.lines {
+        assert!(l.least_material_stock.unwrap() > 0.0);
+    }
+    let split = &f.time_split;
+    let sum = split.loaded_travel
+        + split.empty_travel
+        + split.loading
+        + split.charging
+        + split.idle
+        + split.waiting_in_traffic;
+    assert!((sum - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn fewer_vehicles_starve_the_lines() {
+    let lost_and_output = |n: u32| {
+        let s = plant_agv(&[("count = 12", &format!("count = {n}"))], "8h");
+        let k = run(&s, 1).remove(0);
+        let f = fleet(&k);
+        assert_eq!((f.collisions, f.deadlocks), (0, 0), "{n} vehicles");
+        let out: f64 = k.lines.iter().map(|l| l.units_out).sum();
+        (f.line_minutes_lost, out)
+    };
+    let (lost_12, out_12) = lost_and_output(12);
+    let (lost_3, out_3) = lost_and_output(3);
+    let (lost_1, out_1) = lost_and_output(1);
+    assert!(
+        lost_1 > lost_3 && lost_3 >= lost_12,
+        "{lost_1} {lost_3} {lost_12}"
+    );
+    assert!(
+        lost_1 > 60.0,
+        "one vehicle cannot keep two lines going: {lost_1} min"
+    );
+    assert!(out_1 < out_3 && out_3 <= out_12, "{out_1} {out_3} {out_12}");
+}
+
+#[test]
+fn small_batteries_charge_often_and_never_go_below_empty() {
+    let s = plant_agv(&[("capacity_kwh = 24.0", "capacity_kwh = 2.0")], "12h");
+    let f = fleet(&run(&s, 1)[0]).clone();
+    assert!(f.charges >= 12, "{} charges", f.charges);
+    assert!(f.min_state_of_charge >= 0.0);
+    assert_eq!(f.battery_depleted, 0);
+    assert_eq!((f.collisions, f.deadlocks), (0, 0));
+    assert!(f.time_split.charging > 0.01);
+}
+
+#[test]
+fn the_safety_monitor_catches_uncoordinated_traffic() {
+    let s = plant_agv(
+        &[(
+            "dispatch = \"nearest_idle\"",
+            "dispatch = \"nearest_idle\"\ncoordination = false",
+        )],
+        "4h",
+    );
+    let f = fleet(&run(&s, 1)[0]).clone();
+    assert!(f.collisions > 0, "vehicles driving as if alone must touch");
+}
+
+#[test]
+fn optimal_dispatch_runs_the_plant_too() {
+    let s = plant_agv(
+        &[("dispatch = \"nearest_idle\"", "dispatch = \"optimal\"")],
+        "8h",
+    );
+    let f = fleet(&run(&s, 1)[0]).clone();
+    assert_eq!((f.collisions, f.deadlocks), (0, 0));
+    assert!(f.tasks_completed > 300);
+}
+
+#[test]
+fn a_fleet_run_is_deterministic() {
+    let s = plant_agv(&[], "6h");
+    let spec = RunSpec {
+        record_series: false,
+        ..RunSpec::of(&s)
+    };
+    let a = serde_json::to_string(&simulate(&s, spec).kpis).unwrap();
+    let b = serde_json::to_string(&simulate(&s, spec).kpis).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn bad_fleet_input_names_the_field() {
+    let err = |text: String| load_scenario("f.toml", &text).unwrap_err().to_string();
+    let small = err(ONE_TRANSPORT.replace("cell = 3.0", "cell = 2.0"));
+    assert!(small.contains("fleet.vehicles[0].footprint"), "{small}");
+    assert!(small.contains("exceeds the cell"), "{small}");
+    let unknown = err(ONE_TRANSPORT.replace("to = \"b\"", "to = \"nowhere\""));
+    assert!(unknown.contains("tasks[0].to"), "{unknown}");
+    assert!(
+        unknown.contains("`nowhere` is neither a location nor a group"),
+        "{unknown}"
+    );
+    let blocked = err(ONE_TRANSPORT.replace("at = [6, 0]", "at = [9, 0]"));
+    assert!(blocked.contains("layout.locations[2]"), "{blocked}");
+    let no_park = err(ONE_TRANSPORT.replace("count = 1", "count = 2"));
+    assert!(
+        no_park.contains("2 vehicles need as many locations of kind \"parking\""),
+        "{no_park}"
+    );
+    let file = err(ONE_TRANSPORT.replace("grid = \"\"\"\n........\n\"\"\"", "map = \"floor.map\""));
+    assert!(
+        file.contains("layout.map") && file.contains("cannot read `floor.map`"),
+        "{file}"
+    );
+}
