@@ -49,5 +49,34 @@ fn mm1_events(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bottling_line_8h, mm1_events, plant_10_lines_1y);
+/// Target: a simulated day of the two-line plant with 12 AGVs in at most 2 s.
+fn plant_agv_24h(c: &mut Criterion) {
+    let s = bundled("plant-agv.toml");
+    let mut g = c.benchmark_group("fleet");
+    g.sample_size(10);
+    g.bench_function("plant_agv_24h", |b| {
+        b.iter(|| black_box(simulate(&s, spec(&s)).events))
+    });
+    g.finish();
+}
+
+/// Target: one lifelong planning step for 500 AGVs on the warehouse map in at most 50 ms.
+fn lifelong_step_500(c: &mut Criterion) {
+    let (_, map) = twinline_benches::traffic_floor();
+    let (mut t, mut goal) = twinline_benches::busy_traffic(&map, 500, 200);
+    let mut g = c.benchmark_group("traffic");
+    g.bench_function("lifelong_step_500_agvs", |b| {
+        b.iter(|| twinline_benches::lifelong_step(&mut t, &mut goal))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bottling_line_8h,
+    mm1_events,
+    plant_10_lines_1y,
+    plant_agv_24h,
+    lifelong_step_500
+);
 criterion_main!(benches);

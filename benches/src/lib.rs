@@ -1,10 +1,77 @@
 //! Shared set-up for the benches: the bundled scenarios, loaded from `scenarios/`.
 
-use twin_models::{Scenario, load_scenario};
+use orchestrator::mapf::{GridMap, WarehouseShape};
+use orchestrator::{Layout, Traffic};
+use twin_models::{Scenario, load_scenario_with_files};
 
 /// Loads `scenarios/<name>` from the repository.
 pub fn bundled(name: &str) -> Scenario {
     let path = format!("{}/../scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    load_scenario(&path, &text).unwrap_or_else(|e| panic!("{e}"))
+    let dir = format!("{}/../scenarios", env!("CARGO_MANIFEST_DIR"));
+    let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).map_err(|e| e.to_string());
+    load_scenario_with_files(&path, &text, &read).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The floor for the lifelong-traffic bench: MovingAI's warehouse-10-20-10-2-1 from
+/// `../shared/mapf` when it is there, else a generated warehouse of similar size.
+pub fn traffic_floor() -> (String, GridMap) {
+    let path = format!(
+        "{}/../../shared/mapf/warehouse-10-20-10-2-1.map",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    match std::fs::read_to_string(&path) {
+        Ok(text) => (
+            "warehouse-10-20-10-2-1".into(),
+            GridMap::parse(&text).expect("the MovingAI map parses"),
+        ),
+        Err(_) => {
+            let shape = WarehouseShape {
+                blocks_x: 10,
+                blocks_y: 10,
+                rack_length: 10,
+                rack_depth: 2,
+                aisle: 2,
+                margin: 3,
+            };
+            ("generated 10×10 warehouse".into(), shape.to_map())
+        }
+    }
+}
+
+/// `n` vehicles on `map` with random goals, already `warm` steps into their work, and a
+/// generator of new goals (xorshift, seeded).
+pub fn busy_traffic(map: &GridMap, n: usize, warm: usize) -> (Traffic, impl FnMut() -> u32) {
+    let layout = Layout::from_grid(map, 3.0).expect("a valid map");
+    let spots = layout.spots() as u64;
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut rand = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % spots) as u32
+    };
+    let mut starts = std::collections::BTreeSet::new();
+    while starts.len() < n {
+        starts.insert(rand());
+    }
+    let starts: Vec<u32> = starts.into_iter().collect();
+    let mut t = Traffic::new(layout, &starts, 1).expect("distinct starts");
+    for i in 0..n {
+        t.set_goal(i, rand());
+    }
+    for _ in 0..warm {
+        lifelong_step(&mut t, &mut rand);
+    }
+    (t, rand)
+}
+
+/// One lifelong step: move, then give vehicles at their goal a new one.
+pub fn lifelong_step(t: &mut Traffic, goal: &mut impl FnMut() -> u32) {
+    t.step();
+    for i in 0..t.positions().len() {
+        if t.positions()[i] == t.goal(i) {
+            t.set_goal(i, goal());
+        }
+    }
 }

@@ -35,6 +35,8 @@ pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
     let line = load(dir, "bottling-line.toml")?;
     let plant = load(dir, "plant-10-lines.toml")?;
     let mm1 = load(dir, "textbook/mm1.toml")?;
+    let agv = load(dir, "plant-agv.toml")?;
+    let stress = load(dir, "warehouse-stress.toml")?;
     let quiet = |s: &Scenario| RunSpec {
         record_series: false,
         ..RunSpec::of(s)
@@ -70,6 +72,10 @@ pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
     );
     let r = measure(&plant, quiet(&plant), 1);
     row("plant-10-lines, 1 year, 1 thread", r, "≤ 10 s", r.0 <= 10.0);
+    let r = measure(&agv, quiet(&agv), repeat.min(3));
+    row("plant-agv, 24 h, 12 AGVs", r, "≤ 2 s", r.0 <= 2.0);
+    let r = measure(&stress, quiet(&stress), 1);
+    row("warehouse-stress, 2 h, 300 AGVs", r, "(no target)", true);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cores > 1 {
         let r = measure(

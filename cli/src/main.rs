@@ -87,6 +87,25 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write a synthetic warehouse floor (blocks of racks between aisles) as a MovingAI
+    /// map, for layouts and MAPF benchmarks.
+    WarehouseMap {
+        /// Rack blocks across and down.
+        #[arg(long, num_args = 2, value_names = ["ACROSS", "DOWN"], default_values_t = [6, 4])]
+        blocks: Vec<usize>,
+        /// Cells of a rack block, across and down.
+        #[arg(long, num_args = 2, value_names = ["ACROSS", "DOWN"], default_values_t = [8, 2])]
+        rack: Vec<usize>,
+        /// Aisle width between blocks, cells.
+        #[arg(long, default_value_t = 2)]
+        aisle: usize,
+        /// Free border around the racks, cells.
+        #[arg(long, default_value_t = 3)]
+        margin: usize,
+        /// Where to write the map (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Measure the engine's speed on the bundled scenarios and print a report.
     Bench {
         /// Directory holding the bundled scenarios.
@@ -139,6 +158,41 @@ pub(crate) fn say(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
+fn warehouse_map(
+    blocks: &[usize],
+    rack: &[usize],
+    aisle: usize,
+    margin: usize,
+    out: Option<&Path>,
+) -> Result<(), Failure> {
+    if blocks.contains(&0) || rack.contains(&0) {
+        return Err(Failure::BadInput(
+            "--blocks and --rack take whole numbers of at least 1".into(),
+        ));
+    }
+    if aisle == 0 {
+        return Err(Failure::BadInput(
+            "--aisle must be at least 1 cell, or racks would wall vehicles in".into(),
+        ));
+    }
+    let shape = orchestrator::mapf::WarehouseShape {
+        blocks_x: blocks[0],
+        blocks_y: blocks[1],
+        rack_length: rack[0],
+        rack_depth: rack[1],
+        aisle,
+        margin,
+    };
+    let text = shape.to_map_text();
+    match out {
+        Some(p) => write(p, &text),
+        None => {
+            say(&text);
+            Ok(())
+        }
+    }
+}
+
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text)
         .map_err(|e| Failure::Io(format!("{}: cannot write: {e}", path.display())))
@@ -188,6 +242,13 @@ fn main() -> ExitCode {
             anytime,
             out.as_deref(),
         ),
+        Command::WarehouseMap {
+            blocks,
+            rack,
+            aisle,
+            margin,
+            out,
+        } => warehouse_map(&blocks, &rack, aisle, margin, out.as_deref()),
         Command::Bench { scenarios, repeat } => {
             bench::run(&scenarios, repeat.max(1)).map_err(Failure::BadInput)
         }

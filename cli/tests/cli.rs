@@ -155,6 +155,8 @@ fn validate_checks_every_bundled_scenario() {
         "textbook/mm1k",
         "textbook/failing-machine",
         "textbook/deterministic-line",
+        "plant-agv",
+        "warehouse-stress",
     ]
     .iter()
     .map(|f| format!("scenarios/{f}.toml"))
@@ -241,4 +243,52 @@ fn mapf_writes_lacam_format() {
         Some(2),
         "too few agents in the scenario is bad input"
     );
+}
+
+#[test]
+fn plant_agv_runs_a_day_from_the_command_line() {
+    let dir = temp_dir("agv");
+    let o = twinline(&[
+        "run",
+        "scenarios/plant-agv.toml",
+        "--horizon",
+        "24h",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("fleet (12 vehicles)"), "{out}");
+    assert!(out.contains("collisions 0   deadlocks 0"), "{out}");
+    let kpis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
+    let fleet = &kpis["runs"][0]["kpis"]["fleet"];
+    assert!(fleet["tasks_completed"].as_u64().unwrap() > 1000);
+    assert_eq!(fleet["collisions"], 0);
+    assert_eq!(fleet["deadlocks"], 0);
+}
+
+#[test]
+fn warehouse_map_writes_a_movingai_map_that_the_stress_scenario_uses() {
+    let o = twinline(&[
+        "warehouse-map",
+        "--blocks",
+        "10",
+        "6",
+        "--rack",
+        "8",
+        "2",
+        "--aisle",
+        "2",
+        "--margin",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let bundled = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/maps/warehouse-10x6.map"),
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), bundled);
+    let bad = twinline(&["warehouse-map", "--aisle", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }

@@ -115,6 +115,8 @@ pub struct FleetRuntime {
     /// The lines' logistics, by line index.
     pub lines: Vec<LineLogistics>,
     stats: Stats,
+    /// State of the draw among a group's spots.
+    draws: u64,
     /// Vehicle time at the last warm-up reset, to subtract.
     base: Vec<Vehicle>,
     steps: u64,
@@ -169,6 +171,7 @@ impl FleetRuntime {
             },
             plan: plan.clone(),
             steps: 0,
+            draws: seed ^ 0xD1B5_4A32_D192_ED03,
         }
     }
 
@@ -191,8 +194,8 @@ impl FleetRuntime {
             .collect()
     }
 
-    /// Creates a task from the nearest of `from` to the nearest of `to` (nearest to the
-    /// pickup). Returns its index.
+    /// Creates a task from `from` to `to`; where either is a group of spots, one of them
+    /// is drawn (groups stand for rack areas and dock rows, used evenly). Returns its index.
     pub fn create(
         &mut self,
         origin: Origin,
@@ -202,15 +205,8 @@ impl FleetRuntime {
         now: SimTime,
         due: Option<SimDuration>,
     ) -> usize {
-        // With several pickups, the one nearest to the drop-off group's first spot.
-        let from = *from
-            .iter()
-            .min_by_key(|&&f| (self.traffic.steps(f, to[0]), f))
-            .expect("validated: a place has a spot");
-        let to = *to
-            .iter()
-            .min_by_key(|&&t| (self.traffic.steps(from, t), t))
-            .expect("validated: a place has a spot");
+        let from = self.draw(from);
+        let to = self.draw(to);
         self.tasks.push(Task {
             origin,
             from,
@@ -222,6 +218,17 @@ impl FleetRuntime {
         self.stats.created += 1;
         self.open.push(self.tasks.len() - 1);
         self.tasks.len() - 1
+    }
+
+    fn draw(&mut self, spots: &[u32]) -> u32 {
+        if spots.len() == 1 {
+            return spots[0];
+        }
+        self.draws = self.draws.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.draws;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        spots[((z ^ (z >> 31)) % spots.len() as u64) as usize]
     }
 
     fn battery(&self, v: usize) -> Option<&crate::scenario::Battery> {

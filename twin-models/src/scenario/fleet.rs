@@ -276,59 +276,75 @@ pub(super) fn resolve_fleet(
     let mut locations = BTreeMap::new();
     let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     let (mut parking, mut chargers) = (Vec::new(), Vec::new());
+    let mut taken: BTreeMap<u32, String> = BTreeMap::new();
     for (li, loc) in lf.locations.iter().enumerate() {
         let p = [k("layout"), k("locations"), i(li)];
-        let spot = match (&loc.at, &loc.waypoint) {
-            (Some([x, y]), None) => layout.grid_spot(*x, *y).map_err(|e| e.to_string()),
-            (None, Some(w)) => layout
+        let spots: Result<Vec<(String, u32)>, String> = match (&loc.at, &loc.waypoint, &loc.area) {
+            (Some([x, y]), None, None) => layout
+                .grid_spot(*x, *y)
+                .map(|s| vec![(loc.name.clone(), s)])
+                .map_err(|e| e.to_string()),
+            (None, Some(w), None) => layout
                 .spot(w)
+                .map(|s| vec![(loc.name.clone(), s)])
                 .ok_or_else(|| format!("no waypoint is named `{w}`")),
-            _ => Err("give exactly one of `at` = [column, row] or `waypoint`".to_string()),
+            (None, None, Some([x0, y0, x1, y1])) => {
+                let cells: Vec<u32> = (*y0..=*y1)
+                    .flat_map(|y| (*x0..=*x1).map(move |x| (x, y)))
+                    .filter_map(|(x, y)| layout.grid_spot(x, y).ok())
+                    .collect();
+                if cells.is_empty() {
+                    Err("the area holds no free cell".to_string())
+                } else {
+                    Ok(cells
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, s)| (format!("{}-{n}", loc.name), s))
+                        .collect())
+                }
+            }
+            _ => Err(
+                "give exactly one of `at` = [column, row], `waypoint` or `area` = [x0, y0, x1, y1]"
+                    .to_string(),
+            ),
         };
-        let spot = match spot {
+        let spots = match spots {
             Ok(s) => s,
             Err(e) => {
                 c.fail(&p, e);
                 continue;
             }
         };
-        if let Some((other, _)) = locations
-            .iter()
-            .find(|(_, l): &(&String, &Location)| l.spot == spot)
-        {
-            c.fail(
-                &p,
-                format!("`{}` is on the same spot as `{other}`", loc.name),
-            );
-        }
-        if locations
-            .insert(
-                loc.name.clone(),
-                Location {
-                    spot,
-                    kind: loc.kind,
-                },
-            )
-            .is_some()
-        {
-            c.fail(
-                &at(&p, &[k("name")]),
-                format!("location `{}` is defined twice", loc.name),
-            );
-        }
-        if loc.waypoint.is_none() && layout.name_spot(&loc.name, spot).is_err() {
-            c.fail(
-                &at(&p, &[k("name")]),
-                format!("`{}` is already a name", loc.name),
-            );
-        }
-        if let Some(g) = &loc.group {
-            groups.entry(g.clone()).or_default().push(spot);
-        }
-        match loc.kind {
-            LocationKind::Parking => parking.push(spot),
-            LocationKind::Charger => chargers.push(spot),
-            _ => {}
+        for (name, spot) in spots {
+            if let Some(other) = taken.insert(spot, name.clone()) {
+                c.fail(&p, format!("`{name}` is on the same spot as `{other}`"));
+            }
+            if locations
+                .insert(
+                    name.clone(),
+                    Location {
+                        spot,
+                        kind: loc.kind,
+                    },
+                )
+                .is_some()
+            {
+                c.fail(
+                    &at(&p, &[k("name")]),
+                    format!("location `{name}` is defined twice"),
+                );
+            }
+            if loc.waypoint.is_none() && layout.name_spot(&name, spot).is_err() {
+                c.fail(&at(&p, &[k("name")]), format!("`{name}` is already a name"));
+            }
+            if let Some(g) = &loc.group {
+                groups.entry(g.clone()).or_default().push(spot);
+            }
+            match loc.kind {
+                LocationKind::Parking => parking.push(spot),
+                LocationKind::Charger => chargers.push(spot),
+                _ => {}
+            }
         }
     }
     if !layout.strongly_connected() {
@@ -515,13 +531,24 @@ impl Places<'_> {
         if let Some(g) = self.groups.get(name) {
             return Some(g.clone());
         }
-        let mut known: Vec<&str> = self.locations.keys().map(String::as_str).collect();
-        known.extend(self.groups.keys().map(String::as_str));
+        let groups: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+        let some: Vec<&str> = self.locations.keys().take(12).map(String::as_str).collect();
+        let more = self.locations.len().saturating_sub(some.len());
         c.fail(
             path,
             format!(
-                "`{name}` is neither a location nor a group; known: {}",
-                known.join(", ")
+                "`{name}` is neither a location nor a group; groups: {}; locations: {}{}",
+                if groups.is_empty() {
+                    "none".to_string()
+                } else {
+                    groups.join(", ")
+                },
+                some.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             ),
         );
         None

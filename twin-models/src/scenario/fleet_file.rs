@@ -88,6 +88,10 @@ pub struct LocationFile {
     /// Waypoint name (lane layouts).
     #[serde(default)]
     pub waypoint: Option<String>,
+    /// Every free cell of the rectangle [x0, y0, x1, y1] (inclusive, grid layouts): one
+    /// location per cell, named `name-0`, `name-1`, ... row by row.
+    #[serde(default)]
+    pub area: Option<[usize; 4]>,
     /// A group name (e.g. "warehouse") that tasks may name instead of one location.
     #[serde(default)]
     pub group: Option<String>,

@@ -213,3 +213,22 @@ fn bad_fleet_input_names_the_field() {
         "{file}"
     );
 }
+
+#[test]
+fn three_hundred_vehicles_in_the_stress_warehouse_never_touch() {
+    let full = format!(
+        "{}/../scenarios/warehouse-stress.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let dir = format!("{}/../scenarios", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full)
+        .unwrap()
+        .replace("horizon = \"2h\"", "horizon = \"15min\"");
+    let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).map_err(|e| e.to_string());
+    let s = twin_models::load_scenario_with_files(&full, &text, &read).unwrap();
+    let k = run(&s, 1).remove(0);
+    let f = fleet(&k);
+    assert_eq!(f.vehicles, 300);
+    assert_eq!((f.collisions, f.deadlocks), (0, 0));
+    assert!(f.tasks_completed > 300, "{} tasks", f.tasks_completed);
+}
