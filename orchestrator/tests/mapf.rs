@@ -225,9 +225,9 @@ fn independent_agents_reach_the_lower_bound() {
     );
 }
 
-#[test]
-fn dense_random_instance_is_solved_and_valid() {
-    // A generated 16 × 16 map with 20% obstacles and 40 agents.
+/// A generated `side` × `side` map with 20% obstacles and `n` agents on its largest
+/// connected part: (map text, scenario text).
+fn generated_instance(side: usize, n: usize) -> (String, String) {
     let mut rng = 12345u64;
     let mut next = || {
         rng ^= rng << 13;
@@ -235,7 +235,7 @@ fn dense_random_instance_is_solved_and_valid() {
         rng ^= rng << 17;
         rng
     };
-    let mut rows = vec![vec![b'.'; 16]; 16];
+    let mut rows = vec![vec![b'.'; side]; side];
     for row in rows.iter_mut() {
         for c in row.iter_mut() {
             if next() % 5 == 0 {
@@ -244,30 +244,60 @@ fn dense_random_instance_is_solved_and_valid() {
         }
     }
     let map_text = format!(
-        "type octile\nheight 16\nwidth 16\nmap\n{}\n",
+        "type octile\nheight {side}\nwidth {side}\nmap\n{}\n",
         rows.iter()
             .map(|r| String::from_utf8(r.clone()).unwrap())
             .collect::<Vec<_>>()
             .join("\n")
     );
     let map = GridMap::parse(&map_text).unwrap();
-    // Agents on cells of the largest connected part, distinct starts and goals.
-    let first = (0..256u32)
-        .find(|&c| map.is_free(c as usize % 16, c as usize / 16))
+    let all = (side * side) as u32;
+    let first = (0..all)
+        .find(|&c| map.is_free(c as usize % side, c as usize / side))
         .unwrap();
     let reach = map.distances_to(first);
-    let mut cells: Vec<u32> = (0..256u32)
+    let mut cells: Vec<u32> = (0..all)
         .filter(|&c| reach[c as usize] != u32::MAX)
         .collect();
     for k in (1..cells.len()).rev() {
         cells.swap(k, (next() % (k as u64 + 1)) as usize);
     }
-    let xy = |c: u32| (c as usize % 16, c as usize / 16);
-    let scen: String = (0..40)
-        .map(|i| scen_row(xy(cells[i]), xy(cells[40 + i])))
+    let xy = |c: u32| (c as usize % side, c as usize / side);
+    let scen: String = (0..n)
+        .map(|i| scen_row(xy(cells[i]), xy(cells[n + i])))
         .collect();
-    let (text, agents) = solve_text(&map_text, &format!("version 1\n{scen}"), 40);
+    (map_text, format!("version 1\n{scen}"))
+}
+
+fn soc_of(text: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix("soc="))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn dense_random_instance_is_solved_and_valid() {
+    let (map_text, scen) = generated_instance(16, 40);
+    let (text, agents) = solve_text(&map_text, &scen, 40);
     check(&text, &map_text, &agents);
+}
+
+#[test]
+fn neighbourhood_search_improves_a_dense_instance_and_stays_valid() {
+    // 120 agents on a 24 × 24 map (about 26% of the free cells): the first solution has
+    // slack that replanning small groups of agents takes out.
+    let (map_text, scen) = generated_instance(24, 120);
+    let (first, _) = solve_text(&map_text, &scen, 120);
+    let (refined, agents) = solve_with(&map_text, &scen, 120, true, 3_000);
+    check(&refined, &map_text, &agents);
+    assert!(
+        soc_of(&refined) < soc_of(&first),
+        "{} not below {}",
+        soc_of(&refined),
+        soc_of(&first)
+    );
 }
 
 /// A standard instance beside the repository (never copied into it), if present.

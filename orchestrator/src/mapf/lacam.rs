@@ -11,9 +11,12 @@
 //! the search goes on after the first solution, rewiring explored configurations when a
 //! cheaper way in is found and pruning by the best solution, as LaCAM* does; its edge cost
 //! is the number of agents not resting at their goal, so the sum of costs reported (which
-//! also counts waits at a goal before a later departure) is not always monotone.
+//! also counts waits at a goal before a later departure) is not always monotone. Alongside
+//! it, large neighbourhood search ([`super::lns`]) improves the first solution's paths; the
+//! better of the two comes back.
 
 use super::grid::GridMap;
+use super::lns::Lns;
 use std::collections::VecDeque;
 
 const NONE: u32 = u32::MAX;
@@ -397,22 +400,33 @@ pub fn solve(
     let mut fixed = Vec::new();
     let mut goal: Option<u32> = None;
     let mut stopped = false;
+    // After the first solution, large neighbourhood search improves a copy of it, one round
+    // per configuration-search step; the better of the two is returned.
+    let mut lns: Option<Lns<'_>> = None;
+    let mut best = u64::MAX;
     while let Some(&h) = open.last() {
         if stop() {
             stopped = true;
             break;
         }
+        if let Some(l) = &mut lns
+            && l.improve()
+            && l.sum_of_costs() < best
+        {
+            best = l.sum_of_costs();
+            improved(best);
+        }
         if goal.is_none() && highs[h as usize].config == goals {
             goal = Some(h);
-            improved(
-                Solution {
-                    configs: path_to(&highs, h),
-                }
-                .sum_of_costs(goals),
-            );
+            let first = Solution {
+                configs: path_to(&highs, h),
+            };
+            best = first.sum_of_costs(goals);
+            improved(best);
             if !anytime {
                 break;
             }
+            lns = Some(Lns::new(map, goals, distances, &first, seed));
         }
         // Nothing through this configuration can beat the best solution.
         if let Some(gl) = goal
@@ -483,12 +497,14 @@ pub fn solve(
             if let Some(gl) = goal
                 && Some(highs[gl as usize].g) < goal_before
             {
-                improved(
-                    Solution {
-                        configs: path_to(&highs, gl),
-                    }
-                    .sum_of_costs(goals),
-                );
+                let soc = Solution {
+                    configs: path_to(&highs, gl),
+                }
+                .sum_of_costs(goals);
+                if soc < best {
+                    best = soc;
+                    improved(best);
+                }
             }
             if goal.is_none_or(|gl| {
                 highs[known as usize].g + highs[known as usize].h < highs[gl as usize].g
@@ -525,9 +541,15 @@ pub fn solve(
         open.push(id);
     }
     match goal {
-        Some(gl) => Ok(Solution {
-            configs: path_to(&highs, gl),
-        }),
+        Some(gl) => {
+            let searched = Solution {
+                configs: path_to(&highs, gl),
+            };
+            Ok(match lns {
+                Some(l) if l.sum_of_costs() < searched.sum_of_costs(goals) => l.solution(),
+                _ => searched,
+            })
+        }
         None if stopped => Err(MapfError::Stopped),
         None => Err(MapfError::NoSolution),
     }

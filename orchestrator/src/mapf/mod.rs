@@ -3,6 +3,7 @@
 
 pub mod grid;
 pub mod lacam;
+pub mod lns;
 pub mod report;
 pub mod warehouse;
 
