@@ -403,18 +403,22 @@ pub fn solve(
     // After the first solution, large neighbourhood search improves a copy of it, one round
     // per configuration-search step; the better of the two is returned.
     let mut lns: Option<Lns<'_>> = None;
+    let lns_rounds = (n / 32).clamp(1, 8);
     let mut best = u64::MAX;
     while let Some(&h) = open.last() {
         if stop() {
             stopped = true;
             break;
         }
-        if let Some(l) = &mut lns
-            && l.improve()
-            && l.sum_of_costs() < best
-        {
-            best = l.sum_of_costs();
-            improved(best);
+        if let Some(l) = &mut lns {
+            // On big instances a configuration-search step costs about what a round of
+            // neighbourhood search does and rarely pays: give the rounds most of the time.
+            for _ in 0..lns_rounds {
+                if l.improve() && l.sum_of_costs() < best {
+                    best = l.sum_of_costs();
+                    improved(best);
+                }
+            }
         }
         if goal.is_none() && highs[h as usize].config == goals {
             goal = Some(h);
