@@ -199,7 +199,7 @@ fn anytime_search_never_worsens_the_first_solution() {
             .unwrap()
     };
     let (first, _) = solve_text(&map_text, &scen_text, 100);
-    let (refined, agents) = solve_with(&map_text, &scen_text, 100, true, 20_000);
+    let (refined, agents) = solve_with(&map_text, &scen_text, 100, true, 4_000);
     check(&refined, &map_text, &agents);
     assert!(
         soc(&refined) <= soc(&first),
