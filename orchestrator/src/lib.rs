@@ -23,6 +23,7 @@ pub mod dispatch;
 pub mod layout;
 pub mod mapf;
 pub mod sequencing;
+mod swap;
 pub mod traffic;
 
 pub use changeover::ChangeoverMatrix;

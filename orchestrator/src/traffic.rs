@@ -10,9 +10,8 @@
 //! pushed aside by busy ones. Vehicles that are *held* (loading, charging) never move.
 
 use crate::layout::Layout;
+use crate::swap::{Corridor, NONE, TieBreak, swap_possible, swap_required};
 use std::collections::BTreeMap;
-
-const NONE: u32 = u32::MAX;
 
 /// Why a fleet could not be placed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +31,9 @@ struct Tables {
     tables: Vec<Vec<u32>>,
     index: BTreeMap<u32, usize>,
 }
+
+/// Steps without getting nearer before a vehicle may use the swap technique.
+const STALL_BEFORE_SWAP: u32 = 3;
 
 /// More distinct goals than this and the tables start afresh (bounds memory on big maps).
 const MAX_TABLES: usize = 2048;
@@ -64,8 +66,10 @@ pub struct Traffic {
     touched: Vec<u32>,
     next: Vec<u32>,
     order: Vec<u32>,
-    rng: u64,
+    rng: TieBreak,
     coordinated: bool,
+    /// Steps since each vehicle last got nearer its goal (or rested at it).
+    stalled: Vec<u32>,
 }
 
 impl Traffic {
@@ -83,9 +87,9 @@ impl Traffic {
             *o = i as u32;
         }
         let n = starts.len();
-        let mut rng = seed ^ 0x5DEE_CE66_D1CE_4E5B;
+        let mut rng = TieBreak(seed ^ 0x5DEE_CE66_D1CE_4E5B);
         let priority = (0..n)
-            .map(|_| (splitmix(&mut rng) >> 11) as f64 / (1u64 << 53) as f64)
+            .map(|_| (rng.next() >> 11) as f64 / (1u64 << 53) as f64)
             .collect();
         let mut t = Traffic {
             occupied_now: vec![NONE; layout.spots()],
@@ -103,6 +107,7 @@ impl Traffic {
             order: (0..n as u32).collect(),
             rng,
             coordinated: true,
+            stalled: vec![0; n],
         };
         for (i, &s) in starts.iter().enumerate() {
             t.table[i] = t.tables.table(&t.layout, s);
@@ -179,6 +184,13 @@ impl Traffic {
             self.step_alone();
         }
         for i in 0..self.at.len() {
+            let d = &self.tables.tables[self.table[i]];
+            let nearer = d[self.next[i] as usize] < d[self.at[i] as usize];
+            self.stalled[i] = if nearer || self.next[i] == self.goal[i] || self.held[i] {
+                0
+            } else {
+                self.stalled[i] + 1
+            };
             self.at[i] = self.next[i];
             if self.at[i] == self.goal[i] || self.held[i] {
                 self.priority[i] = self.priority[i].fract();
@@ -276,7 +288,7 @@ impl Traffic {
             let u = self.layout.neighbours(v).get(k).copied().unwrap_or(v);
             // Nearer the goal first; among equals, free spots first, then at random.
             let busy = (self.occupied_now[u as usize] != NONE && u != v) as u64;
-            let r = splitmix(&mut self.rng) >> 2;
+            let r = self.rng.next() >> 2;
             let d = if around {
                 let g = self.goal[i as usize];
                 self.detour(g)[u as usize]
@@ -286,7 +298,13 @@ impl Traffic {
             cands.push((d, (busy << 62) | r, u));
         }
         cands.sort_unstable();
-        let swap_with = self.swap_partner(i, cands[0].2);
+        // Passing head-on by the swap technique only once plain pushing has stalled: used
+        // eagerly in busy lifelong traffic it sets vehicles oscillating.
+        let swap_with = if self.stalled[i as usize] >= STALL_BEFORE_SWAP {
+            self.swap_partner(i, cands[0].2)
+        } else {
+            None
+        };
         if swap_with.is_some() {
             cands.reverse();
         }
@@ -330,8 +348,8 @@ impl Traffic {
         let j = self.occupied_now[best as usize];
         if j != NONE
             && self.next[j as usize] == NONE
-            && self.swap_required(i, j, v, best)
-            && self.swap_possible(best, v)
+            && swap_required(self, i, j, v, best)
+            && swap_possible(self, best, v)
         {
             return Some(j);
         }
@@ -340,74 +358,28 @@ impl Traffic {
             if k == NONE || best == self.at[k as usize] || self.held[k as usize] {
                 continue;
             }
-            if self.swap_required(k, i, v, best) && self.swap_possible(best, v) {
+            if swap_required(self, k, i, v, best) && swap_possible(self, best, v) {
                 return Some(k);
             }
         }
         None
     }
-
-    /// The neighbours of `puller` other than `pusher` and dead ends holding a vehicle at
-    /// its goal or held there: how many, and the last of them.
-    fn ways_out(&self, puller: u32, pusher: u32) -> (usize, u32) {
-        let mut n = 0;
-        let mut last = NONE;
-        for &u in self.layout.neighbours(puller) {
-            let a = self.occupied_now[u as usize];
-            let parked = self.layout.neighbours(u).len() == 1
-                && a != NONE
-                && (self.goal[a as usize] == u || self.held[a as usize]);
-            if u != pusher && !parked {
-                n += 1;
-                last = u;
-            }
-        }
-        (n, last)
-    }
-
-    fn swap_required(&self, pusher: u32, puller: u32, pusher_at: u32, puller_at: u32) -> bool {
-        let (dp, dq) = (self.dist(pusher), self.dist(puller));
-        let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
-        let mut steps = 0;
-        while dp[v_puller as usize] < dp[v_pusher as usize] && steps < self.layout.spots() {
-            steps += 1;
-            let (n, next) = self.ways_out(v_puller, v_pusher);
-            if n >= 2 {
-                return false;
-            }
-            if n == 0 {
-                break;
-            }
-            v_pusher = v_puller;
-            v_puller = next;
-        }
-        dq[v_pusher as usize] < dq[v_puller as usize]
-            && (dp[v_pusher as usize] == 0 || dp[v_puller as usize] < dp[v_pusher as usize])
-    }
-
-    fn swap_possible(&self, pusher_at: u32, puller_at: u32) -> bool {
-        let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
-        let mut steps = 0;
-        while v_puller != pusher_at && steps < self.layout.spots() {
-            steps += 1;
-            let (n, next) = self.ways_out(v_puller, v_pusher);
-            if n >= 2 {
-                return true;
-            }
-            if n == 0 {
-                return false;
-            }
-            v_pusher = v_puller;
-            v_puller = next;
-        }
-        false
-    }
 }
 
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+impl Corridor for Traffic {
+    fn neighbours(&self, v: u32) -> &[u32] {
+        self.layout.neighbours(v)
+    }
+    fn occupant(&self, v: u32) -> u32 {
+        self.occupied_now[v as usize]
+    }
+    fn parked(&self, a: u32, v: u32) -> bool {
+        self.goal[a as usize] == v || self.held[a as usize]
+    }
+    fn dist(&self, a: u32) -> &[u32] {
+        &self.tables.tables[self.table[a as usize]]
+    }
+    fn cells(&self) -> usize {
+        self.layout.spots()
+    }
 }

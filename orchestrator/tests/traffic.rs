@@ -173,6 +173,7 @@ fn a_corridor_with_a_siding_lets_vehicles_pass() {
         assert!(steps < 40, "no pass after 40 steps");
     }
     // Each needs 6 moves; passing costs one of them a detour into the siding and out
-    // (2 moves) and a wait at most.
-    assert!(steps <= 10, "took {steps} steps");
+    // (2 moves) and a wait, after up to three steps of stand-off before the swap technique
+    // is tried (see `STALL_BEFORE_SWAP`).
+    assert!(steps <= 15, "took {steps} steps");
 }

@@ -17,9 +17,8 @@
 
 use super::grid::GridMap;
 use super::lns::Lns;
+use crate::swap::{Corridor, NONE, TieBreak, swap_possible, swap_required};
 use std::collections::VecDeque;
-
-const NONE: u32 = u32::MAX;
 
 /// A solution: `configs[t][i]` is agent i's cell at step t; `configs[0]` are the starts and
 /// the last are the goals.
@@ -74,18 +73,6 @@ pub enum MapfError {
     /// The whole space was searched: no solution exists.
     #[error("no solution exists")]
     NoSolution,
-}
-
-/// A small deterministic generator for tie-breaking (SplitMix64).
-struct TieBreak(u64);
-impl TieBreak {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 struct Low {
@@ -214,8 +201,8 @@ impl Pibt<'_> {
         let j = self.occupied_now[best as usize];
         if j != NONE
             && to[j as usize] == NONE
-            && self.swap_required(i, j, v, best)
-            && self.swap_possible(best, v)
+            && swap_required(self, i, j, v, best)
+            && swap_possible(self, best, v)
         {
             return Some(j);
         }
@@ -224,66 +211,29 @@ impl Pibt<'_> {
             if k == NONE || best == from[k as usize] {
                 continue;
             }
-            if self.swap_required(k, i, v, best) && self.swap_possible(best, v) {
+            if swap_required(self, k, i, v, best) && swap_possible(self, best, v) {
                 return Some(k);
             }
         }
         None
     }
+}
 
-    /// The neighbours of `puller` other than `pusher` and dead ends holding an agent at its
-    /// goal: how many, and the last of them.
-    fn ways_out(&self, puller: u32, pusher: u32) -> (usize, u32) {
-        let mut n = 0;
-        let mut last = NONE;
-        for &u in self.map.neighbours(puller) {
-            let a = self.occupied_now[u as usize];
-            let parked =
-                self.map.neighbours(u).len() == 1 && a != NONE && self.goals[a as usize] == u;
-            if u != pusher && !parked {
-                n += 1;
-                last = u;
-            }
-        }
-        (n, last)
+impl Corridor for Pibt<'_> {
+    fn neighbours(&self, v: u32) -> &[u32] {
+        self.map.neighbours(v)
     }
-
-    fn swap_required(&self, pusher: u32, puller: u32, pusher_at: u32, puller_at: u32) -> bool {
-        let (dp, dq) = (&self.dist[pusher as usize], &self.dist[puller as usize]);
-        let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
-        let mut steps = 0;
-        while dp[v_puller as usize] < dp[v_pusher as usize] && steps < self.map.cells() {
-            steps += 1;
-            let (n, next) = self.ways_out(v_puller, v_pusher);
-            if n >= 2 {
-                return false;
-            }
-            if n == 0 {
-                break;
-            }
-            v_pusher = v_puller;
-            v_puller = next;
-        }
-        dq[v_pusher as usize] < dq[v_puller as usize]
-            && (dp[v_pusher as usize] == 0 || dp[v_puller as usize] < dp[v_pusher as usize])
+    fn occupant(&self, v: u32) -> u32 {
+        self.occupied_now[v as usize]
     }
-
-    fn swap_possible(&self, pusher_at: u32, puller_at: u32) -> bool {
-        let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
-        let mut steps = 0;
-        while v_puller != pusher_at && steps < self.map.cells() {
-            steps += 1;
-            let (n, next) = self.ways_out(v_puller, v_pusher);
-            if n >= 2 {
-                return true;
-            }
-            if n == 0 {
-                return false;
-            }
-            v_pusher = v_puller;
-            v_puller = next;
-        }
-        false
+    fn parked(&self, a: u32, v: u32) -> bool {
+        self.goals[a as usize] == v
+    }
+    fn dist(&self, a: u32) -> &[u32] {
+        &self.dist[a as usize]
+    }
+    fn cells(&self) -> usize {
+        self.map.cells()
     }
 }
 

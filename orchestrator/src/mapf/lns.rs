@@ -9,9 +9,8 @@
 
 use super::grid::GridMap;
 use super::lacam::Solution;
+use crate::swap::{NONE, TieBreak};
 use std::collections::BinaryHeap;
-
-const NONE: u32 = u32::MAX;
 
 /// Who occupies which cell at which step, for all paths but the ones being replanned.
 struct Table {
@@ -67,21 +66,6 @@ impl Table {
     }
 }
 
-/// A deterministic generator (SplitMix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// The improving search over one instance.
 pub struct Lns<'a> {
     map: &'a GridMap,
@@ -89,7 +73,7 @@ pub struct Lns<'a> {
     dist: &'a [Vec<u32>],
     paths: Vec<Vec<u32>>,
     table: Table,
-    rng: Rng,
+    rng: TieBreak,
     /// Agents per neighbourhood in the round under way.
     size: usize,
     /// Weights of the arms (neighbourhood kind × size), adapted to what has paid off.
@@ -148,7 +132,7 @@ impl<'a> Lns<'a> {
             dist,
             paths,
             table,
-            rng: Rng(seed ^ 0x1F0E_A5B7_C3D2_9E81),
+            rng: TieBreak(seed ^ 0x1F0E_A5B7_C3D2_9E81),
             size: 4,
             weights: [1.0; ARMS],
             round: 0,

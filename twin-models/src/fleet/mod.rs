@@ -16,6 +16,7 @@ use crate::scenario::{Fleet, Line};
 use logistics::LineLogistics;
 use nalgebra::Point2;
 use orchestrator::{Traffic, UNREACHABLE, assign};
+use rand::RngExt;
 pub use safety::SafetyMonitor;
 use sim::{SimDuration, SimTime};
 
@@ -115,8 +116,8 @@ pub struct FleetRuntime {
     /// The lines' logistics, by line index.
     pub lines: Vec<LineLogistics>,
     stats: Stats,
-    /// State of the draw among a group's spots.
-    draws: u64,
+    /// Draws among a group's spots.
+    draws: sim::StreamRng,
     /// Vehicle time at the last warm-up reset, to subtract.
     base: Vec<Vehicle>,
     steps: u64,
@@ -171,7 +172,7 @@ impl FleetRuntime {
             },
             plan: plan.clone(),
             steps: 0,
-            draws: seed ^ 0xD1B5_4A32_D192_ED03,
+            draws: sim::RngStreams::new(seed).stream(&[sim::RngStreams::label("fleet-places")]),
         }
     }
 
@@ -224,11 +225,7 @@ impl FleetRuntime {
         if spots.len() == 1 {
             return spots[0];
         }
-        self.draws = self.draws.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.draws;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        spots[((z ^ (z >> 31)) % spots.len() as u64) as usize]
+        spots[self.draws.random_range(0..spots.len())]
     }
 
     fn battery(&self, v: usize) -> Option<&crate::scenario::Battery> {

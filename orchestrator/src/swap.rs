@@ -1,0 +1,103 @@
+//! lacam2's swap technique for PIBT, shared by the one-shot solver and the lifelong fleet
+//! traffic: when two agents meet head-on in a corridor, the one that would push the other
+//! back instead steps back and pulls it along, until the corridor widens and they can pass.
+
+/// No agent / no cell.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// What the swap technique needs to know of a planner's state.
+pub(crate) trait Corridor {
+    /// Cells one move away from `v`.
+    fn neighbours(&self, v: u32) -> &[u32];
+    /// The agent on `v` now, or [`NONE`].
+    fn occupant(&self, v: u32) -> u32;
+    /// Whether agent `a` on `v` stays put (resting at its goal, or held there).
+    fn parked(&self, a: u32, v: u32) -> bool;
+    /// Agent `a`'s distances to its goal.
+    fn dist(&self, a: u32) -> &[u32];
+    /// Number of cells (bounds the walks).
+    fn cells(&self) -> usize;
+}
+
+/// The neighbours of `puller` other than `pusher` and dead ends holding a parked agent:
+/// how many, and the last of them.
+fn ways_out(c: &impl Corridor, puller: u32, pusher: u32) -> (usize, u32) {
+    let mut n = 0;
+    let mut last = NONE;
+    for &u in c.neighbours(puller) {
+        let a = c.occupant(u);
+        let parked = c.neighbours(u).len() == 1 && a != NONE && c.parked(a, u);
+        if u != pusher && !parked {
+            n += 1;
+            last = u;
+        }
+    }
+    (n, last)
+}
+
+/// Whether `pusher` (on `pusher_at`) would have to push `puller` (on `puller_at`) back along
+/// a corridor to get anywhere, while the puller wants to go the other way.
+pub(crate) fn swap_required(
+    c: &impl Corridor,
+    pusher: u32,
+    puller: u32,
+    pusher_at: u32,
+    puller_at: u32,
+) -> bool {
+    let (dp, dq) = (c.dist(pusher), c.dist(puller));
+    let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
+    let mut steps = 0;
+    while dp[v_puller as usize] < dp[v_pusher as usize] && steps < c.cells() {
+        steps += 1;
+        let (n, next) = ways_out(c, v_puller, v_pusher);
+        if n >= 2 {
+            return false;
+        }
+        if n == 0 {
+            break;
+        }
+        v_pusher = v_puller;
+        v_puller = next;
+    }
+    dq[v_pusher as usize] < dq[v_puller as usize]
+        && (dp[v_pusher as usize] == 0 || dp[v_puller as usize] < dp[v_pusher as usize])
+}
+
+/// Whether the corridor behind `puller_at` widens somewhere, so the two can pass.
+pub(crate) fn swap_possible(c: &impl Corridor, pusher_at: u32, puller_at: u32) -> bool {
+    let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
+    let mut steps = 0;
+    while v_puller != pusher_at && steps < c.cells() {
+        steps += 1;
+        let (n, next) = ways_out(c, v_puller, v_pusher);
+        if n >= 2 {
+            return true;
+        }
+        if n == 0 {
+            return false;
+        }
+        v_pusher = v_puller;
+        v_puller = next;
+    }
+    false
+}
+
+/// A small deterministic generator for tie-breaking and sampling (SplitMix64).
+#[derive(Clone, Debug)]
+pub(crate) struct TieBreak(pub(crate) u64);
+
+impl TieBreak {
+    /// The next 64 random bits.
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
