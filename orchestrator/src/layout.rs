@@ -41,11 +41,13 @@ pub struct Spot {
     pub position: Point2<f64>,
 }
 
-/// A lane segment: one step of travel.
+/// A lane segment: the least travel between two spots.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Segment {
     /// Length, metres.
     pub length: f64,
+    /// Speed limit, metres per second (`None`: the vehicle's own speed).
+    pub speed_limit: Option<f64>,
 }
 
 /// A waypoint of an explicit layout.
@@ -68,6 +70,8 @@ pub struct Lane {
     pub to: String,
     /// Whether vehicles may drive it both ways.
     pub two_way: bool,
+    /// Speed limit, metres per second.
+    pub speed_limit: Option<f64>,
 }
 
 /// The plant floor: spots, segments and named locations.
@@ -109,7 +113,10 @@ impl Layout {
                 graph.add_edge(
                     NodeIndex::new(from as usize),
                     NodeIndex::new(spot_of[n as usize] as usize),
-                    Segment { length: cell },
+                    Segment {
+                        length: cell,
+                        speed_limit: None,
+                    },
                 );
             }
         }
@@ -162,11 +169,22 @@ impl Layout {
                 chain.push(graph.add_node(Spot { position: p }));
             }
             chain.push(b);
-            let step = length / n as f64;
+            if let Some(v) = lane.speed_limit
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(LayoutError::Geometry(format!(
+                    "lane {} → {}: the speed limit must be a positive number of m/s, not {v}",
+                    lane.from, lane.to
+                )));
+            }
+            let segment = Segment {
+                length: length / n as f64,
+                speed_limit: lane.speed_limit,
+            };
             for w in chain.windows(2) {
-                graph.add_edge(w[0], w[1], Segment { length: step });
+                graph.add_edge(w[0], w[1], segment.clone());
                 if lane.two_way {
-                    graph.add_edge(w[1], w[0], Segment { length: step });
+                    graph.add_edge(w[1], w[0], segment.clone());
                 }
             }
         }
@@ -241,9 +259,14 @@ impl Layout {
 
     /// Length of the segment `a → b`, metres (`None` when there is none).
     pub fn segment_length(&self, a: u32, b: u32) -> Option<f64> {
+        self.segment(a, b).map(|s| s.length)
+    }
+
+    /// The segment `a → b`, if there is one.
+    pub fn segment(&self, a: u32, b: u32) -> Option<&Segment> {
         self.graph
             .find_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize))
-            .map(|e| self.graph[e].length)
+            .map(|e| &self.graph[e])
     }
 
     /// Nominal segment length, metres.
@@ -326,11 +349,13 @@ mod tests {
                 from: "a".into(),
                 to: "b".into(),
                 two_way: false,
+                speed_limit: None,
             },
             Lane {
                 from: "b".into(),
                 to: "c".into(),
                 two_way: true,
+                speed_limit: Some(0.5),
             },
         ];
         let l = Layout::from_lanes(
@@ -349,6 +374,7 @@ mod tests {
         assert_eq!(l.steps_to(c)[a as usize], 4);
         assert_eq!(l.steps_to(a)[c as usize], u32::MAX);
         assert_eq!(l.segment_length(b, c), Some(4.0));
+        assert_eq!(l.segment(c, b).unwrap().speed_limit, Some(0.5));
         assert!(!l.strongly_connected());
     }
 }

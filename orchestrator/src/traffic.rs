@@ -8,6 +8,12 @@
 //! lacam2's swap technique lets vehicles pass each other in corridors. Goals change at any
 //! time (lifelong); a vehicle with nothing to do is given a parking spot as its goal and is
 //! pushed aside by busy ones. Vehicles that are *held* (loading, charging) never move.
+//!
+//! A step is the time the fastest vehicle needs for an unrestricted segment. A slower
+//! vehicle, or one on a lane with a lower speed limit, takes several steps for a segment on
+//! its own way and holds both ends of it until it arrives, so nobody can come near it. A
+//! vehicle asked to make room moves one segment in one step (a short shunt at the fleet's
+//! pace), which keeps PIBT's guarantee that the most urgent vehicle always gets through.
 
 use crate::layout::Layout;
 use crate::swap::{Corridor, NONE, TieBreak, swap_possible, swap_required};
@@ -70,6 +76,14 @@ pub struct Traffic {
     coordinated: bool,
     /// Steps since each vehicle last got nearer its goal (or rested at it).
     stalled: Vec<u32>,
+    /// Seconds per step (for speeds); 0 makes every segment one step.
+    step_s: f64,
+    /// Each vehicle's speed, metres per second.
+    speed: Vec<f64>,
+    /// Moves of several steps under way: (target spot, steps done, steps in all).
+    transit: Vec<Option<(u32, u32, u32)>>,
+    /// Moves of several steps begun in this step's planning: (target, steps in all).
+    begun: Vec<Option<(u32, u32)>>,
 }
 
 impl Traffic {
@@ -108,6 +122,10 @@ impl Traffic {
             rng,
             coordinated: true,
             stalled: vec![0; n],
+            step_s: 0.0,
+            speed: vec![f64::INFINITY; n],
+            transit: vec![None; n],
+            begun: vec![None; n],
         };
         for (i, &s) in starts.iter().enumerate() {
             t.table[i] = t.tables.table(&t.layout, s);
@@ -119,6 +137,42 @@ impl Traffic {
     /// (only to show what the safety monitor catches; collisions follow).
     pub fn set_coordinated(&mut self, on: bool) {
         self.coordinated = on;
+    }
+
+    /// Sets the length of a step, seconds: segments then take as many steps as a vehicle's
+    /// speed (and the lane's limit) need.
+    pub fn set_step_time(&mut self, seconds: f64) {
+        self.step_s = seconds;
+    }
+
+    /// Sets vehicle `i`'s speed, metres per second (from its next move on).
+    pub fn set_speed(&mut self, i: usize, metres_per_s: f64) {
+        self.speed[i] = metres_per_s;
+    }
+
+    /// Steps vehicle `i` needs for the segment `v → u`.
+    pub fn steps_for(&self, i: usize, v: u32, u: u32) -> u32 {
+        let Some(seg) = self.layout.segment(v, u) else {
+            return 1;
+        };
+        let speed = seg.speed_limit.unwrap_or(f64::INFINITY).min(self.speed[i]);
+        if self.step_s <= 0.0 || !speed.is_finite() {
+            return 1;
+        }
+        ((seg.length / (speed * self.step_s) - 1e-9).ceil() as u32).max(1)
+    }
+
+    /// Where vehicle `i` is between spots: (from, to, fraction of the way done).
+    pub fn progress(&self, i: usize) -> (u32, u32, f64) {
+        match self.transit[i] {
+            Some((to, done, all)) => (self.at[i], to, done as f64 / all as f64),
+            None => (self.at[i], self.at[i], 0.0),
+        }
+    }
+
+    /// Whether vehicle `i` is part-way along a segment.
+    pub fn in_transit(&self, i: usize) -> bool {
+        self.transit[i].is_some()
     }
 
     /// The layout driven on.
@@ -184,9 +238,23 @@ impl Traffic {
             self.step_alone();
         }
         for i in 0..self.at.len() {
+            if let Some((to, all)) = self.begun[i].take() {
+                self.transit[i] = Some((to, 1, all));
+            } else if let Some((to, done, all)) = self.transit[i] {
+                self.transit[i] = if done + 1 >= all {
+                    self.next[i] = to;
+                    None
+                } else {
+                    Some((to, done + 1, all))
+                };
+            }
             let d = &self.tables.tables[self.table[i]];
             let nearer = d[self.next[i] as usize] < d[self.at[i] as usize];
-            self.stalled[i] = if nearer || self.next[i] == self.goal[i] || self.held[i] {
+            self.stalled[i] = if nearer
+                || self.next[i] == self.goal[i]
+                || self.held[i]
+                || self.transit[i].is_some()
+            {
                 0
             } else {
                 self.stalled[i] + 1
@@ -226,7 +294,13 @@ impl Traffic {
             self.next[i] = NONE;
         }
         for i in 0..n {
-            if self.held[i] {
+            if let Some((to, _, _)) = self.transit[i] {
+                // Both ends stay taken until it arrives.
+                self.occupied_now[to as usize] = i as u32;
+                self.occupied_next[to as usize] = i as u32;
+                self.touched.push(to);
+            }
+            if self.held[i] || self.transit[i].is_some() {
                 let v = self.at[i];
                 self.next[i] = v;
                 self.occupied_next[v as usize] = i as u32;
@@ -238,12 +312,15 @@ impl Traffic {
         order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
         for &i in &order {
             if self.next[i as usize] == NONE {
-                self.pibt(i);
+                self.pibt(i, false);
             }
         }
         self.order = order;
         for i in 0..n {
             self.occupied_now[self.at[i] as usize] = NONE;
+            if let Some((to, _, _)) = self.transit[i] {
+                self.occupied_now[to as usize] = NONE;
+            }
         }
         for v in self.touched.drain(..) {
             self.occupied_next[v as usize] = NONE;
@@ -280,7 +357,8 @@ impl Traffic {
         &self.detours[&goal]
     }
 
-    fn pibt(&mut self, i: u32) -> bool {
+    /// Plans vehicle `i`; `pushed` when another vehicle wants its spot.
+    fn pibt(&mut self, i: u32, pushed: bool) -> bool {
         let v = self.at[i as usize];
         let mut cands: Vec<(u32, u64, u32)> = Vec::with_capacity(5);
         let around = self.held_next_to(v);
@@ -312,6 +390,13 @@ impl Traffic {
             if self.occupied_next[u as usize] != NONE {
                 continue;
             }
+            // Made to make room, a move is a short shunt at the fleet's pace; otherwise it
+            // takes as many steps as the vehicle's speed and the lane's limit need.
+            let steps = if u == v || pushed {
+                1
+            } else {
+                self.steps_for(i as usize, v, u)
+            };
             let j = self.occupied_now[u as usize];
             if j != NONE && self.next[j as usize] == v {
                 continue;
@@ -319,8 +404,25 @@ impl Traffic {
             self.occupied_next[u as usize] = i;
             self.touched.push(u);
             self.next[i as usize] = u;
-            if j != NONE && j != i && self.next[j as usize] == NONE && !self.pibt(j) {
+            // A slow move keeps this spot too: taken before asking anyone to move, so that
+            // nobody further down the chain plans to follow into it.
+            let kept = self.occupied_next[v as usize];
+            if steps > 1 {
+                self.occupied_next[v as usize] = i;
+                self.touched.push(v);
+            }
+            let moved_away =
+                j == NONE || j == i || self.next[j as usize] != NONE || self.pibt(j, true);
+            if !moved_away {
+                if steps > 1 {
+                    self.occupied_next[v as usize] = kept;
+                }
                 continue;
+            }
+            if steps > 1 {
+                self.next[i as usize] = v;
+                self.begun[i as usize] = Some((u, steps));
+                return true;
             }
             if k == 0
                 && let Some(j) = swap_with

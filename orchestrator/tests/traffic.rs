@@ -57,6 +57,18 @@ fn xy(layout: &Layout, cell: f64, s: u32) -> (i64, i64) {
 /// Runs `steps` lifelong steps with `n` vehicles sent to random free cells; returns the
 /// goals each vehicle reached.
 fn lifelong(map_text: &str, n: usize, steps: usize, held: &[usize]) -> Vec<u32> {
+    lifelong_with(map_text, n, steps, held, &[])
+}
+
+/// As [`lifelong`], with the vehicles in `slow` at a third of the others' speed: they take
+/// three steps a cell, and nobody may stand on the cell they are heading for meanwhile.
+fn lifelong_with(
+    map_text: &str,
+    n: usize,
+    steps: usize,
+    held: &[usize],
+    slow: &[usize],
+) -> Vec<u32> {
     let map = GridMap::parse(map_text).unwrap();
     let cell = 2.5;
     let layout = Layout::from_grid(&map, cell).unwrap();
@@ -74,6 +86,11 @@ fn lifelong(map_text: &str, n: usize, steps: usize, held: &[usize]) -> Vec<u32> 
     }
     let starts: Vec<u32> = starts.into_iter().collect();
     let mut t = Traffic::new(layout.clone(), &starts, 7).unwrap();
+    // A step is one 2.5 m cell at 1.5 m/s; slow vehicles do 0.5 m/s.
+    t.set_step_time(cell / 1.5);
+    for i in 0..n {
+        t.set_speed(i, if slow.contains(&i) { 0.5 } else { 1.5 });
+    }
     // Goals anywhere but where a held vehicle stands.
     let blocked: Vec<u32> = held.iter().map(|&h| starts[h]).collect();
     let mut goal = move || loop {
@@ -101,6 +118,17 @@ fn lifelong(map_text: &str, n: usize, steps: usize, held: &[usize]) -> Vec<u32> 
         checker.check_step(&before, &after);
         for &h in held {
             assert_eq!(after[h], before[h], "held vehicle {h} moved");
+        }
+        for i in 0..n {
+            let (from, to, _) = t.progress(i);
+            if from != to {
+                let target = xy(&layout, cell, to);
+                assert!(
+                    !after.contains(&target),
+                    "a vehicle stands where slow vehicle {i} is heading"
+                );
+                assert!(slow.contains(&i), "vehicle {i} is not slow but takes steps");
+            }
         }
         for (i, r) in reached.iter_mut().enumerate() {
             if !held.contains(&i) && t.positions()[i] == t.goal(i) {
@@ -131,6 +159,32 @@ fn a_dense_generated_warehouse_runs_without_conflicts_and_everyone_delivers() {
             assert!(*r >= 3, "vehicle {i} reached only {r} goals: stuck");
         }
     }
+}
+
+#[test]
+fn slow_vehicles_take_several_steps_a_cell_and_nobody_cuts_in() {
+    let shape = WarehouseShape {
+        blocks_x: 4,
+        blocks_y: 3,
+        rack_length: 5,
+        rack_depth: 2,
+        aisle: 2,
+        margin: 2,
+    };
+    let slow: Vec<usize> = (0..60).step_by(3).collect();
+    let reached = lifelong_with(&shape.to_map_text(), 60, 1500, &[], &slow);
+    for (i, r) in reached.iter().enumerate() {
+        assert!(*r >= 2, "vehicle {i} reached only {r} goals");
+    }
+    // Slow vehicles travel at a third of the speed: they reach fewer goals.
+    let mean = |f: &dyn Fn(usize) -> bool| {
+        let v: Vec<f64> = (0..60)
+            .filter(|&i| f(i))
+            .map(|i| reached[i] as f64)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    assert!(mean(&|i| slow.contains(&i)) < 0.6 * mean(&|i| !slow.contains(&i)));
 }
 
 #[test]

@@ -132,6 +132,10 @@ impl FleetRuntime {
         let mut traffic = Traffic::new(plan.layout.clone(), &starts, seed)
             .expect("validation keeps parking spots distinct");
         traffic.set_coordinated(plan.coordinated);
+        traffic.set_step_time(plan.step.as_secs_f64());
+        for (v, &t) in plan.vehicles.iter().enumerate() {
+            traffic.set_speed(v, plan.types[t].speed);
+        }
         let footprints: Vec<(f64, f64)> = plan
             .vehicles
             .iter()
@@ -186,12 +190,14 @@ impl FleetRuntime {
         &self.plan.tasks
     }
 
-    /// Where each vehicle stands, metres.
+    /// Where each vehicle is, metres (part-way along a segment on a slow move).
     pub fn positions(&self) -> Vec<Point2<f64>> {
-        self.traffic
-            .positions()
-            .iter()
-            .map(|&s| self.plan.layout.position(s))
+        (0..self.vehicles.len())
+            .map(|v| {
+                let (a, b, f) = self.traffic.progress(v);
+                let (pa, pb) = (self.plan.layout.position(a), self.plan.layout.position(b));
+                pa + (pb - pa) * f
+            })
             .collect()
     }
 
@@ -306,7 +312,6 @@ impl FleetRuntime {
             self.traffic.set_goal(v, goal);
             self.traffic.hold(v, held);
         }
-        let before: Vec<u32> = self.traffic.positions().to_vec();
         let from_m = self.positions();
         self.traffic.step();
         let after: Vec<u32> = self.traffic.positions().to_vec();
@@ -315,14 +320,13 @@ impl FleetRuntime {
 
         let arrive = now + dt;
         for v in 0..self.vehicles.len() {
-            let moved = before[v] != after[v];
-            let metres = if moved {
-                self.plan
-                    .layout
-                    .segment_length(before[v], after[v])
-                    .expect("traffic moves along segments")
+            let metres = (to_m[v] - from_m[v]).norm();
+            let moved = metres > 0.0;
+            // Arrived only when not part-way along a segment.
+            let at = if self.traffic.in_transit(v) {
+                u32::MAX
             } else {
-                0.0
+                after[v]
             };
             let job = self.vehicles[v].job;
             let loaded = matches!(job, Job::Carry(_) | Job::Unload(..));
@@ -360,7 +364,6 @@ impl FleetRuntime {
                 self.stats.min_soc = self.stats.min_soc.min(veh.charge_wh / b.capacity_wh);
             }
             // Arrivals start their jobs at the end of the step.
-            let at = after[v];
             let ty = &self.plan.types[veh.kind];
             let next = match job {
                 Job::Fetch(t) if at == self.tasks[t].from => {
@@ -401,6 +404,10 @@ impl FleetRuntime {
     }
 
     fn set_job(&mut self, v: usize, job: Job, now: SimTime) {
+        let ty = &self.plan.types[self.vehicles[v].kind];
+        let loaded = matches!(job, Job::Carry(_) | Job::Unload(..));
+        self.traffic
+            .set_speed(v, if loaded { ty.speed_loaded } else { ty.speed });
         let veh = &mut self.vehicles[v];
         veh.job = job;
         veh.best = (u32::MAX, now);

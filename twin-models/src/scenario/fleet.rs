@@ -20,7 +20,7 @@ pub struct Fleet {
     pub locations: BTreeMap<String, Location>,
     /// Groups of locations (e.g. "warehouse"), by name.
     pub groups: BTreeMap<String, Vec<u32>>,
-    /// Time of one traffic step: a cell at the fleet's speed.
+    /// Time of one traffic step: a cell at the fastest vehicle's speed.
     pub step: SimDuration,
     /// How tasks are given to vehicles.
     pub dispatch: DispatchPolicy,
@@ -54,8 +54,10 @@ pub struct Location {
 pub struct VehicleType {
     /// Name.
     pub name: String,
-    /// Travel speed, metres per second.
+    /// Travel speed empty, metres per second.
     pub speed: f64,
+    /// Travel speed loaded, metres per second.
+    pub speed_loaded: f64,
     /// Footprint (width, length), metres.
     pub footprint: (f64, f64),
     /// Time to pick a load up.
@@ -235,6 +237,7 @@ fn resolve_layout(c: &mut Checker<'_>, lf: &LayoutFile, files: FileReader<'_>) -
                     from: l.from.clone(),
                     to: l.to.clone(),
                     two_way: l.two_way.unwrap_or(true),
+                    speed_limit: l.speed_limit,
                 })
                 .collect();
             Layout::from_lanes(&w, &l, lf.cell)
@@ -377,14 +380,13 @@ pub(super) fn resolve_fleet(
                 ),
             );
         }
-        if let Some(t0) = types.first().map(|t: &VehicleType| t.speed)
-            && t0 != t.speed
-        {
-            c.fail(
-                &at(&p, &[k("speed")]),
-                format!("every vehicle type must have the same speed ({t0} m/s): the fleet moves in lockstep steps of one cell"),
-            );
-        }
+        let speed_loaded = t.speed_loaded.unwrap_or(t.speed);
+        positive(
+            c,
+            &at(&p, &[k("speed_loaded")]),
+            speed_loaded,
+            "the loaded speed (m/s)",
+        );
         let load_time = c.duration(&at(&p, &[k("load_time")]), &t.load_time);
         let unload_time = c.duration(&at(&p, &[k("unload_time")]), &t.unload_time);
         let battery = t.battery.as_ref().map(|b| {
@@ -433,6 +435,7 @@ pub(super) fn resolve_fleet(
         types.push(VehicleType {
             name: t.name.clone(),
             speed: t.speed,
+            speed_loaded,
             footprint: (w, l),
             load_time: load_time.unwrap_or_default(),
             unload_time: unload_time.unwrap_or_default(),
@@ -461,8 +464,13 @@ pub(super) fn resolve_fleet(
             .unwrap_or_default(),
         None => SimDuration::from_secs(600),
     };
-    let speed = types.first().map_or(1.0, |t| t.speed);
-    let step = SimDuration((lf.cell / speed * 1e9).round().max(1.0) as u64);
+    let fastest = types
+        .iter()
+        .map(|t| t.speed.max(t.speed_loaded))
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold(0.0, f64::max);
+    let fastest = if fastest > 0.0 { fastest } else { 1.0 };
+    let step = SimDuration((lf.cell / fastest * 1e9).round().max(1.0) as u64);
 
     let places = Places {
         locations: &locations,

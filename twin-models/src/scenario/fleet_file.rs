@@ -54,6 +54,9 @@ pub struct LaneFile {
     /// Whether vehicles may drive it both ways. Default true.
     #[serde(default)]
     pub two_way: Option<bool>,
+    /// Speed limit, metres per second. Default: none.
+    #[serde(default)]
+    pub speed_limit: Option<f64>,
 }
 
 /// What a location is for.
@@ -134,9 +137,11 @@ pub struct VehicleTypeFile {
     pub name: String,
     /// How many.
     pub count: u32,
-    /// Travel speed, metres per second (the same for every type: the fleet moves in
-    /// lockstep steps of one cell).
+    /// Travel speed empty, metres per second.
     pub speed: f64,
+    /// Travel speed with a load, metres per second. Default: `speed`.
+    #[serde(default)]
+    pub speed_loaded: Option<f64>,
     /// Footprint [width, length], metres.
     pub footprint: [f64; 2],
     /// Time to pick up a load, e.g. "20s".

@@ -232,3 +232,92 @@ fn three_hundred_vehicles_in_the_stress_warehouse_never_touch() {
     assert_eq!((f.collisions, f.deadlocks), (0, 0));
     assert!(f.tasks_completed > 300, "{} tasks", f.tasks_completed);
 }
+
+#[test]
+fn a_slower_loaded_trip_worked_by_hand() {
+    // Loaded at 0.75 m/s a 3 m cell takes two 2 s steps: the three cells to `b` take 12 s
+    // instead of 6, so delivery is at 68 s, a lead time of 58 s; the same 36 m are driven.
+    let text = ONE_TRANSPORT.replace("speed = 1.5", "speed = 1.5\nspeed_loaded = 0.75");
+    let k = run(&parse(&text), 1).remove(0);
+    let f = fleet(&k);
+    assert!(
+        (f.lead_time_mean_s - 58.0).abs() < 1e-9,
+        "{}",
+        f.lead_time_mean_s
+    );
+    assert!((f.distance_km - 0.036).abs() < 1e-12, "{}", f.distance_km);
+    assert!((f.time_split.loaded_travel * 120.0 - 12.0).abs() < 1e-9);
+}
+
+#[test]
+fn mixed_fleets_on_speed_limited_lanes_run_without_incidents() {
+    // Half the fleet is a slower type, and loaded vehicles crawl: still no contact and no
+    // deadlock, and fewer tasks get done than with the fast fleet.
+    let fast = run(&plant_agv(&[], "8h"), 1).remove(0);
+    let s = plant_agv(
+        &[
+            ("count = 12", "count = 6\nspeed_loaded = 0.5"),
+            (
+                "[[tasks]]",
+                "[[fleet.vehicles]]\nname = \"tugger\"\ncount = 6\nspeed = 0.8\nfootprint = [1.0, 1.6]\nload_time = \"30s\"\nunload_time = \"30s\"\n\n[[tasks]]",
+            ),
+        ],
+        "8h",
+    );
+    let k = run(&s, 1).remove(0);
+    let f = fleet(&k);
+    assert_eq!((f.collisions, f.deadlocks), (0, 0));
+    assert!(f.lead_time_mean_s > fleet(&fast).lead_time_mean_s);
+    assert!(f.tasks_completed > 300);
+}
+
+#[test]
+fn lane_layouts_with_speed_limits_slow_the_trip() {
+    // Waypoints a – b – c in a line, 9 m apart; the lane b – c is limited to 0.5 m/s, so its
+    // three 3 m segments take 6 s each (three 2 s steps) instead of 2 s.
+    let text = |limit: &str| {
+        format!(
+            r#"
+name = "lanes"
+[run]
+horizon = "3min"
+[[lines]]
+name = "L"
+[[lines.stations]]
+name = "m"
+kind = "filler"
+speed = "3600/h"
+[layout]
+cell = 3.0
+waypoints = [{{ name = "a", x = 0.0, y = 0.0 }}, {{ name = "b", x = 9.0, y = 0.0 }}, {{ name = "c", x = 18.0, y = 0.0 }}]
+lanes = [{{ from = "a", to = "b" }}, {{ from = "b", to = "c"{limit} }}]
+locations = [
+  {{ name = "park", kind = "parking", waypoint = "a" }},
+  {{ name = "pick", kind = "dock", waypoint = "b" }},
+  {{ name = "drop", kind = "rack", waypoint = "c" }},
+]
+[fleet]
+[[fleet.vehicles]]
+name = "agv"
+count = 1
+speed = 1.5
+footprint = [1.0, 1.6]
+load_time = "10s"
+unload_time = "10s"
+[[tasks]]
+name = "move"
+from = "pick"
+to = "drop"
+at = "0s"
+"#
+        )
+    };
+    let lead = |t: String| fleet(&run(&parse(&t), 1)[0]).lead_time_mean_s;
+    // The first traffic step (at 0 s) comes before the task (also at 0 s), so it is
+    // dispatched at the 2 s step. Free: 3 steps to b (at 8 s), load to 18 s, 3 steps to c
+    // (24 s), unload to 34 s.
+    assert!((lead(text("")) - 34.0).abs() < 1e-9, "{}", lead(text("")));
+    // Limited: the b – c leg takes 9 steps (18 s): 46 s.
+    let slow = lead(text(", speed_limit = 0.5"));
+    assert!((slow - 46.0).abs() < 1e-9, "{slow}");
+}
