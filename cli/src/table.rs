@@ -165,13 +165,17 @@ pub fn summary(
             p("idle"),
             p("waiting_in_traffic")
         );
+        let lowest = if f["min_state_of_charge"].is_null() {
+            "n/a (no batteries)".to_string()
+        } else {
+            format!("{} %", v("min_state_of_charge", 100.0, 1))
+        };
         let _ = writeln!(
             s,
-            "  distance        {} km   energy {} kWh   charges {}   lowest charge {} %",
+            "  distance        {} km   energy {} kWh   charges {}   lowest charge {lowest}",
             v("distance_km", 1.0, 1),
             v("energy_kwh", 1.0, 1),
             v("charges", 1.0, 0),
-            v("min_state_of_charge", 100.0, 1)
         );
         let _ = writeln!(
             s,

@@ -161,8 +161,8 @@ pub struct FleetKpis {
     pub charges: u64,
     /// Tasks handed back because the vehicle had to charge first.
     pub redispatched_for_charging: u64,
-    /// Lowest state of charge any vehicle reached (fraction).
-    pub min_state_of_charge: f64,
+    /// Lowest state of charge any vehicle reached (fraction); `None` without batteries.
+    pub min_state_of_charge: Option<f64>,
     /// Times a battery would have gone below empty (must be 0).
     pub battery_depleted: u64,
     /// Physical contacts between vehicles seen by the safety monitor.

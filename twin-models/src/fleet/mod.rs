@@ -98,7 +98,8 @@ struct Stats {
     collisions: u64,
     charges: u64,
     depleted: u64,
-    min_soc: f64,
+    /// Lowest state of charge seen (fleets with batteries only).
+    min_soc: Option<f64>,
     redispatched: u64,
 }
 
@@ -161,6 +162,7 @@ impl FleetRuntime {
                 energy_wh: 0.0,
             })
             .collect();
+        let has_batteries = plan.types.iter().any(|t| t.battery.is_some());
         FleetRuntime {
             monitor: SafetyMonitor::new(&footprints, &positions),
             traffic,
@@ -171,7 +173,7 @@ impl FleetRuntime {
             charger_taken: vec![false; plan.chargers.len()],
             lines: lines.iter().map(|l| LineLogistics::new(l)).collect(),
             stats: Stats {
-                min_soc: 1.0,
+                min_soc: has_batteries.then_some(1.0),
                 ..Stats::default()
             },
             plan: plan.clone(),
@@ -361,7 +363,8 @@ impl FleetRuntime {
                     self.stats.depleted += 1;
                 }
                 veh.charge_wh = (veh.charge_wh - used).max(0.0);
-                self.stats.min_soc = self.stats.min_soc.min(veh.charge_wh / b.capacity_wh);
+                let soc = veh.charge_wh / b.capacity_wh;
+                self.stats.min_soc = Some(self.stats.min_soc.map_or(soc, |m| m.min(soc)));
             }
             // Arrivals start their jobs at the end of the step.
             let ty = &self.plan.types[veh.kind];
@@ -445,14 +448,14 @@ impl FleetRuntime {
                 t,
             )
         });
+        let pickups: Vec<u32> = self.open.iter().map(|&t| self.tasks[t].from).collect();
         let costs: Vec<Vec<u64>> = free
             .iter()
             .map(|&v| {
                 let at = self.traffic.positions()[v];
-                self.open
-                    .clone()
+                pickups
                     .iter()
-                    .map(|&t| match self.traffic.steps(at, self.tasks[t].from) {
+                    .map(|&from| match self.traffic.steps(at, from) {
                         u32::MAX => UNREACHABLE,
                         s => s as u64,
                     })

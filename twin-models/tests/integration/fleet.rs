@@ -97,7 +97,7 @@ fn the_bundled_plant_runs_a_day_with_no_incidents() {
     assert_eq!(f.collisions, 0, "the safety monitor saw contact");
     assert_eq!(f.deadlocks, 0);
     assert_eq!(f.battery_depleted, 0);
-    assert!(f.min_state_of_charge >= 0.0);
+    assert!(f.min_state_of_charge.unwrap() >= 0.0);
     assert!(f.tasks_completed > 1000, "{} tasks", f.tasks_completed);
     assert!(f.tasks_created - f.tasks_completed <= f.vehicles as u64);
     assert_eq!(
@@ -146,7 +146,7 @@ fn small_batteries_charge_often_and_never_go_below_empty() {
     let s = plant_agv(&[("capacity_kwh = 24.0", "capacity_kwh = 2.0")], "12h");
     let f = fleet(&run(&s, 1)[0]).clone();
     assert!(f.charges >= 12, "{} charges", f.charges);
-    assert!(f.min_state_of_charge >= 0.0);
+    assert!(f.min_state_of_charge.unwrap() >= 0.0);
     assert_eq!(f.battery_depleted, 0);
     assert_eq!((f.collisions, f.deadlocks), (0, 0));
     assert!(f.time_split.charging > 0.01);
@@ -229,6 +229,10 @@ fn three_hundred_vehicles_in_the_stress_warehouse_never_touch() {
     let k = run(&s, 1).remove(0);
     let f = fleet(&k);
     assert_eq!(f.vehicles, 300);
+    assert_eq!(
+        f.min_state_of_charge, None,
+        "no batteries, no charge to report"
+    );
     assert_eq!((f.collisions, f.deadlocks), (0, 0));
     assert!(f.tasks_completed > 300, "{} tasks", f.tasks_completed);
 }
