@@ -243,12 +243,24 @@ impl FleetRuntime {
     /// One traffic step starting at `now`. Returns the tasks whose loads were picked up
     /// and those delivered during it (for the lines' logistics).
     pub fn step(&mut self, now: SimTime) -> (Vec<Origin>, Vec<Origin>) {
-        let dt = self.plan.step;
-        let dt_s = dt.as_secs_f64();
-        let (mut picked, mut delivered) = (Vec::new(), Vec::new());
         self.steps += 1;
+        let done = self.end_timed_jobs(now);
+        self.send_low_batteries_to_charge(now);
+        self.dispatch(now);
+        let (from_m, to_m) = self.drive();
+        let arrive = now + self.plan.step;
+        for v in 0..self.vehicles.len() {
+            self.account(v, (to_m[v] - from_m[v]).norm());
+            self.start_arrival_jobs(v, arrive);
+            self.watch_for_deadlock(v, arrive);
+        }
+        done
+    }
 
-        // Timed jobs that are over.
+    /// Ends loading, unloading and charging that are over (and charges for one step).
+    fn end_timed_jobs(&mut self, now: SimTime) -> (Vec<Origin>, Vec<Origin>) {
+        let dt_s = self.plan.step.as_secs_f64();
+        let (mut picked, mut delivered) = (Vec::new(), Vec::new());
         for v in 0..self.vehicles.len() {
             match self.vehicles[v].job {
                 Job::Load(t, until) if until <= now => {
@@ -277,7 +289,12 @@ impl FleetRuntime {
             }
         }
 
-        // Low batteries go charging; a task not yet picked up goes back to the queue.
+        (picked, delivered)
+    }
+
+    /// Vehicles low on charge go to a free charger; a task not yet picked up goes back to
+    /// the queue.
+    fn send_low_batteries_to_charge(&mut self, now: SimTime) {
         for v in 0..self.vehicles.len() {
             let Some(b) = self.battery(v) else { continue };
             let low = self.vehicles[v].charge_wh < b.charge_below * b.capacity_wh;
@@ -297,10 +314,11 @@ impl FleetRuntime {
                 }
             }
         }
+    }
 
-        self.dispatch(now);
-
-        // Goals, holds, then one traffic step.
+    /// Sets goals and holds, moves the fleet one step and checks it for contact. Returns
+    /// the positions before and after, metres.
+    fn drive(&mut self) -> (Vec<Point2<f64>>, Vec<Point2<f64>>) {
         for v in 0..self.vehicles.len() {
             let (goal, held) = match self.vehicles[v].job {
                 Job::Idle => (self.vehicles[v].home, false),
@@ -316,94 +334,100 @@ impl FleetRuntime {
         }
         let from_m = self.positions();
         self.traffic.step();
-        let after: Vec<u32> = self.traffic.positions().to_vec();
         let to_m = self.positions();
         self.stats.collisions += self.monitor.check_step(&from_m, &to_m);
 
-        let arrive = now + dt;
-        for v in 0..self.vehicles.len() {
-            let metres = (to_m[v] - from_m[v]).norm();
-            let moved = metres > 0.0;
-            // Arrived only when not part-way along a segment.
-            let at = if self.traffic.in_transit(v) {
-                u32::MAX
+        (from_m, to_m)
+    }
+
+    /// Books vehicle `v`'s step: time by use, distance, energy.
+    fn account(&mut self, v: usize, metres: f64) {
+        let dt_s = self.plan.step.as_secs_f64();
+        let moved = metres > 0.0;
+        let job = self.vehicles[v].job;
+        let loaded = matches!(job, Job::Carry(_) | Job::Unload(..));
+        let wants_to_move = matches!(job, Job::Fetch(_) | Job::Carry(_) | Job::ToCharge(_))
+            || (job == Job::Idle && self.traffic.positions()[v] != self.vehicles[v].home);
+        let use_ = match job {
+            _ if moved && loaded => Use::Loaded,
+            _ if moved => Use::Empty,
+            Job::Load(..) | Job::Unload(..) => Use::Handling,
+            Job::Charge(_) => Use::Charging,
+            _ if wants_to_move => Use::Waiting,
+            _ => Use::Idle,
+        };
+        let battery = self.battery(v).cloned();
+        let veh = &mut self.vehicles[v];
+        veh.time[use_ as usize] += dt_s;
+        veh.distance_m += metres;
+        if let Some(b) = battery {
+            let per_m = if loaded {
+                b.loaded_wh_per_m
             } else {
-                after[v]
+                b.empty_wh_per_m
             };
-            let job = self.vehicles[v].job;
-            let loaded = matches!(job, Job::Carry(_) | Job::Unload(..));
-            let wants_to_move = matches!(job, Job::Fetch(_) | Job::Carry(_) | Job::ToCharge(_))
-                || (job == Job::Idle && after[v] != self.vehicles[v].home);
-            let use_ = match job {
-                _ if moved && loaded => Use::Loaded,
-                _ if moved => Use::Empty,
-                Job::Load(..) | Job::Unload(..) => Use::Handling,
-                Job::Charge(_) => Use::Charging,
-                _ if wants_to_move => Use::Waiting,
-                _ => Use::Idle,
+            let standby = if matches!(job, Job::Charge(_)) {
+                0.0
+            } else {
+                b.standby_w * dt_s / 3600.0
             };
-            let battery = self.battery(v).cloned();
-            let veh = &mut self.vehicles[v];
-            veh.time[use_ as usize] += dt_s;
-            veh.distance_m += metres;
-            if let Some(b) = battery {
-                let per_m = if loaded {
-                    b.loaded_wh_per_m
-                } else {
-                    b.empty_wh_per_m
-                };
-                let standby = if matches!(job, Job::Charge(_)) {
-                    0.0
-                } else {
-                    b.standby_w * dt_s / 3600.0
-                };
-                let used = per_m * metres + standby;
-                veh.energy_wh += used;
-                if veh.charge_wh - used < 0.0 {
-                    self.stats.depleted += 1;
-                }
-                veh.charge_wh = (veh.charge_wh - used).max(0.0);
-                let soc = veh.charge_wh / b.capacity_wh;
-                self.stats.min_soc = Some(self.stats.min_soc.map_or(soc, |m| m.min(soc)));
+            let used = per_m * metres + standby;
+            veh.energy_wh += used;
+            if veh.charge_wh - used < 0.0 {
+                self.stats.depleted += 1;
             }
-            // Arrivals start their jobs at the end of the step.
-            let ty = &self.plan.types[veh.kind];
-            let next = match job {
-                Job::Fetch(t) if at == self.tasks[t].from => {
-                    self.stats
-                        .wait_s
-                        .push(arrive.since(self.tasks[t].created).as_secs_f64());
-                    Some(Job::Load(t, arrive + ty.load_time))
-                }
-                Job::Carry(t) if at == self.tasks[t].to => {
-                    Some(Job::Unload(t, arrive + ty.unload_time))
-                }
-                Job::ToCharge(c) if at == self.plan.chargers[c] => {
-                    self.stats.charges += 1;
-                    Some(Job::Charge(c))
-                }
-                _ => None,
-            };
-            if let Some(j) = next {
-                self.set_job(v, j, arrive);
-            }
-            // Deadlock watch: somewhere to be and no nearer for too long.
-            if matches!(
-                self.vehicles[v].job,
-                Job::Fetch(_) | Job::Carry(_) | Job::ToCharge(_)
-            ) {
-                let d = self.traffic.steps_to_goal(v);
-                let veh = &mut self.vehicles[v];
-                if d < veh.best.0 {
-                    veh.best = (d, arrive);
-                    veh.deadlocked = false;
-                } else if !veh.deadlocked && arrive.since(veh.best.1) >= self.plan.deadlock_after {
-                    veh.deadlocked = true;
-                    self.stats.deadlocks += 1;
-                }
-            }
+            veh.charge_wh = (veh.charge_wh - used).max(0.0);
+            let soc = veh.charge_wh / b.capacity_wh;
+            self.stats.min_soc = Some(self.stats.min_soc.map_or(soc, |m| m.min(soc)));
         }
-        (picked, delivered)
+    }
+
+    /// A vehicle that reached its pickup, drop-off or charger starts the job there (at the
+    /// end of the step, `arrive`); not while part-way along a segment.
+    fn start_arrival_jobs(&mut self, v: usize, arrive: SimTime) {
+        if self.traffic.in_transit(v) {
+            return;
+        }
+        let at = self.traffic.positions()[v];
+        let ty = &self.plan.types[self.vehicles[v].kind];
+        let next = match self.vehicles[v].job {
+            Job::Fetch(t) if at == self.tasks[t].from => {
+                self.stats
+                    .wait_s
+                    .push(arrive.since(self.tasks[t].created).as_secs_f64());
+                Some(Job::Load(t, arrive + ty.load_time))
+            }
+            Job::Carry(t) if at == self.tasks[t].to => {
+                Some(Job::Unload(t, arrive + ty.unload_time))
+            }
+            Job::ToCharge(c) if at == self.plan.chargers[c] => {
+                self.stats.charges += 1;
+                Some(Job::Charge(c))
+            }
+            _ => None,
+        };
+        if let Some(j) = next {
+            self.set_job(v, j, arrive);
+        }
+    }
+
+    /// Counts a deadlock when a vehicle with somewhere to be gets no nearer for too long.
+    fn watch_for_deadlock(&mut self, v: usize, arrive: SimTime) {
+        if !matches!(
+            self.vehicles[v].job,
+            Job::Fetch(_) | Job::Carry(_) | Job::ToCharge(_)
+        ) {
+            return;
+        }
+        let d = self.traffic.steps_to_goal(v);
+        let veh = &mut self.vehicles[v];
+        if d < veh.best.0 {
+            veh.best = (d, arrive);
+            veh.deadlocked = false;
+        } else if !veh.deadlocked && arrive.since(veh.best.1) >= self.plan.deadlock_after {
+            veh.deadlocked = true;
+            self.stats.deadlocks += 1;
+        }
     }
 
     fn set_job(&mut self, v: usize, job: Job, now: SimTime) {
