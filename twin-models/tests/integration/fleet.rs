@@ -2,19 +2,14 @@
 //! incidents, the fleet-size effect, batteries, the safety monitor with coordination off,
 //! and clear errors for bad fleet input.
 
-use crate::{parse, run};
+use crate::{bundled_text, parse, run};
 use twin_models::kpi::{FleetKpis, RunKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, simulate};
 
-fn plant_agv_text() -> String {
-    let full = format!("{}/../scenarios/plant-agv.toml", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
-}
-
 /// The bundled plant with `edits` (text replacements) and a horizon.
 fn plant_agv(edits: &[(&str, &str)], horizon: &str) -> Scenario {
-    let mut text =
-        plant_agv_text().replace("horizon = \"24h\"", &format!("horizon = \"{horizon}\""));
+    let mut text = bundled_text("plant-agv.toml")
+        .replace("horizon = \"24h\"", &format!("horizon = \"{horizon}\""));
     for (from, to) in edits {
         assert!(text.contains(from), "the bundled scenario has no `{from}`");
         text = text.replace(from, to);
@@ -216,16 +211,11 @@ fn bad_fleet_input_names_the_field() {
 
 #[test]
 fn three_hundred_vehicles_in_the_stress_warehouse_never_touch() {
-    let full = format!(
-        "{}/../scenarios/warehouse-stress.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let dir = format!("{}/../scenarios", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&full)
-        .unwrap()
-        .replace("horizon = \"2h\"", "horizon = \"15min\"");
-    let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).map_err(|e| e.to_string());
-    let s = twin_models::load_scenario_with_files(&full, &text, &read).unwrap();
+    let text =
+        bundled_text("warehouse-stress.toml").replace("horizon = \"2h\"", "horizon = \"15min\"");
+    // The map the scenario names, read as the CLI would, relative to the scenario.
+    let read = |f: &str| Ok(bundled_text(f));
+    let s = twin_models::load_scenario_with_files("warehouse-stress.toml", &text, &read).unwrap();
     let k = run(&s, 1).remove(0);
     let f = fleet(&k);
     assert_eq!(f.vehicles, 300);

@@ -12,11 +12,15 @@ mod regression;
 use twin_models::kpi::{LineKpis, RunKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, replicate};
 
+/// The text of a bundled scenario, by its path under `scenarios/`.
+pub fn bundled_text(path: &str) -> String {
+    let full = format!("{}/../scenarios/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
 /// Loads a bundled scenario by its path under `scenarios/`.
 pub fn bundled(path: &str) -> Scenario {
-    let full = format!("{}/../scenarios/{path}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
-    load_scenario(&full, &text).unwrap_or_else(|e| panic!("{e}"))
+    load_scenario(path, &bundled_text(path)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Loads a scenario from text.

@@ -58,8 +58,7 @@ fn machine_after_a_conveyor_starts_after_the_transport_time() {
 /// the warehouse aisles of `plant-agv.toml` (seeds 1, 2 and 3 ended the day in gridlock).
 #[test]
 fn plant_agv_traffic_does_not_gridlock_on_other_seeds() {
-    let full = format!("{}/../scenarios/plant-agv.toml", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&full).unwrap();
+    let text = crate::bundled_text("plant-agv.toml");
     for seed in 1..=4 {
         let t = text
             .replace("seed = 7", &format!("seed = {seed}"))
