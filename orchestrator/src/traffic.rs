@@ -11,11 +11,15 @@
 //!
 //! A step is the time the fastest vehicle needs for an unrestricted segment. A slower
 //! vehicle, or one on a lane with a lower speed limit, takes several steps for a segment on
-//! its own way and holds both ends of it until it arrives, so nobody can come near it. A
+//! its own way and holds both ends of it until it arrives, so nobody can come near it.
+//! With an acceleration set, a vehicle that starts from rest, or stops at its goal, needs
+//! the time of a trapezoidal speed profile ([`travel_time`]), rounded up to whole steps; a
+//! stop it did not plan (a spot ahead still taken) costs only the start that follows. A
 //! vehicle asked to make room moves one segment in one step (a short shunt at the fleet's
 //! pace), which keeps PIBT's guarantee that the most urgent vehicle always gets through.
 
 use crate::layout::Layout;
+use crate::motion::travel_time;
 use crate::swap::{Corridor, NONE, TieBreak, swap_possible, swap_required};
 use std::collections::BTreeMap;
 
@@ -80,6 +84,10 @@ pub struct Traffic {
     step_s: f64,
     /// Each vehicle's speed, metres per second.
     speed: Vec<f64>,
+    /// Each vehicle's acceleration (and braking), metres per second²; infinite: instant.
+    acceleration: Vec<f64>,
+    /// Whether each vehicle arrived at its spot on the move (and may roll on).
+    rolling: Vec<bool>,
     /// Moves of several steps under way: (target spot, steps done, steps in all).
     transit: Vec<Option<(u32, u32, u32)>>,
     /// Moves of several steps begun in this step's planning: (target, steps in all).
@@ -124,6 +132,8 @@ impl Traffic {
             stalled: vec![0; n],
             step_s: 0.0,
             speed: vec![f64::INFINITY; n],
+            acceleration: vec![f64::INFINITY; n],
+            rolling: vec![false; n],
             transit: vec![None; n],
             begun: vec![None; n],
         };
@@ -150,7 +160,15 @@ impl Traffic {
         self.speed[i] = metres_per_s;
     }
 
-    /// Steps vehicle `i` needs for the segment `v → u`.
+    /// Sets vehicle `i`'s acceleration (used for braking too), metres per second²
+    /// (infinite, the default: speed changes at once).
+    pub fn set_acceleration(&mut self, i: usize, metres_per_s2: f64) {
+        self.acceleration[i] = metres_per_s2;
+    }
+
+    /// Steps vehicle `i` needs for the segment `v → u`: starting from rest unless it
+    /// arrived at `v` on the move, stopping at the end when `u` is its goal (see
+    /// [`travel_time`]).
     pub fn steps_for(&self, i: usize, v: u32, u: u32) -> u32 {
         let Some(seg) = self.layout.segment(v, u) else {
             return 1;
@@ -159,7 +177,10 @@ impl Traffic {
         if self.step_s <= 0.0 || !speed.is_finite() {
             return 1;
         }
-        ((seg.length / (speed * self.step_s) - 1e-9).ceil() as u32).max(1)
+        let from_rest = !self.rolling[i];
+        let to_rest = u == self.goal[i];
+        let seconds = travel_time(seg.length, speed, self.acceleration[i], from_rest, to_rest);
+        ((seconds / self.step_s - 1e-9).ceil() as u32).max(1)
     }
 
     /// Where vehicle `i` is between spots: (from, to, fraction of the way done).
@@ -248,6 +269,7 @@ impl Traffic {
                     Some((to, done + 1, all))
                 };
             }
+            self.rolling[i] = self.next[i] != self.at[i];
             let d = &self.tables.tables[self.table[i]];
             let nearer = d[self.next[i] as usize] < d[self.at[i] as usize];
             self.stalled[i] = if nearer

@@ -57,17 +57,19 @@ fn xy(layout: &Layout, cell: f64, s: u32) -> (i64, i64) {
 /// Runs `steps` lifelong steps with `n` vehicles sent to random free cells; returns the
 /// goals each vehicle reached.
 fn lifelong(map_text: &str, n: usize, steps: usize, held: &[usize]) -> Vec<u32> {
-    lifelong_with(map_text, n, steps, held, &[])
+    lifelong_with(map_text, n, steps, held, &[], None)
 }
 
 /// As [`lifelong`], with the vehicles in `slow` at a third of the others' speed: they take
 /// three steps a cell, and nobody may stand on the cell they are heading for meanwhile.
+/// Odd-numbered vehicles accelerate at `accel` m/s² when given.
 fn lifelong_with(
     map_text: &str,
     n: usize,
     steps: usize,
     held: &[usize],
     slow: &[usize],
+    accel: Option<f64>,
 ) -> Vec<u32> {
     let map = GridMap::parse(map_text).unwrap();
     let cell = 2.5;
@@ -90,6 +92,9 @@ fn lifelong_with(
     t.set_step_time(cell / 1.5);
     for i in 0..n {
         t.set_speed(i, if slow.contains(&i) { 0.5 } else { 1.5 });
+        if let Some(a) = accel.filter(|_| i % 2 == 1) {
+            t.set_acceleration(i, a);
+        }
     }
     // Goals anywhere but where a held vehicle stands.
     let blocked: Vec<u32> = held.iter().map(|&h| starts[h]).collect();
@@ -125,9 +130,12 @@ fn lifelong_with(
                 let target = xy(&layout, cell, to);
                 assert!(
                     !after.contains(&target),
-                    "a vehicle stands where slow vehicle {i} is heading"
+                    "a vehicle stands where vehicle {i} is heading (several steps)"
                 );
-                assert!(slow.contains(&i), "vehicle {i} is not slow but takes steps");
+                assert!(
+                    slow.contains(&i) || (accel.is_some() && i % 2 == 1),
+                    "vehicle {i} is neither slow nor accelerating but takes steps"
+                );
             }
         }
         for (i, r) in reached.iter_mut().enumerate() {
@@ -172,7 +180,7 @@ fn slow_vehicles_take_several_steps_a_cell_and_nobody_cuts_in() {
         margin: 2,
     };
     let slow: Vec<usize> = (0..60).step_by(3).collect();
-    let reached = lifelong_with(&shape.to_map_text(), 60, 1500, &[], &slow);
+    let reached = lifelong_with(&shape.to_map_text(), 60, 1500, &[], &slow, None);
     for (i, r) in reached.iter().enumerate() {
         assert!(*r >= 2, "vehicle {i} reached only {r} goals");
     }
@@ -185,6 +193,25 @@ fn slow_vehicles_take_several_steps_a_cell_and_nobody_cuts_in() {
         v.iter().sum::<f64>() / v.len() as f64
     };
     assert!(mean(&|i| slow.contains(&i)) < 0.6 * mean(&|i| !slow.contains(&i)));
+}
+
+#[test]
+fn accelerating_and_slow_vehicles_mixed_keep_every_rule() {
+    let shape = WarehouseShape {
+        blocks_x: 4,
+        blocks_y: 3,
+        rack_length: 5,
+        rack_depth: 2,
+        aisle: 2,
+        margin: 2,
+    };
+    let slow: Vec<usize> = (0..80).step_by(5).collect();
+    let reached = lifelong_with(&shape.to_map_text(), 80, 1500, &[3, 40], &slow, Some(0.5));
+    for (i, r) in reached.iter().enumerate() {
+        if i != 3 && i != 40 {
+            assert!(*r >= 2, "vehicle {i} reached only {r} goals");
+        }
+    }
 }
 
 #[test]
@@ -230,4 +257,45 @@ fn a_corridor_with_a_siding_lets_vehicles_pass() {
     // (2 moves) and a wait, after up to three steps of stand-off before the swap technique
     // is tried (see `STALL_BEFORE_SWAP`).
     assert!(steps <= 15, "took {steps} steps");
+}
+
+#[test]
+fn accelerating_vehicles_lose_time_starting_and_stopping() {
+    // A 3 m cell at 1.5 m/s is a 2 s step. At 0.5 m/s² a vehicle needs 3.5 s for a cell
+    // from rest or into a stop (2 steps), 2 s for one at cruising speed (1 step).
+    let text = "type octile\nheight 1\nwidth 6\nmap\n......\n";
+    let map = GridMap::parse(text).unwrap();
+    let layout = Layout::from_grid(&map, 3.0).unwrap();
+    let (a, b) = (
+        layout.grid_spot(0, 0).unwrap(),
+        layout.grid_spot(4, 0).unwrap(),
+    );
+    let steps_to_b = |accel: Option<f64>| {
+        let mut t = Traffic::new(layout.clone(), &[a], 1).unwrap();
+        t.set_step_time(2.0);
+        t.set_speed(0, 1.5);
+        if let Some(x) = accel {
+            t.set_acceleration(0, x);
+        }
+        t.set_goal(0, b);
+        let mut steps = 0;
+        while t.positions()[0] != b {
+            t.step();
+            steps += 1;
+            assert!(steps < 20);
+        }
+        steps
+    };
+    assert_eq!(steps_to_b(None), 4);
+    // Four cells: 2 (start) + 1 + 1 + 2 (stop).
+    assert_eq!(steps_to_b(Some(0.5)), 6);
+    // One cell rest to rest takes 2√6 ≈ 4.9 s: 3 steps.
+    let mut t = Traffic::new(layout.clone(), &[a], 1).unwrap();
+    t.set_step_time(2.0);
+    t.set_speed(0, 1.5);
+    t.set_acceleration(0, 0.5);
+    let next = layout.grid_spot(1, 0).unwrap();
+    assert_eq!(t.steps_for(0, a, next), 2, "goal elsewhere: no stop there");
+    t.set_goal(0, next);
+    assert_eq!(t.steps_for(0, a, next), 3);
 }

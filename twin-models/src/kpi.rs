@@ -157,6 +157,9 @@ pub struct FleetKpis {
     pub distance_km: f64,
     /// Energy used by all vehicles, kilowatt-hours.
     pub energy_kwh: f64,
+    /// Loads picked up per stop at a pickup, mean (above 1 only for vehicles that carry
+    /// several loads).
+    pub loads_per_pickup: f64,
     /// Charging sessions started.
     pub charges: u64,
     /// Tasks handed back because the vehicle had to charge first.

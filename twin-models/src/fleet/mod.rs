@@ -48,13 +48,19 @@ pub struct Task {
     pub due: Option<SimTime>,
 }
 
+/// What a vehicle is doing. The tasks it serves are its `assigned` ones (to pick up, all
+/// at one pickup) and its `cargo` (on board, the next to deliver first).
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Job {
     Idle,
-    Fetch(usize),
-    Load(usize, SimTime),
-    Carry(usize),
-    Unload(usize, SimTime),
+    /// Heading for the pickup of the assigned tasks.
+    Fetch,
+    /// Picking the assigned loads up, until then.
+    Load(SimTime),
+    /// Heading for the drop-off of the first load on board.
+    Carry,
+    /// Setting the first load on board down, until then.
+    Unload(SimTime),
     ToCharge(usize),
     Charge(usize),
 }
@@ -74,6 +80,10 @@ enum Use {
 struct Vehicle {
     kind: usize,
     job: Job,
+    /// Tasks to pick up (one pickup spot), by index.
+    assigned: Vec<usize>,
+    /// Tasks on board, the next to deliver first.
+    cargo: Vec<usize>,
     home: u32,
     /// Watt-hours left (infinite without a battery).
     charge_wh: f64,
@@ -101,6 +111,9 @@ struct Stats {
     /// Lowest state of charge seen (fleets with batteries only).
     min_soc: Option<f64>,
     redispatched: u64,
+    /// Stops at a pickup, and loads picked up there.
+    pickups: u64,
+    loads_picked: u64,
 }
 
 /// The fleet's runtime state (a resource of the plant's world).
@@ -136,6 +149,7 @@ impl FleetRuntime {
         traffic.set_step_time(plan.step.as_secs_f64());
         for (v, &t) in plan.vehicles.iter().enumerate() {
             traffic.set_speed(v, plan.types[t].speed);
+            traffic.set_acceleration(v, plan.types[t].acceleration);
         }
         let footprints: Vec<(f64, f64)> = plan
             .vehicles
@@ -150,6 +164,8 @@ impl FleetRuntime {
             .map(|(&kind, &home)| Vehicle {
                 kind,
                 job: Job::Idle,
+                assigned: Vec::new(),
+                cargo: Vec::new(),
                 home,
                 charge_wh: plan.types[kind]
                     .battery
@@ -263,14 +279,17 @@ impl FleetRuntime {
         let (mut picked, mut delivered) = (Vec::new(), Vec::new());
         for v in 0..self.vehicles.len() {
             match self.vehicles[v].job {
-                Job::Load(t, until) if until <= now => {
-                    picked.push(self.tasks[t].origin);
-                    self.set_job(v, Job::Carry(t), now);
+                Job::Load(until) if until <= now => {
+                    let loads = std::mem::take(&mut self.vehicles[v].assigned);
+                    picked.extend(loads.iter().map(|&t| self.tasks[t].origin));
+                    self.vehicles[v].cargo = loads;
+                    self.carry_on(v, now);
                 }
-                Job::Unload(t, until) if until <= now => {
+                Job::Unload(until) if until <= now => {
+                    let t = self.vehicles[v].cargo.remove(0);
                     self.finish(t, now);
                     delivered.push(self.tasks[t].origin);
-                    self.set_job(v, Job::Idle, now);
+                    self.carry_on(v, now);
                 }
                 Job::Charge(c) => {
                     let b = self
@@ -292,23 +311,46 @@ impl FleetRuntime {
         (picked, delivered)
     }
 
+    /// Vehicle `v` heads for the nearest drop-off of its cargo, or sets the load down at
+    /// once where it already is; with nothing on board it is free.
+    fn carry_on(&mut self, v: usize, now: SimTime) {
+        let at = self.traffic.positions()[v];
+        let mut cargo = std::mem::take(&mut self.vehicles[v].cargo);
+        let nearest = (0..cargo.len()).min_by_key(|&k| {
+            let to = self.tasks[cargo[k]].to;
+            (self.traffic.steps(at, to), k)
+        });
+        if let Some(k) = nearest {
+            cargo.swap(0, k);
+        }
+        let here = cargo.first().is_some_and(|&t| self.tasks[t].to == at);
+        self.vehicles[v].cargo = cargo;
+        let job = match self.vehicles[v].cargo.first() {
+            None => Job::Idle,
+            Some(_) if here => {
+                Job::Unload(now + self.plan.types[self.vehicles[v].kind].unload_time)
+            }
+            Some(_) => Job::Carry,
+        };
+        self.set_job(v, job, now);
+    }
+
     /// Vehicles low on charge go to a free charger; a task not yet picked up goes back to
     /// the queue.
     fn send_low_batteries_to_charge(&mut self, now: SimTime) {
         for v in 0..self.vehicles.len() {
             let Some(b) = self.battery(v) else { continue };
             let low = self.vehicles[v].charge_wh < b.charge_below * b.capacity_wh;
-            let free_to_go = matches!(self.vehicles[v].job, Job::Idle | Job::Fetch(_));
+            let free_to_go = matches!(self.vehicles[v].job, Job::Idle | Job::Fetch);
             if low && free_to_go {
                 let at = self.traffic.positions()[v];
                 let charger = (0..self.plan.chargers.len())
                     .filter(|&c| !self.charger_taken[c])
                     .min_by_key(|&c| (self.traffic.steps(at, self.plan.chargers[c]), c));
                 if let Some(c) = charger {
-                    if let Job::Fetch(t) = self.vehicles[v].job {
-                        self.open.push(t);
-                        self.stats.redispatched += 1;
-                    }
+                    let given_back = std::mem::take(&mut self.vehicles[v].assigned);
+                    self.stats.redispatched += given_back.len() as u64;
+                    self.open.extend(given_back);
                     self.charger_taken[c] = true;
                     self.set_job(v, Job::ToCharge(c), now);
                 }
@@ -322,8 +364,8 @@ impl FleetRuntime {
         for v in 0..self.vehicles.len() {
             let (goal, held) = match self.vehicles[v].job {
                 Job::Idle => (self.vehicles[v].home, false),
-                Job::Fetch(t) => (self.tasks[t].from, false),
-                Job::Carry(t) => (self.tasks[t].to, false),
+                Job::Fetch => (self.tasks[self.vehicles[v].assigned[0]].from, false),
+                Job::Carry => (self.tasks[self.vehicles[v].cargo[0]].to, false),
                 Job::ToCharge(c) => (self.plan.chargers[c], false),
                 Job::Load(..) | Job::Unload(..) | Job::Charge(_) => {
                     (self.traffic.positions()[v], true)
@@ -345,8 +387,8 @@ impl FleetRuntime {
         let dt_s = self.plan.step.as_secs_f64();
         let moved = metres > 0.0;
         let job = self.vehicles[v].job;
-        let loaded = matches!(job, Job::Carry(_) | Job::Unload(..));
-        let wants_to_move = matches!(job, Job::Fetch(_) | Job::Carry(_) | Job::ToCharge(_))
+        let loaded = !self.vehicles[v].cargo.is_empty();
+        let wants_to_move = matches!(job, Job::Fetch | Job::Carry | Job::ToCharge(_))
             || (job == Job::Idle && self.traffic.positions()[v] != self.vehicles[v].home);
         let use_ = match job {
             _ if moved && loaded => Use::Loaded,
@@ -390,15 +432,23 @@ impl FleetRuntime {
         }
         let at = self.traffic.positions()[v];
         let ty = &self.plan.types[self.vehicles[v].kind];
+        let (load_time, unload_time, capacity) = (ty.load_time, ty.unload_time, ty.capacity);
         let next = match self.vehicles[v].job {
-            Job::Fetch(t) if at == self.tasks[t].from => {
-                self.stats
-                    .wait_s
-                    .push(arrive.since(self.tasks[t].created).as_secs_f64());
-                Some(Job::Load(t, arrive + ty.load_time))
+            Job::Fetch if at == self.tasks[self.vehicles[v].assigned[0]].from => {
+                // Loads that came up at this pickup meanwhile come along, room permitting.
+                self.take_more_at(v, at, capacity);
+                let loads = &self.vehicles[v].assigned;
+                for &t in loads {
+                    let waited = arrive.since(self.tasks[t].created).as_secs_f64();
+                    self.stats.wait_s.push(waited);
+                }
+                self.stats.pickups += 1;
+                self.stats.loads_picked += loads.len() as u64;
+                let handling = SimDuration(load_time.0 * loads.len() as u64);
+                Some(Job::Load(arrive + handling))
             }
-            Job::Carry(t) if at == self.tasks[t].to => {
-                Some(Job::Unload(t, arrive + ty.unload_time))
+            Job::Carry if at == self.tasks[self.vehicles[v].cargo[0]].to => {
+                Some(Job::Unload(arrive + unload_time))
             }
             Job::ToCharge(c) if at == self.plan.chargers[c] => {
                 self.stats.charges += 1;
@@ -415,7 +465,7 @@ impl FleetRuntime {
     fn watch_for_deadlock(&mut self, v: usize, arrive: SimTime) {
         if !matches!(
             self.vehicles[v].job,
-            Job::Fetch(_) | Job::Carry(_) | Job::ToCharge(_)
+            Job::Fetch | Job::Carry | Job::ToCharge(_)
         ) {
             return;
         }
@@ -432,7 +482,7 @@ impl FleetRuntime {
 
     fn set_job(&mut self, v: usize, job: Job, now: SimTime) {
         let ty = &self.plan.types[self.vehicles[v].kind];
-        let loaded = matches!(job, Job::Carry(_) | Job::Unload(..));
+        let loaded = !self.vehicles[v].cargo.is_empty();
         self.traffic
             .set_speed(v, if loaded { ty.speed_loaded } else { ty.speed });
         let veh = &mut self.vehicles[v];
@@ -463,15 +513,7 @@ impl FleetRuntime {
             return;
         }
         let tasks = &self.tasks;
-        self.open.sort_by_key(|&t| {
-            let task = &tasks[t];
-            (
-                std::cmp::Reverse(task.priority),
-                task.due.unwrap_or(SimTime(u64::MAX)),
-                task.created,
-                t,
-            )
-        });
+        self.open.sort_by_key(|&t| urgency(tasks, t));
         let pickups: Vec<u32> = self.open.iter().map(|&t| self.tasks[t].from).collect();
         let costs: Vec<Vec<u64>> = free
             .iter()
@@ -489,11 +531,37 @@ impl FleetRuntime {
         let pairs = assign(self.plan.dispatch, &costs);
         let mut given = Vec::new();
         for (vi, ti) in pairs {
-            let t = self.open[ti];
-            self.set_job(free[vi], Job::Fetch(t), now);
+            let (v, t) = (free[vi], self.open[ti]);
+            self.vehicles[v].assigned = vec![t];
             given.push(t);
         }
         self.open.retain(|t| !given.contains(t));
+        for &v in &free {
+            if let Some(&t) = self.vehicles[v].assigned.first() {
+                let capacity = self.plan.types[self.vehicles[v].kind].capacity;
+                self.take_more_at(v, self.tasks[t].from, capacity);
+                self.set_job(v, Job::Fetch, now);
+            }
+        }
+    }
+
+    /// Gives vehicle `v` more open tasks picked up at `from`, most urgent first, until it
+    /// has `capacity` loads.
+    fn take_more_at(&mut self, v: usize, from: u32, capacity: u32) {
+        let room = (capacity as usize).saturating_sub(self.vehicles[v].assigned.len());
+        if room == 0 {
+            return;
+        }
+        let mut here: Vec<usize> = self
+            .open
+            .iter()
+            .copied()
+            .filter(|&t| self.tasks[t].from == from)
+            .collect();
+        here.sort_by_key(|&t| urgency(&self.tasks, t));
+        let more = &here[..room.min(here.len())];
+        self.open.retain(|t| !more.contains(t));
+        self.vehicles[v].assigned.extend_from_slice(more);
     }
 
     fn needs_charge(&self, v: usize) -> bool {
@@ -556,6 +624,11 @@ impl FleetRuntime {
             },
             distance_km: distance / 1000.0,
             energy_kwh: energy / 1000.0,
+            loads_per_pickup: if self.stats.pickups == 0 {
+                0.0
+            } else {
+                self.stats.loads_picked as f64 / self.stats.pickups as f64
+            },
             charges: self.stats.charges,
             redispatched_for_charging: self.stats.redispatched,
             min_state_of_charge: self.stats.min_soc,
@@ -571,6 +644,17 @@ impl FleetRuntime {
     pub fn steps(&self) -> u64 {
         self.steps
     }
+}
+
+/// Sort key of task `t`, most urgent first: priority, then due time, then age.
+fn urgency(tasks: &[Task], t: usize) -> (std::cmp::Reverse<u32>, SimTime, SimTime, usize) {
+    let task = &tasks[t];
+    (
+        std::cmp::Reverse(task.priority),
+        task.due.unwrap_or(SimTime(u64::MAX)),
+        task.created,
+        t,
+    )
 }
 
 /// Mean and 95th percentile (nearest rank) of `xs`; zeros when empty.

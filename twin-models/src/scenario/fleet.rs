@@ -58,8 +58,12 @@ pub struct VehicleType {
     pub speed: f64,
     /// Travel speed loaded, metres per second.
     pub speed_loaded: f64,
+    /// Acceleration and braking, metres per second² (infinite: speed changes at once).
+    pub acceleration: f64,
     /// Footprint (width, length), metres.
     pub footprint: (f64, f64),
+    /// Loads carried at once.
+    pub capacity: u32,
     /// Time to pick a load up.
     pub load_time: SimDuration,
     /// Time to set a load down.
@@ -387,6 +391,18 @@ pub(super) fn resolve_fleet(
             speed_loaded,
             "the loaded speed (m/s)",
         );
+        if let Some(a) = t.acceleration {
+            positive(
+                c,
+                &at(&p, &[k("acceleration")]),
+                a,
+                "the acceleration (m/s²)",
+            );
+        }
+        let capacity = t.capacity.unwrap_or(1);
+        if capacity == 0 {
+            c.fail(&at(&p, &[k("capacity")]), "must be at least 1 load");
+        }
         let load_time = c.duration(&at(&p, &[k("load_time")]), &t.load_time);
         let unload_time = c.duration(&at(&p, &[k("unload_time")]), &t.unload_time);
         let battery = t.battery.as_ref().map(|b| {
@@ -436,7 +452,9 @@ pub(super) fn resolve_fleet(
             name: t.name.clone(),
             speed: t.speed,
             speed_loaded,
+            acceleration: t.acceleration.unwrap_or(f64::INFINITY),
             footprint: (w, l),
+            capacity: capacity.max(1),
             load_time: load_time.unwrap_or_default(),
             unload_time: unload_time.unwrap_or_default(),
             battery,

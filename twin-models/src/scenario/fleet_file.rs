@@ -142,8 +142,14 @@ pub struct VehicleTypeFile {
     /// Travel speed with a load, metres per second. Default: `speed`.
     #[serde(default)]
     pub speed_loaded: Option<f64>,
+    /// Acceleration and braking, metres per second². Default: speed changes at once.
+    #[serde(default)]
+    pub acceleration: Option<f64>,
     /// Footprint [width, length], metres.
     pub footprint: [f64; 2],
+    /// Loads carried at once (e.g. 2 for a double-fork vehicle). Default 1.
+    #[serde(default)]
+    pub capacity: Option<u32>,
     /// Time to pick up a load, e.g. "20s".
     pub load_time: String,
     /// Time to set a load down, e.g. "20s".

@@ -315,3 +315,78 @@ at = "0s"
     let slow = lead(text(", speed_limit = 0.5"));
     assert!((slow - 46.0).abs() < 1e-9, "{slow}");
 }
+
+#[test]
+fn acceleration_worked_by_hand() {
+    // At 0.5 m/s² up to 1.5 m/s a 3 m cell takes 3.5 s from rest or into a stop (two 2 s
+    // steps) and 2 s cruising (one step). Three cells rest to rest: 2 + 1 + 2 = 5 steps.
+    // Dispatched at 10 s, at `a` at 20 s (waited 10 s), loaded at 40 s, at `b` at 50 s,
+    // delivered at 70 s: a lead time of 60 s. Home (six cells, 8 steps) at 86 s.
+    let text = ONE_TRANSPORT.replace("speed = 1.5", "speed = 1.5\nacceleration = 0.5");
+    let k = run(&parse(&text), 1).remove(0);
+    let f = fleet(&k);
+    assert!(
+        (f.lead_time_mean_s - 60.0).abs() < 1e-9,
+        "{}",
+        f.lead_time_mean_s
+    );
+    assert!((f.wait_for_vehicle_mean_s - 10.0).abs() < 1e-9);
+    assert!((f.distance_km - 0.036).abs() < 1e-12, "{}", f.distance_km);
+    let t = &f.time_split;
+    assert!((t.loaded_travel * 120.0 - 10.0).abs() < 1e-9);
+    assert!((t.empty_travel * 120.0 - 26.0).abs() < 1e-9);
+    assert!((t.loading * 120.0 - 40.0).abs() < 1e-9);
+    assert!((t.idle * 120.0 - 44.0).abs() < 1e-9, "{}", t.idle * 120.0);
+}
+
+#[test]
+fn a_two_load_vehicle_takes_both_loads_in_one_trip() {
+    // Two loads wait at `a` for `b`. One at a time: the first is delivered at 62 s (as in
+    // the single transport), the vehicle drives back (68 s), loads (88 s), carries (94 s)
+    // and delivers the second at 114 s: lead times 52 s and 104 s, and at 120 s it is
+    // three cells on its way home: 45 m. With room for two: at `a` at 16 s, loads both
+    // (40 s, to 56 s), at `b` at 62 s, sets them down at 82 s and 102 s: lead times 72 s
+    // and 92 s, one trip, 36 m.
+    let two = ONE_TRANSPORT.replace("due = \"50s\"", "due = \"50s\"\nloads = 2");
+    let single = run(&parse(&two), 1).remove(0);
+    let f = fleet(&single);
+    assert_eq!(f.tasks_completed, 2);
+    assert!(
+        (f.lead_time_mean_s - 78.0).abs() < 1e-9,
+        "{}",
+        f.lead_time_mean_s
+    );
+    assert!((f.distance_km - 0.045).abs() < 1e-12, "{}", f.distance_km);
+    assert!((f.loads_per_pickup - 1.0).abs() < 1e-12);
+
+    let double = run(
+        &parse(&two.replace("count = 1", "count = 1\ncapacity = 2")),
+        1,
+    )
+    .remove(0);
+    let f = fleet(&double);
+    assert_eq!(f.tasks_completed, 2);
+    assert!(
+        (f.lead_time_mean_s - 82.0).abs() < 1e-9,
+        "{}",
+        f.lead_time_mean_s
+    );
+    assert!((f.lead_time_p95_s - 92.0).abs() < 1e-9);
+    assert!((f.wait_for_vehicle_mean_s - 6.0).abs() < 1e-9);
+    assert!((f.distance_km - 0.036).abs() < 1e-12, "{}", f.distance_km);
+    assert!((f.loads_per_pickup - 2.0).abs() < 1e-12);
+    // Loaded for the 6 s to `b` and the 20 s between the two drops is handling: 80 s.
+    assert!((f.time_split.loaded_travel * 120.0 - 6.0).abs() < 1e-9);
+    assert!((f.time_split.loading * 120.0 - 80.0).abs() < 1e-9);
+}
+
+#[test]
+fn bad_acceleration_or_capacity_names_the_field() {
+    let err = |text: String| load_scenario("f.toml", &text).unwrap_err().to_string();
+    let accel = err(ONE_TRANSPORT.replace("speed = 1.5", "speed = 1.5\nacceleration = -1"));
+    assert!(accel.contains("fleet.vehicles[0].acceleration"), "{accel}");
+    assert!(accel.contains("must be a positive number"), "{accel}");
+    let cap = err(ONE_TRANSPORT.replace("count = 1", "count = 1\ncapacity = 0"));
+    assert!(cap.contains("fleet.vehicles[0].capacity"), "{cap}");
+    assert!(cap.contains("at least 1 load"), "{cap}");
+}
