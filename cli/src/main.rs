@@ -83,6 +83,10 @@ enum Command {
         /// stopping at the first solution.
         #[arg(long)]
         anytime: bool,
+        /// Skip planning scattered paths before the search: the first solution comes
+        /// sooner but usually costs more on dense instances.
+        #[arg(long)]
+        no_scatter: bool,
         /// Result file in LaCAM's format.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -232,6 +236,7 @@ fn main() -> ExitCode {
             time_limit,
             seed,
             anytime,
+            no_scatter,
             out,
         } => mapf::run(
             &map,
@@ -240,6 +245,7 @@ fn main() -> ExitCode {
             std::time::Duration::from_nanos(time_limit.0),
             seed,
             anytime,
+            !no_scatter,
             out.as_deref(),
         ),
         Command::WarehouseMap {

@@ -19,6 +19,7 @@ pub fn run(
     limit: Duration,
     seed: u64,
     anytime: bool,
+    scatter: bool,
     out: Option<&Path>,
 ) -> Result<(), Failure> {
     let read = |p: &Path| {
@@ -31,7 +32,7 @@ pub fn run(
         .map_err(|e| Failure::BadInput(format!("{}: {e}", scen_path.display())))?;
     let (starts, goals): (Vec<u32>, Vec<u32>) = pairs.into_iter().unzip();
     let started = Instant::now();
-    let distances: Vec<Vec<u32>> = goals.iter().map(|&g| map.distances_to(g)).collect();
+    let distances = map.distance_tables(&goals);
     let deadline = started + limit;
     let mut first: Option<(u64, f64)> = None;
     let result = solve(
@@ -42,6 +43,7 @@ pub fn run(
         Search {
             seed,
             anytime,
+            scatter,
             stop: &mut || Instant::now() >= deadline,
             improved: &mut |soc| {
                 if first.is_none() {

@@ -100,7 +100,7 @@ fn check(result: &str, map_text: &str, agents: &[Task]) {
 }
 
 fn solve_text(map_text: &str, scen_text: &str, n: usize) -> (String, Vec<Task>) {
-    solve_with(map_text, scen_text, n, false, u64::MAX)
+    solve_with(map_text, scen_text, n, false, u64::MAX, true)
 }
 
 /// Solves; `anytime` keeps improving for up to `steps` search steps.
@@ -110,6 +110,7 @@ fn solve_with(
     n: usize,
     anytime: bool,
     steps: u64,
+    scatter: bool,
 ) -> (String, Vec<Task>) {
     let map = GridMap::parse(map_text).unwrap();
     let (starts, goals): (Vec<u32>, Vec<u32>) = parse_scenario(scen_text, &map, n)
@@ -121,6 +122,7 @@ fn solve_with(
     let search = Search {
         seed: 1,
         anytime,
+        scatter,
         stop: &mut || {
             left = left.saturating_sub(1);
             left == 0
@@ -176,7 +178,7 @@ fn exhaustive_anytime_search_finds_the_optimum() {
         scen_row((0, 0), (4, 0)),
         scen_row((4, 0), (0, 0))
     );
-    let (text, agents) = solve_with(map, &scen, 2, true, u64::MAX);
+    let (text, agents) = solve_with(map, &scen, 2, true, u64::MAX, true);
     check(&text, map, &agents);
     assert!(
         text.contains("soc=11\n") && text.contains("soc_lb=8\n"),
@@ -199,7 +201,7 @@ fn anytime_search_never_worsens_the_first_solution() {
             .unwrap()
     };
     let (first, _) = solve_text(&map_text, &scen_text, 100);
-    let (refined, agents) = solve_with(&map_text, &scen_text, 100, true, 4_000);
+    let (refined, agents) = solve_with(&map_text, &scen_text, 100, true, 4_000, true);
     check(&refined, &map_text, &agents);
     assert!(
         soc(&refined) <= soc(&first),
@@ -250,10 +252,18 @@ fn generated_instance(side: usize, n: usize) -> (String, String) {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let map = GridMap::parse(&map_text).unwrap();
-    let all = (side * side) as u32;
+    let scen = scenario_on(&map_text, n, &mut next);
+    (map_text, scen)
+}
+
+/// A scenario of `n` agents with distinct random starts and goals on the largest
+/// connected part of a map.
+fn scenario_on(map_text: &str, n: usize, next: &mut dyn FnMut() -> u64) -> String {
+    let map = GridMap::parse(map_text).unwrap();
+    let (w, h) = (map.width, map.height);
+    let all = (w * h) as u32;
     let first = (0..all)
-        .find(|&c| map.is_free(c as usize % side, c as usize / side))
+        .find(|&c| map.is_free(c as usize % w, c as usize / w))
         .unwrap();
     let reach = map.distances_to(first);
     let mut cells: Vec<u32> = (0..all)
@@ -262,11 +272,44 @@ fn generated_instance(side: usize, n: usize) -> (String, String) {
     for k in (1..cells.len()).rev() {
         cells.swap(k, (next() % (k as u64 + 1)) as usize);
     }
-    let xy = |c: u32| (c as usize % side, c as usize / side);
+    let xy = |c: u32| (c as usize % w, c as usize / w);
     let scen: String = (0..n)
         .map(|i| scen_row(xy(cells[i]), xy(cells[n + i])))
         .collect();
-    (map_text, format!("version 1\n{scen}"))
+    format!("version 1\n{scen}")
+}
+
+#[test]
+fn scattered_paths_cut_the_first_solution_in_a_dense_warehouse() {
+    // 300 agents in a generated warehouse with one-cell aisles: plain PIBT piles agents
+    // into the same aisles; following paths spread over the floor first costs less.
+    let map_text = orchestrator::mapf::WarehouseShape {
+        blocks_x: 8,
+        blocks_y: 6,
+        rack_length: 10,
+        rack_depth: 2,
+        aisle: 1,
+        margin: 2,
+    }
+    .to_map_text();
+    assert!(map_text.matches('.').count() > 900);
+    let mut rng = 99u64;
+    let scen = scenario_on(&map_text, 300, &mut || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    });
+    let (plain, agents) = solve_with(&map_text, &scen, 300, false, u64::MAX, false);
+    check(&plain, &map_text, &agents);
+    let (scattered, agents) = solve_with(&map_text, &scen, 300, false, u64::MAX, true);
+    check(&scattered, &map_text, &agents);
+    assert!(
+        soc_of(&scattered) < soc_of(&plain),
+        "{} not below {}",
+        soc_of(&scattered),
+        soc_of(&plain)
+    );
 }
 
 fn soc_of(text: &str) -> u64 {
@@ -290,7 +333,7 @@ fn neighbourhood_search_improves_a_dense_instance_and_stays_valid() {
     // slack that replanning small groups of agents takes out.
     let (map_text, scen) = generated_instance(24, 120);
     let (first, _) = solve_text(&map_text, &scen, 120);
-    let (refined, agents) = solve_with(&map_text, &scen, 120, true, 3_000);
+    let (refined, agents) = solve_with(&map_text, &scen, 120, true, 3_000, true);
     check(&refined, &map_text, &agents);
     assert!(
         soc_of(&refined) < soc_of(&first),
@@ -346,6 +389,7 @@ fn bad_inputs_are_errors() {
             Search {
                 seed: 0,
                 anytime: false,
+                scatter: true,
                 stop: &mut || false,
                 improved: &mut |_| {}
             }

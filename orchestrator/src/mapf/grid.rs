@@ -1,7 +1,5 @@
 //! Grid maps in the MovingAI `.map` format and scenario files in the `.scen` format.
 
-use std::collections::VecDeque;
-
 /// Why a map or scenario could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -22,8 +20,10 @@ pub struct GridMap {
     /// Rows.
     pub height: usize,
     free: Vec<bool>,
-    /// Free neighbours of each cell (4-connected), in the order up, left, right, down.
-    neighbours: Vec<Vec<u32>>,
+    /// Free neighbours of all cells (4-connected), in the order up, left, right, down;
+    /// cell `c`'s are `adjacent[first[c]..first[c + 1]]` (one flat array: fast to scan).
+    adjacent: Vec<u32>,
+    first: Vec<u32>,
 }
 
 impl GridMap {
@@ -76,17 +76,19 @@ impl GridMap {
 
     /// A map from its free cells, row by row.
     pub fn from_cells(width: usize, height: usize, free: Vec<bool>) -> GridMap {
-        let mut neighbours = vec![Vec::new(); width * height];
+        let mut adjacent = Vec::new();
+        let mut first = Vec::with_capacity(width * height + 1);
         for y in 0..height {
             for x in 0..width {
                 let v = y * width + x;
+                first.push(adjacent.len() as u32);
                 if !free[v] {
                     continue;
                 }
                 let mut add = |nx: usize, ny: usize| {
                     let u = ny * width + nx;
                     if free[u] {
-                        neighbours[v].push(u as u32);
+                        adjacent.push(u as u32);
                     }
                 };
                 if y > 0 {
@@ -103,11 +105,13 @@ impl GridMap {
                 }
             }
         }
+        first.push(adjacent.len() as u32);
         GridMap {
             width,
             height,
             free,
-            neighbours,
+            adjacent,
+            first,
         }
     }
 
@@ -128,7 +132,8 @@ impl GridMap {
 
     /// Free 4-connected neighbours of `cell`.
     pub fn neighbours(&self, cell: u32) -> &[u32] {
-        &self.neighbours[cell as usize]
+        let c = cell as usize;
+        &self.adjacent[self.first[c] as usize..self.first[c + 1] as usize]
     }
 
     /// Number of cells (free or not).
@@ -139,17 +144,41 @@ impl GridMap {
     /// Moves from every cell to `goal` (breadth-first); `u32::MAX` where unreachable.
     pub fn distances_to(&self, goal: u32) -> Vec<u32> {
         let mut dist = vec![u32::MAX; self.cells()];
-        let mut queue = VecDeque::from([goal]);
+        // Every cell enters the queue at most once: a plain array with a read index.
+        let mut queue = Vec::with_capacity(self.cells());
+        queue.push(goal);
         dist[goal as usize] = 0;
-        while let Some(v) = queue.pop_front() {
+        let mut head = 0;
+        while let Some(&v) = queue.get(head) {
+            head += 1;
+            let next = dist[v as usize] + 1;
             for &u in self.neighbours(v) {
                 if dist[u as usize] == u32::MAX {
-                    dist[u as usize] = dist[v as usize] + 1;
-                    queue.push_back(u);
+                    dist[u as usize] = next;
+                    queue.push(u);
                 }
             }
         }
         dist
+    }
+
+    /// [`Self::distances_to`] for each of `goals`, spread over the machine's cores (the
+    /// tables do not depend on how the work is split).
+    pub fn distance_tables(&self, goals: &[u32]) -> Vec<Vec<u32>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = goals.len().div_ceil(threads.max(1)).max(64);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = goals
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || part.iter().map(|&g| self.distances_to(g)).collect())
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|p| -> Vec<Vec<u32>> { p.join().expect("a distance table panicked") })
+                .collect()
+        })
     }
 }
 

@@ -7,7 +7,9 @@
 //! keeps it in place, with no two agents in one cell and no two swapping along an edge.
 //! Revisiting a known configuration puts it back on top of the stack (as LaCAM* does), which
 //! keeps the search complete: if a solution exists and time allows, it is found. PIBT uses
-//! the swap technique of lacam2 so agents pass each other in corridors. In anytime mode
+//! the swap technique of lacam2 so agents pass each other in corridors, and (unless turned
+//! off) follows scattered paths planned beforehand ([`super::scatter`], as lacam3 does),
+//! which spreads agents over the map and makes dense first solutions much cheaper. In anytime mode
 //! the search goes on after the first solution, rewiring explored configurations when a
 //! cheaper way in is found and pruning by the best solution, as LaCAM* does; its edge cost
 //! is the number of agents not resting at their goal, so the sum of costs reported (which
@@ -17,6 +19,7 @@
 
 use super::grid::GridMap;
 use super::lns::Lns;
+use super::scatter::{Scatter, scatter};
 use crate::swap::{Corridor, NONE, TieBreak, swap_possible, swap_required};
 use std::collections::VecDeque;
 
@@ -96,6 +99,9 @@ struct High {
     next: Vec<u32>,
 }
 
+/// Largest distance rank PIBT tells apart (farther cells rank equal).
+const RANK_MAX: u32 = (1 << 21) - 1;
+
 struct Pibt<'a> {
     map: &'a GridMap,
     dist: &'a [Vec<u32>],
@@ -104,6 +110,7 @@ struct Pibt<'a> {
     occupied_next: Vec<u32>,
     touched: Vec<u32>,
     rng: TieBreak,
+    scatter: Scatter,
 }
 
 impl Pibt<'_> {
@@ -146,22 +153,39 @@ impl Pibt<'_> {
     fn pibt(&mut self, i: u32, from: &[u32], to: &mut [u32]) -> bool {
         let v = from[i as usize];
         let d = &self.dist[i as usize];
-        let mut cands: [(u32, u64, u32); 5] = [(0, 0, NONE); 5];
+        let scattered = self.scatter.next(i as usize, v);
+        // Sort keys packed in one word: rank (21 bits), busy (1), random (42); the cell
+        // rides alongside.
+        let mut cands: [(u64, u32); 5] = [(0, NONE); 5];
         let mut n = 0;
         for &u in self.map.neighbours(v).iter().chain(std::iter::once(&v)) {
-            // Nearer the goal first; among equals, free cells first, then at random.
+            // The next cell of the agent's scattered path first; then nearer the goal;
+            // among equals, free cells first, then at random.
             let busy = (self.occupied_now[u as usize] != NONE && u != v) as u64;
-            cands[n] = (d[u as usize], (busy << 62) | (self.rng.next() >> 2), u);
+            let rank = if Some(u) == scattered {
+                0
+            } else {
+                d[u as usize].saturating_add(1)
+            };
+            let key = ((rank.min(RANK_MAX) as u64) << 43) | (busy << 42) | (self.rng.next() >> 22);
+            cands[n] = (key, u);
             n += 1;
         }
         let cands = &mut cands[..n];
-        cands.sort_unstable();
+        // Insertion sort: at most five entries.
+        for a in 1..cands.len() {
+            let mut b = a;
+            while b > 0 && cands[b - 1].0 > cands[b].0 {
+                cands.swap(b - 1, b);
+                b -= 1;
+            }
+        }
         // In a corridor, an agent coming the other way is pulled along rather than pushed.
-        let swap_with = self.swap_partner(i, cands[0].2, from, to);
+        let swap_with = self.swap_partner(i, cands[0].1, from, to);
         if swap_with.is_some() {
             cands.reverse();
         }
-        for (k, &(_, _, u)) in cands.iter().enumerate() {
+        for (k, &(_, u)) in cands.iter().enumerate() {
             if self.occupied_next[u as usize] != NONE {
                 continue;
             }
@@ -244,6 +268,9 @@ pub struct Search<'a> {
     /// Keep improving the sum of costs after the first solution (LaCAM*), until `stop`
     /// says so or the search space is exhausted (then the solution is optimal).
     pub anytime: bool,
+    /// Plan scattered paths first ([`super::scatter`]) and let PIBT follow them: a much
+    /// cheaper first solution on dense instances, for the time the paths take.
+    pub scatter: bool,
     /// Asked between steps; the search ends when it returns true.
     pub stop: &'a mut dyn FnMut() -> bool,
     /// Told the sum of costs (as [`Solution::sum_of_costs`] counts it) of each better
@@ -284,6 +311,7 @@ pub fn solve(
     let Search {
         seed,
         anytime,
+        scatter: scattered,
         stop,
         improved,
     } = search;
@@ -308,13 +336,21 @@ pub fn solve(
         occupied_next: vec![NONE; map.cells()],
         touched: Vec::new(),
         rng: TieBreak(seed),
+        scatter: Scatter::default(),
     };
+    if scattered {
+        pibt.scatter = scatter(map, starts, goals, distances, seed, stop);
+    }
     let cells = map.cells() as f64;
-    let order_of = |p: &[f64]| {
-        let mut order: Vec<u32> = (0..n as u32).collect();
+    // Highest priority first, ties by index: a total order, so starting from the parent's
+    // order (nearly sorted already, which the adaptive sort runs through fast) gives the
+    // same result as starting afresh.
+    let order_of = |p: &[f64], from: &[u32]| {
+        let mut order = from.to_vec();
         order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
         order
     };
+    let identity: Vec<u32> = (0..n as u32).collect();
     let mut lows = vec![Low {
         parent: NONE,
         who: NONE,
@@ -333,7 +369,7 @@ pub fn solve(
     let mut highs = vec![High {
         config: starts.to_vec(),
         parent: NONE,
-        order: order_of(&priorities),
+        order: order_of(&priorities, &identity),
         priorities,
         tree: VecDeque::from([0]),
         g: 0,
@@ -486,7 +522,7 @@ pub fn solve(
             h: heuristic(&next),
             config: next,
             parent: h,
-            order: order_of(&priorities),
+            order: order_of(&priorities, &highs[h as usize].order),
             priorities,
             tree: VecDeque::from([0]),
             g,

@@ -5,6 +5,7 @@ pub mod grid;
 pub mod lacam;
 pub mod lns;
 pub mod report;
+pub mod scatter;
 pub mod warehouse;
 
 pub use grid::{GridError, GridMap, parse_scenario};
