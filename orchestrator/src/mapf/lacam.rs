@@ -14,8 +14,8 @@
 //! cheaper way in is found and pruning by the best solution, as LaCAM* does; its edge cost
 //! is the number of agents not resting at their goal, so the sum of costs reported (which
 //! also counts waits at a goal before a later departure) is not always monotone. Alongside
-//! it, large neighbourhood search ([`super::lns`]) improves the first solution's paths; the
-//! better of the two comes back.
+//! it, large neighbourhood search ([`super::lns`]) improves the best of a few first solutions
+//! (other tie-breaking seeds); the better of the two comes back.
 
 use super::grid::GridMap;
 use super::lns::Lns;
@@ -98,6 +98,10 @@ struct High {
     /// Configurations reached from this one, for rewiring.
     next: Vec<u32>,
 }
+
+/// Extra first solutions (other tie-breaking seeds) tried in anytime mode; the best
+/// one starts the neighbourhood search.
+const RESTARTS: u64 = 3;
 
 /// Largest distance rank PIBT tells apart (farther cells rank equal).
 const RANK_MAX: u32 = (1 << 21) - 1;
@@ -339,7 +343,10 @@ pub fn solve(
         scatter: Scatter::default(),
     };
     if scattered {
-        pibt.scatter = scatter(map, starts, goals, distances, seed, stop);
+        // For a quick first solution two rounds (the second sees every path); in anytime
+        // mode as many as keep cutting meetings, since a better start pays off for long.
+        let rounds = if anytime { 6 } else { 2 };
+        pibt.scatter = scatter(map, starts, goals, distances, (seed, rounds), stop);
     }
     let cells = map.cells() as f64;
     // Highest priority first, ties by index: a total order, so starting from the parent's
@@ -416,7 +423,32 @@ pub fn solve(
             if !anytime {
                 break;
             }
-            lns = Some(Lns::new(map, goals, distances, &first, seed));
+            // Large neighbourhood search settles near where it starts, and first solutions
+            // vary a lot with the tie-breaking: start it from the best of a few.
+            let mut start = first;
+            for k in 1..=RESTARTS {
+                let other = solve(
+                    map,
+                    starts,
+                    goals,
+                    distances,
+                    Search {
+                        seed: seed.wrapping_add(k),
+                        anytime: false,
+                        scatter: scattered,
+                        stop: &mut *stop,
+                        improved: &mut |_| {},
+                    },
+                );
+                if let Ok(o) = other
+                    && o.sum_of_costs(goals) < best
+                {
+                    best = o.sum_of_costs(goals);
+                    improved(best);
+                    start = o;
+                }
+            }
+            lns = Some(Lns::new(map, goals, distances, &start, seed));
         }
         // Nothing through this configuration can beat the best solution.
         if let Some(gl) = goal

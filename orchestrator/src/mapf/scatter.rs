@@ -17,9 +17,6 @@ pub const MARGIN: u32 = 10;
 /// paths no better in the end).
 pub const MEETING_WEIGHT: u32 = 4;
 
-/// Rounds of replanning every agent after the first, while crossings keep falling.
-const MAX_ROUNDS: usize = 6;
-
 /// Where each agent's scattered path goes next from each of its cells.
 #[derive(Clone, Debug, Default)]
 pub struct Scatter {
@@ -88,14 +85,15 @@ impl Crossings {
     }
 }
 
-/// Plans the scattered paths. `stop` is asked between agents; when it says so, the paths
-/// planned so far are kept.
+/// Plans the scattered paths: every agent in turn, in up to `rounds` rounds (random
+/// order each), while the meetings among all paths keep falling. `stop` is asked between
+/// agents; when it says so, the best paths so far are kept.
 pub fn scatter(
     map: &GridMap,
     starts: &[u32],
     goals: &[u32],
     distances: &[Vec<u32>],
-    seed: u64,
+    (seed, rounds): (u64, usize),
     stop: &mut dyn FnMut() -> bool,
 ) -> Scatter {
     let n = starts.len();
@@ -111,22 +109,20 @@ pub fn scatter(
         parked_from: vec![u32::MAX; cells],
     };
     let mut paths: Vec<Vec<u32>> = vec![Vec::new(); n];
-    let mut meetings = vec![0u32; n];
     // Dense search state, reset by stamps.
     let mut parent = vec![0u32; cells];
     let mut closed = vec![0u32; cells];
     let mut stamp = 0u32;
     let mut rng = crate::swap::TieBreak(seed ^ 0x9E37_79B9_7F4A_7C15);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut last = u64::MAX;
-    let mut stopped = false;
-    for round in 0..MAX_ROUNDS {
+    // The paths with the fewest meetings so far, and that count.
+    let mut best: (Vec<Vec<u32>>, u64) = (Vec::new(), u64::MAX);
+    for _ in 0..rounds.max(1) {
         for k in (1..n).rev() {
             order.swap(k, (rng.next() % (k as u64 + 1)) as usize);
         }
         for &i in &order {
             if stop() {
-                stopped = true;
                 break;
             }
             table.remove(&paths[i]);
@@ -139,7 +135,7 @@ pub fn scatter(
             // straight to the goal instead of filling every shortest route.
             let mut open = BinaryHeap::new();
             open.push(Reverse((d[s as usize], 0u32, d[s as usize], s, 0u32, s)));
-            let mut found = None;
+            let mut found = false;
             while let Some(Reverse((_, m, _, v, gv, p))) = open.pop() {
                 if closed[v as usize] == stamp {
                     continue;
@@ -147,7 +143,7 @@ pub fn scatter(
                 closed[v as usize] = stamp;
                 parent[v as usize] = p;
                 if v == g {
-                    found = Some(m);
+                    found = true;
                     break;
                 }
                 for &u in map.neighbours(v) {
@@ -159,7 +155,7 @@ pub fn scatter(
                     }
                 }
             }
-            if let Some(m) = found {
+            if found {
                 let mut path = vec![g];
                 let mut v = g;
                 while v != s {
@@ -168,17 +164,29 @@ pub fn scatter(
                 }
                 path.reverse();
                 paths[i] = path;
-                meetings[i] = m;
             }
             table.enrol(i as u32, &paths[i]);
         }
-        let total: u64 = meetings.iter().map(|&m| m as u64).sum();
-        if stopped || total == 0 || (round >= 1 && total >= last) {
-            last = last.min(total);
+        // Meetings among all the paths now (each agent planned around those before it).
+        let mut total = 0u64;
+        for (i, p) in paths.iter().enumerate() {
+            table.remove(p);
+            total += p
+                .windows(2)
+                .enumerate()
+                .map(|(t, w)| table.cost(w[0], w[1], t as u32, &paths) as u64)
+                .sum::<u64>();
+            table.enrol(i as u32, p);
+        }
+        if total >= best.1 {
             break;
         }
-        last = total;
+        best = (paths.clone(), total);
+        if total == 0 || paths.iter().any(Vec::is_empty) {
+            break;
+        }
     }
+    let (paths, crossings) = best;
     let next = paths
         .iter()
         .map(|p| {
@@ -187,10 +195,7 @@ pub fn scatter(
             steps
         })
         .collect();
-    Scatter {
-        next,
-        crossings: last,
-    }
+    Scatter { next, crossings }
 }
 
 #[cfg(test)]
@@ -207,7 +212,7 @@ mod tests {
         let starts = [map.cell(0, 1), map.cell(0, 0)];
         let goals = [map.cell(5, 1), map.cell(5, 2)];
         let dist: Vec<Vec<u32>> = goals.iter().map(|&g| map.distances_to(g)).collect();
-        let s = scatter(&map, &starts, &goals, &dist, 1, &mut || false);
+        let s = scatter(&map, &starts, &goals, &dist, (1, 8), &mut || false);
         assert_eq!(s.crossings, 0);
         // Every agent's path runs from its start to its goal by neighbouring cells.
         for i in 0..2 {
@@ -232,7 +237,7 @@ mod tests {
         let starts = [map.cell(0, 0), map.cell(4, 0)];
         let goals = [map.cell(4, 0), map.cell(0, 0)];
         let dist: Vec<Vec<u32>> = goals.iter().map(|&g| map.distances_to(g)).collect();
-        let s = scatter(&map, &starts, &goals, &dist, 3, &mut || false);
+        let s = scatter(&map, &starts, &goals, &dist, (3, 8), &mut || false);
         assert_eq!(s.crossings, 0);
         let rows_used = |i: usize| {
             let mut v = starts[i];
