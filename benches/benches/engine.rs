@@ -71,12 +71,53 @@ fn lifelong_step_500(c: &mut Criterion) {
     g.finish();
 }
 
+/// Targets: first solutions at least as fast as LaCAM*'s (28 ms for random-32-32-20 with
+/// 409 agents, 209 ms for warehouse-10-20-10-2-1 with 1,000) and no costlier. The generated
+/// warehouse stands in where `../shared/mapf` is absent; the planning time includes the
+/// distance tables, as `twinline mapf` counts it.
+fn mapf_first_solution(c: &mut Criterion) {
+    let fallback = orchestrator::mapf::WarehouseShape {
+        blocks_x: 10,
+        blocks_y: 6,
+        rack_length: 10,
+        rack_depth: 2,
+        aisle: 2,
+        margin: 3,
+    };
+    let mut g = c.benchmark_group("mapf");
+    g.sample_size(10);
+    for (id, map, scen, n) in [
+        (
+            "random_409",
+            "random-32-32-20.map",
+            "random-32-32-20-random-1.scen",
+            409,
+        ),
+        (
+            "warehouse_1000",
+            "warehouse-10-20-10-2-1.map",
+            "warehouse-10-20-10-2-1-random-1.scen",
+            1000,
+        ),
+    ] {
+        let inst = twinline_benches::mapf_instance(map, scen, n, &fallback);
+        eprintln!("mapf bench instance: {}", inst.name);
+        for (variant, scatter) in [("scattered", true), ("plain", false)] {
+            g.bench_function(format!("first_solution_{id}_{variant}"), |b| {
+                b.iter(|| black_box(twinline_benches::first_solution(&inst, scatter)))
+            });
+        }
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bottling_line_8h,
     mm1_events,
     plant_10_lines_1y,
     plant_agv_24h,
-    lifelong_step_500
+    lifelong_step_500,
+    mapf_first_solution
 );
 criterion_main!(benches);

@@ -75,3 +75,73 @@ pub fn lifelong_step(t: &mut Traffic, goal: &mut impl FnMut() -> u32) {
         }
     }
 }
+
+/// A one-shot MAPF instance: its name, the map, starts and goals.
+pub struct MapfInstance {
+    /// What it is (the MovingAI files, or "generated ...").
+    pub name: String,
+    /// The grid.
+    pub map: GridMap,
+    /// Start cells.
+    pub starts: Vec<u32>,
+    /// Goal cells.
+    pub goals: Vec<u32>,
+}
+
+/// The first `n` agents of MovingAI's `map`/`scen` from `../shared/mapf` when they are
+/// there, else `n` agents with random distinct starts and goals on `fallback`.
+pub fn mapf_instance(map: &str, scen: &str, n: usize, fallback: &WarehouseShape) -> MapfInstance {
+    let dir = format!("{}/../../shared/mapf", env!("CARGO_MANIFEST_DIR"));
+    let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).ok();
+    let (name, grid, pairs) = match read(map).zip(read(scen)) {
+        Some((m, s)) => {
+            let grid = GridMap::parse(&m).expect("the MovingAI map parses");
+            let pairs = orchestrator::mapf::parse_scenario(&s, &grid, n)
+                .expect("the MovingAI scenario parses");
+            (format!("{map}, {n} agents"), grid, pairs)
+        }
+        None => {
+            let grid = fallback.to_map();
+            let mut free: Vec<u32> = (0..grid.cells() as u32)
+                .filter(|&c| !grid.neighbours(c).is_empty())
+                .collect();
+            let mut state = 0x9E37_79B9_7F4A_7C15u64;
+            for k in (1..free.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                free.swap(k, (state % (k as u64 + 1)) as usize);
+            }
+            let pairs = (0..n).map(|i| (free[i], free[n + i])).collect();
+            (format!("generated warehouse, {n} agents"), grid, pairs)
+        }
+    };
+    let (starts, goals): (Vec<u32>, Vec<u32>) = pairs.into_iter().unzip();
+    MapfInstance {
+        name,
+        map: grid,
+        starts,
+        goals,
+    }
+}
+
+/// The first solution's sum of costs (LaCAM-style search, scattered paths or not), from
+/// scratch: distance tables included, as `twinline mapf` times it.
+pub fn first_solution(inst: &MapfInstance, scatter: bool) -> u64 {
+    let distances = inst.map.distance_tables(&inst.goals);
+    let sol = orchestrator::mapf::solve(
+        &inst.map,
+        &inst.starts,
+        &inst.goals,
+        &distances,
+        orchestrator::mapf::Search {
+            seed: 0,
+            anytime: false,
+            scatter,
+            stop: &mut || false,
+            improved: &mut |_| {},
+        },
+    )
+    .expect("the bench instances are solvable");
+    sol.sum_of_costs(&inst.goals)
+}
