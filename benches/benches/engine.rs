@@ -111,6 +111,19 @@ fn mapf_first_solution(c: &mut Criterion) {
     g.finish();
 }
 
+/// Target: at least a million feed events a second from a file into the twin (parse,
+/// dedupe, order, apply).
+fn feed_ingest(c: &mut Criterion) {
+    let text = twinline_benches::feed_lines(200_000);
+    let mut g = c.benchmark_group("feed");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(200_000));
+    g.bench_function("ingest_ndjson_200k", |b| {
+        b.iter(|| black_box(twinline_benches::ingest(&text)))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bottling_line_8h,
@@ -118,6 +131,7 @@ criterion_group!(
     plant_10_lines_1y,
     plant_agv_24h,
     lifelong_step_500,
-    mapf_first_solution
+    mapf_first_solution,
+    feed_ingest
 );
 criterion_main!(benches);

@@ -20,6 +20,7 @@
 
 pub mod changeover;
 pub mod dispatch;
+pub mod feed;
 pub mod layout;
 pub mod mapf;
 pub mod motion;

@@ -1,0 +1,122 @@
+//! One inventory feed event and its parts.
+
+use std::fmt;
+
+/// An instant, nanoseconds since 1970-01-01T00:00:00Z (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Parses RFC 3339 (`2026-11-23T06:00:00Z`, `2026-11-23T07:00:00.250+01:00`).
+    pub fn parse(text: &str) -> Result<Timestamp, String> {
+        let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))?;
+        i64::try_from(t.unix_timestamp_nanos())
+            .map(Timestamp)
+            .map_err(|_| format!("`{text}` is outside the years 1677–2262"))
+    }
+
+    /// Seconds from `earlier` to `self`.
+    pub fn seconds_since(self, earlier: Timestamp) -> f64 {
+        (self.0 - earlier.0) as f64 / 1e9
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128)
+            .map_err(|_| fmt::Error)?;
+        let text = t
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+/// What an event says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EventKind {
+    /// Goods received (quantity added).
+    Receipt,
+    /// Goods used up, e.g. by a line (quantity taken).
+    Consumption,
+    /// A booking correction (signed quantity added).
+    Adjustment,
+    /// A physical count: the quantity on hand, which replaces the book figure.
+    CycleCount,
+    /// An order or demand to be served (no change to stock until shipped).
+    Demand,
+    /// Goods shipped out (quantity taken).
+    Shipment,
+}
+
+impl EventKind {
+    /// All kinds, with their names in feeds.
+    pub const NAMES: [(&'static str, EventKind); 6] = [
+        ("receipt", EventKind::Receipt),
+        ("consumption", EventKind::Consumption),
+        ("adjustment", EventKind::Adjustment),
+        ("cycle_count", EventKind::CycleCount),
+        ("demand", EventKind::Demand),
+        ("shipment", EventKind::Shipment),
+    ];
+
+    /// The kind named `name` in a feed.
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, k)| k)
+    }
+
+    /// Its name in feeds.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    /// The change to stock on hand a quantity of this kind makes (`None`: it sets the level
+    /// or does not touch stock).
+    pub fn delta(self, qty: f64) -> Option<f64> {
+        match self {
+            EventKind::Receipt | EventKind::Adjustment => Some(qty),
+            EventKind::Consumption | EventKind::Shipment => Some(-qty),
+            EventKind::CycleCount | EventKind::Demand => None,
+        }
+    }
+}
+
+/// One inventory event from a feed (replayed file or live stream).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedEvent {
+    /// Unique id: a second event with the same id is a duplicate.
+    pub event_id: String,
+    /// When it happened.
+    pub ts: Timestamp,
+    /// Plant or distribution centre.
+    pub site: String,
+    /// Region the site belongs to, if given.
+    pub region: Option<String>,
+    /// Material or SKU.
+    pub material: String,
+    /// Where: a warehouse, a line-side point, a dock.
+    pub location: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// How much, in `unit` (signed for adjustments, at least 0 otherwise).
+    pub qty: f64,
+    /// Unit of `qty` (e.g. "pcs", "kg", "pallet").
+    pub unit: String,
+    /// The system that sent it, if given.
+    pub source: Option<String>,
+}
+
+impl FeedEvent {
+    /// The order events apply in: time, then id.
+    pub fn key(&self) -> (Timestamp, &str) {
+        (self.ts, &self.event_id)
+    }
+}

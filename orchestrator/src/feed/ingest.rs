@@ -1,0 +1,234 @@
+//! Ingestion rules: every event applies once, in time order.
+//!
+//! A duplicate `event_id` changes nothing (a reused id with different content is rejected
+//! instead, since one of the two must be wrong). Events are held back for a lateness
+//! window and released in (`ts`, `event_id`) order once the newest time seen has moved a
+//! window past them, so events that arrive out of order within the window apply exactly as
+//! if they had arrived in order. An event older than what was already released comes too
+//! late for that: it is released at once, marked as a correction, and counted.
+
+use super::event::{FeedEvent, Timestamp};
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+/// What became of an offered event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admission {
+    /// Held until the window passes it.
+    Held,
+    /// Seen before with this id and content: ignored.
+    Duplicate,
+    /// Older than events already released: released now as a correction.
+    Late,
+    /// The id was seen before with other content: rejected (the reason says how).
+    Conflict(String),
+}
+
+/// Counters of an ingestion, for the run's KPIs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IngestionCounters {
+    /// Valid events offered (first sight of their id).
+    pub accepted: u64,
+    /// Events released to be applied.
+    pub applied: u64,
+    /// Repeated ids with the same content, ignored.
+    pub duplicates: u64,
+    /// Events that arrived out of order but within the window (applied in order).
+    pub reordered: u64,
+    /// Events that came later than the window, applied as corrections.
+    pub late_corrections: u64,
+    /// Invalid lines and conflicting ids, set aside with a reason.
+    pub quarantined: u64,
+}
+
+/// The ingestion state of one feed (or several merged).
+#[derive(Debug)]
+pub struct Ingestion {
+    /// Nanoseconds an event may arrive after later ones and still apply in order.
+    lateness: i64,
+    /// Ids seen, with a fingerprint of the content they came with.
+    #[allow(
+        clippy::disallowed_types,
+        reason = "looked up only, never iterated: order cannot leak"
+    )]
+    seen: std::collections::HashMap<String, u64, BuildHasherDefault<Fnv>>,
+    /// Held events, earliest (time, id) on top.
+    held: BinaryHeap<Reverse<Held>>,
+    /// Newest time offered so far.
+    newest: Option<Timestamp>,
+    /// Key of the last event released.
+    released: Option<(Timestamp, String)>,
+    /// Late events waiting to be taken (released out of order).
+    corrections: Vec<FeedEvent>,
+    counters: IngestionCounters,
+}
+
+impl Ingestion {
+    /// An empty ingestion holding events back `lateness_s` seconds.
+    pub fn new(lateness_s: f64) -> Self {
+        Ingestion {
+            lateness: (lateness_s.max(0.0) * 1e9) as i64,
+            seen: Default::default(),
+            held: BinaryHeap::new(),
+            newest: None,
+            released: None,
+            corrections: Vec::new(),
+            counters: IngestionCounters::default(),
+        }
+    }
+
+    /// Offers a parsed event.
+    pub fn offer(&mut self, event: FeedEvent) -> Admission {
+        let print = fingerprint(&event);
+        if let Some(&before) = self.seen.get(&event.event_id) {
+            if before == print {
+                self.counters.duplicates += 1;
+                return Admission::Duplicate;
+            }
+            self.counters.quarantined += 1;
+            return Admission::Conflict(format!(
+                "event_id `{}` was used before for an event with other content",
+                event.event_id
+            ));
+        }
+        self.seen.insert(event.event_id.clone(), print);
+        self.counters.accepted += 1;
+        if self
+            .released
+            .as_ref()
+            .is_some_and(|(t, id)| (event.ts, event.event_id.as_str()) < (*t, id.as_str()))
+        {
+            self.counters.late_corrections += 1;
+            self.corrections.push(event);
+            return Admission::Late;
+        }
+        if self.newest.is_some_and(|n| event.ts < n) {
+            self.counters.reordered += 1;
+        }
+        self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
+        self.held.push(Reverse(Held(Box::new(event))));
+        Admission::Held
+    }
+
+    /// Counts a line rejected before it became an event.
+    pub fn quarantine(&mut self) {
+        self.counters.quarantined += 1;
+    }
+
+    /// Events ready to apply, in order: late corrections first (as they came), then held
+    /// events a window or more older than the newest time seen.
+    pub fn ready(&mut self) -> Vec<FeedEvent> {
+        let Some(newest) = self.newest else {
+            return self.release_while(|_| false);
+        };
+        let bound = Timestamp(newest.0.saturating_sub(self.lateness));
+        self.release_while(|e| e.ts <= bound)
+    }
+
+    /// Everything held, in order (the end of a stream or file).
+    pub fn flush(&mut self) -> Vec<FeedEvent> {
+        self.release_while(|_| true)
+    }
+
+    /// Events held with time at most `until` (the simulation clock reached it), in order.
+    pub fn due(&mut self, until: Timestamp) -> Vec<FeedEvent> {
+        self.release_while(|e| e.ts <= until)
+    }
+
+    fn release_while(&mut self, ok: impl Fn(&FeedEvent) -> bool) -> Vec<FeedEvent> {
+        let mut out = std::mem::take(&mut self.corrections);
+        let late = out.len();
+        while let Some(Reverse(top)) = self.held.peek() {
+            if !ok(&top.0) {
+                break;
+            }
+            let Some(Reverse(Held(event))) = self.held.pop() else {
+                break;
+            };
+            out.push(*event);
+        }
+        if out.len() > late
+            && let Some(last) = out.last()
+        {
+            self.released = Some((last.ts, last.event_id.clone()));
+        }
+        self.counters.applied += out.len() as u64;
+        out
+    }
+
+    /// Events held back now.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> &IngestionCounters {
+        &self.counters
+    }
+}
+
+/// A held event, ordered by (time, id); boxed, so the heap moves pointers.
+#[derive(Debug)]
+struct Held(Box<FeedEvent>);
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Held {}
+
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Held {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.key().cmp(&other.0.key())
+    }
+}
+
+/// A hash of everything an event says, to tell a repeat from a reused id.
+fn fingerprint(e: &FeedEvent) -> u64 {
+    let mut h = Fnv::default();
+    (
+        e.ts,
+        &e.site,
+        &e.region,
+        &e.material,
+        &e.location,
+        e.kind,
+        e.qty.to_bits(),
+        &e.unit,
+        &e.source,
+    )
+        .hash(&mut h);
+    h.finish()
+}
+
+/// FNV-1a, 64 bits: a fast hash for ids and fingerprints (feeds are not adversarial, and
+/// the result must be the same on every run).
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}

@@ -1,0 +1,272 @@
+//! Feed events: parsing with reasons for every rejected line, the ingestion rules (once,
+//! in time order within the window, late ones as corrections) and stock positions, with a
+//! property test that reordering within the window and duplicating never change the result.
+
+use orchestrator::feed::{
+    Admission, Applied, EventKind, FeedEvent, Ingestion, StockLedger, Timestamp, parse_csv,
+    parse_ndjson, parse_ndjson_line,
+};
+use proptest::prelude::*;
+
+fn line(id: &str, ts: &str, kind: &str, qty: f64) -> String {
+    format!(
+        r#"{{"event_id":"{id}","ts":"{ts}","site":"P1","material":"caps","location":"WH","kind":"{kind}","qty":{qty},"unit":"pcs"}}"#
+    )
+}
+
+fn event(id: &str, ts: &str, kind: &str, qty: f64) -> FeedEvent {
+    parse_ndjson_line(&line(id, ts, kind, qty), 1).unwrap()
+}
+
+#[test]
+fn timestamps_read_rfc3339_with_offsets() {
+    let utc = Timestamp::parse("2026-11-23T06:00:00Z").unwrap();
+    let cet = Timestamp::parse("2026-11-23T07:00:00.5+01:00").unwrap();
+    assert_eq!(cet.0 - utc.0, 500_000_000);
+    assert_eq!(utc.to_string(), "2026-11-23T06:00:00Z");
+    assert!(Timestamp::parse("2026-11-23 06:00").is_err());
+    assert!(
+        Timestamp::parse("2026-11-23T06:00:00").is_err(),
+        "no offset"
+    );
+}
+
+#[test]
+fn bad_lines_are_rejected_with_the_field_and_reason() {
+    let reason = |text: &str| parse_ndjson_line(text, 7).unwrap_err();
+    let ok = line("e1", "2026-11-23T06:00:00Z", "receipt", 10.0);
+    assert!(parse_ndjson_line(&ok, 1).is_ok());
+    let cases = [
+        (
+            ok.replace("\"event_id\":\"e1\",", ""),
+            "`event_id` is missing",
+        ),
+        (ok.replace("2026-11-23T06:00:00Z", "yesterday"), "`ts`"),
+        (
+            ok.replace("receipt", "theft"),
+            "`kind`: `theft` is not one of",
+        ),
+        (ok.replace("10", "-10"), "negative"),
+        (
+            ok.replace("\"unit\":\"pcs\"", "\"unit\":\" \""),
+            "`unit` is missing",
+        ),
+        (
+            ok.replace("}", ",\"colour\":\"red\"}"),
+            "unknown field `colour`",
+        ),
+        (ok.replace("\"qty\":10", "\"qty\":\"ten\""), "invalid type"),
+        (ok[..20].to_string(), "EOF"),
+        (
+            ok.replace(
+                "\"material\":\"caps\"",
+                "\"material\":\"caps\",\"sku\":\"labels\"",
+            ),
+            "disagree",
+        ),
+    ];
+    for (text, expect) in cases {
+        let r = reason(&text);
+        assert_eq!(r.line, 7);
+        assert_eq!(r.raw, text);
+        assert!(r.reason.contains(expect), "`{}` lacks `{expect}`", r.reason);
+    }
+    // Adjustments may be negative; a sku stands for the material.
+    let adj = line("a", "2026-11-23T06:00:00Z", "adjustment", -3.0);
+    assert_eq!(parse_ndjson_line(&adj, 1).unwrap().qty, -3.0);
+    let sku = ok.replace("\"material\"", "\"sku\"");
+    assert_eq!(parse_ndjson_line(&sku, 1).unwrap().material, "caps");
+}
+
+#[test]
+fn ndjson_and_csv_give_the_same_events_and_keep_line_numbers() {
+    let ndjson = format!(
+        "{}\n\n{}\nnot json\n",
+        line("e1", "2026-11-23T06:00:00Z", "receipt", 10.0),
+        line("e2", "2026-11-23T06:01:00Z", "consumption", 4.0)
+    );
+    let csv = "qty,unit,event_id,ts,site,sku,location,kind,source\n\
+               10,pcs,e1,2026-11-23T06:00:00Z,P1,caps,WH,receipt,\n\
+               4,pcs,e2,2026-11-23T06:01:00Z,P1,caps,WH,consumption,\n\
+               4,pcs,e3\n";
+    let from_json: Vec<_> = parse_ndjson(&ndjson).collect();
+    let from_csv = parse_csv(csv);
+    assert_eq!(from_json.len(), 3);
+    assert_eq!(from_csv.len(), 3);
+    for k in 0..2 {
+        assert_eq!(
+            from_json[k].as_ref().unwrap(),
+            from_csv[k].as_ref().unwrap()
+        );
+    }
+    let bad_json = from_json[2].as_ref().unwrap_err();
+    assert_eq!((bad_json.line, bad_json.raw.as_str()), (4, "not json"));
+    let bad_csv = from_csv[2].as_ref().unwrap_err();
+    assert_eq!(bad_csv.line, 4);
+    assert!(
+        bad_csv.reason.contains("3 fields, the header has 9"),
+        "{}",
+        bad_csv.reason
+    );
+}
+
+#[test]
+fn duplicates_change_nothing_and_reused_ids_are_conflicts() {
+    let mut ing = Ingestion::new(60.0);
+    let e = event("e1", "2026-11-23T06:00:00Z", "receipt", 10.0);
+    assert_eq!(ing.offer(e.clone()), Admission::Held);
+    assert_eq!(ing.offer(e.clone()), Admission::Duplicate);
+    let other = FeedEvent { qty: 11.0, ..e };
+    assert!(matches!(ing.offer(other), Admission::Conflict(r) if r.contains("used before")));
+    assert_eq!(ing.flush().len(), 1);
+    let c = ing.counters();
+    assert_eq!(
+        (c.accepted, c.duplicates, c.quarantined, c.applied),
+        (1, 1, 1, 1)
+    );
+}
+
+#[test]
+fn the_window_orders_events_and_later_ones_are_corrections() {
+    // Window 60 s. Arrivals: 06:00, 06:02 (releases 06:00), 05:59:30 (older than the
+    // released 06:00: a correction, not counted as reordered), 06:01:30 (within the window:
+    // held, applies in order, counted as reordered).
+    let mut ing = Ingestion::new(60.0);
+    ing.offer(event("a", "2026-11-23T06:00:00Z", "receipt", 100.0));
+    assert!(ing.ready().is_empty(), "held for the window");
+    ing.offer(event("b", "2026-11-23T06:02:00Z", "consumption", 1.0));
+    let first: Vec<String> = ing.ready().into_iter().map(|e| e.event_id).collect();
+    assert_eq!(first, ["a"]);
+    assert_eq!(
+        ing.offer(event("late", "2026-11-23T05:59:30Z", "consumption", 5.0)),
+        Admission::Late
+    );
+    assert_eq!(
+        ing.offer(event("c", "2026-11-23T06:01:30Z", "consumption", 2.0)),
+        Admission::Held
+    );
+    let rest: Vec<String> = ing.flush().into_iter().map(|e| e.event_id).collect();
+    assert_eq!(rest, ["late", "c", "b"]);
+    let k = ing.counters();
+    assert_eq!((k.late_corrections, k.reordered, k.applied), (1, 1, 4));
+}
+
+#[test]
+fn stock_worked_by_hand_with_a_cycle_count_and_a_late_consumption() {
+    let mut s = StockLedger::new();
+    let apply =
+        |s: &mut StockLedger, id, ts, kind, qty| s.apply(&event(id, ts, kind, qty)).unwrap();
+    assert_eq!(
+        apply(&mut s, "r", "2026-11-23T06:00:00Z", "receipt", 1000.0),
+        Applied::Changed(1000.0)
+    );
+    apply(&mut s, "c", "2026-11-23T07:00:00Z", "consumption", 300.0);
+    apply(&mut s, "a", "2026-11-23T07:30:00Z", "adjustment", -20.0);
+    apply(&mut s, "d", "2026-11-23T07:40:00Z", "demand", 50.0);
+    // Book 680; counted 650: drift −30.
+    assert_eq!(
+        apply(&mut s, "n", "2026-11-23T08:00:00Z", "cycle_count", 650.0),
+        Applied::Counted { drift: -30.0 }
+    );
+    apply(&mut s, "sh", "2026-11-23T08:10:00Z", "shipment", 50.0);
+    // A consumption from before the count, arriving now: the count saw it already, so on
+    // hand stays 600 and the count's drift becomes −30 + 25 = −5.
+    assert_eq!(
+        apply(&mut s, "old", "2026-11-23T07:50:00Z", "consumption", 25.0),
+        Applied::Superseded
+    );
+    let p = s.position("P1", "WH", "caps").unwrap();
+    assert_eq!(p.on_hand, 600.0);
+    assert_eq!((p.counts, p.last_drift, p.drift_abs), (1, -5.0, 5.0));
+    assert_eq!(p.demanded, 50.0);
+    let kg = FeedEvent {
+        unit: "kg".into(),
+        ..event("k", "2026-11-23T09:00:00Z", "receipt", 1.0)
+    };
+    assert!(
+        s.apply(&kg)
+            .unwrap_err()
+            .contains("`unit`: `kg` differs from `pcs`")
+    );
+}
+
+/// A stream of events on two materials in time order, seconds apart.
+fn stream() -> impl Strategy<Value = Vec<FeedEvent>> {
+    let kinds = prop::sample::select(vec![
+        EventKind::Receipt,
+        EventKind::Consumption,
+        EventKind::Adjustment,
+        EventKind::CycleCount,
+        EventKind::Demand,
+        EventKind::Shipment,
+    ]);
+    prop::collection::vec((0u32..30, kinds, 0u32..2, -50i32..500), 1..60).prop_map(|rows| {
+        let mut ts = Timestamp::parse("2026-11-23T06:00:00Z").unwrap().0;
+        rows.into_iter()
+            .enumerate()
+            .map(|(k, (gap, kind, m, q))| {
+                ts += gap as i64 * 1_000_000_000;
+                let qty = if kind == EventKind::Adjustment {
+                    q as f64
+                } else {
+                    q.unsigned_abs() as f64
+                };
+                FeedEvent {
+                    event_id: format!("e{k:03}"),
+                    ts: Timestamp(ts),
+                    site: "P1".into(),
+                    region: None,
+                    material: ["caps", "labels"][m as usize].into(),
+                    location: "WH".into(),
+                    kind,
+                    qty,
+                    unit: "pcs".into(),
+                    source: None,
+                }
+            })
+            .collect()
+    })
+}
+
+fn final_ledger(arrivals: &[FeedEvent], window_s: f64) -> (StockLedger, u64) {
+    let mut ing = Ingestion::new(window_s);
+    let mut ledger = StockLedger::new();
+    for e in arrivals {
+        ing.offer(e.clone());
+        for r in ing.ready() {
+            ledger.apply(&r).unwrap();
+        }
+    }
+    for r in ing.flush() {
+        ledger.apply(&r).unwrap();
+    }
+    (ledger, ing.counters().late_corrections)
+}
+
+proptest! {
+    #[test]
+    fn reordering_within_the_window_and_duplicating_change_nothing(
+        events in stream(),
+        jitter in prop::collection::vec(0u64..60_000, 60),
+        copies in prop::collection::vec(0usize..60, 0..20),
+    ) {
+        let window_s = 60.0;
+        let (in_order, _) = final_ledger(&events, window_s);
+        // Arrival order: by time plus a delay under the window; then duplicates anywhere
+        // after their first copy.
+        let mut arrivals: Vec<(i64, usize)> = events
+            .iter()
+            .enumerate()
+            .map(|(k, e)| (e.ts.0 + jitter[k] as i64 * 1_000_000 , k))
+            .collect();
+        arrivals.sort();
+        let mut order: Vec<FeedEvent> = arrivals.iter().map(|&(_, k)| events[k].clone()).collect();
+        for &c in &copies {
+            let k = c % events.len();
+            order.push(events[k].clone());
+        }
+        let (shuffled, late) = final_ledger(&order, window_s);
+        prop_assert_eq!(late, 0);
+        prop_assert_eq!(shuffled, in_order);
+    }
+}
