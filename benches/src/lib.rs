@@ -185,7 +185,7 @@ pub fn feed_lines(n: usize) -> String {
 pub fn ingest(text: &str) -> u64 {
     let mut ingestion = orchestrator::feed::Ingestion::new(0.0);
     let mut ledger = orchestrator::feed::StockLedger::new();
-    for parsed in orchestrator::feed::parse_ndjson(text) {
+    for parsed in orchestrator::feed::parse_ndjson_parallel(text) {
         match parsed {
             Ok(e) => {
                 ingestion.offer(e);

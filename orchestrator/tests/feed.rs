@@ -75,7 +75,7 @@ fn bad_lines_are_rejected_with_the_field_and_reason() {
     let adj = line("a", "2026-11-23T06:00:00Z", "adjustment", -3.0);
     assert_eq!(parse_ndjson_line(&adj, 1).unwrap().qty, -3.0);
     let sku = ok.replace("\"material\"", "\"sku\"");
-    assert_eq!(parse_ndjson_line(&sku, 1).unwrap().material, "caps");
+    assert_eq!(&*parse_ndjson_line(&sku, 1).unwrap().material, "caps");
 }
 
 #[test]
@@ -135,7 +135,11 @@ fn the_window_orders_events_and_later_ones_are_corrections() {
     ing.offer(event("a", "2026-11-23T06:00:00Z", "receipt", 100.0));
     assert!(ing.ready().is_empty(), "held for the window");
     ing.offer(event("b", "2026-11-23T06:02:00Z", "consumption", 1.0));
-    let first: Vec<String> = ing.ready().into_iter().map(|e| e.event_id).collect();
+    let first: Vec<String> = ing
+        .ready()
+        .into_iter()
+        .map(|e| e.event_id.to_string())
+        .collect();
     assert_eq!(first, ["a"]);
     assert_eq!(
         ing.offer(event("late", "2026-11-23T05:59:30Z", "consumption", 5.0)),
@@ -145,7 +149,11 @@ fn the_window_orders_events_and_later_ones_are_corrections() {
         ing.offer(event("c", "2026-11-23T06:01:30Z", "consumption", 2.0)),
         Admission::Held
     );
-    let rest: Vec<String> = ing.flush().into_iter().map(|e| e.event_id).collect();
+    let rest: Vec<String> = ing
+        .flush()
+        .into_iter()
+        .map(|e| e.event_id.to_string())
+        .collect();
     assert_eq!(rest, ["late", "c", "b"]);
     let k = ing.counters();
     assert_eq!((k.late_corrections, k.reordered, k.applied), (1, 1, 4));
@@ -212,7 +220,7 @@ fn stream() -> impl Strategy<Value = Vec<FeedEvent>> {
                     q.unsigned_abs() as f64
                 };
                 FeedEvent {
-                    event_id: format!("e{k:03}"),
+                    event_id: format!("e{k:03}").into(),
                     ts: Timestamp(ts),
                     site: "P1".into(),
                     region: None,
@@ -269,4 +277,38 @@ proptest! {
         prop_assert_eq!(late, 0);
         prop_assert_eq!(shuffled, in_order);
     }
+}
+
+#[test]
+fn parallel_parsing_matches_line_by_line_parsing() {
+    // Enough text to be cut into parts, with blank and broken lines among valid ones.
+    let mut text = String::new();
+    for k in 0..3000 {
+        match k % 97 {
+            0 => text.push('\n'),
+            1 => text.push_str("{\"event_id\": broken\n"),
+            _ => {
+                text.push_str(&line(
+                    &format!("e{k}"),
+                    "2026-11-23T06:00:00Z",
+                    "receipt",
+                    k as f64,
+                ));
+                text.push('\n');
+            }
+        }
+    }
+    assert!(text.len() > 3 << 16);
+    let serial: Vec<_> = parse_ndjson(&text).collect();
+    let parallel = orchestrator::feed::parse_ndjson_parallel(&text);
+    assert_eq!(serial.len(), parallel.len());
+    assert_eq!(serial, parallel);
+    let bad: Vec<usize> = parallel
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(|r| r.line)
+        .collect();
+    assert_eq!(bad.len(), 31);
+    assert_eq!(bad[0], 2);
+    assert_eq!(bad[1], 99);
 }

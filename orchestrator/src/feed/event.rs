@@ -1,6 +1,7 @@
 //! One inventory feed event and its parts.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// An instant, nanoseconds since 1970-01-01T00:00:00Z (UTC).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -89,29 +90,30 @@ impl EventKind {
     }
 }
 
-/// One inventory event from a feed (replayed file or live stream).
+/// One inventory event from a feed (replayed file or live stream). Text fields are shared
+/// (`Arc<str>`): a feed repeats the same sites, materials and units on every line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeedEvent {
     /// Unique id: a second event with the same id is a duplicate.
-    pub event_id: String,
+    pub event_id: Arc<str>,
     /// When it happened.
     pub ts: Timestamp,
     /// Plant or distribution centre.
-    pub site: String,
+    pub site: Arc<str>,
     /// Region the site belongs to, if given.
-    pub region: Option<String>,
+    pub region: Option<Arc<str>>,
     /// Material or SKU.
-    pub material: String,
+    pub material: Arc<str>,
     /// Where: a warehouse, a line-side point, a dock.
-    pub location: String,
+    pub location: Arc<str>,
     /// What happened.
     pub kind: EventKind,
     /// How much, in `unit` (signed for adjustments, at least 0 otherwise).
     pub qty: f64,
     /// Unit of `qty` (e.g. "pcs", "kg", "pallet").
-    pub unit: String,
+    pub unit: Arc<str>,
     /// The system that sent it, if given.
-    pub source: Option<String>,
+    pub source: Option<Arc<str>>,
 }
 
 impl FeedEvent {

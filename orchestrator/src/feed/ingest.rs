@@ -8,9 +8,11 @@
 //! late for that: it is released at once, marked as a correction, and counted.
 
 use super::event::{FeedEvent, Timestamp};
+use super::fnv::Fnv;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::Arc;
 
 /// What became of an offered event.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,13 +54,13 @@ pub struct Ingestion {
         clippy::disallowed_types,
         reason = "looked up only, never iterated: order cannot leak"
     )]
-    seen: std::collections::HashMap<String, u64, BuildHasherDefault<Fnv>>,
+    seen: std::collections::HashMap<Arc<str>, u64, BuildHasherDefault<Fnv>>,
     /// Held events, earliest (time, id) on top.
     held: BinaryHeap<Reverse<Held>>,
     /// Newest time offered so far.
     newest: Option<Timestamp>,
     /// Key of the last event released.
-    released: Option<(Timestamp, String)>,
+    released: Option<(Timestamp, Arc<str>)>,
     /// Late events waiting to be taken (released out of order).
     corrections: Vec<FeedEvent>,
     counters: IngestionCounters,
@@ -97,7 +99,7 @@ impl Ingestion {
         if self
             .released
             .as_ref()
-            .is_some_and(|(t, id)| (event.ts, event.event_id.as_str()) < (*t, id.as_str()))
+            .is_some_and(|(t, id)| (event.ts, &*event.event_id) < (*t, &**id))
         {
             self.counters.late_corrections += 1;
             self.corrections.push(event);
@@ -128,7 +130,13 @@ impl Ingestion {
 
     /// Everything held, in order (the end of a stream or file).
     pub fn flush(&mut self) -> Vec<FeedEvent> {
-        self.release_while(|_| true)
+        // One sort beats popping the heap event by event (a whole file at once).
+        let mut all = std::mem::take(&mut self.held).into_vec();
+        all.sort_unstable_by(|Reverse(a), Reverse(b)| a.cmp(b));
+        let mut out = std::mem::take(&mut self.corrections);
+        let late = out.len();
+        out.extend(all.into_iter().map(|Reverse(Held(e))| *e));
+        self.released_now(out, late)
     }
 
     /// Events held with time at most `until` (the simulation clock reached it), in order.
@@ -148,6 +156,11 @@ impl Ingestion {
             };
             out.push(*event);
         }
+        self.released_now(out, late)
+    }
+
+    /// Books `out` as released; the first `late` of them are corrections.
+    fn released_now(&mut self, out: Vec<FeedEvent>, late: usize) -> Vec<FeedEvent> {
         if out.len() > late
             && let Some(last) = out.last()
         {
@@ -208,27 +221,4 @@ fn fingerprint(e: &FeedEvent) -> u64 {
     )
         .hash(&mut h);
     h.finish()
-}
-
-/// FNV-1a, 64 bits: a fast hash for ids and fingerprints (feeds are not adversarial, and
-/// the result must be the same on every run).
-#[derive(Clone, Copy)]
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }

@@ -38,11 +38,14 @@
 //! ```
 
 pub mod event;
+mod fnv;
 pub mod ingest;
 pub mod parse;
 pub mod stock;
 
 pub use event::{EventKind, FeedEvent, Timestamp};
 pub use ingest::{Admission, Ingestion, IngestionCounters};
-pub use parse::{Rejection, parse_csv, parse_ndjson, parse_ndjson_line};
+pub use parse::{
+    FeedReader, Rejection, parse_csv, parse_ndjson, parse_ndjson_line, parse_ndjson_parallel,
+};
 pub use stock::{Applied, Position, PositionKey, StockLedger};

@@ -2,7 +2,11 @@
 //! row. Every line gives an event or a [`Rejection`] saying why not; nothing is dropped.
 
 use super::event::{EventKind, FeedEvent, Timestamp};
+use super::fnv::Fnv;
 use serde::Deserialize;
+use std::borrow::Cow;
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
 
 /// A line that is not a valid event, with the reason (for the quarantine file).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,60 +19,87 @@ pub struct Rejection {
     pub raw: String,
 }
 
-/// The fields of an event as written (NDJSON and CSV alike).
+/// The fields of an event as written (NDJSON and CSV alike), borrowed from the line
+/// where they need no unescaping.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEvent {
-    event_id: Option<String>,
-    ts: Option<String>,
-    site: Option<String>,
+struct RawEvent<'a> {
+    #[serde(borrow, default)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    ts: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    site: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    region: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    material: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    sku: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    location: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
     #[serde(default)]
-    region: Option<String>,
-    #[serde(default)]
-    material: Option<String>,
-    #[serde(default)]
-    sku: Option<String>,
-    location: Option<String>,
-    kind: Option<String>,
     qty: Option<f64>,
-    unit: Option<String>,
-    #[serde(default)]
-    source: Option<String>,
+    #[serde(borrow, default)]
+    unit: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
 }
 
 /// Text fields: absent and blank are the same (CSV has no null).
-fn text(v: Option<String>) -> Option<String> {
-    v.map(|s| {
-        if s.trim().len() == s.len() {
-            s
-        } else {
-            s.trim().to_string()
-        }
-    })
-    .filter(|s| !s.is_empty())
+fn text<'b>(v: &'b Option<Cow<'_, str>>) -> Option<&'b str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-impl RawEvent {
-    fn check(self) -> Result<FeedEvent, String> {
-        let need =
-            |v: Option<String>, name: &str| text(v).ok_or_else(|| format!("`{name}` is missing"));
-        let event_id = need(self.event_id, "event_id")?;
-        let ts = Timestamp::parse(&need(self.ts, "ts")?).map_err(|e| format!("`ts`: {e}"))?;
-        let site = need(self.site, "site")?;
-        let location = need(self.location, "location")?;
-        let material = match (text(self.material), text(self.sku)) {
+/// Reads feed lines into events, sharing the text that repeats (sites, materials, units)
+/// between them.
+#[derive(Debug, Default)]
+pub struct FeedReader {
+    #[allow(
+        clippy::disallowed_types,
+        reason = "looked up only, never iterated: order cannot leak"
+    )]
+    known: std::collections::HashSet<Arc<str>, BuildHasherDefault<Fnv>>,
+}
+
+impl FeedReader {
+    /// A reader with nothing seen yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn share(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.known.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.known.insert(a.clone());
+        a
+    }
+
+    fn check(&mut self, raw: &RawEvent<'_>) -> Result<FeedEvent, String> {
+        fn need<'b>(v: &'b Option<Cow<'_, str>>, name: &str) -> Result<&'b str, String> {
+            text(v).ok_or_else(|| format!("`{name}` is missing"))
+        }
+        let event_id: Arc<str> = Arc::from(need(&raw.event_id, "event_id")?);
+        let ts = Timestamp::parse(need(&raw.ts, "ts")?).map_err(|e| format!("`ts`: {e}"))?;
+        let site = need(&raw.site, "site")?;
+        let location = need(&raw.location, "location")?;
+        let material = match (text(&raw.material), text(&raw.sku)) {
             (Some(m), Some(s)) if m != s => {
                 return Err(format!("`material` ({m}) and `sku` ({s}) disagree"));
             }
             (Some(m), _) | (None, Some(m)) => m,
             (None, None) => return Err("`material` (or `sku`) is missing".into()),
         };
-        let kind_name = need(self.kind, "kind")?;
-        let kind = EventKind::from_name(&kind_name).ok_or_else(|| {
+        let kind_name = need(&raw.kind, "kind")?;
+        let kind = EventKind::from_name(kind_name).ok_or_else(|| {
             let names: Vec<&str> = EventKind::NAMES.iter().map(|(n, _)| *n).collect();
             format!("`kind`: `{kind_name}` is not one of {}", names.join(", "))
         })?;
-        let qty = self.qty.ok_or_else(|| "`qty` is missing".to_string())?;
+        let qty = raw.qty.ok_or_else(|| "`qty` is missing".to_string())?;
         if !qty.is_finite() {
             return Err(format!("`qty`: {qty} is not a number"));
         }
@@ -78,40 +109,85 @@ impl RawEvent {
                 kind.name()
             ));
         }
-        let unit = need(self.unit, "unit")?;
+        let unit = need(&raw.unit, "unit")?;
         Ok(FeedEvent {
             event_id,
             ts,
-            site,
-            region: text(self.region),
-            material,
-            location,
+            site: self.share(site),
+            region: text(&raw.region).map(|r| self.share(r)),
+            material: self.share(material),
+            location: self.share(location),
             kind,
             qty,
-            unit,
-            source: text(self.source),
+            unit: self.share(unit),
+            source: text(&raw.source).map(|r| self.share(r)),
         })
+    }
+
+    /// Parses one NDJSON line (line number `line`, from 1).
+    pub fn ndjson_line(&mut self, text: &str, line: usize) -> Result<FeedEvent, Rejection> {
+        let reject = |reason: String| Rejection {
+            line,
+            reason,
+            raw: text.to_string(),
+        };
+        let raw: RawEvent<'_> = serde_json::from_str(text).map_err(|e| reject(format!("{e}")))?;
+        self.check(&raw).map_err(reject)
     }
 }
 
 /// Parses one NDJSON line (line number `line`, from 1).
 pub fn parse_ndjson_line(text: &str, line: usize) -> Result<FeedEvent, Rejection> {
-    let reject = |reason: String| Rejection {
-        line,
-        reason,
-        raw: text.to_string(),
-    };
-    let raw: RawEvent = serde_json::from_str(text).map_err(|e| reject(format!("{e}")))?;
-    raw.check().map_err(reject)
+    FeedReader::new().ndjson_line(text, line)
 }
 
 /// Parses NDJSON text: one result per non-blank line, in file order (lazily, so a large
 /// file streams through).
 pub fn parse_ndjson(text: &str) -> impl Iterator<Item = Result<FeedEvent, Rejection>> + '_ {
+    let mut reader = FeedReader::new();
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(k, l)| parse_ndjson_line(l, k + 1))
+        .map(move |(k, l)| reader.ndjson_line(l, k + 1))
+}
+
+/// Parses NDJSON text as [`parse_ndjson`] does, spread over the machine's cores (the
+/// results, in file order, do not depend on how the work is split).
+pub fn parse_ndjson_parallel(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Cut at line ends, keeping each part's first line number.
+    let mut parts: Vec<(usize, &str)> = Vec::new();
+    let (mut rest, mut line) = (text, 1usize);
+    let size = text.len().div_ceil(threads.max(1)).max(1 << 16);
+    while !rest.is_empty() {
+        let cut = match rest.get(size..).and_then(|t| t.find('\n')) {
+            Some(k) => size + k + 1,
+            None => rest.len(),
+        };
+        let (part, tail) = rest.split_at(cut);
+        parts.push((line, part));
+        line += part.bytes().filter(|&b| b == b'\n').count();
+        rest = tail;
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|(first, part)| {
+                scope.spawn(move || {
+                    let mut reader = FeedReader::new();
+                    part.lines()
+                        .enumerate()
+                        .filter(|(_, l)| !l.trim().is_empty())
+                        .map(|(k, l)| reader.ndjson_line(l, first + k))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a feed parser thread panicked"))
+            .collect()
+    })
 }
 
 /// Parses CSV text with a header row naming the fields (any order; `region`, `sku` or
@@ -132,6 +208,7 @@ pub fn parse_csv(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
         }
     };
     let lines: Vec<&str> = text.lines().collect();
+    let mut events = FeedReader::new();
     reader
         .records()
         .map(|record| {
@@ -158,10 +235,10 @@ pub fn parse_csv(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
                     headers.len()
                 )));
             }
-            let raw: RawEvent = record
+            let raw: RawEvent<'_> = record
                 .deserialize(Some(&headers))
                 .map_err(|e| reject(format!("{e}")))?;
-            raw.check().map_err(reject)
+            events.check(&raw).map_err(reject)
         })
         .collect()
 }

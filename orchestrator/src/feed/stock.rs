@@ -3,9 +3,10 @@
 
 use super::event::{EventKind, FeedEvent, Timestamp};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Where stock is: (site, location, material).
-pub type PositionKey = (String, String, String);
+pub type PositionKey = (Arc<str>, Arc<str>, Arc<str>);
 
 /// One stock position.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -13,9 +14,9 @@ pub struct Position {
     /// On hand now, in `unit`.
     pub on_hand: f64,
     /// Unit of every quantity here.
-    pub unit: String,
+    pub unit: Arc<str>,
     /// The latest cycle count applied: its key (time, id).
-    pub last_count: Option<(Timestamp, String)>,
+    pub last_count: Option<(Timestamp, Arc<str>)>,
     /// Cycle counts applied.
     pub counts: u64,
     /// Sum of |counted − book| over the counts.
@@ -75,7 +76,7 @@ impl StockLedger {
         let older_than_count = pos
             .last_count
             .as_ref()
-            .is_some_and(|(t, id)| (event.ts, event.event_id.as_str()) < (*t, id.as_str()));
+            .is_some_and(|(t, id)| (event.ts, &*event.event_id) < (*t, &**id));
         Ok(match event.kind {
             EventKind::Demand => {
                 pos.demanded += event.qty;
@@ -111,7 +112,7 @@ impl StockLedger {
     /// The position at (site, location, material).
     pub fn position(&self, site: &str, location: &str, material: &str) -> Option<&Position> {
         self.positions
-            .get(&(site.to_string(), location.to_string(), material.to_string()))
+            .get(&(Arc::from(site), Arc::from(location), Arc::from(material)))
     }
 
     /// All positions, in key order.
