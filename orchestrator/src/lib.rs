@@ -3,8 +3,9 @@
 //! The orchestrator decides; the models in `twin-models` carry the decisions out in
 //! simulated time. It orders production campaigns around a [`ChangeoverMatrix`], holds the
 //! plant floor as a [`Layout`] graph, moves a fleet on it without collisions ([`Traffic`],
-//! lifelong PIBT), gives tasks to vehicles ([`assign`]), and solves one-shot MAPF benchmark
-//! instances ([`mapf`]).
+//! lifelong PIBT), gives tasks to vehicles ([`assign`]), solves one-shot MAPF benchmark
+//! instances ([`mapf`]), and takes inventory feed events in once each, in time order
+//! ([`feed`]).
 //!
 //! ```
 //! use orchestrator::{ChangeoverMatrix, SequenceRule, sequence_campaigns, total_changeover};
