@@ -169,18 +169,23 @@ fn a_dense_generated_warehouse_runs_without_conflicts_and_everyone_delivers() {
     }
 }
 
-#[test]
-fn slow_vehicles_take_several_steps_a_cell_and_nobody_cuts_in() {
-    let shape = WarehouseShape {
+/// A small generated warehouse (4 × 3 blocks of racks, two-cell aisles).
+fn small_warehouse() -> String {
+    WarehouseShape {
         blocks_x: 4,
         blocks_y: 3,
         rack_length: 5,
         rack_depth: 2,
         aisle: 2,
         margin: 2,
-    };
+    }
+    .to_map_text()
+}
+
+#[test]
+fn slow_vehicles_take_several_steps_a_cell_and_nobody_cuts_in() {
     let slow: Vec<usize> = (0..60).step_by(3).collect();
-    let reached = lifelong_with(&shape.to_map_text(), 60, 1500, &[], &slow, None);
+    let reached = lifelong_with(&small_warehouse(), 60, 1500, &[], &slow, None);
     for (i, r) in reached.iter().enumerate() {
         assert!(*r >= 2, "vehicle {i} reached only {r} goals");
     }
@@ -197,16 +202,8 @@ fn slow_vehicles_take_several_steps_a_cell_and_nobody_cuts_in() {
 
 #[test]
 fn accelerating_and_slow_vehicles_mixed_keep_every_rule() {
-    let shape = WarehouseShape {
-        blocks_x: 4,
-        blocks_y: 3,
-        rack_length: 5,
-        rack_depth: 2,
-        aisle: 2,
-        margin: 2,
-    };
     let slow: Vec<usize> = (0..80).step_by(5).collect();
-    let reached = lifelong_with(&shape.to_map_text(), 80, 1500, &[3, 40], &slow, Some(0.5));
+    let reached = lifelong_with(&small_warehouse(), 80, 1500, &[3, 40], &slow, Some(0.5));
     for (i, r) in reached.iter().enumerate() {
         if i != 3 && i != 40 {
             assert!(*r >= 2, "vehicle {i} reached only {r} goals");
@@ -229,17 +226,21 @@ fn the_standard_warehouse_map_with_400_vehicles() {
     assert!(total > 400, "only {total} goals reached in 600 steps");
 }
 
+/// The floor of `map_text` in 3 m cells, with the spots of columns 0 and `x` of row 0.
+fn floor_with_ends(map_text: &str, x: usize) -> (Layout, u32, u32) {
+    let map = GridMap::parse(map_text).unwrap();
+    let layout = Layout::from_grid(&map, 3.0).unwrap();
+    let a = layout.grid_spot(0, 0).unwrap();
+    let b = layout.grid_spot(x, 0).unwrap();
+    (layout, a, b)
+}
+
 #[test]
 fn a_corridor_with_a_siding_lets_vehicles_pass() {
     // Two vehicles head for each other's end of a corridor; a one-cell siding in the
     // middle is the only place to pass.
     let text = "type octile\nheight 2\nwidth 7\nmap\n.......\n@@@.@@@\n";
-    let map = GridMap::parse(text).unwrap();
-    let layout = Layout::from_grid(&map, 3.0).unwrap();
-    let (a, b) = (
-        layout.grid_spot(0, 0).unwrap(),
-        layout.grid_spot(6, 0).unwrap(),
-    );
+    let (layout, a, b) = floor_with_ends(text, 6);
     let mut t = Traffic::new(layout.clone(), &[a, b], 1).unwrap();
     t.set_goal(0, b);
     t.set_goal(1, a);
@@ -264,12 +265,7 @@ fn accelerating_vehicles_lose_time_starting_and_stopping() {
     // A 3 m cell at 1.5 m/s is a 2 s step. At 0.5 m/s² a vehicle needs 3.5 s for a cell
     // from rest or into a stop (2 steps), 2 s for one at cruising speed (1 step).
     let text = "type octile\nheight 1\nwidth 6\nmap\n......\n";
-    let map = GridMap::parse(text).unwrap();
-    let layout = Layout::from_grid(&map, 3.0).unwrap();
-    let (a, b) = (
-        layout.grid_spot(0, 0).unwrap(),
-        layout.grid_spot(4, 0).unwrap(),
-    );
+    let (layout, a, b) = floor_with_ends(text, 4);
     let steps_to_b = |accel: Option<f64>| {
         let mut t = Traffic::new(layout.clone(), &[a], 1).unwrap();
         t.set_step_time(2.0);
