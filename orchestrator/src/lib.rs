@@ -4,8 +4,8 @@
 //! simulated time. It orders production campaigns around a [`ChangeoverMatrix`], holds the
 //! plant floor as a [`Layout`] graph, moves a fleet on it without collisions ([`Traffic`],
 //! lifelong PIBT), gives tasks to vehicles ([`assign`]), solves one-shot MAPF benchmark
-//! instances ([`mapf`]), and takes inventory feed events in once each, in time order
-//! ([`feed`]).
+//! instances ([`mapf`]), takes inventory feed events in once each, in time order
+//! ([`feed`]), and decides when to reorder material ([`replenish`]).
 //!
 //! ```
 //! use orchestrator::{ChangeoverMatrix, SequenceRule, sequence_campaigns, total_changeover};
@@ -25,6 +25,7 @@ pub mod feed;
 pub mod layout;
 pub mod mapf;
 pub mod motion;
+pub mod replenish;
 pub mod sequencing;
 mod swap;
 pub mod traffic;
