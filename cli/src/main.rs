@@ -5,6 +5,7 @@
 
 mod bench;
 mod mapf;
+mod replay;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,30 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Leave wall-clock timing out of kpis.json, so identical runs give identical bytes.
+        #[arg(long)]
+        reproducible: bool,
+    },
+    /// Run a scenario with recorded inventory feeds applied at their times (see
+    /// docs/feeds.md); writes kpis.json with the ingestion counters and quarantine.ndjson.
+    Replay {
+        /// Scenario file (TOML); needs `run.start`.
+        scenario: PathBuf,
+        /// Feed files (.ndjson, .jsonl or .csv), merged in time order.
+        #[arg(long = "feed", required = true)]
+        feeds: Vec<PathBuf>,
+        /// Base seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time, e.g. 72h (default: the scenario's).
+        #[arg(long, value_parser = duration_arg)]
+        horizon: Option<sim::SimDuration>,
+        /// Warm-up left out of the statistics (default: the scenario's).
+        #[arg(long, value_parser = duration_arg)]
+        warmup: Option<sim::SimDuration>,
+        /// Directory for kpis.json, quarantine.ndjson and timeseries.csv.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Leave wall-clock timing out of kpis.json.
         #[arg(long)]
         reproducible: bool,
     },
@@ -224,6 +249,21 @@ fn main() -> ExitCode {
             out.as_deref(),
             reproducible,
         ),
+        Command::Replay {
+            scenario,
+            feeds,
+            seed,
+            horizon,
+            warmup,
+            out,
+            reproducible,
+        } => replay::run(
+            &scenario,
+            &feeds,
+            |s| spec_of(s, seed, horizon, warmup),
+            out.as_deref(),
+            reproducible,
+        ),
         Command::Validate { files } => validate(&files),
         Command::Schema => {
             say(&format!("{}\n", twin_models::scenario::json_schema()));
@@ -286,22 +326,7 @@ fn run(
     reproducible: bool,
 ) -> Result<(), Failure> {
     let scenario = read_scenario(path)?;
-    let mut spec = RunSpec::of(&scenario);
-    spec.seed = seed.unwrap_or(spec.seed);
-    spec.horizon = horizon.unwrap_or(spec.horizon);
-    spec.warmup = warmup.unwrap_or(spec.warmup);
-    if spec.warmup >= spec.horizon {
-        let from = if warmup.is_some() {
-            "--warmup"
-        } else {
-            "the scenario's warm-up"
-        };
-        return Err(Failure::BadInput(format!(
-            "{from} ({:.0} s) must be shorter than the horizon ({:.0} s); give a shorter --warmup",
-            spec.warmup.as_secs_f64(),
-            spec.horizon.as_secs_f64()
-        )));
-    }
+    let mut spec = spec_of(&scenario, seed, horizon, warmup)?;
     spec.record_series = out.is_some();
     let reps = reps.unwrap_or(scenario.run.replications as usize);
     if reps == 0 {
@@ -337,6 +362,32 @@ fn run(
         ));
     }
     Ok(())
+}
+
+/// The scenario's run settings with the command line's overrides.
+fn spec_of(
+    scenario: &Scenario,
+    seed: Option<u64>,
+    horizon: Option<sim::SimDuration>,
+    warmup: Option<sim::SimDuration>,
+) -> Result<RunSpec, Failure> {
+    let mut spec = RunSpec::of(scenario);
+    spec.seed = seed.unwrap_or(spec.seed);
+    spec.horizon = horizon.unwrap_or(spec.horizon);
+    spec.warmup = warmup.unwrap_or(spec.warmup);
+    if spec.warmup >= spec.horizon {
+        let from = if warmup.is_some() {
+            "--warmup"
+        } else {
+            "the scenario's warm-up"
+        };
+        return Err(Failure::BadInput(format!(
+            "{from} ({:.0} s) must be shorter than the horizon ({:.0} s); give a shorter --warmup",
+            spec.warmup.as_secs_f64(),
+            spec.horizon.as_secs_f64()
+        )));
+    }
+    Ok(spec)
 }
 
 fn validate(files: &[PathBuf]) -> Result<(), Failure> {

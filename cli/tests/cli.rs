@@ -292,3 +292,152 @@ fn warehouse_map_writes_a_movingai_map_that_the_stress_scenario_uses() {
     let bad = twinline(&["warehouse-map", "--aisle", "0"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }
+
+fn replay(feed: &str, dir: &Path, horizon: &str) -> Output {
+    twinline(&[
+        "replay",
+        "scenarios/plant-agv.toml",
+        "--feed",
+        feed,
+        "--horizon",
+        horizon,
+        "--reproducible",
+        "--out",
+        dir.to_str().unwrap(),
+    ])
+}
+
+fn json_file(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn replay_of_the_bundled_feed_counts_and_quarantines() {
+    let dir = temp_dir("replay");
+    let o = replay("scenarios/feeds/plant-agv.ndjson", &dir, "12h");
+    assert!(o.status.success(), "{}", text(&o));
+    let kpis = json_file(&dir.join("kpis.json"));
+    let ing = &kpis["ingestion"];
+    // The bundled feed repeats 17 lines and has two broken ones.
+    assert_eq!(ing["duplicates"], 17);
+    assert_eq!(ing["quarantined"], 2);
+    assert!(ing["reordered"].as_u64().unwrap() > 0);
+    let feed = &kpis["runs"][0]["kpis"]["feed"];
+    assert_eq!(feed["events_before_start"], 6, "the opening counts");
+    assert!(feed["events_after_horizon"].as_u64().unwrap() > 1000);
+    // Shift counts at 06:00 and 14:00 for six line-side positions.
+    assert_eq!(feed["line_side_counts"], 12);
+    assert!(
+        kpis["runs"][0]["kpis"]["fleet"]["tasks_completed"]
+            .as_u64()
+            .unwrap()
+            > 300
+    );
+    let quarantine = std::fs::read_to_string(dir.join("quarantine.ndjson")).unwrap();
+    let rows: Vec<serde_json::Value> = quarantine
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`qty`: -40 is negative")
+    );
+    assert_eq!(rows[0]["line"], 501);
+    assert!(rows[1]["reason"].as_str().unwrap().contains("`ts`"));
+}
+
+#[test]
+fn replay_depends_neither_on_line_order_nor_on_repeats() {
+    let feed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/feeds/plant-agv.ndjson"),
+    )
+    .unwrap();
+    // Lines backwards, every tenth twice, split over two files.
+    let mut lines: Vec<&str> = feed.lines().collect();
+    lines.reverse();
+    let (mut a, mut b) = (String::new(), String::new());
+    for (k, l) in lines.iter().enumerate() {
+        let part = if k % 2 == 0 { &mut a } else { &mut b };
+        part.push_str(l);
+        part.push('\n');
+        if k % 10 == 0 {
+            b.push_str(l);
+            b.push('\n');
+        }
+    }
+    let work = temp_dir("replay-shuffled-in");
+    std::fs::create_dir_all(&work).unwrap();
+    let (fa, fb) = (work.join("a.ndjson"), work.join("b.jsonl"));
+    std::fs::write(&fa, a).unwrap();
+    std::fs::write(&fb, b).unwrap();
+    let (d1, d2, d3) = (
+        temp_dir("replay-1"),
+        temp_dir("replay-2"),
+        temp_dir("replay-3"),
+    );
+    assert!(
+        replay("scenarios/feeds/plant-agv.ndjson", &d1, "6h")
+            .status
+            .success()
+    );
+    assert!(
+        replay("scenarios/feeds/plant-agv.ndjson", &d2, "6h")
+            .status
+            .success()
+    );
+    let o = twinline(&[
+        "replay",
+        "scenarios/plant-agv.toml",
+        "--feed",
+        fa.to_str().unwrap(),
+        "--feed",
+        fb.to_str().unwrap(),
+        "--horizon",
+        "6h",
+        "--reproducible",
+        "--out",
+        d3.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Twice the same: the same bytes.
+    let bytes = |d: &Path| std::fs::read(d.join("kpis.json")).unwrap();
+    assert_eq!(bytes(&d1), bytes(&d2));
+    // Shuffled and repeated: the same state and KPIs; only the counters of repeats and
+    // reordering differ.
+    let (mut k1, mut k3) = (
+        json_file(&d1.join("kpis.json")),
+        json_file(&d3.join("kpis.json")),
+    );
+    assert!(k3["ingestion"]["duplicates"].as_u64().unwrap() > 17);
+    assert_eq!(k1["ingestion"]["applied"], k3["ingestion"]["applied"]);
+    k1.as_object_mut().unwrap().remove("ingestion");
+    k3.as_object_mut().unwrap().remove("ingestion");
+    assert_eq!(k1, k3);
+}
+
+#[test]
+fn replay_refuses_a_scenario_without_start_and_unknown_feed_formats() {
+    let o = twinline(&[
+        "replay",
+        "scenarios/bottling-line.toml",
+        "--feed",
+        "scenarios/feeds/plant-agv.ndjson",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("no `run.start`"), "{}", text(&o));
+    let o = twinline(&[
+        "replay",
+        "scenarios/plant-agv.toml",
+        "--feed",
+        "scenarios/plant-agv.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("unknown feed format `.toml`"),
+        "{}",
+        text(&o)
+    );
+}

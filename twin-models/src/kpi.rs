@@ -111,6 +111,49 @@ pub struct RunKpis {
     /// The AGV fleet, when the plant has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleet: Option<FleetKpis>,
+    /// The replayed inventory feed, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed: Option<FeedKpis>,
+}
+
+/// KPIs of a replayed inventory feed.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FeedKpis {
+    /// Events applied to the stock positions.
+    pub events_applied: u64,
+    /// Events dated before `run.start`, applied at time 0 as the opening state.
+    pub events_before_start: u64,
+    /// Events dated at or after the horizon, not applied.
+    pub events_after_horizon: u64,
+    /// Cycle counts of line-side material that reset the twin's own figure.
+    pub line_side_counts: u64,
+    /// Sum of |counted − twin's figure| over those counts.
+    pub line_side_drift_abs: f64,
+    /// Events the positions refused: (event_id, reason).
+    pub rejected: Vec<(String, String)>,
+    /// Stock positions at the end, by (site, location, material).
+    pub positions: Vec<FeedPositionKpis>,
+}
+
+/// One stock position at the end of a replay.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FeedPositionKpis {
+    /// Site.
+    pub site: String,
+    /// Location.
+    pub location: String,
+    /// Material.
+    pub material: String,
+    /// Unit of the quantities.
+    pub unit: String,
+    /// On hand as the feed books it.
+    pub on_hand: f64,
+    /// Cycle counts.
+    pub counts: u64,
+    /// Sum of |counted − book| over the counts.
+    pub drift_abs: f64,
+    /// Demand recorded.
+    pub demanded: f64,
 }
 
 /// Fractions of the fleet's vehicle time, summing to 1.
@@ -315,5 +358,6 @@ pub(crate) fn measure(
         measured_s,
         lines,
         fleet: None,
+        feed: None,
     }
 }

@@ -59,11 +59,13 @@ pub mod distribution;
 pub mod engine;
 pub mod fleet;
 pub mod kpi;
+pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod units;
 
 pub use distribution::Distribution;
-pub use engine::{RunOutput, RunSpec, simulate};
+pub use engine::{RunOutput, RunSpec, simulate, simulate_replay};
+pub use replay::{FeedPlan, ReplayError, plan_feed};
 pub use report::{Replications, Timing, kpis_document, replicate};
 pub use scenario::{Scenario, ScenarioError, load_scenario, load_scenario_with_files};

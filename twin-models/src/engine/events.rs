@@ -43,4 +43,6 @@ pub enum PlantEvent {
     /// A line's outfeed or line-side stock may have crossed a threshold. Stale unless
     /// `epoch` matches the line's.
     Logistics { line: u16, epoch: u32 },
+    /// The next event of a replayed inventory feed applies.
+    Feed,
 }

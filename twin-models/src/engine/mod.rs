@@ -9,6 +9,7 @@ pub mod state;
 use crate::fleet::logistics::Call;
 use crate::fleet::{FleetRuntime, Origin};
 use crate::kpi::{self, RunKpis};
+use crate::replay::{FeedPlan, FeedRuntime, ModelEffect};
 use crate::scenario::{FailureBasis, PlannedStop, Scenario};
 use bevy_ecs::component::Component;
 use bevy_ecs::entity::Entity;
@@ -437,6 +438,56 @@ impl PlantModel {
         );
     }
 
+    /// Applies the feed's next event (and all due at the same time), then waits for the
+    /// one after.
+    fn feed_event(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        loop {
+            let mut feed = world.resource_mut::<FeedRuntime>();
+            if feed.next_time().is_none_or(|t| t > now) {
+                break;
+            }
+            let (line, effect) = match feed.apply_next() {
+                ModelEffect::None => continue,
+                ModelEffect::Counted {
+                    line,
+                    material,
+                    qty,
+                } => (line, (material, Some(qty), 0.0)),
+                ModelEffect::Adjusted {
+                    line,
+                    material,
+                    delta,
+                } => (line, (material, None, delta)),
+            };
+            let entity = self.lines[line];
+            let drift = world.resource_scope(
+                |world, mut fleet: bevy_ecs::change_detection::Mut<FleetRuntime>| {
+                    let mut rt = world
+                        .get_mut::<LineRuntime>(entity)
+                        .expect("every line entity has a runtime");
+                    rt.sync(now);
+                    match effect {
+                        (m, Some(qty), _) => Some(fleet.lines[line].counted(m, qty, &rt)),
+                        (m, None, delta) => {
+                            fleet.lines[line].adjusted(m, delta);
+                            None
+                        }
+                    }
+                },
+            );
+            if let Some(d) = drift {
+                world.resource_mut::<FeedRuntime>().counted(d);
+            }
+            self.check_logistics(world, sched, line);
+        }
+        if let Some(t) = world.resource::<FeedRuntime>().next_time()
+            && t < self.horizon
+        {
+            sched.at(t, PlantEvent::Feed);
+        }
+    }
+
     fn fleet_step(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
         let now = sched.now();
         let mut fleet = world.resource_mut::<FleetRuntime>();
@@ -510,6 +561,7 @@ impl EventHandler<PlantEvent> for PlantModel {
                     sched.after(every, PlantEvent::TaskRelease { task });
                 }
             }
+            PlantEvent::Feed => self.feed_event(world, sched),
             PlantEvent::Sample => {
                 self.global_events += 1;
                 self.sample(world, sched.now());
@@ -702,6 +754,14 @@ impl Plant {
                 }
             }
         }
+        if let Some(t) = self
+            .sim
+            .world
+            .get_resource::<FeedRuntime>()
+            .and_then(|f| f.next_time())
+        {
+            self.sim.schedule(t, PlantEvent::Feed);
+        }
         let end = SimTime(self.spec.horizon.0);
         self.sim.run_until(end, &mut self.model);
         let mut runtimes = Vec::new();
@@ -724,6 +784,9 @@ impl Plant {
             let names: Vec<String> = lines.iter().map(|l| l.name.clone()).collect();
             kpis.fleet = Some(fleet.kpis(&names, end));
         }
+        if let Some(feed) = self.sim.world.get_resource::<FeedRuntime>() {
+            kpis.feed = Some(feed.kpis());
+        }
         let global_events = self.model.global_events;
         RunOutput {
             kpis,
@@ -744,6 +807,40 @@ pub fn partitions(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
         .map(|p| (p * n / parts..(p + 1) * n / parts).collect())
         .filter(|g: &Vec<usize>| !g.is_empty())
         .collect()
+}
+
+/// Runs `scenario` once with `spec`, replaying `feed` into its stock positions (see
+/// [`crate::replay`]). The feed's KPIs come in `kpis.feed`. The plant runs on one
+/// calendar: the feed's events reach every line.
+pub fn simulate_replay(scenario: &Scenario, spec: RunSpec, feed: FeedPlan) -> RunOutput {
+    let materials: Vec<Vec<(String, Vec<String>)>> = scenario
+        .lines
+        .iter()
+        .map(|line| {
+            line.materials
+                .iter()
+                .map(|m| {
+                    let places = scenario.fleet.as_ref().map_or(Vec::new(), |f| {
+                        f.layout
+                            .names()
+                            .iter()
+                            .filter(|(_, spot)| **spot == m.spot)
+                            .map(|(name, _)| name.clone())
+                            .collect()
+                    });
+                    (m.name.clone(), places)
+                })
+                .collect()
+        })
+        .collect();
+    let mut plant = Plant::new(scenario, spec);
+    plant
+        .sim
+        .world
+        .insert_resource(FeedRuntime::new(feed, &materials));
+    let mut out = plant.run(scenario);
+    out.events += out.global_events;
+    out
 }
 
 /// Runs `scenario` once with `spec`, its independent lines on up to `spec.threads`
@@ -792,6 +889,7 @@ pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
             measured_s,
             lines,
             fleet,
+            feed: None,
         },
         series,
         events,

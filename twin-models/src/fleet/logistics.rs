@@ -77,6 +77,8 @@ struct OutfeedState {
 struct MaterialState {
     spec: Material,
     delivered: u64,
+    /// Units added by counts and adjustments from a feed (signed).
+    adjusted: f64,
     on_the_way: u64,
     hold: HoldClock,
     least_stock: f64,
@@ -85,13 +87,13 @@ struct MaterialState {
 impl MaterialState {
     /// Units the station may take before the stock is gone, ticks.
     fn allowance_ticks(&self) -> u128 {
-        let units =
-            (self.spec.initial + self.delivered as f64 * self.spec.load) / self.spec.per_unit;
-        (units * TICKS_PER_UNIT as f64).floor() as u128
+        let units = (self.spec.initial + self.delivered as f64 * self.spec.load + self.adjusted)
+            / self.spec.per_unit;
+        (units.max(0.0) * TICKS_PER_UNIT as f64).floor() as u128
     }
 
     fn stock(&self, taken_ticks: u128) -> f64 {
-        self.spec.initial + self.delivered as f64 * self.spec.load
+        self.spec.initial + self.delivered as f64 * self.spec.load + self.adjusted
             - taken_ticks as f64 / TICKS_PER_UNIT as f64 * self.spec.per_unit
     }
 }
@@ -122,6 +124,7 @@ impl LineLogistics {
                 .map(|m| MaterialState {
                     spec: m.clone(),
                     delivered: 0,
+                    adjusted: 0.0,
                     on_the_way: 0,
                     hold: HoldClock::new(),
                     least_stock: m.initial,
@@ -158,6 +161,27 @@ impl LineLogistics {
         let s = &mut self.materials[m];
         s.delivered += 1;
         s.on_the_way -= 1;
+    }
+
+    /// Material `m` counted at line side: its stock becomes `counted` (the line synced to
+    /// now). Returns the drift, counted minus the twin's figure.
+    pub fn counted(&mut self, m: usize, counted: f64, rt: &LineRuntime) -> f64 {
+        let s = &mut self.materials[m];
+        let drift = counted - s.stock(rt.core(s.spec.station).counters.taken);
+        s.adjusted += drift;
+        drift
+    }
+
+    /// Material `m` booked up or down by `delta` at line side (an adjustment).
+    pub fn adjusted(&mut self, m: usize, delta: f64) {
+        self.materials[m].adjusted += delta;
+    }
+
+    /// The line-side materials: (name, spot).
+    pub fn materials(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.materials
+            .iter()
+            .map(|s| (s.spec.name.as_str(), s.spec.spot))
     }
 
     /// Brings holds and calls up to date with the line's counters at `now` (the line

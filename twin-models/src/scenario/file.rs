@@ -54,6 +54,10 @@ pub struct RunFile {
     /// Default number of replications for `twinline run`. Default 1.
     #[serde(default)]
     pub replications: Option<u32>,
+    /// The real time simulated time 0 stands for (RFC 3339, e.g. "2026-11-23T06:00:00Z"):
+    /// replayed feed events apply at their time since then.
+    #[serde(default)]
+    pub start: Option<String>,
 }
 
 /// A product (SKU).

@@ -28,6 +28,8 @@ pub struct Scenario {
 /// Run settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSettings {
+    /// The real time simulated time 0 stands for (for replayed feeds).
+    pub start: Option<orchestrator::feed::Timestamp>,
     /// Simulated time to run.
     pub horizon: SimDuration,
     /// Initial period left out of the statistics.

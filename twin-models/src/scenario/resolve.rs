@@ -242,7 +242,18 @@ fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSettings> {
             "at least one replication is needed",
         );
     }
+    let start = match &r.start {
+        Some(text) => match orchestrator::feed::Timestamp::parse(text) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                c.fail(&at(&base, &[k("start")]), e);
+                None
+            }
+        },
+        None => None,
+    };
     Some(RunSettings {
+        start,
         horizon: horizon?,
         warmup: warmup?,
         seed: r.seed.unwrap_or(1),

@@ -7,7 +7,7 @@ use twin_models::kpi::{FleetKpis, RunKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, simulate};
 
 /// The bundled plant with `edits` (text replacements) and a horizon.
-fn plant_agv(edits: &[(&str, &str)], horizon: &str) -> Scenario {
+pub fn plant_agv(edits: &[(&str, &str)], horizon: &str) -> Scenario {
     let mut text = bundled_text("plant-agv.toml")
         .replace("horizon = \"24h\"", &format!("horizon = \"{horizon}\""));
     for (from, to) in edits {
@@ -17,7 +17,7 @@ fn plant_agv(edits: &[(&str, &str)], horizon: &str) -> Scenario {
     load_scenario("plant-agv.toml", &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn fleet(k: &RunKpis) -> &FleetKpis {
+pub fn fleet(k: &RunKpis) -> &FleetKpis {
     k.fleet
         .as_ref()
         .expect("a plant with a fleet reports fleet KPIs")

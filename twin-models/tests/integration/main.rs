@@ -8,6 +8,7 @@ mod fleet;
 mod hand_worked;
 mod properties;
 mod regression;
+mod replay;
 
 use twin_models::kpi::{LineKpis, RunKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, replicate};

@@ -1,0 +1,130 @@
+//! Feeds replayed into the twin: line-side counts reset the twin's own stock (a count of
+//! nothing starves the line until the fleet brings more), other positions follow the feed.
+
+use crate::fleet::{fleet, plant_agv};
+use orchestrator::feed::{EventKind, FeedEvent, Timestamp};
+use twin_models::{RunSpec, plan_feed, simulate, simulate_replay};
+
+fn event(
+    id: &str,
+    ts: &str,
+    location: &str,
+    material: &str,
+    kind: EventKind,
+    qty: f64,
+) -> FeedEvent {
+    FeedEvent {
+        event_id: id.into(),
+        ts: Timestamp::parse(ts).unwrap(),
+        site: "plant-agv".into(),
+        region: None,
+        material: material.into(),
+        location: location.into(),
+        kind,
+        qty,
+        unit: "pcs".into(),
+        source: None,
+    }
+}
+
+fn spec(s: &twin_models::Scenario) -> RunSpec {
+    RunSpec {
+        record_series: false,
+        ..RunSpec::of(s)
+    }
+}
+
+#[test]
+fn a_line_side_count_of_nothing_starves_the_line_until_the_fleet_comes() {
+    let s = plant_agv(&[], "6h");
+    let plain = simulate(&s, spec(&s)).kpis;
+    // At 08:00 (2 h in) someone counts no preforms at L1; caps at L2 are counted high.
+    let events = vec![
+        event(
+            "a",
+            "2026-11-23T08:00:00Z",
+            "L1.preforms",
+            "preforms",
+            EventKind::CycleCount,
+            0.0,
+        ),
+        event(
+            "b",
+            "2026-11-23T08:00:00Z",
+            "L2.caps",
+            "caps",
+            EventKind::CycleCount,
+            90_000.0,
+        ),
+        event(
+            "c",
+            "2026-11-23T09:00:00Z",
+            "warehouse",
+            "caps",
+            EventKind::Receipt,
+            5_000.0,
+        ),
+        event(
+            "d",
+            "2026-11-23T09:30:00Z",
+            "warehouse",
+            "caps",
+            EventKind::Consumption,
+            1_200.0,
+        ),
+        event(
+            "e",
+            "2026-11-23T13:00:00Z",
+            "warehouse",
+            "caps",
+            EventKind::Receipt,
+            7.0,
+        ),
+    ];
+    let plan = plan_feed(s.run.start, s.run.horizon, events).unwrap();
+    assert_eq!(plan.after_horizon, 1, "13:00 is past a 6 h run from 06:00");
+    let replayed = simulate_replay(&s, spec(&s), plan).kpis;
+    let lost = |k: &twin_models::kpi::RunKpis, line: &str| {
+        fleet(k)
+            .lines
+            .iter()
+            .find(|l| l.line == line)
+            .unwrap()
+            .minutes_starved_for_material
+    };
+    assert_eq!(lost(&plain, "L1"), 0.0);
+    let starved = lost(&replayed, "L1");
+    assert!(
+        starved > 0.5 && starved < 30.0,
+        "L1 stands until a load of preforms arrives: {starved} min"
+    );
+    let feed = replayed.feed.as_ref().unwrap();
+    assert_eq!((feed.events_applied, feed.line_side_counts), (4, 2));
+    // Both counts moved the twin's figure: L1 down to nothing, L2 far up.
+    assert!(feed.line_side_drift_abs > 90_000.0 - 30_000.0);
+    let wh = feed
+        .positions
+        .iter()
+        .find(|p| p.location == "warehouse")
+        .unwrap();
+    assert_eq!(wh.on_hand, 3_800.0);
+    // L1 made fewer units for the stop.
+    assert!(replayed.lines[0].units_out < plain.lines[0].units_out);
+}
+
+#[test]
+fn a_feed_needs_the_scenario_start() {
+    let s = plant_agv(&[("start = \"2026-11-23T06:00:00Z\"\n", "")], "2h");
+    assert_eq!(s.run.start, None);
+    assert!(plan_feed(s.run.start, s.run.horizon, Vec::new()).is_err());
+    let bad = twin_models::load_scenario(
+        "x.toml",
+        &crate::bundled_text("plant-agv.toml").replace("2026-11-23T06:00:00Z", "6 am"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        bad.contains("run.start") && bad.contains("RFC 3339"),
+        "{bad}"
+    );
+}
