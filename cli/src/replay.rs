@@ -75,6 +75,34 @@ pub fn run(
             quarantine_line(&mut quarantine, "(stock positions)", None, reason, id);
         }
     }
+    // Alerts: the run's, then the feed's own quality.
+    let mut alerts = String::new();
+    let mut raised = 0usize;
+    if let Some(feed) = &output.kpis.feed {
+        for a in &feed.alerts {
+            alerts.push_str(&serde_json::to_string(a).expect("an alert serialises"));
+            alerts.push('\n');
+        }
+        raised += feed.alerts.len();
+    }
+    let offered = counters.accepted + counters.quarantined;
+    if offered > 0 && counters.quarantined as f64 > QUARANTINE_ALERT * offered as f64 {
+        let share = counters.quarantined as f64 / offered as f64;
+        let alert = json!({
+            "kind": "feed_quality",
+            "quarantined": counters.quarantined,
+            "offered": offered,
+            "share": share,
+            "hint": format!(
+                "{:.1}% of the feed's lines were refused (above {:.0}%): see quarantine.ndjson for the reasons and fix the sender",
+                share * 100.0,
+                QUARANTINE_ALERT * 100.0
+            ),
+        });
+        alerts.push_str(&alert.to_string());
+        alerts.push('\n');
+        raised += 1;
+    }
     let result = Replications {
         seeds: vec![spec.seed],
         runs: vec![output],
@@ -82,7 +110,7 @@ pub fn run(
     let mut doc = kpis_document(&scenario, spec, &result, Some(Timing { wall_time_s: wall }));
     say(&table::summary(&scenario, spec, &result, &doc, wall));
     say(&format!(
-        "feed: {} events applied, {} duplicates, {} quarantined\n",
+        "feed: {} events applied, {} duplicates, {} quarantined, {raised} alerts\n",
         counters.applied, counters.duplicates, counters.quarantined
     ));
     if let Some(dir) = out {
@@ -95,18 +123,20 @@ pub fn run(
         let text = serde_json::to_string_pretty(&doc).expect("a JSON value serialises") + "\n";
         write(&dir.join("kpis.json"), &text)?;
         write(&dir.join("quarantine.ndjson"), &quarantine)?;
+        write(&dir.join("alerts.ndjson"), &alerts)?;
         if let Some(series) = result.runs[0].series.as_ref() {
             write(&dir.join("timeseries.csv"), &series.to_csv())?;
         }
         say(&format!(
-            "wrote {}, {} and {}\n",
-            dir.join("kpis.json").display(),
-            dir.join("quarantine.ndjson").display(),
-            dir.join("timeseries.csv").display()
+            "wrote kpis.json, quarantine.ndjson, alerts.ndjson and timeseries.csv in {}\n",
+            dir.display()
         ));
     }
     Ok(())
 }
+
+/// Share of refused lines above which the feed itself raises an alert.
+const QUARANTINE_ALERT: f64 = 0.01;
 
 /// One quarantined line: where it came from, why, and what it was.
 fn quarantine_line(out: &mut String, file: &str, line: Option<usize>, reason: &str, raw: &str) {

@@ -347,6 +347,42 @@ fn replay_of_the_bundled_feed_counts_and_quarantines() {
     );
     assert_eq!(rows[0]["line"], 501);
     assert!(rows[1]["reason"].as_str().unwrap().contains("`ts`"));
+    for l in std::fs::read_to_string(dir.join("alerts.ndjson"))
+        .unwrap()
+        .lines()
+    {
+        let alert: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(
+            alert["kind"].is_string() && alert["hint"].is_string(),
+            "{l}"
+        );
+    }
+}
+
+#[test]
+fn a_feed_with_many_broken_lines_raises_a_quality_alert() {
+    let work = temp_dir("replay-quality-in");
+    std::fs::create_dir_all(&work).unwrap();
+    let feed = work.join("f.ndjson");
+    std::fs::write(
+        &feed,
+        "{\"event_id\":\"a\",\"ts\":\"2026-11-23T07:00:00Z\",\"site\":\"plant-agv\",\"material\":\"caps\",\"location\":\"warehouse\",\"kind\":\"receipt\",\"qty\":10,\"unit\":\"pcs\"}\nnot an event\n",
+    )
+    .unwrap();
+    let dir = temp_dir("replay-quality");
+    let o = replay(feed.to_str().unwrap(), &dir, "2h");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("1 quarantined, 1 alerts"), "{}", text(&o));
+    let alerts = std::fs::read_to_string(dir.join("alerts.ndjson")).unwrap();
+    let alert: serde_json::Value = serde_json::from_str(alerts.lines().next().unwrap()).unwrap();
+    assert_eq!(alert["kind"], "feed_quality");
+    assert_eq!(alert["share"], 0.5);
+    assert!(
+        alert["hint"]
+            .as_str()
+            .unwrap()
+            .contains("50.0% of the feed's lines were refused")
+    );
 }
 
 #[test]

@@ -131,6 +131,8 @@ pub struct FeedKpis {
     pub line_side_drift_abs: f64,
     /// Events the positions refused: (event_id, reason).
     pub rejected: Vec<(String, String)>,
+    /// Alerts raised, in time order.
+    pub alerts: Vec<FeedAlert>,
     /// Stock positions at the end, by (site, location, material).
     pub positions: Vec<FeedPositionKpis>,
 }
@@ -154,6 +156,38 @@ pub struct FeedPositionKpis {
     pub drift_abs: f64,
     /// Demand recorded.
     pub demanded: f64,
+    /// Times the stock fell to nothing or below (positions the feed drives alone).
+    pub stock_outs: u64,
+    /// Minutes with no stock.
+    pub stock_out_minutes: f64,
+    /// Time-weighted mean on hand since the feed first touched it (`None`: a line-side
+    /// position, whose stock the twin keeps).
+    pub average_on_hand: Option<f64>,
+    /// Outflow (consumption and shipments) over the average on hand.
+    pub turns: Option<f64>,
+}
+
+/// An alert raised during a replay, with the numbers behind it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FeedAlert {
+    /// Simulated time, seconds.
+    pub at_s: f64,
+    /// The real time of the event that raised it (RFC 3339).
+    pub ts: String,
+    /// `projected_stock_out` or `stock_out`.
+    pub kind: String,
+    /// Site.
+    pub site: String,
+    /// Location.
+    pub location: String,
+    /// Material.
+    pub material: String,
+    /// On hand then.
+    pub on_hand: f64,
+    /// Forecast outflow, units per hour.
+    pub rate_per_h: f64,
+    /// What to do about it, in one line.
+    pub hint: String,
 }
 
 /// Fractions of the fleet's vehicle time, summing to 1.

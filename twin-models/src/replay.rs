@@ -6,11 +6,67 @@
 //! the feed: a count replaces the twin's figure and the difference is reported as drift.
 //! Receipts and consumption there are the twin's own work (deliveries by its fleet, the
 //! line's intake), so they are recorded but do not move the twin's stock twice. Every
-//! other position follows the feed completely.
+//! other position follows the feed completely; for those the run keeps stock-outs, the
+//! time-weighted stock and turns, forecasts the outflow by exponential smoothing, and
+//! raises alerts (projected stock-out within [`ALERT_WITHIN`], stock-out).
 
-use crate::kpi::{FeedKpis, FeedPositionKpis};
-use orchestrator::feed::{EventKind, FeedEvent, StockLedger, Timestamp};
+use crate::kpi::{FeedAlert, FeedKpis, FeedPositionKpis};
+use orchestrator::feed::{EventKind, FeedEvent, PositionKey, StockLedger, Timestamp};
+use orchestrator::replenish::ConsumptionForecast;
 use sim::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+/// Warn when a position's stock would run out within this long at its current rate.
+pub const ALERT_WITHIN: SimDuration = SimDuration(4 * 3600 * 1_000_000_000);
+
+/// Weight of the newest observation in a position's consumption forecast.
+const FORECAST_ALPHA: f64 = 0.3;
+
+/// A position's stock over simulated time (positions the feed drives alone).
+#[derive(Clone, Debug)]
+struct PositionClock {
+    /// When the feed first touched the position.
+    from: SimTime,
+    since: SimTime,
+    on_hand: f64,
+    /// Integral of on hand over time, unit-seconds.
+    area: f64,
+    out_since: Option<SimTime>,
+    stock_outs: u64,
+    out_s: f64,
+    outflow: f64,
+    forecast: ConsumptionForecast,
+    last_outflow: Option<SimTime>,
+    warned: bool,
+}
+
+impl PositionClock {
+    fn new(now: SimTime) -> Self {
+        PositionClock {
+            from: now,
+            since: now,
+            on_hand: 0.0,
+            area: 0.0,
+            out_since: None,
+            stock_outs: 0,
+            out_s: 0.0,
+            outflow: 0.0,
+            forecast: ConsumptionForecast::new(FORECAST_ALPHA),
+            last_outflow: None,
+            warned: false,
+        }
+    }
+
+    /// Moves the clock to `now` at the current level.
+    fn advance(&mut self, now: SimTime) {
+        self.area += self.on_hand.max(0.0) * now.since(self.since).as_secs_f64();
+        self.since = now;
+    }
+
+    fn out_at(&self, now: SimTime) -> f64 {
+        self.out_s + self.out_since.map_or(0.0, |t| now.since(t).as_secs_f64())
+    }
+}
 
 /// Why a feed cannot be replayed through a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +143,8 @@ pub struct FeedRuntime {
     line_side_counts: u64,
     line_side_drift_abs: f64,
     rejected: Vec<(String, String)>,
+    clocks: BTreeMap<PositionKey, PositionClock>,
+    alerts: Vec<FeedAlert>,
 }
 
 impl FeedRuntime {
@@ -115,6 +173,8 @@ impl FeedRuntime {
             line_side_counts: 0,
             line_side_drift_abs: 0.0,
             rejected: Vec::new(),
+            clocks: BTreeMap::new(),
+            alerts: Vec::new(),
         }
     }
 
@@ -128,13 +188,18 @@ impl FeedRuntime {
         let Some((_, e)) = self.plan.events.get(self.next) else {
             return ModelEffect::None;
         };
+        // Shared text: a cheap copy.
+        let e = e.clone();
         let target = self.targets[self.next];
         self.next += 1;
-        if let Err(reason) = self.ledger.apply(e) {
+        if let Err(reason) = self.ledger.apply(&e) {
             self.rejected.push((e.event_id.to_string(), reason));
             return ModelEffect::None;
         }
         self.applied += 1;
+        if target.is_none() {
+            self.track(&e);
+        }
         match (target, e.kind) {
             (Some((line, material)), EventKind::CycleCount) => ModelEffect::Counted {
                 line,
@@ -156,8 +221,87 @@ impl FeedRuntime {
         self.line_side_drift_abs += drift.abs();
     }
 
-    /// The feed's KPIs.
-    pub fn kpis(&self) -> FeedKpis {
+    /// Follows a position the feed drives alone through event `e` (already booked):
+    /// stock-outs, time-weighted stock, outflow, and alerts.
+    fn track(&mut self, e: &FeedEvent) {
+        let now = self
+            .plan
+            .events
+            .get(self.next - 1)
+            .map_or(SimTime::ZERO, |(t, _)| *t);
+        let key = (e.site.clone(), e.location.clone(), e.material.clone());
+        let Some(pos) = self.ledger.position(&e.site, &e.location, &e.material) else {
+            return;
+        };
+        let level = pos.on_hand;
+        let clock = self
+            .clocks
+            .entry(key)
+            .or_insert_with(|| PositionClock::new(now));
+        clock.advance(now);
+        if matches!(e.kind, EventKind::Consumption | EventKind::Shipment) {
+            clock.outflow += e.qty;
+            if let Some(last) = clock.last_outflow {
+                clock.forecast.observe(e.qty, now.since(last).as_secs_f64());
+            }
+            clock.last_outflow = Some(now);
+        }
+        let was = clock.on_hand;
+        clock.on_hand = level;
+        let alert = |kind: &str, hint: String, rate: f64| FeedAlert {
+            at_s: now.as_secs_f64(),
+            ts: e.ts.to_string(),
+            kind: kind.to_string(),
+            site: e.site.to_string(),
+            location: e.location.to_string(),
+            material: e.material.to_string(),
+            on_hand: level,
+            rate_per_h: rate * 3600.0,
+            hint,
+        };
+        let rate = clock.forecast.rate.unwrap_or(0.0);
+        if was > 0.0 && level <= 0.0 {
+            clock.stock_outs += 1;
+            clock.out_since = Some(now);
+            self.alerts.push(alert(
+                "stock_out",
+                format!(
+                    "{} at {} is out: receive or move stock there before it is needed",
+                    e.material, e.location
+                ),
+                rate,
+            ));
+        } else if was <= 0.0
+            && level > 0.0
+            && let Some(t) = clock.out_since.take()
+        {
+            clock.out_s += now.since(t).as_secs_f64();
+        }
+        let within = ALERT_WITHIN.as_secs_f64();
+        if level > 0.0 && rate > 0.0 {
+            let left_s = level / rate;
+            if left_s < within && !clock.warned {
+                clock.warned = true;
+                self.alerts.push(alert(
+                    "projected_stock_out",
+                    format!(
+                        "at {:.0} {}/h, {} at {} runs out in {:.1} h: order now or bring the next receipt forward",
+                        rate * 3600.0,
+                        e.unit,
+                        e.material,
+                        e.location,
+                        left_s / 3600.0
+                    ),
+                    rate,
+                ));
+            } else if left_s >= 2.0 * within {
+                clock.warned = false;
+            }
+        }
+    }
+
+    /// The feed's KPIs at `end`.
+    pub fn kpis(&self, end: SimTime) -> FeedKpis {
         FeedKpis {
             events_applied: self.applied,
             events_before_start: self.plan.before_start,
@@ -168,17 +312,48 @@ impl FeedRuntime {
             positions: self
                 .ledger
                 .positions()
-                .map(|((site, location, material), p)| FeedPositionKpis {
-                    site: site.to_string(),
-                    location: location.to_string(),
-                    material: material.to_string(),
-                    unit: p.unit.to_string(),
-                    on_hand: p.on_hand,
-                    counts: p.counts,
-                    drift_abs: p.drift_abs,
-                    demanded: p.demanded,
+                .map(|(key, p)| {
+                    let (site, location, material) = key;
+                    let clock = self.clocks.get(key).map(|c| {
+                        let mut c = c.clone();
+                        c.advance(end);
+                        c
+                    });
+                    let (stock_outs, out_min, average, turns) = match &clock {
+                        Some(c) => {
+                            let span = end.since(c.from).as_secs_f64();
+                            let average = if span > 0.0 { c.area / span } else { c.on_hand };
+                            let turns = if average > 0.0 {
+                                c.outflow / average
+                            } else {
+                                0.0
+                            };
+                            (
+                                c.stock_outs,
+                                c.out_at(end) / 60.0,
+                                Some(average),
+                                Some(turns),
+                            )
+                        }
+                        None => (0, 0.0, None, None),
+                    };
+                    FeedPositionKpis {
+                        site: site.to_string(),
+                        location: location.to_string(),
+                        material: material.to_string(),
+                        unit: p.unit.to_string(),
+                        on_hand: p.on_hand,
+                        counts: p.counts,
+                        drift_abs: p.drift_abs,
+                        demanded: p.demanded,
+                        stock_outs,
+                        stock_out_minutes: out_min,
+                        average_on_hand: average,
+                        turns,
+                    }
                 })
                 .collect(),
+            alerts: self.alerts.clone(),
         }
     }
 }

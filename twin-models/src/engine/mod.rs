@@ -785,7 +785,7 @@ impl Plant {
             kpis.fleet = Some(fleet.kpis(&names, end));
         }
         if let Some(feed) = self.sim.world.get_resource::<FeedRuntime>() {
-            kpis.feed = Some(feed.kpis());
+            kpis.feed = Some(feed.kpis(end));
         }
         let global_events = self.model.global_events;
         RunOutput {

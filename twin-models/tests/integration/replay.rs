@@ -128,3 +128,70 @@ fn a_feed_needs_the_scenario_start() {
         "{bad}"
     );
 }
+
+#[test]
+fn a_warehouse_running_out_raises_an_alert_first_and_counts_the_stock_out() {
+    // 10,000 caps counted at 06:00; 1,000 taken every 10 min from 06:10 to 07:40, when
+    // nothing is left; 20,000 received at 08:40; the run ends at 09:00.
+    let s = plant_agv(&[], "3h");
+    let mut events = vec![event(
+        "count",
+        "2026-11-23T06:00:00Z",
+        "warehouse",
+        "caps",
+        EventKind::CycleCount,
+        10_000.0,
+    )];
+    for k in 1..=10 {
+        let ts = format!("2026-11-23T{:02}:{:02}:00Z", 6 + k * 10 / 60, k * 10 % 60);
+        events.push(event(
+            &format!("use-{k:02}"),
+            &ts,
+            "warehouse",
+            "caps",
+            EventKind::Consumption,
+            1_000.0,
+        ));
+    }
+    events.push(event(
+        "in",
+        "2026-11-23T08:40:00Z",
+        "warehouse",
+        "caps",
+        EventKind::Receipt,
+        20_000.0,
+    ));
+    let plan = plan_feed(s.run.start, s.run.horizon, events).unwrap();
+    let feed = simulate_replay(&s, spec(&s), plan).kpis.feed.unwrap();
+    let p = feed
+        .positions
+        .iter()
+        .find(|p| p.location == "warehouse")
+        .unwrap();
+    assert_eq!(p.on_hand, 20_000.0);
+    assert_eq!(p.stock_outs, 1);
+    assert!(
+        (p.stock_out_minutes - 60.0).abs() < 1e-9,
+        "{}",
+        p.stock_out_minutes
+    );
+    // On hand over the 3 h: 600 s at each of 10,000 … 1,000, nothing for an hour, then
+    // 20,000 for 20 min: (600 · 55,000 + 1,200 · 20,000) / 10,800.
+    let average = (600.0 * 55_000.0 + 1_200.0 * 20_000.0) / 10_800.0;
+    assert!((p.average_on_hand.unwrap() - average).abs() < 1e-6);
+    assert!((p.turns.unwrap() - 10_000.0 / average).abs() < 1e-9);
+    // The forecast knows the rate from the second take (1,000 per 10 min): 8,000 left
+    // last 1.3 h, under the 4 h warning: an alert at 06:20, long before the stock-out.
+    assert_eq!(feed.alerts.len(), 2, "{:?}", feed.alerts);
+    let (warn, out) = (&feed.alerts[0], &feed.alerts[1]);
+    assert_eq!(
+        (warn.kind.as_str(), warn.at_s),
+        ("projected_stock_out", 1_200.0)
+    );
+    assert!((warn.rate_per_h - 6_000.0).abs() < 1e-9);
+    assert!(warn.hint.contains("runs out in 1.3 h"), "{}", warn.hint);
+    assert_eq!(
+        (out.kind.as_str(), out.at_s, out.on_hand),
+        ("stock_out", 6_000.0, 0.0)
+    );
+}
