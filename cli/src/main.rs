@@ -27,33 +27,48 @@ struct Cli {
     command: Command,
 }
 
+/// The scenario's run settings a command line may override.
+#[derive(clap::Args, Clone, Copy)]
+struct RunOverrides {
+    /// Base seed (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Simulated time, e.g. 8h, 365d (default: the scenario's).
+    #[arg(long, value_parser = duration_arg)]
+    horizon: Option<sim::SimDuration>,
+    /// Warm-up left out of the statistics, e.g. 1h (default: the scenario's).
+    #[arg(long, value_parser = duration_arg)]
+    warmup: Option<sim::SimDuration>,
+}
+
+/// Where results go.
+#[derive(clap::Args)]
+struct Output {
+    /// Directory for kpis.json, timeseries.csv (and, for replay, quarantine.ndjson and
+    /// alerts.ndjson).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Leave wall-clock timing out of kpis.json, so identical runs give identical bytes.
+    #[arg(long)]
+    reproducible: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and print its KPIs; write kpis.json and timeseries.csv with --out.
     Run {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Base seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Simulated time, e.g. 8h, 365d (default: the scenario's).
-        #[arg(long, value_parser = duration_arg)]
-        horizon: Option<sim::SimDuration>,
-        /// Warm-up left out of the statistics, e.g. 1h (default: the scenario's).
-        #[arg(long, value_parser = duration_arg)]
-        warmup: Option<sim::SimDuration>,
+        #[command(flatten)]
+        overrides: RunOverrides,
         /// Independent replications, reported as mean and 95% confidence interval.
         #[arg(long)]
         reps: Option<usize>,
         /// Threads for replications (default: all cores). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
-        /// Directory for kpis.json and timeseries.csv.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Leave wall-clock timing out of kpis.json, so identical runs give identical bytes.
-        #[arg(long)]
-        reproducible: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Run a scenario with recorded inventory feeds applied at their times (see
     /// docs/feeds.md); writes kpis.json with the ingestion counters and quarantine.ndjson.
@@ -63,21 +78,10 @@ enum Command {
         /// Feed files (.ndjson, .jsonl or .csv), merged in time order.
         #[arg(long = "feed", required = true)]
         feeds: Vec<PathBuf>,
-        /// Base seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Simulated time, e.g. 72h (default: the scenario's).
-        #[arg(long, value_parser = duration_arg)]
-        horizon: Option<sim::SimDuration>,
-        /// Warm-up left out of the statistics (default: the scenario's).
-        #[arg(long, value_parser = duration_arg)]
-        warmup: Option<sim::SimDuration>,
-        /// Directory for kpis.json, quarantine.ndjson and timeseries.csv.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Leave wall-clock timing out of kpis.json.
-        #[arg(long)]
-        reproducible: bool,
+        #[command(flatten)]
+        overrides: RunOverrides,
+        #[command(flatten)]
+        output: Output,
     },
     /// Check scenario files and report every problem found.
     Validate {
@@ -232,37 +236,22 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run {
             scenario,
-            seed,
-            horizon,
-            warmup,
+            overrides,
             reps,
             threads,
-            out,
-            reproducible,
-        } => run(
-            &scenario,
-            seed,
-            horizon,
-            warmup,
-            reps,
-            threads,
-            out.as_deref(),
-            reproducible,
-        ),
+            output,
+        } => run(&scenario, &overrides, reps, threads, &output),
         Command::Replay {
             scenario,
             feeds,
-            seed,
-            horizon,
-            warmup,
-            out,
-            reproducible,
+            overrides,
+            output,
         } => replay::run(
             &scenario,
             &feeds,
-            |s| spec_of(s, seed, horizon, warmup),
-            out.as_deref(),
-            reproducible,
+            |s| spec_of(s, &overrides),
+            output.out.as_deref(),
+            output.reproducible,
         ),
         Command::Validate { files } => validate(&files),
         Command::Schema => {
@@ -313,20 +302,17 @@ fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 #[allow(clippy::disallowed_methods, reason = "the CLI reports wall time")]
 fn run(
     path: &Path,
-    seed: Option<u64>,
-    horizon: Option<sim::SimDuration>,
-    warmup: Option<sim::SimDuration>,
+    overrides: &RunOverrides,
     reps: Option<usize>,
     threads: Option<usize>,
-    out: Option<&Path>,
-    reproducible: bool,
+    output: &Output,
 ) -> Result<(), Failure> {
+    let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let scenario = read_scenario(path)?;
-    let mut spec = spec_of(&scenario, seed, horizon, warmup)?;
+    let mut spec = spec_of(&scenario, overrides)?;
     spec.record_series = out.is_some();
     let reps = reps.unwrap_or(scenario.run.replications as usize);
     if reps == 0 {
@@ -365,12 +351,12 @@ fn run(
 }
 
 /// The scenario's run settings with the command line's overrides.
-fn spec_of(
-    scenario: &Scenario,
-    seed: Option<u64>,
-    horizon: Option<sim::SimDuration>,
-    warmup: Option<sim::SimDuration>,
-) -> Result<RunSpec, Failure> {
+fn spec_of(scenario: &Scenario, overrides: &RunOverrides) -> Result<RunSpec, Failure> {
+    let RunOverrides {
+        seed,
+        horizon,
+        warmup,
+    } = *overrides;
     let mut spec = RunSpec::of(scenario);
     spec.seed = seed.unwrap_or(spec.seed);
     spec.horizon = horizon.unwrap_or(spec.horizon);
