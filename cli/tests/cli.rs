@@ -347,16 +347,9 @@ fn replay_of_the_bundled_feed_counts_and_quarantines() {
     );
     assert_eq!(rows[0]["line"], 501);
     assert!(rows[1]["reason"].as_str().unwrap().contains("`ts`"));
-    for l in std::fs::read_to_string(dir.join("alerts.ndjson"))
-        .unwrap()
-        .lines()
-    {
-        let alert: serde_json::Value = serde_json::from_str(l).unwrap();
-        assert!(
-            alert["kind"].is_string() && alert["hint"].is_string(),
-            "{l}"
-        );
-    }
+    // The bundled warehouse always holds more than 4 h of what the lines take.
+    let alerts = std::fs::read_to_string(dir.join("alerts.ndjson")).unwrap();
+    assert_eq!(alerts, "", "no alert expected");
 }
 
 #[test]

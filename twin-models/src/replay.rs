@@ -19,8 +19,12 @@ use std::collections::BTreeMap;
 /// Warn when a position's stock would run out within this long at its current rate.
 pub const ALERT_WITHIN: SimDuration = SimDuration(4 * 3600 * 1_000_000_000);
 
-/// Weight of the newest observation in a position's consumption forecast.
+/// Weight of the newest hour in a position's consumption forecast.
 const FORECAST_ALPHA: f64 = 0.3;
+
+/// The forecast takes outflow in whole buckets of this many seconds: events of several
+/// senders come in bursts, and the gap between two of them says nothing of the rate.
+const BUCKET_S: u64 = 3600;
 
 /// A position's stock over simulated time (positions the feed drives alone).
 #[derive(Clone, Debug)]
@@ -36,7 +40,8 @@ struct PositionClock {
     out_s: f64,
     outflow: f64,
     forecast: ConsumptionForecast,
-    last_outflow: Option<SimTime>,
+    /// The bucket being filled (index from time 0) and its outflow so far.
+    bucket: (u64, f64),
     warned: bool,
 }
 
@@ -52,7 +57,7 @@ impl PositionClock {
             out_s: 0.0,
             outflow: 0.0,
             forecast: ConsumptionForecast::new(FORECAST_ALPHA),
-            last_outflow: None,
+            bucket: (now.0 / (BUCKET_S * 1_000_000_000), 0.0),
             warned: false,
         }
     }
@@ -241,10 +246,13 @@ impl FeedRuntime {
         clock.advance(now);
         if matches!(e.kind, EventKind::Consumption | EventKind::Shipment) {
             clock.outflow += e.qty;
-            if let Some(last) = clock.last_outflow {
-                clock.forecast.observe(e.qty, now.since(last).as_secs_f64());
+            // Close the buckets that are over (empty ones count as hours without outflow).
+            let index = now.0 / (BUCKET_S * 1_000_000_000);
+            while clock.bucket.0 < index {
+                clock.forecast.observe(clock.bucket.1, BUCKET_S as f64);
+                clock.bucket = (clock.bucket.0 + 1, 0.0);
             }
-            clock.last_outflow = Some(now);
+            clock.bucket.1 += e.qty;
         }
         let was = clock.on_hand;
         clock.on_hand = level;

@@ -180,16 +180,17 @@ fn a_warehouse_running_out_raises_an_alert_first_and_counts_the_stock_out() {
     let average = (600.0 * 55_000.0 + 1_200.0 * 20_000.0) / 10_800.0;
     assert!((p.average_on_hand.unwrap() - average).abs() < 1e-6);
     assert!((p.turns.unwrap() - 10_000.0 / average).abs() < 1e-9);
-    // The forecast knows the rate from the second take (1,000 per 10 min): 8,000 left
-    // last 1.3 h, under the 4 h warning: an alert at 06:20, long before the stock-out.
+    // The forecast takes outflow by the hour: at 07:00 the first hour closes with 5,000
+    // taken (06:10 … 06:50); the 4,000 left after the take at 07:00 last 0.8 h at that
+    // rate, under the 4 h warning: an alert at 07:00, 40 min before the stock-out.
     assert_eq!(feed.alerts.len(), 2, "{:?}", feed.alerts);
     let (warn, out) = (&feed.alerts[0], &feed.alerts[1]);
     assert_eq!(
         (warn.kind.as_str(), warn.at_s),
-        ("projected_stock_out", 1_200.0)
+        ("projected_stock_out", 3_600.0)
     );
-    assert!((warn.rate_per_h - 6_000.0).abs() < 1e-9);
-    assert!(warn.hint.contains("runs out in 1.3 h"), "{}", warn.hint);
+    assert!((warn.rate_per_h - 5_000.0).abs() < 1e-9);
+    assert!(warn.hint.contains("runs out in 0.8 h"), "{}", warn.hint);
     assert_eq!(
         (out.kind.as_str(), out.at_s, out.on_hand),
         ("stock_out", 6_000.0, 0.0)
