@@ -139,11 +139,6 @@ impl Ingestion {
         self.released_now(out, late)
     }
 
-    /// Events held with time at most `until` (the simulation clock reached it), in order.
-    pub fn due(&mut self, until: Timestamp) -> Vec<FeedEvent> {
-        self.release_while(|e| e.ts <= until)
-    }
-
     fn release_while(&mut self, ok: impl Fn(&FeedEvent) -> bool) -> Vec<FeedEvent> {
         let mut out = std::mem::take(&mut self.corrections);
         let late = out.len();
@@ -168,11 +163,6 @@ impl Ingestion {
         }
         self.counters.applied += out.len() as u64;
         out
-    }
-
-    /// Events held back now.
-    pub fn held(&self) -> usize {
-        self.held.len()
     }
 
     /// The counters so far.

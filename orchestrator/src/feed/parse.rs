@@ -144,11 +144,19 @@ pub fn parse_ndjson_line(text: &str, line: usize) -> Result<FeedEvent, Rejection
 /// Parses NDJSON text: one result per non-blank line, in file order (lazily, so a large
 /// file streams through).
 pub fn parse_ndjson(text: &str) -> impl Iterator<Item = Result<FeedEvent, Rejection>> + '_ {
+    ndjson_lines(text, 1)
+}
+
+/// The non-blank lines of `text` parsed in order, numbered from `first`.
+fn ndjson_lines(
+    text: &str,
+    first: usize,
+) -> impl Iterator<Item = Result<FeedEvent, Rejection>> + '_ {
     let mut reader = FeedReader::new();
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(move |(k, l)| reader.ndjson_line(l, k + 1))
+        .map(move |(k, l)| reader.ndjson_line(l, first + k))
 }
 
 /// Parses NDJSON text as [`parse_ndjson`] does, spread over the machine's cores (the
@@ -172,16 +180,7 @@ pub fn parse_ndjson_parallel(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
-            .map(|(first, part)| {
-                scope.spawn(move || {
-                    let mut reader = FeedReader::new();
-                    part.lines()
-                        .enumerate()
-                        .filter(|(_, l)| !l.trim().is_empty())
-                        .map(|(k, l)| reader.ndjson_line(l, first + k))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|(first, part)| scope.spawn(move || ndjson_lines(part, first).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()

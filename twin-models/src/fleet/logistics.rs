@@ -177,13 +177,6 @@ impl LineLogistics {
         self.materials[m].adjusted += delta;
     }
 
-    /// The line-side materials: (name, spot).
-    pub fn materials(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.materials
-            .iter()
-            .map(|s| (s.spec.name.as_str(), s.spec.spot))
-    }
-
     /// Brings holds and calls up to date with the line's counters at `now` (the line
     /// synced to `now`); returns the calls for the fleet and, for a fluid line, when the
     /// next threshold will be crossed at today's rates.
