@@ -4,7 +4,10 @@
 //! time); 2 bad input (scenario, map, flag).
 
 mod bench;
+mod feed_report;
+mod live;
 mod mapf;
+mod pace;
 mod replay;
 mod table;
 
@@ -78,6 +81,49 @@ enum Command {
         /// Feed files (.ndjson, .jsonl or .csv), merged in time order.
         #[arg(long = "feed", required = true)]
         feeds: Vec<PathBuf>,
+        /// Pace the run: simulated seconds per wall second (60 = a minute a second), with
+        /// alerts printed as NDJSON as they are raised. Default: as fast as possible. The
+        /// results do not depend on it.
+        #[arg(long, value_parser = pace::speed_arg)]
+        speed: Option<f64>,
+        #[command(flatten)]
+        overrides: RunOverrides,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Run a scenario paced to the wall clock, applying inventory events as they arrive
+    /// from MQTT topics or standard input (NDJSON); alerts print as NDJSON as they are
+    /// raised (and go to `twinline/<site>/alerts` when on MQTT). Ends at the horizon.
+    Live {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Broker to subscribe on: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS).
+        /// Credentials come from TWINLINE_MQTT_USERNAME and TWINLINE_MQTT_PASSWORD.
+        #[arg(long)]
+        mqtt: Vec<String>,
+        /// Topic filters to subscribe to (QoS 1).
+        #[arg(long = "topic", default_value = "twinline/+/inventory/#")]
+        topics: Vec<String>,
+        /// MQTT client id; the broker keeps this session's messages while the twin is
+        /// away, so keep it stable between runs.
+        #[arg(long, default_value = "twinline-live")]
+        client_id: String,
+        /// CA certificates (PEM) for mqtts:// (default: the system's).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Also read NDJSON events from standard input.
+        #[arg(long)]
+        stdin: bool,
+        /// Simulated seconds per wall second.
+        #[arg(long, default_value = "1", value_parser = pace::speed_arg)]
+        speed: f64,
+        /// Real time at simulated time 0 (RFC 3339; default: now).
+        #[arg(long, value_parser = timestamp_arg)]
+        start: Option<orchestrator::feed::Timestamp>,
+        /// How late (simulated time) an event may arrive and still apply in time order;
+        /// the twin runs this far behind the feed clock.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        lateness: sim::SimDuration,
         #[command(flatten)]
         overrides: RunOverrides,
         #[command(flatten)]
@@ -157,6 +203,10 @@ fn duration_arg(s: &str) -> Result<sim::SimDuration, String> {
     } else {
         Ok(d)
     }
+}
+
+fn timestamp_arg(s: &str) -> Result<orchestrator::feed::Timestamp, String> {
+    orchestrator::feed::Timestamp::parse(s)
 }
 
 /// A failure, with the exit code it maps to.
@@ -244,11 +294,41 @@ fn main() -> ExitCode {
         Command::Replay {
             scenario,
             feeds,
+            speed,
             overrides,
             output,
         } => replay::run(
             &scenario,
             &feeds,
+            speed,
+            |s| spec_of(s, &overrides),
+            output.out.as_deref(),
+            output.reproducible,
+        ),
+        Command::Live {
+            scenario,
+            mqtt,
+            topics,
+            client_id,
+            ca,
+            stdin,
+            speed,
+            start,
+            lateness,
+            overrides,
+            output,
+        } => live::run(
+            &scenario,
+            live::LiveSettings {
+                mqtt,
+                topics,
+                client_id,
+                ca,
+                stdin,
+                speed,
+                start,
+                lateness,
+            },
             |s| spec_of(s, &overrides),
             output.out.as_deref(),
             output.reproducible,

@@ -160,6 +160,50 @@ fn the_window_orders_events_and_later_ones_are_corrections() {
 }
 
 #[test]
+fn a_live_clock_releases_what_it_has_passed_and_later_arrivals_are_corrections() {
+    let ts = |t: &str| Timestamp::parse(t).unwrap();
+    let ids = |v: Vec<FeedEvent>| {
+        v.into_iter()
+            .map(|e| e.event_id.to_string())
+            .collect::<Vec<_>>()
+    };
+    let mut ing = Ingestion::new(0.0);
+    ing.offer(event("b", "2026-11-23T06:00:20Z", "consumption", 1.0));
+    ing.offer(event("a", "2026-11-23T06:00:10Z", "receipt", 100.0));
+    ing.offer(event("c", "2026-11-23T06:01:00Z", "consumption", 1.0));
+    // The clock at 06:00:30 passes a and b (in time order, not arrival order), not c.
+    assert_eq!(
+        ids(ing.release_until(ts("2026-11-23T06:00:30Z"))),
+        ["a", "b"]
+    );
+    // Stamped before the clock but after the last release: the twin has passed its time.
+    assert_eq!(
+        ing.offer(event("d", "2026-11-23T06:00:25Z", "consumption", 1.0)),
+        Admission::Late
+    );
+    // Exactly at the clock is late too: the twin has handled that instant.
+    assert_eq!(
+        ing.offer(event("e", "2026-11-23T06:00:30Z", "consumption", 1.0)),
+        Admission::Late
+    );
+    assert_eq!(
+        ing.offer(event("f", "2026-11-23T06:00:31Z", "consumption", 1.0)),
+        Admission::Held
+    );
+    // A clock that goes back does not lower the bound.
+    assert_eq!(
+        ids(ing.release_until(ts("2026-11-23T06:00:00Z"))),
+        ["d", "e"]
+    );
+    assert_eq!(
+        ids(ing.release_until(ts("2026-11-23T06:01:00Z"))),
+        ["f", "c"]
+    );
+    let k = ing.counters();
+    assert_eq!((k.late_corrections, k.applied, k.accepted), (2, 6, 6));
+}
+
+#[test]
 fn stock_worked_by_hand_with_a_cycle_count_and_a_late_consumption() {
     let mut s = StockLedger::new();
     let apply =

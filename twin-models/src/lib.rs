@@ -65,7 +65,7 @@ pub mod scenario;
 pub mod units;
 
 pub use distribution::Distribution;
-pub use engine::{RunOutput, RunSpec, simulate, simulate_replay};
+pub use engine::{FedTwin, RunOutput, RunSpec, simulate, simulate_replay};
 pub use replay::{FeedPlan, ReplayError, plan_feed};
 pub use report::{Replications, Timing, kpis_document, replicate};
 pub use scenario::{Scenario, ScenarioError, load_scenario, load_scenario_with_files};

@@ -117,6 +117,17 @@ pub fn plan_feed(
     Ok(plan)
 }
 
+/// The line material (line, material index) that event `e` is about, if any.
+fn target_of(materials: &[Vec<(String, Vec<String>)>], e: &FeedEvent) -> Option<(usize, usize)> {
+    materials.iter().enumerate().find_map(|(l, ms)| {
+        ms.iter()
+            .position(|(name, places)| {
+                **name == *e.material && places.iter().any(|p| **p == *e.location)
+            })
+            .map(|m| (l, m))
+    })
+}
+
 /// What one event does to the twin's own model.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ModelEffect {
@@ -140,6 +151,11 @@ pub enum ModelEffect {
 #[derive(bevy_ecs::resource::Resource)]
 pub struct FeedRuntime {
     plan: FeedPlan,
+    /// Line-side materials per line, as (material, its location names), to match events.
+    materials: Vec<Vec<(String, Vec<String>)>>,
+    /// When the calendar holds the feed's next wake-up; a wake-up at any other time is
+    /// stale (events offered since moved it earlier).
+    wake: Option<SimTime>,
     /// Per event: the line material it is about, if any.
     targets: Vec<Option<(usize, usize)>>,
     next: usize,
@@ -155,22 +171,16 @@ pub struct FeedRuntime {
 impl FeedRuntime {
     /// The runtime of `plan`; `materials[l]` lists line `l`'s line-side materials as
     /// (material name, location names of its spot).
-    pub fn new(plan: FeedPlan, materials: &[Vec<(String, Vec<String>)>]) -> Self {
+    pub fn new(plan: FeedPlan, materials: Vec<Vec<(String, Vec<String>)>>) -> Self {
         let targets = plan
             .events
             .iter()
-            .map(|(_, e)| {
-                materials.iter().enumerate().find_map(|(l, ms)| {
-                    ms.iter()
-                        .position(|(name, places)| {
-                            **name == *e.material && places.iter().any(|p| **p == *e.location)
-                        })
-                        .map(|m| (l, m))
-                })
-            })
+            .map(|(_, e)| target_of(&materials, e))
             .collect();
         FeedRuntime {
             plan,
+            materials,
+            wake: None,
             targets,
             next: 0,
             ledger: StockLedger::new(),
@@ -186,6 +196,51 @@ impl FeedRuntime {
     /// When the next event applies.
     pub fn next_time(&self) -> Option<SimTime> {
         self.plan.events.get(self.next).map(|(t, _)| *t)
+    }
+
+    /// Adds event `e` to apply at `at` (no earlier than the events already applied), after
+    /// the pending events of the same time.
+    pub fn push(&mut self, at: SimTime, e: FeedEvent) {
+        let pending = &self.plan.events[self.next..];
+        let i = self.next + pending.partition_point(|(t, _)| *t <= at);
+        self.targets.insert(i, target_of(&self.materials, &e));
+        self.plan.events.insert(i, (at, e));
+    }
+
+    /// Counts an event dated past the horizon (not applied).
+    pub fn beyond_horizon(&mut self) {
+        self.plan.after_horizon += 1;
+    }
+
+    /// Counts an event dated before simulated time 0 (applied as the opening state).
+    pub fn before_start(&mut self) {
+        self.plan.before_start += 1;
+    }
+
+    /// The wake-up to put on the calendar, if the next event is earlier than the one there
+    /// (or none is there); books it as the one there.
+    pub fn wake_for_next(&mut self) -> Option<SimTime> {
+        let next = self.next_time()?;
+        if self.wake.is_some_and(|w| w <= next) {
+            return None;
+        }
+        self.wake = Some(next);
+        Some(next)
+    }
+
+    /// Whether a wake-up at `now` is the one booked (and unbooks it); false for a stale one.
+    pub fn woken(&mut self, now: SimTime) -> bool {
+        if self.wake == Some(now) {
+            self.wake = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Alerts raised so far, oldest first.
+    pub fn alerts(&self) -> &[FeedAlert] {
+        &self.alerts
     }
 
     /// Applies the next event to the positions; returns what it asks of the model.

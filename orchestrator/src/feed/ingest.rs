@@ -61,6 +61,9 @@ pub struct Ingestion {
     newest: Option<Timestamp>,
     /// Key of the last event released.
     released: Option<(Timestamp, Arc<str>)>,
+    /// The newest clock given to [`Ingestion::release_until`]: events stamped at or before
+    /// it come too late to apply in order.
+    floor: Option<Timestamp>,
     /// Late events waiting to be taken (released out of order).
     corrections: Vec<FeedEvent>,
     counters: IngestionCounters,
@@ -75,6 +78,7 @@ impl Ingestion {
             held: BinaryHeap::new(),
             newest: None,
             released: None,
+            floor: None,
             corrections: Vec::new(),
             counters: IngestionCounters::default(),
         }
@@ -100,6 +104,7 @@ impl Ingestion {
             .released
             .as_ref()
             .is_some_and(|(t, id)| (event.ts, &*event.event_id) < (*t, &**id))
+            || self.floor.is_some_and(|f| event.ts <= f)
         {
             self.counters.late_corrections += 1;
             self.corrections.push(event);
@@ -126,6 +131,14 @@ impl Ingestion {
         };
         let bound = Timestamp(newest.0.saturating_sub(self.lateness));
         self.release_while(|e| e.ts <= bound)
+    }
+
+    /// Events ready to apply when a live twin's clock reaches `now`: late corrections
+    /// first, then held events stamped at or before `now`, in order. From then on, an event
+    /// stamped at or before `now` comes too late to apply in order and is a correction.
+    pub fn release_until(&mut self, now: Timestamp) -> Vec<FeedEvent> {
+        self.floor = Some(self.floor.map_or(now, |f| f.max(now)));
+        self.release_while(|e| e.ts <= now)
     }
 
     /// Everything held, in order (the end of a stream or file).

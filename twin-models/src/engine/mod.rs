@@ -9,13 +9,14 @@ pub mod state;
 use crate::fleet::logistics::Call;
 use crate::fleet::{FleetRuntime, Origin};
 use crate::kpi::{self, RunKpis};
-use crate::replay::{FeedPlan, FeedRuntime, ModelEffect};
+use crate::replay::{FeedPlan, FeedRuntime, ModelEffect, ReplayError};
 use crate::scenario::{FailureBasis, PlannedStop, Scenario};
 use bevy_ecs::component::Component;
 use bevy_ecs::entity::Entity;
 use discrete::DiscreteLine;
 pub use events::{LineEvent, PlantEvent};
 use fluid::FluidLine;
+use orchestrator::feed::{FeedEvent, Timestamp};
 use sim::{
     EventHandler, RngStreams, SampleValue, Scheduler, SimDuration, SimTime, Simulation, TimeSeries,
     World,
@@ -442,6 +443,9 @@ impl PlantModel {
     /// one after.
     fn feed_event(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
         let now = sched.now();
+        if !world.resource_mut::<FeedRuntime>().woken(now) {
+            return;
+        }
         loop {
             let mut feed = world.resource_mut::<FeedRuntime>();
             if feed.next_time().is_none_or(|t| t > now) {
@@ -481,8 +485,14 @@ impl PlantModel {
             }
             self.check_logistics(world, sched, line);
         }
-        if let Some(t) = world.resource::<FeedRuntime>().next_time()
-            && t < self.horizon
+        self.wake_feed(world, sched);
+    }
+
+    /// Puts the feed's next wake-up on the calendar when it is earlier than the one there.
+    fn wake_feed(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
+        if let Some(mut feed) = world.get_resource_mut::<FeedRuntime>()
+            && feed.next_time().is_some_and(|t| t < self.horizon)
+            && let Some(t) = feed.wake_for_next()
         {
             sched.at(t, PlantEvent::Feed);
         }
@@ -721,6 +731,13 @@ impl Plant {
 
     /// Runs to the horizon and measures.
     pub fn run(mut self, scenario: &Scenario) -> RunOutput {
+        self.start();
+        self.advance_to(SimTime(self.spec.horizon.0));
+        self.finish(scenario)
+    }
+
+    /// Puts the first events on the calendar; the clock stays at 0.
+    fn start(&mut self) {
         for &e in &self.lines {
             self.sim.with_scheduler(|world, sched| {
                 world
@@ -754,16 +771,23 @@ impl Plant {
                 }
             }
         }
-        if let Some(t) = self
-            .sim
-            .world
-            .get_resource::<FeedRuntime>()
-            .and_then(|f| f.next_time())
-        {
-            self.sim.schedule(t, PlantEvent::Feed);
+        let model = &mut self.model;
+        self.sim
+            .with_scheduler(|world, sched| model.wake_feed(world, sched));
+    }
+
+    /// Handles every event up to `end` (at most the horizon).
+    fn advance_to(&mut self, end: SimTime) {
+        let end = end.min(SimTime(self.spec.horizon.0));
+        if end >= self.sim.now() {
+            self.sim.run_until(end, &mut self.model);
         }
+    }
+
+    /// Measures at the horizon.
+    fn finish(mut self, scenario: &Scenario) -> RunOutput {
         let end = SimTime(self.spec.horizon.0);
-        self.sim.run_until(end, &mut self.model);
+        self.advance_to(end);
         let mut runtimes = Vec::new();
         for &e in &self.lines {
             let mut rt = self
@@ -813,7 +837,114 @@ pub fn partitions(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
 /// [`crate::replay`]). The feed's KPIs come in `kpis.feed`. The plant runs on one
 /// calendar: the feed's events reach every line.
 pub fn simulate_replay(scenario: &Scenario, spec: RunSpec, feed: FeedPlan) -> RunOutput {
-    let materials: Vec<Vec<(String, Vec<String>)>> = scenario
+    let mut twin = FedTwin::new(scenario, spec, feed);
+    twin.advance_to(SimTime(spec.horizon.0));
+    twin.finish()
+}
+
+/// A run that takes feed events while it goes: the clock moves when the caller says
+/// ([`FedTwin::advance_to`]), and events offered in between apply at their time, or at
+/// once when the twin has passed it. Paced replays and live feeds run on it; run straight
+/// to the horizon with its whole feed offered at the start, it is [`simulate_replay`].
+pub struct FedTwin<'s> {
+    scenario: &'s Scenario,
+    plant: Plant,
+    start: Option<Timestamp>,
+}
+
+impl<'s> FedTwin<'s> {
+    /// The plant of `scenario` at time 0 with `feed` to apply; the feed's `run.start` (if
+    /// any) places events offered later.
+    pub fn new(scenario: &'s Scenario, spec: RunSpec, feed: FeedPlan) -> Self {
+        let materials = line_materials(scenario);
+        let mut plant = Plant::new(scenario, spec);
+        plant
+            .sim
+            .world
+            .insert_resource(FeedRuntime::new(feed, materials));
+        plant.start();
+        FedTwin {
+            scenario,
+            plant,
+            start: scenario.run.start,
+        }
+    }
+
+    /// Sets the real time that simulated time 0 stands for (live runs start "now").
+    pub fn starting_at(mut self, start: Timestamp) -> Self {
+        self.start = Some(start);
+        self
+    }
+
+    /// The twin's clock.
+    pub fn now(&self) -> SimTime {
+        self.plant.sim.now()
+    }
+
+    /// The run's end.
+    pub fn horizon(&self) -> SimTime {
+        SimTime(self.plant.spec.horizon.0)
+    }
+
+    /// Whether the clock has reached the horizon.
+    pub fn done(&self) -> bool {
+        self.now() >= self.horizon()
+    }
+
+    /// The real time at simulated time `t`, if the run has a start.
+    pub fn real_time(&self, t: SimTime) -> Option<Timestamp> {
+        self.start.map(|s| Timestamp(s.0 + t.0 as i64))
+    }
+
+    /// Offers `events` (in the order they should apply). Each applies at its time since
+    /// the start, or now if the twin has passed that; events past the horizon are counted
+    /// and left out.
+    pub fn offer(&mut self, events: Vec<FeedEvent>) -> Result<(), ReplayError> {
+        let start = self.start.ok_or(ReplayError::NoStart)?;
+        let now = self.now();
+        let horizon = self.horizon();
+        let mut feed = self.plant.sim.world.resource_mut::<FeedRuntime>();
+        for e in events {
+            let since = e.ts.0.saturating_sub(start.0);
+            if since < 0 {
+                feed.before_start();
+            }
+            let at = SimTime(since.max(0) as u64).max(now);
+            if at >= horizon {
+                feed.beyond_horizon();
+            } else {
+                feed.push(at, e);
+            }
+        }
+        let model = &mut self.plant.model;
+        self.plant
+            .sim
+            .with_scheduler(|world, sched| model.wake_feed(world, sched));
+        Ok(())
+    }
+
+    /// Handles every event up to `t` (at most the horizon).
+    pub fn advance_to(&mut self, t: SimTime) {
+        self.plant.advance_to(t);
+    }
+
+    /// Alerts the feed has raised so far, oldest first.
+    pub fn alerts(&self) -> &[crate::kpi::FeedAlert] {
+        self.plant.sim.world.resource::<FeedRuntime>().alerts()
+    }
+
+    /// Runs on to the horizon and measures.
+    pub fn finish(self) -> RunOutput {
+        let mut out = self.plant.finish(self.scenario);
+        out.events += out.global_events;
+        out
+    }
+}
+
+/// Each line's line-side materials as (material name, names of the locations at its spot),
+/// which feed events address.
+fn line_materials(scenario: &Scenario) -> Vec<Vec<(String, Vec<String>)>> {
+    scenario
         .lines
         .iter()
         .map(|line| {
@@ -832,15 +963,7 @@ pub fn simulate_replay(scenario: &Scenario, spec: RunSpec, feed: FeedPlan) -> Ru
                 })
                 .collect()
         })
-        .collect();
-    let mut plant = Plant::new(scenario, spec);
-    plant
-        .sim
-        .world
-        .insert_resource(FeedRuntime::new(feed, &materials));
-    let mut out = plant.run(scenario);
-    out.events += out.global_events;
-    out
+        .collect()
 }
 
 /// Runs `scenario` once with `spec`, its independent lines on up to `spec.threads`

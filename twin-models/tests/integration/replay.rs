@@ -3,7 +3,9 @@
 
 use crate::fleet::{fleet, plant_agv};
 use orchestrator::feed::{EventKind, FeedEvent, Timestamp};
-use twin_models::{RunSpec, plan_feed, simulate, simulate_replay};
+use orchestrator::feed::{Ingestion, parse_ndjson};
+use sim::SimTime;
+use twin_models::{FedTwin, FeedPlan, RunSpec, plan_feed, simulate, simulate_replay};
 
 fn event(
     id: &str,
@@ -194,5 +196,93 @@ fn a_warehouse_running_out_raises_an_alert_first_and_counts_the_stock_out() {
     assert_eq!(
         (out.kind.as_str(), out.at_s, out.on_hand),
         ("stock_out", 6_000.0, 0.0)
+    );
+}
+
+#[test]
+fn a_feed_offered_hour_by_hour_while_the_twin_runs_ends_as_the_replay_of_the_whole_file() {
+    // The bundled three-day feed, first day: once whole before the run, once as a live
+    // twin sees it, released hour by hour just ahead of its clock.
+    let s = plant_agv(&[], "24h");
+    let spec = spec(&s);
+    let events = || {
+        let mut ing = Ingestion::new(0.0);
+        for e in parse_ndjson(&crate::bundled_text("feeds/plant-agv.ndjson")).flatten() {
+            ing.offer(e);
+        }
+        ing
+    };
+    let whole = plan_feed(s.run.start, s.run.horizon, events().flush()).unwrap();
+    assert!(whole.events.len() > 500);
+    let replayed = simulate_replay(&s, spec, whole).kpis;
+    let mut ing = events();
+    let start = s.run.start.unwrap();
+    let mut twin = FedTwin::new(&s, spec, FeedPlan::default());
+    for hour in 1..=24u64 {
+        let clock = SimTime(hour * 3_600_000_000_000);
+        twin.offer(ing.release_until(Timestamp(start.0 + clock.0 as i64)))
+            .unwrap();
+        twin.advance_to(clock);
+        assert_eq!(twin.now(), clock);
+    }
+    assert!(twin.done());
+    // The rest of the file is past the horizon: counted, as the replay counts it.
+    twin.offer(ing.flush()).unwrap();
+    let live = twin.finish().kpis;
+    assert!(live.feed.as_ref().unwrap().events_after_horizon > 1000);
+    assert_eq!(
+        serde_json::to_string(&live).unwrap(),
+        serde_json::to_string(&replayed).unwrap()
+    );
+}
+
+#[test]
+fn an_event_the_twin_has_passed_applies_when_it_arrives() {
+    // 500 caps counted at 06:00 and all taken at 07:00; the take arrives only when the
+    // twin is at 08:00, so the stock-out is booked at 08:00 (2 h in), not 07:00.
+    let s = plant_agv(&[], "3h");
+    let mut twin = FedTwin::new(&s, spec(&s), FeedPlan::default());
+    let count = event(
+        "n",
+        "2026-11-23T06:00:00Z",
+        "warehouse",
+        "caps",
+        EventKind::CycleCount,
+        500.0,
+    );
+    twin.offer(vec![count]).unwrap();
+    twin.advance_to(SimTime(7_200_000_000_000));
+    let take = event(
+        "t",
+        "2026-11-23T07:00:00Z",
+        "warehouse",
+        "caps",
+        EventKind::Consumption,
+        500.0,
+    );
+    twin.offer(vec![take]).unwrap();
+    // Past the horizon (09:00): counted, left out.
+    let after = event(
+        "x",
+        "2026-11-23T09:30:00Z",
+        "warehouse",
+        "caps",
+        EventKind::Receipt,
+        1.0,
+    );
+    twin.offer(vec![after]).unwrap();
+    let feed = twin.finish().kpis.feed.unwrap();
+    assert_eq!((feed.events_applied, feed.events_after_horizon), (2, 1));
+    let out: Vec<(&str, f64)> = feed
+        .alerts
+        .iter()
+        .map(|a| (a.kind.as_str(), a.at_s))
+        .collect();
+    assert_eq!(out, [("stock_out", 7_200.0)]);
+    let p = &feed.positions[0];
+    assert!(
+        (p.stock_out_minutes - 60.0).abs() < 1e-9,
+        "{}",
+        p.stock_out_minutes
     );
 }

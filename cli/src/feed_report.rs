@@ -1,0 +1,130 @@
+//! What a run with a feed (replayed or live) writes: the summary, kpis.json with the
+//! ingestion counters, quarantine.ndjson and alerts.ndjson.
+
+use crate::{Failure, say, table, write};
+use orchestrator::feed::IngestionCounters;
+use serde_json::json;
+use std::path::Path;
+use twin_models::{Replications, RunOutput, RunSpec, Scenario, Timing, kpis_document};
+
+/// Share of refused lines above which the feed itself raises an alert.
+const QUARANTINE_ALERT: f64 = 0.01;
+
+/// Lines set aside, as NDJSON: where each came from, why, and what it was.
+#[derive(Default)]
+pub struct Quarantine(String);
+
+impl Quarantine {
+    /// Sets one line aside.
+    pub fn add(&mut self, source: &str, line: Option<usize>, reason: &str, raw: &str) {
+        let entry = json!({ "file": source, "line": line, "reason": reason, "raw": raw });
+        self.0.push_str(&entry.to_string());
+        self.0.push('\n');
+    }
+}
+
+/// A finished run with a feed, ready to report.
+pub struct FedRun<'a> {
+    pub scenario: &'a Scenario,
+    pub spec: RunSpec,
+    pub output: RunOutput,
+    pub counters: IngestionCounters,
+    pub quarantine: Quarantine,
+    /// Wall time of the run, seconds.
+    pub wall_s: f64,
+    /// A section added to kpis.json (`live`: sources, outages, rates).
+    pub extra: Option<(&'static str, serde_json::Value)>,
+}
+
+/// The feed-quality alert, when too many lines were refused.
+pub fn quality_alert(counters: &IngestionCounters) -> Option<serde_json::Value> {
+    let offered = counters.accepted + counters.quarantined;
+    if offered == 0 || counters.quarantined as f64 <= QUARANTINE_ALERT * offered as f64 {
+        return None;
+    }
+    let share = counters.quarantined as f64 / offered as f64;
+    Some(json!({
+        "kind": "feed_quality",
+        "quarantined": counters.quarantined,
+        "offered": offered,
+        "share": share,
+        "hint": format!(
+            "{:.1}% of the feed's lines were refused (above {:.0}%): see quarantine.ndjson for the reasons and fix the sender",
+            share * 100.0,
+            QUARANTINE_ALERT * 100.0
+        ),
+    }))
+}
+
+/// Prints the summary and, with `out`, writes the files.
+pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result<(), Failure> {
+    let FedRun {
+        scenario,
+        spec,
+        output,
+        mut counters,
+        mut quarantine,
+        wall_s,
+        extra,
+    } = run;
+    // Events the stock positions refused (a count below zero, a unit that changed) were
+    // released by the ingestion but not applied: they join the quarantine.
+    if let Some(feed) = &output.kpis.feed {
+        for (id, reason) in &feed.rejected {
+            counters.quarantined += 1;
+            counters.applied -= 1;
+            quarantine.add("(stock positions)", None, reason, id);
+        }
+    }
+    let mut alerts = String::new();
+    let mut raised = 0usize;
+    if let Some(feed) = &output.kpis.feed {
+        for a in &feed.alerts {
+            alerts.push_str(&serde_json::to_string(a).expect("an alert serialises"));
+            alerts.push('\n');
+        }
+        raised += feed.alerts.len();
+    }
+    if let Some(alert) = quality_alert(&counters) {
+        alerts.push_str(&alert.to_string());
+        alerts.push('\n');
+        raised += 1;
+    }
+    let result = Replications {
+        seeds: vec![spec.seed],
+        runs: vec![output],
+    };
+    let timing = Timing {
+        wall_time_s: wall_s,
+    };
+    let mut doc = kpis_document(scenario, spec, &result, Some(timing));
+    say(&table::summary(scenario, spec, &result, &doc, wall_s));
+    say(&format!(
+        "feed: {} events applied, {} duplicates, {} late corrections, {} quarantined, {raised} alerts\n",
+        counters.applied, counters.duplicates, counters.late_corrections, counters.quarantined
+    ));
+    let Some(dir) = out else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
+    if reproducible {
+        doc = kpis_document(scenario, spec, &result, None);
+    }
+    doc["ingestion"] = serde_json::to_value(&counters).expect("counters serialise");
+    if let Some((name, value)) = extra {
+        doc[name] = value;
+    }
+    let text = serde_json::to_string_pretty(&doc).expect("a JSON value serialises") + "\n";
+    write(&dir.join("kpis.json"), &text)?;
+    write(&dir.join("quarantine.ndjson"), &quarantine.0)?;
+    write(&dir.join("alerts.ndjson"), &alerts)?;
+    if let Some(series) = result.runs[0].series.as_ref() {
+        write(&dir.join("timeseries.csv"), &series.to_csv())?;
+    }
+    say(&format!(
+        "wrote kpis.json, quarantine.ndjson, alerts.ndjson and timeseries.csv in {}\n",
+        dir.display()
+    ));
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! `twinline live`: the twin paced to the wall clock, taking inventory events as they come
+//! from MQTT topics or standard input (NDJSON), and the pacing loop that paced replays
+//! share.
+//!
+//! Sources run on their own threads and hand events to the engine through one bounded
+//! channel ([`CHANNEL_CAPACITY`]): when the engine falls behind, a source blocks, and a
+//! blocked MQTT reader stops reading its socket, so the broker holds the backlog (QoS 1).
+//!
+//! The twin runs a lateness window behind the feed clock: events may arrive out of order
+//! within the window and still apply in (`ts`, `event_id`) order, exactly as a replay of
+//! the same events would; later ones apply on arrival as corrections.
+
+pub mod mqtt;
+pub mod stdin;
+
+use crate::feed_report::{FedRun, Quarantine, report};
+use crate::pace::Pace;
+use crate::{Failure, read_scenario};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, bounded};
+use orchestrator::feed::{FeedEvent, Ingestion, Timestamp};
+use serde_json::json;
+use sim::{SimDuration, SimTime};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use twin_models::{FedTwin, FeedPlan, RunSpec};
+
+/// Events in flight between the sources and the engine, at most.
+pub const CHANNEL_CAPACITY: usize = 16_384;
+
+/// How often the paced engine looks at the clock when nothing arrives.
+const TICK: Duration = Duration::from_millis(20);
+
+/// Arrivals taken in one round before the clock moves again.
+const ROUND: usize = 65_536;
+
+/// What a source hands the engine.
+pub enum Arrival {
+    /// A valid event.
+    Event(FeedEvent),
+    /// A line that is not a valid event.
+    Refused {
+        source: Arc<str>,
+        line: Option<usize>,
+        reason: String,
+        raw: String,
+    },
+    /// The source has no more (end of standard input).
+    Ended,
+}
+
+/// Where alerts go as they are raised: standard output (NDJSON), and an MQTT topic.
+pub struct AlertSink {
+    mqtt: Option<mqtt::AlertPublisher>,
+}
+
+impl AlertSink {
+    /// Alerts to standard output only.
+    pub fn stdout() -> Self {
+        AlertSink { mqtt: None }
+    }
+
+    fn emit(&mut self, alert: &twin_models::kpi::FeedAlert) {
+        let line = serde_json::to_string(alert).expect("an alert serialises");
+        crate::say(&format!("{line}\n"));
+        if let Some(p) = &mut self.mqtt {
+            p.publish(&alert.site, line);
+        }
+    }
+}
+
+/// The live run's settings from the command line.
+pub struct LiveSettings {
+    pub mqtt: Vec<String>,
+    pub topics: Vec<String>,
+    pub client_id: String,
+    pub ca: Option<PathBuf>,
+    pub stdin: bool,
+    pub speed: f64,
+    pub start: Option<Timestamp>,
+    /// Seconds.
+    pub lateness: SimDuration,
+}
+
+/// The pacing loop: moves the twin along `pace`, a `lateness` behind it, offering events
+/// from `arrivals` as their time comes, until the horizon. `sources` is how many
+/// sources may send [`Arrival::Ended`]; once all have, everything held is offered.
+#[allow(clippy::too_many_arguments)]
+pub fn drive(
+    twin: &mut FedTwin<'_>,
+    pace: &Pace,
+    lateness: SimDuration,
+    ingestion: &mut Ingestion,
+    arrivals: Option<&Receiver<Arrival>>,
+    sources: usize,
+    quarantine: &mut Quarantine,
+    alerts: &mut AlertSink,
+) -> u64 {
+    let start = twin
+        .real_time(SimTime::ZERO)
+        .expect("a paced twin has a start");
+    let mut ended = 0usize;
+    let mut flushed = false;
+    let mut shown = 0usize;
+    let mut received = 0u64;
+    let mut take = |a: Arrival, ended: &mut usize, ingestion: &mut Ingestion| match a {
+        Arrival::Event(e) => {
+            received += 1;
+            let id = e.event_id.clone();
+            if let orchestrator::feed::Admission::Conflict(reason) = ingestion.offer(e) {
+                quarantine.add("(live)", None, &reason, &id);
+            }
+        }
+        Arrival::Refused {
+            source,
+            line,
+            reason,
+            raw,
+        } => {
+            ingestion.quarantine();
+            quarantine.add(&source, line, &reason, &raw);
+        }
+        Arrival::Ended => *ended += 1,
+    };
+    loop {
+        if let Some(rx) = arrivals {
+            for _ in 0..ROUND {
+                match rx.try_recv() {
+                    Ok(a) => take(a, &mut ended, ingestion),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        ended = sources;
+                        break;
+                    }
+                }
+            }
+        }
+        // Once every source has ended nothing more can come: no need to wait for it.
+        let behind = if ended >= sources {
+            SimDuration::ZERO
+        } else {
+            lateness
+        };
+        let target = pace.now_less(behind).min(twin.horizon());
+        // Until the clock is past time 0, events dated at or before the start still come
+        // in as the opening state, in order.
+        let waiting = target == SimTime::ZERO && ended < sources;
+        let ready = if waiting {
+            Vec::new()
+        } else if ended >= sources && !flushed {
+            flushed = true;
+            ingestion.flush()
+        } else {
+            ingestion.release_until(Timestamp(start.0 + target.0 as i64))
+        };
+        twin.offer(ready).expect("a paced twin has a start");
+        if !waiting {
+            twin.advance_to(target);
+        }
+        for a in &twin.alerts()[shown..] {
+            alerts.emit(a);
+        }
+        shown = twin.alerts().len();
+        if twin.done() {
+            return received;
+        }
+        match arrivals.filter(|_| ended < sources) {
+            Some(rx) => match rx.recv_timeout(TICK) {
+                Ok(a) => take(a, &mut ended, ingestion),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => ended = sources,
+            },
+            None => std::thread::sleep(TICK),
+        }
+    }
+}
+
+/// Runs `twinline live`.
+pub fn run(
+    path: &Path,
+    settings: LiveSettings,
+    spec_of: impl Fn(&twin_models::Scenario) -> Result<RunSpec, Failure>,
+    out: Option<&Path>,
+    reproducible: bool,
+) -> Result<(), Failure> {
+    let scenario = read_scenario(path)?;
+    let spec = RunSpec {
+        record_series: out.is_some(),
+        ..spec_of(&scenario)?
+    };
+    if settings.mqtt.is_empty() && !settings.stdin {
+        return Err(Failure::BadInput(
+            "live needs a source: --mqtt URL (with --topic), or --stdin".into(),
+        ));
+    }
+    let start = settings.start.unwrap_or_else(now);
+    let (tx, rx) = bounded(CHANNEL_CAPACITY);
+    let pace = Pace::new(settings.speed);
+    let mut links = Vec::new();
+    let mut publisher = None;
+    for url in &settings.mqtt {
+        let link = Arc::new(Mutex::new(mqtt::Link::new(url)));
+        let config = mqtt::Subscription {
+            url: url.clone(),
+            topics: settings.topics.clone(),
+            client_id: if settings.mqtt.len() > 1 {
+                format!("{}-{}", settings.client_id, links.len())
+            } else {
+                settings.client_id.clone()
+            },
+            ca: settings.ca.clone(),
+        };
+        let client = mqtt::spawn(config, tx.clone(), link.clone(), pace.began())?;
+        publisher.get_or_insert(mqtt::AlertPublisher::new(client));
+        links.push(link);
+    }
+    if settings.stdin {
+        stdin::spawn(tx.clone());
+    }
+    // Only the sources hold senders: when they all stop, the channel says so.
+    drop(tx);
+    let sources = settings.mqtt.len() + usize::from(settings.stdin);
+    let mut ingestion = Ingestion::new(settings.lateness.as_secs_f64());
+    let mut quarantine = Quarantine::default();
+    let mut alerts = AlertSink { mqtt: publisher };
+    let mut twin = FedTwin::new(&scenario, spec, FeedPlan::default()).starting_at(start);
+    eprintln!(
+        "live: {} from {start}, {}× real time, {:.0} s behind the feed clock",
+        scenario.name,
+        settings.speed,
+        settings.lateness.as_secs_f64()
+    );
+    let received = drive(
+        &mut twin,
+        &pace,
+        settings.lateness,
+        &mut ingestion,
+        Some(&rx),
+        sources,
+        &mut quarantine,
+        &mut alerts,
+    );
+    // What is still held is dated past the horizon: counted, as a replay counts it.
+    twin.offer(ingestion.flush())
+        .expect("a live twin has a start");
+    let output = twin.finish();
+    let wall = pace.wall().as_secs_f64();
+    let sources_doc: Vec<serde_json::Value> = links
+        .iter()
+        .map(|l| l.lock().expect("the link report is not poisoned").to_json())
+        .chain(settings.stdin.then(|| json!({ "source": "stdin" })))
+        .collect();
+    let live = json!({
+        "start": start.to_string(),
+        "speed": settings.speed,
+        "lateness_s": settings.lateness.as_secs_f64(),
+        "received": received,
+        "events_per_wall_s": if wall > 0.0 { received as f64 / wall } else { 0.0 },
+        "alerts_published": alerts.mqtt.as_ref().map_or(0, |p| p.published),
+        "alerts_not_published": alerts.mqtt.as_ref().map_or(0, |p| p.failed),
+        "sources": sources_doc,
+    });
+    report(
+        FedRun {
+            scenario: &scenario,
+            spec,
+            output,
+            counters: ingestion.counters().clone(),
+            quarantine,
+            wall_s: wall,
+            extra: Some(("live", live)),
+        },
+        out,
+        reproducible,
+    )
+}
+
+/// The wall clock as a feed timestamp.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a live run starts at the real time now"
+)]
+fn now() -> Timestamp {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(since.as_nanos() as i64)
+}

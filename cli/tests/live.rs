@@ -1,0 +1,358 @@
+//! `twinline live` end to end: NDJSON on standard input ends exactly as a replay of the
+//! same file, and a real Mosquitto broker killed and restarted mid-stream loses nothing and
+//! applies nothing twice.
+//!
+//! The MQTT test starts its own `mosquitto` (Debian package `mosquitto`, which
+//! `scripts/test.sh` installs) on a free loopback port, with persistence in a folder of
+//! its own.
+
+use rumqttc::{Client, MqttOptions, QoS};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("twinline-live-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn kpis(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn events_on_stdin_end_as_the_replay_of_the_same_file() {
+    let feed = std::fs::read(root().join("scenarios/feeds/plant-agv.ndjson")).unwrap();
+    let (live_dir, replay_dir) = (temp_dir("stdin"), temp_dir("stdin-replay"));
+    // 2 h at 7,200× is a wall second; the twin keeps an hour (half a wall second) behind
+    // the feed clock, so every event of the file is in before its time comes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["live", "scenarios/plant-agv.toml", "--stdin"])
+        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "7200"])
+        .args([
+            "--lateness",
+            "1h",
+            "--horizon",
+            "2h",
+            "--reproducible",
+            "--out",
+        ])
+        .arg(&live_dir)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&feed).unwrap();
+    let live = child.wait_with_output().unwrap();
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let replay = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["replay", "scenarios/plant-agv.toml"])
+        .args(["--feed", "scenarios/feeds/plant-agv.ndjson"])
+        .args(["--horizon", "2h", "--reproducible", "--out"])
+        .arg(&replay_dir)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(replay.status.success());
+    let mut l = kpis(&live_dir);
+    let r = kpis(&replay_dir);
+    let section = l.as_object_mut().unwrap().remove("live").unwrap();
+    assert_eq!(section["received"], 1883, "every valid line of the file");
+    assert_eq!(l["ingestion"]["late_corrections"], 0);
+    assert_eq!(l, r, "the live run's KPIs are the replay's");
+    // The same lines refused for the same reasons (only the source's name differs).
+    let reasons = |dir: &Path| -> Vec<String> {
+        std::fs::read_to_string(dir.join("quarantine.ndjson"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                format!("{} {}", v["line"], v["reason"])
+            })
+            .collect()
+    };
+    assert_eq!(reasons(&live_dir).len(), 2);
+    assert_eq!(reasons(&live_dir), reasons(&replay_dir));
+}
+
+/// A Mosquitto broker of the test's own on `port`, persisting to `dir`.
+struct Broker {
+    child: Child,
+}
+
+impl Broker {
+    fn start(dir: &Path, port: u16) -> Broker {
+        // Started as root, mosquitto runs as its own user: it must be able to save there.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                 persistence_location {}/\nmax_queued_messages 0\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(mosquitto())
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto starts");
+        // Dropping the broker kills and waits for it, whatever happens next.
+        let broker = Broker { child };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return broker;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("mosquitto did not open port {port}");
+    }
+
+    /// Stops the broker as an operator would (SIGTERM: it saves its state first).
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mosquitto() -> PathBuf {
+    [
+        "/usr/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+    .expect("the MQTT tests need a Mosquitto broker: run scripts/test.sh, which installs it")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One receipt of a single cap, `i` seconds after 06:00.
+fn receipt(i: usize) -> String {
+    let (m, s) = (i / 60, i % 60);
+    format!(
+        r#"{{"event_id":"r-{i:05}","ts":"2026-11-23T06:{m:02}:{s:02}Z","site":"plant-agv","material":"test-caps","location":"warehouse","kind":"receipt","qty":1,"unit":"pcs"}}"#
+    )
+}
+
+#[test]
+fn a_broker_restarted_mid_stream_loses_no_event_and_applies_none_twice() {
+    const EVENTS: usize = 3_000;
+    let dir = temp_dir("mqtt");
+    let out = dir.join("out");
+    let port = free_port();
+    let mut broker = Some(Broker::start(&dir, port));
+    let url = format!("mqtt://127.0.0.1:{port}");
+    // 2 h at 1,200× is six wall seconds; the events are dated within the first 50 min.
+    let mut twin = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["live", "scenarios/plant-agv.toml", "--mqtt", &url])
+        .args(["--topic", "twinline/+/inventory/#", "--client-id"])
+        .arg(format!("twin-{}", std::process::id()))
+        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "1200"])
+        .args(["--lateness", "5min", "--horizon", "2h", "--out"])
+        .arg(&out)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (said_tx, said) = mpsc::channel::<String>();
+    let stderr = twin.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = said_tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    while !log.iter().any(|l: &String| l.contains("subscribed")) {
+        log.push(
+            said.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("twinline did not subscribe: {log:?}")),
+        );
+    }
+    // The sender: QoS 1 on a persistent session, reconnecting as the twin does.
+    let mut options = MqttOptions::new(format!("sender-{}", std::process::id()), "127.0.0.1", port);
+    options
+        .set_clean_session(false)
+        .set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = Client::new(options, 64);
+    let done = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(AtomicUsize::new(0));
+    {
+        let (done, acked) = (done.clone(), acked.clone());
+        std::thread::spawn(move || {
+            for n in connection.iter() {
+                match n {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(_) => {}
+                    Err(_) if done.load(Ordering::SeqCst) => return,
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        });
+    }
+    let sent = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let sent = sent.clone();
+        std::thread::spawn(move || {
+            for i in 0..EVENTS {
+                let topic = format!("twinline/plant-agv/inventory/{}", i % 3);
+                client
+                    .publish(topic.clone(), QoS::AtLeastOnce, false, receipt(i))
+                    .unwrap();
+                // Every 100th is sent twice, as a sender retrying would.
+                if i % 100 == 0 {
+                    client
+                        .publish(topic, QoS::AtLeastOnce, false, receipt(i))
+                        .unwrap();
+                }
+                sent.fetch_add(1, Ordering::SeqCst);
+                if i % 50 == 0 {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            client
+        })
+    };
+    // Mid-stream, the broker goes down for a second and comes back.
+    while sent.load(Ordering::SeqCst) < EVENTS / 3 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    broker.take().unwrap().stop();
+    std::thread::sleep(Duration::from_secs(1));
+    let _broker = Broker::start(&dir, port);
+    let client = sender.join().unwrap();
+    let status = twin.wait().unwrap();
+    done.store(true, Ordering::SeqCst);
+    let _ = client.try_disconnect();
+    while let Ok(l) = said.try_recv() {
+        log.push(l);
+    }
+    assert!(status.success(), "{log:?}");
+    let (sent, acked) = (sent.load(Ordering::SeqCst), acked.load(Ordering::SeqCst));
+    assert!(
+        sent == EVENTS && acked >= EVENTS,
+        "the broker took every event: {sent} sent, {acked} acknowledged; {log:?}"
+    );
+    let k = kpis(&out);
+    let position = k["runs"][0]["kpis"]["feed"]["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["material"] == "test-caps")
+        .unwrap_or_else(|| panic!("no test-caps position: {k}"))
+        .clone();
+    // Exactly once: every receipt counted, none twice.
+    assert_eq!(position["on_hand"], EVENTS as f64, "{log:?}");
+    assert_eq!(k["ingestion"]["accepted"], EVENTS);
+    assert_eq!(k["ingestion"]["quarantined"], 0);
+    assert!(k["ingestion"]["duplicates"].as_u64().unwrap() >= (EVENTS / 100) as u64);
+    // The outage is on the record.
+    let link = &k["live"]["sources"][0];
+    assert!(link["connects"].as_u64().unwrap() >= 2, "{link}");
+    let outages = link["outages"].as_array().unwrap();
+    assert!(!outages.is_empty(), "{link}");
+    assert!(outages[0]["lasted_s"].as_f64().unwrap() > 0.5, "{link}");
+}
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "pacing is measured in wall time")]
+fn a_paced_replay_takes_its_time_prints_alerts_as_raised_and_ends_as_the_unpaced_one() {
+    // 10,000 caps at 06:00, 1,000 taken every 10 min: a warning at 07:00, out at 07:40.
+    let dir = temp_dir("paced");
+    let mut lines = vec![
+        r#"{"event_id":"n","ts":"2026-11-23T06:00:00Z","site":"plant-agv","material":"caps","location":"warehouse","kind":"cycle_count","qty":10000,"unit":"pcs"}"#.to_string(),
+    ];
+    for k in 1..=10 {
+        lines.push(format!(
+            r#"{{"event_id":"use-{k:02}","ts":"2026-11-23T{:02}:{:02}:00Z","site":"plant-agv","material":"caps","location":"warehouse","kind":"consumption","qty":1000,"unit":"pcs"}}"#,
+            6 + k * 10 / 60,
+            k * 10 % 60
+        ));
+    }
+    let feed = dir.join("run-out.ndjson");
+    std::fs::write(&feed, lines.join("\n")).unwrap();
+    let replay = |speed: Option<&str>, out: &Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_twinline"));
+        c.args(["replay", "scenarios/plant-agv.toml", "--feed"])
+            .arg(&feed)
+            .args(["--horizon", "2h", "--reproducible", "--out"])
+            .arg(out)
+            .current_dir(root());
+        if let Some(s) = speed {
+            c.args(["--speed", s]);
+        }
+        let began = std::time::Instant::now();
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (String::from_utf8(o.stdout).unwrap(), began.elapsed())
+    };
+    let (paced_out, wall) = replay(Some("14400"), &dir.join("paced"));
+    let (_, _) = replay(None, &dir.join("unpaced"));
+    // 2 h at 14,400× cannot take less than half a second.
+    assert!(wall >= Duration::from_millis(500), "{wall:?}");
+    let raised: Vec<(String, f64)> = paced_out
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["kind"].as_str().unwrap().to_string(),
+                v["at_s"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        raised,
+        [
+            ("projected_stock_out".to_string(), 3_600.0),
+            ("stock_out".to_string(), 6_000.0)
+        ]
+    );
+    assert_eq!(kpis(&dir.join("paced")), kpis(&dir.join("unpaced")));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("paced/alerts.ndjson")).unwrap(),
+        std::fs::read_to_string(dir.join("unpaced/alerts.ndjson")).unwrap()
+    );
+}
