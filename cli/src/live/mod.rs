@@ -82,6 +82,14 @@ pub struct LiveSettings {
     pub lateness: SimDuration,
 }
 
+/// What came in, and when (wall seconds from the start).
+#[derive(Default)]
+pub struct Received {
+    pub events: u64,
+    pub first_s: Option<f64>,
+    pub last_s: Option<f64>,
+}
+
 /// The pacing loop: moves the twin along `pace`, a `lateness` behind it, offering events
 /// from `arrivals` as their time comes, until the horizon. `sources` is how many
 /// sources may send [`Arrival::Ended`]; once all have, everything held is offered.
@@ -95,17 +103,20 @@ pub fn drive(
     sources: usize,
     quarantine: &mut Quarantine,
     alerts: &mut AlertSink,
-) -> u64 {
+) -> Received {
     let start = twin
         .real_time(SimTime::ZERO)
         .expect("a paced twin has a start");
     let mut ended = 0usize;
     let mut flushed = false;
     let mut shown = 0usize;
-    let mut received = 0u64;
+    let mut received = Received::default();
     let mut take = |a: Arrival, ended: &mut usize, ingestion: &mut Ingestion| match a {
         Arrival::Event(e) => {
-            received += 1;
+            let at = pace.wall().as_secs_f64();
+            received.first_s.get_or_insert(at);
+            received.last_s = Some(at);
+            received.events += 1;
             let id = e.event_id.clone();
             if let orchestrator::feed::Admission::Conflict(reason) = ingestion.offer(e) {
                 quarantine.add("(live)", None, &reason, &id);
@@ -250,12 +261,20 @@ pub fn run(
         .map(|l| l.lock().expect("the link report is not poisoned").to_json())
         .chain(settings.stdin.then(|| json!({ "source": "stdin" })))
         .collect();
+    // The rate while events came: from the first to the last.
+    let span = match (received.first_s, received.last_s) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
     let live = json!({
         "start": start.to_string(),
         "speed": settings.speed,
         "lateness_s": settings.lateness.as_secs_f64(),
-        "received": received,
-        "events_per_wall_s": if wall > 0.0 { received as f64 / wall } else { 0.0 },
+        "wall_s": wall,
+        "received": received.events,
+        "first_event_s": received.first_s,
+        "last_event_s": received.last_s,
+        "events_per_s": if span > 0.0 { received.events as f64 / span } else { 0.0 },
         "alerts_published": alerts.mqtt.as_ref().map_or(0, |p| p.published),
         "alerts_not_published": alerts.mqtt.as_ref().map_or(0, |p| p.failed),
         "sources": sources_doc,
