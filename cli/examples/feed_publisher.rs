@@ -15,7 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-#[allow(clippy::disallowed_methods, reason = "a load generator measures wall time")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a load generator measures wall time"
+)]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| {

@@ -56,6 +56,30 @@ pub fn quality_alert(counters: &IngestionCounters) -> Option<serde_json::Value> 
     }))
 }
 
+/// A run's alerts, plant and feed, as NDJSON in time order (the plant's first at equal
+/// times).
+pub fn alert_lines(kpis: &twin_models::kpi::RunKpis) -> String {
+    let mut all: Vec<(f64, String)> = Vec::new();
+    if let Some(fleet) = &kpis.fleet {
+        all.extend(fleet.alerts.iter().map(|a| {
+            (
+                a.at_s,
+                serde_json::to_string(a).expect("an alert serialises"),
+            )
+        }));
+    }
+    if let Some(feed) = &kpis.feed {
+        all.extend(feed.alerts.iter().map(|a| {
+            (
+                a.at_s,
+                serde_json::to_string(a).expect("an alert serialises"),
+            )
+        }));
+    }
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    all.into_iter().map(|(_, l)| l + "\n").collect()
+}
+
 /// Prints the summary and, with `out`, writes the files.
 pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result<(), Failure> {
     let FedRun {
@@ -76,20 +100,12 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
             quarantine.add("(stock positions)", None, reason, id);
         }
     }
-    let mut alerts = String::new();
-    let mut raised = 0usize;
-    if let Some(feed) = &output.kpis.feed {
-        for a in &feed.alerts {
-            alerts.push_str(&serde_json::to_string(a).expect("an alert serialises"));
-            alerts.push('\n');
-        }
-        raised += feed.alerts.len();
-    }
+    let mut alerts = alert_lines(&output.kpis);
     if let Some(alert) = quality_alert(&counters) {
         alerts.push_str(&alert.to_string());
         alerts.push('\n');
-        raised += 1;
     }
+    let raised = alerts.lines().count();
     let result = Replications {
         seeds: vec![spec.seed],
         runs: vec![output],

@@ -421,8 +421,15 @@ fn run(
         if let Some(series) = result.runs.first().and_then(|r| r.series.as_ref()) {
             write(&dir.join("timeseries.csv"), &series.to_csv())?;
         }
+        // The alerts of the first replication, as a replay writes them.
+        let alerts = result
+            .runs
+            .first()
+            .map(|r| feed_report::alert_lines(&r.kpis))
+            .unwrap_or_default();
+        write(&dir.join("alerts.ndjson"), &alerts)?;
         say(&format!(
-            "wrote {} and {}\n",
+            "wrote {}, {} and alerts.ndjson\n",
             dir.join("kpis.json").display(),
             dir.join("timeseries.csv").display()
         ));

@@ -76,6 +76,7 @@ pub fn run(
             0,
             &mut quarantine,
             &mut AlertSink::stdout(),
+            &scenario.name,
         );
     } else {
         twin.advance_to(SimTime(spec.horizon.0));

@@ -347,9 +347,35 @@ fn replay_of_the_bundled_feed_counts_and_quarantines() {
     );
     assert_eq!(rows[0]["line"], 501);
     assert!(rows[1]["reason"].as_str().unwrap().contains("`ts`"));
-    // The bundled warehouse always holds more than 4 h of what the lines take.
-    let alerts = std::fs::read_to_string(dir.join("alerts.ndjson")).unwrap();
-    assert_eq!(alerts, "", "no alert expected");
+    // The bundled warehouse holds more than 4 h of what the lines take for these 12 h:
+    // no warning, only order proposals. The opening counts put all three stocked
+    // materials below their reorder levels (preforms 400,000 against 700,000; caps
+    // 600,000 against 700,000; labels 500,000 in a 4 × 400,000 kanban loop), so each
+    // gets one at time 0, for what its policy orders.
+    let alerts: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("alerts.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(alerts.iter().all(|a| a["kind"] == "reorder"), "{alerts:?}");
+    let opening: Vec<(&str, &str)> = alerts
+        .iter()
+        .filter(|a| a["at_s"] == 0.0)
+        .map(|a| (a["material"].as_str().unwrap(), a["hint"].as_str().unwrap()))
+        .collect();
+    assert_eq!(opening.len(), 3, "{opening:?}");
+    for (material, qty) in [
+        ("preforms", 800_000),
+        ("caps", 900_000),
+        ("labels", 800_000),
+    ] {
+        assert!(
+            opening
+                .iter()
+                .any(|(m, h)| *m == material && h.starts_with(&format!("order {qty} "))),
+            "{material}: {opening:?}"
+        );
+    }
 }
 
 #[test]

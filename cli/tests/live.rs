@@ -299,14 +299,15 @@ fn a_broker_restarted_mid_stream_loses_no_event_and_applies_none_twice() {
 #[test]
 #[allow(clippy::disallowed_methods, reason = "pacing is measured in wall time")]
 fn a_paced_replay_takes_its_time_prints_alerts_as_raised_and_ends_as_the_unpaced_one() {
-    // 10,000 caps at 06:00, 1,000 taken every 10 min: a warning at 07:00, out at 07:40.
+    // 10,000 kg of shrink film at 06:00, 1,000 taken every 10 min: a warning at 07:00,
+    // out at 07:40.
     let dir = temp_dir("paced");
     let mut lines = vec![
-        r#"{"event_id":"n","ts":"2026-11-23T06:00:00Z","site":"plant-agv","material":"caps","location":"warehouse","kind":"cycle_count","qty":10000,"unit":"pcs"}"#.to_string(),
+        r#"{"event_id":"n","ts":"2026-11-23T06:00:00Z","site":"plant-agv","material":"shrink-film","location":"warehouse","kind":"cycle_count","qty":10000,"unit":"kg"}"#.to_string(),
     ];
     for k in 1..=10 {
         lines.push(format!(
-            r#"{{"event_id":"use-{k:02}","ts":"2026-11-23T{:02}:{:02}:00Z","site":"plant-agv","material":"caps","location":"warehouse","kind":"consumption","qty":1000,"unit":"pcs"}}"#,
+            r#"{{"event_id":"use-{k:02}","ts":"2026-11-23T{:02}:{:02}:00Z","site":"plant-agv","material":"shrink-film","location":"warehouse","kind":"consumption","qty":1000,"unit":"kg"}}"#,
             6 + k * 10 / 60,
             k * 10 % 60
         ));

@@ -129,6 +129,10 @@ pub struct FeedKpis {
     pub line_side_counts: u64,
     /// Sum of |counted − twin's figure| over those counts.
     pub line_side_drift_abs: f64,
+    /// Cycle counts of stocks the twin keeps (`[[stock]]`), which reset its figure.
+    pub stock_counts: u64,
+    /// Sum of |counted − twin's figure| over those counts, units.
+    pub stock_drift_abs: f64,
     /// Events the positions refused: (event_id, reason).
     pub rejected: Vec<(String, String)>,
     /// Alerts raised, in time order.
@@ -254,6 +258,77 @@ pub struct FleetKpis {
     pub line_minutes_lost: f64,
     /// Per line with logistics.
     pub lines: Vec<LineLogisticsKpis>,
+    /// Per stocked material (`[[stock]]`).
+    pub stock: Vec<StockKpis>,
+    /// Alerts the plant raised (lines starved, transports late, stock running out), in
+    /// time order.
+    pub alerts: Vec<PlantAlert>,
+}
+
+/// KPIs of a stocked material (e.g. preforms in the warehouse).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StockKpis {
+    /// Material.
+    pub material: String,
+    /// Where it is held (location or group).
+    pub at: String,
+    /// Units on hand at the end.
+    pub on_hand: f64,
+    /// Units ordered and not yet received at the end.
+    pub on_order: f64,
+    /// Lowest on hand, units.
+    pub least_on_hand: f64,
+    /// Time-weighted mean on hand, units.
+    pub average_on_hand: f64,
+    /// Units taken by the lines' calls.
+    pub withdrawn: f64,
+    /// Withdrawn over average on hand.
+    pub turns: f64,
+    /// Lines' calls for a load.
+    pub calls: u64,
+    /// Share of calls served from stock at once (the fill rate).
+    pub fill_rate: f64,
+    /// Times a call found too little on hand.
+    pub stock_outs: u64,
+    /// Minutes with calls waiting for stock.
+    pub stock_out_minutes: f64,
+    /// Calls still waiting at the end.
+    pub calls_waiting_at_end: u64,
+    /// Supplier orders placed.
+    pub orders_placed: u64,
+    /// Units ordered.
+    pub units_ordered: f64,
+    /// Supplier orders received.
+    pub receipts: u64,
+}
+
+/// An alert raised by the plant's own model, with the numbers that raised it and a hint.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PlantAlert {
+    /// Simulated time, seconds.
+    pub at_s: f64,
+    /// `line_starved`, `late_transport`, `stock_out` or `projected_stock_out`.
+    pub kind: String,
+    /// The line concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
+    /// The material concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub material: Option<String>,
+    /// Where (a stock's place, a task's pickup and drop-off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Units on hand when raised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_hand: Option<f64>,
+    /// Forecast withdrawal rate, units per hour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_per_h: Option<f64>,
+    /// Seconds until the next supplier receipt, if one is on order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_receipt_in_s: Option<f64>,
+    /// What to do about it.
+    pub hint: String,
 }
 
 /// A line's logistics KPIs.

@@ -2,10 +2,11 @@
 //! (its `ts` since the scenario's `run.start`) to the twin's stock positions.
 //!
 //! Positions the twin simulates itself, the line-side materials of a line with logistics
-//! (matched by location name and material name), take cycle counts and adjustments from
-//! the feed: a count replaces the twin's figure and the difference is reported as drift.
-//! Receipts and consumption there are the twin's own work (deliveries by its fleet, the
-//! line's intake), so they are recorded but do not move the twin's stock twice. Every
+//! and the stocks of `[[stock]]` (matched by location name and material name), take cycle
+//! counts and adjustments from the feed: a count replaces the twin's figure and the
+//! difference is reported as drift. Receipts and consumption there are the twin's own work
+//! (deliveries by its fleet, the line's intake, supplier orders), so they are recorded but
+//! do not move the twin's stock twice. Every
 //! other position follows the feed completely; for those the run keeps stock-outs, the
 //! time-weighted stock and turns, forecasts the outflow by exponential smoothing, and
 //! raises alerts (projected stock-out within [`ALERT_WITHIN`], stock-out).
@@ -117,15 +118,41 @@ pub fn plan_feed(
     Ok(plan)
 }
 
-/// The line material (line, material index) that event `e` is about, if any.
-fn target_of(materials: &[Vec<(String, Vec<String>)>], e: &FeedEvent) -> Option<(usize, usize)> {
-    materials.iter().enumerate().find_map(|(l, ms)| {
-        ms.iter()
-            .position(|(name, places)| {
-                **name == *e.material && places.iter().any(|p| **p == *e.location)
+/// A position the twin simulates itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Line `line`'s line-side material `material`.
+    Line { line: usize, material: usize },
+    /// Stock `k` of the fleet's `[[stock]]`.
+    Stock(usize),
+}
+
+/// The positions the twin simulates, by material name and the location names a feed may
+/// use for them.
+#[derive(Clone, Debug, Default)]
+pub struct TwinPositions {
+    /// Per line, its line-side materials.
+    pub lines: Vec<Vec<(String, Vec<String>)>>,
+    /// The stocked materials, in `[[stock]]` order.
+    pub stock: Vec<(String, Vec<String>)>,
+}
+
+impl TwinPositions {
+    /// The position event `e` is about, if the twin simulates it.
+    fn target_of(&self, e: &FeedEvent) -> Option<Target> {
+        let matches = |(name, places): &(String, Vec<String>)| {
+            **name == *e.material && places.iter().any(|p| **p == *e.location)
+        };
+        self.lines
+            .iter()
+            .enumerate()
+            .find_map(|(line, ms)| {
+                ms.iter()
+                    .position(matches)
+                    .map(|material| Target::Line { line, material })
             })
-            .map(|m| (l, m))
-    })
+            .or_else(|| self.stock.iter().position(matches).map(Target::Stock))
+    }
 }
 
 /// What one event does to the twin's own model.
@@ -133,53 +160,49 @@ fn target_of(materials: &[Vec<(String, Vec<String>)>], e: &FeedEvent) -> Option<
 pub enum ModelEffect {
     /// Nothing: the position is not one the twin simulates, or the twin does this itself.
     None,
-    /// Line `line`'s material `material` was counted at this level.
-    Counted {
-        line: usize,
-        material: usize,
-        qty: f64,
-    },
-    /// Line `line`'s material `material` was booked up or down.
-    Adjusted {
-        line: usize,
-        material: usize,
-        delta: f64,
-    },
+    /// The position was counted at this level.
+    Counted { target: Target, qty: f64 },
+    /// The position was booked up or down.
+    Adjusted { target: Target, delta: f64 },
+    /// A supplier delivery reached a stock (stocks fed by the feed take their receipts
+    /// from it).
+    Received { stock: usize, qty: f64 },
 }
 
 /// The feed's state during a run (a resource of the plant's world).
 #[derive(bevy_ecs::resource::Resource)]
 pub struct FeedRuntime {
     plan: FeedPlan,
-    /// Line-side materials per line, as (material, its location names), to match events.
-    materials: Vec<Vec<(String, Vec<String>)>>,
+    /// The positions the twin simulates, to match events.
+    positions: TwinPositions,
     /// When the calendar holds the feed's next wake-up; a wake-up at any other time is
     /// stale (events offered since moved it earlier).
     wake: Option<SimTime>,
-    /// Per event: the line material it is about, if any.
-    targets: Vec<Option<(usize, usize)>>,
+    /// Per event: the twin's position it is about, if any.
+    targets: Vec<Option<Target>>,
     next: usize,
     ledger: StockLedger,
     applied: u64,
     line_side_counts: u64,
     line_side_drift_abs: f64,
+    stock_counts: u64,
+    stock_drift_abs: f64,
     rejected: Vec<(String, String)>,
     clocks: BTreeMap<PositionKey, PositionClock>,
     alerts: Vec<FeedAlert>,
 }
 
 impl FeedRuntime {
-    /// The runtime of `plan`; `materials[l]` lists line `l`'s line-side materials as
-    /// (material name, location names of its spot).
-    pub fn new(plan: FeedPlan, materials: Vec<Vec<(String, Vec<String>)>>) -> Self {
+    /// The runtime of `plan` over the twin's `positions`.
+    pub fn new(plan: FeedPlan, positions: TwinPositions) -> Self {
         let targets = plan
             .events
             .iter()
-            .map(|(_, e)| target_of(&materials, e))
+            .map(|(_, e)| positions.target_of(e))
             .collect();
         FeedRuntime {
             plan,
-            materials,
+            positions,
             wake: None,
             targets,
             next: 0,
@@ -187,6 +210,8 @@ impl FeedRuntime {
             applied: 0,
             line_side_counts: 0,
             line_side_drift_abs: 0.0,
+            stock_counts: 0,
+            stock_drift_abs: 0.0,
             rejected: Vec::new(),
             clocks: BTreeMap::new(),
             alerts: Vec::new(),
@@ -203,7 +228,7 @@ impl FeedRuntime {
     pub fn push(&mut self, at: SimTime, e: FeedEvent) {
         let pending = &self.plan.events[self.next..];
         let i = self.next + pending.partition_point(|(t, _)| *t <= at);
-        self.targets.insert(i, target_of(&self.materials, &e));
+        self.targets.insert(i, self.positions.target_of(&e));
         self.plan.events.insert(i, (at, e));
     }
 
@@ -238,6 +263,11 @@ impl FeedRuntime {
         }
     }
 
+    /// Whether any event planned so far is about stock `k`.
+    pub fn addresses_stock(&self, k: usize) -> bool {
+        self.targets.contains(&Some(Target::Stock(k)))
+    }
+
     /// Alerts raised so far, oldest first.
     pub fn alerts(&self) -> &[FeedAlert] {
         &self.alerts
@@ -261,24 +291,30 @@ impl FeedRuntime {
             self.track(&e);
         }
         match (target, e.kind) {
-            (Some((line, material)), EventKind::CycleCount) => ModelEffect::Counted {
-                line,
-                material,
-                qty: e.qty,
-            },
-            (Some((line, material)), EventKind::Adjustment) => ModelEffect::Adjusted {
-                line,
-                material,
+            (Some(Target::Stock(stock)), EventKind::Receipt) => {
+                ModelEffect::Received { stock, qty: e.qty }
+            }
+            (Some(target), EventKind::CycleCount) => ModelEffect::Counted { target, qty: e.qty },
+            (Some(target), EventKind::Adjustment) => ModelEffect::Adjusted {
+                target,
                 delta: e.qty,
             },
             _ => ModelEffect::None,
         }
     }
 
-    /// Books a line-side count's drift (counted minus the twin's figure).
-    pub fn counted(&mut self, drift: f64) {
-        self.line_side_counts += 1;
-        self.line_side_drift_abs += drift.abs();
+    /// Books a count's drift (counted minus the twin's figure) at `target`.
+    pub fn counted(&mut self, target: Target, drift: f64) {
+        match target {
+            Target::Line { .. } => {
+                self.line_side_counts += 1;
+                self.line_side_drift_abs += drift.abs();
+            }
+            Target::Stock(_) => {
+                self.stock_counts += 1;
+                self.stock_drift_abs += drift.abs();
+            }
+        }
     }
 
     /// Follows a position the feed drives alone through event `e` (already booked):
@@ -371,6 +407,8 @@ impl FeedRuntime {
             events_after_horizon: self.plan.after_horizon,
             line_side_counts: self.line_side_counts,
             line_side_drift_abs: self.line_side_drift_abs,
+            stock_counts: self.stock_counts,
+            stock_drift_abs: self.stock_drift_abs,
             rejected: self.rejected.clone(),
             positions: self
                 .ledger

@@ -23,7 +23,7 @@ use sim::{SimDuration, SimTime};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use twin_models::{FedTwin, FeedPlan, RunSpec};
+use twin_models::{FedTwin, RunSpec};
 
 /// Events in flight between the sources and the engine, at most.
 pub const CHANNEL_CAPACITY: usize = 16_384;
@@ -60,12 +60,24 @@ impl AlertSink {
         AlertSink { mqtt: None }
     }
 
-    fn emit(&mut self, alert: &twin_models::kpi::FeedAlert) {
+    /// Sends one alert (site: where it goes on MQTT).
+    fn emit(&mut self, site: &str, alert: &impl serde::Serialize) {
         let line = serde_json::to_string(alert).expect("an alert serialises");
         crate::say(&format!("{line}\n"));
         if let Some(p) = &mut self.mqtt {
-            p.publish(&alert.site, line);
+            p.publish(site, line);
         }
+    }
+
+    /// Sends the alerts `twin` raised since `shown` (feed, plant), and moves it on.
+    fn catch_up(&mut self, twin: &FedTwin<'_>, site: &str, shown: &mut (usize, usize)) {
+        for a in &twin.alerts()[shown.0..] {
+            self.emit(&a.site, a);
+        }
+        for a in &twin.plant_alerts()[shown.1..] {
+            self.emit(site, a);
+        }
+        *shown = (twin.alerts().len(), twin.plant_alerts().len());
     }
 }
 
@@ -103,13 +115,14 @@ pub fn drive(
     sources: usize,
     quarantine: &mut Quarantine,
     alerts: &mut AlertSink,
+    site: &str,
 ) -> Received {
     let start = twin
         .real_time(SimTime::ZERO)
         .expect("a paced twin has a start");
     let mut ended = 0usize;
     let mut flushed = false;
-    let mut shown = 0usize;
+    let mut shown = (0usize, 0usize);
     let mut received = Received::default();
     let mut take = |a: Arrival, ended: &mut usize, ingestion: &mut Ingestion| match a {
         Arrival::Event(e) => {
@@ -168,10 +181,7 @@ pub fn drive(
         if !waiting {
             twin.advance_to(target);
         }
-        for a in &twin.alerts()[shown..] {
-            alerts.emit(a);
-        }
-        shown = twin.alerts().len();
+        alerts.catch_up(twin, site, &mut shown);
         if twin.done() {
             return received;
         }
@@ -234,7 +244,7 @@ pub fn run(
     let mut ingestion = Ingestion::new(settings.lateness.as_secs_f64());
     let mut quarantine = Quarantine::default();
     let mut alerts = AlertSink { mqtt: publisher };
-    let mut twin = FedTwin::new(&scenario, spec, FeedPlan::default()).starting_at(start);
+    let mut twin = FedTwin::live(&scenario, spec, start);
     eprintln!(
         "live: {} from {start}, {}× real time, {:.0} s behind the feed clock",
         scenario.name,
@@ -250,6 +260,7 @@ pub fn run(
         sources,
         &mut quarantine,
         &mut alerts,
+        &scenario.name,
     );
     // What is still held is dated past the horizon: counted, as a replay counts it.
     twin.offer(ingestion.flush())

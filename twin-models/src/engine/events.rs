@@ -45,4 +45,6 @@ pub enum PlantEvent {
     Logistics { line: u16, epoch: u32 },
     /// The next event of a replayed inventory feed applies.
     Feed,
+    /// Supplier order `order` of stock `stock` arrives.
+    StockReceipt { stock: u16, order: u32 },
 }

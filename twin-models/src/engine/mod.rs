@@ -9,7 +9,7 @@ pub mod state;
 use crate::fleet::logistics::Call;
 use crate::fleet::{FleetRuntime, Origin};
 use crate::kpi::{self, RunKpis};
-use crate::replay::{FeedPlan, FeedRuntime, ModelEffect, ReplayError};
+use crate::replay::{FeedPlan, FeedRuntime, ModelEffect, ReplayError, Target, TwinPositions};
 use crate::scenario::{FailureBasis, PlannedStop, Scenario};
 use bevy_ecs::component::Component;
 use bevy_ecs::entity::Entity;
@@ -412,17 +412,14 @@ impl PlantModel {
                             );
                         }
                         Call::Material(m) => {
-                            let s = fleet.lines[line].material(m).clone();
-                            fleet.create(
-                                Origin::Material(line, m),
-                                &s.from,
-                                &[s.spot],
-                                s.priority,
-                                now,
-                                s.due,
-                            );
+                            if let Some(order) = fleet.call_material(line, m, now) {
+                                schedule_receipt(sched, order);
+                            }
                         }
                     }
+                }
+                for m in std::mem::take(&mut fleet.lines[line].ran_out) {
+                    fleet.line_starved(line, m, now);
                 }
                 let l = &mut fleet.lines[line];
                 l.epoch = l.epoch.wrapping_add(1);
@@ -451,39 +448,58 @@ impl PlantModel {
             if feed.next_time().is_none_or(|t| t > now) {
                 break;
             }
-            let (line, effect) = match feed.apply_next() {
+            let effect = feed.apply_next();
+            let (target, count, delta) = match effect {
                 ModelEffect::None => continue,
-                ModelEffect::Counted {
-                    line,
-                    material,
-                    qty,
-                } => (line, (material, Some(qty), 0.0)),
-                ModelEffect::Adjusted {
-                    line,
-                    material,
-                    delta,
-                } => (line, (material, None, delta)),
+                ModelEffect::Received { stock, qty } => {
+                    world
+                        .resource_mut::<FleetRuntime>()
+                        .received_stock(stock, qty, now);
+                    continue;
+                }
+                ModelEffect::Counted { target, qty } => (target, Some(qty), 0.0),
+                ModelEffect::Adjusted { target, delta } => (target, None, delta),
             };
-            let entity = self.lines[line];
-            let drift = world.resource_scope(
-                |world, mut fleet: bevy_ecs::change_detection::Mut<FleetRuntime>| {
-                    let mut rt = world
-                        .get_mut::<LineRuntime>(entity)
-                        .expect("every line entity has a runtime");
-                    rt.sync(now);
-                    match effect {
-                        (m, Some(qty), _) => Some(fleet.lines[line].counted(m, qty, &rt)),
-                        (m, None, delta) => {
-                            fleet.lines[line].adjusted(m, delta);
-                            None
-                        }
+            match target {
+                Target::Line { line, material } => {
+                    let entity = self.lines[line];
+                    let drift = world.resource_scope(
+                        |world, mut fleet: bevy_ecs::change_detection::Mut<FleetRuntime>| {
+                            let mut rt = world
+                                .get_mut::<LineRuntime>(entity)
+                                .expect("every line entity has a runtime");
+                            rt.sync(now);
+                            match count {
+                                Some(qty) => Some(fleet.lines[line].counted(material, qty, &rt)),
+                                None => {
+                                    fleet.lines[line].adjusted(material, delta);
+                                    None
+                                }
+                            }
+                        },
+                    );
+                    if let Some(d) = drift {
+                        world.resource_mut::<FeedRuntime>().counted(target, d);
                     }
-                },
-            );
-            if let Some(d) = drift {
-                world.resource_mut::<FeedRuntime>().counted(d);
+                    self.check_logistics(world, sched, line);
+                }
+                Target::Stock(k) => {
+                    let mut fleet = world.resource_mut::<FleetRuntime>();
+                    let (drift, order) = match count {
+                        Some(qty) => {
+                            let (d, o) = fleet.count_stock(k, qty, now);
+                            (Some(d), o)
+                        }
+                        None => (None, fleet.adjust_stock(k, delta, now)),
+                    };
+                    if let Some(o) = order {
+                        schedule_receipt(sched, o);
+                    }
+                    if let Some(d) = drift {
+                        world.resource_mut::<FeedRuntime>().counted(target, d);
+                    }
+                }
             }
-            self.check_logistics(world, sched, line);
         }
         self.wake_feed(world, sched);
     }
@@ -572,6 +588,13 @@ impl EventHandler<PlantEvent> for PlantModel {
                 }
             }
             PlantEvent::Feed => self.feed_event(world, sched),
+            PlantEvent::StockReceipt { stock, order } => {
+                let now = sched.now();
+                let mut fleet = world.resource_mut::<FleetRuntime>();
+                if let Some(next) = fleet.receive_stock(stock as usize, order, now) {
+                    schedule_receipt(sched, next);
+                }
+            }
             PlantEvent::Sample => {
                 self.global_events += 1;
                 self.sample(world, sched.now());
@@ -594,6 +617,20 @@ impl EventHandler<PlantEvent> for PlantModel {
             }
         }
     }
+}
+
+/// Puts supplier order (stock, order, lead time) on the calendar.
+fn schedule_receipt(
+    sched: &mut Scheduler<'_, PlantEvent>,
+    (stock, order, lead): (usize, u32, SimDuration),
+) {
+    sched.after(
+        lead,
+        PlantEvent::StockReceipt {
+            stock: stock as u16,
+            order,
+        },
+    );
 }
 
 /// What one run produced.
@@ -762,6 +799,20 @@ impl Plant {
                         .schedule(SimTime(first.0), PlantEvent::TaskRelease { task: k as u16 });
                 }
             }
+            let stocks = self.sim.world.resource::<FleetRuntime>().stock.len();
+            for k in 0..stocks {
+                // Stock may start at or below its reorder point (a fed stock's opening
+                // state comes from its feed, at time 0 too).
+                self.sim.with_scheduler(|world, sched| {
+                    let mut fleet = world.resource_mut::<FleetRuntime>();
+                    if fleet.stock[k].fed {
+                        return;
+                    }
+                    if let Some(order) = fleet.review_stock(k, sched.now()) {
+                        schedule_receipt(sched, order);
+                    }
+                });
+            }
             for l in 0..self.lines.len() {
                 if self.model.logistics[l] {
                     // The first check at time zero sets the first holds and calls.
@@ -855,13 +906,28 @@ pub struct FedTwin<'s> {
 impl<'s> FedTwin<'s> {
     /// The plant of `scenario` at time 0 with `feed` to apply; the feed's `run.start` (if
     /// any) places events offered later.
+    ///
+    /// A stock the feed reports on takes its supplier receipts from the feed (the real
+    /// deliveries); its policy then proposes orders (`reorder` alerts) instead of placing
+    /// them.
     pub fn new(scenario: &'s Scenario, spec: RunSpec, feed: FeedPlan) -> Self {
-        let materials = line_materials(scenario);
+        Self::build(scenario, spec, feed, false)
+    }
+
+    /// A twin for a live feed: every stock takes its receipts from the feed.
+    pub fn live(scenario: &'s Scenario, spec: RunSpec, start: Timestamp) -> Self {
+        Self::build(scenario, spec, FeedPlan::default(), true).starting_at(start)
+    }
+
+    fn build(scenario: &'s Scenario, spec: RunSpec, feed: FeedPlan, all_fed: bool) -> Self {
         let mut plant = Plant::new(scenario, spec);
-        plant
-            .sim
-            .world
-            .insert_resource(FeedRuntime::new(feed, materials));
+        let runtime = FeedRuntime::new(feed, twin_positions(scenario));
+        if let Some(mut fleet) = plant.sim.world.get_resource_mut::<FleetRuntime>() {
+            for k in 0..fleet.stock.len() {
+                fleet.stock[k].fed = all_fed || runtime.addresses_stock(k);
+            }
+        }
+        plant.sim.world.insert_resource(runtime);
         plant.start();
         FedTwin {
             scenario,
@@ -933,6 +999,16 @@ impl<'s> FedTwin<'s> {
         self.plant.sim.world.resource::<FeedRuntime>().alerts()
     }
 
+    /// Alerts the plant has raised so far (lines starved, transports late, stock running
+    /// out), oldest first.
+    pub fn plant_alerts(&self) -> &[crate::kpi::PlantAlert] {
+        self.plant
+            .sim
+            .world
+            .get_resource::<FleetRuntime>()
+            .map_or(&[], |f| f.alerts())
+    }
+
     /// Runs on to the horizon and measures.
     pub fn finish(self) -> RunOutput {
         let mut out = self.plant.finish(self.scenario);
@@ -941,29 +1017,48 @@ impl<'s> FedTwin<'s> {
     }
 }
 
-/// Each line's line-side materials as (material name, names of the locations at its spot),
-/// which feed events address.
-fn line_materials(scenario: &Scenario) -> Vec<Vec<(String, Vec<String>)>> {
-    scenario
-        .lines
-        .iter()
-        .map(|line| {
-            line.materials
-                .iter()
-                .map(|m| {
-                    let places = scenario.fleet.as_ref().map_or(Vec::new(), |f| {
-                        f.layout
-                            .names()
-                            .iter()
-                            .filter(|(_, spot)| **spot == m.spot)
-                            .map(|(name, _)| name.clone())
-                            .collect()
-                    });
-                    (m.name.clone(), places)
-                })
-                .collect()
-        })
-        .collect()
+/// The positions the twin simulates, with the location names feed events may use for
+/// them: each line's line-side materials (the locations at its spot), and each stock (its
+/// place's name and, for a group, the names of the locations in it).
+fn twin_positions(scenario: &Scenario) -> TwinPositions {
+    let Some(fleet) = &scenario.fleet else {
+        return TwinPositions {
+            lines: scenario.lines.iter().map(|_| Vec::new()).collect(),
+            stock: Vec::new(),
+        };
+    };
+    let names_at = |spots: &[u32]| -> Vec<String> {
+        fleet
+            .layout
+            .names()
+            .iter()
+            .filter(|(_, spot)| spots.contains(spot))
+            .map(|(name, _)| name.clone())
+            .collect()
+    };
+    TwinPositions {
+        lines: scenario
+            .lines
+            .iter()
+            .map(|line| {
+                line.materials
+                    .iter()
+                    .map(|m| (m.name.clone(), names_at(&[m.spot])))
+                    .collect()
+            })
+            .collect(),
+        stock: fleet
+            .stock
+            .iter()
+            .map(|s| {
+                let mut places = vec![s.at.clone()];
+                if let Some(spots) = fleet.groups.get(&s.at) {
+                    places.extend(names_at(spots));
+                }
+                (s.material.clone(), places)
+            })
+            .collect(),
+    }
 }
 
 /// Runs `scenario` once with `spec`, its independent lines on up to `spec.threads`

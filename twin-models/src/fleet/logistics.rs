@@ -36,14 +36,17 @@ impl HoldClock {
         }
     }
 
-    fn set(&mut self, on: bool, now: SimTime) {
-        if on && !self.on {
+    /// Sets the hold; true if it just came on.
+    fn set(&mut self, on: bool, now: SimTime) -> bool {
+        let rose = on && !self.on;
+        if rose {
             self.since = now;
             self.count += 1;
         } else if !on && self.on {
             self.total_s += now.since(self.since).as_secs_f64();
         }
         self.on = on;
+        rose
     }
 
     fn total_at(&self, now: SimTime) -> f64 {
@@ -105,6 +108,8 @@ pub struct LineLogistics {
     materials: Vec<MaterialState>,
     /// Generation of the pending watch event.
     pub epoch: u32,
+    /// Materials that ran out at the last check.
+    pub ran_out: Vec<usize>,
 }
 
 impl LineLogistics {
@@ -131,6 +136,7 @@ impl LineLogistics {
                 })
                 .collect(),
             epoch: 0,
+            ran_out: Vec::new(),
         }
     }
 
@@ -147,6 +153,11 @@ impl LineLogistics {
     /// Material `m`'s spec.
     pub fn material(&self, m: usize) -> &Material {
         &self.materials[m].spec
+    }
+
+    /// Loads of material `m` called and not yet delivered.
+    pub fn on_the_way(&self, m: usize) -> u64 {
+        self.materials[m].on_the_way
     }
 
     /// A pallet left the outfeed.
@@ -215,7 +226,9 @@ impl LineLogistics {
             let taken = rt.core(i).counters.taken;
             let allowance = s.allowance_ticks();
             let out = taken >= allowance;
-            s.hold.set(out, now);
+            if s.hold.set(out, now) {
+                self.ran_out.push(m);
+            }
             rt.set_hold(i, Hold::Material, out, sched);
             let stock = s.stock(taken);
             s.least_stock = s.least_stock.min(stock);

@@ -10,8 +10,9 @@
 
 pub mod logistics;
 pub mod safety;
+pub mod stock;
 
-use crate::kpi::{FleetKpis, TimeSplit};
+use crate::kpi::{FleetKpis, PlantAlert, TimeSplit};
 use crate::scenario::{Fleet, Line};
 use logistics::LineLogistics;
 use nalgebra::Point2;
@@ -46,6 +47,8 @@ pub struct Task {
     pub created: SimTime,
     /// When it should be delivered.
     pub due: Option<SimTime>,
+    /// When it was delivered.
+    pub delivered: Option<SimTime>,
 }
 
 /// What a vehicle is doing. The tasks it serves are its `assigned` ones (to pick up, all
@@ -135,7 +138,21 @@ pub struct FleetRuntime {
     /// Vehicle time at the last warm-up reset, to subtract.
     base: Vec<Vehicle>,
     steps: u64,
+    /// Stocked materials (`[[stock]]`), in the scenario's order.
+    pub stock: Vec<stock::StockRuntime>,
+    /// Whether each stock has warned of running out since its last receipt.
+    stock_warned: Vec<bool>,
+    /// Whether each fed stock has proposed an order since its last receipt.
+    reorder_proposed: Vec<bool>,
+    /// Names of the lines, for alerts.
+    line_names: Vec<String>,
+    /// Tasks with a due time, earliest first, to raise an alert when one passes.
+    due_watch: std::collections::BinaryHeap<std::cmp::Reverse<(SimTime, usize)>>,
+    alerts: Vec<PlantAlert>,
 }
+
+/// Warn when a stock would run out within this long (and before its next receipt).
+const STOCK_ALERT_WITHIN_S: f64 = 4.0 * 3600.0;
 
 impl FleetRuntime {
     /// The fleet of `plan` parked at its parking spots, serving `lines`; `seed` breaks
@@ -192,9 +209,311 @@ impl FleetRuntime {
                 min_soc: has_batteries.then_some(1.0),
                 ..Stats::default()
             },
-            plan: plan.clone(),
             steps: 0,
             draws: sim::RngStreams::new(seed).stream(&[sim::RngStreams::label("fleet-places")]),
+            stock: plan
+                .stock
+                .iter()
+                .enumerate()
+                .map(|(k, st)| {
+                    let rng = sim::RngStreams::new(seed)
+                        .stream(&[sim::RngStreams::label("supplier-lead-time"), k as u64]);
+                    stock::StockRuntime::new(st, rng)
+                })
+                .collect(),
+            stock_warned: vec![false; plan.stock.len()],
+            reorder_proposed: vec![false; plan.stock.len()],
+            line_names: lines.iter().map(|l| l.name.clone()).collect(),
+            due_watch: std::collections::BinaryHeap::new(),
+            alerts: Vec::new(),
+            plan: plan.clone(),
+        }
+    }
+
+    /// Alerts raised so far, in time order.
+    pub fn alerts(&self) -> &[PlantAlert] {
+        &self.alerts
+    }
+
+    /// What task `t` carries, for people.
+    fn describe(&self, t: usize) -> String {
+        match self.tasks[t].origin {
+            Origin::Listed(k) => format!("task `{}`", self.plan.tasks[k].name),
+            Origin::Outfeed(l) => format!("a pallet from {}", self.line_names[l]),
+            Origin::Material(l, m) => format!(
+                "a load of {} for {}",
+                self.lines[l].material(m).name,
+                self.line_names[l]
+            ),
+        }
+    }
+
+    /// Raises `line_starved` for line `l`, material `m`, which just ran out at line side.
+    pub fn line_starved(&mut self, l: usize, m: usize, now: SimTime) {
+        let spec = self.lines[l].material(m).clone();
+        let on_the_way = self.lines[l].on_the_way(m);
+        let waiting_for_stock = spec
+            .stock
+            .map(|k| &self.stock[k])
+            .filter(|st| st.on_hand() + 1e-9 < spec.load);
+        let (hint, on_hand, next) = match waiting_for_stock {
+            Some(st) => {
+                let next = st.next_receipt().map(|t| t.since(now).as_secs_f64());
+                (
+                    format!(
+                        "{} stopped: no {} at line side, and {} has {:.0} (a load is {:.0}); {}",
+                        self.line_names[l],
+                        spec.name,
+                        st.spec().at,
+                        st.on_hand(),
+                        spec.load,
+                        match next {
+                            Some(s) => format!(
+                                "the next supplier receipt is due in {:.1} h: expedite it",
+                                s / 3600.0
+                            ),
+                            None => "nothing is on order: order now".to_string(),
+                        }
+                    ),
+                    Some(st.on_hand()),
+                    next,
+                )
+            }
+            None => (
+                format!(
+                    "{} stopped: no {} at line side with {on_the_way} load(s) on the way: raise the trigger or add vehicles",
+                    self.line_names[l], spec.name
+                ),
+                None,
+                None,
+            ),
+        };
+        self.alerts.push(PlantAlert {
+            at_s: now.as_secs_f64(),
+            kind: "line_starved".into(),
+            line: Some(self.line_names[l].clone()),
+            material: Some(spec.name.clone()),
+            location: None,
+            on_hand,
+            rate_per_h: None,
+            next_receipt_in_s: next,
+            hint,
+        });
+    }
+
+    /// Line `l`'s call for a load of its material `m`: a task now, or (from a stock that
+    /// cannot serve it) later. Returns a supplier order to schedule as (stock, order
+    /// number, lead time).
+    pub fn call_material(
+        &mut self,
+        l: usize,
+        m: usize,
+        now: SimTime,
+    ) -> Option<(usize, u32, SimDuration)> {
+        let spec = self.lines[l].material(m).clone();
+        let Some(k) = spec.stock else {
+            self.create_material_task(l, m, now);
+            return None;
+        };
+        match self.stock[k].withdraw(now, l, m, spec.load) {
+            stock::Withdrawal::Served => {
+                self.create_material_task(l, m, now);
+                self.warn_if_running_out(k, now);
+            }
+            stock::Withdrawal::Waits { first: true } => self.stock_alert(k, now, "stock_out"),
+            stock::Withdrawal::Waits { first: false } => {}
+        }
+        self.review_stock(k, now)
+    }
+
+    fn create_material_task(&mut self, l: usize, m: usize, now: SimTime) {
+        let s = self.lines[l].material(m).clone();
+        self.create(
+            Origin::Material(l, m),
+            &s.from,
+            &[s.spot],
+            s.priority,
+            now,
+            s.due,
+        );
+    }
+
+    /// Reviews stock `k` against its policy: a supplier order to schedule, if any. A
+    /// stock whose receipts come from a feed gets a `reorder` alert instead (once until
+    /// the next receipt).
+    pub fn review_stock(&mut self, k: usize, now: SimTime) -> Option<(usize, u32, SimDuration)> {
+        if !self.stock[k].fed {
+            return self.stock[k].review(now).map(|(o, lead)| (k, o, lead));
+        }
+        if !self.reorder_proposed[k]
+            && let Some(qty) = self.stock[k].wanted(now)
+        {
+            self.reorder_proposed[k] = true;
+            let st = &self.stock[k];
+            let spec = st.spec();
+            self.alerts.push(PlantAlert {
+                at_s: now.as_secs_f64(),
+                kind: "reorder".into(),
+                line: None,
+                material: Some(spec.material.clone()),
+                location: Some(spec.at.clone()),
+                on_hand: Some(st.on_hand()),
+                rate_per_h: (st.rate() > 0.0).then_some(st.rate() * 3600.0),
+                next_receipt_in_s: None,
+                hint: format!(
+                    "order {qty:.0} {} for {} now: the position is at the reorder level of its policy",
+                    spec.material, spec.at
+                ),
+            });
+        }
+        None
+    }
+
+    /// A supplier delivery of `qty` to stock `k`, reported by a feed.
+    pub fn received_stock(&mut self, k: usize, qty: f64, now: SimTime) {
+        for (l, m) in self.stock[k].received(now, qty) {
+            self.create_material_task(l, m, now);
+        }
+        self.stock_warned[k] = false;
+        self.reorder_proposed[k] = false;
+    }
+
+    /// Supplier order `order` of stock `k` arrives: tasks for the calls it serves; then
+    /// a new order if the policy wants one.
+    pub fn receive_stock(
+        &mut self,
+        k: usize,
+        order: u32,
+        now: SimTime,
+    ) -> Option<(usize, u32, SimDuration)> {
+        for (l, m) in self.stock[k].receive(now, order) {
+            self.create_material_task(l, m, now);
+        }
+        self.stock_warned[k] = false;
+        self.review_stock(k, now)
+    }
+
+    /// Stock `k` counted at `qty` (from a feed): the drift, and a supplier order if the
+    /// policy now wants one.
+    pub fn count_stock(
+        &mut self,
+        k: usize,
+        qty: f64,
+        now: SimTime,
+    ) -> (f64, Option<(usize, u32, SimDuration)>) {
+        let (drift, served) = self.stock[k].count(now, qty);
+        for (l, m) in served {
+            self.create_material_task(l, m, now);
+        }
+        (drift, self.review_stock(k, now))
+    }
+
+    /// Stock `k` booked up or down by `delta` (from a feed): a supplier order if the
+    /// policy now wants one.
+    pub fn adjust_stock(
+        &mut self,
+        k: usize,
+        delta: f64,
+        now: SimTime,
+    ) -> Option<(usize, u32, SimDuration)> {
+        for (l, m) in self.stock[k].adjust(now, delta) {
+            self.create_material_task(l, m, now);
+        }
+        self.review_stock(k, now)
+    }
+
+    fn warn_if_running_out(&mut self, k: usize, now: SimTime) {
+        let st = &self.stock[k];
+        let rate = st.rate();
+        if self.stock_warned[k] || rate <= 0.0 {
+            return;
+        }
+        let left = st.on_hand() / rate;
+        let next = st.next_receipt().map(|t| t.since(now).as_secs_f64());
+        if left < STOCK_ALERT_WITHIN_S && next.is_none_or(|n| left < n) {
+            self.stock_warned[k] = true;
+            self.stock_alert(k, now, "projected_stock_out");
+        }
+    }
+
+    fn stock_alert(&mut self, k: usize, now: SimTime, kind: &str) {
+        let st = &self.stock[k];
+        let rate = st.rate();
+        let next = st.next_receipt().map(|t| t.since(now).as_secs_f64());
+        let spec = st.spec();
+        let then = match next {
+            Some(s) => format!("the next supplier receipt is due in {:.1} h", s / 3600.0),
+            None => "nothing is on order".to_string(),
+        };
+        let hint = if kind == "stock_out" {
+            format!(
+                "{} at {} cannot serve the lines' calls ({:.0} on hand); {then}: expedite or order more",
+                spec.material,
+                spec.at,
+                st.on_hand()
+            )
+        } else {
+            format!(
+                "at {:.0}/h, {} at {} runs out in {:.1} h; {then}: order now or bring it forward",
+                rate * 3600.0,
+                spec.material,
+                spec.at,
+                st.on_hand() / rate / 3600.0
+            )
+        };
+        self.alerts.push(PlantAlert {
+            at_s: now.as_secs_f64(),
+            kind: kind.into(),
+            line: None,
+            material: Some(spec.material.clone()),
+            location: Some(spec.at.clone()),
+            on_hand: Some(st.on_hand()),
+            rate_per_h: (rate > 0.0).then_some(rate * 3600.0),
+            next_receipt_in_s: next,
+            hint,
+        });
+    }
+
+    /// Raises `late_transport` for every task whose due time has passed undelivered.
+    fn watch_due(&mut self, now: SimTime) {
+        while let Some(&std::cmp::Reverse((due, t))) = self.due_watch.peek() {
+            if due >= now {
+                break;
+            }
+            self.due_watch.pop();
+            if self.tasks[t].delivered.is_some() {
+                continue;
+            }
+            let waiting = self.open.len();
+            let idle = self.vehicles.iter().filter(|v| v.job == Job::Idle).count();
+            let line = match self.tasks[t].origin {
+                Origin::Outfeed(l) | Origin::Material(l, _) => Some(self.line_names[l].clone()),
+                Origin::Listed(_) => None,
+            };
+            let material = match self.tasks[t].origin {
+                Origin::Material(l, m) => Some(self.lines[l].material(m).name.clone()),
+                _ => None,
+            };
+            let hint = format!(
+                "{} is past due and not delivered ({waiting} task(s) wait, {idle} vehicle(s) idle): {}",
+                self.describe(t),
+                if waiting > 0 && idle == 0 {
+                    "the fleet is short of vehicles"
+                } else {
+                    "look for traffic or a charging queue"
+                }
+            );
+            self.alerts.push(PlantAlert {
+                at_s: now.as_secs_f64(),
+                kind: "late_transport".into(),
+                line,
+                material,
+                location: None,
+                on_hand: None,
+                rate_per_h: None,
+                next_receipt_in_s: None,
+                hint,
+            });
         }
     }
 
@@ -239,8 +558,13 @@ impl FleetRuntime {
             priority,
             created: now,
             due: due.map(|d| now + d),
+            delivered: None,
         });
         self.stats.created += 1;
+        if let Some(d) = due {
+            self.due_watch
+                .push(std::cmp::Reverse((now + d, self.tasks.len() - 1)));
+        }
         self.open.push(self.tasks.len() - 1);
         self.tasks.len() - 1
     }
@@ -261,6 +585,7 @@ impl FleetRuntime {
     pub fn step(&mut self, now: SimTime) -> (Vec<Origin>, Vec<Origin>) {
         self.steps += 1;
         let done = self.end_timed_jobs(now);
+        self.watch_due(now);
         self.send_low_batteries_to_charge(now);
         self.dispatch(now);
         let (from_m, to_m) = self.drive();
@@ -492,6 +817,7 @@ impl FleetRuntime {
     }
 
     fn finish(&mut self, t: usize, now: SimTime) {
+        self.tasks[t].delivered = Some(now);
         let task = &self.tasks[t];
         self.stats.completed += 1;
         self.stats
@@ -579,6 +905,9 @@ impl FleetRuntime {
         for l in &mut self.lines {
             l.reset_at(now);
         }
+        for s in &mut self.stock {
+            s.reset_at(now);
+        }
     }
 
     /// The fleet's KPIs at `now`.
@@ -637,6 +966,8 @@ impl FleetRuntime {
             deadlocks: self.stats.deadlocks,
             line_minutes_lost: lines.iter().map(|l| l.minutes_lost()).sum(),
             lines,
+            stock: self.stock.iter().map(|s| s.kpis(now)).collect(),
+            alerts: self.alerts.clone(),
         }
     }
 

@@ -34,6 +34,9 @@ pub struct ScenarioFile {
     /// Transport tasks besides the lines' own.
     #[serde(default)]
     pub tasks: Vec<TaskFile>,
+    /// Materials held in stock (e.g. the warehouse), with replenishment policies.
+    #[serde(default)]
+    pub stock: Vec<super::stock::StockFile>,
 }
 
 /// Run settings.

@@ -38,6 +38,8 @@ pub struct Fleet {
     pub chargers: Vec<u32>,
     /// Tasks listed in the scenario.
     pub tasks: Vec<ListedTask>,
+    /// Materials held in stock at the fleet's places.
+    pub stock: Vec<super::stock::Stock>,
 }
 
 /// A named place.
@@ -154,6 +156,9 @@ pub struct Material {
     pub priority: u32,
     /// Due this long after the call.
     pub due: Option<SimDuration>,
+    /// The stock (index into the fleet's) loads are drawn from; `None`: an unlimited
+    /// source.
+    pub stock: Option<usize>,
 }
 
 /// Reads a file the scenario names (a `.map`), relative to the scenario; the error is the
@@ -540,6 +545,7 @@ pub(super) fn resolve_fleet(
         parking,
         chargers,
         tasks,
+        stock: Vec::new(),
     })
 }
 
@@ -685,6 +691,10 @@ pub(super) fn resolve_logistics(
                 from,
                 priority: m.priority.unwrap_or(3),
                 due,
+                stock: fleet
+                    .stock
+                    .iter()
+                    .position(|s| s.material == m.name && s.at == m.from),
             });
         }
     }

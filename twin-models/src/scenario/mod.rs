@@ -7,8 +7,10 @@ pub mod fleet;
 pub mod fleet_file;
 pub mod model;
 pub mod resolve;
+pub mod stock;
 
 pub use error::{Diagnostic, ScenarioError};
 pub use fleet::FileReader;
 pub use model::*;
 pub use resolve::{json_schema, load_scenario, load_scenario_with_files};
+pub use stock::Stock;

@@ -80,7 +80,7 @@ impl Checker<'_> {
         parse_duration(text).map_err(|e| self.fail(path, e)).ok()
     }
 
-    fn distribution(&mut self, path: &[Seg], text: &str) -> Option<Distribution> {
+    pub(super) fn distribution(&mut self, path: &[Seg], text: &str) -> Option<Distribution> {
         Distribution::parse(text)
             .map_err(|e| self.fail(path, e))
             .ok()
@@ -172,7 +172,11 @@ pub fn resolve(
     if raw.lines.is_empty() {
         c.fail(&[k("lines")], "a scenario needs at least one line");
     }
-    let fleet = resolve_fleet(&mut c, raw, files);
+    let mut fleet = resolve_fleet(&mut c, raw, files);
+    let stock = super::stock::resolve_stock(&mut c, &raw.stock, fleet.as_ref());
+    if let Some(f) = &mut fleet {
+        f.stock = stock;
+    }
     let mut lines = Vec::new();
     let mut line_names = BTreeSet::new();
     for (li, lf) in raw.lines.iter().enumerate() {

@@ -9,6 +9,7 @@ mod hand_worked;
 mod properties;
 mod regression;
 mod replay;
+mod stock;
 
 use twin_models::kpi::{LineKpis, RunKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, replicate};

@@ -133,14 +133,15 @@ fn a_feed_needs_the_scenario_start() {
 
 #[test]
 fn a_warehouse_running_out_raises_an_alert_first_and_counts_the_stock_out() {
-    // 10,000 caps counted at 06:00; 1,000 taken every 10 min from 06:10 to 07:40, when
-    // nothing is left; 20,000 received at 08:40; the run ends at 09:00.
+    // 10,000 units of shrink film (a material the twin does not stock) counted at 06:00;
+    // 1,000 taken every 10 min from 06:10 to 07:40, when nothing is left; 20,000 received
+    // at 08:40; the run ends at 09:00.
     let s = plant_agv(&[], "3h");
     let mut events = vec![event(
         "count",
         "2026-11-23T06:00:00Z",
         "warehouse",
-        "caps",
+        "shrink-film",
         EventKind::CycleCount,
         10_000.0,
     )];
@@ -150,7 +151,7 @@ fn a_warehouse_running_out_raises_an_alert_first_and_counts_the_stock_out() {
             &format!("use-{k:02}"),
             &ts,
             "warehouse",
-            "caps",
+            "shrink-film",
             EventKind::Consumption,
             1_000.0,
         ));
@@ -159,7 +160,7 @@ fn a_warehouse_running_out_raises_an_alert_first_and_counts_the_stock_out() {
         "in",
         "2026-11-23T08:40:00Z",
         "warehouse",
-        "caps",
+        "shrink-film",
         EventKind::Receipt,
         20_000.0,
     ));
@@ -217,7 +218,9 @@ fn a_feed_offered_hour_by_hour_while_the_twin_runs_ends_as_the_replay_of_the_who
     let replayed = simulate_replay(&s, spec, whole).kpis;
     let mut ing = events();
     let start = s.run.start.unwrap();
-    let mut twin = FedTwin::new(&s, spec, FeedPlan::default());
+    // A live twin takes every stock's receipts from the feed, as the replay of a feed
+    // that reports on them all does.
+    let mut twin = FedTwin::live(&s, spec, start);
     for hour in 1..=24u64 {
         let clock = SimTime(hour * 3_600_000_000_000);
         twin.offer(ing.release_until(Timestamp(start.0 + clock.0 as i64)))
@@ -238,15 +241,15 @@ fn a_feed_offered_hour_by_hour_while_the_twin_runs_ends_as_the_replay_of_the_who
 
 #[test]
 fn an_event_the_twin_has_passed_applies_when_it_arrives() {
-    // 500 caps counted at 06:00 and all taken at 07:00; the take arrives only when the
-    // twin is at 08:00, so the stock-out is booked at 08:00 (2 h in), not 07:00.
+    // 500 units of shrink film counted at 06:00 and all taken at 07:00; the take arrives only
+    // when the twin is at 08:00, so the stock-out is booked at 08:00 (2 h in), not 07:00.
     let s = plant_agv(&[], "3h");
     let mut twin = FedTwin::new(&s, spec(&s), FeedPlan::default());
     let count = event(
         "n",
         "2026-11-23T06:00:00Z",
         "warehouse",
-        "caps",
+        "shrink-film",
         EventKind::CycleCount,
         500.0,
     );
@@ -256,7 +259,7 @@ fn an_event_the_twin_has_passed_applies_when_it_arrives() {
         "t",
         "2026-11-23T07:00:00Z",
         "warehouse",
-        "caps",
+        "shrink-film",
         EventKind::Consumption,
         500.0,
     );
@@ -266,7 +269,7 @@ fn an_event_the_twin_has_passed_applies_when_it_arrives() {
         "x",
         "2026-11-23T09:30:00Z",
         "warehouse",
-        "caps",
+        "shrink-film",
         EventKind::Receipt,
         1.0,
     );

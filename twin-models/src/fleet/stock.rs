@@ -1,0 +1,292 @@
+//! A stocked material in the twin (e.g. preforms in the warehouse): lines' calls for
+//! loads draw on it, its policy orders from the supplier, and receipts come after a drawn
+//! lead time. A call that finds too little on hand waits for the next receipt (a
+//! stock-out), first come first served.
+
+use crate::kpi::StockKpis;
+use crate::scenario::Stock;
+use orchestrator::replenish::{ConsumptionForecast, StockPosition};
+use sim::{SimDuration, SimTime, StreamRng};
+use std::collections::VecDeque;
+
+/// Withdrawals are forecast in whole hours (a line takes a load now and then; the gaps
+/// between loads say nothing of the rate).
+const BUCKET_S: u64 = 3600;
+
+/// What became of a call on the stock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// Served from stock now.
+    Served,
+    /// Waits for a receipt; `first`: it starts a stock-out (nothing was waiting).
+    Waits { first: bool },
+}
+
+/// A call waiting for stock: line, material of that line, units.
+#[derive(Clone, Debug)]
+struct Waiting {
+    line: usize,
+    material: usize,
+    qty: f64,
+}
+
+/// One stocked material's runtime state.
+#[derive(Clone, Debug)]
+pub struct StockRuntime {
+    spec: Stock,
+    /// Supplier receipts come from a feed (the real deliveries): the policy proposes
+    /// orders instead of placing them.
+    pub fed: bool,
+    on_hand: f64,
+    on_order: f64,
+    waiting: VecDeque<Waiting>,
+    /// Quantity of each supplier order, by order number.
+    orders: Vec<(f64, SimTime)>,
+    rng: StreamRng,
+    forecast: ConsumptionForecast,
+    bucket: (u64, f64),
+    // Statistics since the warm-up.
+    since: SimTime,
+    from: SimTime,
+    area: f64,
+    out_since: Option<SimTime>,
+    out_s: f64,
+    stock_outs: u64,
+    calls: u64,
+    served_at_once: u64,
+    withdrawn: f64,
+    placed: u64,
+    ordered: f64,
+    receipts: u64,
+    least: f64,
+}
+
+impl StockRuntime {
+    /// `spec` at its initial level; `rng` draws the lead times.
+    pub fn new(spec: &Stock, rng: StreamRng) -> Self {
+        StockRuntime {
+            fed: false,
+            on_hand: spec.initial,
+            on_order: 0.0,
+            waiting: VecDeque::new(),
+            orders: Vec::new(),
+            rng,
+            forecast: ConsumptionForecast::new(spec.alpha),
+            bucket: (0, 0.0),
+            since: SimTime::ZERO,
+            from: SimTime::ZERO,
+            area: 0.0,
+            out_since: None,
+            out_s: 0.0,
+            stock_outs: 0,
+            calls: 0,
+            served_at_once: 0,
+            withdrawn: 0.0,
+            placed: 0,
+            ordered: 0.0,
+            receipts: 0,
+            least: spec.initial,
+            spec: spec.clone(),
+        }
+    }
+
+    /// The stock's spec.
+    pub fn spec(&self) -> &Stock {
+        &self.spec
+    }
+
+    /// Units on hand.
+    pub fn on_hand(&self) -> f64 {
+        self.on_hand
+    }
+
+    /// The forecast withdrawal rate, units per second (0 before the first full hour).
+    pub fn rate(&self) -> f64 {
+        self.forecast.rate.unwrap_or(0.0)
+    }
+
+    /// When the earliest open supplier order arrives.
+    pub fn next_receipt(&self) -> Option<SimTime> {
+        self.orders
+            .iter()
+            .filter(|(q, _)| *q > 0.0)
+            .map(|(_, due)| *due)
+            .min()
+    }
+
+    fn advance(&mut self, now: SimTime) {
+        self.area += self.on_hand * now.since(self.since).as_secs_f64();
+        self.since = now;
+        let index = now.0 / (BUCKET_S * 1_000_000_000);
+        while self.bucket.0 < index {
+            self.forecast.observe(self.bucket.1, BUCKET_S as f64);
+            self.bucket = (self.bucket.0 + 1, 0.0);
+        }
+    }
+
+    fn take(&mut self, qty: f64) {
+        self.on_hand -= qty;
+        self.withdrawn += qty;
+        self.bucket.1 += qty;
+        self.least = self.least.min(self.on_hand);
+    }
+
+    /// Line `line`'s call for `qty` units of its material `material`, first come first
+    /// served.
+    pub fn withdraw(&mut self, now: SimTime, line: usize, material: usize, qty: f64) -> Withdrawal {
+        self.advance(now);
+        self.calls += 1;
+        if self.waiting.is_empty() && self.on_hand + 1e-9 >= qty {
+            self.take(qty);
+            self.served_at_once += 1;
+            return Withdrawal::Served;
+        }
+        let first = self.out_since.is_none();
+        if first {
+            self.out_since = Some(now);
+            self.stock_outs += 1;
+        }
+        self.waiting.push_back(Waiting {
+            line,
+            material,
+            qty,
+        });
+        Withdrawal::Waits { first }
+    }
+
+    /// What the policy would order now, if anything.
+    pub fn wanted(&mut self, now: SimTime) -> Option<f64> {
+        self.advance(now);
+        let position = StockPosition {
+            on_hand: self.on_hand,
+            on_order: self.on_order,
+            backorders: self.waiting.iter().map(|w| w.qty).sum(),
+        };
+        self.spec.policy.order(&position, self.rate())
+    }
+
+    /// Reviews the position against the policy; a new supplier order as (order number,
+    /// lead time) if one is due (never for a stock whose receipts come from a feed).
+    pub fn review(&mut self, now: SimTime) -> Option<(u32, SimDuration)> {
+        if self.fed {
+            return None;
+        }
+        let qty = self.wanted(now)?;
+        let lead = self.spec.lead_time.sample(&mut self.rng);
+        self.on_order += qty;
+        self.placed += 1;
+        self.ordered += qty;
+        self.orders.push((qty, now + lead));
+        Some(((self.orders.len() - 1) as u32, lead))
+    }
+
+    /// Supplier order `order` arrives: the waiting calls it can serve, in order, as
+    /// (line, material).
+    pub fn receive(&mut self, now: SimTime, order: u32) -> Vec<(usize, usize)> {
+        self.advance(now);
+        let (qty, _) = std::mem::replace(&mut self.orders[order as usize], (0.0, now));
+        self.on_hand += qty;
+        self.on_order -= qty;
+        self.receipts += 1;
+        self.serve_waiting(now)
+    }
+
+    /// A supplier delivery of `qty` reported by a feed: the waiting calls now served.
+    pub fn received(&mut self, now: SimTime, qty: f64) -> Vec<(usize, usize)> {
+        self.advance(now);
+        self.on_hand += qty;
+        self.receipts += 1;
+        self.serve_waiting(now)
+    }
+
+    /// A cycle count found `qty` on hand: the twin's figure becomes it. Returns the drift
+    /// (counted minus the twin's figure) and the waiting calls now served.
+    pub fn count(&mut self, now: SimTime, qty: f64) -> (f64, Vec<(usize, usize)>) {
+        self.advance(now);
+        let drift = qty - self.on_hand;
+        self.on_hand = qty;
+        self.least = self.least.min(qty);
+        (drift, self.serve_waiting(now))
+    }
+
+    /// Stock booked up or down by `delta` (an adjustment); the waiting calls now served.
+    pub fn adjust(&mut self, now: SimTime, delta: f64) -> Vec<(usize, usize)> {
+        self.advance(now);
+        self.on_hand = (self.on_hand + delta).max(0.0);
+        self.least = self.least.min(self.on_hand);
+        self.serve_waiting(now)
+    }
+
+    /// Serves waiting calls in order while stock lasts; ends a stock-out when none wait.
+    fn serve_waiting(&mut self, now: SimTime) -> Vec<(usize, usize)> {
+        let mut served = Vec::new();
+        while let Some(w) = self.waiting.front() {
+            if self.on_hand + 1e-9 < w.qty {
+                break;
+            }
+            let w = self.waiting.pop_front().expect("looked at it just now");
+            self.take(w.qty);
+            served.push((w.line, w.material));
+        }
+        if self.waiting.is_empty()
+            && let Some(t) = self.out_since.take()
+        {
+            self.out_s += now.since(t).as_secs_f64();
+        }
+        served
+    }
+
+    /// Restarts the statistics at `now` (end of warm-up).
+    pub fn reset_at(&mut self, now: SimTime) {
+        self.advance(now);
+        self.from = now;
+        self.area = 0.0;
+        self.out_s = 0.0;
+        self.stock_outs = u64::from(self.out_since.is_some());
+        if self.out_since.is_some() {
+            self.out_since = Some(now);
+        }
+        self.calls = 0;
+        self.served_at_once = 0;
+        self.withdrawn = 0.0;
+        self.placed = 0;
+        self.ordered = 0.0;
+        self.receipts = 0;
+        self.least = self.on_hand;
+    }
+
+    /// The KPIs at `now`.
+    pub fn kpis(&self, now: SimTime) -> StockKpis {
+        let mut s = self.clone();
+        s.advance(now);
+        let span = now.since(s.from).as_secs_f64();
+        let average = if span > 0.0 { s.area / span } else { s.on_hand };
+        StockKpis {
+            material: s.spec.material.clone(),
+            at: s.spec.at.clone(),
+            on_hand: s.on_hand,
+            on_order: s.on_order,
+            least_on_hand: s.least,
+            average_on_hand: average,
+            withdrawn: s.withdrawn,
+            turns: if average > 0.0 {
+                s.withdrawn / average
+            } else {
+                0.0
+            },
+            calls: s.calls,
+            fill_rate: if s.calls > 0 {
+                s.served_at_once as f64 / s.calls as f64
+            } else {
+                1.0
+            },
+            stock_outs: s.stock_outs,
+            stock_out_minutes: (s.out_s + s.out_since.map_or(0.0, |t| now.since(t).as_secs_f64()))
+                / 60.0,
+            calls_waiting_at_end: s.waiting.len() as u64,
+            orders_placed: s.placed,
+            units_ordered: s.ordered,
+            receipts: s.receipts,
+        }
+    }
+}
