@@ -347,6 +347,18 @@ fn replay_of_the_bundled_feed_counts_and_quarantines() {
     );
     assert_eq!(rows[0]["line"], 501);
     assert!(rows[1]["reason"].as_str().unwrap().contains("`ts`"));
+    // Customer orders of finished pallets: SO-0001 (demanded 10:06, due 13:36) shipped at
+    // 13:41, late; SO-0002 (15:27, due 18:57) is still open at 18:00, not yet due.
+    let pallets = feed["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["material"] == "pet-1.5l-6pk")
+        .unwrap();
+    assert_eq!(pallets["demands"], 2);
+    assert_eq!(pallets["open_orders"], 1);
+    assert_eq!(pallets["otif"], 0.0);
+    assert_eq!(pallets["fill_rate"], 1.0, "the warehouse held both orders");
     // The bundled warehouse holds more than 4 h of what the lines take for these 12 h:
     // no warning, only order proposals. The opening counts put all three stocked
     // materials below their reorder levels (preforms 400,000 against 700,000; caps

@@ -274,6 +274,8 @@ fn stream() -> impl Strategy<Value = Vec<FeedEvent>> {
                     qty,
                     unit: "pcs".into(),
                     source: None,
+                    order: None,
+                    due: None,
                 }
             })
             .collect()
@@ -355,4 +357,88 @@ fn parallel_parsing_matches_line_by_line_parsing() {
     assert_eq!(bad.len(), 31);
     assert_eq!(bad[0], 2);
     assert_eq!(bad[1], 99);
+}
+
+#[test]
+fn fill_rate_and_otif_worked_by_hand() {
+    let ev = |json: &str| parse_ndjson_line(json, 1).unwrap();
+    let line = |id: &str, ts: &str, kind: &str, qty: f64, extra: &str| {
+        ev(&format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-23T{ts}Z","site":"DC1","material":"water","location":"WH","kind":"{kind}","qty":{qty},"unit":"pallet"{extra}}}"#
+        ))
+    };
+    let mut s = StockLedger::new();
+    for e in [
+        line("n", "06:00:00", "cycle_count", 100.0, ""),
+        // A: 60 due 08:00, all on hand. B: 80 due 07:00, only 40 left after A.
+        line(
+            "a",
+            "06:10:00",
+            "demand",
+            60.0,
+            r#","order":"A","due":"2026-11-23T08:00:00Z""#,
+        ),
+        line(
+            "b",
+            "06:20:00",
+            "demand",
+            80.0,
+            r#","order":"B","due":"2026-11-23T07:00:00Z""#,
+        ),
+        // B ships in full at 06:30, on time.
+        line("s1", "06:30:00", "shipment", 80.0, r#","order":"B""#),
+        line("r", "08:30:00", "receipt", 100.0, ""),
+        // 60 with no order: the oldest open, A, in full but after its due time.
+        line("s2", "09:00:00", "shipment", 60.0, ""),
+        // C: 10 due 16:00, never shipped.
+        line(
+            "c",
+            "09:30:00",
+            "demand",
+            10.0,
+            r#","due":"2026-11-23T16:00:00Z""#,
+        ),
+    ] {
+        s.apply(&e).unwrap();
+    }
+    let p = s.position("DC1", "WH", "water").unwrap();
+    assert_eq!((p.demands, p.demanded), (3, 150.0));
+    // On hand when demanded: A 60 of 60, B 40 of 80, C 10 of 10 (60 on hand, none open).
+    assert_eq!(p.filled_from_stock, 110.0);
+    assert_eq!(p.fill_rate(), Some(110.0 / 150.0));
+    assert_eq!((p.shipped_in_full, p.on_time_in_full), (2, 1));
+    assert_eq!(p.open.len(), 1);
+    assert_eq!(
+        &*p.open[0].order, "c",
+        "an order without a reference is its event id"
+    );
+    // At 10:00, C is not due yet: B on time, A late.
+    let at = |t: &str| Timestamp::parse(&format!("2026-11-23T{t}Z")).unwrap();
+    assert_eq!(p.otif(at("10:00:00")), Some(0.5));
+    // At 17:00, C is overdue and counts against.
+    assert_eq!(p.otif(at("17:00:00")), Some(1.0 / 3.0));
+    assert_eq!(p.on_hand, 100.0 - 80.0 + 100.0 - 60.0);
+}
+
+#[test]
+fn due_times_and_orders_belong_to_demand_and_shipments_only() {
+    let bad = |extra: &str, kind: &str| {
+        parse_ndjson_line(
+            &format!(
+                r#"{{"event_id":"x","ts":"2026-11-23T06:00:00Z","site":"P1","material":"caps","location":"WH","kind":"{kind}","qty":1,"unit":"pcs"{extra}}}"#
+            ),
+            7,
+        )
+        .unwrap_err()
+        .reason
+    };
+    let r = bad(r#","due":"2026-11-24T06:00:00Z""#, "receipt");
+    assert!(r.contains("`due`") && r.contains("only demands"), "{r}");
+    let r = bad(r#","order":"SO-1""#, "cycle_count");
+    assert!(
+        r.contains("`order`") && r.contains("only demands and shipments"),
+        "{r}"
+    );
+    let r = bad(r#","due":"tomorrow""#, "demand");
+    assert!(r.contains("`due`") && r.contains("RFC 3339"), "{r}");
 }

@@ -169,6 +169,15 @@ pub struct FeedPositionKpis {
     pub average_on_hand: Option<f64>,
     /// Outflow (consumption and shipments) over the average on hand.
     pub turns: Option<f64>,
+    /// Demand events (customer orders) recorded.
+    pub demands: u64,
+    /// Share of demanded units on hand when demanded; `None` without demand.
+    pub fill_rate: Option<f64>,
+    /// On time in full: orders shipped in full by their due time over orders due by the
+    /// end; `None` if none was due.
+    pub otif: Option<f64>,
+    /// Orders not shipped in full at the end.
+    pub open_orders: u64,
 }
 
 /// An alert raised during a replay, with the numbers behind it.

@@ -175,6 +175,8 @@ pub struct FeedRuntime {
     plan: FeedPlan,
     /// The positions the twin simulates, to match events.
     positions: TwinPositions,
+    /// The real time of simulated time 0, if known (for due times).
+    pub start: Option<Timestamp>,
     /// When the calendar holds the feed's next wake-up; a wake-up at any other time is
     /// stale (events offered since moved it earlier).
     wake: Option<SimTime>,
@@ -203,6 +205,7 @@ impl FeedRuntime {
         FeedRuntime {
             plan,
             positions,
+            start: None,
             wake: None,
             targets,
             next: 0,
@@ -451,6 +454,12 @@ impl FeedRuntime {
                         stock_out_minutes: out_min,
                         average_on_hand: average,
                         turns,
+                        demands: p.demands,
+                        fill_rate: p.fill_rate(),
+                        otif: self
+                            .start
+                            .and_then(|s| p.otif(Timestamp(s.0 + end.0 as i64))),
+                        open_orders: p.open.len() as u64,
                     }
                 })
                 .collect(),

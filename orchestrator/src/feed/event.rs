@@ -114,6 +114,12 @@ pub struct FeedEvent {
     pub unit: Arc<str>,
     /// The system that sent it, if given.
     pub source: Option<Arc<str>>,
+    /// The customer order a demand opens or a shipment serves (a demand without one is
+    /// its own order, named by its `event_id`; a shipment without one serves the oldest
+    /// open demand first).
+    pub order: Option<Arc<str>>,
+    /// When a demand is due to ship (default: at once, its `ts`).
+    pub due: Option<Timestamp>,
 }
 
 impl FeedEvent {

@@ -221,6 +221,8 @@ fn fingerprint(e: &FeedEvent) -> u64 {
         e.qty.to_bits(),
         &e.unit,
         &e.source,
+        &e.order,
+        e.due,
     )
         .hash(&mut h);
     h.finish()

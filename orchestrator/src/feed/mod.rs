@@ -15,6 +15,8 @@
 //! | `qty` | number | how much (signed only for adjustments) |
 //! | `unit` | string | unit of `qty` |
 //! | `source` | optional string | sending system |
+//! | `order` | optional string | demand and shipment: the customer order |
+//! | `due` | optional RFC 3339 time | demand: when it is due to ship |
 //!
 //! ```
 //! use orchestrator::feed::{Ingestion, StockLedger, parse_ndjson};
@@ -48,4 +50,4 @@ pub use ingest::{Admission, Ingestion, IngestionCounters};
 pub use parse::{
     FeedReader, Rejection, parse_csv, parse_ndjson, parse_ndjson_line, parse_ndjson_parallel,
 };
-pub use stock::{Applied, Position, PositionKey, StockLedger};
+pub use stock::{Applied, OpenOrder, Position, PositionKey, StockLedger};

@@ -46,6 +46,10 @@ struct RawEvent<'a> {
     unit: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     source: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    order: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    due: Option<Cow<'a, str>>,
 }
 
 /// Text fields: absent and blank are the same (CSV has no null).
@@ -110,6 +114,23 @@ impl FeedReader {
             ));
         }
         let unit = need(&raw.unit, "unit")?;
+        let order = text(&raw.order);
+        if order.is_some() && !matches!(kind, EventKind::Demand | EventKind::Shipment) {
+            return Err(format!(
+                "`order`: a {} refers to no order; only demands and shipments do",
+                kind.name()
+            ));
+        }
+        let due = match text(&raw.due) {
+            None => None,
+            Some(_) if kind != EventKind::Demand => {
+                return Err(format!(
+                    "`due`: a {} has no due time; only demands do",
+                    kind.name()
+                ));
+            }
+            Some(d) => Some(Timestamp::parse(d).map_err(|e| format!("`due`: {e}"))?),
+        };
         Ok(FeedEvent {
             event_id,
             ts,
@@ -121,6 +142,8 @@ impl FeedReader {
             qty,
             unit: self.share(unit),
             source: text(&raw.source).map(|r| self.share(r)),
+            order: order.map(Arc::from),
+            due,
         })
     }
 

@@ -1,8 +1,10 @@
 //! Stock positions kept from feed events: on hand per site, location and material, with
-//! cycle counts reconciling the book figure and reporting the drift.
+//! cycle counts reconciling the book figure and reporting the drift, and the service of
+//! demand: the fill rate (demand on hand when it came) and OTIF (orders shipped in full by
+//! their due time).
 
 use super::event::{EventKind, FeedEvent, Timestamp};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// Where stock is: (site, location, material).
@@ -25,6 +27,85 @@ pub struct Position {
     pub last_drift: f64,
     /// Demand recorded here (not yet a change to stock).
     pub demanded: f64,
+    /// Demand events (orders) recorded.
+    pub demands: u64,
+    /// Of the demanded units, those on hand when the demand came (net of open demand
+    /// before it).
+    pub filled_from_stock: f64,
+    /// Orders shipped in full, and of those, by their due time.
+    pub shipped_in_full: u64,
+    pub on_time_in_full: u64,
+    /// Orders not yet shipped in full, oldest first.
+    pub open: VecDeque<OpenOrder>,
+}
+
+/// A customer order not yet shipped in full.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenOrder {
+    /// Its reference.
+    pub order: Arc<str>,
+    /// Units still to ship.
+    pub left: f64,
+    /// When it is due.
+    pub due: Timestamp,
+}
+
+impl Position {
+    /// Share of demanded units on hand when demanded; `None` without demand.
+    pub fn fill_rate(&self) -> Option<f64> {
+        (self.demanded > 0.0).then(|| self.filled_from_stock / self.demanded)
+    }
+
+    /// On time in full: orders shipped in full by their due time, over orders shipped in
+    /// full plus orders still open and due by `now`; `None` if none is due yet.
+    pub fn otif(&self, now: Timestamp) -> Option<f64> {
+        let overdue = self.open.iter().filter(|o| o.due <= now).count() as u64;
+        let due = self.shipped_in_full + overdue;
+        (due > 0).then(|| self.on_time_in_full as f64 / due as f64)
+    }
+
+    fn demand(&mut self, e: &FeedEvent) {
+        let backlog: f64 = self.open.iter().map(|o| o.left).sum();
+        self.filled_from_stock += e.qty.min((self.on_hand - backlog).max(0.0));
+        self.demanded += e.qty;
+        self.demands += 1;
+        self.open.push_back(OpenOrder {
+            order: e.order.clone().unwrap_or_else(|| e.event_id.clone()),
+            left: e.qty,
+            due: e.due.unwrap_or(e.ts),
+        });
+    }
+
+    /// Books a shipment against its order, or the oldest open ones.
+    fn ship(&mut self, e: &FeedEvent) {
+        let mut qty = e.qty;
+        let named = e
+            .order
+            .as_ref()
+            .and_then(|o| self.open.iter().position(|x| x.order == *o));
+        if let Some(i) = named {
+            qty = self.serve(i, qty, e.ts);
+        }
+        // What is left (or a shipment naming no open order) serves the oldest first.
+        while qty > 1e-9 && !self.open.is_empty() {
+            qty = self.serve(0, qty, e.ts);
+        }
+    }
+
+    /// Ships up to `qty` of open order `i` at `ts`; returns what is left of `qty`.
+    fn serve(&mut self, i: usize, qty: f64, ts: Timestamp) -> f64 {
+        let o = &mut self.open[i];
+        let used = qty.min(o.left);
+        o.left -= used;
+        if o.left <= 1e-9 {
+            let o = self.open.remove(i).expect("index found just now");
+            self.shipped_in_full += 1;
+            if ts <= o.due {
+                self.on_time_in_full += 1;
+            }
+        }
+        qty - used
+    }
 }
 
 /// What applying an event did.
@@ -79,7 +160,7 @@ impl StockLedger {
             .is_some_and(|(t, id)| (event.ts, &*event.event_id) < (*t, &**id));
         Ok(match event.kind {
             EventKind::Demand => {
-                pos.demanded += event.qty;
+                pos.demand(event);
                 Applied::Demand
             }
             EventKind::CycleCount if older_than_count => Applied::Superseded,
@@ -94,7 +175,7 @@ impl StockLedger {
             }
             kind => {
                 let delta = kind.delta(event.qty).expect("moving kinds have a delta");
-                if older_than_count {
+                let applied = if older_than_count {
                     // Had it come in time, the book before the latest count would have held
                     // it (corrected against that count, the one that matters now).
                     pos.drift_abs -= pos.last_drift.abs();
@@ -104,7 +185,12 @@ impl StockLedger {
                 } else {
                     pos.on_hand += delta;
                     Applied::Changed(delta)
+                };
+                // A shipment serves its order whether or not a count saw it already.
+                if kind == EventKind::Shipment {
+                    pos.ship(event);
                 }
+                applied
             }
         })
     }

@@ -921,7 +921,8 @@ impl<'s> FedTwin<'s> {
 
     fn build(scenario: &'s Scenario, spec: RunSpec, feed: FeedPlan, all_fed: bool) -> Self {
         let mut plant = Plant::new(scenario, spec);
-        let runtime = FeedRuntime::new(feed, twin_positions(scenario));
+        let mut runtime = FeedRuntime::new(feed, twin_positions(scenario));
+        runtime.start = scenario.run.start;
         if let Some(mut fleet) = plant.sim.world.get_resource_mut::<FleetRuntime>() {
             for k in 0..fleet.stock.len() {
                 fleet.stock[k].fed = all_fed || runtime.addresses_stock(k);
@@ -939,6 +940,7 @@ impl<'s> FedTwin<'s> {
     /// Sets the real time that simulated time 0 stands for (live runs start "now").
     pub fn starting_at(mut self, start: Timestamp) -> Self {
         self.start = Some(start);
+        self.plant.sim.world.resource_mut::<FeedRuntime>().start = Some(start);
         self
     }
 

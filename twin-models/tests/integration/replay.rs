@@ -26,6 +26,8 @@ fn event(
         qty,
         unit: "pcs".into(),
         source: None,
+        order: None,
+        due: None,
     }
 }
 
