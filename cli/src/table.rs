@@ -185,5 +185,50 @@ pub fn summary(
             v("line_minutes_lost", 1.0, 1)
         );
     }
+    let n = &doc["summary"]["network"];
+    if n.is_object() {
+        let _ = writeln!(s, "\nnetwork (pallets)");
+        for site in n["sites"].as_array().into_iter().flatten() {
+            let v = |k: &str, scale: f64, digits: usize| {
+                if site[k].is_null() {
+                    "n/a".to_string()
+                } else {
+                    pm(&site[k], scale, digits, reps)
+                }
+            };
+            let name = site["site"].as_str().unwrap_or("?");
+            if site["kind"] == "plant" {
+                let _ = writeln!(
+                    s,
+                    "  {name:<12} plant  made {}  shipped {}  on hand {}  waiting to ship {}",
+                    v("pallets_made", 1.0, 0),
+                    v("pallets_shipped", 1.0, 0),
+                    v("on_hand", 1.0, 0),
+                    v("pallets_waiting_to_ship", 1.0, 0)
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    "  {name:<12} dc     orders {}  fill rate {} %  OTIF {} %  on hand {}  orders waiting {}",
+                    v("orders", 1.0, 0),
+                    v("fill_rate", 100.0, 1),
+                    v("otif", 100.0, 1),
+                    v("on_hand", 1.0, 0),
+                    v("open_orders", 1.0, 0)
+                );
+            }
+        }
+        for lane in n["lanes"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                s,
+                "  lane {} → {}: {} trucks, {} pallets, {} % full",
+                lane["from"].as_str().unwrap_or("?"),
+                lane["to"].as_str().unwrap_or("?"),
+                pm(&lane["trucks"], 1.0, 0, reps),
+                pm(&lane["pallets"], 1.0, 0, reps),
+                pm(&lane["truck_fill"], 100.0, 1, reps)
+            );
+        }
+    }
     s
 }

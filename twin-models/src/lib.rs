@@ -59,6 +59,7 @@ pub mod distribution;
 pub mod engine;
 pub mod fleet;
 pub mod kpi;
+pub mod network;
 pub mod replay;
 pub mod report;
 pub mod scenario;

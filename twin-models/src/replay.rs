@@ -125,6 +125,8 @@ pub enum Target {
     Line { line: usize, material: usize },
     /// Stock `k` of the fleet's `[[stock]]`.
     Stock(usize),
+    /// Site `k` of the network (its finished goods).
+    Site(usize),
 }
 
 /// The positions the twin simulates, by material name and the location names a feed may
@@ -135,6 +137,8 @@ pub struct TwinPositions {
     pub lines: Vec<Vec<(String, Vec<String>)>>,
     /// The stocked materials, in `[[stock]]` order.
     pub stock: Vec<(String, Vec<String>)>,
+    /// The network's sites as (site name, product): any location of the site.
+    pub sites: Vec<(String, String)>,
 }
 
 impl TwinPositions {
@@ -152,6 +156,12 @@ impl TwinPositions {
                     .map(|material| Target::Line { line, material })
             })
             .or_else(|| self.stock.iter().position(matches).map(Target::Stock))
+            .or_else(|| {
+                self.sites
+                    .iter()
+                    .position(|(site, product)| **site == *e.site && **product == *e.material)
+                    .map(Target::Site)
+            })
     }
 }
 
@@ -167,6 +177,8 @@ pub enum ModelEffect {
     /// A supplier delivery reached a stock (stocks fed by the feed take their receipts
     /// from it).
     Received { stock: usize, qty: f64 },
+    /// A customer order of `qty` due at `due` reached network site `site`.
+    SiteOrder { site: usize, qty: f64, due: SimTime },
 }
 
 /// The feed's state during a run (a resource of the plant's world).
@@ -266,9 +278,9 @@ impl FeedRuntime {
         }
     }
 
-    /// Whether any event planned so far is about stock `k`.
-    pub fn addresses_stock(&self, k: usize) -> bool {
-        self.targets.contains(&Some(Target::Stock(k)))
+    /// Whether any event planned so far is about `target`.
+    pub fn addresses(&self, target: Target) -> bool {
+        self.targets.contains(&Some(target))
     }
 
     /// Alerts raised so far, oldest first.
@@ -297,6 +309,18 @@ impl FeedRuntime {
             (Some(Target::Stock(stock)), EventKind::Receipt) => {
                 ModelEffect::Received { stock, qty: e.qty }
             }
+            (Some(Target::Site(site)), EventKind::Demand) => {
+                let due = e.due.unwrap_or(e.ts);
+                let due = match self.start {
+                    Some(s) => SimTime(due.0.saturating_sub(s.0).max(0) as u64),
+                    None => SimTime::ZERO,
+                };
+                ModelEffect::SiteOrder {
+                    site,
+                    qty: e.qty,
+                    due,
+                }
+            }
             (Some(target), EventKind::CycleCount) => ModelEffect::Counted { target, qty: e.qty },
             (Some(target), EventKind::Adjustment) => ModelEffect::Adjusted {
                 target,
@@ -313,7 +337,7 @@ impl FeedRuntime {
                 self.line_side_counts += 1;
                 self.line_side_drift_abs += drift.abs();
             }
-            Target::Stock(_) => {
+            Target::Stock(_) | Target::Site(_) => {
                 self.stock_counts += 1;
                 self.stock_drift_abs += drift.abs();
             }

@@ -47,4 +47,10 @@ pub enum PlantEvent {
     Feed,
     /// Supplier order `order` of stock `stock` arrives.
     StockReceipt { stock: u16, order: u32 },
+    /// Plants book their lines' output as finished goods.
+    NetworkTick,
+    /// A generated customer order reaches DC `site`.
+    CustomerOrder { site: u16 },
+    /// Truck `truck` of lane `lane` reaches its DC.
+    TruckArrival { lane: u16, truck: u32 },
 }

@@ -9,8 +9,12 @@ pub mod state;
 use crate::fleet::logistics::Call;
 use crate::fleet::{FleetRuntime, Origin};
 use crate::kpi::{self, RunKpis};
+use crate::network::{Departure, NetworkRuntime};
 use crate::replay::{FeedPlan, FeedRuntime, ModelEffect, ReplayError, Target, TwinPositions};
+use crate::scenario::SiteKind;
+use crate::scenario::network::PRODUCTION_TICK;
 use crate::scenario::{FailureBasis, PlannedStop, Scenario};
+use crate::units::TICKS_PER_UNIT;
 use bevy_ecs::component::Component;
 use bevy_ecs::entity::Entity;
 use discrete::DiscreteLine;
@@ -457,6 +461,13 @@ impl PlantModel {
                         .received_stock(stock, qty, now);
                     continue;
                 }
+                ModelEffect::SiteOrder { site, qty, due } => {
+                    let trucks = world
+                        .resource_mut::<NetworkRuntime>()
+                        .customer_order(site, qty, due, now);
+                    send_trucks(sched, trucks);
+                    continue;
+                }
                 ModelEffect::Counted { target, qty } => (target, Some(qty), 0.0),
                 ModelEffect::Adjusted { target, delta } => (target, None, delta),
             };
@@ -483,6 +494,20 @@ impl PlantModel {
                     }
                     self.check_logistics(world, sched, line);
                 }
+                Target::Site(k) => {
+                    let mut net = world.resource_mut::<NetworkRuntime>();
+                    let (drift, trucks) = match count {
+                        Some(qty) => {
+                            let (d, t) = net.counted(k, qty, now);
+                            (Some(d), t)
+                        }
+                        None => (None, net.adjusted(k, delta, now)),
+                    };
+                    send_trucks(sched, trucks);
+                    if let Some(d) = drift {
+                        world.resource_mut::<FeedRuntime>().counted(target, d);
+                    }
+                }
                 Target::Stock(k) => {
                     let mut fleet = world.resource_mut::<FleetRuntime>();
                     let (drift, order) = match count {
@@ -502,6 +527,38 @@ impl PlantModel {
             }
         }
         self.wake_feed(world, sched);
+    }
+
+    /// Plants book their lines' good output as pallets and ship what waits; the next tick.
+    fn network_tick(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        let plants: Vec<(usize, Vec<usize>)> = world
+            .resource::<NetworkRuntime>()
+            .network()
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == SiteKind::Plant)
+            .map(|(k, s)| (k, s.lines.clone()))
+            .collect();
+        for (k, lines) in plants {
+            let mut units = 0.0;
+            for l in lines {
+                let mut rt = world
+                    .get_mut::<LineRuntime>(self.lines[l])
+                    .expect("every line entity has a runtime");
+                rt.sync(now);
+                let last = rt.stations() - 1;
+                units += rt.core(last).counters.good as f64 / TICKS_PER_UNIT as f64;
+            }
+            let trucks = world
+                .resource_mut::<NetworkRuntime>()
+                .produced(k, units, now);
+            send_trucks(sched, trucks);
+        }
+        if now + PRODUCTION_TICK < self.horizon {
+            sched.after(PRODUCTION_TICK, PlantEvent::NetworkTick);
+        }
     }
 
     /// Puts the feed's next wake-up on the calendar when it is earlier than the one there.
@@ -595,6 +652,26 @@ impl EventHandler<PlantEvent> for PlantModel {
                     schedule_receipt(sched, next);
                 }
             }
+            PlantEvent::NetworkTick => self.network_tick(world, sched),
+            PlantEvent::CustomerOrder { site } => {
+                let now = sched.now();
+                let mut net = world.resource_mut::<NetworkRuntime>();
+                let trucks = net.generated_order(site as usize, now);
+                if let Some(next) = net.next_order_in(site as usize)
+                    && now + next < self.horizon
+                {
+                    sched.after(next, PlantEvent::CustomerOrder { site });
+                }
+                send_trucks(sched, trucks);
+            }
+            PlantEvent::TruckArrival { lane, truck } => {
+                let now = sched.now();
+                let trucks =
+                    world
+                        .resource_mut::<NetworkRuntime>()
+                        .arrived(lane as usize, truck, now);
+                send_trucks(sched, trucks);
+            }
             PlantEvent::Sample => {
                 self.global_events += 1;
                 self.sample(world, sched.now());
@@ -608,6 +685,9 @@ impl EventHandler<PlantEvent> for PlantModel {
                 if let Some(mut fleet) = world.get_resource_mut::<FleetRuntime>() {
                     fleet.reset_statistics(sched.now());
                 }
+                if let Some(mut net) = world.get_resource_mut::<NetworkRuntime>() {
+                    net.reset_at(sched.now());
+                }
                 for &e in &self.lines {
                     world
                         .get_mut::<LineRuntime>(e)
@@ -616,6 +696,19 @@ impl EventHandler<PlantEvent> for PlantModel {
                 }
             }
         }
+    }
+}
+
+/// Puts trucks leaving on the calendar, at their arrival.
+fn send_trucks(sched: &mut Scheduler<'_, PlantEvent>, trucks: Vec<Departure>) {
+    for t in trucks {
+        sched.after(
+            t.transit,
+            PlantEvent::TruckArrival {
+                lane: t.lane as u16,
+                truck: t.truck,
+            },
+        );
     }
 }
 
@@ -748,6 +841,10 @@ impl Plant {
             sim.world
                 .insert_resource(FleetRuntime::new(plan, &refs, spec.seed));
         }
+        if let Some(net) = &scenario.network {
+            sim.world
+                .insert_resource(NetworkRuntime::new(net, spec.seed));
+        }
         let model = PlantModel {
             lines: lines.clone(),
             sample_every: scenario.run.sample_interval,
@@ -822,6 +919,28 @@ impl Plant {
                 }
             }
         }
+        if self.sim.world.get_resource::<NetworkRuntime>().is_some() {
+            self.sim.schedule(SimTime::ZERO, PlantEvent::NetworkTick);
+            self.sim.with_scheduler(|world, sched| {
+                let mut net = world.resource_mut::<NetworkRuntime>();
+                for site in 0..net.network().sites.len() {
+                    if let Some(first) = net.next_order_in(site)
+                        && SimTime(first.0) < SimTime(self.spec.horizon.0)
+                    {
+                        sched.at(
+                            SimTime(first.0),
+                            PlantEvent::CustomerOrder { site: site as u16 },
+                        );
+                    }
+                }
+                // A DC may start at or below its reorder point.
+                let mut trucks = Vec::new();
+                for site in 0..net.network().sites.len() {
+                    trucks.extend(net.review_now(site, sched.now()));
+                }
+                send_trucks(sched, trucks);
+            });
+        }
         let model = &mut self.model;
         self.sim
             .with_scheduler(|world, sched| model.wake_feed(world, sched));
@@ -861,6 +980,9 @@ impl Plant {
         }
         if let Some(feed) = self.sim.world.get_resource::<FeedRuntime>() {
             kpis.feed = Some(feed.kpis(end));
+        }
+        if let Some(net) = self.sim.world.get_resource::<NetworkRuntime>() {
+            kpis.network = Some(net.kpis(end));
         }
         let global_events = self.model.global_events;
         RunOutput {
@@ -909,12 +1031,14 @@ impl<'s> FedTwin<'s> {
     ///
     /// A stock the feed reports on takes its supplier receipts from the feed (the real
     /// deliveries); its policy then proposes orders (`reorder` alerts) instead of placing
-    /// them.
+    /// them. A network site the feed reports on takes its customer orders from the feed
+    /// (the model generates none there).
     pub fn new(scenario: &'s Scenario, spec: RunSpec, feed: FeedPlan) -> Self {
         Self::build(scenario, spec, feed, false)
     }
 
-    /// A twin for a live feed: every stock takes its receipts from the feed.
+    /// A twin for a live feed: every stock takes its receipts, and every network site its
+    /// customer orders, from the feed.
     pub fn live(scenario: &'s Scenario, spec: RunSpec, start: Timestamp) -> Self {
         Self::build(scenario, spec, FeedPlan::default(), true).starting_at(start)
     }
@@ -925,7 +1049,12 @@ impl<'s> FedTwin<'s> {
         runtime.start = scenario.run.start;
         if let Some(mut fleet) = plant.sim.world.get_resource_mut::<FleetRuntime>() {
             for k in 0..fleet.stock.len() {
-                fleet.stock[k].fed = all_fed || runtime.addresses_stock(k);
+                fleet.stock[k].fed = all_fed || runtime.addresses(Target::Stock(k));
+            }
+        }
+        if let Some(mut net) = plant.sim.world.get_resource_mut::<NetworkRuntime>() {
+            for k in 0..net.fed.len() {
+                net.fed[k] = all_fed || runtime.addresses(Target::Site(k));
             }
         }
         plant.sim.world.insert_resource(runtime);
@@ -1023,10 +1152,17 @@ impl<'s> FedTwin<'s> {
 /// them: each line's line-side materials (the locations at its spot), and each stock (its
 /// place's name and, for a group, the names of the locations in it).
 fn twin_positions(scenario: &Scenario) -> TwinPositions {
+    let sites = scenario.network.as_ref().map_or(Vec::new(), |n| {
+        n.sites
+            .iter()
+            .map(|s| (s.name.clone(), s.product.clone()))
+            .collect()
+    });
     let Some(fleet) = &scenario.fleet else {
         return TwinPositions {
             lines: scenario.lines.iter().map(|_| Vec::new()).collect(),
             stock: Vec::new(),
+            sites,
         };
     };
     let names_at = |spots: &[u32]| -> Vec<String> {
@@ -1060,14 +1196,16 @@ fn twin_positions(scenario: &Scenario) -> TwinPositions {
                 (s.material.clone(), places)
             })
             .collect(),
+        sites,
     }
 }
 
 /// Runs `scenario` once with `spec`, its independent lines on up to `spec.threads`
 /// threads. The output does not depend on the number of threads.
 pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
-    // Lines served by one fleet share it: they run on one calendar.
-    let threads = if scenario.fleet.is_some() {
+    // Lines served by one fleet, or making goods for one network, share it: they run on
+    // one calendar.
+    let threads = if scenario.fleet.is_some() || scenario.network.is_some() {
         1
     } else {
         spec.threads
@@ -1093,6 +1231,7 @@ pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
     let mut lines = Vec::new();
     let mut series = Vec::new();
     let fleet = outs[0].kpis.fleet.clone();
+    let network = outs[0].kpis.network.clone();
     for o in outs {
         lines.extend(o.kpis.lines);
         series.extend(o.series);
@@ -1110,6 +1249,7 @@ pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
             lines,
             fleet,
             feed: None,
+            network,
         },
         series,
         events,

@@ -37,6 +37,12 @@ pub struct ScenarioFile {
     /// Materials held in stock (e.g. the warehouse), with replenishment policies.
     #[serde(default)]
     pub stock: Vec<super::stock::StockFile>,
+    /// Sites of the network: plants and distribution centres.
+    #[serde(default)]
+    pub sites: Vec<super::network::SiteFile>,
+    /// Transport lanes from plants to distribution centres.
+    #[serde(default)]
+    pub lanes: Vec<super::network::LaneFile>,
 }
 
 /// Run settings.

@@ -23,6 +23,8 @@ pub struct Scenario {
     pub lines: Vec<Line>,
     /// The AGV fleet and its floor, if the plant has one.
     pub fleet: Option<Fleet>,
+    /// Sites and lanes beyond the plant, if any.
+    pub network: Option<super::network::Network>,
 }
 
 /// Run settings.

@@ -192,6 +192,8 @@ pub fn resolve(
             lines.push(line);
         }
     }
+    let line_names: Vec<String> = raw.lines.iter().map(|l| l.name.clone()).collect();
+    let network = super::network::resolve_network(&mut c, &raw.sites, &raw.lanes, &line_names);
     if !c.diags.is_empty() {
         return Err(ScenarioError::Invalid(c.diags));
     }
@@ -201,6 +203,7 @@ pub fn resolve(
         products,
         lines,
         fleet,
+        network,
     })
 }
 

@@ -109,75 +109,7 @@ pub(super) fn resolve_stock(
         }
         nonnegative(c, &at(&p, &[k("initial")]), s.initial);
         let lead_time = c.distribution(&at(&p, &[k("lead_time")]), &s.lead_time);
-        let pp = at(&p, &[k("policy")]);
-        let mut alpha = 0.3;
-        let policy = match &s.policy {
-            PolicyFile::ReorderPoint { reorder_at, lot } => {
-                nonnegative(c, &at(&pp, &[k("reorder_at")]), *reorder_at);
-                positive(c, &at(&pp, &[k("lot")]), *lot);
-                Policy::ReorderPoint {
-                    reorder_at: *reorder_at,
-                    lot: *lot,
-                }
-            }
-            PolicyFile::OrderUpTo {
-                reorder_at,
-                order_up_to,
-            } => {
-                nonnegative(c, &at(&pp, &[k("reorder_at")]), *reorder_at);
-                if !(order_up_to.is_finite() && order_up_to > reorder_at) {
-                    c.fail(
-                        &at(&pp, &[k("order_up_to")]),
-                        format!(
-                            "must be above reorder_at ({reorder_at}), not {order_up_to}: an order must lift the position over the reorder point"
-                        ),
-                    );
-                }
-                Policy::OrderUpTo {
-                    reorder_at: *reorder_at,
-                    order_up_to: *order_up_to,
-                }
-            }
-            PolicyFile::Kanban { bins, bin_size } => {
-                if *bins == 0 {
-                    c.fail(&at(&pp, &[k("bins")]), "must be at least 1");
-                }
-                positive(c, &at(&pp, &[k("bin_size")]), *bin_size);
-                Policy::Kanban {
-                    bins: *bins,
-                    bin_size: *bin_size,
-                }
-            }
-            PolicyFile::ForecastCover {
-                reorder_cover,
-                cover,
-                alpha: a,
-            } => {
-                let r = c.duration(&at(&pp, &[k("reorder_cover")]), reorder_cover);
-                let cv = c.duration(&at(&pp, &[k("cover")]), cover);
-                if let (Some(r), Some(cv)) = (r, cv)
-                    && cv <= r
-                {
-                    c.fail(
-                        &at(&pp, &[k("cover")]),
-                        format!("must be longer than reorder_cover ({reorder_cover})"),
-                    );
-                }
-                if let Some(a) = a {
-                    if !(*a > 0.0 && *a <= 1.0) {
-                        c.fail(
-                            &at(&pp, &[k("alpha")]),
-                            format!("must be in (0, 1], not {a}"),
-                        );
-                    }
-                    alpha = *a;
-                }
-                Policy::ForecastCover {
-                    reorder_cover_s: r.map_or(0.0, |d| d.as_secs_f64()),
-                    cover_s: cv.map_or(0.0, |d| d.as_secs_f64()),
-                }
-            }
-        };
+        let (policy, alpha) = resolve_policy(c, &at(&p, &[k("policy")]), &s.policy);
         if let Some(lead_time) = lead_time {
             out.push(Stock {
                 material: s.material.clone(),
@@ -190,6 +122,79 @@ pub(super) fn resolve_stock(
         }
     }
     out
+}
+
+/// A policy as written, checked: the policy and its forecast's smoothing weight.
+pub(super) fn resolve_policy(c: &mut Checker<'_>, pp: &[Seg], pf: &PolicyFile) -> (Policy, f64) {
+    let mut alpha = 0.3;
+    let policy = match pf {
+        PolicyFile::ReorderPoint { reorder_at, lot } => {
+            nonnegative(c, &at(pp, &[k("reorder_at")]), *reorder_at);
+            positive(c, &at(pp, &[k("lot")]), *lot);
+            Policy::ReorderPoint {
+                reorder_at: *reorder_at,
+                lot: *lot,
+            }
+        }
+        PolicyFile::OrderUpTo {
+            reorder_at,
+            order_up_to,
+        } => {
+            nonnegative(c, &at(pp, &[k("reorder_at")]), *reorder_at);
+            if !(order_up_to.is_finite() && order_up_to > reorder_at) {
+                c.fail(
+                    &at(pp, &[k("order_up_to")]),
+                    format!(
+                        "must be above reorder_at ({reorder_at}), not {order_up_to}: an order must lift the position over the reorder point"
+                    ),
+                );
+            }
+            Policy::OrderUpTo {
+                reorder_at: *reorder_at,
+                order_up_to: *order_up_to,
+            }
+        }
+        PolicyFile::Kanban { bins, bin_size } => {
+            if *bins == 0 {
+                c.fail(&at(pp, &[k("bins")]), "must be at least 1");
+            }
+            positive(c, &at(pp, &[k("bin_size")]), *bin_size);
+            Policy::Kanban {
+                bins: *bins,
+                bin_size: *bin_size,
+            }
+        }
+        PolicyFile::ForecastCover {
+            reorder_cover,
+            cover,
+            alpha: a,
+        } => {
+            let r = c.duration(&at(pp, &[k("reorder_cover")]), reorder_cover);
+            let cv = c.duration(&at(pp, &[k("cover")]), cover);
+            if let (Some(r), Some(cv)) = (r, cv)
+                && cv <= r
+            {
+                c.fail(
+                    &at(pp, &[k("cover")]),
+                    format!("must be longer than reorder_cover ({reorder_cover})"),
+                );
+            }
+            if let Some(a) = a {
+                if !(*a > 0.0 && *a <= 1.0) {
+                    c.fail(
+                        &at(pp, &[k("alpha")]),
+                        format!("must be in (0, 1], not {a}"),
+                    );
+                }
+                alpha = *a;
+            }
+            Policy::ForecastCover {
+                reorder_cover_s: r.map_or(0.0, |d| d.as_secs_f64()),
+                cover_s: cv.map_or(0.0, |d| d.as_secs_f64()),
+            }
+        }
+    };
+    (policy, alpha)
 }
 
 fn positive(c: &mut Checker<'_>, path: &[Seg], x: f64) {

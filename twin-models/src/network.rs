@@ -1,0 +1,432 @@
+//! The network beyond one plant at run time: plants book their lines' output as pallets
+//! of finished goods, distribution centres serve customer orders from stock and reorder
+//! from their plant under their policy, and trucks carry what the plant has over the lane
+//! after a drawn transit time. What a plant cannot ship yet waits for its production,
+//! first come first served; so do customer orders a DC cannot serve.
+
+use crate::kpi::{LaneKpis, NetworkKpis, RegionKpis, SiteKpis};
+use crate::scenario::{Network, SiteKind};
+use orchestrator::replenish::StockPosition;
+use sim::{RngStreams, SimDuration, SimTime, StreamRng};
+use std::collections::{BTreeMap, VecDeque};
+
+/// A customer order waiting at a DC.
+#[derive(Clone, Debug)]
+struct CustomerOrder {
+    left: f64,
+    due: SimTime,
+}
+
+/// A site's state and statistics.
+#[derive(Clone, Debug, Default)]
+struct SiteState {
+    on_hand: f64,
+    // Plant.
+    pallets_booked: u64,
+    made: f64,
+    shipped: f64,
+    /// Requests from DCs not yet shipped: (lane, pallets).
+    waiting: VecDeque<(usize, f64)>,
+    // DC.
+    in_transit: f64,
+    requested: f64,
+    open: VecDeque<CustomerOrder>,
+    orders: u64,
+    demanded: f64,
+    filled_at_once: f64,
+    shipped_in_full: u64,
+    on_time: u64,
+    received: f64,
+    // Both: stock over time.
+    since: SimTime,
+    from: SimTime,
+    area: f64,
+    out_since: Option<SimTime>,
+    out_s: f64,
+    stock_outs: u64,
+    outflow: f64,
+    least: f64,
+}
+
+impl SiteState {
+    fn advance(&mut self, now: SimTime) {
+        self.area += self.on_hand * now.since(self.since).as_secs_f64();
+        self.since = now;
+    }
+
+    fn backlog(&self) -> f64 {
+        self.open.iter().map(|o| o.left).sum()
+    }
+
+    fn take(&mut self, qty: f64) {
+        self.on_hand -= qty;
+        self.outflow += qty;
+        self.least = self.least.min(self.on_hand);
+    }
+
+    /// Serves waiting customer orders in order while stock lasts.
+    fn serve_orders(&mut self, now: SimTime) {
+        while let Some(o) = self.open.front() {
+            if self.on_hand + 1e-9 < o.left {
+                break;
+            }
+            let o = self.open.pop_front().expect("looked at it just now");
+            self.take(o.left);
+            self.shipped_in_full += 1;
+            if now <= o.due {
+                self.on_time += 1;
+            }
+        }
+        if self.open.is_empty()
+            && let Some(t) = self.out_since.take()
+        {
+            self.out_s += now.since(t).as_secs_f64();
+        }
+    }
+}
+
+/// A truck on a lane: the pallets it carries.
+#[derive(Clone, Copy, Debug)]
+struct Truck {
+    pallets: f64,
+}
+
+/// A truck to put on the calendar: it reaches the end of `lane` after `transit`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Departure {
+    /// Lane index.
+    pub lane: usize,
+    /// Truck number on the lane.
+    pub truck: u32,
+    /// Transit time drawn for it.
+    pub transit: SimDuration,
+}
+
+/// The network's runtime state (a resource of the plant's world).
+#[derive(bevy_ecs::resource::Resource)]
+pub struct NetworkRuntime {
+    net: Network,
+    /// Per site: customer orders come from a feed (the model generates none).
+    pub fed: Vec<bool>,
+    sites: Vec<SiteState>,
+    trucks: Vec<Vec<Truck>>,
+    /// Per lane, the first truck of the measured period.
+    measured_from: Vec<usize>,
+    lane_rng: Vec<StreamRng>,
+    demand_rng: Vec<StreamRng>,
+}
+
+impl NetworkRuntime {
+    /// The network at its initial stock; `seed` is the run's.
+    pub fn new(net: &Network, seed: u64) -> Self {
+        let streams = RngStreams::new(seed);
+        NetworkRuntime {
+            fed: vec![false; net.sites.len()],
+            sites: net
+                .sites
+                .iter()
+                .map(|s| SiteState {
+                    on_hand: s.initial,
+                    least: s.initial,
+                    ..SiteState::default()
+                })
+                .collect(),
+            trucks: vec![Vec::new(); net.lanes.len()],
+            measured_from: vec![0; net.lanes.len()],
+            lane_rng: (0..net.lanes.len())
+                .map(|l| streams.stream(&[RngStreams::label("lane-transit"), l as u64]))
+                .collect(),
+            demand_rng: (0..net.sites.len())
+                .map(|s| streams.stream(&[RngStreams::label("dc-demand"), s as u64]))
+                .collect(),
+            net: net.clone(),
+        }
+    }
+
+    /// The network's sites and lanes.
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    /// Time to the next generated customer order at DC `site`, if it has a generator (and
+    /// no feed brings its orders).
+    pub fn next_order_in(&mut self, site: usize) -> Option<SimDuration> {
+        if self.fed[site] {
+            return None;
+        }
+        let d = self.net.sites[site].demand.as_ref()?;
+        Some(d.every.sample(&mut self.demand_rng[site]))
+    }
+
+    /// A generated customer order at DC `site` now.
+    pub fn generated_order(&mut self, site: usize, now: SimTime) -> Vec<Departure> {
+        let d = self.net.sites[site]
+            .demand
+            .clone()
+            .expect("only sites with a generator get generated orders");
+        self.customer_order(site, d.qty, now + d.due, now)
+    }
+
+    /// A customer order of `qty` pallets due at `due` at DC `site`: shipped from stock now
+    /// if it can be and nothing waits before it, else it waits. Returns trucks the DC's
+    /// reorder sets off.
+    pub fn customer_order(
+        &mut self,
+        site: usize,
+        qty: f64,
+        due: SimTime,
+        now: SimTime,
+    ) -> Vec<Departure> {
+        let s = &mut self.sites[site];
+        s.advance(now);
+        s.orders += 1;
+        s.demanded += qty;
+        s.filled_at_once += qty.min((s.on_hand - s.backlog()).max(0.0));
+        s.open.push_back(CustomerOrder { left: qty, due });
+        if s.open.len() == 1 && s.on_hand + 1e-9 >= qty {
+            s.serve_orders(now);
+        } else if s.out_since.is_none() {
+            s.out_since = Some(now);
+            s.stock_outs += 1;
+        }
+        self.review(site, now)
+    }
+
+    /// DC `site` (any site: plants have no policy) reviews its position now.
+    pub fn review_now(&mut self, site: usize, now: SimTime) -> Vec<Departure> {
+        self.sites[site].advance(now);
+        self.review(site, now)
+    }
+
+    /// DC `site` looks at its position and asks its plant for what its policy orders.
+    fn review(&mut self, site: usize, now: SimTime) -> Vec<Departure> {
+        let (Some(policy), Some(lane)) = (self.net.sites[site].policy, self.net.sites[site].supply)
+        else {
+            return Vec::new();
+        };
+        let s = &mut self.sites[site];
+        let position = StockPosition {
+            on_hand: s.on_hand,
+            on_order: s.in_transit + s.requested,
+            backorders: s.backlog(),
+        };
+        let Some(qty) = policy.order(&position, 0.0) else {
+            return Vec::new();
+        };
+        s.requested += qty;
+        let plant = self.net.lanes[lane].from;
+        self.sites[plant].waiting.push_back((lane, qty));
+        self.ship_waiting(plant, now)
+    }
+
+    /// Plant `plant` ships the requests waiting, in order, in full trucks (or the last
+    /// part of a request, when less than a truck); a truck leaves only when its load is on
+    /// hand.
+    fn ship_waiting(&mut self, plant: usize, now: SimTime) -> Vec<Departure> {
+        let mut out = Vec::new();
+        self.sites[plant].advance(now);
+        while let Some(&(lane, qty)) = self.sites[plant].waiting.front() {
+            let load = qty.min(self.net.lanes[lane].truck);
+            let p = &mut self.sites[plant];
+            if p.on_hand + 1e-9 < load {
+                if p.out_since.is_none() {
+                    p.out_since = Some(now);
+                    p.stock_outs += 1;
+                }
+                break;
+            }
+            p.take(load);
+            p.shipped += load;
+            if load + 1e-9 >= qty {
+                p.waiting.pop_front();
+            } else {
+                p.waiting[0].1 -= load;
+            }
+            let d = &mut self.sites[self.net.lanes[lane].to];
+            d.requested -= load;
+            d.in_transit += load;
+            let transit = self.net.lanes[lane]
+                .lead_time
+                .sample(&mut self.lane_rng[lane]);
+            self.trucks[lane].push(Truck { pallets: load });
+            out.push(Departure {
+                lane,
+                truck: (self.trucks[lane].len() - 1) as u32,
+                transit,
+            });
+        }
+        let p = &mut self.sites[plant];
+        if p.waiting.is_empty()
+            && let Some(t) = p.out_since.take()
+        {
+            p.out_s += now.since(t).as_secs_f64();
+        }
+        out
+    }
+
+    /// Plant `plant`'s lines have made `units` good units in all: books the whole pallets
+    /// since the last time and ships what waits.
+    pub fn produced(&mut self, plant: usize, units: f64, now: SimTime) -> Vec<Departure> {
+        let upp = self.net.sites[plant].units_per_pallet as f64;
+        let pallets = (units / upp).floor().max(0.0) as u64;
+        let p = &mut self.sites[plant];
+        p.advance(now);
+        let new = pallets.saturating_sub(p.pallets_booked);
+        p.pallets_booked = p.pallets_booked.max(pallets);
+        p.on_hand += new as f64;
+        p.made += new as f64;
+        self.ship_waiting(plant, now)
+    }
+
+    /// Truck `truck` of `lane` arrives: the DC serves what waits and reviews.
+    pub fn arrived(&mut self, lane: usize, truck: u32, now: SimTime) -> Vec<Departure> {
+        let t = self.trucks[lane][truck as usize];
+        let dc = self.net.lanes[lane].to;
+        let d = &mut self.sites[dc];
+        d.advance(now);
+        d.on_hand += t.pallets;
+        d.in_transit -= t.pallets;
+        d.received += t.pallets;
+        d.serve_orders(now);
+        self.review(dc, now)
+    }
+
+    /// A cycle count at `site` (from a feed): its figure becomes `qty`; the drift.
+    pub fn counted(&mut self, site: usize, qty: f64, now: SimTime) -> (f64, Vec<Departure>) {
+        let s = &mut self.sites[site];
+        s.advance(now);
+        let drift = qty - s.on_hand;
+        s.on_hand = qty;
+        s.least = s.least.min(qty);
+        s.serve_orders(now);
+        let out = match self.net.sites[site].kind {
+            SiteKind::Dc => self.review(site, now),
+            SiteKind::Plant => self.ship_waiting(site, now),
+        };
+        (drift, out)
+    }
+
+    /// Stock at `site` booked up or down by `delta` (from a feed).
+    pub fn adjusted(&mut self, site: usize, delta: f64, now: SimTime) -> Vec<Departure> {
+        let qty = (self.sites[site].on_hand + delta).max(0.0);
+        self.counted(site, qty, now).1
+    }
+
+    /// Restarts the statistics at `now` (end of warm-up).
+    pub fn reset_at(&mut self, now: SimTime) {
+        for s in &mut self.sites {
+            s.advance(now);
+            *s = SiteState {
+                on_hand: s.on_hand,
+                pallets_booked: s.pallets_booked,
+                waiting: std::mem::take(&mut s.waiting),
+                in_transit: s.in_transit,
+                requested: s.requested,
+                open: std::mem::take(&mut s.open),
+                since: now,
+                from: now,
+                out_since: s.out_since.map(|_| now),
+                stock_outs: u64::from(s.out_since.is_some()),
+                least: s.on_hand,
+                ..SiteState::default()
+            };
+        }
+        for (from, t) in self.measured_from.iter_mut().zip(&self.trucks) {
+            *from = t.len();
+        }
+    }
+
+    /// The network's KPIs at `now`.
+    pub fn kpis(&self, now: SimTime) -> NetworkKpis {
+        let sites: Vec<SiteKpis> = self
+            .sites
+            .iter()
+            .zip(&self.net.sites)
+            .map(|(s, spec)| {
+                let mut s = s.clone();
+                s.advance(now);
+                let span = now.since(s.from).as_secs_f64();
+                let average = if span > 0.0 { s.area / span } else { s.on_hand };
+                let overdue = s.open.iter().filter(|o| o.due < now).count() as u64;
+                let due = s.shipped_in_full + overdue;
+                let dc = spec.kind == SiteKind::Dc;
+                SiteKpis {
+                    site: spec.name.clone(),
+                    kind: if dc { "dc" } else { "plant" }.to_string(),
+                    region: spec.region.clone(),
+                    product: spec.product.clone(),
+                    on_hand: s.on_hand,
+                    average_on_hand: average,
+                    least_on_hand: s.least,
+                    turns: if average > 0.0 {
+                        s.outflow / average
+                    } else {
+                        0.0
+                    },
+                    stock_outs: s.stock_outs,
+                    stock_out_minutes: (s.out_s
+                        + s.out_since.map_or(0.0, |t| now.since(t).as_secs_f64()))
+                        / 60.0,
+                    pallets_made: (!dc).then_some(s.made),
+                    pallets_shipped: (!dc).then_some(s.shipped),
+                    pallets_waiting_to_ship: (!dc)
+                        .then(|| s.waiting.iter().fold(0.0, |a, w| a + w.1)),
+                    orders: dc.then_some(s.orders),
+                    fill_rate: (dc && s.demanded > 0.0).then(|| s.filled_at_once / s.demanded),
+                    otif: (dc && due > 0).then(|| s.on_time as f64 / due as f64),
+                    open_orders: dc.then_some(s.open.len() as u64),
+                    pallets_received: dc.then_some(s.received),
+                    pallets_in_transit: dc.then_some(s.in_transit),
+                }
+            })
+            .collect();
+        let lanes = self
+            .net
+            .lanes
+            .iter()
+            .zip(self.trucks.iter().zip(&self.measured_from))
+            .map(|(l, (trucks, &from))| {
+                let sent = &trucks[from..];
+                LaneKpis {
+                    from: self.net.sites[l.from].name.clone(),
+                    to: self.net.sites[l.to].name.clone(),
+                    trucks: sent.len() as u64,
+                    pallets: sent.iter().map(|t| t.pallets).sum(),
+                    truck_fill: if sent.is_empty() {
+                        0.0
+                    } else {
+                        sent.iter().map(|t| t.pallets).sum::<f64>() / (sent.len() as f64 * l.truck)
+                    },
+                }
+            })
+            .collect();
+        let mut regions: BTreeMap<String, (u64, u64, u64, f64, f64)> = BTreeMap::new();
+        for (s, k) in self.sites.iter().zip(&sites) {
+            if k.kind != "dc" {
+                continue;
+            }
+            let overdue = s.open.iter().filter(|o| o.due < now).count() as u64;
+            let r = regions.entry(k.region.clone()).or_default();
+            r.0 += s.orders;
+            r.1 += s.on_time;
+            r.2 += s.shipped_in_full + overdue;
+            r.3 += s.filled_at_once;
+            r.4 += s.demanded;
+        }
+        NetworkKpis {
+            sites,
+            lanes,
+            regions: regions
+                .into_iter()
+                .map(
+                    |(region, (orders, on_time, due, filled, demanded))| RegionKpis {
+                        region,
+                        orders,
+                        otif: (due > 0).then(|| on_time as f64 / due as f64),
+                        fill_rate: (demanded > 0.0).then(|| filled / demanded),
+                    },
+                )
+                .collect(),
+        }
+    }
+}
