@@ -44,6 +44,14 @@ struct RunOverrides {
     warmup: Option<sim::SimDuration>,
 }
 
+/// Settings of a run with a feed.
+#[derive(clap::Args, Clone, Copy)]
+struct FeedOptions {
+    /// Raise a `feed_gap` alert when a site sends nothing for this long (simulated time).
+    #[arg(long, default_value = "6h", value_parser = duration_arg)]
+    gap_alert: sim::SimDuration,
+}
+
 /// Where results go.
 #[derive(clap::Args)]
 struct Output {
@@ -87,6 +95,8 @@ enum Command {
         #[arg(long, value_parser = pace::speed_arg)]
         speed: Option<f64>,
         #[command(flatten)]
+        feed: FeedOptions,
+        #[command(flatten)]
         overrides: RunOverrides,
         #[command(flatten)]
         output: Output,
@@ -124,6 +134,8 @@ enum Command {
         /// the twin runs this far behind the feed clock.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         lateness: sim::SimDuration,
+        #[command(flatten)]
+        feed: FeedOptions,
         #[command(flatten)]
         overrides: RunOverrides,
         #[command(flatten)]
@@ -295,12 +307,14 @@ fn main() -> ExitCode {
             scenario,
             feeds,
             speed,
+            feed,
             overrides,
             output,
         } => replay::run(
             &scenario,
             &feeds,
             speed,
+            feed.gap_alert,
             |s| spec_of(s, &overrides),
             output.out.as_deref(),
             output.reproducible,
@@ -315,6 +329,7 @@ fn main() -> ExitCode {
             speed,
             start,
             lateness,
+            feed,
             overrides,
             output,
         } => live::run(
@@ -328,6 +343,7 @@ fn main() -> ExitCode {
                 speed,
                 start,
                 lateness,
+                gap_alert: feed.gap_alert,
             },
             |s| spec_of(s, &overrides),
             output.out.as_deref(),

@@ -14,11 +14,13 @@ use std::path::{Path, PathBuf};
 use twin_models::{FedTwin, RunSpec, plan_feed};
 
 /// Replays `feeds` through the scenario at `path` with `spec` overrides already applied
-/// by the caller's `spec_of`; paced at `speed` simulated seconds per wall second if given.
+/// by the caller's `spec_of`; paced at `speed` simulated seconds per wall second if given;
+/// a site silent for `gap_alert` raises an alert.
 pub fn run(
     path: &Path,
     feeds: &[PathBuf],
     speed: Option<f64>,
+    gap_alert: SimDuration,
     spec_of: impl Fn(&twin_models::Scenario) -> Result<RunSpec, Failure>,
     out: Option<&Path>,
     reproducible: bool,
@@ -66,6 +68,7 @@ pub fn run(
         .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
     let pace = Pace::new(speed.unwrap_or(f64::INFINITY));
     let mut twin = FedTwin::new(&scenario, spec, plan);
+    twin.set_gap_alert(gap_alert);
     if speed.is_some() {
         drive(
             &mut twin,

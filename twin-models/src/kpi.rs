@@ -272,18 +272,25 @@ pub struct FeedAlert {
     pub at_s: f64,
     /// The real time of the event that raised it (RFC 3339).
     pub ts: String,
-    /// `projected_stock_out` or `stock_out`.
+    /// `projected_stock_out`, `stock_out` or `feed_gap`.
     pub kind: String,
     /// Site.
     pub site: String,
-    /// Location.
+    /// Location (none for a feed gap).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub location: String,
-    /// Material.
+    /// Material (none for a feed gap).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub material: String,
-    /// On hand then.
-    pub on_hand: f64,
-    /// Forecast outflow, units per hour.
-    pub rate_per_h: f64,
+    /// On hand then (none for a feed gap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_hand: Option<f64>,
+    /// Forecast outflow, units per hour (none for a feed gap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_per_h: Option<f64>,
+    /// Feed gap: seconds since the site's last event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silent_s: Option<f64>,
     /// What to do about it, in one line.
     pub hint: String,
 }

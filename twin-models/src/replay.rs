@@ -16,9 +16,13 @@ use orchestrator::feed::{EventKind, FeedEvent, PositionKey, StockLedger, Timesta
 use orchestrator::replenish::ConsumptionForecast;
 use sim::{SimDuration, SimTime};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Warn when a position's stock would run out within this long at its current rate.
 pub const ALERT_WITHIN: SimDuration = SimDuration(4 * 3600 * 1_000_000_000);
+
+/// A site whose feed is silent this long raises a `feed_gap` alert (by default).
+pub const GAP_ALERT: SimDuration = SimDuration(6 * 3600 * 1_000_000_000);
 
 /// Weight of the newest hour in a position's consumption forecast.
 const FORECAST_ALPHA: f64 = 0.3;
@@ -189,6 +193,10 @@ pub struct FeedRuntime {
     positions: TwinPositions,
     /// The real time of simulated time 0, if known (for due times).
     pub start: Option<Timestamp>,
+    /// A site silent this long raises a `feed_gap` alert.
+    pub gap_alert: SimDuration,
+    /// Per site: when its last event applied, and whether its silence has been reported.
+    heard: BTreeMap<Arc<str>, (SimTime, bool)>,
     /// When the calendar holds the feed's next wake-up; a wake-up at any other time is
     /// stale (events offered since moved it earlier).
     wake: Option<SimTime>,
@@ -218,6 +226,8 @@ impl FeedRuntime {
             plan,
             positions,
             start: None,
+            gap_alert: GAP_ALERT,
+            heard: BTreeMap::new(),
             wake: None,
             targets,
             next: 0,
@@ -288,13 +298,46 @@ impl FeedRuntime {
         &self.alerts
     }
 
+    /// Raises `feed_gap` for every site whose feed has been silent for the gap time at
+    /// `now` (once per silence).
+    pub fn watch_gaps(&mut self, now: SimTime) {
+        for (site, (last, told)) in &mut self.heard {
+            let silent = now.since(*last);
+            if *told || silent <= self.gap_alert {
+                continue;
+            }
+            *told = true;
+            self.alerts.push(FeedAlert {
+                at_s: now.as_secs_f64(),
+                ts: self
+                    .start
+                    .map(|s| Timestamp(s.0 + now.0 as i64).to_string())
+                    .unwrap_or_default(),
+                kind: "feed_gap".into(),
+                site: site.to_string(),
+                location: String::new(),
+                material: String::new(),
+                on_hand: None,
+                rate_per_h: None,
+                silent_s: Some(silent.as_secs_f64()),
+                hint: format!(
+                    "no event from {site} for {:.1} h: check its senders and the connection; its stock figures are going stale",
+                    silent.as_secs_f64() / 3600.0
+                ),
+            });
+        }
+    }
+
     /// Applies the next event to the positions; returns what it asks of the model.
     pub fn apply_next(&mut self) -> ModelEffect {
-        let Some((_, e)) = self.plan.events.get(self.next) else {
+        let Some((at, e)) = self.plan.events.get(self.next) else {
             return ModelEffect::None;
         };
+        let at = *at;
         // Shared text: a cheap copy.
         let e = e.clone();
+        self.watch_gaps(at);
+        self.heard.insert(e.site.clone(), (at, false));
         let target = self.targets[self.next];
         self.next += 1;
         if let Err(reason) = self.ledger.apply(&e) {
@@ -381,8 +424,9 @@ impl FeedRuntime {
             site: e.site.to_string(),
             location: e.location.to_string(),
             material: e.material.to_string(),
-            on_hand: level,
-            rate_per_h: rate * 3600.0,
+            on_hand: Some(level),
+            rate_per_h: Some(rate * 3600.0),
+            silent_s: None,
             hint,
         };
         let rate = clock.forecast.rate.unwrap_or(0.0);

@@ -90,8 +90,9 @@ pub struct LiveSettings {
     pub stdin: bool,
     pub speed: f64,
     pub start: Option<Timestamp>,
-    /// Seconds.
     pub lateness: SimDuration,
+    /// A site silent this long raises a `feed_gap` alert.
+    pub gap_alert: SimDuration,
 }
 
 /// What came in, and when (wall seconds from the start).
@@ -245,6 +246,7 @@ pub fn run(
     let mut quarantine = Quarantine::default();
     let mut alerts = AlertSink { mqtt: publisher };
     let mut twin = FedTwin::live(&scenario, spec, start);
+    twin.set_gap_alert(settings.gap_alert);
     eprintln!(
         "live: {} from {start}, {}× real time, {:.0} s behind the feed clock",
         scenario.name,

@@ -1120,9 +1120,21 @@ impl<'s> FedTwin<'s> {
         Ok(())
     }
 
-    /// Handles every event up to `t` (at most the horizon).
+    /// Handles every event up to `t` (at most the horizon), then looks for sites whose
+    /// feed has gone silent.
     pub fn advance_to(&mut self, t: SimTime) {
         self.plant.advance_to(t);
+        let now = self.now();
+        self.plant
+            .sim
+            .world
+            .resource_mut::<FeedRuntime>()
+            .watch_gaps(now);
+    }
+
+    /// Sets how long a site's feed may be silent before a `feed_gap` alert.
+    pub fn set_gap_alert(&mut self, gap: SimDuration) {
+        self.plant.sim.world.resource_mut::<FeedRuntime>().gap_alert = gap;
     }
 
     /// Alerts the feed has raised so far, oldest first.

@@ -194,10 +194,10 @@ fn a_warehouse_running_out_raises_an_alert_first_and_counts_the_stock_out() {
         (warn.kind.as_str(), warn.at_s),
         ("projected_stock_out", 3_600.0)
     );
-    assert!((warn.rate_per_h - 5_000.0).abs() < 1e-9);
+    assert!((warn.rate_per_h.unwrap() - 5_000.0).abs() < 1e-9);
     assert!(warn.hint.contains("runs out in 0.8 h"), "{}", warn.hint);
     assert_eq!(
-        (out.kind.as_str(), out.at_s, out.on_hand),
+        (out.kind.as_str(), out.at_s, out.on_hand.unwrap()),
         ("stock_out", 6_000.0, 0.0)
     );
 }
@@ -289,5 +289,59 @@ fn an_event_the_twin_has_passed_applies_when_it_arrives() {
         (p.stock_out_minutes - 60.0).abs() < 1e-9,
         "{}",
         p.stock_out_minutes
+    );
+}
+
+#[test]
+fn a_silent_site_raises_a_feed_gap_once_per_silence() {
+    let s = plant_agv(&[], "12h");
+    let ev =
+        |id: &str, ts: &str| event(id, ts, "warehouse", "shrink-film", EventKind::Receipt, 1.0);
+    // Replayed: events at 06:00 and 07:00, then 16:00. The silence is seen when the next
+    // event comes: 9 h without a word.
+    let plan = plan_feed(
+        s.run.start,
+        s.run.horizon,
+        vec![
+            ev("a", "2026-11-23T06:00:00Z"),
+            ev("b", "2026-11-23T07:00:00Z"),
+            ev("c", "2026-11-23T16:00:00Z"),
+        ],
+    )
+    .unwrap();
+    let feed = simulate_replay(&s, spec(&s), plan).kpis.feed.unwrap();
+    let gaps: Vec<(f64, f64)> = feed
+        .alerts
+        .iter()
+        .filter(|a| a.kind == "feed_gap")
+        .map(|a| (a.at_s, a.silent_s.unwrap()))
+        .collect();
+    assert_eq!(gaps, [(10.0 * 3600.0, 9.0 * 3600.0)]);
+    // Live, the twin notices while the site is silent: at its first look past 6 h.
+    let mut twin = FedTwin::live(&s, spec(&s), s.run.start.unwrap());
+    twin.set_gap_alert(sim::SimDuration(3 * 3600 * 1_000_000_000));
+    twin.offer(vec![
+        ev("a", "2026-11-23T06:00:00Z"),
+        ev("b", "2026-11-23T07:00:00Z"),
+    ])
+    .unwrap();
+    for hour in 1..=6 {
+        twin.advance_to(SimTime(hour * 3_600_000_000_000));
+    }
+    let gaps: Vec<(f64, f64)> = twin
+        .alerts()
+        .iter()
+        .filter(|a| a.kind == "feed_gap")
+        .map(|a| (a.at_s, a.silent_s.unwrap()))
+        .collect();
+    assert_eq!(
+        gaps,
+        [(5.0 * 3600.0, 4.0 * 3600.0)],
+        "once, at 5 h (4 h after 07:00)"
+    );
+    assert!(
+        twin.alerts()[0]
+            .hint
+            .contains("no event from plant-agv for 4.0 h")
     );
 }
