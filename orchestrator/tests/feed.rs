@@ -442,3 +442,74 @@ fn due_times_and_orders_belong_to_demand_and_shipments_only() {
     let r = bad(r#","due":"tomorrow""#, "demand");
     assert!(r.contains("`due`") && r.contains("RFC 3339"), "{r}");
 }
+
+/// The same line read by serde_json alone (the reference for the fast path).
+fn by_serde(line: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str::<serde_json::Value>(line).map_err(|e| e.to_string())
+}
+
+proptest! {
+    /// Lines in any field order, with any spacing, nulls, numbers in every JSON form, and
+    /// now and then an escape, a repeated or unknown field or a broken end, read the same
+    /// as serde_json reads them: an event exactly when serde_json's reading is valid, and
+    /// the same event.
+    #[test]
+    fn the_fast_reading_agrees_with_serde_json(
+        order in Just((0..9usize).collect::<Vec<_>>()).prop_shuffle(),
+        spaces in proptest::collection::vec(prop::sample::select(vec!["", " ", "  ", "\t"]), 40),
+        qty in prop::sample::select(vec!["12", "-0", "0.5", "1e3", "2.5E-2", "012", "1.", "-", "1e", "null", "\"7\""]),
+        twist in 0..8usize,
+    ) {
+        let fields = [
+            r#""event_id":"e-1""#.to_string(),
+            r#""ts":"2026-11-23T06:00:00Z""#.to_string(),
+            r#""site":"P1""#.to_string(),
+            r#""material":"caps""#.to_string(),
+            r#""location":"WH""#.to_string(),
+            r#""kind":"adjustment""#.to_string(),
+            format!(r#""qty":{qty}"#),
+            r#""unit":"pcs""#.to_string(),
+            match twist {
+                1 => r#""source":"w\"ms""#.to_string(),
+                2 => r#""site":"P2""#.to_string(),
+                3 => r#""colour":"red""#.to_string(),
+                4 => r#""region":null"#.to_string(),
+                5 => r#""source":{"a":1}"#.to_string(),
+                _ => r#""source":"wms""#.to_string(),
+            },
+        ];
+        let mut line = String::from("{");
+        for (k, &f) in order.iter().enumerate() {
+            if k > 0 {
+                line.push_str(spaces[2 * k]);
+                line.push(',');
+            }
+            line.push_str(spaces[2 * k + 1]);
+            line.push_str(&fields[f]);
+        }
+        line.push('}');
+        if twist == 6 {
+            line.push_str(" x");
+        }
+        let ours = parse_ndjson_line(&line, 1);
+        // The reference: serde_json's reading of the same line, field by field.
+        match by_serde(&line) {
+            Ok(v) if ours.is_ok() => {
+                let e = ours.unwrap();
+                prop_assert_eq!(v["qty"].as_f64(), Some(e.qty));
+                prop_assert_eq!(v["site"].as_str(), Some(&*e.site));
+                prop_assert_eq!(v["source"].as_str(), e.source.as_deref());
+            }
+            Ok(v) => {
+                // serde_json reads it as JSON, but it is no valid event: a string qty, an
+                // unknown or repeated field, a nested value.
+                let r = ours.unwrap_err().reason;
+                prop_assert!(
+                    !v["qty"].is_number() || twist == 2 || twist == 3 || twist == 5,
+                    "{line}: {r}"
+                );
+            }
+            Err(_) => prop_assert!(ours.is_err(), "{line} is no JSON"),
+        }
+    }
+}

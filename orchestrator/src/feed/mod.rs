@@ -40,6 +40,7 @@
 //! ```
 
 pub mod event;
+mod flat;
 mod fnv;
 pub mod ingest;
 pub mod parse;

@@ -23,33 +23,33 @@ pub struct Rejection {
 /// where they need no unescaping.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEvent<'a> {
+pub(super) struct RawEvent<'a> {
     #[serde(borrow, default)]
-    event_id: Option<Cow<'a, str>>,
+    pub(super) event_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    ts: Option<Cow<'a, str>>,
+    pub(super) ts: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    site: Option<Cow<'a, str>>,
+    pub(super) site: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    region: Option<Cow<'a, str>>,
+    pub(super) region: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    material: Option<Cow<'a, str>>,
+    pub(super) material: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    sku: Option<Cow<'a, str>>,
+    pub(super) sku: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    location: Option<Cow<'a, str>>,
+    pub(super) location: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    kind: Option<Cow<'a, str>>,
+    pub(super) kind: Option<Cow<'a, str>>,
     #[serde(default)]
-    qty: Option<f64>,
+    pub(super) qty: Option<f64>,
     #[serde(borrow, default)]
-    unit: Option<Cow<'a, str>>,
+    pub(super) unit: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    source: Option<Cow<'a, str>>,
+    pub(super) source: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    order: Option<Cow<'a, str>>,
+    pub(super) order: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    due: Option<Cow<'a, str>>,
+    pub(super) due: Option<Cow<'a, str>>,
 }
 
 /// Text fields: absent and blank are the same (CSV has no null).
@@ -154,7 +154,10 @@ impl FeedReader {
             reason,
             raw: text.to_string(),
         };
-        let raw: RawEvent<'_> = serde_json::from_str(text).map_err(|e| reject(format!("{e}")))?;
+        let raw: RawEvent<'_> = match super::flat::read(text) {
+            Some(fields) => fields.into_raw(),
+            None => serde_json::from_str(text).map_err(|e| reject(format!("{e}")))?,
+        };
         self.check(&raw).map_err(reject)
     }
 }
