@@ -125,8 +125,26 @@ fn string(line: &str, i: usize) -> Option<(&str, usize)> {
         return None;
     }
     let start = i + 1;
-    let len = b[start..].iter().position(|&c| c == b'"')?;
+    let len = find_quote(&b[start..])?;
     Some((&line[start..start + len], start + len + 1))
+}
+
+/// The first `"` in `b`, eight bytes at a time (the lowest byte flagged by the classic
+/// has-zero-byte test on `word ^ "…"` is exactly the first quote).
+fn find_quote(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ QUOTES;
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'"').map(|p| i + p)
 }
 
 fn value(line: &str, i: usize) -> Option<(Value<'_>, usize)> {
@@ -204,6 +222,43 @@ impl<'a> FlatFields<'a> {
             source: c(self.source),
             order: c(self.order),
             due: c(self.due),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_quote_is_found_at_every_position_and_length() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut b = vec![b'a'; len];
+                // Bytes just beside the quote's value (0x21, 0x23) and a second quote after
+                // it must not disturb the search.
+                for (k, x) in b.iter_mut().enumerate() {
+                    *x = [b'!', b'#', b'a'][k % 3];
+                }
+                if at < len {
+                    b[at] = b'"';
+                    if at + 3 < len {
+                        b[at + 3] = b'"';
+                    }
+                }
+                let expected = (at < len).then_some(at);
+                assert_eq!(find_quote(&b), expected, "len {len}, quote at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn json_numbers_follow_the_grammar() {
+        for ok in ["0", "-0", "12", "0.5", "1e3", "2.5E-2", "-1.25e+10"] {
+            assert!(json_number(ok), "{ok}");
+        }
+        for bad in ["", "-", "012", "1.", ".5", "1e", "1e+", "+1", "1-2", "0x10"] {
+            assert!(!json_number(bad), "{bad}");
         }
     }
 }
