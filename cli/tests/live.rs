@@ -357,3 +357,87 @@ fn a_paced_replay_takes_its_time_prints_alerts_as_raised_and_ends_as_the_unpaced
         std::fs::read_to_string(dir.join("unpaced/alerts.ndjson")).unwrap()
     );
 }
+
+#[test]
+fn a_broker_down_at_the_start_is_an_outage_and_nothing_is_lost() {
+    const EVENTS: usize = 200;
+    let dir = temp_dir("mqtt-late-broker");
+    let out = dir.join("out");
+    let port = free_port();
+    let url = format!("mqtt://127.0.0.1:{port}");
+    // 1 h at 1,200× is three wall seconds; the broker comes up after one.
+    let mut twin = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["live", "scenarios/plant-agv.toml", "--mqtt", &url])
+        .args(["--client-id"])
+        .arg(format!("late-{}", std::process::id()))
+        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "1200"])
+        .args(["--lateness", "1min", "--horizon", "1h", "--warmup", "1min", "--out"])
+        .arg(&out)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (said_tx, said) = mpsc::channel::<String>();
+    let stderr = twin.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = said_tx.send(line);
+        }
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let _broker = Broker::start(&dir, port);
+    let mut log = Vec::new();
+    while !log.iter().any(|l: &String| l.contains("subscribed")) {
+        log.push(
+            said.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("twinline did not subscribe: {log:?}")),
+        );
+    }
+    let mut options = MqttOptions::new(
+        format!("late-sender-{}", std::process::id()),
+        "127.0.0.1",
+        port,
+    );
+    options.set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = Client::new(options, 256);
+    let acked = Arc::new(AtomicUsize::new(0));
+    let counter = acked.clone();
+    std::thread::spawn(move || {
+        for n in connection.iter() {
+            match n {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    for i in 0..EVENTS {
+        client
+            .publish(
+                "twinline/plant-agv/inventory/late",
+                QoS::AtLeastOnce,
+                false,
+                receipt(i),
+            )
+            .unwrap();
+    }
+    let status = twin.wait().unwrap();
+    while let Ok(l) = said.try_recv() {
+        log.push(l);
+    }
+    assert!(status.success(), "{log:?}");
+    assert_eq!(acked.load(Ordering::SeqCst), EVENTS);
+    let k = kpis(&out);
+    assert_eq!(k["ingestion"]["accepted"], EVENTS, "{log:?}");
+    let link = &k["live"]["sources"][0];
+    let outages = link["outages"].as_array().unwrap();
+    // Down from the start until the broker came up, about a second later.
+    assert_eq!(outages.len(), 1, "{link}");
+    assert!(outages[0]["began_s"].as_f64().unwrap() < 0.5, "{link}");
+    assert!(outages[0]["lasted_s"].as_f64().unwrap() > 0.5, "{link}");
+    assert_eq!(outages[0]["ongoing"], false);
+    assert_eq!(link["connects"], 1);
+}
