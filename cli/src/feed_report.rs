@@ -7,6 +7,21 @@ use serde_json::json;
 use std::path::Path;
 use twin_models::{Replications, RunOutput, RunSpec, Scenario, Timing, kpis_document};
 
+/// The scenario at `path` and its run settings (the caller's overrides applied), with the
+/// time series recorded when there is somewhere to write it.
+pub fn scenario_and_spec(
+    path: &Path,
+    spec_of: impl Fn(&Scenario) -> Result<RunSpec, Failure>,
+    out: Option<&Path>,
+) -> Result<(Scenario, RunSpec), Failure> {
+    let scenario = crate::read_scenario(path)?;
+    let spec = RunSpec {
+        record_series: out.is_some(),
+        ..spec_of(&scenario)?
+    };
+    Ok((scenario, spec))
+}
+
 /// Share of refused lines above which the feed itself raises an alert.
 const QUARANTINE_ALERT: f64 = 0.01;
 

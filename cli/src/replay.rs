@@ -4,10 +4,10 @@
 //! valid event goes to `quarantine.ndjson` with its reason. With `--speed`, the run is
 //! paced to the wall clock and alerts print as they are raised.
 
+use crate::Failure;
 use crate::feed_report::{FedRun, Quarantine, report};
 use crate::live::{AlertSink, drive};
 use crate::pace::Pace;
-use crate::{Failure, read_scenario};
 use orchestrator::feed::{Admission, Ingestion, parse_csv, parse_ndjson_parallel};
 use sim::{SimDuration, SimTime};
 use std::path::{Path, PathBuf};
@@ -25,11 +25,7 @@ pub fn run(
     out: Option<&Path>,
     reproducible: bool,
 ) -> Result<(), Failure> {
-    let scenario = read_scenario(path)?;
-    let spec = RunSpec {
-        record_series: out.is_some(),
-        ..spec_of(&scenario)?
-    };
+    let (scenario, spec) = crate::feed_report::scenario_and_spec(path, spec_of, out)?;
     let mut ingestion = Ingestion::new(0.0);
     let mut quarantine = Quarantine::default();
     for feed in feeds {

@@ -158,6 +158,41 @@ fn mosquitto() -> PathBuf {
     .expect("the MQTT tests need a Mosquitto broker: run scripts/test.sh, which installs it")
 }
 
+/// `twinline live` on the bundled plant from 06:00 with `source` and `pace` flags, writing
+/// to `out`; its standard error comes line by line on the receiver.
+fn spawn_live(source: &[&str], pace: &[&str], out: &Path) -> (Child, mpsc::Receiver<String>) {
+    let mut twin = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["live", "scenarios/plant-agv.toml"])
+        .args(source)
+        .args(["--start", "2026-11-23T06:00:00Z"])
+        .args(pace)
+        .arg("--out")
+        .arg(out)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (said_tx, said) = mpsc::channel::<String>();
+    let stderr = twin.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = said_tx.send(line);
+        }
+    });
+    (twin, said)
+}
+
+/// Collects what twinline says into `log` until a line contains `what`.
+fn wait_for(said: &mpsc::Receiver<String>, log: &mut Vec<String>, what: &str) {
+    while !log.iter().any(|l| l.contains(what)) {
+        log.push(
+            said.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("twinline did not say `{what}`: {log:?}")),
+        );
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -183,32 +218,21 @@ fn a_broker_restarted_mid_stream_loses_no_event_and_applies_none_twice() {
     let mut broker = Some(Broker::start(&dir, port));
     let url = format!("mqtt://127.0.0.1:{port}");
     // 2 h at 1,200× is six wall seconds; the events are dated within the first 50 min.
-    let mut twin = Command::new(env!("CARGO_BIN_EXE_twinline"))
-        .args(["live", "scenarios/plant-agv.toml", "--mqtt", &url])
-        .args(["--topic", "twinline/+/inventory/#", "--client-id"])
-        .arg(format!("twin-{}", std::process::id()))
-        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "1200"])
-        .args(["--lateness", "5min", "--horizon", "2h", "--out"])
-        .arg(&out)
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (said_tx, said) = mpsc::channel::<String>();
-    let stderr = twin.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = said_tx.send(line);
-        }
-    });
+    let client_id = format!("twin-{}", std::process::id());
+    let (mut twin, said) = spawn_live(
+        &[
+            "--mqtt",
+            &url,
+            "--topic",
+            "twinline/+/inventory/#",
+            "--client-id",
+            &client_id,
+        ],
+        &["--speed", "1200", "--lateness", "5min", "--horizon", "2h"],
+        &out,
+    );
     let mut log = Vec::new();
-    while !log.iter().any(|l: &String| l.contains("subscribed")) {
-        log.push(
-            said.recv_timeout(Duration::from_secs(10))
-                .unwrap_or_else(|_| panic!("twinline did not subscribe: {log:?}")),
-        );
-    }
+    wait_for(&said, &mut log, "subscribed");
     // The sender: QoS 1 on a persistent session, reconnecting as the twin does.
     let mut options = MqttOptions::new(format!("sender-{}", std::process::id()), "127.0.0.1", port);
     options
@@ -366,34 +390,25 @@ fn a_broker_down_at_the_start_is_an_outage_and_nothing_is_lost() {
     let port = free_port();
     let url = format!("mqtt://127.0.0.1:{port}");
     // 1 h at 1,200× is three wall seconds; the broker comes up after one.
-    let mut twin = Command::new(env!("CARGO_BIN_EXE_twinline"))
-        .args(["live", "scenarios/plant-agv.toml", "--mqtt", &url])
-        .args(["--client-id"])
-        .arg(format!("late-{}", std::process::id()))
-        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "1200"])
-        .args(["--lateness", "1min", "--horizon", "1h", "--warmup", "1min", "--out"])
-        .arg(&out)
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (said_tx, said) = mpsc::channel::<String>();
-    let stderr = twin.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = said_tx.send(line);
-        }
-    });
+    let client_id = format!("late-{}", std::process::id());
+    let (mut twin, said) = spawn_live(
+        &["--mqtt", &url, "--client-id", &client_id],
+        &[
+            "--speed",
+            "1200",
+            "--lateness",
+            "1min",
+            "--horizon",
+            "1h",
+            "--warmup",
+            "1min",
+        ],
+        &out,
+    );
     std::thread::sleep(Duration::from_secs(1));
     let _broker = Broker::start(&dir, port);
     let mut log = Vec::new();
-    while !log.iter().any(|l: &String| l.contains("subscribed")) {
-        log.push(
-            said.recv_timeout(Duration::from_secs(10))
-                .unwrap_or_else(|_| panic!("twinline did not subscribe: {log:?}")),
-        );
-    }
+    wait_for(&said, &mut log, "subscribed");
     let mut options = MqttOptions::new(
         format!("late-sender-{}", std::process::id()),
         "127.0.0.1",

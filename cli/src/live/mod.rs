@@ -13,9 +13,9 @@
 pub mod mqtt;
 pub mod stdin;
 
+use crate::Failure;
 use crate::feed_report::{FedRun, Quarantine, report};
 use crate::pace::Pace;
-use crate::{Failure, read_scenario};
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, bounded};
 use orchestrator::feed::{FeedEvent, Ingestion, Timestamp};
 use serde_json::json;
@@ -205,11 +205,7 @@ pub fn run(
     out: Option<&Path>,
     reproducible: bool,
 ) -> Result<(), Failure> {
-    let scenario = read_scenario(path)?;
-    let spec = RunSpec {
-        record_series: out.is_some(),
-        ..spec_of(&scenario)?
-    };
+    let (scenario, spec) = crate::feed_report::scenario_and_spec(path, spec_of, out)?;
     if settings.mqtt.is_empty() && !settings.stdin {
         return Err(Failure::BadInput(
             "live needs a source: --mqtt URL (with --topic), or --stdin".into(),
