@@ -103,7 +103,8 @@ enum Command {
     },
     /// Run a scenario paced to the wall clock, applying inventory events as they arrive
     /// from MQTT topics or standard input (NDJSON); alerts print as NDJSON as they are
-    /// raised (and go to `twinline/<site>/alerts` when on MQTT). Ends at the horizon.
+    /// raised (and go to `twinline/<site>/alerts` when on MQTT). Ends at the horizon, or at
+    /// Ctrl-C with the results up to then.
     Live {
         /// Scenario file (TOML).
         scenario: PathBuf,

@@ -76,6 +76,7 @@ pub fn run(
             &mut quarantine,
             &mut AlertSink::stdout(),
             &scenario.name,
+            &std::sync::atomic::AtomicBool::new(false),
         );
     } else {
         twin.advance_to(SimTime(spec.horizon.0));

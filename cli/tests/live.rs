@@ -456,3 +456,57 @@ fn a_broker_down_at_the_start_is_an_outage_and_nothing_is_lost() {
     assert_eq!(outages[0]["ongoing"], false);
     assert_eq!(link["connects"], 1);
 }
+
+#[test]
+fn ctrl_c_ends_a_live_run_with_its_results_up_to_then() {
+    let dir = temp_dir("interrupted");
+    let out = dir.join("out");
+    // A day at 600×: far longer than the test waits. Standard input stays open.
+    let mut twin = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["live", "scenarios/plant-agv.toml", "--stdin"])
+        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "600"])
+        .args(["--lateness", "1min", "--horizon", "24h", "--out"])
+        .arg(&out)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = twin.stdin.take().unwrap();
+    for i in 0..50 {
+        writeln!(input, "{}", receipt(i)).unwrap();
+    }
+    input.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let status = Command::new("kill")
+        .args(["-INT", &twin.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = twin.wait_with_output().unwrap();
+    drop(input);
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{said}");
+    assert!(said.contains("interrupted at"), "{said}");
+    let k = kpis(&out);
+    // About 2.5 s × 600 = 25 min simulated, far short of the day; the warm-up (1 h) never
+    // ended, so the statistics run from time 0.
+    let horizon = k["horizon_s"].as_f64().unwrap();
+    assert!(horizon > 600.0 && horizon < 7_200.0, "{horizon}");
+    assert_eq!(k["warmup_s"], 0.0);
+    assert_eq!(
+        k["runs"][0]["kpis"]["measured_s"].as_f64().unwrap(),
+        horizon
+    );
+    // The receipts dated in the first 50 s all applied.
+    assert_eq!(k["ingestion"]["accepted"], 50);
+    let caps = k["runs"][0]["kpis"]["feed"]["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["material"] == "test-caps")
+        .unwrap()
+        .clone();
+    assert_eq!(caps["on_hand"], 50.0);
+}

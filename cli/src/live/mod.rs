@@ -21,6 +21,7 @@ use orchestrator::feed::{FeedEvent, Ingestion, Timestamp};
 use serde_json::json;
 use sim::{SimDuration, SimTime};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use twin_models::{FedTwin, RunSpec};
@@ -104,8 +105,9 @@ pub struct Received {
 }
 
 /// The pacing loop: moves the twin along `pace`, a `lateness` behind it, offering events
-/// from `arrivals` as their time comes, until the horizon. `sources` is how many
-/// sources may send [`Arrival::Ended`]; once all have, everything held is offered.
+/// from `arrivals` as their time comes, until the horizon or until `stop` is set (Ctrl-C).
+/// `sources` is how many sources may send [`Arrival::Ended`]; once all have, everything
+/// held is offered.
 #[allow(clippy::too_many_arguments)]
 pub fn drive(
     twin: &mut FedTwin<'_>,
@@ -117,6 +119,7 @@ pub fn drive(
     quarantine: &mut Quarantine,
     alerts: &mut AlertSink,
     site: &str,
+    stop: &AtomicBool,
 ) -> Received {
     let start = twin
         .real_time(SimTime::ZERO)
@@ -183,7 +186,7 @@ pub fn drive(
             twin.advance_to(target);
         }
         alerts.catch_up(twin, site, &mut shown);
-        if twin.done() {
+        if twin.done() || stop.load(Ordering::SeqCst) {
             return received;
         }
         match arrivals.filter(|_| ended < sources) {
@@ -241,6 +244,14 @@ pub fn run(
     let mut ingestion = Ingestion::new(settings.lateness.as_secs_f64());
     let mut quarantine = Quarantine::default();
     let mut alerts = AlertSink { mqtt: publisher };
+    // Ctrl-C (or SIGTERM) ends the run where it is, with its results written.
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .map_err(|e| Failure::Io(format!("cannot take Ctrl-C to end the run cleanly: {e}")))?;
+    }
+    let mut spec = spec;
     let mut twin = FedTwin::live(&scenario, spec, start);
     twin.set_gap_alert(settings.gap_alert);
     eprintln!(
@@ -259,7 +270,18 @@ pub fn run(
         &mut quarantine,
         &mut alerts,
         &scenario.name,
+        &stop,
     );
+    if !twin.done() {
+        spec.horizon = twin.stop_here();
+        if spec.warmup > spec.horizon {
+            spec.warmup = sim::SimDuration::ZERO;
+        }
+        eprintln!(
+            "live: interrupted at {:.0} s simulated; the results cover the run up to there",
+            spec.horizon.as_secs_f64()
+        );
+    }
     // What is still held is dated past the horizon: counted, as a replay counts it.
     twin.offer(ingestion.flush())
         .expect("a live twin has a start");

@@ -1152,6 +1152,20 @@ impl<'s> FedTwin<'s> {
             .map_or(&[], |f| f.alerts())
     }
 
+    /// Ends the run now (an interrupted live run): the horizon becomes the clock, so the
+    /// KPIs measure up to here (from time 0 if the warm-up had not ended). Returns the
+    /// new horizon.
+    pub fn stop_here(&mut self) -> SimDuration {
+        let now = self.now();
+        self.plant.spec.horizon = SimDuration(now.0);
+        if self.plant.spec.warmup.0 > now.0 {
+            // The warm-up never ended: the statistics run from time 0.
+            self.plant.spec.warmup = SimDuration::ZERO;
+        }
+        self.plant.model.horizon = now;
+        self.plant.spec.horizon
+    }
+
     /// Runs on to the horizon and measures.
     pub fn finish(self) -> RunOutput {
         let mut out = self.plant.finish(self.scenario);
