@@ -299,7 +299,8 @@ impl FeedRuntime {
     }
 
     /// Raises `feed_gap` for every site whose feed has been silent for the gap time at
-    /// `now` (once per silence).
+    /// `now` (once per silence). Called when the feed wakes, before the events due then
+    /// apply, and whenever a live twin's clock moves.
     pub fn watch_gaps(&mut self, now: SimTime) {
         for (site, (last, told)) in &mut self.heard {
             let silent = now.since(*last);
@@ -336,7 +337,6 @@ impl FeedRuntime {
         let at = *at;
         // Shared text: a cheap copy.
         let e = e.clone();
-        self.watch_gaps(at);
         self.heard.insert(e.site.clone(), (at, false));
         let target = self.targets[self.next];
         self.next += 1;

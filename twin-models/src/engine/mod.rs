@@ -444,9 +444,11 @@ impl PlantModel {
     /// one after.
     fn feed_event(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
         let now = sched.now();
-        if !world.resource_mut::<FeedRuntime>().woken(now) {
+        let mut feed = world.resource_mut::<FeedRuntime>();
+        if !feed.woken(now) {
             return;
         }
+        feed.watch_gaps(now);
         loop {
             let mut feed = world.resource_mut::<FeedRuntime>();
             if feed.next_time().is_none_or(|t| t > now) {
@@ -975,8 +977,7 @@ impl Plant {
             .collect();
         let mut kpis = kpi::measure(&lines, &runtimes, self.spec, end);
         if let Some(fleet) = self.sim.world.get_resource::<FleetRuntime>() {
-            let names: Vec<String> = lines.iter().map(|l| l.name.clone()).collect();
-            kpis.fleet = Some(fleet.kpis(&names, end));
+            kpis.fleet = Some(fleet.kpis(end));
         }
         if let Some(feed) = self.sim.world.get_resource::<FeedRuntime>() {
             kpis.feed = Some(feed.kpis(end));
@@ -1022,7 +1023,6 @@ pub fn simulate_replay(scenario: &Scenario, spec: RunSpec, feed: FeedPlan) -> Ru
 pub struct FedTwin<'s> {
     scenario: &'s Scenario,
     plant: Plant,
-    start: Option<Timestamp>,
 }
 
 impl<'s> FedTwin<'s> {
@@ -1059,18 +1059,18 @@ impl<'s> FedTwin<'s> {
         }
         plant.sim.world.insert_resource(runtime);
         plant.start();
-        FedTwin {
-            scenario,
-            plant,
-            start: scenario.run.start,
-        }
+        FedTwin { scenario, plant }
     }
 
     /// Sets the real time that simulated time 0 stands for (live runs start "now").
-    pub fn starting_at(mut self, start: Timestamp) -> Self {
-        self.start = Some(start);
+    fn starting_at(mut self, start: Timestamp) -> Self {
         self.plant.sim.world.resource_mut::<FeedRuntime>().start = Some(start);
         self
+    }
+
+    /// The real time of simulated time 0, if known (kept by the feed's runtime).
+    fn start(&self) -> Option<Timestamp> {
+        self.plant.sim.world.resource::<FeedRuntime>().start
     }
 
     /// The twin's clock.
@@ -1090,14 +1090,14 @@ impl<'s> FedTwin<'s> {
 
     /// The real time at simulated time `t`, if the run has a start.
     pub fn real_time(&self, t: SimTime) -> Option<Timestamp> {
-        self.start.map(|s| Timestamp(s.0 + t.0 as i64))
+        self.start().map(|s| Timestamp(s.0 + t.0 as i64))
     }
 
     /// Offers `events` (in the order they should apply). Each applies at its time since
     /// the start, or now if the twin has passed that; events past the horizon are counted
     /// and left out.
     pub fn offer(&mut self, events: Vec<FeedEvent>) -> Result<(), ReplayError> {
-        let start = self.start.ok_or(ReplayError::NoStart)?;
+        let start = self.start().ok_or(ReplayError::NoStart)?;
         let now = self.now();
         let horizon = self.horizon();
         let mut feed = self.plant.sim.world.resource_mut::<FeedRuntime>();

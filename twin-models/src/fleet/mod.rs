@@ -911,7 +911,7 @@ impl FleetRuntime {
     }
 
     /// The fleet's KPIs at `now`.
-    pub fn kpis(&self, line_names: &[String], now: SimTime) -> FleetKpis {
+    pub fn kpis(&self, now: SimTime) -> FleetKpis {
         let n = self.vehicles.len();
         let mut time = [0.0; 6];
         let (mut distance, mut energy) = (0.0, 0.0);
@@ -929,7 +929,7 @@ impl FleetRuntime {
         let lines = self
             .lines
             .iter()
-            .zip(line_names)
+            .zip(&self.line_names)
             .filter(|(l, _)| l.has_logistics())
             .map(|(l, name)| l.kpis(name, now))
             .collect::<Vec<_>>();
