@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need on a fresh machine, then runs
 # every test of the workspace (unit, integration, CLI, doc tests).
-# System parts: the MQTT tests start their own Mosquitto broker (Debian package
-# `mosquitto`), installed here when missing.
+# System parts, installed here when missing: the MQTT tests start their own Mosquitto
+# broker (Debian package `mosquitto`); the report tests screenshot the HTML report in
+# headless Chromium (Debian package `chromium`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,11 +12,19 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+missing=()
 if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
-  echo "scripts/test.sh: installing mosquitto (the MQTT tests start their own broker)"
+  missing+=(mosquitto)
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  # The report tests look at the HTML report in a real headless browser.
+  missing+=(chromium fonts-dejavu-core)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "scripts/test.sh: installing ${missing[*]} (the tests start their own broker and browser)"
   if [ "$(id -u)" -eq 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi
   "${apt[@]}" update -qq
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends mosquitto
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 cargo test --workspace --lib --bins --tests

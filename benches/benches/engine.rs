@@ -124,9 +124,25 @@ fn feed_ingest(c: &mut Criterion) {
     g.finish();
 }
 
+/// Target: the bundled sweep (8 variants × 30 replications × 8 h of the line) in under
+/// 10 s on two cores; timed on one thread and on two for the speed-up.
+fn sweep_8x30(c: &mut Criterion) {
+    let (prepared, reps, seed) = twinline_benches::bundled_sweep("bottling-line-buffers.toml");
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    for threads in [1, 2] {
+        g.bench_function(
+            format!("bottling_line_buffers_8x30_{threads}_threads"),
+            |b| b.iter(|| black_box(twinline_benches::run_sweep(&prepared, reps, seed, threads))),
+        );
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bottling_line_8h,
+    sweep_8x30,
     mm1_events,
     plant_10_lines_1y,
     plant_agv_24h,

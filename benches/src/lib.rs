@@ -13,6 +13,42 @@ pub fn bundled(name: &str) -> Scenario {
     load_scenario_with_files(&path, &text, &read).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The bundled sweep `scenarios/sweeps/<name>`: its variants ready to run, replications
+/// and base seed.
+pub fn bundled_sweep(name: &str) -> (Vec<experiments::sweep::Prepared>, usize, u64) {
+    let dir = format!("{}/../scenarios/sweeps", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{dir}/{name}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let file = experiments::sweep::SweepFile::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let scenario_path = format!("{dir}/{}", file.scenario);
+    let base =
+        std::fs::read_to_string(&scenario_path).unwrap_or_else(|e| panic!("{scenario_path}: {e}"));
+    let variants = experiments::sweep::grid(&file.parameters);
+    let read =
+        |f: &str| std::fs::read_to_string(format!("{dir}/../{f}")).map_err(|e| e.to_string());
+    let prepared =
+        experiments::sweep::prepare(&scenario_path, &base, &variants, file.overrides, &read)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let seed = file.seed.unwrap_or(prepared[0].scenario.run.seed);
+    (prepared, file.reps.unwrap_or(1), seed)
+}
+
+/// Runs a prepared sweep on `threads` threads; returns the replications run.
+pub fn run_sweep(
+    prepared: &[experiments::sweep::Prepared],
+    reps: usize,
+    seed: u64,
+    threads: usize,
+) -> usize {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let controls = experiments::sweep::Controls {
+        threads,
+        on_done: &|| {},
+        stop: &stop,
+    };
+    experiments::sweep::run(prepared, reps, seed, None, &controls).len()
+}
+
 /// The floor for the lifelong-traffic bench: MovingAI's warehouse-10-20-10-2-1 from
 /// `../shared/mapf` when it is there, else a generated warehouse of similar size.
 pub fn traffic_floor() -> (String, GridMap) {

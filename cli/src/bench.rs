@@ -2,8 +2,10 @@
 //! The same measurements as the criterion benches in `benches/`, for anyone with the binary.
 
 use crate::say;
+use experiments::sweep::{self, SweepFile};
 use sim::SimDuration;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 use twin_models::{RunSpec, Scenario, simulate};
 
@@ -28,6 +30,47 @@ fn measure(s: &Scenario, spec: RunSpec, repeat: usize) -> (f64, u64) {
         best = best.min(t.elapsed().as_secs_f64());
     }
     (best, events)
+}
+
+/// Best wall time of the bundled sweep on `threads` threads, and its events.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "measuring wall time is this command's job"
+)]
+fn sweep_row(dir: &Path, threads: usize, repeat: usize) -> Result<(f64, u64), String> {
+    let path = dir.join("sweeps/bottling-line-buffers.toml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let file = SweepFile::parse(&path.display().to_string(), &text).map_err(|e| e.to_string())?;
+    let scenario_path = dir.join("sweeps").join(&file.scenario);
+    let base = std::fs::read_to_string(&scenario_path)
+        .map_err(|e| format!("{}: cannot read: {e}", scenario_path.display()))?;
+    let reader = crate::experiment::file_reader(&scenario_path);
+    let prepared = sweep::prepare(
+        &scenario_path.display().to_string(),
+        &base,
+        &sweep::grid(&file.parameters),
+        file.overrides,
+        &reader,
+    )
+    .map_err(|e| e.to_string())?;
+    let reps = file.reps.unwrap_or(1);
+    let seed = file.seed.unwrap_or(prepared[0].scenario.run.seed);
+    let stop = AtomicBool::new(false);
+    let controls = sweep::Controls {
+        threads,
+        on_done: &|| {},
+        stop: &stop,
+    };
+    let mut best = f64::INFINITY;
+    let mut events = 0;
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        let runs = sweep::run(&prepared, reps, seed, None, &controls);
+        best = best.min(t.elapsed().as_secs_f64());
+        events = runs.iter().map(|r| r.events).sum();
+    }
+    Ok((best, events))
 }
 
 /// Runs the measurements and prints the report.
@@ -77,6 +120,27 @@ pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
     let r = measure(&stress, quiet(&stress), 1);
     row("warehouse-stress, 2 h, 300 AGVs", r, "(no target)", true);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let one = sweep_row(dir, 1, repeat.min(3))?;
+    row(
+        "sweep 8 variants × 30 reps × 8 h, 1 thread",
+        one,
+        "< 10 s",
+        one.0 < 10.0,
+    );
+    if cores > 1 {
+        let all = sweep_row(dir, cores, repeat.min(3))?;
+        row(
+            &format!("sweep 8 × 30 × 8 h, {cores} threads"),
+            all,
+            "< 10 s",
+            all.0 < 10.0,
+        );
+        say(&format!(
+            "{:<36}{:>10.2} ×\n",
+            "  sweep speed-up",
+            one.0 / all.0
+        ));
+    }
     if cores > 1 {
         let r = measure(
             &plant,

@@ -1,14 +1,18 @@
 //! `twinline`: run, validate and benchmark bottling-plant scenarios headless.
 //!
-//! Exit codes: 0 success; 1 the run failed (I/O, or a MAPF search found no solution in
-//! time); 2 bad input (scenario, map, flag).
+//! Exit codes: 0 success; 1 the run failed (I/O, a MAPF search found no solution in time,
+//! or `check` found a regression); 2 bad input (scenario, map, flag, baseline); 130
+//! stopped by Ctrl-C (a sweep keeps what finished).
 
 mod bench;
+mod check;
+mod experiment;
 mod feed_report;
 mod live;
 mod mapf;
 mod pace;
 mod replay;
+mod report;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -80,6 +84,121 @@ enum Command {
         threads: Option<usize>,
         #[command(flatten)]
         output: Output,
+        /// Also write report.html (plots of the run) in the --out directory.
+        #[arg(long, requires = "out")]
+        report: bool,
+    },
+    /// Run every combination of scenario field values (a grid), each for the same
+    /// replications and seeds; writes results.json, results.csv and replications.csv.
+    Sweep {
+        /// Base scenario file (TOML); or give a sweep file with --file.
+        scenario: Option<PathBuf>,
+        /// A sweep file (TOML: scenario, reps, parameters); see docs/experiments.md.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// PATH=V1,V2,... — a scenario field by dotted path and its values
+        /// (`lines.L1.buffers.B2.capacity=50,100,200`, `fleet.size=8..16`). Repeatable.
+        #[arg(long = "set")]
+        sets: Vec<String>,
+        /// Replications per variant (default: the sweep file's, else the scenario's).
+        #[arg(long)]
+        reps: Option<usize>,
+        /// Base seed, the same for every variant (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time per run, e.g. 8h.
+        #[arg(long, value_parser = duration_arg)]
+        horizon: Option<sim::SimDuration>,
+        /// Warm-up per run, e.g. 1h.
+        #[arg(long, value_parser = duration_arg)]
+        warmup: Option<sim::SimDuration>,
+        /// Threads (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Run only slice INDEX/COUNT of the runs (e.g. 0/8); join shards with `merge`.
+        #[arg(long, value_parser = experiments::sweep::Shard::parse)]
+        shard: Option<experiments::sweep::Shard>,
+        /// Directory for the results.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write report.html with a response curve per KPI.
+        #[arg(long)]
+        report: bool,
+    },
+    /// Run two scenarios with the same seeds and compare their KPIs pairwise: the
+    /// difference, its 95% CI and a paired t-test.
+    Compare {
+        /// Scenario A (TOML).
+        a: PathBuf,
+        /// Scenario B (TOML).
+        b: PathBuf,
+        /// Replication pairs.
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+        /// Base seed (default: A's).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated time per run, e.g. 8h (default: each scenario's).
+        #[arg(long, value_parser = duration_arg)]
+        horizon: Option<sim::SimDuration>,
+        /// Warm-up per run (default: each scenario's).
+        #[arg(long, value_parser = duration_arg)]
+        warmup: Option<sim::SimDuration>,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Significance level of the tests.
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// Show every KPI, not only the headline and significant ones.
+        #[arg(long)]
+        all: bool,
+        /// Directory for compare.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Join the results of sweep shards (directories holding results.json) into one.
+    Merge {
+        /// Shard result directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Directory for the merged results.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write report.html.
+        #[arg(long)]
+        report: bool,
+    },
+    /// Run scenarios with their baselines' seeds and replications and compare every KPI
+    /// with the baseline's tolerances: exit 1 on a regression, 0 otherwise, 2 on bad input.
+    Check {
+        /// Scenario files; each has its baseline DIR/<file stem>.toml.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Directory of baseline files.
+        #[arg(long)]
+        baseline: PathBuf,
+        /// Write the baselines from this run instead of checking (tolerances are kept).
+        #[arg(long)]
+        update_baseline: bool,
+        /// Write JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Replications for a new baseline (an existing one keeps its own).
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// List every KPI, not only those out of tolerance.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Write report.html in DIR from the results there (a run's kpis.json and
+    /// timeseries.csv, or a sweep's results.json).
+    Report {
+        /// Result directory.
+        dir: PathBuf,
     },
     /// Run a scenario with recorded inventory feeds applied at their times (see
     /// docs/feeds.md); writes kpis.json with the ingestion counters and quarantine.ndjson.
@@ -228,6 +347,10 @@ pub(crate) enum Failure {
     Io(String),
     /// A search ended without a solution (time limit, or none exists); already reported.
     Unsolved,
+    /// A check found a regression; already reported.
+    Regressed,
+    /// Stopped by Ctrl-C; what finished is written.
+    Interrupted,
 }
 
 fn read_scenario(path: &Path) -> Result<Scenario, Failure> {
@@ -303,7 +426,73 @@ fn main() -> ExitCode {
             reps,
             threads,
             output,
-        } => run(&scenario, &overrides, reps, threads, &output),
+            report,
+        } => run(&scenario, &overrides, reps, threads, &output, report),
+        Command::Sweep {
+            scenario,
+            file,
+            sets,
+            reps,
+            seed,
+            horizon,
+            warmup,
+            threads,
+            shard,
+            out,
+            report,
+        } => experiment::sweep(experiment::SweepArgs {
+            scenario,
+            file,
+            sets,
+            reps,
+            seed,
+            overrides: experiments::sweep::RunOverrides { horizon, warmup },
+            threads,
+            shard,
+            out,
+            report,
+        }),
+        Command::Compare {
+            a,
+            b,
+            reps,
+            seed,
+            horizon,
+            warmup,
+            threads,
+            alpha,
+            all,
+            out,
+        } => experiment::compare_files(experiment::CompareArgs {
+            a,
+            b,
+            reps,
+            seed,
+            overrides: experiments::sweep::RunOverrides { horizon, warmup },
+            threads,
+            alpha,
+            all,
+            out,
+        }),
+        Command::Merge { dirs, out, report } => experiment::merge_dirs(&dirs, &out, report),
+        Command::Check {
+            scenarios,
+            baseline,
+            update_baseline,
+            junit,
+            reps,
+            threads,
+            all,
+        } => check::run(check::CheckArgs {
+            scenarios,
+            baseline,
+            update: update_baseline,
+            junit,
+            reps,
+            threads,
+            all,
+        }),
+        Command::Report { dir } => report::write_report(&dir),
         Command::Replay {
             scenario,
             feeds,
@@ -395,7 +584,8 @@ fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(1)
         }
-        Err(Failure::Unsolved) => ExitCode::from(1),
+        Err(Failure::Unsolved | Failure::Regressed) => ExitCode::from(1),
+        Err(Failure::Interrupted) => ExitCode::from(130),
     }
 }
 
@@ -406,6 +596,7 @@ fn run(
     reps: Option<usize>,
     threads: Option<usize>,
     output: &Output,
+    report: bool,
 ) -> Result<(), Failure> {
     let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let scenario = read_scenario(path)?;
@@ -438,6 +629,12 @@ fn run(
         if let Some(series) = result.runs.first().and_then(|r| r.series.as_ref()) {
             write(&dir.join("timeseries.csv"), &series.to_csv())?;
         }
+        if let Some(timeline) = result.runs.first().and_then(|r| r.timeline.as_ref()) {
+            write(
+                &dir.join("timeline.csv"),
+                &twin_models::engine::timeline_csv(timeline),
+            )?;
+        }
         // The alerts of the first replication, as a replay writes them.
         let alerts = result
             .runs
@@ -446,10 +643,13 @@ fn run(
             .unwrap_or_default();
         write(&dir.join("alerts.ndjson"), &alerts)?;
         say(&format!(
-            "wrote {}, {} and alerts.ndjson\n",
+            "wrote {}, {}, timeline.csv and alerts.ndjson\n",
             dir.join("kpis.json").display(),
             dir.join("timeseries.csv").display()
         ));
+        if report {
+            report::write_report(dir)?;
+        }
     }
     Ok(())
 }
@@ -491,7 +691,7 @@ fn validate(files: &[PathBuf]) -> Result<(), Failure> {
                 s.products.len()
             )),
             Err(Failure::BadInput(msg) | Failure::Io(msg)) => problems.push(msg),
-            Err(Failure::Unsolved) => {}
+            Err(Failure::Unsolved | Failure::Regressed | Failure::Interrupted) => {}
         }
     }
     if problems.is_empty() {

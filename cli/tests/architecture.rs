@@ -56,5 +56,15 @@ fn dependencies_point_one_way() {
         "{orch:?}"
     );
     let models = dependencies("twin-models");
-    assert!(!models.iter().any(|d| d == "bevy"), "{models:?}");
+    assert!(
+        !models.iter().any(|d| d == "bevy" || d == "experiments"),
+        "{models:?}"
+    );
+    let experiments = dependencies("experiments");
+    assert!(
+        !experiments
+            .iter()
+            .any(|d| ["bevy", "twinline", "indicatif", "rumqttc", "ctrlc"].contains(&d.as_str())),
+        "{experiments:?}"
+    );
 }

@@ -2,7 +2,7 @@
 //! Student-t confidence intervals that replications report.
 
 use crate::time::SimTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Running mean and variance of observations (Welford's method, numerically stable).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -118,7 +118,7 @@ impl TimeWeighted {
 }
 
 /// The summary of one quantity over independent replications.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Mean over the replications.
     pub mean: f64,

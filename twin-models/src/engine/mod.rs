@@ -377,6 +377,13 @@ impl PlantModel {
             for i in 0..rt.n_stations() {
                 row.push(SampleValue::Label(rt.state(i).name()));
             }
+            let last = rt.n_stations() - 1;
+            row.push(SampleValue::Number(crate::units::units(
+                rt.core(last).counters.good,
+            )));
+        }
+        if let Some(fleet) = world.get_resource::<FleetRuntime>() {
+            row.extend(fleet.stock.iter().map(|s| SampleValue::Number(s.on_hand())));
         }
         series.push(now, row);
     }
@@ -733,8 +740,11 @@ fn schedule_receipt(
 pub struct RunOutput {
     /// KPIs measured after the warm-up.
     pub kpis: RunKpis,
-    /// Buffer levels and station states at the sampling interval (if asked for).
+    /// Buffer levels, station states, each line's cumulative output and stock on hand at
+    /// the sampling interval (if asked for).
     pub series: Option<TimeSeries>,
+    /// Each station's stops over the whole run (recorded with the series).
+    pub timeline: Option<Vec<StationTimeline>>,
     /// Events handled (the lines' events plus the plant-wide ones).
     pub events: u64,
     /// Of those, the plant-wide events (samples, end of warm-up); every partition has them.
@@ -818,7 +828,18 @@ impl Plant {
                     .iter()
                     .map(|s| format!("{}.{}", line.name, s.name)),
             );
+            columns.push(format!("{}.units_out", line.name));
             buffer_columns.push(cols);
+            let mut engine = engine;
+            if spec.record_series {
+                for i in 0..line.stations.len() {
+                    let core = match &mut engine {
+                        LineEngine::Fluid(f) => f.core_mut(i),
+                        LineEngine::Discrete(d) => d.core_mut(i),
+                    };
+                    core.timeline = Some(Vec::new());
+                }
+            }
             let rt = LineRuntime {
                 engine,
                 stops: line.planned_stops.clone(),
@@ -842,6 +863,11 @@ impl Plant {
                 .collect();
             sim.world
                 .insert_resource(FleetRuntime::new(plan, &refs, spec.seed));
+            columns.extend(
+                plan.stock
+                    .iter()
+                    .map(|s| format!("stock.{}@{}", s.material, s.at)),
+            );
         }
         if let Some(net) = &scenario.network {
             sim.world
@@ -986,9 +1012,26 @@ impl Plant {
             kpis.network = Some(net.kpis(end));
         }
         let global_events = self.model.global_events;
+        let timeline = self.spec.record_series.then(|| {
+            lines
+                .iter()
+                .zip(&runtimes)
+                .flat_map(|(line, rt)| {
+                    line.stations
+                        .iter()
+                        .enumerate()
+                        .map(|(i, st)| StationTimeline {
+                            line: line.name.clone(),
+                            station: st.name.clone(),
+                            stops: rt.core(i).timeline.clone().unwrap_or_default(),
+                        })
+                })
+                .collect()
+        });
         RunOutput {
             kpis,
             series: self.model.series.take(),
+            timeline,
             events: self.sim.events_processed() - global_events,
             global_events,
         }
@@ -1256,11 +1299,15 @@ pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
     let measured_s = outs[0].kpis.measured_s;
     let mut lines = Vec::new();
     let mut series = Vec::new();
+    let mut timeline: Option<Vec<StationTimeline>> = None;
     let fleet = outs[0].kpis.fleet.clone();
     let network = outs[0].kpis.network.clone();
     for o in outs {
         lines.extend(o.kpis.lines);
         series.extend(o.series);
+        if let Some(t) = o.timeline {
+            timeline.get_or_insert_with(Vec::new).extend(t);
+        }
     }
     let series = if series.is_empty() {
         None
@@ -1278,7 +1325,37 @@ pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
             network,
         },
         series,
+        timeline,
         events,
         global_events,
     }
+}
+
+/// A station's stops over a run: spans in which a stop state held it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StationTimeline {
+    /// Line name.
+    pub line: String,
+    /// Station name.
+    pub station: String,
+    /// (start ns, end ns, state), in time order.
+    pub stops: Vec<(u64, u64, StationState)>,
+}
+
+/// The stops of every station as CSV: `line,station,state,start_s,end_s`.
+pub fn timeline_csv(timeline: &[StationTimeline]) -> String {
+    let mut out = String::from("line,station,state,start_s,end_s\n");
+    for t in timeline {
+        for &(a, b, state) in &t.stops {
+            out.push_str(&format!(
+                "{},{},{},{},{}\n",
+                t.line,
+                t.station,
+                state.name(),
+                SimDuration(a).as_secs_f64(),
+                SimDuration(b).as_secs_f64()
+            ));
+        }
+    }
+    out
 }

@@ -148,6 +148,10 @@ pub struct StationCore {
     /// Random stream for reject decisions.
     pub reject_rng: StreamRng,
     changeover: ChangeoverMatrix,
+    /// When recording: the spans a stop state held the whole station (down, setup,
+    /// micro-stop, planned stop, material or outfeed hold), as (start ns, end ns, state),
+    /// from time 0, joined where one state runs on.
+    pub timeline: Option<Vec<(u64, u64, StationState)>>,
 }
 
 impl StationCore {
@@ -202,6 +206,7 @@ impl StationCore {
             process_rng: key("process", 0),
             reject_rng: key("reject", 0),
             changeover: station.changeover.clone(),
+            timeline: None,
         }
     }
 
@@ -261,12 +266,20 @@ impl StationCore {
     /// Books the time since the last booking: a `working` fraction of it as working and the
     /// rest as `rest`, unless an overlay state holds the whole span.
     pub fn account(&mut self, now: SimTime, working: f64, rest: StationState) {
-        let dt = now.since(self.last_account).as_secs_f64();
+        let from = self.last_account;
+        let dt = now.since(from).as_secs_f64();
         self.last_account = now;
         if dt <= 0.0 {
             return;
         }
-        match self.overlay() {
+        let overlay = self.overlay();
+        if let (Some(state), Some(log)) = (overlay, &mut self.timeline) {
+            match log.last_mut() {
+                Some(last) if last.1 == from.0 && last.2 == state => last.1 = now.0,
+                _ => log.push((from.0, now.0, state)),
+            }
+        }
+        match overlay {
             Some(s) => self.times[s as usize] += dt,
             None => {
                 let w = working.clamp(0.0, 1.0);

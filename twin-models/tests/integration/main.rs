@@ -11,6 +11,7 @@ mod properties;
 mod regression;
 mod replay;
 mod stock;
+mod timeline;
 
 use twin_models::kpi::{LineKpis, RunKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, replicate};

@@ -1,0 +1,430 @@
+//! `twinline sweep`, `compare` and `merge`: what-if experiments with replications.
+
+use crate::{Failure, read_scenario, say, write};
+use experiments::compare::{Comparison, compare};
+use experiments::kpis::{Better, headline, is_headline};
+use experiments::results::{SweepHeader, SweepResults, merge};
+use experiments::sweep::{self, Controls, Prepared, RunOverrides, Shard, SweepFile};
+use experiments::{ExperimentError, check::fmt_num, overrides::parse_set};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What `twinline sweep` was asked.
+pub struct SweepArgs {
+    pub scenario: Option<PathBuf>,
+    pub file: Option<PathBuf>,
+    pub sets: Vec<String>,
+    pub reps: Option<usize>,
+    pub seed: Option<u64>,
+    pub overrides: RunOverrides,
+    pub threads: Option<usize>,
+    pub shard: Option<Shard>,
+    pub out: PathBuf,
+    pub report: bool,
+}
+
+pub(crate) fn bad(e: ExperimentError) -> Failure {
+    Failure::BadInput(e.to_string())
+}
+
+fn read(path: &Path, what: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::BadInput(format!("{}: cannot read the {what}: {e}", path.display())))
+}
+
+/// Reads the files a scenario names, relative to its folder.
+pub(crate) fn file_reader(scenario: &Path) -> impl Fn(&str) -> Result<String, String> + use<> {
+    let dir = scenario.parent().map(Path::to_path_buf).unwrap_or_default();
+    move |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    }
+}
+
+pub(crate) fn threads_of(threads: Option<usize>) -> Result<usize, Failure> {
+    let t = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if t == 0 {
+        return Err(Failure::BadInput("--threads must be at least 1".into()));
+    }
+    Ok(t)
+}
+
+/// A progress bar on standard error (hidden when it is not a terminal) and a Ctrl-C
+/// handler that stops the work between runs.
+pub(crate) struct Progress {
+    pub bar: indicatif::ProgressBar,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Progress {
+    pub fn new(total: usize, what: &str) -> Self {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{pos}}/{{len}} {what}  {{per_sec}}  ETA {{eta}}"
+            ))
+            .expect("a valid progress template"),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        // A second handler cannot be set in one process; runs here set one only.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+        Progress { bar, stop }
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+#[allow(clippy::disallowed_methods, reason = "the CLI reports wall time")]
+pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
+    let file = args
+        .file
+        .as_ref()
+        .map(|f| SweepFile::parse(&f.display().to_string(), &read(f, "sweep file")?).map_err(bad))
+        .transpose()?;
+    let scenario_path = match (&args.scenario, &file, &args.file) {
+        (Some(s), _, _) => s.clone(),
+        (None, Some(sf), Some(f)) => f.parent().unwrap_or(Path::new("")).join(&sf.scenario),
+        _ => {
+            return Err(Failure::BadInput(
+                "give a scenario file, or a sweep file with --file".into(),
+            ));
+        }
+    };
+    let mut parameters = file
+        .as_ref()
+        .map(|f| f.parameters.clone())
+        .unwrap_or_default();
+    for s in &args.sets {
+        parameters.push(parse_set(s).map_err(bad)?);
+    }
+    if let Some(dup) = parameters
+        .iter()
+        .enumerate()
+        .find(|(i, p)| parameters[..*i].iter().any(|q| q.path == p.path))
+    {
+        return Err(Failure::BadInput(format!(
+            "--set {}: the path is swept twice",
+            dup.1.path
+        )));
+    }
+    let from_file = file.as_ref().map(|f| f.overrides).unwrap_or_default();
+    let overrides = RunOverrides {
+        horizon: args.overrides.horizon.or(from_file.horizon),
+        warmup: args.overrides.warmup.or(from_file.warmup),
+    };
+    let text = read(&scenario_path, "scenario")?;
+    let name = scenario_path.display().to_string();
+    let variants = sweep::grid(&parameters);
+    let reader = file_reader(&scenario_path);
+    let prepared = sweep::prepare(&name, &text, &variants, overrides, &reader).map_err(bad)?;
+    let base = &prepared[0].scenario;
+    let reps = args
+        .reps
+        .or(file.as_ref().and_then(|f| f.reps))
+        .unwrap_or(base.run.replications.max(1) as usize);
+    if reps == 0 {
+        return Err(Failure::BadInput("--reps must be at least 1".into()));
+    }
+    let seed = args
+        .seed
+        .or(file.as_ref().and_then(|f| f.seed))
+        .unwrap_or(base.run.seed);
+    let threads = threads_of(args.threads)?;
+    let jobs = sweep::jobs(prepared.len(), reps, args.shard).len();
+    say(&format!(
+        "sweep {}: {} variant(s) × {reps} replication(s){} = {jobs} run(s) on {threads} thread(s)\n",
+        name,
+        prepared.len(),
+        args.shard.map_or(String::new(), |s| format!(
+            ", shard {}/{}",
+            s.index, s.count
+        )),
+    ));
+    let progress = Progress::new(jobs, "runs");
+    let bar = progress.bar.clone();
+    let started = std::time::Instant::now();
+    let runs = sweep::run(
+        &prepared,
+        reps,
+        seed,
+        args.shard,
+        &Controls {
+            threads,
+            on_done: &move || bar.inc(1),
+            stop: &progress.stop,
+        },
+    );
+    progress.bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    let params: Vec<String> = parameters.iter().map(|p| p.path.clone()).collect();
+    let header = SweepHeader::new(
+        &scenario_stem(&scenario_path),
+        &params,
+        &prepared,
+        reps,
+        seed,
+    );
+    let results = SweepResults::new(header, args.shard, &runs);
+    say(&sweep_table(&results));
+    say(&format!("{} run(s) in {wall:.2} s\n", runs.len()));
+    write_results(&args.out, &results, args.report)?;
+    if progress.stopped() {
+        say(&format!(
+            "stopped: {} of {jobs} run(s) finished; the results hold what finished\n",
+            runs.len()
+        ));
+        return Err(Failure::Interrupted);
+    }
+    Ok(())
+}
+
+pub(crate) fn scenario_stem(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+fn create_dir(dir: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))
+}
+
+fn write_results(out: &Path, results: &SweepResults, report: bool) -> Result<(), Failure> {
+    create_dir(out)?;
+    write(&out.join("results.json"), &results.to_json())?;
+    write(&out.join("results.csv"), &results.summary_csv())?;
+    write(&out.join("replications.csv"), &results.replications_csv())?;
+    let mut wrote = vec!["results.json", "results.csv", "replications.csv"];
+    if report {
+        write(
+            &out.join("report.html"),
+            &experiments::report::sweep_report(results),
+        )?;
+        wrote.push("report.html");
+    }
+    say(&format!(
+        "wrote {} in {}\n",
+        wrote.join(", "),
+        out.display()
+    ));
+    Ok(())
+}
+
+/// The headline KPIs per variant: mean ± 95% CI half-width.
+fn sweep_table(r: &SweepResults) -> String {
+    let heads: Vec<&String> = headline(&r.kpis);
+    let heads: Vec<&String> = if heads.is_empty() {
+        r.kpis.iter().take(4).collect()
+    } else {
+        heads
+    };
+    let lw = r
+        .header
+        .variants
+        .iter()
+        .map(|v| v.label.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut out = format!("{:<lw$}", "variant");
+    for k in &heads {
+        out.push_str(&format!("  {:>24}", short_kpi(k)));
+    }
+    out.push('\n');
+    for (v, var) in r.header.variants.iter().enumerate() {
+        out.push_str(&format!("{:<lw$}", var.label));
+        for k in &heads {
+            let cell = r.summary(v, k).map_or("—".into(), |s| {
+                format!(
+                    "{} ± {} (n={})",
+                    fmt_num(s.mean),
+                    fmt_num(s.ci95_half_width),
+                    s.n
+                )
+            });
+            out.push_str(&format!("  {cell:>24}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The last parts of a KPI name, at most 24 characters.
+fn short_kpi(k: &str) -> String {
+    let parts: Vec<&str> = k.split('.').collect();
+    let mut name = parts[parts.len() - 1].to_string();
+    for p in parts[..parts.len() - 1].iter().rev() {
+        let longer = format!("{p}.{name}");
+        if longer.len() > 24 {
+            break;
+        }
+        name = longer;
+    }
+    name
+}
+
+pub fn merge_dirs(dirs: &[PathBuf], out: &Path, report: bool) -> Result<(), Failure> {
+    let mut parts = Vec::new();
+    for d in dirs {
+        let f = d.join("results.json");
+        let name = f.display().to_string();
+        parts.push((
+            name.clone(),
+            SweepResults::from_json(&name, &read(&f, "sweep results")?).map_err(bad)?,
+        ));
+    }
+    let merged = merge(&parts).map_err(bad)?;
+    say(&sweep_table(&merged));
+    if merged.missing > 0 {
+        say(&format!(
+            "{} replication(s) are in no shard given\n",
+            merged.missing
+        ));
+    }
+    write_results(out, &merged, report)
+}
+
+/// What `twinline compare` was asked.
+pub struct CompareArgs {
+    pub a: PathBuf,
+    pub b: PathBuf,
+    pub reps: usize,
+    pub seed: Option<u64>,
+    pub overrides: RunOverrides,
+    pub threads: Option<usize>,
+    pub alpha: f64,
+    pub all: bool,
+    pub out: Option<PathBuf>,
+}
+
+pub fn compare_files(args: CompareArgs) -> Result<(), Failure> {
+    if args.reps < 2 {
+        return Err(Failure::BadInput(
+            "--reps must be at least 2 for a paired test".into(),
+        ));
+    }
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(Failure::BadInput(
+            "--alpha must lie between 0 and 1, e.g. 0.05".into(),
+        ));
+    }
+    let load = |p: &Path| -> Result<Prepared, Failure> {
+        let scenario = read_scenario(p)?;
+        let spec = sweep::spec_of(&scenario, args.overrides)
+            .map_err(|e| Failure::BadInput(format!("{}: {e}", p.display())))?;
+        Ok(Prepared {
+            label: scenario_stem(p),
+            settings: Vec::new(),
+            scenario,
+            spec,
+        })
+    };
+    let (a, b) = (load(&args.a)?, load(&args.b)?);
+    let seed = args.seed.unwrap_or(a.scenario.run.seed);
+    let threads = threads_of(args.threads)?;
+    let progress = Progress::new(2 * args.reps, "runs");
+    let bar = progress.bar.clone();
+    let both = [a, b];
+    let runs = sweep::run(
+        &both,
+        args.reps,
+        seed,
+        None,
+        &Controls {
+            threads,
+            on_done: &move || bar.inc(1),
+            stop: &progress.stop,
+        },
+    );
+    progress.bar.finish_and_clear();
+    if progress.stopped() {
+        return Err(Failure::Interrupted);
+    }
+    let (ra, rb): (Vec<_>, Vec<_>) = runs.into_iter().partition(|r| r.variant == 0);
+    let c = compare(&ra, &rb, args.alpha);
+    say(&compare_table(&c, &both[0].label, &both[1].label, args.all));
+    if let Some(dir) = &args.out {
+        create_dir(dir)?;
+        let text = serde_json::to_string_pretty(&serde_json::json!({
+            "format": "twinline-compare/1",
+            "a": args.a.display().to_string(),
+            "b": args.b.display().to_string(),
+            "seed": seed,
+            "comparison": c,
+        }))
+        .expect("a comparison serialises")
+            + "\n";
+        write(&dir.join("compare.json"), &text)?;
+        say(&format!("wrote {}\n", dir.join("compare.json").display()));
+    }
+    Ok(())
+}
+
+fn compare_table(c: &Comparison, a: &str, b: &str, all: bool) -> String {
+    let rows: Vec<_> = c
+        .differences
+        .iter()
+        .filter(|d| all || is_headline(&d.kpi) || d.significant)
+        .collect();
+    let kw = rows.iter().map(|d| d.kpi.len()).max().unwrap_or(3).max(3);
+    let mut out = format!(
+        "{} paired replication(s), same seeds; B − A with its 95% CI; significant at p < {}\n",
+        c.pairs, c.alpha
+    );
+    out.push_str(&format!(
+        "{:<kw$}  {:>20}  {:>20}  {:>30}  {:>8}  \n",
+        "kpi",
+        format!("A: {a}"),
+        format!("B: {b}"),
+        "B − A",
+        "p"
+    ));
+    for d in &rows {
+        let diff = format!(
+            "{} [{}, {}]",
+            fmt_num(d.difference.mean),
+            fmt_num(d.difference.mean - d.difference.ci95_half_width),
+            fmt_num(d.difference.mean + d.difference.ci95_half_width)
+        );
+        let verdict = if !d.significant {
+            "no significant difference".to_string()
+        } else {
+            let up = d.difference.mean > 0.0;
+            match (d.better, up) {
+                (Better::Higher, true) | (Better::Lower, false) => "B is better".into(),
+                (Better::Higher, false) | (Better::Lower, true) => "B is worse".into(),
+                (Better::Either, _) => "significantly different".into(),
+            }
+        };
+        out.push_str(&format!(
+            "{:<kw$}  {:>20}  {:>20}  {:>30}  {:>8}  {verdict}\n",
+            d.kpi,
+            format!("{} ± {}", fmt_num(d.a.mean), fmt_num(d.a.ci95_half_width)),
+            format!("{} ± {}", fmt_num(d.b.mean), fmt_num(d.b.ci95_half_width)),
+            diff,
+            d.p_value.map_or("—".into(), |p| format!("{p:.4}")),
+        ));
+    }
+    let n = c.significant().count();
+    out.push_str(&format!(
+        "{n} of {} KPI(s) differ significantly{}\n",
+        c.differences.len(),
+        if all {
+            ""
+        } else {
+            " (headline and significant ones shown; --all for every KPI)"
+        }
+    ));
+    if !c.only_a.is_empty() {
+        out.push_str(&format!("only in A: {}\n", c.only_a.join(", ")));
+    }
+    if !c.only_b.is_empty() {
+        out.push_str(&format!("only in B: {}\n", c.only_b.join(", ")));
+    }
+    out
+}

@@ -1,0 +1,343 @@
+//! The report's charts, drawn as SVG text with plotters (text is left to the browser).
+
+use plotters::prelude::*;
+use plotters::style::RGBColor;
+
+/// A colour.
+pub type RGB = RGBColor;
+
+/// Chart width and height, pixels.
+pub const SIZE: (u32, u32) = (880, 320);
+
+/// Series colours, in order (colour-blind-safe "Tableau 10").
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0xe1, 0x57, 0x59),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xed, 0xc9, 0x48),
+    RGBColor(0xb0, 0x7a, 0xa1),
+    RGBColor(0xff, 0x9d, 0xa7),
+    RGBColor(0x9c, 0x75, 0x5f),
+    RGBColor(0xba, 0xb0, 0xac),
+];
+
+/// The colour of a station state, as in the viewer's legend.
+pub fn state_colour(state: &str) -> RGBColor {
+    match state {
+        "working" => RGBColor(0x2e, 0x7d, 0x32),
+        "starved" => RGBColor(0xf9, 0xa8, 0x25),
+        "blocked" => RGBColor(0x15, 0x65, 0xc0),
+        "down" => RGBColor(0xc6, 0x28, 0x28),
+        "setup" => RGBColor(0x6a, 0x1b, 0x9a),
+        "micro_stop" => RGBColor(0xef, 0x6c, 0x00),
+        "planned_stop" => RGBColor(0x75, 0x75, 0x75),
+        _ => RGBColor(0x90, 0x90, 0x90),
+    }
+}
+
+/// `#rrggbb` of a colour, for HTML legends.
+pub fn hex(c: RGBColor) -> String {
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
+/// An axis tick: whole numbers with thousands separators, small ones with at most three
+/// decimals.
+pub fn tick(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        let whole = format!("{:.0}", v.abs());
+        let mut grouped = String::new();
+        for (i, c) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        if v < 0.0 {
+            format!("-{grouped}")
+        } else {
+            grouped
+        }
+    } else {
+        let s = format!("{v:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" { "0".into() } else { s.to_string() }
+    }
+}
+
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+fn svg(
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Drawn,
+) -> String {
+    let mut out = String::new();
+    let result = {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        draw(root)
+    };
+    match result {
+        Ok(()) => out,
+        Err(e) => format!("<p class=\"note\">This chart could not be drawn: {e}</p>"),
+    }
+}
+
+/// A range around `lo..hi` with some room, never empty.
+fn padded(lo: f64, hi: f64, from_zero: bool) -> std::ops::Range<f64> {
+    let (mut lo, mut hi) = if lo.is_finite() && hi.is_finite() {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    };
+    if from_zero && lo > 0.0 {
+        lo = 0.0;
+    }
+    if hi - lo <= f64::EPSILON * hi.abs().max(1.0) {
+        let d = hi.abs().max(1.0) * 0.1;
+        lo -= d;
+        hi += d;
+    }
+    let pad = (hi - lo) * 0.05;
+    (if from_zero && lo >= 0.0 { lo } else { lo - pad })..(hi + pad)
+}
+
+/// A named series of points.
+pub struct Series {
+    /// Legend name.
+    pub name: String,
+    /// Points (x, y).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Lines over a shared x axis.
+pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> String {
+    let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+        (a.min(y), b.max(y))
+    });
+    svg(SIZE, |root| {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(padded(x0, x1, false), padded(y0, y1, true))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            let c = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))?
+                .label(s.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+                });
+        }
+        if series.len() > 1 || series.first().is_some_and(|s| !s.name.is_empty()) {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(0xcc, 0xcc, 0xcc))
+                .draw()?;
+        }
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// Horizontal bars split into parts: one bar per row, parts in `parts` order and colour.
+pub fn stacked_bars(
+    title: &str,
+    x_desc: &str,
+    rows: &[(String, Vec<f64>)],
+    parts: &[(String, RGBColor)],
+) -> String {
+    let total = rows
+        .iter()
+        .map(|(_, v)| v.iter().sum::<f64>())
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let n = rows.len().max(1);
+    let height = (70 + 34 * n as u32).max(160);
+    svg((SIZE.0, height), |root| {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(130)
+            .build_cartesian_2d(0.0..total, 0.0..n as f64)?;
+        let labels: Vec<String> = rows.iter().map(|(l, _)| l.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(x_desc)
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y: &f64| {
+                let k = (*y - 0.5).round();
+                if (y - 0.5 - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
+                    labels[labels.len() - 1 - k as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|v| tick(*v))
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .draw()?;
+        for (r, (_, values)) in rows.iter().enumerate() {
+            let y = (n - 1 - r) as f64;
+            let mut x = 0.0;
+            for (k, v) in values.iter().enumerate() {
+                let c = parts.get(k).map_or(PALETTE[k % PALETTE.len()], |p| p.1);
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(x, y + 0.15), (x + v, y + 0.85)],
+                    c.filled(),
+                )))?;
+                x += v;
+            }
+        }
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// One row of a Gantt chart: a label and its spans (start, end, state), hours.
+pub struct GanttRow {
+    /// Row label.
+    pub label: String,
+    /// Spans, hours.
+    pub spans: Vec<(f64, f64, String)>,
+}
+
+/// Spans per row over `0..horizon_h`, coloured by state, over a light "working" band.
+pub fn gantt(title: &str, rows: &[GanttRow], horizon_h: f64) -> String {
+    let n = rows.len().max(1);
+    let height = (70 + 28 * n as u32).max(160);
+    svg((SIZE.0, height), |root| {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(160)
+            .build_cartesian_2d(0.0..horizon_h.max(1e-9), 0.0..n as f64)?;
+        let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("hours")
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y: &f64| {
+                let k = (*y - 0.5).round();
+                if (y - 0.5 - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
+                    labels[labels.len() - 1 - k as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|v| tick(*v))
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .draw()?;
+        let band = RGBColor(0xe8, 0xf5, 0xe9);
+        for (r, row) in rows.iter().enumerate() {
+            let y = (n - 1 - r) as f64;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y + 0.2), (horizon_h, y + 0.8)],
+                band.filled(),
+            )))?;
+            chart.draw_series(row.spans.iter().map(|(a, b, s)| {
+                // A stop shorter than a pixel still shows.
+                let b = b.max(a + horizon_h / 1500.0);
+                Rectangle::new([(*a, y + 0.2), (b, y + 0.8)], state_colour(s).filled())
+            }))?;
+        }
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// A point of a response curve.
+pub struct CurvePoint {
+    /// Parameter value.
+    pub x: f64,
+    /// Mean.
+    pub mean: f64,
+    /// 95% CI half-width.
+    pub half: f64,
+}
+
+/// A response curve: each series' means joined by lines, with CI error bars; series `i`
+/// has colour `PALETTE[i]` (the caller draws the legend once for all curves).
+pub fn response_curve(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[(String, Vec<CurvePoint>)],
+) -> String {
+    let all = || series.iter().flat_map(|(_, p)| p.iter());
+    let (x0, x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+        (a.min(p.x), b.max(p.x))
+    });
+    let (y0, y1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+        (a.min(p.mean - p.half), b.max(p.mean + p.half))
+    });
+    svg(SIZE, |root| {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(padded(x0, x1, false), padded(y0, y1, false))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .draw()?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let c = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().map(|p| (p.x, p.mean)),
+                    c.stroke_width(2),
+                ))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+                });
+            chart.draw_series(points.iter().map(|p| {
+                ErrorBar::new_vertical(
+                    p.x,
+                    p.mean - p.half,
+                    p.mean,
+                    p.mean + p.half,
+                    c.stroke_width(2),
+                    10,
+                )
+            }))?;
+            chart.draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new((p.x, p.mean), 3, c.filled())),
+            )?;
+        }
+        root.present()?;
+        Ok(())
+    })
+}
