@@ -1,10 +1,10 @@
 //! `twinline check`: KPIs against stored baselines, for CI.
 
-use crate::experiment::{Progress, bad, file_reader, scenario_stem, threads_of};
+use crate::experiment::{bad, file_reader, run_with_progress, scenario_stem, threads_of};
 use crate::{Failure, say, write};
 use experiments::check::{BASELINE_FORMAT, Baseline, CheckReport, Tolerances, check, junit, table};
 use experiments::results::{SweepHeader, SweepResults};
-use experiments::sweep::{self, Controls, RunOverrides, Variant};
+use experiments::sweep::{self, RunOverrides, Variant};
 use sim::SimDuration;
 use std::path::PathBuf;
 
@@ -80,22 +80,16 @@ pub fn run(args: CheckArgs) -> Result<(), Failure> {
         let (seed, reps) = baseline
             .as_ref()
             .map_or((scenario.run.seed, args.reps), |b| (b.seed, b.reps));
-        let progress = Progress::new(reps, &format!("runs of {stem}"));
-        let bar = progress.bar.clone();
         let started = std::time::Instant::now();
-        let runs = sweep::run(
+        let (runs, stopped) = run_with_progress(
             &prepared,
             reps,
             seed,
             None,
-            &Controls {
-                threads,
-                on_done: &move || bar.inc(1),
-                stop: &progress.stop,
-            },
+            threads,
+            &format!("runs of {stem}"),
         );
-        progress.bar.finish_and_clear();
-        if progress.stopped() {
+        if stopped {
             return Err(Failure::Interrupted);
         }
         seconds.push(started.elapsed().as_secs_f64());

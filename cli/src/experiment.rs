@@ -78,6 +78,33 @@ impl Progress {
     }
 }
 
+/// Runs `reps` replications of `prepared` (a shard's share) on `threads` with a progress
+/// bar counting `what`; returns what finished and whether Ctrl-C stopped it.
+pub(crate) fn run_with_progress(
+    prepared: &[Prepared],
+    reps: usize,
+    seed: u64,
+    shard: Option<Shard>,
+    threads: usize,
+    what: &str,
+) -> (Vec<sweep::Replication>, bool) {
+    let progress = Progress::new(sweep::jobs(prepared.len(), reps, shard).len(), what);
+    let bar = progress.bar.clone();
+    let runs = sweep::run(
+        prepared,
+        reps,
+        seed,
+        shard,
+        &Controls {
+            threads,
+            on_done: &move || bar.inc(1),
+            stop: &progress.stop,
+        },
+    );
+    progress.bar.finish_and_clear();
+    (runs, progress.stopped())
+}
+
 #[allow(clippy::disallowed_methods, reason = "the CLI reports wall time")]
 pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let file = args
@@ -144,21 +171,8 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
             s.index, s.count
         )),
     ));
-    let progress = Progress::new(jobs, "runs");
-    let bar = progress.bar.clone();
     let started = std::time::Instant::now();
-    let runs = sweep::run(
-        &prepared,
-        reps,
-        seed,
-        args.shard,
-        &Controls {
-            threads,
-            on_done: &move || bar.inc(1),
-            stop: &progress.stop,
-        },
-    );
-    progress.bar.finish_and_clear();
+    let (runs, stopped) = run_with_progress(&prepared, reps, seed, args.shard, threads, "runs");
     let wall = started.elapsed().as_secs_f64();
     let params: Vec<String> = parameters.iter().map(|p| p.path.clone()).collect();
     let header = SweepHeader::new(
@@ -172,7 +186,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     say(&sweep_table(&results));
     say(&format!("{} run(s) in {wall:.2} s\n", runs.len()));
     write_results(&args.out, &results, args.report)?;
-    if progress.stopped() {
+    if stopped {
         say(&format!(
             "stopped: {} of {jobs} run(s) finished; the results hold what finished\n",
             runs.len()
@@ -327,22 +341,9 @@ pub fn compare_files(args: CompareArgs) -> Result<(), Failure> {
     let (a, b) = (load(&args.a)?, load(&args.b)?);
     let seed = args.seed.unwrap_or(a.scenario.run.seed);
     let threads = threads_of(args.threads)?;
-    let progress = Progress::new(2 * args.reps, "runs");
-    let bar = progress.bar.clone();
     let both = [a, b];
-    let runs = sweep::run(
-        &both,
-        args.reps,
-        seed,
-        None,
-        &Controls {
-            threads,
-            on_done: &move || bar.inc(1),
-            stop: &progress.stop,
-        },
-    );
-    progress.bar.finish_and_clear();
-    if progress.stopped() {
+    let (runs, stopped) = run_with_progress(&both, args.reps, seed, None, threads, "runs");
+    if stopped {
         return Err(Failure::Interrupted);
     }
     let (ra, rb): (Vec<_>, Vec<_>) = runs.into_iter().partition(|r| r.variant == 0);

@@ -153,8 +153,14 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
     if let Some(series) = result.runs[0].series.as_ref() {
         write(&dir.join("timeseries.csv"), &series.to_csv())?;
     }
+    if let Some(timeline) = result.runs[0].timeline.as_ref() {
+        write(
+            &dir.join("timeline.csv"),
+            &twin_models::engine::timeline_csv(timeline),
+        )?;
+    }
     say(&format!(
-        "wrote kpis.json, quarantine.ndjson, alerts.ndjson and timeseries.csv in {}\n",
+        "wrote kpis.json, quarantine.ndjson, alerts.ndjson, timeseries.csv and timeline.csv in {}\n",
         dir.display()
     ));
     Ok(())

@@ -1,5 +1,6 @@
 //! The report's charts, drawn as SVG text with plotters (text is left to the browser).
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::RGBColor;
 
@@ -66,6 +67,66 @@ pub fn tick(v: f64) -> String {
     }
 }
 
+/// The smallest and largest of `values` (infinite when there are none).
+fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    })
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Axes with descriptions, readable ticks and a light grid.
+fn numeric_mesh(chart: &mut Chart<'_, '_>, x_desc: &str, y_desc: &str) -> Drawn {
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .light_line_style(RGBColor(0xee, 0xee, 0xee))
+        .draw()?;
+    Ok(())
+}
+
+/// A numeric x axis and one band per label down the y axis (first label on top).
+fn category_mesh(chart: &mut Chart<'_, '_>, x_desc: &str, labels: &[String]) -> Drawn {
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(x_desc)
+        .x_label_formatter(&|v| tick(*v))
+        .y_labels(labels.len() * 2 + 1)
+        .y_label_formatter(&|y: &f64| {
+            // Labels sit at band centres (k + 0.5); other ticks stay blank.
+            let k = (*y - 0.5).round();
+            if (y - 0.5 - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
+                labels[labels.len() - 1 - k as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .light_line_style(RGBColor(0xee, 0xee, 0xee))
+        .draw()?;
+    Ok(())
+}
+
+/// A titled chart on `root` over `x` × `y`, with `y_area` pixels for the y labels.
+fn chart_on<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    y_area: u32,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
+    Ok(ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(x, y)?)
+}
+
 type Drawn = Result<(), Box<dyn std::error::Error>>;
 
 fn svg(
@@ -112,30 +173,18 @@ pub struct Series {
 
 /// Lines over a shared x axis.
 pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> String {
-    let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-    let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-        (a.min(x), b.max(x))
-    });
-    let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
-        (a.min(y), b.max(y))
-    });
+    let (x0, x1) = extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let (y0, y1) = extent(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     svg(SIZE, |root| {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(padded(x0, x1, false), padded(y0, y1, true))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .draw()?;
+        let mut chart = chart_on(
+            &root,
+            title,
+            70,
+            padded(x0, x1, false),
+            padded(y0, y1, true),
+        )?;
+        numeric_mesh(&mut chart, x_desc, y_desc)?;
         for (i, s) in series.iter().enumerate() {
             let c = PALETTE[i % PALETTE.len()];
             chart
@@ -174,29 +223,9 @@ pub fn stacked_bars(
     let height = (70 + 34 * n as u32).max(160);
     svg((SIZE.0, height), |root| {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(130)
-            .build_cartesian_2d(0.0..total, 0.0..n as f64)?;
+        let mut chart = chart_on(&root, title, 130, 0.0..total, 0.0..n as f64)?;
         let labels: Vec<String> = rows.iter().map(|(l, _)| l.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(x_desc)
-            .y_labels(n * 2 + 1)
-            .y_label_formatter(&|y: &f64| {
-                let k = (*y - 0.5).round();
-                if (y - 0.5 - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
-                    labels[labels.len() - 1 - k as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_label_formatter(&|v| tick(*v))
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .draw()?;
+        category_mesh(&mut chart, x_desc, &labels)?;
         for (r, (_, values)) in rows.iter().enumerate() {
             let y = (n - 1 - r) as f64;
             let mut x = 0.0;
@@ -228,29 +257,9 @@ pub fn gantt(title: &str, rows: &[GanttRow], horizon_h: f64) -> String {
     let height = (70 + 28 * n as u32).max(160);
     svg((SIZE.0, height), |root| {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(160)
-            .build_cartesian_2d(0.0..horizon_h.max(1e-9), 0.0..n as f64)?;
+        let mut chart = chart_on(&root, title, 160, 0.0..horizon_h.max(1e-9), 0.0..n as f64)?;
         let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc("hours")
-            .y_labels(n * 2 + 1)
-            .y_label_formatter(&|y: &f64| {
-                let k = (*y - 0.5).round();
-                if (y - 0.5 - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
-                    labels[labels.len() - 1 - k as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .x_label_formatter(&|v| tick(*v))
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .draw()?;
+        category_mesh(&mut chart, "hours", &labels)?;
         let band = RGBColor(0xe8, 0xf5, 0xe9);
         for (r, row) in rows.iter().enumerate() {
             let y = (n - 1 - r) as f64;
@@ -288,28 +297,18 @@ pub fn response_curve(
     series: &[(String, Vec<CurvePoint>)],
 ) -> String {
     let all = || series.iter().flat_map(|(_, p)| p.iter());
-    let (x0, x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-        (a.min(p.x), b.max(p.x))
-    });
-    let (y0, y1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-        (a.min(p.mean - p.half), b.max(p.mean + p.half))
-    });
+    let (x0, x1) = extent(all().map(|p| p.x));
+    let (y0, y1) = extent(all().flat_map(|p| [p.mean - p.half, p.mean + p.half]));
     svg(SIZE, |root| {
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(padded(x0, x1, false), padded(y0, y1, false))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .draw()?;
+        let mut chart = chart_on(
+            &root,
+            title,
+            80,
+            padded(x0, x1, false),
+            padded(y0, y1, false),
+        )?;
+        numeric_mesh(&mut chart, x_desc, y_desc)?;
         for (i, (name, points)) in series.iter().enumerate() {
             let c = PALETTE[i % PALETTE.len()];
             chart
