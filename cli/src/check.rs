@@ -15,6 +15,7 @@ pub struct CheckArgs {
     pub update: bool,
     pub junit: Option<PathBuf>,
     pub reps: usize,
+    pub horizon: Option<sim::SimDuration>,
     pub threads: Option<usize>,
     pub all: bool,
 }
@@ -53,12 +54,16 @@ pub fn run(args: CheckArgs) -> Result<(), Failure> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Failure::BadInput(format!("{}: cannot read the scenario: {e}", path.display()))
         })?;
-        let overrides = baseline
-            .as_ref()
-            .map_or_else(RunOverrides::default, |b| RunOverrides {
+        let overrides = baseline.as_ref().map_or_else(
+            || RunOverrides {
+                horizon: args.horizon,
+                warmup: None,
+            },
+            |b| RunOverrides {
                 horizon: Some(SimDuration::from_secs_f64(b.horizon_s)),
                 warmup: Some(SimDuration::from_secs_f64(b.warmup_s)),
-            });
+            },
+        );
         let base = Variant {
             label: stem.clone(),
             settings: Vec::new(),

@@ -21,7 +21,8 @@ pub struct SweepArgs {
     pub threads: Option<usize>,
     pub shard: Option<Shard>,
     pub out: PathBuf,
-    pub report: bool,
+    /// Write report.html, plotting these KPI patterns (empty: the headline KPIs).
+    pub report: Option<Vec<String>>,
 }
 
 pub(crate) fn bad(e: ExperimentError) -> Failure {
@@ -185,7 +186,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let results = SweepResults::new(header, args.shard, &runs);
     say(&sweep_table(&results));
     say(&format!("{} run(s) in {wall:.2} s\n", runs.len()));
-    write_results(&args.out, &results, args.report)?;
+    write_results(&args.out, &results, args.report.as_deref())?;
     if stopped {
         say(&format!(
             "stopped: {} of {jobs} run(s) finished; the results hold what finished\n",
@@ -208,16 +209,20 @@ fn create_dir(dir: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))
 }
 
-fn write_results(out: &Path, results: &SweepResults, report: bool) -> Result<(), Failure> {
+fn write_results(
+    out: &Path,
+    results: &SweepResults,
+    report: Option<&[String]>,
+) -> Result<(), Failure> {
     create_dir(out)?;
     write(&out.join("results.json"), &results.to_json())?;
     write(&out.join("results.csv"), &results.summary_csv())?;
     write(&out.join("replications.csv"), &results.replications_csv())?;
     let mut wrote = vec!["results.json", "results.csv", "replications.csv"];
-    if report {
+    if let Some(kpis) = report {
         write(
             &out.join("report.html"),
-            &experiments::report::sweep_report(results),
+            &experiments::report::sweep_report(results, kpis),
         )?;
         wrote.push("report.html");
     }
@@ -300,7 +305,7 @@ pub fn merge_dirs(dirs: &[PathBuf], out: &Path, report: bool) -> Result<(), Fail
             merged.missing
         ));
     }
-    write_results(out, &merged, report)
+    write_results(out, &merged, report.then_some(&[][..]))
 }
 
 /// What `twinline compare` was asked.

@@ -121,9 +121,12 @@ enum Command {
         /// Directory for the results.
         #[arg(long)]
         out: PathBuf,
-        /// Also write report.html with a response curve per KPI.
+        /// Also write report.html with a response curve per headline KPI.
         #[arg(long)]
         report: bool,
+        /// KPIs to plot in the report, by name pattern (`*` matches anything; repeatable).
+        #[arg(long = "report-kpi", requires = "report")]
+        report_kpis: Vec<String>,
     },
     /// Run two scenarios with the same seeds and compare their KPIs pairwise: the
     /// difference, its 95% CI and a paired t-test.
@@ -187,6 +190,10 @@ enum Command {
         /// Replications for a new baseline (an existing one keeps its own).
         #[arg(long, default_value_t = 10)]
         reps: usize,
+        /// Simulated time per run for a new baseline, e.g. 7d (default: the scenario's;
+        /// an existing baseline keeps its own).
+        #[arg(long, value_parser = duration_arg)]
+        horizon: Option<sim::SimDuration>,
         /// Threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -199,6 +206,10 @@ enum Command {
     Report {
         /// Result directory.
         dir: PathBuf,
+        /// KPIs to plot for a sweep, by name pattern (`*` matches anything; repeatable;
+        /// `--kpi '*'` for all). Default: the headline KPIs.
+        #[arg(long = "kpi")]
+        kpis: Vec<String>,
     },
     /// Run a scenario with recorded inventory feeds applied at their times (see
     /// docs/feeds.md); writes kpis.json with the ingestion counters and quarantine.ndjson.
@@ -440,6 +451,7 @@ fn main() -> ExitCode {
             shard,
             out,
             report,
+            report_kpis,
         } => experiment::sweep(experiment::SweepArgs {
             scenario,
             file,
@@ -450,7 +462,7 @@ fn main() -> ExitCode {
             threads,
             shard,
             out,
-            report,
+            report: report.then_some(report_kpis),
         }),
         Command::Compare {
             a,
@@ -481,6 +493,7 @@ fn main() -> ExitCode {
             update_baseline,
             junit,
             reps,
+            horizon,
             threads,
             all,
         } => check::run(check::CheckArgs {
@@ -489,10 +502,11 @@ fn main() -> ExitCode {
             update: update_baseline,
             junit,
             reps,
+            horizon,
             threads,
             all,
         }),
-        Command::Report { dir } => report::write_report(&dir),
+        Command::Report { dir, kpis } => report::write_report(&dir, &kpis),
         Command::Replay {
             scenario,
             feeds,
@@ -648,7 +662,7 @@ fn run(
             dir.join("timeseries.csv").display()
         ));
         if report {
-            report::write_report(dir)?;
+            report::write_report(dir, &[])?;
         }
     }
     Ok(())

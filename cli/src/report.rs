@@ -19,10 +19,11 @@ fn read_optional(path: &Path) -> Result<Option<String>, Failure> {
 
 /// Writes DIR/report.html from a sweep's results.json, or a run's kpis.json with its
 /// timeseries.csv and timeline.csv.
-pub fn write_report(dir: &Path) -> Result<(), Failure> {
+/// `kpis` chooses a sweep's curves by name pattern (empty: the headline KPIs).
+pub fn write_report(dir: &Path, kpis: &[String]) -> Result<(), Failure> {
     let html = if let Some(text) = read_optional(&dir.join("results.json"))? {
         let file = dir.join("results.json").display().to_string();
-        sweep_report(&SweepResults::from_json(&file, &text).map_err(bad)?)
+        sweep_report(&SweepResults::from_json(&file, &text).map_err(bad)?, kpis)
     } else if let Some(text) = read_optional(&dir.join("kpis.json"))? {
         let kpis: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Failure::BadInput(format!(

@@ -3,7 +3,7 @@
 
 use super::charts::{self, CurvePoint};
 use super::page::{legend, page, section, table};
-use crate::check::fmt_num;
+use crate::check::{fmt_num, pattern_matches};
 use crate::kpis::headline;
 use crate::results::SweepResults;
 use crate::sweep::value_text;
@@ -37,8 +37,9 @@ fn number(v: &toml::Value) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The HTML report of a sweep.
-pub fn sweep_report(r: &SweepResults) -> String {
+/// The HTML report of a sweep, with a response curve for each KPI matching one of
+/// `patterns` (`*` matches anything), or each headline KPI when there are none.
+pub fn sweep_report(r: &SweepResults, patterns: &[String]) -> String {
     let h = &r.header;
     let subtitle = format!(
         "{} variant(s) × {} replication(s), common random numbers (seed {}) · horizon {} h · warm-up {} h{}",
@@ -53,7 +54,12 @@ pub fn sweep_report(r: &SweepResults) -> String {
             String::new()
         }
     );
-    let kpis: Vec<&String> = {
+    let kpis: Vec<&String> = if !patterns.is_empty() {
+        r.kpis
+            .iter()
+            .filter(|k| patterns.iter().any(|p| pattern_matches(p, k)))
+            .collect()
+    } else {
         let heads: Vec<&String> = headline(&r.kpis);
         if heads.is_empty() {
             r.kpis.iter().take(6).collect()
