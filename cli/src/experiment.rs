@@ -234,57 +234,72 @@ fn write_results(
     Ok(())
 }
 
-/// The headline KPIs per variant: mean ± 95% CI half-width.
+/// The headline KPIs (rows) of each variant (columns, eight at a time): mean ± 95% CI
+/// half-width, with the replications behind them.
 fn sweep_table(r: &SweepResults) -> String {
     let heads: Vec<&String> = headline(&r.kpis);
     let heads: Vec<&String> = if heads.is_empty() {
-        r.kpis.iter().take(4).collect()
+        r.kpis.iter().take(6).collect()
     } else {
         heads
     };
-    let lw = r
-        .header
-        .variants
-        .iter()
-        .map(|v| v.label.len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
-    let mut out = format!("{:<lw$}", "variant");
-    for k in &heads {
-        out.push_str(&format!("  {:>24}", short_kpi(k)));
-    }
-    out.push('\n');
-    for (v, var) in r.header.variants.iter().enumerate() {
-        out.push_str(&format!("{:<lw$}", var.label));
-        for k in &heads {
-            let cell = r.summary(v, k).map_or("—".into(), |s| {
-                format!(
-                    "{} ± {} (n={})",
-                    fmt_num(s.mean),
-                    fmt_num(s.ci95_half_width),
-                    s.n
-                )
-            });
-            out.push_str(&format!("  {cell:>24}"));
+    let kw = heads.iter().map(|k| k.len()).max().unwrap_or(3).max(3);
+    let variants: Vec<usize> = (0..r.header.variants.len()).collect();
+    let mut out = String::new();
+    for block in variants.chunks(8) {
+        let cells: Vec<Vec<String>> = heads
+            .iter()
+            .map(|k| {
+                block
+                    .iter()
+                    .map(|&v| {
+                        r.summary(v, k).map_or("—".into(), |s| {
+                            format!("{} ± {}", fmt_num(s.mean), fmt_num(s.ci95_half_width))
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let widths: Vec<usize> = block
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                cells
+                    .iter()
+                    .map(|row| row[i].chars().count())
+                    .chain([r.header.variants[v].label.chars().count()])
+                    .max()
+                    .unwrap_or(1)
+            })
+            .collect();
+        out.push_str(&format!("{:<kw$}", "kpi"));
+        for (i, &v) in block.iter().enumerate() {
+            out.push_str(&format!(
+                "  {:>w$}",
+                r.header.variants[v].label,
+                w = widths[i]
+            ));
         }
         out.push('\n');
-    }
-    out
-}
-
-/// The last parts of a KPI name, at most 24 characters.
-fn short_kpi(k: &str) -> String {
-    let parts: Vec<&str> = k.split('.').collect();
-    let mut name = parts[parts.len() - 1].to_string();
-    for p in parts[..parts.len() - 1].iter().rev() {
-        let longer = format!("{p}.{name}");
-        if longer.len() > 24 {
-            break;
+        for (k, row) in heads.iter().zip(&cells) {
+            out.push_str(&format!("{k:<kw$}"));
+            for (i, cell) in row.iter().enumerate() {
+                out.push_str(&format!("  {cell:>w$}", w = widths[i]));
+            }
+            out.push('\n');
         }
-        name = longer;
     }
-    name
+    let ns: Vec<u64> = r.summaries.iter().map(|s| s.summary.n).collect();
+    let (lo, hi) = (
+        ns.iter().min().copied().unwrap_or(0),
+        ns.iter().max().copied().unwrap_or(0),
+    );
+    out.push_str(&if lo == hi {
+        format!("mean ± 95% CI half-width over {hi} replication(s) per variant\n")
+    } else {
+        format!("mean ± 95% CI half-width over {lo} to {hi} replication(s) per variant\n")
+    });
+    out
 }
 
 pub fn merge_dirs(dirs: &[PathBuf], out: &Path, report: bool) -> Result<(), Failure> {

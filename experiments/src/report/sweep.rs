@@ -68,17 +68,14 @@ pub fn sweep_report(r: &SweepResults, patterns: &[String]) -> String {
         }
     };
     let mut body = String::new();
-    let mut head = vec!["variant".to_string()];
-    head.extend(h.parameters.iter().cloned());
-    head.extend(kpis.iter().map(|k| k.to_string()));
-    let rows: Vec<Vec<String>> = h
-        .variants
+    // KPIs down, variants across: variants are few, KPI names long.
+    let mut head = vec!["KPI".to_string()];
+    head.extend(h.variants.iter().map(|v| v.label.clone()));
+    let rows: Vec<Vec<String>> = kpis
         .iter()
-        .enumerate()
-        .map(|(v, var)| {
-            let mut row = vec![v.to_string()];
-            row.extend(var.values.iter().map(value_text));
-            row.extend(kpis.iter().map(|k| {
+        .map(|k| {
+            let mut row = vec![k.to_string()];
+            row.extend((0..h.variants.len()).map(|v| {
                 r.summary(v, k).map_or("—".into(), |s| {
                     format!("{} ± {}", fmt_num(s.mean), fmt_num(s.ci95_half_width))
                 })
