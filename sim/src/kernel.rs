@@ -102,6 +102,25 @@ impl<E> Simulation<E> {
         f(&mut self.world, &mut sched)
     }
 
+    /// When the next pending event is due, if any.
+    pub fn next_time(&self) -> Option<SimTime> {
+        self.calendar.peek_time()
+    }
+
+    /// Handles the next pending event alone (for stepping a model one event at a time)
+    /// and returns its time; `None`, with nothing done, when no event is pending.
+    pub fn step<H: EventHandler<E>>(&mut self, handler: &mut H) -> Option<SimTime> {
+        let (t, event) = self.calendar.pop()?;
+        self.now = t;
+        self.events_processed += 1;
+        let mut sched = Scheduler {
+            now: t,
+            calendar: &mut self.calendar,
+        };
+        handler.handle(&mut self.world, &mut sched, event);
+        Some(t)
+    }
+
     /// Handles every event up to and including `end`, then sets the clock to `end`.
     pub fn run_until<H: EventHandler<E>>(&mut self, end: SimTime, handler: &mut H) -> RunEnd {
         while let Some(t) = self.calendar.peek_time() {
@@ -126,6 +145,34 @@ impl<E> Simulation<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Echo(Vec<(SimTime, u32)>);
+    impl EventHandler<u32> for Echo {
+        fn handle(&mut self, _: &mut World, sched: &mut Scheduler<'_, u32>, event: u32) {
+            self.0.push((sched.now(), event));
+            if event < 3 {
+                sched.after(SimDuration(10), event + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn stepping_handles_one_event_at_a_time_as_a_run_would() {
+        let mut a = Simulation::new();
+        a.schedule(SimTime(5), 0u32);
+        let mut stepped = Echo(Vec::new());
+        assert_eq!(a.next_time(), Some(SimTime(5)));
+        assert_eq!(a.step(&mut stepped), Some(SimTime(5)));
+        assert_eq!((a.now(), a.next_time()), (SimTime(5), Some(SimTime(15))));
+        while a.step(&mut stepped).is_some() {}
+        assert_eq!(a.step(&mut stepped), None);
+        let mut b = Simulation::new();
+        b.schedule(SimTime(5), 0u32);
+        let mut run = Echo(Vec::new());
+        b.run_until(SimTime(100), &mut run);
+        assert_eq!(stepped.0, run.0);
+        assert_eq!(a.events_processed(), 4);
+    }
     use bevy_ecs::component::Component;
 
     #[derive(Component)]

@@ -5,6 +5,7 @@ pub mod discrete;
 pub mod events;
 pub mod fluid;
 pub mod state;
+pub mod twin;
 
 use crate::fleet::logistics::Call;
 use crate::fleet::{FleetRuntime, Origin};
@@ -26,6 +27,7 @@ use sim::{
     World,
 };
 pub use state::{Counters, StationCore, StationState};
+pub use twin::{BufferSnapshot, LineSnapshot, PlantSnapshot, StationSnapshot, StockSnapshot, Twin};
 
 /// How a line is simulated.
 #[derive(Clone, Debug)]

@@ -68,6 +68,48 @@ enum Job {
     Charge(usize),
 }
 
+impl Job {
+    /// What the job is called in snapshots.
+    fn name(self) -> &'static str {
+        match self {
+            Job::Idle => "idle",
+            Job::Fetch => "fetch",
+            Job::Load(_) => "load",
+            Job::Carry => "carry",
+            Job::Unload(_) => "unload",
+            Job::ToCharge(_) => "to_charger",
+            Job::Charge(_) => "charging",
+        }
+    }
+
+    /// Whether the vehicle is driving to a goal.
+    fn driving(self) -> bool {
+        matches!(self, Job::Fetch | Job::Carry | Job::ToCharge(_))
+    }
+}
+
+/// One vehicle at an instant, for viewers and inspectors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VehicleSnapshot {
+    /// Vehicle number.
+    pub index: usize,
+    /// Its type's name.
+    pub kind: String,
+    /// Where it is, metres (part-way along a segment on a slow move).
+    pub at: Point2<f64>,
+    /// Loads on board.
+    pub loads: usize,
+    /// State of charge, 0 to 1; `None` without a battery.
+    pub state_of_charge: Option<f64>,
+    /// What it is doing: `idle`, `fetch`, `load`, `carry`, `unload`, `to_charger` or
+    /// `charging`.
+    pub doing: &'static str,
+    /// Where it is driving to, metres, while it drives.
+    pub goal: Option<Point2<f64>>,
+    /// The tasks it serves (to pick up, then on board), by task number.
+    pub tasks: Vec<usize>,
+}
+
 /// What a vehicle spent a step doing; [`TimeSplit`] order.
 #[derive(Clone, Copy)]
 enum Use {
@@ -536,6 +578,71 @@ impl FleetRuntime {
                 pa + (pb - pa) * f
             })
             .collect()
+    }
+
+    /// Vehicles in the fleet.
+    pub fn vehicle_count(&self) -> usize {
+        self.vehicles.len()
+    }
+
+    /// Every vehicle as it is now.
+    pub fn vehicle_snapshots(&self) -> Vec<VehicleSnapshot> {
+        let at = self.positions();
+        self.vehicles
+            .iter()
+            .enumerate()
+            .map(|(v, veh)| {
+                let kind = &self.plan.types[veh.kind];
+                VehicleSnapshot {
+                    index: v,
+                    kind: kind.name.clone(),
+                    at: at[v],
+                    loads: veh.cargo.len(),
+                    state_of_charge: kind
+                        .battery
+                        .as_ref()
+                        .map(|b| (veh.charge_wh / b.capacity_wh).clamp(0.0, 1.0)),
+                    doing: veh.job.name(),
+                    goal: veh
+                        .job
+                        .driving()
+                        .then(|| self.plan.layout.position(self.traffic.goal(v))),
+                    tasks: veh.assigned.iter().chain(&veh.cargo).copied().collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// The way vehicle `v` would drive to its goal from where it stands, as spots' places
+    /// (metres), along a shortest path; just its place when it is not driving. Traffic
+    /// may make it wait or step aside on the way.
+    pub fn route_ahead(&self, v: usize) -> Vec<Point2<f64>> {
+        let layout = &self.plan.layout;
+        let mut here = self.traffic.positions()[v];
+        let mut route = vec![layout.position(here)];
+        if !self.vehicles[v].job.driving() {
+            return route;
+        }
+        let goal = self.traffic.goal(v);
+        let dist = layout.steps_to(goal);
+        while here != goal {
+            let Some(&next) = layout
+                .neighbours(here)
+                .iter()
+                .filter(|&&n| dist[n as usize] < dist[here as usize])
+                .min_by_key(|&&n| (dist[n as usize], n))
+            else {
+                break;
+            };
+            here = next;
+            route.push(layout.position(here));
+        }
+        route
+    }
+
+    /// The transport tasks so far, by task number.
+    pub fn tasks(&self) -> &[Task] {
+        &self.tasks
     }
 
     /// Creates a task from `from` to `to`; where either is a group of spots, one of them

@@ -12,6 +12,7 @@ mod regression;
 mod replay;
 mod stock;
 mod timeline;
+mod twin;
 
 use twin_models::kpi::{LineKpis, RunKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, replicate};

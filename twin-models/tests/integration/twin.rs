@@ -1,0 +1,159 @@
+//! The twin stepped one event at a time is the same run, and what it shows between steps
+//! is the plant's true state.
+
+use crate::bundled;
+use sim::{SampleValue, SimTime};
+use twin_models::engine::{StationState, Twin};
+use twin_models::{RunSpec, simulate};
+
+const HOUR: u64 = 3_600_000_000_000;
+
+#[test]
+fn stepping_event_by_event_is_the_same_run() {
+    let s = bundled("bottling-line.toml");
+    let spec = RunSpec {
+        horizon: sim::SimDuration(2 * HOUR),
+        ..RunSpec::of(&s)
+    };
+    let mut twin = Twin::new(&s, spec);
+    assert_eq!(twin.now(), SimTime::ZERO);
+    let mut steps = 0;
+    let mut last = SimTime::ZERO;
+    while let Some(next) = twin.next_event() {
+        assert_eq!(twin.step(), Some(next));
+        assert!(next >= last && twin.now() == next);
+        last = next;
+        steps += 1;
+    }
+    assert_eq!(twin.step(), None, "nothing after the horizon");
+    let stepped = twin.finish();
+    let whole = simulate(&s, spec);
+    assert_eq!(stepped.kpis, whole.kpis);
+    assert_eq!(stepped.events, whole.events);
+    assert!(steps > 100);
+}
+
+#[test]
+fn a_snapshot_shows_what_the_series_recorded_at_that_instant() {
+    let s = bundled("bottling-line.toml");
+    let spec = RunSpec::of(&s);
+    let whole = simulate(&s, spec);
+    let series = whole.series.unwrap();
+    let mut twin = Twin::new(&s, spec);
+    for hours in [1u64, 2, 5] {
+        twin.advance_to(SimTime(hours * HOUR));
+        let snap = twin.snapshot();
+        assert_eq!(snap.time, SimTime(hours * HOUR));
+        let (_, row) = series
+            .rows()
+            .iter()
+            .find(|(t, _)| t.0 == hours * HOUR)
+            .unwrap();
+        let cell = |name: &str| {
+            let i = series.columns().iter().position(|c| c == name).unwrap();
+            row[i].clone()
+        };
+        let line = &snap.lines[0];
+        for st in &line.stations {
+            assert_eq!(
+                cell(&format!("L1.{}", st.name)),
+                SampleValue::Label(st.state.name()),
+                "{} at {hours} h",
+                st.name
+            );
+        }
+        for b in &line.buffers {
+            let SampleValue::Number(level) = cell(&format!("L1.{}", b.name)) else {
+                panic!()
+            };
+            assert!((level - b.level).abs() < 1e-6, "{} at {hours} h", b.name);
+            assert!(b.capacity.is_none_or(|c| b.level <= c as f64 + 1e-9));
+        }
+        let SampleValue::Number(out) = cell("L1.units_out") else {
+            panic!()
+        };
+        assert!((out - line.units_out).abs() < 1e-6);
+    }
+    // Halfway through the filler's changeover (lemon → cola, from the run's timeline) the
+    // twin shows it in setup, set up for cola.
+    let timeline = whole.timeline.unwrap();
+    let filler_stops = &timeline
+        .iter()
+        .find(|t| t.station == "filler")
+        .unwrap()
+        .stops;
+    let &(a, b, _) = filler_stops
+        .iter()
+        .find(|s| s.2 == StationState::Setup)
+        .unwrap();
+    assert_eq!(b - a, 20 * 60_000_000_000, "20 minutes");
+    assert!(a >= 4 * HOUR, "after the switch to cola at 4 h");
+    let mut twin = Twin::new(&s, spec);
+    twin.advance_to(SimTime((a + b) / 2));
+    let snap = twin.snapshot();
+    let filler = snap.lines[0]
+        .stations
+        .iter()
+        .find(|s| s.name == "filler")
+        .unwrap();
+    assert_eq!(
+        (filler.state, filler.product.as_str(), filler.changeovers),
+        (StationState::Setup, "cola-0.5l", 1)
+    );
+    assert!(snap.vehicles.is_empty() && snap.stock.is_empty());
+}
+
+#[test]
+fn vehicles_show_where_they_are_what_they_do_and_the_way_ahead() {
+    let s = bundled("plant-agv.toml");
+    let spec = RunSpec {
+        horizon: sim::SimDuration(2 * HOUR),
+        ..RunSpec::of(&s)
+    };
+    let fleet = s.fleet.as_ref().unwrap();
+    let cell = fleet.layout.cell();
+    let mut twin = Twin::new(&s, spec);
+    let mut seen_driving = false;
+    let mut seen_loaded = false;
+    for minute in 1..=120u64 {
+        twin.advance_to(SimTime(minute * 60_000_000_000));
+        let snap = twin.snapshot();
+        assert_eq!(snap.vehicles.len(), 12);
+        assert_eq!(snap.stock.len(), 3);
+        for (i, v) in snap.vehicles.iter().enumerate() {
+            assert_eq!((v.index, v.kind.as_str()), (i, "pallet-agv"));
+            let soc = v.state_of_charge.unwrap();
+            assert!((0.0..=1.0).contains(&soc));
+            assert!(v.loads <= 1);
+            seen_loaded |= v.loads == 1 && v.doing == "carry";
+            let route = twin.route_ahead(i);
+            assert!(!route.is_empty());
+            match v.goal {
+                Some(goal) => {
+                    seen_driving = true;
+                    assert!(["fetch", "carry", "to_charger"].contains(&v.doing));
+                    // The route runs from the vehicle's spot to its goal, a cell at a step.
+                    assert!((route[route.len() - 1] - goal).norm() < 1e-9);
+                    assert!((route[0] - v.at).norm() <= cell + 1e-9);
+                    for w in route.windows(2) {
+                        let d = (w[1] - w[0]).norm();
+                        assert!(d > 0.0 && d <= 2.0 * cell + 1e-9, "{d}");
+                    }
+                }
+                None => assert_eq!(route.len(), 1),
+            }
+        }
+        // No two vehicles closer than a cell apart.
+        for a in 0..snap.vehicles.len() {
+            for b in a + 1..snap.vehicles.len() {
+                let d = (snap.vehicles[a].at - snap.vehicles[b].at).norm();
+                assert!(
+                    d >= cell - 1e-6,
+                    "vehicles {a} and {b} {d} m apart at minute {minute}"
+                );
+            }
+        }
+    }
+    assert!(seen_driving && seen_loaded);
+    assert_eq!(twin.route_ahead(99), Vec::new());
+}
