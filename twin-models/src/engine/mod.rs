@@ -984,10 +984,8 @@ impl Plant {
         }
     }
 
-    /// Measures at the horizon.
-    fn finish(mut self, scenario: &Scenario) -> RunOutput {
-        let end = SimTime(self.spec.horizon.0);
-        self.advance_to(end);
+    /// The lines' runtimes with time booked up to `end`.
+    fn runtimes_at(&mut self, end: SimTime) -> Vec<LineRuntime> {
         let mut runtimes = Vec::new();
         for &e in &self.lines {
             let mut rt = self
@@ -998,12 +996,22 @@ impl Plant {
             rt.sync(end);
             runtimes.push(rt.clone());
         }
+        runtimes
+    }
+
+    /// KPIs measured from the end of the warm-up to `end` (now, or the horizon).
+    fn measure_at(&mut self, scenario: &Scenario, end: SimTime) -> RunKpis {
+        let runtimes = self.runtimes_at(end);
         let lines: Vec<&crate::scenario::Line> = self
             .scenario_lines
             .iter()
             .map(|&i| &scenario.lines[i])
             .collect();
-        let mut kpis = kpi::measure(&lines, &runtimes, self.spec, end);
+        let spec = RunSpec {
+            horizon: SimDuration(end.0),
+            ..self.spec
+        };
+        let mut kpis = kpi::measure(&lines, &runtimes, spec, end);
         if let Some(fleet) = self.sim.world.get_resource::<FleetRuntime>() {
             kpis.fleet = Some(fleet.kpis(end));
         }
@@ -1013,6 +1021,25 @@ impl Plant {
         if let Some(net) = self.sim.world.get_resource::<NetworkRuntime>() {
             kpis.network = Some(net.kpis(end));
         }
+        kpis
+    }
+
+    /// Measures at the horizon.
+    fn finish(mut self, scenario: &Scenario) -> RunOutput {
+        let end = SimTime(self.spec.horizon.0);
+        self.advance_to(end);
+        let kpis = self.measure_at(scenario, end);
+        // Time is booked to the end already; the runtimes again only for the timeline.
+        let runtimes = if self.spec.record_series {
+            self.runtimes_at(end)
+        } else {
+            Vec::new()
+        };
+        let lines: Vec<&crate::scenario::Line> = self
+            .scenario_lines
+            .iter()
+            .map(|&i| &scenario.lines[i])
+            .collect();
         let global_events = self.model.global_events;
         let timeline = self.spec.record_series.then(|| {
             lines

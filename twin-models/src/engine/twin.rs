@@ -77,7 +77,9 @@ pub struct PlantSnapshot {
 }
 
 /// A plant running one step at a time. Stepping to the horizon gives exactly what
-/// [`super::simulate`] gives for the same spec on one thread.
+/// [`super::simulate`] gives for the same spec on one thread. Snapshots and KPIs so far
+/// book the lines' time up to now, as sampling does; taken at other instants than the
+/// samples, they may move the last digits of later results.
 pub struct Twin<'s> {
     scenario: &'s Scenario,
     plant: Plant,
@@ -201,6 +203,12 @@ impl<'s> Twin<'s> {
             .get_resource::<FleetRuntime>()
             .filter(|f| v < f.vehicle_count())
             .map_or(Vec::new(), |f| f.route_ahead(v))
+    }
+
+    /// The KPIs from the end of the warm-up to now; `None` until the warm-up is over.
+    pub fn kpis(&mut self) -> Option<crate::kpi::RunKpis> {
+        let now = self.now();
+        (now.0 > self.plant.spec.warmup.0).then(|| self.plant.measure_at(self.scenario, now))
     }
 
     /// Runs on to the horizon and measures.

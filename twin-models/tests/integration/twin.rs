@@ -104,6 +104,36 @@ fn a_snapshot_shows_what_the_series_recorded_at_that_instant() {
 }
 
 #[test]
+fn kpis_so_far_grow_into_the_runs_kpis() {
+    let s = bundled("plant-agv.toml");
+    let spec = RunSpec {
+        horizon: sim::SimDuration(4 * HOUR),
+        ..RunSpec::of(&s)
+    };
+    assert_eq!(spec.warmup.0, HOUR);
+    let mut twin = Twin::new(&s, spec);
+    twin.advance_to(SimTime(HOUR / 2));
+    assert!(
+        twin.kpis().is_none(),
+        "nothing is measured during the warm-up"
+    );
+    let mut last_out = 0.0;
+    for hours in [2u64, 3, 4] {
+        twin.advance_to(SimTime(hours * HOUR));
+        let k = twin.kpis().unwrap();
+        assert_eq!(k.measured_s, ((hours - 1) * 3600) as f64);
+        let out = k.lines[0].units_out;
+        assert!(out > last_out);
+        last_out = out;
+        assert!(k.fleet.as_ref().unwrap().tasks_completed > 0);
+    }
+    // At the horizon, what the twin shows is what the run reports.
+    let now = twin.kpis().unwrap();
+    let done = twin.finish();
+    assert_eq!(now, done.kpis);
+}
+
+#[test]
 fn vehicles_show_where_they_are_what_they_do_and_the_way_ahead() {
     let s = bundled("plant-agv.toml");
     let spec = RunSpec {
