@@ -40,10 +40,12 @@ pub fn write_report(dir: &Path, kpis: &[String]) -> Result<(), Failure> {
         }
         let series = read_optional(&dir.join("timeseries.csv"))?;
         let timeline = read_optional(&dir.join("timeline.csv"))?;
+        let alerts = read_optional(&dir.join("alerts.ndjson"))?;
         run_report(&RunInputs {
             kpis: &kpis,
             series: series.as_deref(),
             timeline: timeline.as_deref(),
+            alerts: alerts.as_deref(),
         })
     } else {
         return Err(Failure::BadInput(format!(

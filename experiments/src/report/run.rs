@@ -15,6 +15,8 @@ pub struct RunInputs<'a> {
     pub series: Option<&'a str>,
     /// `timeline.csv` (first replication), if written.
     pub timeline: Option<&'a str>,
+    /// `alerts.ndjson` (first replication), if written.
+    pub alerts: Option<&'a str>,
 }
 
 const STATES: [&str; 7] = [
@@ -261,6 +263,12 @@ pub fn run_report(input: &RunInputs<'_>) -> String {
     if let Some(net) = summary.get("network") {
         body.push_str(&section("Network", &network_section(net)));
     }
+    if let Some(feed) = summary.get("feed") {
+        body.push_str(&section("Inventory feed", &feed_section(feed)));
+    }
+    if let Some(text) = input.alerts {
+        body.push_str(&section("Alerts", &alerts_section(text)));
+    }
     body.push_str(&section(
         "All KPIs",
         &format!(
@@ -370,5 +378,104 @@ fn network_section(net: &Value) -> String {
         ]
         .map(String::from),
         &rows,
+    )
+}
+
+fn feed_section(feed: &Value) -> String {
+    let positions = feed
+        .get("positions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let cell = |v: &Value, k: &str| v.get(k).and_then(mean).map_or("—".into(), fmt_num);
+    let rows: Vec<Vec<String>> = positions
+        .iter()
+        .map(|p| {
+            vec![
+                format!(
+                    "{} / {} / {}",
+                    str_field(p, "site"),
+                    str_field(p, "location"),
+                    str_field(p, "material")
+                ),
+                cell(p, "on_hand"),
+                cell(p, "average_on_hand"),
+                cell(p, "stock_outs"),
+                cell(p, "stock_out_minutes"),
+                cell(p, "fill_rate"),
+                cell(p, "otif"),
+                cell(p, "drift_abs"),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "site / location / material",
+            "on hand",
+            "average",
+            "stock-outs",
+            "stock-out min",
+            "fill rate",
+            "OTIF",
+            "count drift",
+        ]
+        .map(String::from),
+        &rows,
+    )
+}
+
+/// At most this many alerts are listed; the counts cover all of them.
+const ALERTS_LISTED: usize = 100;
+
+fn alerts_section(ndjson: &str) -> String {
+    let alerts: Vec<Value> = ndjson
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    if alerts.is_empty() {
+        return "<p class=\"note\">No alerts were raised.</p>\n".into();
+    }
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for a in &alerts {
+        let k = str_field(a, "kind").to_string();
+        match kinds.iter_mut().find(|(n, _)| *n == k) {
+            Some((_, c)) => *c += 1,
+            None => kinds.push((k, 1)),
+        }
+    }
+    let counts = kinds
+        .iter()
+        .map(|(k, c)| format!("{c} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<Vec<String>> = alerts
+        .iter()
+        .take(ALERTS_LISTED)
+        .map(|a| {
+            let at = a
+                .get("at_s")
+                .and_then(Value::as_f64)
+                .map(|s| format!("{:.2} h", s / 3600.0))
+                .or_else(|| a.get("ts").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
+            vec![
+                at,
+                str_field(a, "kind").to_string(),
+                str_field(a, "hint").to_string(),
+            ]
+        })
+        .collect();
+    let more = if alerts.len() > ALERTS_LISTED {
+        format!(
+            "<p class=\"note\">The first {ALERTS_LISTED} of {} are listed; all are in alerts.ndjson.</p>\n",
+            alerts.len()
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<p>{} alert(s): {counts}.</p>\n{}{more}",
+        alerts.len(),
+        table(&["when", "kind", "what to do"].map(String::from), &rows)
     )
 }

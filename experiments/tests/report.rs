@@ -1,0 +1,106 @@
+//! What the HTML reports hold, read from their text (the browser test is the CLI's).
+
+use experiments::report::{RunInputs, run_report};
+use twin_models::{RunSpec, Timing, kpis_document, load_scenario, replicate};
+
+fn line_kpis() -> serde_json::Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/bottling-line.toml"
+    ))
+    .unwrap();
+    let s = load_scenario("bottling-line.toml", &text).unwrap();
+    let spec = RunSpec::of(&s);
+    let reps = replicate(&s, spec, 2, 1);
+    kpis_document(&s, spec, &reps, Some(Timing { wall_time_s: 0.0 }))
+}
+
+#[test]
+fn alerts_are_counted_by_kind_and_listed_up_to_a_hundred() {
+    let kpis = line_kpis();
+    let alert = |i: usize, kind: &str| {
+        format!(
+            "{{\"at_s\":{},\"kind\":\"{kind}\",\"hint\":\"hint {i}\"}}\n",
+            i * 36
+        )
+    };
+    let mut ndjson = String::new();
+    for i in 0..130 {
+        ndjson.push_str(&alert(i, if i % 10 == 0 { "stock_out" } else { "reorder" }));
+    }
+    let html = run_report(&RunInputs {
+        kpis: &kpis,
+        series: None,
+        timeline: None,
+        alerts: Some(&ndjson),
+    });
+    assert!(
+        html.contains("<p>130 alert(s): 13 stock_out, 117 reorder.</p>"),
+        "counts"
+    );
+    assert!(
+        html.contains("<td class=\"t\">hint 99</td>") && !html.contains("hint 100<"),
+        "the first hundred"
+    );
+    assert!(html.contains("The first 100 of 130 are listed"));
+    assert!(
+        html.contains("<td class=\"t\">0.01 h</td>"),
+        "times in hours"
+    );
+    let quiet = run_report(&RunInputs {
+        kpis: &kpis,
+        series: None,
+        timeline: None,
+        alerts: Some(""),
+    });
+    assert!(quiet.contains("No alerts were raised."));
+    // Without the run's files, only what kpis.json holds: no charts over time, no alerts.
+    let bare = run_report(&RunInputs {
+        kpis: &kpis,
+        series: None,
+        timeline: None,
+        alerts: None,
+    });
+    assert!(!bare.contains("output rate over time") && !bare.contains("id=\"alerts\""));
+    assert!(bare.contains("L1: time per station state"));
+    // Every section is linked from the top.
+    for id in ["headline-kpis", "line-l1", "all-kpis"] {
+        assert!(
+            bare.contains(&format!("<section id=\"{id}\">"))
+                && bare.contains(&format!("href=\"#{id}\"")),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn headline_kpis_come_first_with_their_intervals() {
+    let kpis = line_kpis();
+    let html = run_report(&RunInputs {
+        kpis: &kpis,
+        series: None,
+        timeline: None,
+        alerts: None,
+    });
+    let head = html
+        .split("id=\"headline-kpis\"")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    let rows: Vec<&str> = head.matches("<tr><td>").map(|_| "").collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "throughput, units out and OEE of the one line"
+    );
+    let t = head.find("lines.L1.throughput_per_h").unwrap();
+    let u = head.find("lines.L1.units_out").unwrap();
+    let o = head.find("lines.L1.oee.oee").unwrap();
+    assert!(t < u && u < o);
+    let mean = kpis["summary"]["lines"][0]["throughput_per_h"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(head.contains(&experiments::check::fmt_num(mean)));
+}
