@@ -1,4 +1,5 @@
-//! `twinline`: run, validate and benchmark bottling-plant scenarios headless.
+//! `twinline`: run, replay, sweep, compare, check, validate and benchmark bottling-plant
+//! scenarios headless.
 //!
 //! Exit codes: 0 success; 1 the run failed (I/O, a MAPF search found no solution in time,
 //! or `check` found a regression); 2 bad input (scenario, map, flag, baseline); 130
@@ -27,7 +28,7 @@ use twin_models::{RunSpec, Scenario, Timing, kpis_document, load_scenario_with_f
 #[command(
     name = "twinline",
     version,
-    about = "Digital twin of a bottling plant: headless runs, validation and benchmarks"
+    about = "Digital twin of a bottling plant: headless runs, feeds, what-if experiments, KPI checks for CI, validation and benchmarks"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -70,7 +71,8 @@ struct Output {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and print its KPIs; write kpis.json and timeseries.csv with --out.
+    /// Run a scenario and print its KPIs; write kpis.json, timeseries.csv, timeline.csv and
+    /// alerts.ndjson with --out (and report.html with --report).
     Run {
         /// Scenario file (TOML).
         scenario: PathBuf,
