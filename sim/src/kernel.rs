@@ -128,14 +128,7 @@ impl<E> Simulation<E> {
                 self.now = end;
                 return RunEnd::Horizon;
             }
-            let (t, event) = self.calendar.pop().expect("peeked an event just now");
-            self.now = t;
-            self.events_processed += 1;
-            let mut sched = Scheduler {
-                now: t,
-                calendar: &mut self.calendar,
-            };
-            handler.handle(&mut self.world, &mut sched, event);
+            self.step(handler);
         }
         self.now = end;
         RunEnd::Exhausted
