@@ -1,0 +1,37 @@
+//! What the CLI's test binaries share: the repository root, running the binary, and
+//! scratch directories.
+#![allow(dead_code, reason = "each test binary uses its own part")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (scenarios, baselines and docs are found from here).
+pub fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Runs `twinline` with `args` in the repository root.
+pub fn twinline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary runs")
+}
+
+/// Standard output then standard error, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// An empty scratch directory `twinline-<group>-<pid>-<name>` under the system's temp dir.
+pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("twinline-{group}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
