@@ -67,16 +67,29 @@ impl Progress {
             ))
             .expect("a valid progress template"),
         );
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        // A second handler cannot be set in one process; runs here set one only.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-        Progress { bar, stop }
+        Progress {
+            bar,
+            stop: interrupt_flag(),
+        }
     }
 
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
+}
+
+/// The flag Ctrl-C (or SIGTERM) sets, shared by every run of this process: a process has
+/// one handler, installed on first use.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let set = flag.clone();
+        // Without a handler Ctrl-C ends the process at once, as it always could.
+        let _ = ctrlc::set_handler(move || set.store(true, Ordering::SeqCst));
+        flag
+    })
+    .clone()
 }
 
 /// Runs `reps` replications of `prepared` (a shard's share) on `threads` with a progress

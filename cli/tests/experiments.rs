@@ -652,3 +652,65 @@ fn the_kubernetes_job_runs_every_shard_of_a_bundled_sweep() {
     let r: serde_json::Value = serde_json::from_str(&read(&out.join("results.json"))).unwrap();
     assert_eq!(r["shard"]["index"].as_u64(), Some(completions as u64 - 1));
 }
+
+#[test]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a watchdog on the child process, in wall time"
+)]
+fn ctrl_c_stops_a_check_in_its_second_scenario_too() {
+    let base = temp_dir("check-interrupted");
+    // The first scenario's baseline exists with one replication (kept on update); the
+    // second is new and takes `--reps`, far too many to finish before the signal.
+    let o = twinline(&[
+        "check",
+        "scenarios/textbook/deterministic-line.toml",
+        "--baseline",
+        s(&base),
+        "--update-baseline",
+        "--reps",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args([
+            "check",
+            "scenarios/textbook/deterministic-line.toml",
+            "scenarios/plant-agv.toml",
+            "--baseline",
+            s(&base),
+            "--update-baseline",
+            "--reps",
+            "100000",
+            "--threads",
+            "1",
+        ])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // It stops between runs: well within a minute, or it did not hear the signal.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed().as_secs() > 60 {
+            let _ = child.kill();
+            panic!("Ctrl-C did not stop the second scenario's runs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(base.join("deterministic-line.toml").exists());
+    assert!(
+        !base.join("plant-agv.toml").exists(),
+        "an interrupted baseline is not written"
+    );
+}
