@@ -105,15 +105,9 @@ enum Command {
         /// Replications per variant (default: the sweep file's, else the scenario's).
         #[arg(long)]
         reps: Option<usize>,
-        /// Base seed, the same for every variant (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Simulated time per run, e.g. 8h.
-        #[arg(long, value_parser = duration_arg)]
-        horizon: Option<sim::SimDuration>,
-        /// Warm-up per run, e.g. 1h.
-        #[arg(long, value_parser = duration_arg)]
-        warmup: Option<sim::SimDuration>,
+        /// The same base seed, horizon and warm-up for every variant.
+        #[command(flatten)]
+        overrides: RunOverrides,
         /// Threads (default: all cores). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
@@ -140,15 +134,9 @@ enum Command {
         /// Replication pairs.
         #[arg(long, default_value_t = 10)]
         reps: usize,
-        /// Base seed (default: A's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Simulated time per run, e.g. 8h (default: each scenario's).
-        #[arg(long, value_parser = duration_arg)]
-        horizon: Option<sim::SimDuration>,
-        /// Warm-up per run (default: each scenario's).
-        #[arg(long, value_parser = duration_arg)]
-        warmup: Option<sim::SimDuration>,
+        /// Seed for both (default: A's); horizon and warm-up (default: each scenario's).
+        #[command(flatten)]
+        overrides: RunOverrides,
         /// Threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -341,6 +329,16 @@ enum Command {
     },
 }
 
+impl RunOverrides {
+    /// The horizon and warm-up, as every run of an experiment takes them.
+    fn runs(&self) -> experiments::sweep::RunOverrides {
+        experiments::sweep::RunOverrides {
+            horizon: self.horizon,
+            warmup: self.warmup,
+        }
+    }
+}
+
 fn duration_arg(s: &str) -> Result<sim::SimDuration, String> {
     let d = parse_duration(s)?;
     if d.0 == 0 {
@@ -446,9 +444,7 @@ fn main() -> ExitCode {
             file,
             sets,
             reps,
-            seed,
-            horizon,
-            warmup,
+            overrides,
             threads,
             shard,
             out,
@@ -459,8 +455,8 @@ fn main() -> ExitCode {
             file,
             sets,
             reps,
-            seed,
-            overrides: experiments::sweep::RunOverrides { horizon, warmup },
+            seed: overrides.seed,
+            overrides: overrides.runs(),
             threads,
             shard,
             out,
@@ -470,9 +466,7 @@ fn main() -> ExitCode {
             a,
             b,
             reps,
-            seed,
-            horizon,
-            warmup,
+            overrides,
             threads,
             alpha,
             all,
@@ -481,8 +475,8 @@ fn main() -> ExitCode {
             a,
             b,
             reps,
-            seed,
-            overrides: experiments::sweep::RunOverrides { horizon, warmup },
+            seed: overrides.seed,
+            overrides: overrides.runs(),
             threads,
             alpha,
             all,
