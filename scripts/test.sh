@@ -3,7 +3,9 @@
 # every test of the workspace (unit, integration, CLI, doc tests).
 # System parts, installed here when missing: the MQTT tests start their own Mosquitto
 # broker (Debian package `mosquitto`); the report tests screenshot the HTML report in
-# headless Chromium (Debian package `chromium`).
+# headless Chromium (Debian package `chromium`); the viewer tests render a frame of
+# `twinline view` in a virtual X server with Mesa's software Vulkan (Debian packages
+# `xvfb`, `xauth`, `mesa-vulkan-drivers`, `libvulkan1` and the X11 client libraries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,15 @@ if ! command -v chromium >/dev/null 2>&1; then
   # The report tests look at the HTML report in a real headless browser.
   missing+=(chromium fonts-dejavu-core)
 fi
+if ! command -v xvfb-run >/dev/null 2>&1; then
+  missing+=(xvfb xauth)
+fi
+# The viewer loads Vulkan and X11 at run time (nothing to link against at build time).
+for pkg in mesa-vulkan-drivers libvulkan1 libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "scripts/test.sh: installing ${missing[*]} (the tests start their own broker and browser)"
   if [ "$(id -u)" -eq 0 ]; then apt=(apt-get); else apt=(sudo apt-get); fi

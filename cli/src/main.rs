@@ -1,5 +1,5 @@
 //! `twinline`: run, replay, sweep, compare, check, validate and benchmark bottling-plant
-//! scenarios headless.
+//! scenarios headless, and watch them in the 3D viewer (`view`, the default `view` feature).
 //!
 //! Exit codes: 0 success; 1 the run failed (I/O, a MAPF search found no solution in time,
 //! or `check` found a regression); 2 bad input (scenario, map, flag, baseline); 130
@@ -15,6 +15,8 @@ mod pace;
 mod replay;
 mod report;
 mod table;
+#[cfg(feature = "view")]
+mod view;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -28,7 +30,7 @@ use twin_models::{RunSpec, Scenario, Timing, kpis_document, load_scenario_with_f
 #[command(
     name = "twinline",
     version,
-    about = "Digital twin of a bottling plant: headless runs, feeds, what-if experiments, KPI checks for CI, validation and benchmarks"
+    about = "Digital twin of a bottling plant: headless runs, feeds, what-if experiments, KPI checks for CI, validation, benchmarks and a 3D viewer"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -318,6 +320,45 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Open the 3D viewer on a scenario: the plant, AGVs and stock as the twin runs, with
+    /// time controls, an inspector, live KPIs, alerts, a station timeline and what-if
+    /// changes. With --screenshot, render one frame to a PNG and exit.
+    #[cfg(feature = "view")]
+    View {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        #[command(flatten)]
+        overrides: RunOverrides,
+        /// Run to this simulated time before showing it, e.g. 2h.
+        #[arg(long, value_parser = parse_duration)]
+        at: Option<sim::SimDuration>,
+        /// Simulated seconds per wall second, 1 to 10000.
+        #[arg(long, default_value_t = 60.0, value_parser = view_speed_arg)]
+        speed: f64,
+        /// Start playing at once.
+        #[arg(long)]
+        play: bool,
+        /// Look straight down (2D, north up).
+        #[arg(long)]
+        top_down: bool,
+        /// Render one frame to this PNG file and exit (works under Xvfb with Mesa).
+        #[arg(long)]
+        screenshot: Option<PathBuf>,
+        /// With --screenshot: also write where each machine's state lamp and each AGV is
+        /// in the picture, as JSON.
+        #[arg(long, requires = "screenshot")]
+        screenshot_map: Option<PathBuf>,
+        /// Window size in pixels, WIDTHxHEIGHT.
+        #[arg(long, default_value = "1280x720", value_parser = view::size_arg)]
+        size: (u32, u32),
+        /// PATH=VALUE — a scenario field by dotted path, as in `sweep --set`
+        /// (`fleet.size=500`, `lines.L1.buffers.B2.capacity=800`). Repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Draw this many frames, then close and print frame times (for measuring).
+        #[arg(long)]
+        frames: Option<u32>,
+    },
     /// Measure the engine's speed on the bundled scenarios and print a report.
     Bench {
         /// Directory holding the bundled scenarios.
@@ -337,6 +378,17 @@ impl RunOverrides {
             warmup: self.warmup,
         }
     }
+}
+
+#[cfg(feature = "view")]
+fn view_speed_arg(s: &str) -> Result<f64, String> {
+    s.trim_end_matches(['x', '×'])
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (1.0..=10_000.0).contains(v))
+        .ok_or_else(|| {
+            format!("`{s}`: a speed from 1 to 10000 (simulated seconds per wall second)")
+        })
 }
 
 fn duration_arg(s: &str) -> Result<sim::SimDuration, String> {
@@ -550,6 +602,32 @@ fn main() -> ExitCode {
             output.reproducible,
         ),
         Command::Validate { files } => validate(&files),
+        #[cfg(feature = "view")]
+        Command::View {
+            scenario,
+            overrides,
+            at,
+            speed,
+            play,
+            top_down,
+            screenshot,
+            screenshot_map,
+            size,
+            sets,
+            frames,
+        } => view::view(view::ViewArgs {
+            scenario,
+            overrides,
+            at,
+            speed,
+            play,
+            top_down,
+            screenshot,
+            screenshot_map,
+            size,
+            sets,
+            frames,
+        }),
         Command::Schema => {
             say(&format!("{}\n", twin_models::scenario::json_schema()));
             Ok(())

@@ -7,7 +7,7 @@ use std::process::Command;
 
 mod common;
 
-use common::{root, text, twinline};
+use common::{read_png, root, text, twinline};
 
 fn temp_dir(name: &str) -> PathBuf {
     common::scratch_dir("exp", name)
@@ -508,16 +508,7 @@ fn screenshot(page: &Path, height: u32) -> (Vec<u8>, u32, u32) {
         .output()
         .expect("chromium runs (scripts/test.sh installs the Debian package `chromium`)");
     assert!(shot.exists(), "no screenshot: {}", text(&o));
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
-    let rgb: Vec<u8> = buf[..info.buffer_size()]
-        .chunks(channels)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
-    (rgb, info.width, info.height)
+    read_png(&shot)
 }
 
 /// Pixels of exactly `colour` in rows `rows` of the picture.

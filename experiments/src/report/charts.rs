@@ -3,6 +3,7 @@
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::RGBColor;
+use twin_models::engine::StationState;
 
 /// A colour.
 pub type RGB = RGBColor;
@@ -26,15 +27,12 @@ pub const PALETTE: [RGBColor; 10] = [
 
 /// The colour of a station state, as in the viewer's legend.
 pub fn state_colour(state: &str) -> RGBColor {
-    match state {
-        "working" => RGBColor(0x2e, 0x7d, 0x32),
-        "starved" => RGBColor(0xf9, 0xa8, 0x25),
-        "blocked" => RGBColor(0x15, 0x65, 0xc0),
-        "down" => RGBColor(0xc6, 0x28, 0x28),
-        "setup" => RGBColor(0x6a, 0x1b, 0x9a),
-        "micro_stop" => RGBColor(0xef, 0x6c, 0x00),
-        "planned_stop" => RGBColor(0x75, 0x75, 0x75),
-        _ => RGBColor(0x90, 0x90, 0x90),
+    match StationState::from_name(state) {
+        Some(s) => {
+            let [r, g, b] = s.rgb();
+            RGBColor(r, g, b)
+        }
+        None => RGBColor(0x90, 0x90, 0x90),
     }
 }
 

@@ -54,7 +54,7 @@ fn ev(line: u16, event: LineEvent) -> PlantEvent {
 }
 
 impl LineRuntime {
-    fn n_stations(&self) -> usize {
+    pub(crate) fn n_stations(&self) -> usize {
         match &self.engine {
             LineEngine::Fluid(f) => f.n_stations(),
             LineEngine::Discrete(d) => d.n_stations(),

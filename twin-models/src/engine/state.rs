@@ -51,6 +51,25 @@ impl StationState {
             StationState::PlannedStop => "planned_stop",
         }
     }
+
+    /// The state named `name` (as [`Self::name`] writes it).
+    pub fn from_name(name: &str) -> Option<StationState> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The colour reports and the viewer draw this state in, sRGB: green working, amber
+    /// starved, blue blocked, red down, purple setup, orange micro-stop, grey planned stop.
+    pub fn rgb(self) -> [u8; 3] {
+        match self {
+            StationState::Working => [0x2e, 0x7d, 0x32],
+            StationState::Starved => [0xf9, 0xa8, 0x25],
+            StationState::Blocked => [0x15, 0x65, 0xc0],
+            StationState::Down => [0xc6, 0x28, 0x28],
+            StationState::Setup => [0x6a, 0x1b, 0x9a],
+            StationState::MicroStop => [0xef, 0x6c, 0x00],
+            StationState::PlannedStop => [0x75, 0x75, 0x75],
+        }
+    }
 }
 
 /// Quantities a station has counted, in ticks (see [`TICKS_PER_UNIT`]) and seconds.

@@ -8,6 +8,7 @@ use crate::scenario::Scenario;
 use crate::units::units;
 use nalgebra::Point2;
 use sim::SimTime;
+use std::borrow::Borrow;
 
 /// A station at an instant.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,18 +81,36 @@ pub struct PlantSnapshot {
 /// [`super::simulate`] gives for the same spec on one thread. Snapshots and KPIs so far
 /// book the lines' time up to now, as sampling does; taken at other instants than the
 /// samples, they may move the last digits of later results.
-pub struct Twin<'s> {
-    scenario: &'s Scenario,
+///
+/// `S` is how the twin holds its scenario: `&Scenario` to borrow it, or an owned
+/// `Scenario` / `Arc<Scenario>` for a twin that lives on its own (in a viewer's world).
+pub struct Twin<S: Borrow<Scenario>> {
+    scenario: S,
     plant: Plant,
 }
 
-impl<'s> Twin<'s> {
+impl<S: Borrow<Scenario>> Twin<S> {
     /// The plant of `scenario` for one run of `spec`, its first events on the calendar and
     /// the clock at 0.
-    pub fn new(scenario: &'s Scenario, spec: RunSpec) -> Self {
-        let mut plant = Plant::new(scenario, spec);
+    pub fn new(scenario: S, spec: RunSpec) -> Self {
+        let mut plant = Plant::new(scenario.borrow(), spec);
         plant.start();
         Twin { scenario, plant }
+    }
+
+    /// The scenario it runs.
+    pub fn scenario(&self) -> &Scenario {
+        self.scenario.borrow()
+    }
+
+    /// The scenario as the twin holds it (e.g. the `Arc` to share).
+    pub fn scenario_handle(&self) -> &S {
+        &self.scenario
+    }
+
+    /// The run it makes.
+    pub fn spec(&self) -> &RunSpec {
+        &self.plant.spec
     }
 
     /// Simulated time now.
@@ -127,10 +146,26 @@ impl<'s> Twin<'s> {
 
     /// The plant now.
     pub fn snapshot(&mut self) -> PlantSnapshot {
+        let mut snap = PlantSnapshot {
+            time: SimTime::ZERO,
+            lines: Vec::new(),
+            vehicles: Vec::new(),
+            stock: Vec::new(),
+            alerts: Vec::new(),
+        };
+        self.refresh(&mut snap);
+        snap
+    }
+
+    /// Brings `snap` up to now, reusing its storage: once it has the plant's shape (after
+    /// the first call), a refresh allocates only for alerts raised since the last one.
+    pub fn refresh(&mut self, snap: &mut PlantSnapshot) {
         let now = self.now();
-        let mut lines = Vec::new();
+        let scenario: &Scenario = self.scenario.borrow();
+        snap.time = now;
+        snap.lines.truncate(self.plant.lines.len());
         for (li, &e) in self.plant.lines.iter().enumerate() {
-            let line = &self.scenario.lines[self.plant.scenario_lines[li]];
+            let line = &scenario.lines[self.plant.scenario_lines[li]];
             let mut rt = self
                 .plant
                 .sim
@@ -138,60 +173,94 @@ impl<'s> Twin<'s> {
                 .get_mut::<LineRuntime>(e)
                 .expect("every line entity has a runtime");
             rt.sync(now);
-            let stations: Vec<StationSnapshot> = line
-                .stations
-                .iter()
-                .enumerate()
-                .map(|(i, st)| {
-                    let core = rt.core(i);
-                    StationSnapshot {
+            if snap.lines.len() == li {
+                snap.lines.push(LineSnapshot {
+                    name: line.name.clone(),
+                    stations: Vec::with_capacity(line.stations.len()),
+                    buffers: Vec::with_capacity(line.buffers.len()),
+                    units_out: 0.0,
+                });
+            }
+            let out = &mut snap.lines[li];
+            out.stations.truncate(line.stations.len());
+            for (i, st) in line.stations.iter().enumerate() {
+                let core = rt.core(i);
+                let product = &scenario.products[core.product];
+                if out.stations.len() == i {
+                    out.stations.push(StationSnapshot {
                         name: st.name.clone(),
                         state: rt.state(i),
-                        product: self.scenario.products[core.product].clone(),
-                        units_out: units(core.counters.good),
-                        failures: core.counters.failures,
-                        changeovers: core.counters.setups,
+                        product: product.clone(),
+                        units_out: 0.0,
+                        failures: 0,
+                        changeovers: 0,
+                    });
+                }
+                let s = &mut out.stations[i];
+                s.state = rt.state(i);
+                if s.product != *product {
+                    s.product.clone_from(product);
+                }
+                s.units_out = units(core.counters.good);
+                s.failures = core.counters.failures;
+                s.changeovers = core.counters.setups;
+            }
+            out.buffers.truncate(line.buffers.len());
+            for (b, buf) in line.buffers.iter().enumerate() {
+                let level = match &rt.engine {
+                    LineEngine::Fluid(f) => f.buffer_level(b),
+                    LineEngine::Discrete(d) => d.buffer_level(Some(b)),
+                };
+                if out.buffers.len() == b {
+                    out.buffers.push(BufferSnapshot {
+                        name: buf.name.clone(),
+                        level,
+                        capacity: buf.capacity,
+                    });
+                }
+                out.buffers[b].level = level;
+            }
+            out.units_out = out.stations.last().map_or(0.0, |s| s.units_out);
+        }
+        match self.plant.sim.world.get_resource::<FleetRuntime>() {
+            Some(fleet) => {
+                fleet.refresh_vehicle_snapshots(&mut snap.vehicles);
+                snap.stock.truncate(fleet.stock.len());
+                for (i, s) in fleet.stock.iter().enumerate() {
+                    if snap.stock.len() == i {
+                        snap.stock.push(StockSnapshot {
+                            material: s.spec().material.clone(),
+                            at: s.spec().at.clone(),
+                            on_hand: 0.0,
+                        });
                     }
-                })
-                .collect();
-            let buffers = line
-                .buffers
-                .iter()
-                .enumerate()
-                .map(|(b, buf)| BufferSnapshot {
-                    name: buf.name.clone(),
-                    level: match &rt.engine {
-                        LineEngine::Fluid(f) => f.buffer_level(b),
-                        LineEngine::Discrete(d) => d.buffer_level(Some(b)),
-                    },
-                    capacity: buf.capacity,
-                })
-                .collect();
-            let units_out = stations.last().map_or(0.0, |s| s.units_out);
-            lines.push(LineSnapshot {
-                name: line.name.clone(),
-                stations,
-                buffers,
-                units_out,
-            });
+                    snap.stock[i].on_hand = s.on_hand();
+                }
+                let alerts = fleet.alerts();
+                snap.alerts.truncate(alerts.len());
+                let known = snap.alerts.len();
+                snap.alerts.extend_from_slice(&alerts[known..]);
+            }
+            None => {
+                snap.vehicles.clear();
+                snap.stock.clear();
+                snap.alerts.clear();
+            }
         }
-        let fleet = self.plant.sim.world.get_resource::<FleetRuntime>();
-        PlantSnapshot {
-            time: now,
-            lines,
-            vehicles: fleet.map_or(Vec::new(), FleetRuntime::vehicle_snapshots),
-            stock: fleet.map_or(Vec::new(), |f| {
-                f.stock
-                    .iter()
-                    .map(|s| StockSnapshot {
-                        material: s.spec().material.clone(),
-                        at: s.spec().at.clone(),
-                        on_hand: s.on_hand(),
-                    })
-                    .collect()
-            }),
-            alerts: fleet.map_or(Vec::new(), |f| f.alerts().to_vec()),
-        }
+    }
+
+    /// The stops of station `station` of line `line` (indices in the twin's snapshot
+    /// order) up to the last refresh: (start ns, end ns, state) spans of down, setup,
+    /// micro-stop, planned stop and material or outfeed holds; working, starved and blocked
+    /// time lie between them. Empty when the run does not record series.
+    pub fn station_timeline(&self, line: usize, station: usize) -> &[(u64, u64, StationState)] {
+        self.plant
+            .lines
+            .get(line)
+            .and_then(|&e| self.plant.sim.world.get::<LineRuntime>(e))
+            .filter(|rt| station < rt.n_stations())
+            .and_then(|rt| rt.core(station).timeline.as_deref())
+            .unwrap_or(&[])
     }
 
     /// The way vehicle `v` would drive to its goal (see [`FleetRuntime::route_ahead`]);
@@ -208,12 +277,13 @@ impl<'s> Twin<'s> {
     /// The KPIs from the end of the warm-up to now; `None` until the warm-up is over.
     pub fn kpis(&mut self) -> Option<crate::kpi::RunKpis> {
         let now = self.now();
-        (now.0 > self.plant.spec.warmup.0).then(|| self.plant.measure_at(self.scenario, now))
+        (now.0 > self.plant.spec.warmup.0)
+            .then(|| self.plant.measure_at(self.scenario.borrow(), now))
     }
 
     /// Runs on to the horizon and measures.
     pub fn finish(self) -> RunOutput {
-        let mut out = self.plant.finish(self.scenario);
+        let mut out = self.plant.finish(self.scenario.borrow());
         out.events += out.global_events;
         out
     }

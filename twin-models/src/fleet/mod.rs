@@ -587,30 +587,47 @@ impl FleetRuntime {
 
     /// Every vehicle as it is now.
     pub fn vehicle_snapshots(&self) -> Vec<VehicleSnapshot> {
-        let at = self.positions();
-        self.vehicles
-            .iter()
-            .enumerate()
-            .map(|(v, veh)| {
-                let kind = &self.plan.types[veh.kind];
-                VehicleSnapshot {
+        let mut out = Vec::new();
+        self.refresh_vehicle_snapshots(&mut out);
+        out
+    }
+
+    /// Brings `out` to every vehicle as it is now, reusing its storage (no allocation once
+    /// it holds the fleet).
+    pub fn refresh_vehicle_snapshots(&self, out: &mut Vec<VehicleSnapshot>) {
+        out.truncate(self.vehicles.len());
+        for (v, veh) in self.vehicles.iter().enumerate() {
+            let kind = &self.plan.types[veh.kind];
+            if out.len() == v {
+                out.push(VehicleSnapshot {
                     index: v,
                     kind: kind.name.clone(),
-                    at: at[v],
-                    loads: veh.cargo.len(),
-                    state_of_charge: kind
-                        .battery
-                        .as_ref()
-                        .map(|b| (veh.charge_wh / b.capacity_wh).clamp(0.0, 1.0)),
-                    doing: veh.job.name(),
-                    goal: veh
-                        .job
-                        .driving()
-                        .then(|| self.plan.layout.position(self.traffic.goal(v))),
-                    tasks: veh.assigned.iter().chain(&veh.cargo).copied().collect(),
-                }
-            })
-            .collect()
+                    at: Point2::origin(),
+                    loads: 0,
+                    state_of_charge: None,
+                    doing: "idle",
+                    goal: None,
+                    tasks: Vec::new(),
+                });
+            }
+            let snap = &mut out[v];
+            let (a, b, f) = self.traffic.progress(v);
+            let (pa, pb) = (self.plan.layout.position(a), self.plan.layout.position(b));
+            snap.at = pa + (pb - pa) * f;
+            snap.loads = veh.cargo.len();
+            snap.state_of_charge = kind
+                .battery
+                .as_ref()
+                .map(|b| (veh.charge_wh / b.capacity_wh).clamp(0.0, 1.0));
+            snap.doing = veh.job.name();
+            snap.goal = veh
+                .job
+                .driving()
+                .then(|| self.plan.layout.position(self.traffic.goal(v)));
+            snap.tasks.clear();
+            snap.tasks
+                .extend(veh.assigned.iter().chain(&veh.cargo).copied());
+        }
     }
 
     /// The way vehicle `v` would drive to its goal from where it stands, as spots' places

@@ -187,3 +187,64 @@ fn vehicles_show_where_they_are_what_they_do_and_the_way_ahead() {
     assert!(seen_driving && seen_loaded);
     assert_eq!(twin.route_ahead(99), Vec::new());
 }
+
+#[test]
+fn a_refreshed_snapshot_equals_a_fresh_one_and_keeps_its_storage() {
+    let s = std::sync::Arc::new(bundled("plant-agv.toml"));
+    let spec = RunSpec {
+        horizon: sim::SimDuration(3 * HOUR),
+        ..RunSpec::of(&s)
+    };
+    // The twin may own its scenario (through an Arc), as a viewer's does.
+    let mut twin = Twin::new(std::sync::Arc::clone(&s), spec);
+    let mut kept = twin.snapshot();
+    let vehicles_at = kept.vehicles.as_ptr();
+    for minutes in [7u64, 50, 95, 180] {
+        twin.advance_to(SimTime(minutes * 60_000_000_000));
+        twin.refresh(&mut kept);
+        assert_eq!(kept, twin.snapshot(), "at {minutes} min");
+        assert_eq!(
+            kept.vehicles.as_ptr(),
+            vehicles_at,
+            "no new vehicle storage"
+        );
+    }
+    assert!(
+        kept.vehicles
+            .iter()
+            .any(|v| v.loads > 0 || v.doing != "idle")
+    );
+    assert!(!kept.alerts.is_empty() || kept.stock.iter().all(|x| x.on_hand >= 0.0));
+}
+
+#[test]
+fn the_station_timeline_so_far_is_the_runs_timeline_up_to_now() {
+    let s = bundled("bottling-line.toml");
+    let spec = RunSpec {
+        horizon: sim::SimDuration(8 * HOUR),
+        ..RunSpec::of(&s)
+    };
+    let whole = simulate(&s, spec);
+    let mut twin = Twin::new(&s, spec);
+    let mid = 5 * HOUR;
+    twin.advance_to(SimTime(mid));
+    twin.snapshot();
+    assert_eq!(s.lines.len(), 1);
+    let timeline = whole.timeline.unwrap();
+    assert!(timeline.iter().any(|t| !t.stops.is_empty()));
+    for (si, st) in timeline.iter().enumerate() {
+        let so_far = twin.station_timeline(0, si);
+        // Every stop that ended by now is there as the whole run has it; one under way
+        // is there up to now.
+        let done: Vec<_> = st.stops.iter().filter(|x| x.1 <= mid).copied().collect();
+        assert_eq!(&so_far[..done.len()], &done[..], "station {si}");
+        for extra in &so_far[done.len()..] {
+            assert!(
+                extra.0 < mid && extra.1 == mid,
+                "a stop under way ends now: {extra:?}"
+            );
+        }
+    }
+    assert!(twin.station_timeline(0, 99).is_empty());
+    assert!(twin.station_timeline(7, 0).is_empty());
+}

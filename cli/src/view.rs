@@ -1,0 +1,194 @@
+//! `twinline view`: the 3D viewer on a scenario (built with the default `view` feature).
+
+use crate::{Failure, RunOverrides};
+use experiments::overrides::{parse_set, parse_value};
+use experiments::sweep::{Variant, prepare};
+use std::path::{Path, PathBuf};
+use twinline_viewer::{ViewerOptions, run};
+
+/// What `twinline view` was asked for.
+pub(crate) struct ViewArgs {
+    pub scenario: PathBuf,
+    pub overrides: RunOverrides,
+    pub at: Option<sim::SimDuration>,
+    pub speed: f64,
+    pub play: bool,
+    pub top_down: bool,
+    pub screenshot: Option<PathBuf>,
+    pub screenshot_map: Option<PathBuf>,
+    pub size: (u32, u32),
+    pub sets: Vec<String>,
+    pub frames: Option<u32>,
+}
+
+pub(crate) fn view(args: ViewArgs) -> Result<(), Failure> {
+    let path = args.scenario;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Failure::BadInput(format!("{}: cannot read the scenario: {e}", path.display()))
+    })?;
+    let file = path.display().to_string();
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    // `--set PATH=VALUE` fields, under whatever the what-if panel changes later.
+    let mut base: Vec<(String, String)> = Vec::new();
+    for set in &args.sets {
+        let p = parse_set(set).map_err(|e| Failure::BadInput(e.to_string()))?;
+        let [value] = &p.values[..] else {
+            return Err(Failure::BadInput(format!(
+                "--set {set}: one value only (the viewer runs one plant; use `twinline sweep` for several)"
+            )));
+        };
+        base.push((p.path, experiments::sweep::value_text(value)));
+    }
+    let overrides = args.overrides;
+    let rebuild = move |changes: &[(String, String)]| {
+        let changes: Vec<(String, String)> = base.iter().chain(changes).cloned().collect();
+        let variant = Variant {
+            label: changes
+                .iter()
+                .map(|(p, v)| format!("{p}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            settings: changes
+                .iter()
+                .map(|(p, v)| (p.clone(), parse_value(v)))
+                .collect(),
+        };
+        let dir = dir.clone();
+        let read = move |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+        };
+        let mut prepared = prepare(
+            &file,
+            &text,
+            &[variant],
+            experiments::sweep::RunOverrides::default(),
+            &read,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut scenario = prepared.remove(0).scenario;
+        with_run_settings(&mut scenario, &overrides).map_err(|e| match e {
+            Failure::BadInput(m) => m,
+            _ => "the run settings do not fit the changed scenario".to_string(),
+        })?;
+        Ok(scenario)
+    };
+    let scenario = rebuild(&[]).map_err(Failure::BadInput)?;
+    if let Some(at) = args.at
+        && at > scenario.run.horizon
+    {
+        return Err(Failure::BadInput(format!(
+            "--at {}: past the run's horizon ({})",
+            fmt_secs(at.as_secs_f64()),
+            fmt_secs(scenario.run.horizon.as_secs_f64())
+        )));
+    }
+    if let Some(shot) = &args.screenshot {
+        check_writable(shot)?;
+    }
+    let stats = run(ViewerOptions {
+        seed: args.overrides.seed,
+        scenario,
+        rebuild: Box::new(rebuild),
+        at: args.at.map(|d| sim::SimTime(d.0)),
+        speed: args.speed,
+        play: args.play,
+        top_down: args.top_down,
+        screenshot: args.screenshot,
+        screenshot_map: args.screenshot_map,
+        size: args.size,
+        frames: args.frames,
+    })
+    .map_err(|e| Failure::Io(e.to_string()))?;
+    if let Some(s) = stats {
+        let row = |name: &str, x: &twinline_viewer::frames::Spread| {
+            format!(
+                "{name:<22} {:>8.2} {:>8.2} {:>8.2} {:>8.2}\n",
+                x.mean, x.p50, x.p95, x.max
+            )
+        };
+        let mut text = format!(
+            "{} frames, {} machines, {} AGVs, {:.0} simulated s\n{:<22} {:>8} {:>8} {:>8} {:>8}\n",
+            s.frames,
+            s.machines,
+            s.vehicles,
+            s.simulated_s,
+            "ms per frame",
+            "mean",
+            "p50",
+            "p95",
+            "max"
+        );
+        text += &row("frame (wall)", &s.frame);
+        text += &row("engine (advance)", &s.engine);
+        text += &row("scene sync", &s.sync);
+        crate::say(&text);
+    }
+    Ok(())
+}
+
+/// The command line's horizon and warm-up, checked against each other, put into the
+/// scenario the viewer runs.
+fn with_run_settings(
+    scenario: &mut twin_models::Scenario,
+    o: &RunOverrides,
+) -> Result<(), Failure> {
+    let spec = experiments::sweep::spec_of(scenario, o.runs()).map_err(Failure::BadInput)?;
+    scenario.run.horizon = spec.horizon;
+    scenario.run.warmup = spec.warmup;
+    Ok(())
+}
+
+fn fmt_secs(s: f64) -> String {
+    if s >= 3600.0 {
+        format!("{:.6}h", s / 3600.0)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Fails before the window opens when the picture could not be written anyway.
+fn check_writable(path: &Path) -> Result<(), Failure> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Failure::BadInput(format!(
+            "--screenshot {}: no directory {}",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `WIDTHxHEIGHT`, e.g. `1280x720`.
+pub(crate) fn size_arg(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, e.g. 1280x720"))?;
+    let parse = |t: &str| {
+        t.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&v| (320..=8192).contains(&v))
+            .ok_or_else(|| format!("`{s}`: sizes are whole numbers of pixels from 320 to 8192"))
+    };
+    Ok((parse(w)?, parse(h)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_bad_ones_say_why() {
+        assert_eq!(size_arg("1280x720"), Ok((1280, 720)));
+        assert!(size_arg("1280").unwrap_err().contains("WIDTHxHEIGHT"));
+        assert!(size_arg("10x720").unwrap_err().contains("320 to 8192"));
+    }
+}
