@@ -324,41 +324,7 @@ enum Command {
     /// time controls, an inspector, live KPIs, alerts, a station timeline and what-if
     /// changes. With --screenshot, render one frame to a PNG and exit.
     #[cfg(feature = "view")]
-    View {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-        #[command(flatten)]
-        overrides: RunOverrides,
-        /// Run to this simulated time before showing it, e.g. 2h.
-        #[arg(long, value_parser = parse_duration)]
-        at: Option<sim::SimDuration>,
-        /// Simulated seconds per wall second, 1 to 10000.
-        #[arg(long, default_value_t = 60.0, value_parser = view_speed_arg)]
-        speed: f64,
-        /// Start playing at once.
-        #[arg(long)]
-        play: bool,
-        /// Look straight down (2D, north up).
-        #[arg(long)]
-        top_down: bool,
-        /// Render one frame to this PNG file and exit (works under Xvfb with Mesa).
-        #[arg(long)]
-        screenshot: Option<PathBuf>,
-        /// With --screenshot: also write where each machine's state lamp and each AGV is
-        /// in the picture, as JSON.
-        #[arg(long, requires = "screenshot")]
-        screenshot_map: Option<PathBuf>,
-        /// Window size in pixels, WIDTHxHEIGHT.
-        #[arg(long, default_value = "1280x720", value_parser = view::size_arg)]
-        size: (u32, u32),
-        /// PATH=VALUE — a scenario field by dotted path, as in `sweep --set`
-        /// (`fleet.size=500`, `lines.L1.buffers.B2.capacity=800`). Repeatable.
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        /// Draw this many frames, then close and print frame times (for measuring).
-        #[arg(long)]
-        frames: Option<u32>,
-    },
+    View(view::ViewArgs),
     /// Measure the engine's speed on the bundled scenarios and print a report.
     Bench {
         /// Directory holding the bundled scenarios.
@@ -378,17 +344,6 @@ impl RunOverrides {
             warmup: self.warmup,
         }
     }
-}
-
-#[cfg(feature = "view")]
-fn view_speed_arg(s: &str) -> Result<f64, String> {
-    s.trim_end_matches(['x', '×'])
-        .parse::<f64>()
-        .ok()
-        .filter(|v| (1.0..=10_000.0).contains(v))
-        .ok_or_else(|| {
-            format!("`{s}`: a speed from 1 to 10000 (simulated seconds per wall second)")
-        })
 }
 
 fn duration_arg(s: &str) -> Result<sim::SimDuration, String> {
@@ -603,31 +558,7 @@ fn main() -> ExitCode {
         ),
         Command::Validate { files } => validate(&files),
         #[cfg(feature = "view")]
-        Command::View {
-            scenario,
-            overrides,
-            at,
-            speed,
-            play,
-            top_down,
-            screenshot,
-            screenshot_map,
-            size,
-            sets,
-            frames,
-        } => view::view(view::ViewArgs {
-            scenario,
-            overrides,
-            at,
-            speed,
-            play,
-            top_down,
-            screenshot,
-            screenshot_map,
-            size,
-            sets,
-            frames,
-        }),
+        Command::View(args) => view::view(args),
         Command::Schema => {
             say(&format!("{}\n", twin_models::scenario::json_schema()));
             Ok(())

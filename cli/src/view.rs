@@ -1,24 +1,47 @@
 //! `twinline view`: the 3D viewer on a scenario (built with the default `view` feature).
 
-use crate::{Failure, RunOverrides};
+use crate::{Failure, RunOverrides, parse_duration};
 use experiments::overrides::{parse_set, parse_value};
 use experiments::sweep::{Variant, prepare};
 use std::path::{Path, PathBuf};
 use twinline_viewer::{ViewerOptions, run};
 
 /// What `twinline view` was asked for.
+#[derive(clap::Args)]
 pub(crate) struct ViewArgs {
-    pub scenario: PathBuf,
-    pub overrides: RunOverrides,
-    pub at: Option<sim::SimDuration>,
-    pub speed: f64,
-    pub play: bool,
-    pub top_down: bool,
-    pub screenshot: Option<PathBuf>,
-    pub screenshot_map: Option<PathBuf>,
-    pub size: (u32, u32),
-    pub sets: Vec<String>,
-    pub frames: Option<u32>,
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    #[command(flatten)]
+    overrides: RunOverrides,
+    /// Run to this simulated time before showing it, e.g. 2h.
+    #[arg(long, value_parser = parse_duration)]
+    at: Option<sim::SimDuration>,
+    /// Simulated seconds per wall second, 1 to 10000.
+    #[arg(long, default_value_t = 60.0, value_parser = view_speed_arg)]
+    speed: f64,
+    /// Start playing at once.
+    #[arg(long)]
+    play: bool,
+    /// Look straight down (2D, north up).
+    #[arg(long)]
+    top_down: bool,
+    /// Render one frame to this PNG file and exit (works under Xvfb with Mesa).
+    #[arg(long)]
+    screenshot: Option<PathBuf>,
+    /// With --screenshot: also write where each machine's state lamp and each AGV is
+    /// in the picture, as JSON.
+    #[arg(long, requires = "screenshot")]
+    screenshot_map: Option<PathBuf>,
+    /// Window size in pixels, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x720", value_parser = size_arg)]
+    size: (u32, u32),
+    /// PATH=VALUE — a scenario field by dotted path, as in `sweep --set`
+    /// (`fleet.size=500`, `lines.L1.buffers.B2.capacity=800`). Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+    /// Draw this many frames, then close and print frame times (for measuring).
+    #[arg(long)]
+    frames: Option<u32>,
 }
 
 pub(crate) fn view(args: ViewArgs) -> Result<(), Failure> {
@@ -164,6 +187,16 @@ fn check_writable(path: &Path) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+fn view_speed_arg(s: &str) -> Result<f64, String> {
+    s.trim_end_matches(['x', '×'])
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (1.0..=10_000.0).contains(v))
+        .ok_or_else(|| {
+            format!("`{s}`: a speed from 1 to 10000 (simulated seconds per wall second)")
+        })
 }
 
 /// `WIDTHxHEIGHT`, e.g. `1280x720`.

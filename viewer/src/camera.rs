@@ -189,3 +189,47 @@ pub fn apply(
         **projection = view.projection();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_down_looks_straight_down_with_north_up() {
+        let bounds = Aabb::centred(Vec3::new(50.0, 1.0, 20.0), Vec3::new(100.0, 2.0, 40.0));
+        let mut view = ViewCamera::framing(&bounds, 1.3);
+        view.yaw = 1.0;
+        view.top_down = true;
+        let tf = view.transform();
+        assert!(tf.forward().dot(Vec3::NEG_Y) > 0.9999, "{:?}", tf.forward());
+        // The screen's up is north (−z), whatever the orbit's yaw was.
+        assert!(tf.up().dot(Vec3::NEG_Z) > 0.9999, "{:?}", tf.up());
+        assert!(matches!(view.projection(), Projection::Orthographic(_)));
+    }
+
+    #[test]
+    fn the_framing_sees_the_whole_plant() {
+        let bounds = Aabb::centred(Vec3::new(50.0, 1.0, 20.0), Vec3::new(100.0, 2.0, 40.0));
+        let view = ViewCamera::framing(&bounds, 1.3);
+        let tf = view.transform();
+        // Every corner of the floor lies inside the view cone (half-angles from the fov and
+        // the aspect ratio).
+        let half_v = FOV / 2.0;
+        let half_h = (half_v.tan() * 1.3).atan();
+        for x in [bounds.min.x, bounds.max.x] {
+            for z in [bounds.min.z, bounds.max.z] {
+                let d = Vec3::new(x, 0.0, z) - tf.translation;
+                let (fwd, right, up) = (d.dot(*tf.forward()), d.dot(*tf.right()), d.dot(*tf.up()));
+                assert!(fwd > 0.0);
+                assert!(
+                    (right / fwd).abs() < half_h.tan(),
+                    "corner ({x}, {z}) off the side"
+                );
+                assert!(
+                    (up / fwd).abs() < half_v.tan(),
+                    "corner ({x}, {z}) off the top or bottom"
+                );
+            }
+        }
+    }
+}

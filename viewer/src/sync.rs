@@ -53,14 +53,7 @@ pub fn belts(playback: Res<Playback>, mut fills: Query<(&mut BeltFill, &mut Tran
         else {
             continue;
         };
-        let share = match buf.capacity {
-            Some(0) => 0.0,
-            Some(c) => (buf.level / c as f64).clamp(0.0, 1.0),
-            None => {
-                fill.peak = fill.peak.max(buf.level);
-                buf.level / fill.peak
-            }
-        } as f32;
+        let share = fill_share(buf.level, buf.capacity, &mut fill.peak);
         let (from, to) = (fill.place.from, fill.place.to);
         let len = from.distance(to) * share;
         // Units gather at the downstream end of an accumulation conveyor.
@@ -69,6 +62,40 @@ pub fn belts(playback: Res<Playback>, mut fills: Query<(&mut BeltFill, &mut Tran
             tf.scale.x = len;
             tf.translation = centre;
         }
+    }
+}
+
+/// How full a belt is drawn, 0–1: its level over its capacity, or over the highest level
+/// seen (`peak`, updated) when it is unlimited.
+pub fn fill_share(level: f64, capacity: Option<u64>, peak: &mut f64) -> f32 {
+    (match capacity {
+        Some(0) => 0.0,
+        Some(c) => (level / c as f64).clamp(0.0, 1.0),
+        None => {
+            *peak = peak.max(level).max(1.0);
+            level / *peak
+        }
+    }) as f32
+}
+
+impl Vehicle {
+    /// Where to draw it at simulated second `now`, the engine having it at `target`: a
+    /// new place starts a glide from where it is drawn that takes one traffic `step`
+    /// (seconds); time going backwards (a restart, a jump back) or a long gap puts it
+    /// there at once.
+    pub fn glide(&mut self, target: Vec3, now: f64, step: f64) {
+        if target != self.to {
+            let jump = now < self.t0 || now - self.t0 > 4.0 * step;
+            self.from = if jump { target } else { self.shown };
+            self.to = target;
+            self.t0 = now;
+            let dir = target - self.from;
+            if dir.length_squared() > 1e-6 {
+                self.yaw = dir.x.atan2(dir.z);
+            }
+        }
+        let f = ((now - self.t0) / step).clamp(0.0, 1.0) as f32;
+        self.shown = self.from.lerp(self.to, f);
     }
 }
 
@@ -107,20 +134,7 @@ pub fn vehicles(
         let Some(snap) = snaps.get(v.index) else {
             continue;
         };
-        let target = floor(snap.at);
-        if target != v.to {
-            // A restart or a jump back moves time backwards: no glide then.
-            let jump = now < v.t0 || now - v.t0 > 4.0 * step;
-            v.from = if jump { target } else { v.shown };
-            v.to = target;
-            v.t0 = now;
-            let dir = target - v.from;
-            if dir.length_squared() > 1e-6 {
-                v.yaw = dir.x.atan2(dir.z);
-            }
-        }
-        let f = ((now - v.t0) / step).clamp(0.0, 1.0) as f32;
-        v.shown = v.from.lerp(v.to, f);
+        v.glide(floor(snap.at), now, step);
         let translation = v.shown + Vec3::Y * 0.2;
         let rotation = Quat::from_rotation_y(v.yaw);
         if tf.translation != translation || tf.rotation != rotation {
@@ -201,4 +215,57 @@ pub fn route(
         m.insert_attribute(Mesh::ATTRIBUTE_POSITION, positions);
     }
     *vis = Visibility::Inherited;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agv_at(p: Vec3) -> Vehicle {
+        Vehicle {
+            index: 0,
+            shown: p,
+            from: p,
+            to: p,
+            t0: 0.0,
+            yaw: 0.0,
+            footprint: Vec2::new(1.0, 1.6),
+        }
+    }
+
+    #[test]
+    fn an_agv_glides_over_one_step_and_faces_its_way() {
+        let mut v = agv_at(Vec3::ZERO);
+        // The engine moves it 3 m east at t = 1 s; a step takes 2 s.
+        v.glide(Vec3::new(3.0, 0.0, 0.0), 1.0, 2.0);
+        assert_eq!(v.shown, Vec3::ZERO);
+        v.glide(Vec3::new(3.0, 0.0, 0.0), 2.0, 2.0);
+        assert_eq!(v.shown, Vec3::new(1.5, 0.0, 0.0));
+        assert!(
+            (v.yaw - std::f32::consts::FRAC_PI_2).abs() < 1e-6,
+            "facing +x"
+        );
+        v.glide(Vec3::new(3.0, 0.0, 0.0), 6.0, 2.0);
+        assert_eq!(v.shown, Vec3::new(3.0, 0.0, 0.0));
+        v.glide(Vec3::new(3.0, 0.0, 3.0), 7.0, 2.0);
+        v.glide(Vec3::new(3.0, 0.0, 3.0), 8.0, 2.0);
+        assert_eq!(v.shown, Vec3::new(3.0, 0.0, 1.5));
+        // Time goes back (a jump back, a restart): it stands where the engine has it.
+        v.glide(Vec3::new(9.0, 0.0, 9.0), 5.0, 2.0);
+        assert_eq!(v.shown, Vec3::new(9.0, 0.0, 9.0));
+        // So does a move seen after a long gap (a jump ahead).
+        v.glide(Vec3::new(0.0, 0.0, 9.0), 60.0, 2.0);
+        assert_eq!(v.shown, Vec3::new(0.0, 0.0, 9.0));
+    }
+
+    #[test]
+    fn belts_fill_by_capacity_or_by_the_highest_level_seen() {
+        let mut peak = 1.0;
+        assert_eq!(fill_share(250.0, Some(1000), &mut peak), 0.25);
+        assert_eq!(fill_share(2000.0, Some(1000), &mut peak), 1.0);
+        assert_eq!(fill_share(5.0, Some(0), &mut peak), 0.0);
+        assert_eq!(fill_share(400.0, None, &mut peak), 1.0);
+        assert_eq!(fill_share(100.0, None, &mut peak), 0.25);
+        assert_eq!(peak, 400.0);
+    }
 }

@@ -12,11 +12,6 @@ pub const WINDOWS: [f64; 5] = [1.0, 4.0, 8.0, 24.0, 168.0];
 const ROW: f32 = 14.0;
 const NAME_WIDTH: f32 = 150.0;
 
-fn colour32(s: StationState) -> egui::Color32 {
-    let [r, g, b] = s.rgb();
-    egui::Color32::from_rgb(r, g, b)
-}
-
 /// The time under pixel column `x` of a bar from `left` to `right` showing `[t0, t1]`.
 pub fn time_at(x: f32, left: f32, right: f32, t0: u64, t1: u64) -> SimTime {
     let f = ((x - left) / (right - left).max(1.0)).clamp(0.0, 1.0) as f64;
@@ -44,7 +39,8 @@ pub fn show(ui: &mut egui::Ui, playback: &Playback, window_h: &mut f64) -> Optio
             StationState::PlannedStop,
         ] {
             let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-            ui.painter().rect_filled(rect, 1.0, colour32(s));
+            ui.painter()
+                .rect_filled(rect, 1.0, super::state_colour32(s));
             ui.label(s.name().replace('_', " "));
         }
         let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
@@ -96,7 +92,7 @@ pub fn show(ui: &mut egui::Ui, playback: &Playback, window_h: &mut f64) -> Optio
                     painter.rect_filled(
                         egui::Rect::from_x_y_ranges(xa..=xb, bar.y_range()),
                         0.0,
-                        colour32(s),
+                        super::state_colour32(s),
                     );
                 }
                 if response.clicked()

@@ -2,18 +2,8 @@
 
 use crate::layout::PlantLayout;
 use crate::playback::Playback;
-use crate::scene::state_colour;
 use crate::selection::Selection;
 use bevy_egui::egui;
-
-fn colour(c: bevy::prelude::Color) -> egui::Color32 {
-    let s = c.to_srgba();
-    egui::Color32::from_rgb(
-        (s.red * 255.0).round() as u8,
-        (s.green * 255.0).round() as u8,
-        (s.blue * 255.0).round() as u8,
-    )
-}
 
 /// Draws the inspector. Returns whether the user asked to focus the camera on it.
 pub fn show(
@@ -52,7 +42,7 @@ pub fn show(
                 let (rect, _) =
                     ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
                 ui.painter()
-                    .rect_filled(rect, 2.0, colour(state_colour(st.state)));
+                    .rect_filled(rect, 2.0, super::state_colour32(st.state));
                 ui.strong(st.state.name().replace('_', " "));
             });
             let kind = playback

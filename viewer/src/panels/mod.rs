@@ -10,7 +10,7 @@ pub mod whatif;
 
 use crate::camera::{ViewCamera, selection_point};
 use crate::playback::{Command, Playback};
-use crate::scene::{SceneLayout, Vehicle, state_colour};
+use crate::scene::{SceneLayout, Vehicle};
 use crate::selection::Selection;
 use crate::{Rebuild, SceneStale};
 use bevy::camera::Viewport;
@@ -35,13 +35,10 @@ pub struct PanelState {
     pub fps: f64,
 }
 
-fn colour32(c: Color) -> egui::Color32 {
-    let s = c.to_srgba();
-    egui::Color32::from_rgb(
-        (s.red * 255.0).round() as u8,
-        (s.green * 255.0).round() as u8,
-        (s.blue * 255.0).round() as u8,
-    )
+/// A state's colour for egui (the same sRGB as the 3D lamps and the reports).
+pub fn state_colour32(state: StationState) -> egui::Color32 {
+    let [r, g, b] = state.rgb();
+    egui::Color32::from_rgb(r, g, b)
 }
 
 /// Draws every panel and gives the camera the rest of the window.
@@ -213,8 +210,7 @@ fn legend(ui: &mut egui::Ui) {
     egui::Grid::new("legend").num_columns(2).show(ui, |ui| {
         for s in StationState::ALL {
             let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
-            ui.painter()
-                .rect_filled(rect, 2.0, colour32(state_colour(s)));
+            ui.painter().rect_filled(rect, 2.0, state_colour32(s));
             ui.label(s.name().replace('_', " "));
             ui.end_row();
         }
