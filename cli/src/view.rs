@@ -90,10 +90,7 @@ pub(crate) fn view(args: ViewArgs) -> Result<(), Failure> {
         )
         .map_err(|e| e.to_string())?;
         let mut scenario = prepared.remove(0).scenario;
-        with_run_settings(&mut scenario, &overrides).map_err(|e| match e {
-            Failure::BadInput(m) => m,
-            _ => "the run settings do not fit the changed scenario".to_string(),
-        })?;
+        with_run_settings(&mut scenario, &overrides)?;
         Ok(scenario)
     };
     let scenario = rebuild(&[]).map_err(Failure::BadInput)?;
@@ -152,11 +149,8 @@ pub(crate) fn view(args: ViewArgs) -> Result<(), Failure> {
 
 /// The command line's horizon and warm-up, checked against each other, put into the
 /// scenario the viewer runs.
-fn with_run_settings(
-    scenario: &mut twin_models::Scenario,
-    o: &RunOverrides,
-) -> Result<(), Failure> {
-    let spec = experiments::sweep::spec_of(scenario, o.runs()).map_err(Failure::BadInput)?;
+fn with_run_settings(scenario: &mut twin_models::Scenario, o: &RunOverrides) -> Result<(), String> {
+    let spec = experiments::sweep::spec_of(scenario, o.runs())?;
     scenario.run.horizon = spec.horizon;
     scenario.run.warmup = spec.warmup;
     Ok(())

@@ -163,6 +163,9 @@ pub fn apply(
     layout: Option<Res<SceneLayout>>,
     vehicles: Query<&Vehicle>,
     mut camera: Single<(&mut ViewCamera, &mut Transform, &mut Projection)>,
+    // The mode and zoom the projection was last made for (an orthographic view's size
+    // follows the zoom; a perspective one's does not).
+    mut made_for: Local<Option<(bool, f32)>>,
 ) {
     let (view, tf, projection) = &mut *camera;
     if view.follow
@@ -175,18 +178,13 @@ pub fn apply(
     if **tf != wanted {
         **tf = wanted;
     }
-    let top = matches!(**projection, Projection::Orthographic(_));
-    let zoom_changed = match &**projection {
-        Projection::Orthographic(o) => match o.scaling_mode {
-            ScalingMode::FixedVertical { viewport_height } => {
-                (viewport_height - 2.0 * view.distance * (FOV / 2.0).tan()).abs() > 1e-3
-            }
-            _ => true,
-        },
-        _ => false,
-    };
-    if top != view.top_down || zoom_changed {
+    let key = (
+        view.top_down,
+        if view.top_down { view.distance } else { 0.0 },
+    );
+    if *made_for != Some(key) {
         **projection = view.projection();
+        *made_for = Some(key);
     }
 }
 

@@ -304,7 +304,6 @@ fn advance(
     }
 }
 
-#[allow(clippy::disallowed_methods)] // the viewer paces to the wall clock by design
 fn advance_by(playback: &mut Playback, frame_s: f64, started: std::time::Instant) {
     if !playback.playing {
         playback.achieved = 0.0;

@@ -159,11 +159,6 @@ impl Playback {
         self.twin.scenario()
     }
 
-    /// A shared handle on the scenario.
-    pub fn twin(&self) -> &Twin<Arc<Scenario>> {
-        &self.twin
-    }
-
     /// Simulated time now.
     pub fn now(&self) -> SimTime {
         self.twin.now()

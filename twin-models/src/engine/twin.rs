@@ -108,11 +108,6 @@ impl<S: Borrow<Scenario>> Twin<S> {
         &self.scenario
     }
 
-    /// The run it makes.
-    pub fn spec(&self) -> &RunSpec {
-        &self.plant.spec
-    }
-
     /// Simulated time now.
     pub fn now(&self) -> SimTime {
         self.plant.sim.now()

@@ -571,13 +571,14 @@ impl FleetRuntime {
 
     /// Where each vehicle is, metres (part-way along a segment on a slow move).
     pub fn positions(&self) -> Vec<Point2<f64>> {
-        (0..self.vehicles.len())
-            .map(|v| {
-                let (a, b, f) = self.traffic.progress(v);
-                let (pa, pb) = (self.plan.layout.position(a), self.plan.layout.position(b));
-                pa + (pb - pa) * f
-            })
-            .collect()
+        (0..self.vehicles.len()).map(|v| self.position(v)).collect()
+    }
+
+    /// Where vehicle `v` is, metres (part-way along a segment on a slow move).
+    fn position(&self, v: usize) -> Point2<f64> {
+        let (a, b, f) = self.traffic.progress(v);
+        let (pa, pb) = (self.plan.layout.position(a), self.plan.layout.position(b));
+        pa + (pb - pa) * f
     }
 
     /// Vehicles in the fleet.
@@ -611,9 +612,7 @@ impl FleetRuntime {
                 });
             }
             let snap = &mut out[v];
-            let (a, b, f) = self.traffic.progress(v);
-            let (pa, pb) = (self.plan.layout.position(a), self.plan.layout.position(b));
-            snap.at = pa + (pb - pa) * f;
+            snap.at = self.position(v);
             snap.loads = veh.cargo.len();
             snap.state_of_charge = kind
                 .battery
