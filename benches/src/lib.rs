@@ -182,55 +182,12 @@ pub fn first_solution(inst: &MapfInstance, scatter: bool) -> u64 {
     sol.sum_of_costs(&inst.goals)
 }
 
-/// `n` NDJSON feed lines in time order on a handful of materials, with every 50th line
-/// repeated (duplicates are part of real feeds).
+/// `n` NDJSON feed lines (see [`orchestrator::feed::synthetic_ndjson`]).
 pub fn feed_lines(n: usize) -> String {
-    let kinds = [
-        "receipt",
-        "consumption",
-        "consumption",
-        "consumption",
-        "cycle_count",
-    ];
-    let materials = ["preforms", "caps", "labels", "film", "pallets"];
-    let mut out = String::with_capacity(n * 200);
-    let mut k = 0usize;
-    while k < n {
-        let s = k as u64;
-        let line = format!(
-            "{{\"event_id\":\"ev-{s:08}\",\"ts\":\"2026-11-{:02}T{:02}:{:02}:{:02}Z\",\"site\":\"plant-1\",\"region\":\"eu\",\"material\":\"{}\",\"location\":\"L1.line-side\",\"kind\":\"{}\",\"qty\":{},\"unit\":\"pcs\",\"source\":\"wms\"}}\n",
-            1 + (s / 86_400) % 28,
-            (s / 3600) % 24,
-            (s / 60) % 60,
-            s % 60,
-            materials[k % materials.len()],
-            kinds[(k / 5) % kinds.len()],
-            100 + (s * 37) % 900,
-        );
-        out.push_str(&line);
-        k += 1;
-        if k.is_multiple_of(50) && k < n {
-            out.push_str(&line);
-            k += 1;
-        }
-    }
-    out
+    orchestrator::feed::synthetic_ndjson(n)
 }
 
 /// Parses, dedupes and applies `text` as a replay does; returns the events applied.
 pub fn ingest(text: &str) -> u64 {
-    let mut ingestion = orchestrator::feed::Ingestion::new(0.0);
-    let mut ledger = orchestrator::feed::StockLedger::new();
-    for parsed in orchestrator::feed::parse_ndjson_parallel(text) {
-        match parsed {
-            Ok(e) => {
-                ingestion.offer(e);
-            }
-            Err(_) => ingestion.quarantine(),
-        }
-    }
-    for e in ingestion.flush() {
-        ledger.apply(&e).expect("one unit per position");
-    }
-    ingestion.counters().applied
+    orchestrator::feed::ingest_ndjson(text).0
 }

@@ -73,6 +73,24 @@ fn sweep_row(dir: &Path, threads: usize, repeat: usize) -> Result<(f64, u64), St
     Ok((best, events))
 }
 
+/// Best wall time to ingest a synthetic feed of `lines` NDJSON lines (parse, dedupe,
+/// order, apply to stock positions), and the events applied.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "measuring wall time is this command's job"
+)]
+fn ingest_row(lines: usize, repeat: usize) -> (f64, u64) {
+    let text = orchestrator::feed::synthetic_ndjson(lines);
+    let mut best = f64::INFINITY;
+    let mut events = 0;
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        events = orchestrator::feed::ingest_ndjson(&text).0;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (best, events)
+}
+
 /// Runs the measurements and prints the report.
 pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
     let line = load(dir, "bottling-line.toml")?;
@@ -119,6 +137,13 @@ pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
     row("plant-agv, 24 h, 12 AGVs", r, "≤ 2 s", r.0 <= 2.0);
     let r = measure(&stress, quiet(&stress), 1);
     row("warehouse-stress, 2 h, 300 AGVs", r, "(no target)", true);
+    let r = ingest_row(200_000, repeat.min(5));
+    row(
+        "feed ingestion, 200,000 NDJSON lines",
+        r,
+        "≥ 1 M events/s",
+        r.1 as f64 / r.0 >= 1e6,
+    );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let one = sweep_row(dir, 1, repeat.min(3))?;
     row(

@@ -8,7 +8,9 @@ use crate::Failure;
 use crate::feed_report::{FedRun, Quarantine, report};
 use crate::live::{AlertSink, drive};
 use crate::pace::Pace;
-use orchestrator::feed::{Admission, Ingestion, parse_csv, parse_ndjson_parallel};
+use orchestrator::feed::{
+    Admission, FeedEvent, Ingestion, Rejection, estimate_lines, parse_csv, parse_ndjson_parallel,
+};
 use sim::{SimDuration, SimTime};
 use std::path::{Path, PathBuf};
 use twin_models::{FedTwin, RunSpec, plan_feed};
@@ -33,29 +35,28 @@ pub fn run(
             Failure::BadInput(format!("{}: cannot read the feed: {e}", feed.display()))
         })?;
         let ext = feed.extension().and_then(|e| e.to_str()).unwrap_or("");
-        let parsed = match ext {
-            "csv" => parse_csv(&text),
-            "ndjson" | "jsonl" | "json" => parse_ndjson_parallel(&text),
+        let file = feed.display().to_string();
+        ingestion.reserve(estimate_lines(&text));
+        let mut take = |result: Result<FeedEvent, Rejection>| match result {
+            Ok(event) => {
+                let id = event.event_id.clone();
+                if let Admission::Conflict(reason) = ingestion.offer(event) {
+                    quarantine.add(&file, None, &reason, &id);
+                }
+            }
+            Err(r) => {
+                ingestion.quarantine();
+                quarantine.add(&file, Some(r.line), &r.reason, &r.raw);
+            }
+        };
+        match ext {
+            "csv" => parse_csv(&text).into_iter().for_each(take),
+            "ndjson" | "jsonl" | "json" => parse_ndjson_parallel(&text, &mut take),
             _ => {
                 return Err(Failure::BadInput(format!(
                     "{}: unknown feed format `.{ext}`: use .ndjson (or .jsonl) or .csv",
                     feed.display()
                 )));
-            }
-        };
-        let file = feed.display().to_string();
-        for result in parsed {
-            match result {
-                Ok(event) => {
-                    let id = event.event_id.to_string();
-                    if let Admission::Conflict(reason) = ingestion.offer(event) {
-                        quarantine.add(&file, None, &reason, &id);
-                    }
-                }
-                Err(r) => {
-                    ingestion.quarantine();
-                    quarantine.add(&file, Some(r.line), &r.reason, &r.raw);
-                }
             }
         }
     }

@@ -10,6 +10,9 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     /// Parses RFC 3339 (`2026-11-23T06:00:00Z`, `2026-11-23T07:00:00.250+01:00`).
     pub fn parse(text: &str) -> Result<Timestamp, String> {
+        if let Some(nanos) = super::rfc3339::read(text) {
+            return Ok(Timestamp(nanos));
+        }
         let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))?;
         i64::try_from(t.unix_timestamp_nanos())

@@ -4,129 +4,37 @@
 //! serde_json, which reads it exactly or says precisely what is wrong; so this path only
 //! ever accepts what serde_json would accept, with the same result.
 
-use std::borrow::Cow;
+/// The text fields of an event, in the order [`FlatFields::text`] keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Field {
+    EventId,
+    Ts,
+    Site,
+    Region,
+    Material,
+    Sku,
+    Location,
+    Kind,
+    Unit,
+    Source,
+    Order,
+    Due,
+}
 
-/// The fields of one event, borrowed from its line.
+/// The fields of one event, borrowed from its line (or from serde_json's reading of it).
 #[derive(Debug, Default)]
 pub(super) struct FlatFields<'a> {
-    pub event_id: Option<&'a str>,
-    pub ts: Option<&'a str>,
-    pub site: Option<&'a str>,
-    pub region: Option<&'a str>,
-    pub material: Option<&'a str>,
-    pub sku: Option<&'a str>,
-    pub location: Option<&'a str>,
-    pub kind: Option<&'a str>,
+    /// Text fields by [`Field`]; `None` when absent or `null`.
+    pub text: [Option<&'a str>; 12],
+    /// The quantity, if given.
     pub qty: Option<f64>,
-    pub unit: Option<&'a str>,
-    pub source: Option<&'a str>,
-    pub order: Option<&'a str>,
-    pub due: Option<&'a str>,
 }
 
-enum Value<'a> {
-    Text(&'a str),
-    Number(f64),
-    Null,
-}
-
-/// Reads `line` if it has the common shape; `None` leaves it to serde_json.
-pub(super) fn read(line: &str) -> Option<FlatFields<'_>> {
-    let b = line.as_bytes();
-    // Escapes and control characters (tabs between tokens too, which are rare) are
-    // serde_json's to read: one pass over the line, without early exit, so that it
-    // vectorises.
-    if b.iter()
-        .fold(false, |acc, &c| acc | (c == b'\\') | (c < 0x20))
-    {
-        return None;
+impl<'a> FlatFields<'a> {
+    /// The text of `field`, if given.
+    pub fn get(&self, field: Field) -> Option<&'a str> {
+        self.text[field as usize]
     }
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
-    let mut f = FlatFields::default();
-    let mut seen = 0u16;
-    if b.get(i) == Some(&b'}') {
-        return end(b, i + 1).then_some(f);
-    }
-    loop {
-        let (key, next) = string(line, i)?;
-        i = skip_ws(b, next);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
-        let (value, next) = value(line, i)?;
-        let (bit, ok) = match (key, value) {
-            ("qty", Value::Number(x)) => (10, set(&mut f.qty, Some(x))),
-            ("qty", Value::Null) => (10, true),
-            (_, Value::Number(_)) | ("qty", _) => return None,
-            (k, v) => {
-                let text = match v {
-                    Value::Text(t) => Some(t),
-                    _ => None,
-                };
-                let slot = match k {
-                    "event_id" => (0, &mut f.event_id),
-                    "ts" => (1, &mut f.ts),
-                    "site" => (2, &mut f.site),
-                    "region" => (3, &mut f.region),
-                    "material" => (4, &mut f.material),
-                    "sku" => (5, &mut f.sku),
-                    "location" => (6, &mut f.location),
-                    "kind" => (7, &mut f.kind),
-                    "unit" => (8, &mut f.unit),
-                    "source" => (9, &mut f.source),
-                    "order" => (11, &mut f.order),
-                    "due" => (12, &mut f.due),
-                    _ => return None,
-                };
-                (slot.0, set(slot.1, text))
-            }
-        };
-        // A repeated field is an error serde_json words best.
-        if !ok || seen & (1 << bit) != 0 {
-            return None;
-        }
-        seen |= 1 << bit;
-        i = skip_ws(b, next);
-        match b.get(i) {
-            Some(b',') => i = skip_ws(b, i + 1),
-            Some(b'}') => return end(b, i + 1).then_some(f),
-            _ => return None,
-        }
-    }
-}
-
-fn set<T>(slot: &mut Option<T>, v: Option<T>) -> bool {
-    *slot = v;
-    true
-}
-
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && b[i] == b' ' {
-        i += 1;
-    }
-    i
-}
-
-/// Only blanks may follow the object.
-fn end(b: &[u8], i: usize) -> bool {
-    skip_ws(b, i) == b.len()
-}
-
-/// A string starting at `i` (the line has no escapes or control characters: [`read`]
-/// checked): its text and the index after its closing quote.
-fn string(line: &str, i: usize) -> Option<(&str, usize)> {
-    let b = line.as_bytes();
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    let start = i + 1;
-    let len = find_quote(&b[start..])?;
-    Some((&line[start..start + len], start + len + 1))
 }
 
 /// The first `"` in `b`, eight bytes at a time (the lowest byte flagged by the classic
@@ -147,25 +55,166 @@ fn find_quote(b: &[u8]) -> Option<usize> {
     b[i..].iter().position(|&c| c == b'"').map(|p| i + p)
 }
 
-fn value(line: &str, i: usize) -> Option<(Value<'_>, usize)> {
+/// Reads `line` if it has the common shape; `None` leaves it to serde_json.
+pub(super) fn read(line: &str) -> Option<FlatFields<'_>> {
     let b = line.as_bytes();
-    match *b.get(i)? {
-        b'"' => string(line, i).map(|(t, n)| (Value::Text(t), n)),
-        b'n' => line[i..]
-            .starts_with("null")
-            .then_some((Value::Null, i + 4)),
-        b'-' | b'0'..=b'9' => {
-            let len = b[i..]
-                .iter()
-                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                .unwrap_or(b.len() - i);
-            let text = &line[i..i + len];
-            json_number(text).then_some(())?;
-            let x = text.parse::<f64>().ok().filter(|x| x.is_finite())?;
-            Some((Value::Number(x), i + len))
-        }
-        _ => None,
+    // Escapes and control characters (tabs between tokens too, which are rare) are
+    // serde_json's to read: one pass over the line, without early exit, so that it
+    // vectorises. Without escapes, a string ends at the next quote.
+    if b.iter()
+        .fold(false, |acc, &c| acc | (c == b'\\') | (c < 0x20))
+    {
+        return None;
     }
+    let string = |i: usize| string(line, i);
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut f = FlatFields::default();
+    if b.get(i) == Some(&b'}') {
+        return end(b, i + 1).then_some(f);
+    }
+    let mut seen = 0u16;
+    loop {
+        let (key, next) = string(i)?;
+        i = skip_ws(b, next);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let field = field_of(key.as_bytes(), &b[next - 1 - key.len()..]);
+        // A repeated field is an error serde_json words best; so is an unknown one.
+        let bit = 1u16 << field.map_or(12, |f| f as u16);
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        match (field, *b.get(i)?) {
+            (Some(field), b'"') => {
+                let (text, next) = string(i)?;
+                f.text[field as usize] = Some(text);
+                i = next;
+            }
+            (_, b'n') if line[i..].starts_with("null") => i += 4,
+            (None, b'-' | b'0'..=b'9') if key == "qty" => {
+                let (x, next) = number(line, i)?;
+                f.qty = Some(x);
+                i = next;
+            }
+            _ => return None,
+        }
+        if field.is_none() && key != "qty" {
+            return None;
+        }
+        i = skip_ws(b, i);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return end(b, i + 1).then_some(f),
+            _ => return None,
+        }
+    }
+}
+
+/// The text field a key names (`None`: `qty`, or a key that is not a field). Keys are
+/// matched as one little-endian word (all field names are at most 8 bytes, and a key has
+/// no NUL byte, so zero padding is unambiguous).
+fn field_of(key: &[u8], key_and_after: &[u8]) -> Option<Field> {
+    const fn word(s: &str) -> u64 {
+        let b = s.as_bytes();
+        let mut w = 0u64;
+        let mut k = 0;
+        while k < b.len() {
+            w |= (b[k] as u64) << (8 * k);
+            k += 1;
+        }
+        w
+    }
+    const EVENT_ID: u64 = word("event_id");
+    const TS: u64 = word("ts");
+    const SITE: u64 = word("site");
+    const REGION: u64 = word("region");
+    const MATERIAL: u64 = word("material");
+    const SKU: u64 = word("sku");
+    const LOCATION: u64 = word("location");
+    const KIND: u64 = word("kind");
+    const UNIT: u64 = word("unit");
+    const SOURCE: u64 = word("source");
+    const ORDER: u64 = word("order");
+    const DUE: u64 = word("due");
+    if key.is_empty() || key.len() > 8 {
+        return None;
+    }
+    // The eight bytes from the key's start, cut to its length. A key with a value after it
+    // has them but in odd lines such as `{"ts":""}`, which serde_json then reads.
+    let w = match key_and_after.get(..8) {
+        Some(eight) => u64::from_le_bytes(eight.try_into().expect("eight bytes")),
+        None => return None,
+    } & (u64::MAX >> (64 - 8 * key.len()));
+    Some(match w {
+        EVENT_ID => Field::EventId,
+        TS => Field::Ts,
+        SITE => Field::Site,
+        REGION => Field::Region,
+        MATERIAL => Field::Material,
+        SKU => Field::Sku,
+        LOCATION => Field::Location,
+        KIND => Field::Kind,
+        UNIT => Field::Unit,
+        SOURCE => Field::Source,
+        ORDER => Field::Order,
+        DUE => Field::Due,
+        _ => return None,
+    })
+}
+
+/// The string whose opening quote is at `i` (the line has no escapes: [`read`] checked):
+/// its text and the index after its closing quote.
+#[inline(always)]
+fn string(line: &str, i: usize) -> Option<(&str, usize)> {
+    let b = line.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let len = find_quote(&b[i + 1..])?;
+    Some((&line[i + 1..i + 1 + len], i + 2 + len))
+}
+
+#[inline(always)]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    i
+}
+
+/// Only blanks may follow the object.
+fn end(b: &[u8], i: usize) -> bool {
+    skip_ws(b, i) == b.len()
+}
+
+/// A JSON number starting at `i`, and the index after it.
+fn number(line: &str, i: usize) -> Option<(f64, usize)> {
+    let b = line.as_bytes();
+    let len = b[i..]
+        .iter()
+        .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+        .unwrap_or(b.len() - i);
+    let text = &line[i..i + len];
+    // Whole numbers of up to 15 digits are exact in f64: no float parsing needed.
+    if (1..=15).contains(&len) && text.bytes().all(|c| c.is_ascii_digit()) {
+        if len > 1 && b[i] == b'0' {
+            return None;
+        }
+        let x = text
+            .bytes()
+            .fold(0u64, |acc, c| acc * 10 + u64::from(c - b'0'));
+        return Some((x as f64, i + len));
+    }
+    json_number(text).then_some(())?;
+    let x = text.parse::<f64>().ok().filter(|x| x.is_finite())?;
+    Some((x, i + len))
 }
 
 /// Whether `t` follows JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -204,28 +253,6 @@ fn json_number(t: &str) -> bool {
     i == b.len()
 }
 
-impl<'a> FlatFields<'a> {
-    /// As serde_json would have read them.
-    pub(super) fn into_raw(self) -> super::parse::RawEvent<'a> {
-        let c = |s: Option<&'a str>| s.map(Cow::Borrowed);
-        super::parse::RawEvent {
-            event_id: c(self.event_id),
-            ts: c(self.ts),
-            site: c(self.site),
-            region: c(self.region),
-            material: c(self.material),
-            sku: c(self.sku),
-            location: c(self.location),
-            kind: c(self.kind),
-            qty: self.qty,
-            unit: c(self.unit),
-            source: c(self.source),
-            order: c(self.order),
-            due: c(self.due),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,12 +261,9 @@ mod tests {
     fn the_first_quote_is_found_at_every_position_and_length() {
         for len in 0..40 {
             for at in 0..=len {
-                let mut b = vec![b'a'; len];
                 // Bytes just beside the quote's value (0x21, 0x23) and a second quote after
                 // it must not disturb the search.
-                for (k, x) in b.iter_mut().enumerate() {
-                    *x = [b'!', b'#', b'a'][k % 3];
-                }
+                let mut b: Vec<u8> = (0..len).map(|k| [b'!', b'#', b'a'][k % 3]).collect();
                 if at < len {
                     b[at] = b'"';
                     if at + 3 < len {

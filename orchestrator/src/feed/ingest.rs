@@ -8,10 +8,11 @@
 //! late for that: it is released at once, marked as a correction, and counted.
 
 use super::event::{FeedEvent, Timestamp};
-use super::fnv::Fnv;
-use std::cmp::{Ordering, Reverse};
+use foldhash::fast::FixedState;
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// What became of an offered event.
@@ -49,14 +50,22 @@ pub struct IngestionCounters {
 pub struct Ingestion {
     /// Nanoseconds an event may arrive after later ones and still apply in order.
     lateness: i64,
-    /// Ids seen, with a fingerprint of the content they came with.
+    /// Ids seen, by a 128-bit hash of the id, with a fingerprint of the content they came
+    /// with. Keeping hashes, not the ids, keeps the table small and its upkeep free of
+    /// shared-pointer traffic; two different ids share a hash with odds of about 1 in
+    /// 10^26 in a billion events (feeds are not adversarial).
     #[allow(
         clippy::disallowed_types,
         reason = "looked up only, never iterated: order cannot leak"
     )]
-    seen: std::collections::HashMap<Arc<str>, u64, BuildHasherDefault<Fnv>>,
-    /// Held events, earliest (time, id) on top.
+    seen: std::collections::HashMap<(u64, u64), u64, FixedState>,
+    /// Keys of the held events, earliest (time, id) on top, each naming its slot.
     held: BinaryHeap<Reverse<Held>>,
+    /// The held events by slot (`None`: free). Events stay put while their small keys
+    /// are ordered, and slots are reused, so holding an event allocates nothing.
+    slots: Vec<Option<FeedEvent>>,
+    /// Free slots.
+    free: Vec<u32>,
     /// Newest time offered so far.
     newest: Option<Timestamp>,
     /// Key of the last event released.
@@ -76,6 +85,8 @@ impl Ingestion {
             lateness: (lateness_s.max(0.0) * 1e9) as i64,
             seen: Default::default(),
             held: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             newest: None,
             released: None,
             floor: None,
@@ -84,21 +95,33 @@ impl Ingestion {
         }
     }
 
+    /// Makes room for `events` more offers (a whole file's worth, say), so that the
+    /// record of ids seen is not regrown as they come.
+    pub fn reserve(&mut self, events: usize) {
+        self.seen.reserve(events);
+        self.held.reserve(events);
+        self.slots.reserve(events.saturating_sub(self.free.len()));
+    }
+
     /// Offers a parsed event.
     pub fn offer(&mut self, event: FeedEvent) -> Admission {
         let print = fingerprint(&event);
-        if let Some(&before) = self.seen.get(&event.event_id) {
-            if before == print {
+        match self.seen.entry(id_hash(&event.event_id)) {
+            Entry::Occupied(before) if *before.get() == print => {
                 self.counters.duplicates += 1;
                 return Admission::Duplicate;
             }
-            self.counters.quarantined += 1;
-            return Admission::Conflict(format!(
-                "event_id `{}` was used before for an event with other content",
-                event.event_id
-            ));
+            Entry::Occupied(_) => {
+                self.counters.quarantined += 1;
+                return Admission::Conflict(format!(
+                    "event_id `{}` was used before for an event with other content",
+                    event.event_id
+                ));
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(print);
+            }
         }
-        self.seen.insert(event.event_id.clone(), print);
         self.counters.accepted += 1;
         if self
             .released
@@ -114,7 +137,16 @@ impl Ingestion {
             self.counters.reordered += 1;
         }
         self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
-        self.held.push(Reverse(Held(Box::new(event))));
+        let key = Held {
+            ts: event.ts,
+            id: event.event_id.clone(),
+            slot: self.free.pop().unwrap_or(self.slots.len() as u32),
+        };
+        match self.slots.get_mut(key.slot as usize) {
+            Some(slot) => *slot = Some(event),
+            None => self.slots.push(Some(event)),
+        }
+        self.held.push(Reverse(key));
         Admission::Held
     }
 
@@ -130,7 +162,7 @@ impl Ingestion {
             return self.release_while(|_| false);
         };
         let bound = Timestamp(newest.0.saturating_sub(self.lateness));
-        self.release_while(|e| e.ts <= bound)
+        self.release_while(|ts| ts <= bound)
     }
 
     /// Events ready to apply when a live twin's clock reaches `now`: late corrections
@@ -138,7 +170,7 @@ impl Ingestion {
     /// stamped at or before `now` comes too late to apply in order and is a correction.
     pub fn release_until(&mut self, now: Timestamp) -> Vec<FeedEvent> {
         self.floor = Some(self.floor.map_or(now, |f| f.max(now)));
-        self.release_while(|e| e.ts <= now)
+        self.release_while(|ts| ts <= now)
     }
 
     /// Everything held, in order (the end of a stream or file).
@@ -148,21 +180,24 @@ impl Ingestion {
         all.sort_unstable_by(|Reverse(a), Reverse(b)| a.cmp(b));
         let mut out = std::mem::take(&mut self.corrections);
         let late = out.len();
-        out.extend(all.into_iter().map(|Reverse(Held(e))| *e));
+        out.reserve(all.len());
+        for Reverse(key) in all {
+            out.extend(self.slots[key.slot as usize].take());
+        }
+        self.slots.clear();
+        self.free.clear();
         self.released_now(out, late)
     }
 
-    fn release_while(&mut self, ok: impl Fn(&FeedEvent) -> bool) -> Vec<FeedEvent> {
+    fn release_while(&mut self, ok: impl Fn(Timestamp) -> bool) -> Vec<FeedEvent> {
         let mut out = std::mem::take(&mut self.corrections);
         let late = out.len();
-        while let Some(Reverse(top)) = self.held.peek() {
-            if !ok(&top.0) {
-                break;
-            }
-            let Some(Reverse(Held(event))) = self.held.pop() else {
+        while self.held.peek().is_some_and(|Reverse(top)| ok(top.ts)) {
+            let Some(Reverse(key)) = self.held.pop() else {
                 break;
             };
-            out.push(*event);
+            out.extend(self.slots[key.slot as usize].take());
+            self.free.push(key.slot);
         }
         self.released_now(out, late)
     }
@@ -184,34 +219,26 @@ impl Ingestion {
     }
 }
 
-/// A held event, ordered by (time, id); boxed, so the heap moves pointers.
-#[derive(Debug)]
-struct Held(Box<FeedEvent>);
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
+/// The key of a held event: its time and id (the order events apply in), and its slot.
+/// Ids are unique among held events, so the slot never decides the order.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Held {
+    ts: Timestamp,
+    id: Arc<str>,
+    slot: u32,
 }
 
-impl Eq for Held {}
-
-impl PartialOrd for Held {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Held {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.key().cmp(&other.0.key())
-    }
+/// Two independent 64-bit hashes of an id.
+fn id_hash(id: &str) -> (u64, u64) {
+    (
+        FixedState::with_seed(1).hash_one(id),
+        FixedState::with_seed(2).hash_one(id),
+    )
 }
 
 /// A hash of everything an event says, to tell a repeat from a reused id.
 fn fingerprint(e: &FeedEvent) -> u64 {
-    let mut h = Fnv::default();
-    (
+    FixedState::default().hash_one((
         e.ts,
         &e.site,
         &e.region,
@@ -223,7 +250,5 @@ fn fingerprint(e: &FeedEvent) -> u64 {
         &e.source,
         &e.order,
         e.due,
-    )
-        .hash(&mut h);
-    h.finish()
+    ))
 }

@@ -41,14 +41,17 @@
 
 pub mod event;
 mod flat;
-mod fnv;
 pub mod ingest;
 pub mod parse;
+mod rfc3339;
 pub mod stock;
+mod synthetic;
 
 pub use event::{EventKind, FeedEvent, Timestamp};
 pub use ingest::{Admission, Ingestion, IngestionCounters};
 pub use parse::{
-    FeedReader, Rejection, parse_csv, parse_ndjson, parse_ndjson_line, parse_ndjson_parallel,
+    FeedReader, Rejection, estimate_lines, parse_csv, parse_ndjson, parse_ndjson_line,
+    parse_ndjson_parallel,
 };
 pub use stock::{Applied, OpenOrder, Position, PositionKey, StockLedger};
+pub use synthetic::{ingest_ndjson, synthetic_ndjson};

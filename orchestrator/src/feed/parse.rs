@@ -2,11 +2,13 @@
 //! row. Every line gives an event or a [`Rejection`] saying why not; nothing is dropped.
 
 use super::event::{EventKind, FeedEvent, Timestamp};
-use super::fnv::Fnv;
+use super::flat::{Field, FlatFields};
+use foldhash::fast::FixedState;
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::hash::BuildHasherDefault;
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 /// A line that is not a valid event, with the reason (for the quarantine file).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,9 +54,38 @@ pub(super) struct RawEvent<'a> {
     pub(super) due: Option<Cow<'a, str>>,
 }
 
-/// Text fields: absent and blank are the same (CSV has no null).
-fn text<'b>(v: &'b Option<Cow<'_, str>>) -> Option<&'b str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+impl RawEvent<'_> {
+    /// Its fields as the fast NDJSON reading gives them.
+    fn fields(&self) -> FlatFields<'_> {
+        FlatFields {
+            text: [
+                self.event_id.as_deref(),
+                self.ts.as_deref(),
+                self.site.as_deref(),
+                self.region.as_deref(),
+                self.material.as_deref(),
+                self.sku.as_deref(),
+                self.location.as_deref(),
+                self.kind.as_deref(),
+                self.unit.as_deref(),
+                self.source.as_deref(),
+                self.order.as_deref(),
+                self.due.as_deref(),
+            ],
+            qty: self.qty,
+        }
+    }
+}
+
+/// A text field: absent and blank are the same (CSV has no null).
+fn text<'b>(fields: &FlatFields<'b>, field: Field) -> Option<&'b str> {
+    let v = fields.get(field)?;
+    // Most values have nothing to trim: look at their ends before trimming.
+    let plain = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_graphic());
+    if plain(v.as_bytes().first()) && plain(v.as_bytes().last()) {
+        return Some(v);
+    }
+    Some(v.trim()).filter(|s| !s.is_empty())
 }
 
 /// Reads feed lines into events, sharing the text that repeats (sites, materials, units)
@@ -65,7 +96,9 @@ pub struct FeedReader {
         clippy::disallowed_types,
         reason = "looked up only, never iterated: order cannot leak"
     )]
-    known: std::collections::HashSet<Arc<str>, BuildHasherDefault<Fnv>>,
+    known: std::collections::HashSet<Arc<str>, FixedState>,
+    /// The value each field had on the line before.
+    last: [Option<Arc<str>>; 12],
 }
 
 impl FeedReader {
@@ -74,31 +107,42 @@ impl FeedReader {
         Self::default()
     }
 
-    fn share(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.known.get(s) {
+    /// The shared copy of `s`, the text of `field`.
+    fn share(&mut self, field: Field, s: &str) -> Arc<str> {
+        // A feed mostly repeats a field's value from the line before: compare with that
+        // before hashing.
+        let last = &mut self.last[field as usize];
+        if let Some(a) = last.as_ref().filter(|a| ***a == *s) {
             return a.clone();
         }
-        let a: Arc<str> = Arc::from(s);
-        self.known.insert(a.clone());
+        let a = match self.known.get(s) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = Arc::from(s);
+                self.known.insert(a.clone());
+                a
+            }
+        };
+        *last = Some(a.clone());
         a
     }
 
-    fn check(&mut self, raw: &RawEvent<'_>) -> Result<FeedEvent, String> {
-        fn need<'b>(v: &'b Option<Cow<'_, str>>, name: &str) -> Result<&'b str, String> {
-            text(v).ok_or_else(|| format!("`{name}` is missing"))
-        }
-        let event_id: Arc<str> = Arc::from(need(&raw.event_id, "event_id")?);
-        let ts = Timestamp::parse(need(&raw.ts, "ts")?).map_err(|e| format!("`ts`: {e}"))?;
-        let site = need(&raw.site, "site")?;
-        let location = need(&raw.location, "location")?;
-        let material = match (text(&raw.material), text(&raw.sku)) {
+    fn check(&mut self, raw: &FlatFields<'_>) -> Result<FeedEvent, String> {
+        let need = |field: Field, name: &str| {
+            text(raw, field).ok_or_else(|| format!("`{name}` is missing"))
+        };
+        let event_id: Arc<str> = Arc::from(need(Field::EventId, "event_id")?);
+        let ts = Timestamp::parse(need(Field::Ts, "ts")?).map_err(|e| format!("`ts`: {e}"))?;
+        let site = need(Field::Site, "site")?;
+        let location = need(Field::Location, "location")?;
+        let material = match (text(raw, Field::Material), text(raw, Field::Sku)) {
             (Some(m), Some(s)) if m != s => {
                 return Err(format!("`material` ({m}) and `sku` ({s}) disagree"));
             }
             (Some(m), _) | (None, Some(m)) => m,
             (None, None) => return Err("`material` (or `sku`) is missing".into()),
         };
-        let kind_name = need(&raw.kind, "kind")?;
+        let kind_name = need(Field::Kind, "kind")?;
         let kind = EventKind::from_name(kind_name).ok_or_else(|| {
             let names: Vec<&str> = EventKind::NAMES.iter().map(|(n, _)| *n).collect();
             format!("`kind`: `{kind_name}` is not one of {}", names.join(", "))
@@ -113,15 +157,15 @@ impl FeedReader {
                 kind.name()
             ));
         }
-        let unit = need(&raw.unit, "unit")?;
-        let order = text(&raw.order);
+        let unit = need(Field::Unit, "unit")?;
+        let order = text(raw, Field::Order);
         if order.is_some() && !matches!(kind, EventKind::Demand | EventKind::Shipment) {
             return Err(format!(
                 "`order`: a {} refers to no order; only demands and shipments do",
                 kind.name()
             ));
         }
-        let due = match text(&raw.due) {
+        let due = match text(raw, Field::Due) {
             None => None,
             Some(_) if kind != EventKind::Demand => {
                 return Err(format!(
@@ -134,14 +178,14 @@ impl FeedReader {
         Ok(FeedEvent {
             event_id,
             ts,
-            site: self.share(site),
-            region: text(&raw.region).map(|r| self.share(r)),
-            material: self.share(material),
-            location: self.share(location),
+            site: self.share(Field::Site, site),
+            region: text(raw, Field::Region).map(|r| self.share(Field::Region, r)),
+            material: self.share(Field::Material, material),
+            location: self.share(Field::Location, location),
             kind,
             qty,
-            unit: self.share(unit),
-            source: text(&raw.source).map(|r| self.share(r)),
+            unit: self.share(Field::Unit, unit),
+            source: text(raw, Field::Source).map(|r| self.share(Field::Source, r)),
             order: order.map(Arc::from),
             due,
         })
@@ -154,11 +198,11 @@ impl FeedReader {
             reason,
             raw: text.to_string(),
         };
-        let raw: RawEvent<'_> = match super::flat::read(text) {
-            Some(fields) => fields.into_raw(),
-            None => serde_json::from_str(text).map_err(|e| reject(format!("{e}")))?,
-        };
-        self.check(&raw).map_err(reject)
+        if let Some(fields) = super::flat::read(text) {
+            return self.check(&fields).map_err(reject);
+        }
+        let raw: RawEvent<'_> = serde_json::from_str(text).map_err(|e| reject(format!("{e}")))?;
+        self.check(&raw.fields()).map_err(reject)
     }
 }
 
@@ -185,34 +229,94 @@ fn ndjson_lines(
         .map(move |(k, l)| reader.ndjson_line(l, first + k))
 }
 
-/// Parses NDJSON text as [`parse_ndjson`] does, spread over the machine's cores (the
-/// results, in file order, do not depend on how the work is split).
-pub fn parse_ndjson_parallel(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Cut at line ends, keeping each part's first line number.
-    let mut parts: Vec<(usize, &str)> = Vec::new();
-    let (mut rest, mut line) = (text, 1usize);
-    let size = text.len().div_ceil(threads.max(1)).max(1 << 16);
+/// About how many lines `text` has, from the first 64 KiB of it: enough to make room for
+/// a file's events before they come.
+pub fn estimate_lines(text: &str) -> usize {
+    let sample = &text.as_bytes()[..text.len().min(1 << 16)];
+    let lines = sample.iter().filter(|&&b| b == b'\n').count().max(1);
+    (text.len() as f64 / sample.len().max(1) as f64 * lines as f64) as usize
+}
+
+/// Parses NDJSON text as [`parse_ndjson`] does, on all the machine's cores, and hands each
+/// non-blank line's result to `each` in file order while later parts are still being read
+/// (so applying events overlaps with parsing them). The calling thread parses too whenever
+/// the next part in order is not ready; the results do not depend on how the work is split.
+/// Parts parsed ahead wait in memory for their turn: at most a file's worth, which is in
+/// memory already.
+pub fn parse_ndjson_parallel(text: &str, mut each: impl FnMut(Result<FeedEvent, Rejection>)) {
+    // Parts of about 64 KiB (a few hundred lines): small enough to keep both cores busy to
+    // the end, large enough that handing them over costs nothing.
+    let parts = cut_at_line_ends(text, 1 << 16);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(parts.len());
+    let claimed = AtomicUsize::new(0);
+    // A part's results, numbered from line 0 of the part, and its count of line ends.
+    let parse = |k: usize| {
+        let part = parts[k];
+        let mut results = Vec::with_capacity(part.len() / 128 + 1);
+        results.extend(ndjson_lines(part, 0));
+        let lines = part.bytes().filter(|&b| b == b'\n').count();
+        (results, lines)
+    };
+    let claim = || Some(claimed.fetch_add(1, AtomicOrdering::Relaxed)).filter(|&k| k < parts.len());
+    std::thread::scope(|scope| {
+        let (done, ready) = std::sync::mpsc::channel();
+        for _ in 1..threads {
+            let done = done.clone();
+            let (parse, claim) = (&parse, &claim);
+            scope.spawn(move || {
+                while let Some(k) = claim() {
+                    if done.send((k, parse(k))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done);
+        let mut waiting: BTreeMap<usize, (Vec<Result<FeedEvent, Rejection>>, usize)> =
+            BTreeMap::new();
+        let mut line = 1;
+        for next in 0..parts.len() {
+            let (results, lines) = loop {
+                if let Some(part) = waiting.remove(&next) {
+                    break part;
+                }
+                match claim() {
+                    Some(k) => {
+                        waiting.insert(k, parse(k));
+                    }
+                    None => {
+                        let (k, part) = ready.recv().expect("a feed parser thread panicked");
+                        waiting.insert(k, part);
+                    }
+                }
+            };
+            for mut result in results {
+                if let Err(r) = &mut result {
+                    r.line += line;
+                }
+                each(result);
+            }
+            line += lines;
+        }
+    })
+}
+
+/// `text` cut into parts of about `size` bytes, each ending at a line end (but the last).
+fn cut_at_line_ends(text: &str, size: usize) -> Vec<&str> {
+    let mut parts = Vec::with_capacity(text.len() / size + 1);
+    let mut rest = text;
     while !rest.is_empty() {
         let cut = match rest.get(size..).and_then(|t| t.find('\n')) {
             Some(k) => size + k + 1,
             None => rest.len(),
         };
         let (part, tail) = rest.split_at(cut);
-        parts.push((line, part));
-        line += part.bytes().filter(|&b| b == b'\n').count();
+        parts.push(part);
         rest = tail;
     }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|(first, part)| scope.spawn(move || ndjson_lines(part, first).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a feed parser thread panicked"))
-            .collect()
-    })
+    parts
 }
 
 /// Parses CSV text with a header row naming the fields (any order; `region`, `sku` or
@@ -263,7 +367,7 @@ pub fn parse_csv(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
             let raw: RawEvent<'_> = record
                 .deserialize(Some(&headers))
                 .map_err(|e| reject(format!("{e}")))?;
-            events.check(&raw).map_err(reject)
+            events.check(&raw.fields()).map_err(reject)
         })
         .collect()
 }

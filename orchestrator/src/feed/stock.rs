@@ -4,6 +4,7 @@
 //! their due time).
 
 use super::event::{EventKind, FeedEvent, Timestamp};
+use foldhash::fast::FixedState;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -126,9 +127,32 @@ pub enum Applied {
 }
 
 /// All stock positions of a run.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct StockLedger {
-    positions: BTreeMap<PositionKey, Position>,
+    /// The positions, in the order they first appeared.
+    positions: Vec<Position>,
+    /// Each key's place in `positions`, found from an event's text alone: no shared
+    /// string is cloned or dropped to look a position up. Looked up only, never iterated.
+    index: hashbrown::HashMap<PositionKey, usize, FixedState>,
+    /// The keys in order, for reports.
+    order: BTreeMap<PositionKey, usize>,
+}
+
+impl PartialEq for StockLedger {
+    /// The same positions with the same figures (whatever order they appeared in).
+    fn eq(&self, other: &Self) -> bool {
+        self.positions().eq(other.positions())
+    }
+}
+
+/// A position's key as borrowed text, to look it up by.
+#[derive(Hash)]
+struct KeyText<'a>(&'a str, &'a str, &'a str);
+
+impl hashbrown::Equivalent<PositionKey> for KeyText<'_> {
+    fn equivalent(&self, key: &PositionKey) -> bool {
+        (self.0, self.1, self.2) == (&*key.0, &*key.1, &*key.2)
+    }
 }
 
 impl StockLedger {
@@ -139,15 +163,26 @@ impl StockLedger {
 
     /// Applies `event`; an event in another unit than the position's is refused.
     pub fn apply(&mut self, event: &FeedEvent) -> Result<Applied, String> {
-        let key = (
-            event.site.clone(),
-            event.location.clone(),
-            event.material.clone(),
-        );
-        let pos = self.positions.entry(key).or_insert_with(|| Position {
-            unit: event.unit.clone(),
-            ..Position::default()
-        });
+        let text = KeyText(&event.site, &event.location, &event.material);
+        let at = match self.index.get(&text) {
+            Some(&at) => at,
+            None => {
+                let key = (
+                    event.site.clone(),
+                    event.location.clone(),
+                    event.material.clone(),
+                );
+                let at = self.positions.len();
+                self.positions.push(Position {
+                    unit: event.unit.clone(),
+                    ..Position::default()
+                });
+                self.index.insert(key.clone(), at);
+                self.order.insert(key, at);
+                at
+            }
+        };
+        let pos = &mut self.positions[at];
         if pos.unit != event.unit {
             return Err(format!(
                 "`unit`: `{}` differs from `{}` used before for {} at {} ({})",
@@ -197,12 +232,12 @@ impl StockLedger {
 
     /// The position at (site, location, material).
     pub fn position(&self, site: &str, location: &str, material: &str) -> Option<&Position> {
-        self.positions
-            .get(&(Arc::from(site), Arc::from(location), Arc::from(material)))
+        let at = *self.index.get(&KeyText(site, location, material))?;
+        Some(&self.positions[at])
     }
 
     /// All positions, in key order.
     pub fn positions(&self) -> impl Iterator<Item = (&PositionKey, &Position)> {
-        self.positions.iter()
+        self.order.iter().map(|(k, &at)| (k, &self.positions[at]))
     }
 }
