@@ -106,7 +106,13 @@ pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
         "{:<36}{:>12}{:>14}{:>16}   {}\n",
         "measurement", "wall", "events", "events/s", "target"
     ));
+    // `target` empty: a figure without a target of its own.
     let row = |name: &str, (wall, events): (f64, u64), target: &str, met: bool| {
+        let verdict = match (target.is_empty(), met) {
+            (true, _) => "—",
+            (false, true) => "(met)",
+            (false, false) => "(NOT met)",
+        };
         say(&format!(
             "{:<36}{:>10.3} s{:>14}{:>14.2} M   {} {}\n",
             name,
@@ -114,7 +120,7 @@ pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
             events,
             events as f64 / wall / 1e6,
             target,
-            if met { "(met)" } else { "(NOT met)" }
+            verdict
         ));
     };
     let r = measure(&line, quiet(&line), repeat);
@@ -132,11 +138,12 @@ pub fn run(dir: &Path, repeat: usize) -> Result<(), String> {
         r.1 as f64 / r.0 >= 5e6,
     );
     let r = measure(&plant, quiet(&plant), 1);
-    row("plant-10-lines, 1 year, 1 thread", r, "≤ 10 s", r.0 <= 10.0);
+    // The target is for all cores (the last row); one thread shows the speed-up.
+    row("plant-10-lines, 1 year, 1 thread", r, "", true);
     let r = measure(&agv, quiet(&agv), repeat.min(3));
     row("plant-agv, 24 h, 12 AGVs", r, "≤ 2 s", r.0 <= 2.0);
     let r = measure(&stress, quiet(&stress), 1);
-    row("warehouse-stress, 2 h, 300 AGVs", r, "(no target)", true);
+    row("warehouse-stress, 2 h, 300 AGVs", r, "", true);
     let r = ingest_row(200_000, repeat.min(5));
     row(
         "feed ingestion, 200,000 NDJSON lines",

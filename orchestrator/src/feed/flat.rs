@@ -131,18 +131,20 @@ fn field_of(key: &[u8], key_and_after: &[u8]) -> Option<Field> {
         }
         w
     }
-    const EVENT_ID: u64 = word("event_id");
-    const TS: u64 = word("ts");
-    const SITE: u64 = word("site");
-    const REGION: u64 = word("region");
-    const MATERIAL: u64 = word("material");
-    const SKU: u64 = word("sku");
-    const LOCATION: u64 = word("location");
-    const KIND: u64 = word("kind");
-    const UNIT: u64 = word("unit");
-    const SOURCE: u64 = word("source");
-    const ORDER: u64 = word("order");
-    const DUE: u64 = word("due");
+    const FIELDS: [(u64, Field); 12] = [
+        (word("event_id"), Field::EventId),
+        (word("ts"), Field::Ts),
+        (word("site"), Field::Site),
+        (word("region"), Field::Region),
+        (word("material"), Field::Material),
+        (word("sku"), Field::Sku),
+        (word("location"), Field::Location),
+        (word("kind"), Field::Kind),
+        (word("unit"), Field::Unit),
+        (word("source"), Field::Source),
+        (word("order"), Field::Order),
+        (word("due"), Field::Due),
+    ];
     if key.is_empty() || key.len() > 8 {
         return None;
     }
@@ -152,21 +154,10 @@ fn field_of(key: &[u8], key_and_after: &[u8]) -> Option<Field> {
         Some(eight) => u64::from_le_bytes(eight.try_into().expect("eight bytes")),
         None => return None,
     } & (u64::MAX >> (64 - 8 * key.len()));
-    Some(match w {
-        EVENT_ID => Field::EventId,
-        TS => Field::Ts,
-        SITE => Field::Site,
-        REGION => Field::Region,
-        MATERIAL => Field::Material,
-        SKU => Field::Sku,
-        LOCATION => Field::Location,
-        KIND => Field::Kind,
-        UNIT => Field::Unit,
-        SOURCE => Field::Source,
-        ORDER => Field::Order,
-        DUE => Field::Due,
-        _ => return None,
-    })
+    FIELDS
+        .iter()
+        .find(|(k, _)| *k == w)
+        .map(|&(_, field)| field)
 }
 
 /// The string whose opening quote is at `i` (the line has no escapes: [`read`] checked):
@@ -273,6 +264,37 @@ mod tests {
                 let expected = (at < len).then_some(at);
                 assert_eq!(find_quote(&b), expected, "len {len}, quote at {at}");
             }
+        }
+    }
+
+    #[test]
+    fn keys_name_their_fields_and_nothing_else() {
+        let names = [
+            ("event_id", Field::EventId),
+            ("ts", Field::Ts),
+            ("site", Field::Site),
+            ("region", Field::Region),
+            ("material", Field::Material),
+            ("sku", Field::Sku),
+            ("location", Field::Location),
+            ("kind", Field::Kind),
+            ("unit", Field::Unit),
+            ("source", Field::Source),
+            ("order", Field::Order),
+            ("due", Field::Due),
+        ];
+        let of = |key: &str| {
+            let line = format!("{key}\":\"x\"}}");
+            field_of(key.as_bytes(), line.as_bytes())
+        };
+        for (name, field) in names {
+            assert_eq!(of(name), Some(field), "{name}");
+            assert_eq!(of(&name[..name.len() - 1]), None, "{name}, cut short");
+            assert_eq!(of(&format!("{name}s")), None, "{name}s");
+            assert_eq!(of(&name.to_uppercase()), None, "{name}, upper case");
+        }
+        for other in ["", "qty", "colour", "event_ids"] {
+            assert_eq!(of(other), None, "{other}");
         }
     }
 
