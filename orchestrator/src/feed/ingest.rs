@@ -180,11 +180,25 @@ impl Ingestion {
         all.sort_unstable_by(|Reverse(a), Reverse(b)| a.cmp(b));
         let mut out = std::mem::take(&mut self.corrections);
         let late = out.len();
-        out.reserve(all.len());
-        for Reverse(key) in all {
-            out.extend(self.slots[key.slot as usize].take());
+        let in_place = all.len() == self.slots.len()
+            && all
+                .iter()
+                .enumerate()
+                .all(|(k, Reverse(key))| key.slot as usize == k);
+        if in_place && out.is_empty() {
+            // A file read in order: the slots hold the events in order already, so they
+            // become the result where they are (no copy, no second buffer).
+            out = std::mem::take(&mut self.slots)
+                .into_iter()
+                .map(|slot| slot.expect("every slot is held: each appears in `all` once"))
+                .collect();
+        } else {
+            out.reserve(all.len());
+            for Reverse(key) in all {
+                out.extend(self.slots[key.slot as usize].take());
+            }
+            self.slots.clear();
         }
-        self.slots.clear();
         self.free.clear();
         self.released_now(out, late)
     }
