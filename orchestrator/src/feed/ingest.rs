@@ -187,7 +187,7 @@ impl Ingestion {
                 .all(|(k, Reverse(key))| key.slot as usize == k);
         if in_place && out.is_empty() {
             // A file read in order: the slots hold the events in order already, so they
-            // become the result where they are (no copy, no second buffer).
+            // become the result in their own buffer (no second one to allocate and fill).
             out = std::mem::take(&mut self.slots)
                 .into_iter()
                 .map(|slot| slot.expect("every slot is held: each appears in `all` once"))
