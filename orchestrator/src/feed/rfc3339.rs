@@ -6,6 +6,9 @@
 //! reads it exactly or words the error; so this path only ever accepts what `time` would
 //! accept, with the same result (a property test holds it to that).
 
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
 /// Nanoseconds since 1970-01-01T00:00:00Z, if `text` has the common shape.
 pub(super) fn read(text: &str) -> Option<i64> {
     let b = text.as_bytes();
@@ -22,12 +25,13 @@ pub(super) fn read(text: &str) -> Option<i64> {
     let minute = digits(&b[14..16])?;
     let second = digits(&b[17..19])?;
     // Years whose every instant fits in i64 nanoseconds.
-    if !(1678..=2261).contains(&year) || !(1..=12).contains(&month) {
+    if !(1678..=2261).contains(&year) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    if day == 0 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
+    // The calendar (and its checks of month and day) is the `time` crate's.
+    let month = time::Month::try_from(month as u8).ok()?;
+    let date = time::Date::from_calendar_date(year as i32, month, day as u8).ok()?;
+    let days = i64::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY;
     let mut i = 19;
     let mut nanos = 0i64;
     if b[i] == b'.' {
@@ -55,7 +59,6 @@ pub(super) fn read(text: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
     Some(seconds * 1_000_000_000 + nanos)
 }
@@ -65,26 +68,6 @@ fn digits(b: &[u8]) -> Option<i64> {
     b.iter().try_fold(0i64, |acc, &c| {
         c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
     })
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
