@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-use common::{text, twinline};
+use common::{assert_refused, text, twinline};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("twinline-cli-{}-{name}", std::process::id()));
@@ -475,24 +475,14 @@ fn replay_depends_neither_on_line_order_nor_on_repeats() {
 
 #[test]
 fn replay_refuses_a_scenario_without_start_and_unknown_feed_formats() {
-    let o = twinline(&[
-        "replay",
-        "scenarios/bottling-line.toml",
-        "--feed",
-        "scenarios/feeds/plant-agv.ndjson",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("no `run.start`"), "{}", text(&o));
-    let o = twinline(&[
-        "replay",
-        "scenarios/plant-agv.toml",
-        "--feed",
-        "scenarios/plant-agv.toml",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o).contains("unknown feed format `.toml`"),
-        "{}",
-        text(&o)
+    let feed = "scenarios/feeds/plant-agv.ndjson";
+    assert_refused(
+        &["replay", "scenarios/bottling-line.toml", "--feed", feed],
+        "no `run.start`",
+    );
+    let agv = "scenarios/plant-agv.toml";
+    assert_refused(
+        &["replay", agv, "--feed", agv],
+        "unknown feed format `.toml`",
     );
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{read_png, root, scratch_dir, text, twinline};
+use common::{assert_refused, read_png, root, scratch_dir, text};
 use std::process::Command;
 use twin_models::engine::{StationState, Twin};
 use twin_models::{RunSpec, load_scenario_with_files};
@@ -214,34 +214,19 @@ fn the_screenshot_shows_each_machine_in_its_state_colour_where_it_stands() {
 
 #[test]
 fn a_screenshot_past_the_horizon_or_into_a_missing_folder_is_refused_before_any_window() {
-    let o = twinline(&[
-        "view",
-        "scenarios/bottling-line.toml",
-        "--at",
-        "999d",
-        "--screenshot",
-        "x.png",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("past the run's horizon"), "{}", text(&o));
-    let o = twinline(&[
-        "view",
-        "scenarios/bottling-line.toml",
-        "--screenshot",
-        "/no/such/dir/x.png",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("no directory /no/such/dir"),
-        "{}",
-        text(&o)
+    let view = "scenarios/bottling-line.toml";
+    assert_refused(
+        &["view", view, "--at", "999d", "--screenshot", "x.png"],
+        "past the run's horizon",
     );
-    let o = twinline(&["view", "scenarios/bottling-line.toml", "--speed", "50000"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("from 1 to 10000"), "{}", text(&o));
+    assert_refused(
+        &["view", view, "--screenshot", "/no/such/dir/x.png"],
+        "no directory /no/such/dir",
+    );
+    assert_refused(&["view", view, "--speed", "50000"], "from 1 to 10000");
     // Without a display: a plain message and status 1, not a panic.
     let o = Command::new(env!("CARGO_BIN_EXE_twinline"))
-        .args(["view", "scenarios/bottling-line.toml"])
+        .args(["view", view])
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .current_dir(root())
@@ -255,25 +240,11 @@ fn a_screenshot_past_the_horizon_or_into_a_missing_folder_is_refused_before_any_
     );
     assert!(!text(&o).contains("panicked"), "{}", text(&o));
     // `--set` takes one value of a field that exists.
-    let o = twinline(&[
-        "view",
-        "scenarios/plant-agv.toml",
-        "--set",
-        "fleet.size=4,8",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("one value only"), "{}", text(&o));
-    let o = twinline(&[
-        "view",
-        "scenarios/plant-agv.toml",
-        "--set",
-        "lines.L1.buffers.nope.capacity=5",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("no `lines.L1.buffers` entry named `nope`"),
-        "{}",
-        text(&o)
+    let agv = "scenarios/plant-agv.toml";
+    assert_refused(&["view", agv, "--set", "fleet.size=4,8"], "one value only");
+    assert_refused(
+        &["view", agv, "--set", "lines.L1.buffers.nope.capacity=5"],
+        "no `lines.L1.buffers` entry named `nope`",
     );
     assert!(!root().join("x.png").exists());
 }

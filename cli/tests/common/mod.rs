@@ -28,6 +28,14 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// Runs `twinline` with `args` and checks that it refuses them: exit status 2 and a
+/// message containing `says`.
+pub fn assert_refused(args: &[&str], says: &str) {
+    let o = twinline(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+    assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
+}
+
 /// An empty scratch directory `twinline-<group>-<pid>-<name>` under the system's temp dir.
 pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("twinline-{group}-{}-{name}", std::process::id()));
