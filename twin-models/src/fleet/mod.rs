@@ -612,6 +612,10 @@ impl FleetRuntime {
                 });
             }
             let snap = &mut out[v];
+            // Storage kept from another fleet (a restart) may name another type.
+            if snap.kind != kind.name {
+                snap.kind.clone_from(&kind.name);
+            }
             snap.at = self.position(v);
             snap.loads = veh.cargo.len();
             snap.state_of_charge = kind

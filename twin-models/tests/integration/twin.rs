@@ -215,6 +215,15 @@ fn a_refreshed_snapshot_equals_a_fresh_one_and_keeps_its_storage() {
             .any(|v| v.loads > 0 || v.doing != "idle")
     );
     assert!(!kept.alerts.is_empty() || kept.stock.iter().all(|x| x.on_hand >= 0.0));
+    // Storage kept across a restart with another fleet (as the viewer's what-if does)
+    // takes that fleet's figures, type names included.
+    let mut renamed = (*s).clone();
+    renamed.fleet.as_mut().unwrap().types[0].name = "tugger".into();
+    let mut other = Twin::new(&renamed, spec);
+    other.advance_to(SimTime(20 * 60_000_000_000));
+    other.refresh(&mut kept);
+    assert_eq!(kept, other.snapshot());
+    assert!(kept.vehicles.iter().all(|v| v.kind == "tugger"));
 }
 
 #[test]
