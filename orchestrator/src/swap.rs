@@ -13,8 +13,8 @@ pub(crate) trait Corridor {
     fn occupant(&self, v: u32) -> u32;
     /// Whether agent `a` on `v` stays put (resting at its goal, or held there).
     fn parked(&self, a: u32, v: u32) -> bool;
-    /// Agent `a`'s distances to its goal.
-    fn dist(&self, a: u32) -> &[u32];
+    /// Agent `a`'s distance from `v` to its goal.
+    fn dist(&self, a: u32, v: u32) -> u32;
     /// Number of cells (bounds the walks).
     fn cells(&self) -> usize;
 }
@@ -44,10 +44,11 @@ pub(crate) fn swap_required(
     pusher_at: u32,
     puller_at: u32,
 ) -> bool {
-    let (dp, dq) = (c.dist(pusher), c.dist(puller));
+    let dp = |v: u32| c.dist(pusher, v);
+    let dq = |v: u32| c.dist(puller, v);
     let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
     let mut steps = 0;
-    while dp[v_puller as usize] < dp[v_pusher as usize] && steps < c.cells() {
+    while dp(v_puller) < dp(v_pusher) && steps < c.cells() {
         steps += 1;
         let (n, next) = ways_out(c, v_puller, v_pusher);
         if n >= 2 {
@@ -59,8 +60,7 @@ pub(crate) fn swap_required(
         v_pusher = v_puller;
         v_puller = next;
     }
-    dq[v_pusher as usize] < dq[v_puller as usize]
-        && (dp[v_pusher as usize] == 0 || dp[v_puller as usize] < dp[v_pusher as usize])
+    dq(v_pusher) < dq(v_puller) && (dp(v_pusher) == 0 || dp(v_puller) < dp(v_pusher))
 }
 
 /// Whether the corridor behind `puller_at` widens somewhere, so the two can pass.

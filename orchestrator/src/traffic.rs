@@ -500,8 +500,8 @@ impl Corridor for Traffic {
     fn parked(&self, a: u32, v: u32) -> bool {
         self.goal[a as usize] == v || self.held[a as usize]
     }
-    fn dist(&self, a: u32) -> &[u32] {
-        &self.tables.tables[self.table[a as usize]]
+    fn dist(&self, a: u32, v: u32) -> u32 {
+        self.tables.tables[self.table[a as usize]][v as usize]
     }
     fn cells(&self) -> usize {
         self.layout.spots()

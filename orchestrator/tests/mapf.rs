@@ -2,7 +2,9 @@
 //! and the scenario: starts and goals, moves along edges or waits, no vertex or swap
 //! conflicts, and the reported sum of costs and makespan.
 
-use orchestrator::mapf::{GridMap, MapfReport, Search, lower_bounds, parse_scenario, solve};
+use orchestrator::mapf::{
+    DistanceTable, GridMap, MapfReport, Search, lower_bounds, parse_scenario, solve,
+};
 
 /// A cell as (column, row).
 type Point = (i64, i64);
@@ -117,7 +119,7 @@ fn solve_with(
         .unwrap()
         .into_iter()
         .unzip();
-    let dist: Vec<Vec<u32>> = goals.iter().map(|&g| map.distances_to(g)).collect();
+    let dist: Vec<DistanceTable> = goals.iter().map(|&g| map.distances_to(g)).collect();
     let mut left = steps;
     let search = Search {
         seed: 1,
@@ -266,9 +268,7 @@ fn scenario_on(map_text: &str, n: usize, next: &mut dyn FnMut() -> u64) -> Strin
         .find(|&c| map.is_free(c as usize % w, c as usize / w))
         .unwrap();
     let reach = map.distances_to(first);
-    let mut cells: Vec<u32> = (0..all)
-        .filter(|&c| reach[c as usize] != u32::MAX)
-        .collect();
+    let mut cells: Vec<u32> = (0..all).filter(|&c| reach.get(c) != u32::MAX).collect();
     for k in (1..cells.len()).rev() {
         cells.swap(k, (next() % (k as u64 + 1)) as usize);
     }
@@ -396,4 +396,49 @@ fn bad_inputs_are_errors() {
         ),
         Err(orchestrator::mapf::MapfError::Unreachable(0))
     ));
+}
+
+#[test]
+fn dense_first_solutions_need_few_search_steps_beyond_the_makespan() {
+    // 400 agents on a generated 32 × 32 map with 20% obstacles (as dense as the research
+    // benchmark random-32-32-20 with 409): the first solution should come straight, one
+    // configuration per step of it plus few dead ends. Steering agents off each other's
+    // cells among equally near moves once sent this search into livelocks of thousands of
+    // configurations.
+    let (map_text, scen) = generated_instance(32, 400);
+    let map = GridMap::parse(&map_text).unwrap();
+    let (starts, goals): (Vec<u32>, Vec<u32>) = parse_scenario(&scen, &map, 400)
+        .unwrap()
+        .into_iter()
+        .unzip();
+    let dist: Vec<DistanceTable> = goals.iter().map(|&g| map.distances_to(g)).collect();
+    for scatter in [false, true] {
+        for seed in 0..4 {
+            let mut steps = 0u64;
+            let sol = solve(
+                &map,
+                &starts,
+                &goals,
+                &dist,
+                Search {
+                    seed,
+                    anytime: false,
+                    scatter,
+                    stop: &mut || {
+                        steps += 1;
+                        false
+                    },
+                    improved: &mut |_| {},
+                },
+            )
+            .unwrap();
+            let makespan = sol.makespan();
+            // The scatter pass asks once per agent too.
+            let search_steps = steps - if scatter { starts.len() as u64 } else { 0 };
+            assert!(
+                search_steps <= 2 * makespan,
+                "scatter {scatter}, seed {seed}: {search_steps} search steps for makespan {makespan}"
+            );
+        }
+    }
 }

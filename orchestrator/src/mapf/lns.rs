@@ -7,7 +7,7 @@
 //! their way (found by walking towards the goal along shortest routes), and agents passing
 //! through one crossing cell.
 
-use super::grid::GridMap;
+use super::grid::{DistanceTable, GridMap};
 use super::lacam::Solution;
 use crate::swap::{NONE, TieBreak};
 use std::collections::BinaryHeap;
@@ -70,7 +70,7 @@ impl Table {
 pub struct Lns<'a> {
     map: &'a GridMap,
     goals: &'a [u32],
-    dist: &'a [Vec<u32>],
+    dist: &'a [DistanceTable],
     paths: Vec<Vec<u32>>,
     table: Table,
     rng: TieBreak,
@@ -100,7 +100,7 @@ impl<'a> Lns<'a> {
     pub fn new(
         map: &'a GridMap,
         goals: &'a [u32],
-        dist: &'a [Vec<u32>],
+        dist: &'a [DistanceTable],
         solution: &Solution,
         seed: u64,
     ) -> Self {
@@ -232,9 +232,8 @@ impl<'a> Lns<'a> {
     fn delayed_group(&mut self) -> Vec<usize> {
         let n = self.paths.len();
         // The most delayed of a few agents drawn at random.
-        let delay = |l: &Lns, i: usize| {
-            l.paths[i].len() as u64 - 1 - l.dist[i][l.paths[i][0] as usize] as u64
-        };
+        let delay =
+            |l: &Lns, i: usize| l.paths[i].len() as u64 - 1 - l.dist[i].get(l.paths[i][0]) as u64;
         let mut a = self.rng.below(n);
         for _ in 0..8 {
             let b = self.rng.below(n);
@@ -249,13 +248,13 @@ impl<'a> Lns<'a> {
             // collecting whoever stands there at those steps.
             let mut t = self.rng.below(self.paths[a].len());
             let mut v = self.paths[a][t];
-            while d[v as usize] > 0 && group.len() < self.size {
+            while d.get(v) > 0 && group.len() < self.size {
                 let next: Vec<u32> = self
                     .map
                     .neighbours(v)
                     .iter()
                     .copied()
-                    .filter(|&u| d[u as usize] < d[v as usize])
+                    .filter(|&u| d.get(u) < d.get(v))
                     .collect();
                 v = next[self.rng.below(next.len())];
                 t += 1;
@@ -326,7 +325,7 @@ impl<'a> Lns<'a> {
             .rev()
             .find(|&t| self.table.occ[t][goal as usize] != NONE)
             .map_or(0, |t| t as u64 + 1);
-        let h = |v: u32, t: u64| (t + d[v as usize] as u64).max(last_pass);
+        let h = |v: u32, t: u64| (t + d.get(v) as u64).max(last_pass);
         // Nodes: (cell, step, parent index).
         let mut nodes: Vec<(u32, u32, u32)> = vec![(start, 0, NONE)];
         let mut open = BinaryHeap::new();

@@ -8,7 +8,7 @@ pub mod report;
 pub mod scatter;
 pub mod warehouse;
 
-pub use grid::{GridError, GridMap, parse_scenario};
+pub use grid::{DistanceTable, GridError, GridMap, MAX_CELLS, parse_scenario};
 pub use lacam::{MapfError, Search, Solution, lower_bounds, solve};
 pub use report::MapfReport;
 pub use warehouse::WarehouseShape;
