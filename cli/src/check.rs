@@ -4,9 +4,10 @@ use crate::experiment::{bad, file_reader, run_with_progress, scenario_stem, thre
 use crate::{Failure, say, write};
 use experiments::check::{BASELINE_FORMAT, Baseline, CheckReport, Tolerances, check, junit, table};
 use experiments::results::{SweepHeader, SweepResults};
-use experiments::sweep::{self, RunOverrides, Variant};
+use experiments::sweep::{self, Variant};
 use sim::SimDuration;
 use std::path::PathBuf;
+use twin_models::RunOverrides;
 
 /// What `twinline check` was asked.
 pub struct CheckArgs {
@@ -57,9 +58,10 @@ pub fn run(args: CheckArgs) -> Result<(), Failure> {
         let overrides = baseline.as_ref().map_or_else(
             || RunOverrides {
                 horizon: args.horizon,
-                warmup: None,
+                ..RunOverrides::default()
             },
             |b| RunOverrides {
+                seed: None,
                 horizon: Some(SimDuration::from_secs_f64(b.horizon_s)),
                 warmup: Some(SimDuration::from_secs_f64(b.warmup_s)),
             },

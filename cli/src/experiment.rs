@@ -4,11 +4,12 @@ use crate::{Failure, read_scenario, say, write};
 use experiments::compare::{Comparison, compare};
 use experiments::kpis::{Better, headline, is_headline};
 use experiments::results::{SweepHeader, SweepResults, merge};
-use experiments::sweep::{self, Controls, Prepared, RunOverrides, Shard, SweepFile};
+use experiments::sweep::{self, Controls, Prepared, Shard, SweepFile};
 use experiments::{ExperimentError, check::fmt_num, overrides::parse_set};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use twin_models::RunOverrides;
 
 /// What `twinline sweep` was asked.
 pub struct SweepArgs {
@@ -154,6 +155,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     }
     let from_file = file.as_ref().map(|f| f.overrides).unwrap_or_default();
     let overrides = RunOverrides {
+        seed: None,
         horizon: args.overrides.horizon.or(from_file.horizon),
         warmup: args.overrides.warmup.or(from_file.warmup),
     };

@@ -75,14 +75,12 @@ pub fn quality_alert(counters: &IngestionCounters) -> Option<serde_json::Value> 
 /// times).
 pub fn alert_lines(kpis: &twin_models::kpi::RunKpis) -> String {
     let mut all: Vec<(f64, String)> = Vec::new();
-    if let Some(fleet) = &kpis.fleet {
-        all.extend(fleet.alerts.iter().map(|a| {
-            (
-                a.at_s,
-                serde_json::to_string(a).expect("an alert serialises"),
-            )
-        }));
-    }
+    all.extend(kpis.alerts.iter().map(|a| {
+        (
+            a.at_s,
+            serde_json::to_string(a).expect("an alert serialises"),
+        )
+    }));
     if let Some(feed) = &kpis.feed {
         all.extend(feed.alerts.iter().map(|a| {
             (
@@ -156,7 +154,7 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
     if let Some(timeline) = result.runs[0].timeline.as_ref() {
         write(
             &dir.join("timeline.csv"),
-            &twin_models::engine::timeline_csv(timeline),
+            &twin_models::line::timeline_csv(timeline),
         )?;
     }
     say(&format!(

@@ -24,7 +24,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 use twin_models::scenario::ScenarioError;
 use twin_models::units::parse_duration;
-use twin_models::{RunSpec, Scenario, Timing, kpis_document, load_scenario_with_files, replicate};
+use twin_models::{
+    RunSpec, RunSpecError, Scenario, Timing, kpis_document, load_scenario_with_files, replicate,
+};
 
 #[derive(Parser)]
 #[command(
@@ -337,9 +339,19 @@ enum Command {
 }
 
 impl RunOverrides {
-    /// The horizon and warm-up, as every run of an experiment takes them.
-    fn runs(&self) -> experiments::sweep::RunOverrides {
-        experiments::sweep::RunOverrides {
+    /// The horizon and warm-up, as every run of an experiment takes them (each
+    /// replication has a seed of its own).
+    fn runs(&self) -> twin_models::RunOverrides {
+        twin_models::RunOverrides {
+            seed: None,
+            ..self.all()
+        }
+    }
+
+    /// Every setting the command line overrides.
+    fn all(&self) -> twin_models::RunOverrides {
+        twin_models::RunOverrides {
+            seed: self.seed,
             horizon: self.horizon,
             warmup: self.warmup,
         }
@@ -651,7 +663,7 @@ fn run(
         if let Some(timeline) = result.runs.first().and_then(|r| r.timeline.as_ref()) {
             write(
                 &dir.join("timeline.csv"),
-                &twin_models::engine::timeline_csv(timeline),
+                &twin_models::line::timeline_csv(timeline),
             )?;
         }
         // The alerts of the first replication, as a replay writes them.
@@ -675,28 +687,23 @@ fn run(
 
 /// The scenario's run settings with the command line's overrides.
 fn spec_of(scenario: &Scenario, overrides: &RunOverrides) -> Result<RunSpec, Failure> {
-    let RunOverrides {
-        seed,
-        horizon,
-        warmup,
-    } = *overrides;
-    let mut spec = RunSpec::of(scenario);
-    spec.seed = seed.unwrap_or(spec.seed);
-    spec.horizon = horizon.unwrap_or(spec.horizon);
-    spec.warmup = warmup.unwrap_or(spec.warmup);
-    if spec.warmup >= spec.horizon {
-        let from = if warmup.is_some() {
-            "--warmup"
-        } else {
-            "the scenario's warm-up"
-        };
-        return Err(Failure::BadInput(format!(
-            "{from} ({:.0} s) must be shorter than the horizon ({:.0} s); give a shorter --warmup",
-            spec.warmup.as_secs_f64(),
-            spec.horizon.as_secs_f64()
-        )));
-    }
-    Ok(spec)
+    RunSpec::with(scenario, overrides.all()).map_err(|e| match e {
+        RunSpecError::WarmupTooLong {
+            warmup,
+            horizon,
+            overridden,
+        } => Failure::BadInput(format!(
+            "{} ({:.0} s) must be shorter than the horizon ({:.0} s); give a shorter --warmup",
+            if overridden {
+                "--warmup"
+            } else {
+                "the scenario's warm-up"
+            },
+            warmup.as_secs_f64(),
+            horizon.as_secs_f64()
+        )),
+        other => Failure::BadInput(other.to_string()),
+    })
 }
 
 fn validate(files: &[PathBuf]) -> Result<(), Failure> {

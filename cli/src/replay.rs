@@ -13,7 +13,7 @@ use orchestrator::feed::{
 };
 use sim::{SimDuration, SimTime};
 use std::path::{Path, PathBuf};
-use twin_models::{FedTwin, RunSpec, plan_feed};
+use twin_models::{RunSpec, Twin, plan_feed};
 
 /// Replays `feeds` through the scenario at `path` with `spec` overrides already applied
 /// by the caller's `spec_of`; paced at `speed` simulated seconds per wall second if given;
@@ -64,7 +64,7 @@ pub fn run(
     let plan = plan_feed(scenario.run.start, spec.horizon, events)
         .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
     let pace = Pace::new(speed.unwrap_or(f64::INFINITY));
-    let mut twin = FedTwin::new(&scenario, spec, plan);
+    let mut twin = Twin::with_feed(&scenario, spec, plan);
     twin.set_gap_alert(gap_alert);
     if speed.is_some() {
         drive(

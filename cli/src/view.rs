@@ -85,7 +85,7 @@ pub(crate) fn view(args: ViewArgs) -> Result<(), Failure> {
             &file,
             &text,
             &[variant],
-            experiments::sweep::RunOverrides::default(),
+            twin_models::RunOverrides::default(),
             &read,
         )
         .map_err(|e| e.to_string())?;
@@ -150,7 +150,7 @@ pub(crate) fn view(args: ViewArgs) -> Result<(), Failure> {
 /// The command line's horizon and warm-up, checked against each other, put into the
 /// scenario the viewer runs.
 fn with_run_settings(scenario: &mut twin_models::Scenario, o: &RunOverrides) -> Result<(), String> {
-    let spec = experiments::sweep::spec_of(scenario, o.runs())?;
+    let spec = experiments::sweep::spec_of(scenario, o.runs()).map_err(|e| e.to_string())?;
     scenario.run.horizon = spec.horizon;
     scenario.run.warmup = spec.warmup;
     Ok(())

@@ -7,7 +7,8 @@ mod common;
 
 use common::{assert_refused, read_png, root, scratch_dir, text};
 use std::process::Command;
-use twin_models::engine::{StationState, Twin};
+use twin_models::Twin;
+use twin_models::line::StationState;
 use twin_models::{RunSpec, load_scenario_with_files};
 
 const HOUR: u64 = 3_600_000_000_000;

@@ -15,6 +15,7 @@
 //! matches anything; the longest matching pattern wins).
 
 use crate::error::ExperimentError;
+pub use crate::kpis::pattern_matches;
 use crate::kpis::{Better, better};
 use serde::{Deserialize, Serialize};
 use sim::Summary;
@@ -107,26 +108,6 @@ impl Default for Tolerances {
             better: BTreeMap::new(),
         }
     }
-}
-
-/// Whether `pattern` (with `*` for any run of characters) matches all of `name`.
-pub fn pattern_matches(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 fn most_specific<'a, T>(map: &'a BTreeMap<String, T>, kpi: &str) -> Option<&'a T> {

@@ -213,9 +213,9 @@ pub fn is_headline(kpi: &str) -> bool {
 
 /// The place of `kpi`'s pattern in [`HEADLINE`], for ordering; `None` if not headline.
 pub fn headline_rank(kpi: &str) -> Option<usize> {
-    HEADLINE.iter().position(|p| {
-        crate::check::pattern_matches(p, kpi) && p.split('.').count() == kpi.split('.').count()
-    })
+    HEADLINE
+        .iter()
+        .position(|p| pattern_matches(p, kpi) && p.split('.').count() == kpi.split('.').count())
 }
 
 /// The headline KPIs among `names`, in [`HEADLINE`] order (by name within a pattern).
@@ -226,4 +226,24 @@ pub fn headline<T: AsRef<str>>(names: &[T]) -> Vec<&T> {
         .collect();
     heads.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.as_ref().cmp(b.1.as_ref())));
     heads.into_iter().map(|(_, n)| n).collect()
+}
+
+/// Whether `pattern` (with `*` for any run of characters) matches all of `name`.
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
 }

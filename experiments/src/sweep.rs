@@ -11,10 +11,12 @@ use crate::error::ExperimentError;
 use crate::kpis::flatten;
 use crate::overrides::{FieldMap, Parameter, apply};
 use serde::{Deserialize, Serialize};
-use sim::{SimDuration, replication_seed};
+use sim::replication_seed;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use twin_models::{RunSpec, Scenario, load_scenario_with_files, simulate};
+use twin_models::{
+    RunOverrides, RunSpec, RunSpecError, Scenario, load_scenario_with_files, simulate,
+};
 
 /// One combination of parameter values.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,15 +145,6 @@ pub struct Prepared {
     pub spec: RunSpec,
 }
 
-/// Run settings a command line imposes on every variant.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RunOverrides {
-    /// Simulated time to run.
-    pub horizon: Option<SimDuration>,
-    /// Warm-up left out of the statistics.
-    pub warmup: Option<SimDuration>,
-}
-
 /// Builds each variant's scenario from the base scenario's TOML `text` (named `file`);
 /// `read` reads the files a scenario names (layout maps), relative to its folder. Every
 /// variant is checked before anything runs.
@@ -187,11 +180,9 @@ pub fn prepare(
             Ok(Prepared {
                 label: v.label.clone(),
                 settings: v.settings.clone(),
-                spec: spec_of(&scenario, overrides).map_err(|message| {
-                    ExperimentError::Variant {
-                        variant: v.label.clone(),
-                        message,
-                    }
+                spec: spec_of(&scenario, overrides).map_err(|e| ExperimentError::Variant {
+                    variant: v.label.clone(),
+                    message: e.to_string(),
                 })?,
                 scenario,
             })
@@ -199,20 +190,14 @@ pub fn prepare(
         .collect()
 }
 
-/// The scenario's run settings with `overrides`; no series, one thread per run.
-pub fn spec_of(scenario: &Scenario, overrides: RunOverrides) -> Result<RunSpec, String> {
-    let mut spec = RunSpec::of(scenario);
-    spec.horizon = overrides.horizon.unwrap_or(spec.horizon);
-    spec.warmup = overrides.warmup.unwrap_or(spec.warmup);
-    spec.record_series = false;
-    if spec.warmup >= spec.horizon {
-        return Err(format!(
-            "the warm-up ({:.0} s) must be shorter than the horizon ({:.0} s)",
-            spec.warmup.as_secs_f64(),
-            spec.horizon.as_secs_f64()
-        ));
-    }
-    Ok(spec)
+/// The scenario's run settings with `overrides` (every run of an experiment takes the
+/// same horizon and warm-up; seeds are set per replication); no series, one thread per
+/// run.
+pub fn spec_of(scenario: &Scenario, overrides: RunOverrides) -> Result<RunSpec, RunSpecError> {
+    Ok(RunSpec {
+        record_series: false,
+        ..RunSpec::with(scenario, overrides)?
+    })
 }
 
 /// One replication of one variant.
@@ -390,6 +375,7 @@ impl SweepFile {
             reps: raw.reps,
             seed: raw.seed,
             overrides: RunOverrides {
+                seed: None,
                 horizon: duration("horizon", raw.horizon)?,
                 warmup: duration("warmup", raw.warmup)?,
             },

@@ -33,6 +33,64 @@ impl<E> Scheduler<'_, E> {
     }
 }
 
+/// Where a part of a model puts its future events: the kernel's [`Scheduler`] itself, or a
+/// [`Mapped`] view of it that wraps the part's own events into the model's event type, so
+/// that a part never names the model's type (the model's parts do not depend on it).
+pub trait Calendar<E> {
+    /// The current simulated time.
+    fn now(&self) -> SimTime;
+
+    /// Schedules `event` at `time`; a time in the past is moved to now.
+    fn at(&mut self, time: SimTime, event: E);
+
+    /// Schedules `event` after `delay`.
+    fn after(&mut self, delay: SimDuration, event: E) {
+        let time = self.now() + delay;
+        self.at(time, event);
+    }
+}
+
+impl<E> Calendar<E> for Scheduler<'_, E> {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+
+    fn at(&mut self, time: SimTime, event: E) {
+        Scheduler::at(self, time, event);
+    }
+
+    fn after(&mut self, delay: SimDuration, event: E) {
+        Scheduler::after(self, delay, event);
+    }
+}
+
+impl<'c, E> Scheduler<'c, E> {
+    /// A calendar for events of type `F`, each wrapped by `wrap` into the model's event.
+    pub fn map<F, W: Fn(F) -> E>(&mut self, wrap: W) -> Mapped<'_, 'c, E, W> {
+        Mapped { sched: self, wrap }
+    }
+}
+
+/// A [`Scheduler`] seen as a calendar of a part's own events (see [`Scheduler::map`]).
+pub struct Mapped<'s, 'c, E, W> {
+    sched: &'s mut Scheduler<'c, E>,
+    wrap: W,
+}
+
+impl<E, F, W: Fn(F) -> E> Calendar<F> for Mapped<'_, '_, E, W> {
+    fn now(&self) -> SimTime {
+        self.sched.now
+    }
+
+    fn at(&mut self, time: SimTime, event: F) {
+        self.sched.at(time, (self.wrap)(event));
+    }
+
+    fn after(&mut self, delay: SimDuration, event: F) {
+        self.sched.after(delay, (self.wrap)(event));
+    }
+}
+
 /// What a model does with its events.
 pub trait EventHandler<E> {
     /// Handles `event` at `sched.now()`.
@@ -166,6 +224,44 @@ mod tests {
         assert_eq!(stepped.0, run.0);
         assert_eq!(a.events_processed(), 4);
     }
+    #[derive(Debug, PartialEq)]
+    enum Model {
+        Part(u32),
+        Other,
+    }
+
+    fn schedule_part(cal: &mut impl Calendar<u32>) {
+        cal.after(SimDuration(7), 1);
+        cal.at(SimTime(0), 2);
+    }
+
+    struct Recorder(Vec<(SimTime, Model)>);
+    impl EventHandler<Model> for Recorder {
+        fn handle(&mut self, _: &mut World, sched: &mut Scheduler<'_, Model>, event: Model) {
+            if event == Model::Other {
+                schedule_part(&mut sched.map(Model::Part));
+            }
+            self.0.push((sched.now(), event));
+        }
+    }
+
+    #[test]
+    fn a_mapped_calendar_wraps_a_parts_events_into_the_models() {
+        let mut sim = Simulation::new();
+        sim.schedule(SimTime(5), Model::Other);
+        let mut rec = Recorder(Vec::new());
+        sim.run_until(SimTime(100), &mut rec);
+        // The part's event "at 0" comes at 5: never before now.
+        assert_eq!(
+            rec.0,
+            vec![
+                (SimTime(5), Model::Other),
+                (SimTime(5), Model::Part(2)),
+                (SimTime(12), Model::Part(1)),
+            ]
+        );
+    }
+
     use bevy_ecs::component::Component;
 
     #[derive(Component)]

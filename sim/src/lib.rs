@@ -3,9 +3,11 @@
 //! The kernel knows nothing of bottles, conveyors or vehicles. It gives a model:
 //! - integer simulated time ([`SimTime`], [`SimDuration`], nanoseconds) with no floating drift;
 //! - an [`EventCalendar`] with reproducible tie-breaking and a [`Simulation`] that advances from
-//!   event to event, handing each one to an [`EventHandler`] with the bevy_ecs [`World`];
+//!   event to event, handing each one to an [`EventHandler`] with the bevy_ecs [`World`]; a
+//!   model's parts schedule their own event types through a [`Calendar`];
 //! - seeded random-number streams ([`RngStreams`]), one per stochastic element;
-//! - recorders ([`Tally`], [`TimeWeighted`], [`TimeSeries`]) and replication summaries with
+//! - recorders ([`Tally`], [`TimeWeighted`], [`Level`], [`Spells`], [`TimeSeries`]) and
+//!   replication summaries with
 //!   Student-t confidence intervals ([`Summary`]);
 //! - [`run_replications`], whose results do not depend on the number of threads.
 //!
@@ -43,9 +45,9 @@ pub mod time;
 pub use bevy_ecs;
 pub use bevy_ecs::world::World;
 pub use calendar::EventCalendar;
-pub use kernel::{EventHandler, RunEnd, Scheduler, Simulation};
+pub use kernel::{Calendar, EventHandler, Mapped, RunEnd, Scheduler, Simulation};
 pub use recorder::{SampleValue, TimeSeries};
 pub use replication::{replication_seed, run_replications};
 pub use rng::{RngStreams, StreamRng, splitmix64};
-pub use stats::{Summary, Tally, TimeWeighted, student_t_cdf, student_t_quantile};
+pub use stats::{Level, Spells, Summary, Tally, TimeWeighted, student_t_cdf, student_t_quantile};
 pub use time::{NANOS_PER_HOUR, NANOS_PER_SEC, SimDuration, SimTime};

@@ -117,6 +117,119 @@ impl TimeWeighted {
     }
 }
 
+/// A stock level over time (units on hand, pallets at a site): its value now, its time
+/// average and its least value since the statistics (re)started. Every change goes through
+/// [`Level::set`] or [`Level::add`] at the time it happens, so the average is exact.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Level {
+    average: TimeWeighted,
+    value: f64,
+    least: f64,
+}
+
+impl Level {
+    /// A level of `value` observed from `start`.
+    pub fn new(start: SimTime, value: f64) -> Self {
+        Self {
+            average: TimeWeighted::new(start, value),
+            value,
+            least: value,
+        }
+    }
+
+    /// The level now.
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// The level becomes `value` at `now`.
+    pub fn set(&mut self, now: SimTime, value: f64) {
+        self.average.set(now, value);
+        self.value = value;
+        self.least = self.least.min(value);
+    }
+
+    /// The level moves by `delta` at `now`.
+    pub fn add(&mut self, now: SimTime, delta: f64) {
+        self.set(now, self.value + delta);
+    }
+
+    /// The least level since the statistics started.
+    pub fn least(&self) -> f64 {
+        self.least
+    }
+
+    /// The time-average level from the start of the statistics to `now` (the level itself
+    /// when no time has passed).
+    pub fn mean(&self, now: SimTime) -> f64 {
+        self.average.mean(now)
+    }
+
+    /// Starts the statistics afresh at `now` (end of warm-up), from the level now.
+    pub fn restart(&mut self, now: SimTime) {
+        self.average.set(now, self.value);
+        self.average.restart(now);
+        self.least = self.value;
+    }
+}
+
+/// Spells of a condition over time (a stock-out, a stopped station): how many began and
+/// how long they lasted, seconds, the one going on included.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Spells {
+    since: Option<SimTime>,
+    total_s: f64,
+    count: u64,
+}
+
+impl Spells {
+    /// No spell yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether a spell is going on.
+    pub fn is_on(&self) -> bool {
+        self.since.is_some()
+    }
+
+    /// The condition holds (`on`) or not at `now`; returns whether a spell just began.
+    pub fn set(&mut self, on: bool, now: SimTime) -> bool {
+        match (on, self.since) {
+            (true, None) => {
+                self.since = Some(now);
+                self.count += 1;
+                true
+            }
+            (false, Some(t)) => {
+                self.total_s += now.since(t).as_secs_f64();
+                self.since = None;
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Spells begun since the statistics started (one going on at the restart counts).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Seconds in spells from the start of the statistics to `now`.
+    pub fn total_s(&self, now: SimTime) -> f64 {
+        self.total_s + self.since.map_or(0.0, |t| now.since(t).as_secs_f64())
+    }
+
+    /// Starts the statistics afresh at `now`: a spell going on counts as one, from now.
+    pub fn restart(&mut self, now: SimTime) {
+        self.total_s = 0.0;
+        self.count = u64::from(self.since.is_some());
+        if self.since.is_some() {
+            self.since = Some(now);
+        }
+    }
+}
+
 /// The summary of one quantity over independent replications.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -271,6 +384,45 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn s(secs: u64) -> SimTime {
+        SimTime(secs * crate::NANOS_PER_SEC)
+    }
+
+    #[test]
+    fn a_level_averages_over_time_and_keeps_its_least() {
+        // 10 for 4 s, 2 for 2 s, 6 for 4 s: (40 + 4 + 24) / 10 = 6.8, least 2.
+        let mut l = Level::new(s(0), 10.0);
+        l.add(s(4), -8.0);
+        l.set(s(6), 6.0);
+        assert_eq!(l.value(), 6.0);
+        assert_eq!(l.least(), 2.0);
+        assert!((l.mean(s(10)) - 6.8).abs() < 1e-12);
+        // A restart at 10 s forgets the past: 6 for 5 s, then 1 for 5 s.
+        l.restart(s(10));
+        assert_eq!(l.least(), 6.0);
+        l.set(s(15), 1.0);
+        assert!((l.mean(s(20)) - 3.5).abs() < 1e-12);
+        assert_eq!(l.mean(s(15)), 6.0);
+    }
+
+    #[test]
+    fn spells_count_and_time_the_condition_including_the_one_going_on() {
+        let mut sp = Spells::new();
+        assert!(sp.set(true, s(2)));
+        assert!(!sp.set(true, s(3)), "already on: no new spell");
+        assert!(!sp.set(false, s(5)));
+        assert!(sp.set(true, s(8)));
+        assert_eq!(sp.count(), 2);
+        assert_eq!(sp.total_s(s(10)), 3.0 + 2.0);
+        // Restarted while on: the spell going on counts once, timed from the restart.
+        sp.restart(s(10));
+        assert_eq!(sp.count(), 1);
+        assert_eq!(sp.total_s(s(12)), 2.0);
+        sp.set(false, s(13));
+        assert!(!sp.is_on());
+        assert_eq!(sp.total_s(s(20)), 3.0);
+    }
 
     #[test]
     fn t_quantiles_match_tables() {

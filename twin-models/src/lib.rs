@@ -55,18 +55,23 @@
 //! assert_eq!(line.oee.station, "filler");
 //! ```
 
+pub mod alerts;
 pub mod distribution;
-pub mod engine;
+pub mod feed;
 pub mod fleet;
 pub mod kpi;
+pub mod line;
+pub mod logistics;
 pub mod network;
-pub mod replay;
+pub mod plant;
 pub mod report;
 pub mod scenario;
+pub mod stock;
 pub mod units;
 
 pub use distribution::Distribution;
-pub use engine::{FedTwin, RunOutput, RunSpec, simulate, simulate_replay};
-pub use replay::{FeedPlan, ReplayError, plan_feed};
+pub use feed::{FeedPlan, ReplayError, plan_feed};
+pub use plant::twin::{Twin, simulate_replay};
+pub use plant::{RunOutput, RunOverrides, RunSpec, RunSpecError, simulate};
 pub use report::{Replications, Timing, kpis_document, replicate};
 pub use scenario::{Scenario, ScenarioError, load_scenario, load_scenario_with_files};

@@ -4,7 +4,7 @@
 //! 95% confidence half-width (Student t), min, max and n. The document's shape mirrors
 //! [`RunKpis`], with each number replaced by its summary; see `docs/kpis.md`.
 
-use crate::engine::{RunOutput, RunSpec, simulate};
+use crate::plant::{RunOutput, RunSpec, simulate};
 use crate::scenario::Scenario;
 use serde_json::{Map, Value, json};
 use sim::{Summary, replication_seed, run_replications};

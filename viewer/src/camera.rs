@@ -4,7 +4,7 @@
 use crate::layout::{Aabb, framing};
 use crate::scene::SceneLayout;
 use crate::scene::Vehicle;
-use crate::selection::Selection;
+use crate::selection::{Selection, selection_point};
 use bevy::camera::ScalingMode;
 use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
@@ -134,26 +134,6 @@ pub fn control(
             MouseScrollUnit::Pixel => scroll.delta.y / 40.0,
         };
         camera.distance = (camera.distance * 0.9f32.powf(lines)).clamp(2.0, 5_000.0);
-    }
-}
-
-/// Where the selection is, metres (an AGV where it is drawn).
-pub fn selection_point(
-    selection: Selection,
-    layout: &SceneLayout,
-    vehicles: &Query<&Vehicle>,
-) -> Option<Vec3> {
-    match selection {
-        Selection::None => None,
-        Selection::Machine(l, s) => layout.0.machine(l, s).map(|m| m.aabb().centre()),
-        Selection::Belt(l, b) => layout
-            .0
-            .belts
-            .iter()
-            .find(|x| x.line == l && x.buffer == b)
-            .map(|x| (x.from + x.to) / 2.0),
-        Selection::Vehicle(v) => vehicles.iter().find(|x| x.index == v).map(|x| x.shown),
-        Selection::Place(i) => layout.0.places.get(i).map(|p| p.at),
     }
 }
 

@@ -5,7 +5,7 @@
 //! gliding between the places the engine puts them with their load and battery, racks,
 //! docks, chargers and the fleet's path graph. Around the 3D view: time controls, the
 //! inspector, what-if changes, live KPIs and plots, alerts and a station timeline. The
-//! engine is the same [`twin_models::engine::Twin`] the headless runs use, so what you
+//! engine is the same [`twin_models::Twin`] the headless runs use, so what you
 //! watch is what `twinline run` measures.
 //!
 //! [`run`] opens the window and returns when it closes; with

@@ -4,7 +4,8 @@
 use bevy::prelude::Resource;
 use sim::{SimDuration, SimTime};
 use std::sync::Arc;
-use twin_models::engine::{PlantSnapshot, Twin};
+use twin_models::Twin;
+use twin_models::plant::PlantSnapshot;
 use twin_models::{RunSpec, Scenario};
 
 /// Slowest and fastest playback, simulated seconds per wall second.
@@ -236,7 +237,7 @@ impl Playback {
         &self,
         line: usize,
         station: usize,
-    ) -> &[(u64, u64, twin_models::engine::StationState)] {
+    ) -> &[(u64, u64, twin_models::line::StationState)] {
         self.twin.station_timeline(line, station)
     }
 

@@ -7,7 +7,7 @@ use crate::playback::Playback;
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::PrimitiveTopology;
 use bevy::prelude::*;
-use twin_models::engine::StationState;
+use twin_models::line::StationState;
 use twin_models::scenario::fleet::LocationKind;
 
 /// The root every scene entity hangs from; despawned whole on a rebuild.

@@ -1,7 +1,6 @@
 //! What the user picked: a click in the 3D view casts a ray from the camera and takes the
 //! nearest machine, conveyor, AGV or place it enters.
 
-use crate::camera::ViewCamera;
 use crate::layout::{Aabb, MACHINE};
 use crate::scene::{SceneLayout, Vehicle};
 use bevy::prelude::*;
@@ -22,6 +21,26 @@ pub enum Selection {
     Vehicle(usize),
     /// A named place by its index in the layout.
     Place(usize),
+}
+
+/// Where the selection is, metres (an AGV where it is drawn).
+pub fn selection_point(
+    selection: Selection,
+    layout: &SceneLayout,
+    vehicles: &Query<&Vehicle>,
+) -> Option<Vec3> {
+    match selection {
+        Selection::None => None,
+        Selection::Machine(l, s) => layout.0.machine(l, s).map(|m| m.aabb().centre()),
+        Selection::Belt(l, b) => layout
+            .0
+            .belts
+            .iter()
+            .find(|x| x.line == l && x.buffer == b)
+            .map(|x| (x.from + x.to) / 2.0),
+        Selection::Vehicle(v) => vehicles.iter().find(|x| x.index == v).map(|x| x.shown),
+        Selection::Place(i) => layout.0.places.get(i).map(|p| p.at),
+    }
 }
 
 /// Pointer travel below which a press and release is a click rather than a drag, pixels.
@@ -81,7 +100,8 @@ pub struct PressedAt(Option<Vec2>);
 pub fn click(
     buttons: Res<ButtonInput<MouseButton>>,
     window: Single<&Window, With<PrimaryWindow>>,
-    camera: Single<(&Camera, &GlobalTransform), With<ViewCamera>>,
+    // The 3D view's camera (the overlay's is a 2D one).
+    camera: Single<(&Camera, &GlobalTransform), With<Camera3d>>,
     egui: Res<EguiWantsInput>,
     layout: Option<Res<SceneLayout>>,
     vehicles: Query<&Vehicle>,

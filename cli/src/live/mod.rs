@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use twin_models::{FedTwin, RunSpec};
+use twin_models::{RunSpec, Scenario, Twin};
 
 /// Events in flight between the sources and the engine, at most.
 pub const CHANNEL_CAPACITY: usize = 16_384;
@@ -71,14 +71,14 @@ impl AlertSink {
     }
 
     /// Sends the alerts `twin` raised since `shown` (feed, plant), and moves it on.
-    fn catch_up(&mut self, twin: &FedTwin<'_>, site: &str, shown: &mut (usize, usize)) {
-        for a in &twin.alerts()[shown.0..] {
+    fn catch_up(&mut self, twin: &Twin<&Scenario>, site: &str, shown: &mut (usize, usize)) {
+        for a in &twin.feed_alerts()[shown.0..] {
             self.emit(&a.site, a);
         }
         for a in &twin.plant_alerts()[shown.1..] {
             self.emit(site, a);
         }
-        *shown = (twin.alerts().len(), twin.plant_alerts().len());
+        *shown = (twin.feed_alerts().len(), twin.plant_alerts().len());
     }
 }
 
@@ -110,7 +110,7 @@ pub struct Received {
 /// held is offered.
 #[allow(clippy::too_many_arguments)]
 pub fn drive(
-    twin: &mut FedTwin<'_>,
+    twin: &mut Twin<&Scenario>,
     pace: &Pace,
     lateness: SimDuration,
     ingestion: &mut Ingestion,
@@ -252,7 +252,7 @@ pub fn run(
             .map_err(|e| Failure::Io(format!("cannot take Ctrl-C to end the run cleanly: {e}")))?;
     }
     let mut spec = spec;
-    let mut twin = FedTwin::live(&scenario, spec, start);
+    let mut twin = Twin::live(&scenario, spec, start);
     twin.set_gap_alert(settings.gap_alert);
     eprintln!(
         "live: {} from {start}, {}× real time, {:.0} s behind the feed clock",

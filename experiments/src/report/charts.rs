@@ -3,7 +3,7 @@
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::RGBColor;
-use twin_models::engine::StationState;
+use twin_models::line::StationState;
 
 /// A colour.
 pub type RGB = RGBColor;

@@ -8,7 +8,7 @@
 //! through one crossing cell.
 
 use super::grid::{DistanceTable, GridMap};
-use super::lacam::Solution;
+use super::solution::Solution;
 use crate::swap::{NONE, TieBreak};
 use std::collections::BinaryHeap;
 

@@ -2,7 +2,7 @@
 //! `solution=` and one line per step, `t:(x,y),(x,y),...` in agent order (x = column).
 
 use super::grid::GridMap;
-use super::lacam::Solution;
+use super::solution::Solution;
 use std::fmt::Write as _;
 
 /// A solved (or unsolved) one-shot MAPF instance, ready to print.

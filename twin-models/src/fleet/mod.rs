@@ -1,25 +1,35 @@
-//! The AGV fleet in simulated time: transport tasks, dispatch, traffic steps, batteries and
-//! charging, the safety monitor, and the lines' logistics (pallets out, material in).
+//! The fleet subsystem: the AGVs in simulated time, with transport tasks, dispatch,
+//! traffic steps, batteries and charging, and the safety monitor.
 //!
 //! The fleet moves in lockstep traffic steps of [`Fleet::step`] (one cell at the fleet's
-//! speed). Each step: timed jobs that are done end (loading, unloading, charging), vehicles
-//! low on charge head for a free charger (giving back a task they have not picked up yet),
-//! free vehicles get waiting tasks, the orchestrator's [`Traffic`] moves everyone one
-//! segment or not at all, arrivals start their jobs, and the [`SafetyMonitor`] checks every
-//! footprint through the step.
+//! speed), each a [`FleetEvent::Step`]. Each step: timed jobs that are done end (loading,
+//! unloading, charging), vehicles low on charge head for a free charger (giving back a
+//! task they have not picked up yet), free vehicles get waiting tasks, the orchestrator's
+//! [`Traffic`] moves everyone one segment or not at all, arrivals start their jobs, and the
+//! [`SafetyMonitor`] checks every footprint through the step. Tasks come from the
+//! scenario's list ([`FleetEvent::TaskRelease`]) or from whoever calls
+//! [`FleetRuntime::create`]; a step says which tasks' loads were picked up and delivered.
 
-pub mod logistics;
+pub mod kpi;
 pub mod safety;
-pub mod stock;
 
-use crate::kpi::{FleetKpis, PlantAlert, TimeSplit};
+use crate::alerts::{AlertLog, PlantAlert};
 use crate::scenario::{Fleet, Line};
-use logistics::LineLogistics;
+pub use kpi::{FleetKpis, TimeSplit};
 use nalgebra::Point2;
 use orchestrator::{Traffic, UNREACHABLE, assign};
 use rand::RngExt;
 pub use safety::SafetyMonitor;
-use sim::{SimDuration, SimTime};
+use sim::{Calendar, SimDuration, SimTime};
+
+/// An event of the fleet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FleetEvent {
+    /// The fleet moves one traffic step.
+    Step,
+    /// A task from the scenario's list is created.
+    TaskRelease { task: u16 },
+}
 
 /// Where a task came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,34 +182,26 @@ pub struct FleetRuntime {
     /// Tasks waiting for a vehicle, by index into `tasks`.
     open: Vec<usize>,
     charger_taken: Vec<bool>,
-    /// The lines' logistics, by line index.
-    pub lines: Vec<LineLogistics>,
     stats: Stats,
     /// Draws among a group's spots.
     draws: sim::StreamRng,
     /// Vehicle time at the last warm-up reset, to subtract.
     base: Vec<Vehicle>,
     steps: u64,
-    /// Stocked materials (`[[stock]]`), in the scenario's order.
-    pub stock: Vec<stock::StockRuntime>,
-    /// Whether each stock has warned of running out since its last receipt.
-    stock_warned: Vec<bool>,
-    /// Whether each fed stock has proposed an order since its last receipt.
-    reorder_proposed: Vec<bool>,
     /// Names of the lines, for alerts.
     line_names: Vec<String>,
+    /// Names of each line's materials, for alerts.
+    material_names: Vec<Vec<String>>,
     /// Tasks with a due time, earliest first, to raise an alert when one passes.
     due_watch: std::collections::BinaryHeap<std::cmp::Reverse<(SimTime, usize)>>,
-    alerts: Vec<PlantAlert>,
+    /// The end of the run: no step or task release is scheduled past it.
+    horizon: SimTime,
 }
 
-/// Warn when a stock would run out within this long (and before its next receipt).
-const STOCK_ALERT_WITHIN_S: f64 = 4.0 * 3600.0;
-
 impl FleetRuntime {
-    /// The fleet of `plan` parked at its parking spots, serving `lines`; `seed` breaks
-    /// the planner's ties.
-    pub fn new(plan: &Fleet, lines: &[&Line], seed: u64) -> Self {
+    /// The fleet of `plan` parked at its parking spots, serving `lines`, for a run to
+    /// `horizon`; `seed` breaks the planner's ties.
+    pub fn new(plan: &Fleet, lines: &[&Line], seed: u64, horizon: SimTime) -> Self {
         let n = plan.vehicles.len();
         let starts: Vec<u32> = plan.parking[..n].to_vec();
         let mut traffic = Traffic::new(plan.layout.clone(), &starts, seed)
@@ -246,35 +248,21 @@ impl FleetRuntime {
             tasks: Vec::new(),
             open: Vec::new(),
             charger_taken: vec![false; plan.chargers.len()],
-            lines: lines.iter().map(|l| LineLogistics::new(l)).collect(),
             stats: Stats {
                 min_soc: has_batteries.then_some(1.0),
                 ..Stats::default()
             },
             steps: 0,
             draws: sim::RngStreams::new(seed).stream(&[sim::RngStreams::label("fleet-places")]),
-            stock: plan
-                .stock
-                .iter()
-                .enumerate()
-                .map(|(k, st)| {
-                    let rng = sim::RngStreams::new(seed)
-                        .stream(&[sim::RngStreams::label("supplier-lead-time"), k as u64]);
-                    stock::StockRuntime::new(st, rng)
-                })
-                .collect(),
-            stock_warned: vec![false; plan.stock.len()],
-            reorder_proposed: vec![false; plan.stock.len()],
             line_names: lines.iter().map(|l| l.name.clone()).collect(),
+            material_names: lines
+                .iter()
+                .map(|l| l.materials.iter().map(|m| m.name.clone()).collect())
+                .collect(),
             due_watch: std::collections::BinaryHeap::new(),
-            alerts: Vec::new(),
+            horizon,
             plan: plan.clone(),
         }
-    }
-
-    /// Alerts raised so far, in time order.
-    pub fn alerts(&self) -> &[PlantAlert] {
-        &self.alerts
     }
 
     /// What task `t` carries, for people.
@@ -284,240 +272,13 @@ impl FleetRuntime {
             Origin::Outfeed(l) => format!("a pallet from {}", self.line_names[l]),
             Origin::Material(l, m) => format!(
                 "a load of {} for {}",
-                self.lines[l].material(m).name,
-                self.line_names[l]
+                self.material_names[l][m], self.line_names[l]
             ),
         }
-    }
-
-    /// Raises `line_starved` for line `l`, material `m`, which just ran out at line side.
-    pub fn line_starved(&mut self, l: usize, m: usize, now: SimTime) {
-        let spec = self.lines[l].material(m).clone();
-        let on_the_way = self.lines[l].on_the_way(m);
-        let waiting_for_stock = spec
-            .stock
-            .map(|k| &self.stock[k])
-            .filter(|st| st.on_hand() + 1e-9 < spec.load);
-        let (hint, on_hand, next) = match waiting_for_stock {
-            Some(st) => {
-                let next = st.next_receipt().map(|t| t.since(now).as_secs_f64());
-                (
-                    format!(
-                        "{} stopped: no {} at line side, and {} has {:.0} (a load is {:.0}); {}",
-                        self.line_names[l],
-                        spec.name,
-                        st.spec().at,
-                        st.on_hand(),
-                        spec.load,
-                        match next {
-                            Some(s) => format!(
-                                "the next supplier receipt is due in {:.1} h: expedite it",
-                                s / 3600.0
-                            ),
-                            None => "nothing is on order: order now".to_string(),
-                        }
-                    ),
-                    Some(st.on_hand()),
-                    next,
-                )
-            }
-            None => (
-                format!(
-                    "{} stopped: no {} at line side with {on_the_way} load(s) on the way: raise the trigger or add vehicles",
-                    self.line_names[l], spec.name
-                ),
-                None,
-                None,
-            ),
-        };
-        self.alerts.push(PlantAlert {
-            at_s: now.as_secs_f64(),
-            kind: "line_starved".into(),
-            line: Some(self.line_names[l].clone()),
-            material: Some(spec.name.clone()),
-            location: None,
-            on_hand,
-            rate_per_h: None,
-            next_receipt_in_s: next,
-            hint,
-        });
-    }
-
-    /// Line `l`'s call for a load of its material `m`: a task now, or (from a stock that
-    /// cannot serve it) later. Returns a supplier order to schedule as (stock, order
-    /// number, lead time).
-    pub fn call_material(
-        &mut self,
-        l: usize,
-        m: usize,
-        now: SimTime,
-    ) -> Option<(usize, u32, SimDuration)> {
-        let spec = self.lines[l].material(m).clone();
-        let Some(k) = spec.stock else {
-            self.create_material_task(l, m, now);
-            return None;
-        };
-        match self.stock[k].withdraw(now, l, m, spec.load) {
-            stock::Withdrawal::Served => {
-                self.create_material_task(l, m, now);
-                self.warn_if_running_out(k, now);
-            }
-            stock::Withdrawal::Waits { first: true } => self.stock_alert(k, now, "stock_out"),
-            stock::Withdrawal::Waits { first: false } => {}
-        }
-        self.review_stock(k, now)
-    }
-
-    fn create_material_task(&mut self, l: usize, m: usize, now: SimTime) {
-        let s = self.lines[l].material(m).clone();
-        self.create(
-            Origin::Material(l, m),
-            &s.from,
-            &[s.spot],
-            s.priority,
-            now,
-            s.due,
-        );
-    }
-
-    /// Reviews stock `k` against its policy: a supplier order to schedule, if any. A
-    /// stock whose receipts come from a feed gets a `reorder` alert instead (once until
-    /// the next receipt).
-    pub fn review_stock(&mut self, k: usize, now: SimTime) -> Option<(usize, u32, SimDuration)> {
-        if !self.stock[k].fed {
-            return self.stock[k].review(now).map(|(o, lead)| (k, o, lead));
-        }
-        if !self.reorder_proposed[k]
-            && let Some(qty) = self.stock[k].wanted(now)
-        {
-            self.reorder_proposed[k] = true;
-            let st = &self.stock[k];
-            let spec = st.spec();
-            self.alerts.push(PlantAlert {
-                at_s: now.as_secs_f64(),
-                kind: "reorder".into(),
-                line: None,
-                material: Some(spec.material.clone()),
-                location: Some(spec.at.clone()),
-                on_hand: Some(st.on_hand()),
-                rate_per_h: (st.rate() > 0.0).then_some(st.rate() * 3600.0),
-                next_receipt_in_s: None,
-                hint: format!(
-                    "order {qty:.0} {} for {} now: the position is at the reorder level of its policy",
-                    spec.material, spec.at
-                ),
-            });
-        }
-        None
-    }
-
-    /// A supplier delivery of `qty` to stock `k`, reported by a feed.
-    pub fn received_stock(&mut self, k: usize, qty: f64, now: SimTime) {
-        for (l, m) in self.stock[k].received(now, qty) {
-            self.create_material_task(l, m, now);
-        }
-        self.stock_warned[k] = false;
-        self.reorder_proposed[k] = false;
-    }
-
-    /// Supplier order `order` of stock `k` arrives: tasks for the calls it serves; then
-    /// a new order if the policy wants one.
-    pub fn receive_stock(
-        &mut self,
-        k: usize,
-        order: u32,
-        now: SimTime,
-    ) -> Option<(usize, u32, SimDuration)> {
-        for (l, m) in self.stock[k].receive(now, order) {
-            self.create_material_task(l, m, now);
-        }
-        self.stock_warned[k] = false;
-        self.review_stock(k, now)
-    }
-
-    /// Stock `k` counted at `qty` (from a feed): the drift, and a supplier order if the
-    /// policy now wants one.
-    pub fn count_stock(
-        &mut self,
-        k: usize,
-        qty: f64,
-        now: SimTime,
-    ) -> (f64, Option<(usize, u32, SimDuration)>) {
-        let (drift, served) = self.stock[k].count(now, qty);
-        for (l, m) in served {
-            self.create_material_task(l, m, now);
-        }
-        (drift, self.review_stock(k, now))
-    }
-
-    /// Stock `k` booked up or down by `delta` (from a feed): a supplier order if the
-    /// policy now wants one.
-    pub fn adjust_stock(
-        &mut self,
-        k: usize,
-        delta: f64,
-        now: SimTime,
-    ) -> Option<(usize, u32, SimDuration)> {
-        for (l, m) in self.stock[k].adjust(now, delta) {
-            self.create_material_task(l, m, now);
-        }
-        self.review_stock(k, now)
-    }
-
-    fn warn_if_running_out(&mut self, k: usize, now: SimTime) {
-        let st = &self.stock[k];
-        let rate = st.rate();
-        if self.stock_warned[k] || rate <= 0.0 {
-            return;
-        }
-        let left = st.on_hand() / rate;
-        let next = st.next_receipt().map(|t| t.since(now).as_secs_f64());
-        if left < STOCK_ALERT_WITHIN_S && next.is_none_or(|n| left < n) {
-            self.stock_warned[k] = true;
-            self.stock_alert(k, now, "projected_stock_out");
-        }
-    }
-
-    fn stock_alert(&mut self, k: usize, now: SimTime, kind: &str) {
-        let st = &self.stock[k];
-        let rate = st.rate();
-        let next = st.next_receipt().map(|t| t.since(now).as_secs_f64());
-        let spec = st.spec();
-        let then = match next {
-            Some(s) => format!("the next supplier receipt is due in {:.1} h", s / 3600.0),
-            None => "nothing is on order".to_string(),
-        };
-        let hint = if kind == "stock_out" {
-            format!(
-                "{} at {} cannot serve the lines' calls ({:.0} on hand); {then}: expedite or order more",
-                spec.material,
-                spec.at,
-                st.on_hand()
-            )
-        } else {
-            format!(
-                "at {:.0}/h, {} at {} runs out in {:.1} h; {then}: order now or bring it forward",
-                rate * 3600.0,
-                spec.material,
-                spec.at,
-                st.on_hand() / rate / 3600.0
-            )
-        };
-        self.alerts.push(PlantAlert {
-            at_s: now.as_secs_f64(),
-            kind: kind.into(),
-            line: None,
-            material: Some(spec.material.clone()),
-            location: Some(spec.at.clone()),
-            on_hand: Some(st.on_hand()),
-            rate_per_h: (rate > 0.0).then_some(rate * 3600.0),
-            next_receipt_in_s: next,
-            hint,
-        });
     }
 
     /// Raises `late_transport` for every task whose due time has passed undelivered.
-    fn watch_due(&mut self, now: SimTime) {
+    fn watch_due(&mut self, now: SimTime, alerts: &mut AlertLog) {
         while let Some(&std::cmp::Reverse((due, t))) = self.due_watch.peek() {
             if due >= now {
                 break;
@@ -533,7 +294,7 @@ impl FleetRuntime {
                 Origin::Listed(_) => None,
             };
             let material = match self.tasks[t].origin {
-                Origin::Material(l, m) => Some(self.lines[l].material(m).name.clone()),
+                Origin::Material(l, m) => Some(self.material_names[l][m].clone()),
                 _ => None,
             };
             let hint = format!(
@@ -545,7 +306,7 @@ impl FleetRuntime {
                     "look for traffic or a charging queue"
                 }
             );
-            self.alerts.push(PlantAlert {
+            alerts.raise(PlantAlert {
                 at_s: now.as_secs_f64(),
                 kind: "late_transport".into(),
                 line,
@@ -557,16 +318,6 @@ impl FleetRuntime {
                 hint,
             });
         }
-    }
-
-    /// Time of one traffic step.
-    pub fn step_time(&self) -> SimDuration {
-        self.plan.step
-    }
-
-    /// The scenario's listed tasks.
-    pub fn listed(&self) -> &[crate::scenario::ListedTask] {
-        &self.plan.tasks
     }
 
     /// Where each vehicle is, metres (part-way along a segment on a slow move).
@@ -707,12 +458,66 @@ impl FleetRuntime {
         self.plan.types[self.vehicles[v].kind].battery.as_ref()
     }
 
+    /// Puts the fleet's first step and the first release of every listed task on `cal`.
+    pub fn start(&mut self, cal: &mut impl Calendar<FleetEvent>) {
+        cal.at(SimTime::ZERO, FleetEvent::Step);
+        for (k, t) in self.plan.tasks.iter().enumerate() {
+            if t.first.0 < self.horizon.0 {
+                cal.at(
+                    SimTime(t.first.0),
+                    FleetEvent::TaskRelease { task: k as u16 },
+                );
+            }
+        }
+    }
+
+    /// Handles `event`: after a step, the tasks whose loads were picked up and those
+    /// delivered during it (for the lines' logistics); once the plant has taken them, it
+    /// calls [`FleetRuntime::next_step`].
+    pub fn handle(
+        &mut self,
+        event: FleetEvent,
+        alerts: &mut AlertLog,
+        cal: &mut impl Calendar<FleetEvent>,
+    ) -> (Vec<Origin>, Vec<Origin>) {
+        let now = cal.now();
+        match event {
+            FleetEvent::Step => self.step(now, alerts),
+            FleetEvent::TaskRelease { task } => {
+                let t = self.plan.tasks[task as usize].clone();
+                for _ in 0..t.loads {
+                    self.create(
+                        Origin::Listed(task as usize),
+                        &t.from,
+                        &t.to,
+                        t.priority,
+                        now,
+                        t.due,
+                    );
+                }
+                if let Some(every) = t.every
+                    && now + every <= self.horizon
+                {
+                    cal.after(every, FleetEvent::TaskRelease { task });
+                }
+                (Vec::new(), Vec::new())
+            }
+        }
+    }
+
+    /// Puts the step after the one at now on `cal` (none past the horizon).
+    pub fn next_step(&self, cal: &mut impl Calendar<FleetEvent>) {
+        if cal.now() + self.plan.step < self.horizon {
+            cal.after(self.plan.step, FleetEvent::Step);
+        }
+    }
+
     /// One traffic step starting at `now`. Returns the tasks whose loads were picked up
     /// and those delivered during it (for the lines' logistics).
-    pub fn step(&mut self, now: SimTime) -> (Vec<Origin>, Vec<Origin>) {
+    fn step(&mut self, now: SimTime, alerts: &mut AlertLog) -> (Vec<Origin>, Vec<Origin>) {
         self.steps += 1;
         let done = self.end_timed_jobs(now);
-        self.watch_due(now);
+        self.watch_due(now, alerts);
         self.send_low_batteries_to_charge(now);
         self.dispatch(now);
         let (from_m, to_m) = self.drive();
@@ -1023,22 +828,16 @@ impl FleetRuntime {
     }
 
     /// Starts the statistics afresh (end of warm-up).
-    pub fn reset_statistics(&mut self, now: SimTime) {
+    pub fn reset_statistics(&mut self) {
         self.stats = Stats {
             min_soc: self.stats.min_soc,
             ..Stats::default()
         };
         self.base = self.vehicles.clone();
-        for l in &mut self.lines {
-            l.reset_at(now);
-        }
-        for s in &mut self.stock {
-            s.reset_at(now);
-        }
     }
 
-    /// The fleet's KPIs at `now`.
-    pub fn kpis(&self, now: SimTime) -> FleetKpis {
+    /// The fleet's KPIs.
+    pub fn kpis(&self) -> FleetKpis {
         let n = self.vehicles.len();
         let mut time = [0.0; 6];
         let (mut distance, mut energy) = (0.0, 0.0);
@@ -1053,13 +852,6 @@ impl FleetRuntime {
         let frac = |k: Use| time[k as usize] / total;
         let (lead_mean, lead_p95) = mean_p95(&self.stats.lead_s);
         let (wait_mean, wait_p95) = mean_p95(&self.stats.wait_s);
-        let lines = self
-            .lines
-            .iter()
-            .zip(&self.line_names)
-            .filter(|(l, _)| l.has_logistics())
-            .map(|(l, name)| l.kpis(name, now))
-            .collect::<Vec<_>>();
         FleetKpis {
             vehicles: n,
             tasks_created: self.stats.created,
@@ -1091,10 +883,6 @@ impl FleetRuntime {
             battery_depleted: self.stats.depleted,
             collisions: self.stats.collisions,
             deadlocks: self.stats.deadlocks,
-            line_minutes_lost: lines.iter().map(|l| l.minutes_lost()).sum(),
-            lines,
-            stock: self.stock.iter().map(|s| s.kpis(now)).collect(),
-            alerts: self.alerts.clone(),
         }
     }
 

@@ -93,7 +93,7 @@ fn lines_on_several_threads_give_the_same_run() {
     assert_eq!(csv(&one), csv(&three));
     assert_eq!(one.runs[0].kpis.lines.len(), 10);
     assert_eq!(
-        twin_models::engine::partitions(&s, 3),
+        twin_models::plant::partitions(&s, 3),
         vec![
             (0..3).collect::<Vec<_>>(),
             (3..6).collect(),

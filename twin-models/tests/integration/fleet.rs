@@ -96,10 +96,11 @@ fn the_bundled_plant_runs_a_day_with_no_incidents() {
     assert!(f.tasks_completed > 1000, "{} tasks", f.tasks_completed);
     assert!(f.tasks_created - f.tasks_completed <= f.vehicles as u64);
     assert_eq!(
-        f.line_minutes_lost, 0.0,
+        k.line_minutes_lost(),
+        0.0,
         "12 vehicles keep up with two lines"
     );
-    for l in &f.lines {
+    for l in &k.logistics {
         assert!(l.least_material_stock.unwrap() > 0.0);
     }
     let split = &f.time_split;
@@ -120,7 +121,7 @@ fn fewer_vehicles_starve_the_lines() {
         let f = fleet(&k);
         assert_eq!((f.collisions, f.deadlocks), (0, 0), "{n} vehicles");
         let out: f64 = k.lines.iter().map(|l| l.units_out).sum();
-        (f.line_minutes_lost, out)
+        (k.line_minutes_lost(), out)
     };
     let (lost_12, out_12) = lost_and_output(12);
     let (lost_3, out_3) = lost_and_output(3);

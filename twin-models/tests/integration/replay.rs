@@ -1,11 +1,11 @@
 //! Feeds replayed into the twin: line-side counts reset the twin's own stock (a count of
 //! nothing starves the line until the fleet brings more), other positions follow the feed.
 
-use crate::fleet::{fleet, plant_agv};
+use crate::fleet::plant_agv;
 use orchestrator::feed::{EventKind, FeedEvent, Timestamp};
 use orchestrator::feed::{Ingestion, parse_ndjson};
 use sim::SimTime;
-use twin_models::{FedTwin, FeedPlan, RunSpec, plan_feed, simulate, simulate_replay};
+use twin_models::{FeedPlan, RunSpec, Twin, plan_feed, simulate, simulate_replay};
 
 fn event(
     id: &str,
@@ -89,8 +89,7 @@ fn a_line_side_count_of_nothing_starves_the_line_until_the_fleet_comes() {
     assert_eq!(plan.after_horizon, 1, "13:00 is past a 6 h run from 06:00");
     let replayed = simulate_replay(&s, spec(&s), plan).kpis;
     let lost = |k: &twin_models::kpi::RunKpis, line: &str| {
-        fleet(k)
-            .lines
+        k.logistics
             .iter()
             .find(|l| l.line == line)
             .unwrap()
@@ -222,7 +221,7 @@ fn a_feed_offered_hour_by_hour_while_the_twin_runs_ends_as_the_replay_of_the_who
     let start = s.run.start.unwrap();
     // A live twin takes every stock's receipts from the feed, as the replay of a feed
     // that reports on them all does.
-    let mut twin = FedTwin::live(&s, spec, start);
+    let mut twin = Twin::live(&s, spec, start);
     for hour in 1..=24u64 {
         let clock = SimTime(hour * 3_600_000_000_000);
         twin.offer(ing.release_until(Timestamp(start.0 + clock.0 as i64)))
@@ -246,7 +245,7 @@ fn an_event_the_twin_has_passed_applies_when_it_arrives() {
     // 500 units of shrink film counted at 06:00 and all taken at 07:00; the take arrives only
     // when the twin is at 08:00, so the stock-out is booked at 08:00 (2 h in), not 07:00.
     let s = plant_agv(&[], "3h");
-    let mut twin = FedTwin::new(&s, spec(&s), FeedPlan::default());
+    let mut twin = Twin::with_feed(&s, spec(&s), FeedPlan::default());
     let count = event(
         "n",
         "2026-11-23T06:00:00Z",
@@ -318,7 +317,7 @@ fn a_silent_site_raises_a_feed_gap_once_per_silence() {
         .collect();
     assert_eq!(gaps, [(10.0 * 3600.0, 9.0 * 3600.0)]);
     // Live, the twin notices while the site is silent: at its first look past 6 h.
-    let mut twin = FedTwin::live(&s, spec(&s), s.run.start.unwrap());
+    let mut twin = Twin::live(&s, spec(&s), s.run.start.unwrap());
     twin.set_gap_alert(sim::SimDuration(3 * 3600 * 1_000_000_000));
     twin.offer(vec![
         ev("a", "2026-11-23T06:00:00Z"),
@@ -329,7 +328,7 @@ fn a_silent_site_raises_a_feed_gap_once_per_silence() {
         twin.advance_to(SimTime(hour * 3_600_000_000_000));
     }
     let gaps: Vec<(f64, f64)> = twin
-        .alerts()
+        .feed_alerts()
         .iter()
         .filter(|a| a.kind == "feed_gap")
         .map(|a| (a.at_s, a.silent_s.unwrap()))
@@ -340,7 +339,7 @@ fn a_silent_site_raises_a_feed_gap_once_per_silence() {
         "once, at 5 h (4 h after 07:00)"
     );
     assert!(
-        twin.alerts()[0]
+        twin.feed_alerts()[0]
             .hint
             .contains("no event from plant-agv for 4.0 h")
     );

@@ -34,15 +34,11 @@ fn run(s: &Scenario) -> twin_models::kpi::RunKpis {
 }
 
 fn stock<'a>(k: &'a twin_models::kpi::RunKpis, material: &str) -> &'a StockKpis {
-    fleet(k)
-        .stock
-        .iter()
-        .find(|s| s.material == material)
-        .unwrap()
+    k.stock.iter().find(|s| s.material == material).unwrap()
 }
 
 fn alerts<'a>(k: &'a twin_models::kpi::RunKpis, kind: &str) -> Vec<&'a PlantAlert> {
-    fleet(k).alerts.iter().filter(|a| a.kind == kind).collect()
+    k.alerts.iter().filter(|a| a.kind == kind).collect()
 }
 
 #[test]
@@ -95,7 +91,7 @@ policy = { kind = "reorder_point", reorder_at = 0, lot = 600_000 }"#,
     // The first call (the first line down to its trigger) starts the stock-out; the receipt
     // at 3 h ends it, serving every waiting call.
     let out = alerts(&k, "stock_out");
-    assert_eq!(out.len(), 1, "{:?}", fleet(&k).alerts);
+    assert_eq!(out.len(), 1, "{:?}", k.alerts);
     let first_call = out[0].at_s;
     assert!(first_call > 0.0 && first_call < 10_800.0);
     assert_eq!(out[0].next_receipt_in_s, Some(10_800.0 - first_call));
@@ -109,14 +105,13 @@ policy = { kind = "reorder_point", reorder_at = 0, lot = 600_000 }"#,
         let a = starved
             .iter()
             .find(|a| a.line.as_deref() == Some(line))
-            .unwrap_or_else(|| panic!("{line} starved: {:?}", fleet(&k).alerts));
+            .unwrap_or_else(|| panic!("{line} starved: {:?}", k.alerts));
         assert_eq!(a.material.as_deref(), Some("preforms"));
         assert!(a.at_s > first_call && a.at_s < 10_800.0);
         assert!(a.hint.contains("warehouse has 0"), "{}", a.hint);
         assert!(a.hint.contains("next supplier receipt"), "{}", a.hint);
         let lost = |k: &twin_models::kpi::RunKpis| {
-            fleet(k)
-                .lines
+            k.logistics
                 .iter()
                 .find(|l| l.line == line)
                 .unwrap()
@@ -131,7 +126,7 @@ policy = { kind = "reorder_point", reorder_at = 0, lot = 600_000 }"#,
         );
     }
     // Alerts come in time order.
-    let times: Vec<f64> = fleet(&k).alerts.iter().map(|a| a.at_s).collect();
+    let times: Vec<f64> = k.alerts.iter().map(|a| a.at_s).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
 
@@ -233,7 +228,7 @@ fn a_fed_stock_takes_counts_and_receipts_from_the_feed_and_proposes_orders() {
     assert_eq!(p.receipts, 1);
     assert_eq!(p.on_hand, 100_000.0 + 800_000.0 - p.withdrawn);
     let proposed = alerts(&k, "reorder");
-    assert_eq!(proposed.len(), 1, "{:?}", fleet(&k).alerts);
+    assert_eq!(proposed.len(), 1, "{:?}", k.alerts);
     assert_eq!(proposed[0].at_s, 0.0);
     // One lot lifts the position (100,000) above s.
     assert!(

@@ -2,7 +2,7 @@
 
 use crate::bundled;
 use sim::SampleValue;
-use twin_models::engine::StationState;
+use twin_models::line::StationState;
 use twin_models::{RunSpec, simulate};
 
 #[test]

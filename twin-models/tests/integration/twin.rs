@@ -3,7 +3,8 @@
 
 use crate::bundled;
 use sim::{SampleValue, SimTime};
-use twin_models::engine::{StationState, Twin};
+use twin_models::Twin;
+use twin_models::line::StationState;
 use twin_models::{RunSpec, simulate};
 
 const HOUR: u64 = 3_600_000_000_000;

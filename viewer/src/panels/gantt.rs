@@ -4,7 +4,7 @@
 use crate::playback::Playback;
 use bevy_egui::egui;
 use sim::SimTime;
-use twin_models::engine::StationState;
+use twin_models::line::StationState;
 
 /// Window lengths offered, hours.
 pub const WINDOWS: [f64; 5] = [1.0, 4.0, 8.0, 24.0, 168.0];

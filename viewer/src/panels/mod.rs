@@ -8,17 +8,17 @@ pub mod kpis;
 pub mod time;
 pub mod whatif;
 
-use crate::camera::{ViewCamera, selection_point};
+use crate::camera::ViewCamera;
 use crate::playback::{Command, Playback};
 use crate::scene::{SceneLayout, Vehicle};
-use crate::selection::Selection;
+use crate::selection::{Selection, selection_point};
 use crate::{Rebuild, SceneStale};
 use bevy::camera::Viewport;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::{EguiContexts, egui};
 use std::sync::Arc;
-use twin_models::engine::StationState;
+use twin_models::line::StationState;
 
 /// What the panels keep between frames.
 #[derive(Resource, Default)]

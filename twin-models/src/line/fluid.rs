@@ -14,12 +14,12 @@
 //! that state. This is the fluid limit of blocking after service: it leaves out the one unit
 //! each machine holds.
 
-use super::events::{LineEvent, PlantEvent};
-use super::state::{CampaignCursor, StationCore, StationState};
+use super::events::LineEvent;
+use super::station::{CampaignCursor, StationCore, StationState};
 use crate::distribution::Distribution;
 use crate::scenario::{FailureBasis, Line, Process};
 use crate::units::{TICKS_PER_UNIT, rate_of_cycle};
-use sim::{RngStreams, Scheduler, SimDuration, SimTime, TimeWeighted};
+use sim::{Calendar, RngStreams, SimDuration, SimTime, TimeWeighted};
 use std::collections::VecDeque;
 
 /// Levels within this many ticks (a millionth of a unit) of empty or full count as such.
@@ -225,14 +225,9 @@ fn amount(rate: f64, dt: u64) -> u128 {
     }
 }
 
-fn ev(line: u16, event: LineEvent) -> PlantEvent {
-    PlantEvent::Line { line, event }
-}
-
 /// A line simulated as piecewise-constant flows.
 #[derive(Clone, Debug)]
 pub struct FluidLine {
-    index: u16,
     stations: Vec<FStation>,
     buffers: Vec<FBuffer>,
     cursor: CampaignCursor,
@@ -246,9 +241,9 @@ pub struct FluidLine {
 }
 
 impl FluidLine {
-    /// Builds a line: `index` names it in events, `streams` (its index in the scenario)
-    /// keys its random streams, so that it draws the same numbers in any partition.
-    pub fn new(index: usize, streams: usize, line: &Line, rng: &RngStreams) -> Self {
+    /// Builds a line: `streams` (its index in the scenario) keys its random streams, so
+    /// that it draws the same numbers in any partition.
+    pub fn new(streams: usize, line: &Line, rng: &RngStreams) -> Self {
         let first = line.campaigns[0].product;
         let stations = line
             .stations
@@ -301,7 +296,6 @@ impl FluidLine {
             })
             .collect();
         FluidLine {
-            index: index as u16,
             stations,
             buffers,
             cursor: CampaignCursor::new(line.campaigns.clone(), line.repeat_schedule),
@@ -315,21 +309,18 @@ impl FluidLine {
     }
 
     /// Starts the flows at time zero.
-    pub fn start(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
-        self.start_campaign_timer(sched);
-        self.settle(sched);
+    pub fn start(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        self.start_campaign_timer(cal);
+        self.settle(cal);
     }
 
-    pub(crate) fn start_campaign_timer(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+    pub(crate) fn start_campaign_timer(&mut self, cal: &mut impl Calendar<LineEvent>) {
         if let Some(d) = self.cursor.duration() {
-            sched.after(
+            cal.after(
                 d,
-                ev(
-                    self.index,
-                    LineEvent::CampaignEnd {
-                        epoch: self.cursor.timer_epoch,
-                    },
-                ),
+                LineEvent::CampaignEnd {
+                    epoch: self.cursor.timer_epoch,
+                },
             );
         }
     }
@@ -533,7 +524,7 @@ impl FluidLine {
     }
 
     /// Starts a changeover of station `i` to `product` (time booked by the caller).
-    fn begin_setup(&mut self, i: usize, product: usize, sched: &mut Scheduler<'_, PlantEvent>) {
+    fn begin_setup(&mut self, i: usize, product: usize, cal: &mut impl Calendar<LineEvent>) {
         // Crumbs of the old product (under a millionth of a unit) go with the new one.
         if i > 0 {
             let old = self.stations[i].core.product;
@@ -546,19 +537,16 @@ impl FluidLine {
             }
         }
         match self.stations[i].core.begin_changeover(product) {
-            Some(d) => sched.after(
-                d,
-                ev(self.index, LineEvent::SetupDone { station: i as u16 }),
-            ),
-            None if i == 0 => self.start_campaign_timer(sched),
+            Some(d) => cal.after(d, LineEvent::SetupDone { station: i as u16 }),
+            None if i == 0 => self.start_campaign_timer(cal),
             None => {}
         }
     }
 
-    /// After anything changed at `sched.now()` (flows already advanced): strikes due
+    /// After anything changed at `cal.now()` (flows already advanced): strikes due
     /// failures, moves the campaign on, starts changeovers, sets rates and schedules the
     /// next boundary. Returns the failures that struck, for the caller to schedule repairs.
-    pub fn settle(&mut self, sched: &mut Scheduler<'_, PlantEvent>) -> Vec<(usize, usize)> {
+    pub fn settle(&mut self, cal: &mut impl Calendar<LineEvent>) -> Vec<(usize, usize)> {
         let mut struck = Vec::new();
         for (i, s) in self.stations.iter().enumerate() {
             for (m, f) in s.core.failures.iter().enumerate() {
@@ -568,26 +556,26 @@ impl FluidLine {
             }
         }
         if self.cursor.remaining_ticks().is_some_and(|r| r <= EPS) && !self.cursor.advance() {
-            self.start_campaign_timer(sched);
+            self.start_campaign_timer(cal);
         }
         for i in 0..self.stations.len() {
             if self.stations[i].core.setup {
                 continue;
             }
             if let Some(target) = self.changeover_target(i) {
-                self.begin_setup(i, target, sched);
+                self.begin_setup(i, target, cal);
             }
         }
         // The caller marks struck failures active before rates are set.
         if struck.is_empty() {
-            self.replan(sched);
+            self.replan(cal);
         }
         struck
     }
 
     /// Sets every machine's rate and schedules the next flow boundary.
-    pub fn replan(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
-        let now = sched.now();
+    pub fn replan(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
         for s in &mut self.stations {
             s.max_rate = if s.core.available() {
                 s.full_rate[s.core.product]
@@ -622,7 +610,7 @@ impl FluidLine {
             self.epoch += 1;
             self.flow_at = at;
             if let Some(at) = at {
-                sched.at(at, ev(self.index, LineEvent::Flow { epoch: self.epoch }));
+                cal.at(at, LineEvent::Flow { epoch: self.epoch });
             }
         }
     }

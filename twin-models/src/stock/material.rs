@@ -3,10 +3,10 @@
 //! lead time. A call that finds too little on hand waits for the next receipt (a
 //! stock-out), first come first served.
 
-use crate::kpi::StockKpis;
+use super::StockKpis;
 use crate::scenario::Stock;
 use orchestrator::replenish::{ConsumptionForecast, StockPosition};
-use sim::{SimDuration, SimTime, StreamRng};
+use sim::{Level, SimDuration, SimTime, Spells, StreamRng};
 use std::collections::VecDeque;
 
 /// Withdrawals are forecast in whole hours (a line takes a load now and then; the gaps
@@ -37,7 +37,8 @@ pub struct StockRuntime {
     /// Supplier receipts come from a feed (the real deliveries): the policy proposes
     /// orders instead of placing them.
     pub fed: bool,
-    on_hand: f64,
+    /// Units on hand, with their time average and least since the warm-up.
+    on_hand: Level,
     on_order: f64,
     waiting: VecDeque<Waiting>,
     /// Quantity of each supplier order, by order number.
@@ -46,19 +47,14 @@ pub struct StockRuntime {
     forecast: ConsumptionForecast,
     bucket: (u64, f64),
     // Statistics since the warm-up.
-    since: SimTime,
-    from: SimTime,
-    area: f64,
-    out_since: Option<SimTime>,
-    out_s: f64,
-    stock_outs: u64,
+    /// Spells with calls waiting for stock (stock-outs).
+    out: Spells,
     calls: u64,
     served_at_once: u64,
     withdrawn: f64,
     placed: u64,
     ordered: f64,
     receipts: u64,
-    least: f64,
 }
 
 impl StockRuntime {
@@ -66,26 +62,20 @@ impl StockRuntime {
     pub fn new(spec: &Stock, rng: StreamRng) -> Self {
         StockRuntime {
             fed: false,
-            on_hand: spec.initial,
+            on_hand: Level::new(SimTime::ZERO, spec.initial),
             on_order: 0.0,
             waiting: VecDeque::new(),
             orders: Vec::new(),
             rng,
             forecast: ConsumptionForecast::new(spec.alpha),
             bucket: (0, 0.0),
-            since: SimTime::ZERO,
-            from: SimTime::ZERO,
-            area: 0.0,
-            out_since: None,
-            out_s: 0.0,
-            stock_outs: 0,
+            out: Spells::new(),
             calls: 0,
             served_at_once: 0,
             withdrawn: 0.0,
             placed: 0,
             ordered: 0.0,
             receipts: 0,
-            least: spec.initial,
             spec: spec.clone(),
         }
     }
@@ -97,7 +87,7 @@ impl StockRuntime {
 
     /// Units on hand.
     pub fn on_hand(&self) -> f64 {
-        self.on_hand
+        self.on_hand.value()
     }
 
     /// The forecast withdrawal rate, units per second (0 before the first full hour).
@@ -114,9 +104,8 @@ impl StockRuntime {
             .min()
     }
 
+    /// Closes the forecast's hourly buckets that are over at `now`.
     fn advance(&mut self, now: SimTime) {
-        self.area += self.on_hand * now.since(self.since).as_secs_f64();
-        self.since = now;
         let index = now.0 / (BUCKET_S * 1_000_000_000);
         while self.bucket.0 < index {
             self.forecast.observe(self.bucket.1, BUCKET_S as f64);
@@ -124,11 +113,10 @@ impl StockRuntime {
         }
     }
 
-    fn take(&mut self, qty: f64) {
-        self.on_hand -= qty;
+    fn take(&mut self, now: SimTime, qty: f64) {
+        self.on_hand.add(now, -qty);
         self.withdrawn += qty;
         self.bucket.1 += qty;
-        self.least = self.least.min(self.on_hand);
     }
 
     /// Line `line`'s call for `qty` units of its material `material`, first come first
@@ -136,16 +124,12 @@ impl StockRuntime {
     pub fn withdraw(&mut self, now: SimTime, line: usize, material: usize, qty: f64) -> Withdrawal {
         self.advance(now);
         self.calls += 1;
-        if self.waiting.is_empty() && self.on_hand + 1e-9 >= qty {
-            self.take(qty);
+        if self.waiting.is_empty() && self.on_hand() + 1e-9 >= qty {
+            self.take(now, qty);
             self.served_at_once += 1;
             return Withdrawal::Served;
         }
-        let first = self.out_since.is_none();
-        if first {
-            self.out_since = Some(now);
-            self.stock_outs += 1;
-        }
+        let first = self.out.set(true, now);
         self.waiting.push_back(Waiting {
             line,
             material,
@@ -158,7 +142,7 @@ impl StockRuntime {
     pub fn wanted(&mut self, now: SimTime) -> Option<f64> {
         self.advance(now);
         let position = StockPosition {
-            on_hand: self.on_hand,
+            on_hand: self.on_hand(),
             on_order: self.on_order,
             backorders: self.waiting.iter().map(|w| w.qty).sum(),
         };
@@ -185,7 +169,7 @@ impl StockRuntime {
     pub fn receive(&mut self, now: SimTime, order: u32) -> Vec<(usize, usize)> {
         self.advance(now);
         let (qty, _) = std::mem::replace(&mut self.orders[order as usize], (0.0, now));
-        self.on_hand += qty;
+        self.on_hand.add(now, qty);
         self.on_order -= qty;
         self.receipts += 1;
         self.serve_waiting(now)
@@ -194,7 +178,7 @@ impl StockRuntime {
     /// A supplier delivery of `qty` reported by a feed: the waiting calls now served.
     pub fn received(&mut self, now: SimTime, qty: f64) -> Vec<(usize, usize)> {
         self.advance(now);
-        self.on_hand += qty;
+        self.on_hand.add(now, qty);
         self.receipts += 1;
         self.serve_waiting(now)
     }
@@ -203,17 +187,15 @@ impl StockRuntime {
     /// (counted minus the twin's figure) and the waiting calls now served.
     pub fn count(&mut self, now: SimTime, qty: f64) -> (f64, Vec<(usize, usize)>) {
         self.advance(now);
-        let drift = qty - self.on_hand;
-        self.on_hand = qty;
-        self.least = self.least.min(qty);
+        let drift = qty - self.on_hand();
+        self.on_hand.set(now, qty);
         (drift, self.serve_waiting(now))
     }
 
     /// Stock booked up or down by `delta` (an adjustment); the waiting calls now served.
     pub fn adjust(&mut self, now: SimTime, delta: f64) -> Vec<(usize, usize)> {
         self.advance(now);
-        self.on_hand = (self.on_hand + delta).max(0.0);
-        self.least = self.least.min(self.on_hand);
+        self.on_hand.set(now, (self.on_hand() + delta).max(0.0));
         self.serve_waiting(now)
     }
 
@@ -221,17 +203,15 @@ impl StockRuntime {
     fn serve_waiting(&mut self, now: SimTime) -> Vec<(usize, usize)> {
         let mut served = Vec::new();
         while let Some(w) = self.waiting.front() {
-            if self.on_hand + 1e-9 < w.qty {
+            if self.on_hand() + 1e-9 < w.qty {
                 break;
             }
             let w = self.waiting.pop_front().expect("looked at it just now");
-            self.take(w.qty);
+            self.take(now, w.qty);
             served.push((w.line, w.material));
         }
-        if self.waiting.is_empty()
-            && let Some(t) = self.out_since.take()
-        {
-            self.out_s += now.since(t).as_secs_f64();
+        if self.waiting.is_empty() {
+            self.out.set(false, now);
         }
         served
     }
@@ -239,34 +219,26 @@ impl StockRuntime {
     /// Restarts the statistics at `now` (end of warm-up).
     pub fn reset_at(&mut self, now: SimTime) {
         self.advance(now);
-        self.from = now;
-        self.area = 0.0;
-        self.out_s = 0.0;
-        self.stock_outs = u64::from(self.out_since.is_some());
-        if self.out_since.is_some() {
-            self.out_since = Some(now);
-        }
+        self.on_hand.restart(now);
+        self.out.restart(now);
         self.calls = 0;
         self.served_at_once = 0;
         self.withdrawn = 0.0;
         self.placed = 0;
         self.ordered = 0.0;
         self.receipts = 0;
-        self.least = self.on_hand;
     }
 
     /// The KPIs at `now`.
     pub fn kpis(&self, now: SimTime) -> StockKpis {
-        let mut s = self.clone();
-        s.advance(now);
-        let span = now.since(s.from).as_secs_f64();
-        let average = if span > 0.0 { s.area / span } else { s.on_hand };
+        let s = self;
+        let average = s.on_hand.mean(now);
         StockKpis {
             material: s.spec.material.clone(),
             at: s.spec.at.clone(),
-            on_hand: s.on_hand,
+            on_hand: s.on_hand(),
             on_order: s.on_order,
-            least_on_hand: s.least,
+            least_on_hand: s.on_hand.least(),
             average_on_hand: average,
             withdrawn: s.withdrawn,
             turns: if average > 0.0 {
@@ -280,9 +252,8 @@ impl StockRuntime {
             } else {
                 1.0
             },
-            stock_outs: s.stock_outs,
-            stock_out_minutes: (s.out_s + s.out_since.map_or(0.0, |t| now.since(t).as_secs_f64()))
-                / 60.0,
+            stock_outs: s.out.count(),
+            stock_out_minutes: s.out.total_s(now) / 60.0,
             calls_waiting_at_end: s.waiting.len() as u64,
             orders_placed: s.placed,
             units_ordered: s.ordered,

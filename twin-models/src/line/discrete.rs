@@ -2,12 +2,12 @@
 //! time is random. Exact blocking after service: a finished unit stays in its machine until
 //! the next buffer has room (a buffer of capacity 0 hands it straight to the next machine).
 
-use super::events::{LineEvent, PlantEvent};
-use super::state::{CampaignCursor, StationCore, StationState};
+use super::events::LineEvent;
+use super::station::{CampaignCursor, StationCore, StationState};
 use crate::distribution::Distribution;
 use crate::scenario::{FailureBasis, Line, Process, Source, WhenFull};
 use crate::units::TICKS_PER_UNIT;
-use sim::{RngStreams, Scheduler, SimTime, StreamRng, Tally, TimeWeighted};
+use sim::{Calendar, RngStreams, SimTime, StreamRng, Tally, TimeWeighted};
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug)]
@@ -76,7 +76,6 @@ struct Arrivals {
 /// A line simulated unit by unit.
 #[derive(Clone, Debug)]
 pub struct DiscreteLine {
-    index: u16,
     stations: Vec<DStation>,
     /// `buffers[i]` joins station i to station i + 1.
     buffers: Vec<DBuffer>,
@@ -94,14 +93,10 @@ pub struct DiscreteLine {
     lost: u64,
 }
 
-fn ev(line: u16, event: LineEvent) -> PlantEvent {
-    PlantEvent::Line { line, event }
-}
-
 impl DiscreteLine {
-    /// Builds a line: `index` names it in events, `streams` (its index in the scenario)
-    /// keys its random streams, so that it draws the same numbers in any partition.
-    pub fn new(index: usize, streams: usize, line: &Line, rng: &RngStreams) -> Self {
+    /// Builds a line: `streams` (its index in the scenario) keys its random streams, so
+    /// that it draws the same numbers in any partition.
+    pub fn new(streams: usize, line: &Line, rng: &RngStreams) -> Self {
         let first = line.campaigns[0].product;
         let stations = line
             .stations
@@ -173,7 +168,6 @@ impl DiscreteLine {
             ),
         };
         DiscreteLine {
-            index: index as u16,
             stations,
             buffers,
             queue,
@@ -188,25 +182,22 @@ impl DiscreteLine {
     }
 
     /// Schedules the first events (arrival, campaign timer, failures) and starts the line.
-    pub fn start(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+    pub fn start(&mut self, cal: &mut impl Calendar<LineEvent>) {
         if let Some(a) = &mut self.arrivals {
             let d = a.interarrival.sample(&mut a.rng);
-            sched.after(d, ev(self.index, LineEvent::Arrival));
+            cal.after(d, LineEvent::Arrival);
         }
-        self.start_campaign_timer(sched);
-        self.kick(sched);
+        self.start_campaign_timer(cal);
+        self.kick(cal);
     }
 
-    pub(crate) fn start_campaign_timer(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
+    pub(crate) fn start_campaign_timer(&mut self, cal: &mut impl Calendar<LineEvent>) {
         if let Some(d) = self.cursor.duration() {
-            sched.after(
+            cal.after(
                 d,
-                ev(
-                    self.index,
-                    LineEvent::CampaignEnd {
-                        epoch: self.cursor.timer_epoch,
-                    },
-                ),
+                LineEvent::CampaignEnd {
+                    epoch: self.cursor.timer_epoch,
+                },
             );
         }
     }
@@ -252,8 +243,8 @@ impl DiscreteLine {
 
     /// Starts work (or resumes it) on station `i`'s unit: schedules the finish, or the
     /// operating-time failure that strikes first.
-    fn start_work(&mut self, i: usize, sched: &mut Scheduler<'_, PlantEvent>) {
-        let now = sched.now();
+    fn start_work(&mut self, i: usize, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
         let st = &mut self.stations[i];
         st.phase = Phase::Working;
         st.work_started = now;
@@ -265,15 +256,12 @@ impl DiscreteLine {
             }
         }
         let at = SimTime(now.0 + until.max(0.0).ceil() as u64);
-        sched.at(
+        cal.at(
             at,
-            ev(
-                self.index,
-                LineEvent::Done {
-                    station: i as u16,
-                    epoch: st.epoch,
-                },
-            ),
+            LineEvent::Done {
+                station: i as u16,
+                epoch: st.epoch,
+            },
         );
     }
 
@@ -300,11 +288,11 @@ impl DiscreteLine {
     }
 
     /// Station `i` may have become available again.
-    pub fn on_available(&mut self, i: usize, sched: &mut Scheduler<'_, PlantEvent>) {
+    pub fn on_available(&mut self, i: usize, cal: &mut impl Calendar<LineEvent>) {
         if self.stations[i].core.available() && self.stations[i].phase == Phase::Working {
-            self.start_work(i, sched);
+            self.start_work(i, cal);
         }
-        self.kick(sched);
+        self.kick(cal);
     }
 
     /// Mutable access to station `i`'s shared core (time must be booked first).
@@ -377,9 +365,9 @@ impl DiscreteLine {
         &mut self,
         i: usize,
         epoch: u32,
-        sched: &mut Scheduler<'_, PlantEvent>,
+        cal: &mut impl Calendar<LineEvent>,
     ) -> Vec<(usize, usize)> {
-        let now = sched.now();
+        let now = cal.now();
         if self.stations[i].epoch != epoch || self.stations[i].phase != Phase::Working {
             return Vec::new();
         }
@@ -399,9 +387,9 @@ impl DiscreteLine {
         }
         if struck.is_empty() {
             if self.stations[i].phase == Phase::Working {
-                self.start_work(i, sched);
+                self.start_work(i, cal);
             }
-            self.kick(sched);
+            self.kick(cal);
         }
         struck
     }
@@ -422,14 +410,14 @@ impl DiscreteLine {
     }
 
     /// Handles an arrival at the source.
-    pub fn on_arrival(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
-        let now = sched.now();
+    pub fn on_arrival(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
         self.sync(now);
         let product = self.cursor.product() as u16;
         self.cursor.released += TICKS_PER_UNIT;
         let campaign_over = self.cursor.remaining_ticks() == Some(0);
         if campaign_over && !self.cursor.advance() {
-            self.start_campaign_timer(sched);
+            self.start_campaign_timer(cal);
         }
         self.arrived += 1;
         let unit = Unit { product, born: now };
@@ -444,7 +432,7 @@ impl DiscreteLine {
         } else {
             a.holding = Some(unit);
         }
-        self.kick(sched);
+        self.kick(cal);
         let a = self
             .arrivals
             .as_mut()
@@ -459,7 +447,7 @@ impl DiscreteLine {
         }
         if !a.blocked {
             let d = a.interarrival.sample(&mut a.rng);
-            sched.after(d, ev(self.index, LineEvent::Arrival));
+            cal.after(d, LineEvent::Arrival);
         }
     }
 
@@ -512,12 +500,7 @@ impl DiscreteLine {
         (upstream_product != mine).then_some(upstream_product)
     }
 
-    fn take_input(
-        &mut self,
-        i: usize,
-        now: SimTime,
-        sched: &mut Scheduler<'_, PlantEvent>,
-    ) -> Unit {
+    fn take_input(&mut self, i: usize, now: SimTime, cal: &mut impl Calendar<LineEvent>) -> Unit {
         if i > 0 {
             let b = &mut self.buffers[i - 1];
             if let Some((u, _)) = b.units.pop_front() {
@@ -525,14 +508,11 @@ impl DiscreteLine {
                     && b.transport > 0
                 {
                     let ready = SimTime(t.0 + b.transport);
-                    sched.at(
+                    cal.at(
                         ready,
-                        ev(
-                            self.index,
-                            LineEvent::TransitReady {
-                                buffer: (i - 1) as u16,
-                            },
-                        ),
+                        LineEvent::TransitReady {
+                            buffer: (i - 1) as u16,
+                        },
                     );
                 }
                 return u;
@@ -567,7 +547,7 @@ impl DiscreteLine {
     }
 
     /// Hands a finished unit of station `i` on, if there is room.
-    fn deposit(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<'_, PlantEvent>) -> bool {
+    fn deposit(&mut self, i: usize, now: SimTime, cal: &mut impl Calendar<LineEvent>) -> bool {
         let unit = self.stations[i]
             .unit
             .expect("a blocked station holds a unit");
@@ -581,9 +561,9 @@ impl DiscreteLine {
             }
             b.units.push_back((unit, now));
             if b.transport > 0 && b.units.len() == 1 {
-                sched.at(
+                cal.at(
                     SimTime(now.0 + b.transport),
-                    ev(self.index, LineEvent::TransitReady { buffer: i as u16 }),
+                    LineEvent::TransitReady { buffer: i as u16 },
                 );
             }
         }
@@ -594,12 +574,12 @@ impl DiscreteLine {
     }
 
     /// Moves units as far as they can go now: deposits, takes, changeovers.
-    pub fn kick(&mut self, sched: &mut Scheduler<'_, PlantEvent>) {
-        let now = sched.now();
+    pub fn kick(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
         loop {
             let mut changed = false;
             for i in (0..self.stations.len()).rev() {
-                changed |= self.step(i, now, sched);
+                changed |= self.step(i, now, cal);
             }
             if !changed {
                 break;
@@ -612,16 +592,16 @@ impl DiscreteLine {
         {
             a.blocked = false;
             let d = a.interarrival.sample(&mut a.rng);
-            sched.after(d, ev(self.index, LineEvent::Arrival));
+            cal.after(d, LineEvent::Arrival);
         }
     }
 
-    fn step(&mut self, i: usize, now: SimTime, sched: &mut Scheduler<'_, PlantEvent>) -> bool {
+    fn step(&mut self, i: usize, now: SimTime, cal: &mut impl Calendar<LineEvent>) -> bool {
         match self.stations[i].phase {
             Phase::Working => false,
             Phase::Blocked => {
                 self.account(i, now);
-                self.deposit(i, now, sched)
+                self.deposit(i, now, cal)
             }
             Phase::Idle => {
                 if !self.stations[i].core.available() {
@@ -629,7 +609,7 @@ impl DiscreteLine {
                 }
                 if let Some(target) = self.changeover_target(i, now) {
                     self.account(i, now);
-                    self.begin_setup(i, target, sched);
+                    self.begin_setup(i, target, cal);
                     return true;
                 }
                 if self.peek_input(i, now).is_none() {
@@ -639,13 +619,13 @@ impl DiscreteLine {
                 if i > 0 {
                     self.account(i - 1, now);
                 }
-                let unit = self.take_input(i, now, sched);
+                let unit = self.take_input(i, now, cal);
                 if i == 0
                     && self.arrivals.is_none()
                     && self.cursor.remaining_ticks() == Some(0)
                     && !self.cursor.advance()
                 {
-                    self.start_campaign_timer(sched);
+                    self.start_campaign_timer(cal);
                 }
                 let st = &mut self.stations[i];
                 st.core.counters.taken += TICKS_PER_UNIT;
@@ -658,20 +638,17 @@ impl DiscreteLine {
                     (None, None) => unreachable!("a station has a cycle or a distribution"),
                 };
                 st.unit = Some(unit);
-                self.start_work(i, sched);
+                self.start_work(i, cal);
                 true
             }
         }
     }
 
     /// Starts a changeover of station `i` to `product` (time booked by the caller).
-    pub fn begin_setup(&mut self, i: usize, product: usize, sched: &mut Scheduler<'_, PlantEvent>) {
+    pub fn begin_setup(&mut self, i: usize, product: usize, cal: &mut impl Calendar<LineEvent>) {
         match self.stations[i].core.begin_changeover(product) {
-            Some(d) => sched.after(
-                d,
-                ev(self.index, LineEvent::SetupDone { station: i as u16 }),
-            ),
-            None if i == 0 => self.start_campaign_timer(sched),
+            Some(d) => cal.after(d, LineEvent::SetupDone { station: i as u16 }),
+            None if i == 0 => self.start_campaign_timer(cal),
             None => {}
         }
     }

@@ -1,4 +1,4 @@
-//! Events of the plant model.
+//! The events of a line.
 
 /// An event of one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,32 +25,4 @@ pub enum LineEvent {
     StopEnd { stop: u16 },
     /// A duration campaign's time is up. Stale unless `epoch` matches the cursor's.
     CampaignEnd { epoch: u32 },
-}
-
-/// An event of the plant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlantEvent {
-    /// An event of line `line`.
-    Line { line: u16, event: LineEvent },
-    /// Take a time-series sample.
-    Sample,
-    /// The warm-up ends: statistics start afresh.
-    WarmupEnd,
-    /// The fleet moves one traffic step.
-    FleetStep,
-    /// A task from the scenario's list is created.
-    TaskRelease { task: u16 },
-    /// A line's outfeed or line-side stock may have crossed a threshold. Stale unless
-    /// `epoch` matches the line's.
-    Logistics { line: u16, epoch: u32 },
-    /// The next event of a replayed inventory feed applies.
-    Feed,
-    /// Supplier order `order` of stock `stock` arrives.
-    StockReceipt { stock: u16, order: u32 },
-    /// Plants book their lines' output as finished goods.
-    NetworkTick,
-    /// A generated customer order reaches DC `site`.
-    CustomerOrder { site: u16 },
-    /// Truck `truck` of lane `lane` reaches its DC.
-    TruckArrival { lane: u16, truck: u32 },
 }

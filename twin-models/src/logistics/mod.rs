@@ -1,12 +1,63 @@
-//! A line's side of the logistics: finished pallets at the outfeed and material stock at
-//! line side, both read from the stations' counters, with holds that stop a station when
-//! the outfeed is full or a material has run out.
+//! The logistics subsystem: a line's side of the logistics, finished pallets at the
+//! outfeed and material stock at line side, both read from the stations' counters, with
+//! holds that stop a station when the outfeed is full or a material has run out.
+//!
+//! A line with an outfeed or materials carries a [`LineLogistics`] component beside its
+//! [`LineRuntime`]. A check ([`LineLogistics::check`]) brings holds up to date and says
+//! what to ask of the fleet ([`Call`]); on a fluid line it also says when the next
+//! threshold will be crossed, which [`LineLogistics::watch`] puts on the calendar as a
+//! [`LogisticsEvent`].
 
-use crate::engine::{Hold, LineRuntime, PlantEvent};
-use crate::kpi::LineLogisticsKpis;
+use crate::alerts::{AlertLog, PlantAlert};
+use crate::line::{Hold, LineEvent, LineRuntime};
 use crate::scenario::{Line, Material, Outfeed};
 use crate::units::TICKS_PER_UNIT;
-use sim::{Scheduler, SimDuration, SimTime};
+use bevy_ecs::component::Component;
+use serde::Serialize;
+use sim::{Calendar, SimDuration, SimTime, Spells};
+
+/// An event of a line's logistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogisticsEvent {
+    /// The outfeed or line-side stock may have crossed a threshold. Stale unless `epoch`
+    /// matches the line's.
+    Watch { epoch: u32 },
+}
+
+/// A line's logistics KPIs.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LineLogisticsKpis {
+    /// Line name.
+    pub line: String,
+    /// Pallets finished.
+    pub pallets_made: u64,
+    /// Minutes the last station stood because the outfeed was full.
+    pub minutes_blocked_by_outfeed: f64,
+    /// Minutes stations stood for want of material.
+    pub minutes_starved_for_material: f64,
+    /// Times a material ran out.
+    pub material_stock_outs: u64,
+    /// Lowest line-side stock of any material, units.
+    pub least_material_stock: Option<f64>,
+}
+
+impl LineLogisticsKpis {
+    /// Minutes lost to late transports.
+    pub fn minutes_lost(&self) -> f64 {
+        self.minutes_blocked_by_outfeed + self.minutes_starved_for_material
+    }
+}
+
+/// Why a stock could not serve a line's call, for the line's `line_starved` alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shortfall {
+    /// Where the stock is kept.
+    pub at: String,
+    /// Units on hand there.
+    pub on_hand: f64,
+    /// Seconds until the next supplier receipt, if one is on order.
+    pub next_receipt_in_s: Option<f64>,
+}
 
 /// What a check asks of the fleet.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,62 +69,12 @@ pub enum Call {
 }
 
 #[derive(Clone, Debug)]
-struct HoldClock {
-    on: bool,
-    since: SimTime,
-    /// Seconds held, since the last reset.
-    total_s: f64,
-    count: u64,
-}
-
-impl HoldClock {
-    fn new() -> Self {
-        HoldClock {
-            on: false,
-            since: SimTime::ZERO,
-            total_s: 0.0,
-            count: 0,
-        }
-    }
-
-    /// Sets the hold; true if it just came on.
-    fn set(&mut self, on: bool, now: SimTime) -> bool {
-        let rose = on && !self.on;
-        if rose {
-            self.since = now;
-            self.count += 1;
-        } else if !on && self.on {
-            self.total_s += now.since(self.since).as_secs_f64();
-        }
-        self.on = on;
-        rose
-    }
-
-    fn total_at(&self, now: SimTime) -> f64 {
-        self.total_s
-            + if self.on {
-                now.since(self.since).as_secs_f64()
-            } else {
-                0.0
-            }
-    }
-
-    fn reset(&mut self, now: SimTime) {
-        self.total_s = 0.0;
-        self.count = 0;
-        if self.on {
-            self.since = now;
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
 struct OutfeedState {
     spec: Outfeed,
     last: usize,
     made: u64,
     picked: u64,
-    hold: HoldClock,
+    hold: Spells,
 }
 
 #[derive(Clone, Debug)]
@@ -83,7 +84,7 @@ struct MaterialState {
     /// Units added by counts and adjustments from a feed (signed).
     adjusted: f64,
     on_the_way: u64,
-    hold: HoldClock,
+    hold: Spells,
     least_stock: f64,
 }
 
@@ -101,27 +102,30 @@ impl MaterialState {
     }
 }
 
-/// One line's outfeed and materials.
-#[derive(Clone, Debug)]
+/// One line's outfeed and materials (a component of the line's entity).
+#[derive(Component, Clone, Debug)]
 pub struct LineLogistics {
+    /// The line's name, for alerts and KPIs.
+    name: String,
     outfeed: Option<OutfeedState>,
     materials: Vec<MaterialState>,
     /// Generation of the pending watch event.
-    pub epoch: u32,
+    epoch: u32,
     /// Materials that ran out at the last check.
-    pub ran_out: Vec<usize>,
+    ran_out: Vec<usize>,
 }
 
 impl LineLogistics {
     /// The logistics of `line` (nothing to do if it has no outfeed or materials).
     pub fn new(line: &Line) -> Self {
         LineLogistics {
+            name: line.name.clone(),
             outfeed: line.outfeed.clone().map(|spec| OutfeedState {
                 spec,
                 last: line.stations.len() - 1,
                 made: 0,
                 picked: 0,
-                hold: HoldClock::new(),
+                hold: Spells::new(),
             }),
             materials: line
                 .materials
@@ -131,7 +135,7 @@ impl LineLogistics {
                     delivered: 0,
                     adjusted: 0.0,
                     on_the_way: 0,
-                    hold: HoldClock::new(),
+                    hold: Spells::new(),
                     least_stock: m.initial,
                 })
                 .collect(),
@@ -189,13 +193,14 @@ impl LineLogistics {
     }
 
     /// Brings holds and calls up to date with the line's counters at `now` (the line
-    /// synced to `now`); returns the calls for the fleet and, for a fluid line, when the
-    /// next threshold will be crossed at today's rates.
+    /// synced to `now`; holds it sets reach the line through `cal`); returns the calls for
+    /// the fleet and, for a fluid line, when the next threshold will be crossed at
+    /// today's rates.
     pub fn check(
         &mut self,
         rt: &mut LineRuntime,
         now: SimTime,
-        sched: &mut Scheduler<'_, PlantEvent>,
+        cal: &mut impl Calendar<LineEvent>,
     ) -> (Vec<Call>, Option<SimDuration>) {
         let mut calls = Vec::new();
         let mut next: Option<f64> = None;
@@ -215,7 +220,7 @@ impl LineLogistics {
             o.made = made;
             let full = o.made - o.picked >= o.spec.positions as u64;
             o.hold.set(full, now);
-            rt.set_hold(o.last, Hold::Outfeed, full, sched);
+            rt.set_hold(o.last, Hold::Outfeed, full, cal);
             if !full {
                 let target = (made as u128 + 1) * per;
                 soonest(target - good, rt.rates(o.last).map(|r| r.1));
@@ -229,7 +234,7 @@ impl LineLogistics {
             if s.hold.set(out, now) {
                 self.ran_out.push(m);
             }
-            rt.set_hold(i, Hold::Material, out, sched);
+            rt.set_hold(i, Hold::Material, out, cal);
             let stock = s.stock(taken);
             s.least_stock = s.least_stock.min(stock);
             while stock + s.on_the_way as f64 * s.spec.load <= s.spec.trigger + 1e-9 {
@@ -248,17 +253,89 @@ impl LineLogistics {
         (calls, next.map(|ns| SimDuration(ns as u64)))
     }
 
+    /// Whether a watch event of `epoch` is the pending one.
+    pub fn is_current(&self, epoch: u32) -> bool {
+        self.epoch == epoch
+    }
+
+    /// Puts the next watch on `cal`, `next` from now (none: no threshold ahead at
+    /// today's rates); any watch pending before goes stale.
+    pub fn watch(&mut self, next: Option<SimDuration>, cal: &mut impl Calendar<LogisticsEvent>) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if let Some(d) = next {
+            cal.after(d, LogisticsEvent::Watch { epoch: self.epoch });
+        }
+    }
+
+    /// The materials that ran out at the last check, each once.
+    pub fn take_ran_out(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.ran_out)
+    }
+
+    /// Raises `line_starved` for material `m`, which just ran out at line side; `shortfall`
+    /// says when the stock it is called from could not serve it.
+    pub fn line_starved(
+        &self,
+        m: usize,
+        shortfall: Option<Shortfall>,
+        now: SimTime,
+        alerts: &mut AlertLog,
+    ) {
+        let spec = &self.materials[m].spec;
+        let on_the_way = self.materials[m].on_the_way;
+        let (hint, on_hand, next) = match shortfall {
+            Some(st) => (
+                format!(
+                    "{} stopped: no {} at line side, and {} has {:.0} (a load is {:.0}); {}",
+                    self.name,
+                    spec.name,
+                    st.at,
+                    st.on_hand,
+                    spec.load,
+                    match st.next_receipt_in_s {
+                        Some(s) => format!(
+                            "the next supplier receipt is due in {:.1} h: expedite it",
+                            s / 3600.0
+                        ),
+                        None => "nothing is on order: order now".to_string(),
+                    }
+                ),
+                Some(st.on_hand),
+                st.next_receipt_in_s,
+            ),
+            None => (
+                format!(
+                    "{} stopped: no {} at line side with {on_the_way} load(s) on the way: raise the trigger or add vehicles",
+                    self.name, spec.name
+                ),
+                None,
+                None,
+            ),
+        };
+        alerts.raise(PlantAlert {
+            at_s: now.as_secs_f64(),
+            kind: "line_starved".into(),
+            line: Some(self.name.clone()),
+            material: Some(spec.name.clone()),
+            location: None,
+            on_hand,
+            rate_per_h: None,
+            next_receipt_in_s: next,
+            hint,
+        });
+    }
+
     /// Restarts the hold clocks at `now` (end of warm-up).
     pub fn reset_at(&mut self, now: SimTime) {
         for h in self.holds_mut() {
-            h.reset(now);
+            h.restart(now);
         }
         for m in &mut self.materials {
             m.least_stock = f64::INFINITY;
         }
     }
 
-    fn holds_mut(&mut self) -> impl Iterator<Item = &mut HoldClock> {
+    fn holds_mut(&mut self) -> impl Iterator<Item = &mut Spells> {
         self.outfeed
             .iter_mut()
             .map(|o| &mut o.hold)
@@ -266,20 +343,20 @@ impl LineLogistics {
     }
 
     /// This line's logistics KPIs at `now`.
-    pub fn kpis(&self, name: &str, now: SimTime) -> LineLogisticsKpis {
+    pub fn kpis(&self, now: SimTime) -> LineLogisticsKpis {
         LineLogisticsKpis {
-            line: name.to_string(),
+            line: self.name.clone(),
             pallets_made: self.outfeed.as_ref().map_or(0, |o| o.made),
             minutes_blocked_by_outfeed: self
                 .outfeed
                 .as_ref()
-                .map_or(0.0, |o| o.hold.total_at(now) / 60.0),
+                .map_or(0.0, |o| o.hold.total_s(now) / 60.0),
             minutes_starved_for_material: self
                 .materials
                 .iter()
-                .map(|m| m.hold.total_at(now) / 60.0)
+                .map(|m| m.hold.total_s(now) / 60.0)
                 .sum(),
-            material_stock_outs: self.materials.iter().map(|m| m.hold.count).sum(),
+            material_stock_outs: self.materials.iter().map(|m| m.hold.count()).sum(),
             least_material_stock: self
                 .materials
                 .iter()

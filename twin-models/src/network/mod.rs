@@ -1,14 +1,34 @@
-//! The network beyond one plant at run time: plants book their lines' output as pallets
-//! of finished goods, distribution centres serve customer orders from stock and reorder
-//! from their plant under their policy, and trucks carry what the plant has over the lane
-//! after a drawn transit time. What a plant cannot ship yet waits for its production,
-//! first come first served; so do customer orders a DC cannot serve.
+//! The network subsystem: the network beyond one plant at run time. Plants book their
+//! lines' output as pallets of finished goods, distribution centres serve customer orders
+//! from stock and reorder from their plant under their policy, and trucks carry what the
+//! plant has over the lane after a drawn transit time. What a plant cannot ship yet waits
+//! for its production, first come first served; so do customer orders a DC cannot serve.
+//!
+//! [`NetworkRuntime`] is a resource of the plant's world; its [`NetworkEvent`]s are the
+//! production tick, generated customer orders and truck arrivals. It reads the lines only
+//! through the output the caller reports at each tick.
 
-use crate::kpi::{LaneKpis, NetworkKpis, RegionKpis, SiteKpis};
+pub mod kpi;
+
 use crate::scenario::{Network, SiteKind};
+pub use kpi::{LaneKpis, NetworkKpis, RegionKpis, SiteKpis};
 use orchestrator::replenish::StockPosition;
-use sim::{RngStreams, SimDuration, SimTime, StreamRng};
+use sim::{Calendar, Level, RngStreams, SimDuration, SimTime, Spells, StreamRng};
 use std::collections::{BTreeMap, VecDeque};
+
+/// Plants book their lines' output as finished goods this often.
+pub use crate::scenario::network::PRODUCTION_TICK;
+
+/// An event of the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkEvent {
+    /// Plants book their lines' output as finished goods.
+    Tick,
+    /// A generated customer order reaches DC `site`.
+    CustomerOrder { site: u16 },
+    /// Truck `truck` of lane `lane` reaches its DC.
+    TruckArrival { lane: u16, truck: u32 },
+}
 
 /// A customer order waiting at a DC.
 #[derive(Clone, Debug)]
@@ -18,9 +38,10 @@ struct CustomerOrder {
 }
 
 /// A site's state and statistics.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct SiteState {
-    on_hand: f64,
+    /// Pallets on hand, with their time average and least since the warm-up.
+    on_hand: Level,
     // Plant.
     pallets_booked: u64,
     made: f64,
@@ -37,50 +58,58 @@ struct SiteState {
     shipped_in_full: u64,
     on_time: u64,
     received: f64,
-    // Both: stock over time.
-    since: SimTime,
-    from: SimTime,
-    area: f64,
-    out_since: Option<SimTime>,
-    out_s: f64,
-    stock_outs: u64,
+    /// Spells with demand waiting (stock-outs).
+    out: Spells,
     outflow: f64,
-    least: f64,
 }
 
 impl SiteState {
-    fn advance(&mut self, now: SimTime) {
-        self.area += self.on_hand * now.since(self.since).as_secs_f64();
-        self.since = now;
+    /// A site with `on_hand` pallets at time 0.
+    fn new(on_hand: f64) -> Self {
+        SiteState {
+            on_hand: Level::new(SimTime::ZERO, on_hand),
+            pallets_booked: 0,
+            made: 0.0,
+            shipped: 0.0,
+            waiting: VecDeque::new(),
+            in_transit: 0.0,
+            requested: 0.0,
+            open: VecDeque::new(),
+            orders: 0,
+            demanded: 0.0,
+            filled_at_once: 0.0,
+            shipped_in_full: 0,
+            on_time: 0,
+            received: 0.0,
+            out: Spells::new(),
+            outflow: 0.0,
+        }
     }
 
     fn backlog(&self) -> f64 {
         self.open.iter().map(|o| o.left).sum()
     }
 
-    fn take(&mut self, qty: f64) {
-        self.on_hand -= qty;
+    fn take(&mut self, now: SimTime, qty: f64) {
+        self.on_hand.add(now, -qty);
         self.outflow += qty;
-        self.least = self.least.min(self.on_hand);
     }
 
     /// Serves waiting customer orders in order while stock lasts.
     fn serve_orders(&mut self, now: SimTime) {
         while let Some(o) = self.open.front() {
-            if self.on_hand + 1e-9 < o.left {
+            if self.on_hand.value() + 1e-9 < o.left {
                 break;
             }
             let o = self.open.pop_front().expect("looked at it just now");
-            self.take(o.left);
+            self.take(now, o.left);
             self.shipped_in_full += 1;
             if now <= o.due {
                 self.on_time += 1;
             }
         }
-        if self.open.is_empty()
-            && let Some(t) = self.out_since.take()
-        {
-            self.out_s += now.since(t).as_secs_f64();
+        if self.open.is_empty() {
+            self.out.set(false, now);
         }
     }
 }
@@ -93,21 +122,23 @@ struct Truck {
 
 /// A truck to put on the calendar: it reaches the end of `lane` after `transit`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Departure {
+struct Departure {
     /// Lane index.
-    pub lane: usize,
+    lane: usize,
     /// Truck number on the lane.
-    pub truck: u32,
+    truck: u32,
     /// Transit time drawn for it.
-    pub transit: SimDuration,
+    transit: SimDuration,
 }
 
 /// The network's runtime state (a resource of the plant's world).
 #[derive(bevy_ecs::resource::Resource)]
 pub struct NetworkRuntime {
     net: Network,
+    /// The end of the run: nothing is scheduled past it.
+    horizon: SimTime,
     /// Per site: customer orders come from a feed (the model generates none).
-    pub fed: Vec<bool>,
+    fed: Vec<bool>,
     sites: Vec<SiteState>,
     trucks: Vec<Vec<Truck>>,
     /// Per lane, the first truck of the measured period.
@@ -117,19 +148,16 @@ pub struct NetworkRuntime {
 }
 
 impl NetworkRuntime {
-    /// The network at its initial stock; `seed` is the run's.
-    pub fn new(net: &Network, seed: u64) -> Self {
+    /// The network at its initial stock, for a run to `horizon`; `seed` is the run's.
+    pub fn new(net: &Network, seed: u64, horizon: SimTime) -> Self {
         let streams = RngStreams::new(seed);
         NetworkRuntime {
+            horizon,
             fed: vec![false; net.sites.len()],
             sites: net
                 .sites
                 .iter()
-                .map(|s| SiteState {
-                    on_hand: s.initial,
-                    least: s.initial,
-                    ..SiteState::default()
-                })
+                .map(|s| SiteState::new(s.initial))
                 .collect(),
             trucks: vec![Vec::new(); net.lanes.len()],
             measured_from: vec![0; net.lanes.len()],
@@ -148,9 +176,105 @@ impl NetworkRuntime {
         &self.net
     }
 
+    /// Sets whether site `site` takes its customer orders from a feed (then the model
+    /// generates none there).
+    pub fn set_fed(&mut self, site: usize, fed: bool) {
+        self.fed[site] = fed;
+    }
+
+    /// Puts the first production tick and every DC's first generated order on `cal`, and
+    /// lets every DC review its position (one may start at or below its reorder point).
+    pub fn start(&mut self, cal: &mut impl Calendar<NetworkEvent>) {
+        cal.at(SimTime::ZERO, NetworkEvent::Tick);
+        for site in 0..self.net.sites.len() {
+            if let Some(first) = self.next_order_in(site)
+                && SimTime(first.0) < self.horizon
+            {
+                cal.at(
+                    SimTime(first.0),
+                    NetworkEvent::CustomerOrder { site: site as u16 },
+                );
+            }
+        }
+        let now = cal.now();
+        let mut trucks = Vec::new();
+        for site in 0..self.net.sites.len() {
+            trucks.extend(self.review_now(site, now));
+        }
+        send_trucks(cal, trucks);
+    }
+
+    /// Handles `event`; at a production tick, `line_output(l)` says how many good units
+    /// line `l` has made since time 0.
+    pub fn handle(
+        &mut self,
+        event: NetworkEvent,
+        mut line_output: impl FnMut(usize) -> f64,
+        cal: &mut impl Calendar<NetworkEvent>,
+    ) {
+        let now = cal.now();
+        match event {
+            NetworkEvent::Tick => {
+                for k in 0..self.net.sites.len() {
+                    if self.net.sites[k].kind != SiteKind::Plant {
+                        continue;
+                    }
+                    let mut units = 0.0;
+                    for i in 0..self.net.sites[k].lines.len() {
+                        units += line_output(self.net.sites[k].lines[i]);
+                    }
+                    let trucks = self.produced(k, units, now);
+                    send_trucks(cal, trucks);
+                }
+                if now + PRODUCTION_TICK < self.horizon {
+                    cal.after(PRODUCTION_TICK, NetworkEvent::Tick);
+                }
+            }
+            NetworkEvent::CustomerOrder { site } => {
+                let trucks = self.generated_order(site as usize, now);
+                if let Some(next) = self.next_order_in(site as usize)
+                    && now + next < self.horizon
+                {
+                    cal.after(next, NetworkEvent::CustomerOrder { site });
+                }
+                send_trucks(cal, trucks);
+            }
+            NetworkEvent::TruckArrival { lane, truck } => {
+                let trucks = self.arrived(lane as usize, truck, now);
+                send_trucks(cal, trucks);
+            }
+        }
+    }
+
+    /// A customer order of `qty` pallets due at `due` reached DC `site` (from a feed).
+    pub fn order_from_feed(
+        &mut self,
+        site: usize,
+        qty: f64,
+        due: SimTime,
+        cal: &mut impl Calendar<NetworkEvent>,
+    ) {
+        let trucks = self.customer_order(site, qty, due, cal.now());
+        send_trucks(cal, trucks);
+    }
+
+    /// A cycle count at `site` (from a feed): its figure becomes `qty`; returns the drift
+    /// (counted minus the twin's figure).
+    pub fn count(&mut self, site: usize, qty: f64, cal: &mut impl Calendar<NetworkEvent>) -> f64 {
+        let (drift, trucks) = self.counted(site, qty, cal.now());
+        send_trucks(cal, trucks);
+        drift
+    }
+
+    /// Stock at `site` booked up or down by `delta` (from a feed).
+    pub fn adjust(&mut self, site: usize, delta: f64, cal: &mut impl Calendar<NetworkEvent>) {
+        let trucks = self.adjusted(site, delta, cal.now());
+        send_trucks(cal, trucks);
+    }
+
     /// Time to the next generated customer order at DC `site`, if it has a generator (and
     /// no feed brings its orders).
-    pub fn next_order_in(&mut self, site: usize) -> Option<SimDuration> {
+    fn next_order_in(&mut self, site: usize) -> Option<SimDuration> {
         if self.fed[site] {
             return None;
         }
@@ -159,7 +283,7 @@ impl NetworkRuntime {
     }
 
     /// A generated customer order at DC `site` now.
-    pub fn generated_order(&mut self, site: usize, now: SimTime) -> Vec<Departure> {
+    fn generated_order(&mut self, site: usize, now: SimTime) -> Vec<Departure> {
         let d = self.net.sites[site]
             .demand
             .clone()
@@ -170,7 +294,7 @@ impl NetworkRuntime {
     /// A customer order of `qty` pallets due at `due` at DC `site`: shipped from stock now
     /// if it can be and nothing waits before it, else it waits. Returns trucks the DC's
     /// reorder sets off.
-    pub fn customer_order(
+    fn customer_order(
         &mut self,
         site: usize,
         qty: f64,
@@ -178,23 +302,20 @@ impl NetworkRuntime {
         now: SimTime,
     ) -> Vec<Departure> {
         let s = &mut self.sites[site];
-        s.advance(now);
         s.orders += 1;
         s.demanded += qty;
-        s.filled_at_once += qty.min((s.on_hand - s.backlog()).max(0.0));
+        s.filled_at_once += qty.min((s.on_hand.value() - s.backlog()).max(0.0));
         s.open.push_back(CustomerOrder { left: qty, due });
-        if s.open.len() == 1 && s.on_hand + 1e-9 >= qty {
+        if s.open.len() == 1 && s.on_hand.value() + 1e-9 >= qty {
             s.serve_orders(now);
-        } else if s.out_since.is_none() {
-            s.out_since = Some(now);
-            s.stock_outs += 1;
+        } else {
+            s.out.set(true, now);
         }
         self.review(site, now)
     }
 
     /// DC `site` (any site: plants have no policy) reviews its position now.
-    pub fn review_now(&mut self, site: usize, now: SimTime) -> Vec<Departure> {
-        self.sites[site].advance(now);
+    fn review_now(&mut self, site: usize, now: SimTime) -> Vec<Departure> {
         self.review(site, now)
     }
 
@@ -206,7 +327,7 @@ impl NetworkRuntime {
         };
         let s = &mut self.sites[site];
         let position = StockPosition {
-            on_hand: s.on_hand,
+            on_hand: s.on_hand.value(),
             on_order: s.in_transit + s.requested,
             backorders: s.backlog(),
         };
@@ -224,18 +345,14 @@ impl NetworkRuntime {
     /// hand.
     fn ship_waiting(&mut self, plant: usize, now: SimTime) -> Vec<Departure> {
         let mut out = Vec::new();
-        self.sites[plant].advance(now);
         while let Some(&(lane, qty)) = self.sites[plant].waiting.front() {
             let load = qty.min(self.net.lanes[lane].truck);
             let p = &mut self.sites[plant];
-            if p.on_hand + 1e-9 < load {
-                if p.out_since.is_none() {
-                    p.out_since = Some(now);
-                    p.stock_outs += 1;
-                }
+            if p.on_hand.value() + 1e-9 < load {
+                p.out.set(true, now);
                 break;
             }
-            p.take(load);
+            p.take(now, load);
             p.shipped += load;
             if load + 1e-9 >= qty {
                 p.waiting.pop_front();
@@ -256,35 +373,31 @@ impl NetworkRuntime {
             });
         }
         let p = &mut self.sites[plant];
-        if p.waiting.is_empty()
-            && let Some(t) = p.out_since.take()
-        {
-            p.out_s += now.since(t).as_secs_f64();
+        if p.waiting.is_empty() {
+            p.out.set(false, now);
         }
         out
     }
 
     /// Plant `plant`'s lines have made `units` good units in all: books the whole pallets
     /// since the last time and ships what waits.
-    pub fn produced(&mut self, plant: usize, units: f64, now: SimTime) -> Vec<Departure> {
+    fn produced(&mut self, plant: usize, units: f64, now: SimTime) -> Vec<Departure> {
         let upp = self.net.sites[plant].units_per_pallet as f64;
         let pallets = (units / upp).floor().max(0.0) as u64;
         let p = &mut self.sites[plant];
-        p.advance(now);
         let new = pallets.saturating_sub(p.pallets_booked);
         p.pallets_booked = p.pallets_booked.max(pallets);
-        p.on_hand += new as f64;
+        p.on_hand.add(now, new as f64);
         p.made += new as f64;
         self.ship_waiting(plant, now)
     }
 
     /// Truck `truck` of `lane` arrives: the DC serves what waits and reviews.
-    pub fn arrived(&mut self, lane: usize, truck: u32, now: SimTime) -> Vec<Departure> {
+    fn arrived(&mut self, lane: usize, truck: u32, now: SimTime) -> Vec<Departure> {
         let t = self.trucks[lane][truck as usize];
         let dc = self.net.lanes[lane].to;
         let d = &mut self.sites[dc];
-        d.advance(now);
-        d.on_hand += t.pallets;
+        d.on_hand.add(now, t.pallets);
         d.in_transit -= t.pallets;
         d.received += t.pallets;
         d.serve_orders(now);
@@ -292,12 +405,10 @@ impl NetworkRuntime {
     }
 
     /// A cycle count at `site` (from a feed): its figure becomes `qty`; the drift.
-    pub fn counted(&mut self, site: usize, qty: f64, now: SimTime) -> (f64, Vec<Departure>) {
+    fn counted(&mut self, site: usize, qty: f64, now: SimTime) -> (f64, Vec<Departure>) {
         let s = &mut self.sites[site];
-        s.advance(now);
-        let drift = qty - s.on_hand;
-        s.on_hand = qty;
-        s.least = s.least.min(qty);
+        let drift = qty - s.on_hand.value();
+        s.on_hand.set(now, qty);
         s.serve_orders(now);
         let out = match self.net.sites[site].kind {
             SiteKind::Dc => self.review(site, now),
@@ -307,29 +418,25 @@ impl NetworkRuntime {
     }
 
     /// Stock at `site` booked up or down by `delta` (from a feed).
-    pub fn adjusted(&mut self, site: usize, delta: f64, now: SimTime) -> Vec<Departure> {
-        let qty = (self.sites[site].on_hand + delta).max(0.0);
+    fn adjusted(&mut self, site: usize, delta: f64, now: SimTime) -> Vec<Departure> {
+        let qty = (self.sites[site].on_hand.value() + delta).max(0.0);
         self.counted(site, qty, now).1
     }
 
     /// Restarts the statistics at `now` (end of warm-up).
-    pub fn reset_at(&mut self, now: SimTime) {
+    pub fn reset_statistics(&mut self, now: SimTime) {
         for s in &mut self.sites {
-            s.advance(now);
-            *s = SiteState {
-                on_hand: s.on_hand,
-                pallets_booked: s.pallets_booked,
-                waiting: std::mem::take(&mut s.waiting),
-                in_transit: s.in_transit,
-                requested: s.requested,
-                open: std::mem::take(&mut s.open),
-                since: now,
-                from: now,
-                out_since: s.out_since.map(|_| now),
-                stock_outs: u64::from(s.out_since.is_some()),
-                least: s.on_hand,
-                ..SiteState::default()
-            };
+            s.on_hand.restart(now);
+            s.out.restart(now);
+            s.made = 0.0;
+            s.shipped = 0.0;
+            s.orders = 0;
+            s.demanded = 0.0;
+            s.filled_at_once = 0.0;
+            s.shipped_in_full = 0;
+            s.on_time = 0;
+            s.received = 0.0;
+            s.outflow = 0.0;
         }
         for (from, t) in self.measured_from.iter_mut().zip(&self.trucks) {
             *from = t.len();
@@ -343,10 +450,7 @@ impl NetworkRuntime {
             .iter()
             .zip(&self.net.sites)
             .map(|(s, spec)| {
-                let mut s = s.clone();
-                s.advance(now);
-                let span = now.since(s.from).as_secs_f64();
-                let average = if span > 0.0 { s.area / span } else { s.on_hand };
+                let average = s.on_hand.mean(now);
                 let overdue = s.open.iter().filter(|o| o.due < now).count() as u64;
                 let due = s.shipped_in_full + overdue;
                 let dc = spec.kind == SiteKind::Dc;
@@ -355,18 +459,16 @@ impl NetworkRuntime {
                     kind: if dc { "dc" } else { "plant" }.to_string(),
                     region: spec.region.clone(),
                     product: spec.product.clone(),
-                    on_hand: s.on_hand,
+                    on_hand: s.on_hand.value(),
                     average_on_hand: average,
-                    least_on_hand: s.least,
+                    least_on_hand: s.on_hand.least(),
                     turns: if average > 0.0 {
                         s.outflow / average
                     } else {
                         0.0
                     },
-                    stock_outs: s.stock_outs,
-                    stock_out_minutes: (s.out_s
-                        + s.out_since.map_or(0.0, |t| now.since(t).as_secs_f64()))
-                        / 60.0,
+                    stock_outs: s.out.count(),
+                    stock_out_minutes: s.out.total_s(now) / 60.0,
                     pallets_made: (!dc).then_some(s.made),
                     pallets_shipped: (!dc).then_some(s.shipped),
                     pallets_waiting_to_ship: (!dc)
@@ -428,5 +530,18 @@ impl NetworkRuntime {
                 )
                 .collect(),
         }
+    }
+}
+
+/// Puts trucks leaving on the calendar, at their arrival.
+fn send_trucks(cal: &mut impl Calendar<NetworkEvent>, trucks: Vec<Departure>) {
+    for t in trucks {
+        cal.after(
+            t.transit,
+            NetworkEvent::TruckArrival {
+                lane: t.lane as u16,
+                truck: t.truck,
+            },
+        );
     }
 }

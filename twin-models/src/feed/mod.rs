@@ -1,5 +1,6 @@
-//! Replaying an inventory feed through a run: each event applies at its simulated time
-//! (its `ts` since the scenario's `run.start`) to the twin's stock positions.
+//! The feed subsystem: an inventory feed applied through a run (replayed from files, or
+//! live), each event at its simulated time (its `ts` since the scenario's `run.start`) to
+//! the twin's stock positions.
 //!
 //! Positions the twin simulates itself, the line-side materials of a line with logistics
 //! and the stocks of `[[stock]]` (matched by location name and material name), take cycle
@@ -11,10 +12,18 @@
 //! time-weighted stock and turns, forecasts the outflow by exponential smoothing, and
 //! raises alerts (projected stock-out within [`ALERT_WITHIN`], stock-out).
 
-use crate::kpi::{FeedAlert, FeedKpis, FeedPositionKpis};
+//!
+//! [`FeedRuntime`] is a resource of the plant's world. It decides what each event does to
+//! the twin's own model ([`ModelEffect`]); the plant applies that to the subsystem the
+//! position belongs to.
+
+pub mod kpi;
+
+use crate::scenario::Scenario;
+pub use kpi::{FeedAlert, FeedKpis, FeedPositionKpis};
 use orchestrator::feed::{EventKind, FeedEvent, PositionKey, StockLedger, Timestamp};
 use orchestrator::replenish::ConsumptionForecast;
-use sim::{SimDuration, SimTime};
+use sim::{Calendar, Level, SimDuration, SimTime, Spells};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -34,15 +43,12 @@ const BUCKET_S: u64 = 3600;
 /// A position's stock over simulated time (positions the feed drives alone).
 #[derive(Clone, Debug)]
 struct PositionClock {
-    /// When the feed first touched the position.
-    from: SimTime,
-    since: SimTime,
+    /// On hand as the feed books it (below zero when the books are short).
     on_hand: f64,
-    /// Integral of on hand over time, unit-seconds.
-    area: f64,
-    out_since: Option<SimTime>,
-    stock_outs: u64,
-    out_s: f64,
+    /// On hand floored at zero over time, since the feed first touched the position.
+    stock: Level,
+    /// Spells with nothing on hand (stock-outs).
+    out: Spells,
     outflow: f64,
     forecast: ConsumptionForecast,
     /// The bucket being filled (index from time 0) and its outflow so far.
@@ -53,28 +59,14 @@ struct PositionClock {
 impl PositionClock {
     fn new(now: SimTime) -> Self {
         PositionClock {
-            from: now,
-            since: now,
             on_hand: 0.0,
-            area: 0.0,
-            out_since: None,
-            stock_outs: 0,
-            out_s: 0.0,
+            stock: Level::new(now, 0.0),
+            out: Spells::new(),
             outflow: 0.0,
             forecast: ConsumptionForecast::new(FORECAST_ALPHA),
             bucket: (now.0 / (BUCKET_S * 1_000_000_000), 0.0),
             warned: false,
         }
-    }
-
-    /// Moves the clock to `now` at the current level.
-    fn advance(&mut self, now: SimTime) {
-        self.area += self.on_hand.max(0.0) * now.since(self.since).as_secs_f64();
-        self.since = now;
-    }
-
-    fn out_at(&self, now: SimTime) -> f64 {
-        self.out_s + self.out_since.map_or(0.0, |t| now.since(t).as_secs_f64())
     }
 }
 
@@ -88,6 +80,11 @@ pub enum ReplayError {
     )]
     NoStart,
 }
+
+/// The feed's event: its next events are due. Stale unless it is the wake-up booked
+/// ([`FeedRuntime::woken`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedDue;
 
 /// A feed ready to replay: events in the order they apply, each at its simulated time.
 #[derive(Clone, Debug, Default)]
@@ -146,6 +143,59 @@ pub struct TwinPositions {
 }
 
 impl TwinPositions {
+    /// The positions `scenario` simulates, with the location names feed events may use
+    /// for them: each line's line-side materials (the locations at its spot), each stock
+    /// (its place's name and, for a group, the names of the locations in it), and each
+    /// network site's finished goods.
+    pub fn of(scenario: &Scenario) -> TwinPositions {
+        let sites = scenario.network.as_ref().map_or(Vec::new(), |n| {
+            n.sites
+                .iter()
+                .map(|s| (s.name.clone(), s.product.clone()))
+                .collect()
+        });
+        let Some(fleet) = &scenario.fleet else {
+            return TwinPositions {
+                lines: scenario.lines.iter().map(|_| Vec::new()).collect(),
+                stock: Vec::new(),
+                sites,
+            };
+        };
+        let names_at = |spots: &[u32]| -> Vec<String> {
+            fleet
+                .layout
+                .names()
+                .iter()
+                .filter(|(_, spot)| spots.contains(spot))
+                .map(|(name, _)| name.clone())
+                .collect()
+        };
+        TwinPositions {
+            lines: scenario
+                .lines
+                .iter()
+                .map(|line| {
+                    line.materials
+                        .iter()
+                        .map(|m| (m.name.clone(), names_at(&[m.spot])))
+                        .collect()
+                })
+                .collect(),
+            stock: fleet
+                .stock
+                .iter()
+                .map(|s| {
+                    let mut places = vec![s.at.clone()];
+                    if let Some(spots) = fleet.groups.get(&s.at) {
+                        places.extend(names_at(spots));
+                    }
+                    (s.material.clone(), places)
+                })
+                .collect(),
+            sites,
+        }
+    }
+
     /// The position event `e` is about, if the twin simulates it.
     fn target_of(&self, e: &FeedEvent) -> Option<Target> {
         let matches = |(name, places): &(String, Vec<String>)| {
@@ -269,13 +319,23 @@ impl FeedRuntime {
 
     /// The wake-up to put on the calendar, if the next event is earlier than the one there
     /// (or none is there); books it as the one there.
-    pub fn wake_for_next(&mut self) -> Option<SimTime> {
+    fn wake_for_next(&mut self) -> Option<SimTime> {
         let next = self.next_time()?;
         if self.wake.is_some_and(|w| w <= next) {
             return None;
         }
         self.wake = Some(next);
         Some(next)
+    }
+
+    /// Puts the feed's next wake-up on `cal` when its next event comes before `horizon`
+    /// and earlier than the wake-up already there.
+    pub fn wake(&mut self, horizon: SimTime, cal: &mut impl Calendar<FeedDue>) {
+        if self.next_time().is_some_and(|t| t < horizon)
+            && let Some(t) = self.wake_for_next()
+        {
+            cal.at(t, FeedDue);
+        }
     }
 
     /// Whether a wake-up at `now` is the one booked (and unbooks it); false for a stale one.
@@ -404,7 +464,6 @@ impl FeedRuntime {
             .clocks
             .entry(key)
             .or_insert_with(|| PositionClock::new(now));
-        clock.advance(now);
         if matches!(e.kind, EventKind::Consumption | EventKind::Shipment) {
             clock.outflow += e.qty;
             // Close the buckets that are over (empty ones count as hours without outflow).
@@ -417,6 +476,7 @@ impl FeedRuntime {
         }
         let was = clock.on_hand;
         clock.on_hand = level;
+        clock.stock.set(now, level.max(0.0));
         let alert = |kind: &str, hint: String, rate: f64| FeedAlert {
             at_s: now.as_secs_f64(),
             ts: e.ts.to_string(),
@@ -431,8 +491,7 @@ impl FeedRuntime {
         };
         let rate = clock.forecast.rate.unwrap_or(0.0);
         if was > 0.0 && level <= 0.0 {
-            clock.stock_outs += 1;
-            clock.out_since = Some(now);
+            clock.out.set(true, now);
             self.alerts.push(alert(
                 "stock_out",
                 format!(
@@ -441,11 +500,8 @@ impl FeedRuntime {
                 ),
                 rate,
             ));
-        } else if was <= 0.0
-            && level > 0.0
-            && let Some(t) = clock.out_since.take()
-        {
-            clock.out_s += now.since(t).as_secs_f64();
+        } else if was <= 0.0 && level > 0.0 {
+            clock.out.set(false, now);
         }
         let within = ALERT_WITHIN.as_secs_f64();
         if level > 0.0 && rate > 0.0 {
@@ -486,23 +542,18 @@ impl FeedRuntime {
                 .positions()
                 .map(|(key, p)| {
                     let (site, location, material) = key;
-                    let clock = self.clocks.get(key).map(|c| {
-                        let mut c = c.clone();
-                        c.advance(end);
-                        c
-                    });
-                    let (stock_outs, out_min, average, turns) = match &clock {
+                    let clock = self.clocks.get(key);
+                    let (stock_outs, out_min, average, turns) = match clock {
                         Some(c) => {
-                            let span = end.since(c.from).as_secs_f64();
-                            let average = if span > 0.0 { c.area / span } else { c.on_hand };
+                            let average = c.stock.mean(end);
                             let turns = if average > 0.0 {
                                 c.outflow / average
                             } else {
                                 0.0
                             };
                             (
-                                c.stock_outs,
-                                c.out_at(end) / 60.0,
+                                c.out.count(),
+                                c.out.total_s(end) / 60.0,
                                 Some(average),
                                 Some(turns),
                             )

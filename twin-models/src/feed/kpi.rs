@@ -1,0 +1,98 @@
+//! The KPIs of a feed applied through a run: what was applied and refused, counts and
+//! drift, alerts, and every stock position at the end.
+
+use serde::Serialize;
+
+/// KPIs of a replayed inventory feed.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FeedKpis {
+    /// Events applied to the stock positions.
+    pub events_applied: u64,
+    /// Events dated before `run.start`, applied at time 0 as the opening state.
+    pub events_before_start: u64,
+    /// Events dated at or after the horizon, not applied.
+    pub events_after_horizon: u64,
+    /// Cycle counts of line-side material that reset the twin's own figure.
+    pub line_side_counts: u64,
+    /// Sum of |counted − twin's figure| over those counts.
+    pub line_side_drift_abs: f64,
+    /// Cycle counts of stocks the twin keeps (`[[stock]]`), which reset its figure.
+    pub stock_counts: u64,
+    /// Sum of |counted − twin's figure| over those counts, units.
+    pub stock_drift_abs: f64,
+    /// Events the positions refused: (event_id, reason).
+    pub rejected: Vec<(String, String)>,
+    /// Alerts raised, in time order.
+    pub alerts: Vec<FeedAlert>,
+    /// Stock positions at the end, by (site, location, material).
+    pub positions: Vec<FeedPositionKpis>,
+}
+
+/// One stock position at the end of a replay.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FeedPositionKpis {
+    /// Site.
+    pub site: String,
+    /// Location.
+    pub location: String,
+    /// Material.
+    pub material: String,
+    /// Unit of the quantities.
+    pub unit: String,
+    /// On hand as the feed books it.
+    pub on_hand: f64,
+    /// Cycle counts.
+    pub counts: u64,
+    /// Sum of |counted − book| over the counts.
+    pub drift_abs: f64,
+    /// Demand recorded.
+    pub demanded: f64,
+    /// Times the stock fell to nothing or below (positions the feed drives alone).
+    pub stock_outs: u64,
+    /// Minutes with no stock.
+    pub stock_out_minutes: f64,
+    /// Time-weighted mean on hand since the feed first touched it (`None`: a line-side
+    /// position, whose stock the twin keeps).
+    pub average_on_hand: Option<f64>,
+    /// Outflow (consumption and shipments) over the average on hand.
+    pub turns: Option<f64>,
+    /// Demand events (customer orders) recorded.
+    pub demands: u64,
+    /// Share of demanded units on hand when demanded; `None` without demand.
+    pub fill_rate: Option<f64>,
+    /// On time in full: orders shipped in full by their due time over orders due by the
+    /// end; `None` if none was due.
+    pub otif: Option<f64>,
+    /// Orders not shipped in full at the end.
+    pub open_orders: u64,
+}
+
+/// An alert raised during a replay, with the numbers behind it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FeedAlert {
+    /// Simulated time, seconds.
+    pub at_s: f64,
+    /// The real time of the event that raised it (RFC 3339).
+    pub ts: String,
+    /// `projected_stock_out`, `stock_out` or `feed_gap`.
+    pub kind: String,
+    /// Site.
+    pub site: String,
+    /// Location (none for a feed gap).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub location: String,
+    /// Material (none for a feed gap).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub material: String,
+    /// On hand then (none for a feed gap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_hand: Option<f64>,
+    /// Forecast outflow, units per hour (none for a feed gap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_per_h: Option<f64>,
+    /// Feed gap: seconds since the site's last event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silent_s: Option<f64>,
+    /// What to do about it, in one line.
+    pub hint: String,
+}

@@ -1,0 +1,199 @@
+//! A line's KPIs, measured at its OEE station after the warm-up.
+//!
+//! Definitions (ISO 22400-2 style):
+//! - planned busy time = measured time − planned-stop time;
+//! - operating time = planned busy time − down time − changeover (setup) time;
+//! - availability = operating time / planned busy time;
+//! - performance = units processed × ideal cycle time / operating time (micro-stops,
+//!   starving, blocking and slow running are performance losses);
+//! - quality = good units / units processed;
+//! - OEE = availability × performance × quality = good units × ideal cycle / planned busy time.
+
+use super::{LineEngine, LineRuntime, StationState};
+use crate::scenario::{Line, StationKind};
+use crate::units::units;
+use serde::Serialize;
+use sim::SimTime;
+
+/// Fraction of measured time in each state; they sum to 1.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StateFractions {
+    pub working: f64,
+    pub starved: f64,
+    pub blocked: f64,
+    pub down: f64,
+    pub setup: f64,
+    pub micro_stop: f64,
+    pub planned_stop: f64,
+}
+
+/// KPIs of one station.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StationKpis {
+    /// Station name.
+    pub name: String,
+    /// Machine kind.
+    pub kind: StationKind,
+    /// Fraction of time per state.
+    pub state_fractions: StateFractions,
+    /// Units taken in.
+    pub units_in: f64,
+    /// Good units passed on.
+    pub units_out: f64,
+    /// Units rejected.
+    pub rejects: f64,
+    /// Breakdowns.
+    pub failures: u64,
+    /// Micro-stops.
+    pub micro_stops: u64,
+    /// Changeovers started.
+    pub changeovers: u64,
+}
+
+/// OEE and its factors.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Oee {
+    /// The station it is measured at.
+    pub station: String,
+    pub availability: f64,
+    pub performance: f64,
+    pub quality: f64,
+    pub oee: f64,
+}
+
+/// KPIs of one line.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LineKpis {
+    /// Line name.
+    pub name: String,
+    /// `fluid` (rates between events) or `discrete` (unit by unit).
+    pub engine: &'static str,
+    /// Good units out of the last station per hour of measured time.
+    pub throughput_per_h: f64,
+    /// Units released into the line (taken by the first station, or arrivals let in).
+    pub units_in: f64,
+    /// Good units out of the last station.
+    pub units_out: f64,
+    /// Units rejected at any station.
+    pub rejects: f64,
+    /// Units inside the line when measuring began (end of warm-up).
+    pub wip_start: f64,
+    /// Units inside the line at the end.
+    pub wip_end: f64,
+    /// Time-average units inside the line.
+    pub wip_mean: f64,
+    /// OEE at the OEE station.
+    pub oee: Oee,
+    /// Changeovers at the OEE station.
+    pub changeovers: u64,
+    /// Time the OEE station spent in changeovers, seconds.
+    pub changeover_time_s: f64,
+    /// Mean time from entering to leaving the line, seconds (discrete lines).
+    pub mean_time_in_system_s: Option<f64>,
+    /// Arrivals (arrival sources).
+    pub arrivals: Option<u64>,
+    /// Arrivals lost because the queue was full (arrival sources).
+    pub lost: Option<u64>,
+    /// Fraction of arrivals lost (arrival sources).
+    pub blocking_probability: Option<f64>,
+    /// Per station, in flow order.
+    pub stations: Vec<StationKpis>,
+}
+
+/// The KPIs of `line` from its runtime `rt`, over `measured_s` seconds ending at `end`.
+pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> LineKpis {
+    let n = line.stations.len();
+    let stations: Vec<StationKpis> = (0..n)
+        .map(|i| {
+            let core = rt.core(i);
+            let c = core.measured();
+            let total: f64 = core.times.iter().sum();
+            let frac = |s: StationState| {
+                if total > 0.0 {
+                    core.times[s as usize] / total
+                } else {
+                    0.0
+                }
+            };
+            StationKpis {
+                name: line.stations[i].name.clone(),
+                kind: line.stations[i].kind,
+                state_fractions: StateFractions {
+                    working: frac(StationState::Working),
+                    starved: frac(StationState::Starved),
+                    blocked: frac(StationState::Blocked),
+                    down: frac(StationState::Down),
+                    setup: frac(StationState::Setup),
+                    micro_stop: frac(StationState::MicroStop),
+                    planned_stop: frac(StationState::PlannedStop),
+                },
+                units_in: units(c.taken),
+                units_out: units(c.good),
+                rejects: units(c.rejected),
+                failures: c.failures,
+                micro_stops: c.micro_stops,
+                changeovers: c.setups,
+            }
+        })
+        .collect();
+    let o = line.oee_station;
+    let core = rt.core(o);
+    let c = core.measured();
+    let t = |s: StationState| core.times[s as usize];
+    let pbt = measured_s - t(StationState::PlannedStop);
+    let operating = pbt - t(StationState::Down) - t(StationState::Setup);
+    let processed = units(c.good + c.rejected);
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let (availability, performance, quality) = (
+        ratio(operating, pbt),
+        ratio(c.ideal_secs, operating),
+        ratio(units(c.good), processed),
+    );
+    let last = rt.core(n - 1).measured();
+    let rejects: f64 = stations.iter().map(|s| s.rejects).sum();
+    let (wip_end, wip_mean, time_in_system, arrivals) = match &rt.engine {
+        LineEngine::Fluid(f) => (units(f.wip_ticks()), f.wip_mean(end), None, None),
+        LineEngine::Discrete(d) => {
+            let ft = d.flow_time();
+            (
+                d.wip_units() as f64,
+                d.wip_mean(end),
+                (ft.count() > 0).then(|| ft.mean()),
+                d.arrivals(),
+            )
+        }
+    };
+    let units_in = match arrivals {
+        Some((arrived, lost)) => (arrived - lost) as f64,
+        None => stations[0].units_in,
+    };
+    LineKpis {
+        name: line.name.clone(),
+        engine: if matches!(rt.engine, LineEngine::Fluid(_)) {
+            "fluid"
+        } else {
+            "discrete"
+        },
+        throughput_per_h: units(last.good) / (measured_s / 3600.0),
+        units_in,
+        units_out: units(last.good),
+        rejects,
+        wip_start: rt.wip_at_warmup,
+        wip_end,
+        wip_mean,
+        oee: Oee {
+            station: line.stations[o].name.clone(),
+            availability,
+            performance,
+            quality,
+            oee: availability * performance * quality,
+        },
+        changeovers: c.setups,
+        changeover_time_s: t(StationState::Setup),
+        mean_time_in_system_s: time_in_system,
+        arrivals: arrivals.map(|a| a.0),
+        lost: arrivals.map(|a| a.1),
+        blocking_probability: arrivals.map(|(a, l)| if a > 0 { l as f64 / a as f64 } else { 0.0 }),
+        stations,
+    }
+}

@@ -1,0 +1,368 @@
+//! The lines subsystem: stations joined by buffers, simulated as flows or unit by unit.
+//!
+//! Each line is an entity of the plant's world holding a [`LineRuntime`] component. The
+//! line handles its own [`LineEvent`]s (failures, repairs, changeovers, planned stops, flow
+//! boundaries, unit finishes) on a calendar of its own events, and offers the rest of the
+//! plant a narrow interface: counters and rates to read ([`LineRuntime::core`],
+//! [`LineRuntime::rates`]), holds to set ([`LineRuntime::set_hold`]), its KPIs
+//! ([`kpi::measure`]) and its stops ([`timeline`]).
+
+pub mod discrete;
+pub mod events;
+pub mod fluid;
+pub mod kpi;
+pub mod station;
+pub mod timeline;
+
+use crate::scenario::{FailureBasis, Line, PlannedStop};
+use bevy_ecs::component::Component;
+use discrete::DiscreteLine;
+pub use events::LineEvent;
+use fluid::FluidLine;
+pub use kpi::{LineKpis, Oee, StateFractions, StationKpis};
+use sim::{Calendar, RngStreams, SimTime};
+pub use station::{Counters, StationCore, StationState};
+pub use timeline::{StationTimeline, timeline_csv};
+
+/// How a line is simulated.
+#[derive(Clone, Debug)]
+pub enum LineEngine {
+    /// Piecewise-constant flows (unlimited supply, fixed cycles).
+    Fluid(FluidLine),
+    /// Unit by unit.
+    Discrete(DiscreteLine),
+}
+
+/// Why logistics stop a station.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// A material ran out at line side.
+    Material,
+    /// No room for another pallet at the outfeed.
+    Outfeed,
+}
+
+/// A line's state in the world.
+#[derive(Component, Clone, Debug)]
+pub struct LineRuntime {
+    /// The line's engine and state.
+    pub engine: LineEngine,
+    stops: Vec<PlannedStop>,
+    /// Units inside the line when the statistics (re)started.
+    pub wip_at_warmup: f64,
+}
+
+impl LineRuntime {
+    /// The runtime of `line`, whose random streams are keyed by `streams` (its index in the
+    /// scenario, so that it draws the same numbers in any partition of the plant); with
+    /// `record_stops`, every station keeps its stops for the timeline.
+    pub fn new(line: &Line, streams: usize, rng: &RngStreams, record_stops: bool) -> Self {
+        let mut engine = if line.is_fluid() {
+            LineEngine::Fluid(FluidLine::new(streams, line, rng))
+        } else {
+            LineEngine::Discrete(DiscreteLine::new(streams, line, rng))
+        };
+        if record_stops {
+            for i in 0..line.stations.len() {
+                let core = match &mut engine {
+                    LineEngine::Fluid(f) => f.core_mut(i),
+                    LineEngine::Discrete(d) => d.core_mut(i),
+                };
+                core.timeline = Some(Vec::new());
+            }
+        }
+        LineRuntime {
+            engine,
+            stops: line.planned_stops.clone(),
+            wip_at_warmup: 0.0,
+        }
+    }
+
+    /// Number of stations.
+    pub fn stations(&self) -> usize {
+        match &self.engine {
+            LineEngine::Fluid(f) => f.n_stations(),
+            LineEngine::Discrete(d) => d.n_stations(),
+        }
+    }
+
+    /// Station `i`'s shared core.
+    pub fn core(&self, i: usize) -> &StationCore {
+        match &self.engine {
+            LineEngine::Fluid(f) => f.core(i),
+            LineEngine::Discrete(d) => d.core(i),
+        }
+    }
+
+    fn core_mut(&mut self, i: usize) -> &mut StationCore {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.core_mut(i),
+            LineEngine::Discrete(d) => d.core_mut(i),
+        }
+    }
+
+    /// Whether the line runs unit by unit (with an arrival queue, `Some(true)`), or as
+    /// flows (`None`).
+    pub fn discrete_queue(&self) -> Option<bool> {
+        match &self.engine {
+            LineEngine::Fluid(_) => None,
+            LineEngine::Discrete(d) => Some(d.has_queue()),
+        }
+    }
+
+    /// Units in buffer `b` (`None`: the arrival queue of a unit-by-unit line).
+    pub fn buffer_level(&self, b: Option<usize>) -> f64 {
+        match (&self.engine, b) {
+            (LineEngine::Fluid(f), Some(b)) => f.buffer_level(b),
+            (LineEngine::Fluid(_), None) => 0.0,
+            (LineEngine::Discrete(d), b) => d.buffer_level(b),
+        }
+    }
+
+    /// Brings flows and time accounts up to `now`.
+    pub fn sync(&mut self, now: SimTime) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.advance(now),
+            LineEngine::Discrete(d) => d.sync(now),
+        }
+    }
+
+    /// The state of station `i` now.
+    pub fn state(&self, i: usize) -> StationState {
+        match &self.engine {
+            LineEngine::Fluid(f) => f.state(i),
+            LineEngine::Discrete(d) => d.state(i),
+        }
+    }
+
+    /// Puts the line's first events on `cal` and starts it.
+    pub fn start(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        for i in 0..self.stations() {
+            for m in 0..self.core(i).failures.len() {
+                if self.core(i).failures[m].basis == FailureBasis::Calendar {
+                    let d = self.core_mut(i).failures[m].draw_tbf();
+                    cal.after(
+                        d,
+                        LineEvent::CalendarFailure {
+                            station: i as u16,
+                            mode: m as u8,
+                        },
+                    );
+                }
+            }
+        }
+        for (k, stop) in self.stops.iter().enumerate() {
+            cal.at(
+                SimTime(stop.start.0),
+                LineEvent::StopStart { stop: k as u16 },
+            );
+        }
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.start(cal),
+            LineEngine::Discrete(d) => d.start(cal),
+        }
+    }
+
+    /// Marks failures active, schedules their repairs, and lets the engine react.
+    fn strike(&mut self, struck: Vec<(usize, usize)>, cal: &mut impl Calendar<LineEvent>) {
+        let mut struck = struck;
+        while !struck.is_empty() {
+            for &(i, m) in &struck {
+                let f = &mut self.core_mut(i).failures[m];
+                f.active = true;
+                let micro = f.micro;
+                let ttr = f.draw_ttr();
+                let c = &mut self.core_mut(i).counters;
+                if micro {
+                    c.micro_stops += 1;
+                } else {
+                    c.failures += 1;
+                }
+                cal.after(
+                    ttr,
+                    LineEvent::Repair {
+                        station: i as u16,
+                        mode: m as u8,
+                    },
+                );
+            }
+            struck = match &mut self.engine {
+                LineEngine::Fluid(f) => f.settle(cal),
+                LineEngine::Discrete(d) => {
+                    for &(i, _) in &struck {
+                        d.on_unavailable(i, cal.now());
+                    }
+                    d.kick(cal);
+                    Vec::new()
+                }
+            };
+        }
+    }
+
+    /// Lets the engine react after an availability or schedule change at station `i`.
+    fn react(&mut self, i: Option<usize>, cal: &mut impl Calendar<LineEvent>) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => {
+                let struck = f.settle(cal);
+                self.strike(struck, cal);
+            }
+            LineEngine::Discrete(d) => match i {
+                Some(i) if !d.core(i).available() => {
+                    d.on_unavailable(i, cal.now());
+                    d.kick(cal);
+                }
+                Some(i) => d.on_available(i, cal),
+                None => d.kick(cal),
+            },
+        }
+    }
+
+    /// Station `i`'s rates now, ticks per nanosecond (taken, good out); `None` for a
+    /// unit-by-unit line, whose counters change only at its own events.
+    pub fn rates(&self, i: usize) -> Option<(f64, f64)> {
+        match &self.engine {
+            LineEngine::Fluid(f) => Some(f.rates(i)),
+            LineEngine::Discrete(_) => None,
+        }
+    }
+
+    /// Sets or clears a logistics hold on station `i` (after [`LineRuntime::sync`]) and
+    /// lets the line react.
+    pub fn set_hold(&mut self, i: usize, hold: Hold, on: bool, cal: &mut impl Calendar<LineEvent>) {
+        let core = self.core_mut(i);
+        let flag = match hold {
+            Hold::Material => &mut core.material_hold,
+            Hold::Outfeed => &mut core.outfeed_hold,
+        };
+        if *flag != on {
+            *flag = on;
+            self.react(Some(i), cal);
+        }
+    }
+
+    fn start_campaign_timer(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.start_campaign_timer(cal),
+            LineEngine::Discrete(d) => d.start_campaign_timer(cal),
+        }
+    }
+
+    /// Handles one event of this line.
+    pub fn handle(&mut self, event: LineEvent, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
+        match event {
+            LineEvent::Flow { epoch } => {
+                if let LineEngine::Fluid(f) = &mut self.engine
+                    && f.claim_flow(epoch)
+                {
+                    f.advance(now);
+                    let struck = f.settle(cal);
+                    self.strike(struck, cal);
+                }
+            }
+            LineEvent::Done { station, epoch } => {
+                if let LineEngine::Discrete(d) = &mut self.engine {
+                    let struck = d.on_done(station as usize, epoch, cal);
+                    self.strike(struck, cal);
+                }
+            }
+            LineEvent::Arrival => {
+                if let LineEngine::Discrete(d) = &mut self.engine {
+                    d.on_arrival(cal);
+                }
+            }
+            LineEvent::TransitReady { .. } => {
+                if let LineEngine::Discrete(d) = &mut self.engine {
+                    d.kick(cal);
+                }
+            }
+            LineEvent::CalendarFailure { station, mode } => {
+                self.sync(now);
+                self.strike(vec![(station as usize, mode as usize)], cal);
+            }
+            LineEvent::Repair { station, mode } => {
+                self.sync(now);
+                let (i, m) = (station as usize, mode as usize);
+                let f = &mut self.core_mut(i).failures[m];
+                f.active = false;
+                let next = f.draw_tbf();
+                match f.basis {
+                    FailureBasis::Calendar => {
+                        cal.after(next, LineEvent::CalendarFailure { station, mode })
+                    }
+                    FailureBasis::Operating => f.op_left = next.0 as f64,
+                }
+                self.react(Some(i), cal);
+            }
+            LineEvent::SetupDone { station } => {
+                self.sync(now);
+                self.core_mut(station as usize).setup = false;
+                if station == 0 {
+                    self.start_campaign_timer(cal);
+                }
+                self.react(Some(station as usize), cal);
+            }
+            LineEvent::StopStart { stop } => {
+                self.sync(now);
+                let s = self.stops[stop as usize].clone();
+                for &i in &s.stations {
+                    self.core_mut(i).planned += 1;
+                }
+                cal.after(s.duration, LineEvent::StopEnd { stop });
+                if let Some(every) = s.every {
+                    cal.after(every, LineEvent::StopStart { stop });
+                }
+                for &i in &s.stations {
+                    self.react(Some(i), cal);
+                }
+            }
+            LineEvent::StopEnd { stop } => {
+                self.sync(now);
+                let stations = self.stops[stop as usize].stations.clone();
+                for &i in &stations {
+                    self.core_mut(i).planned -= 1;
+                }
+                for &i in &stations {
+                    self.react(Some(i), cal);
+                }
+            }
+            LineEvent::CampaignEnd { epoch } => {
+                let cursor_gen = match &mut self.engine {
+                    LineEngine::Fluid(f) => f.cursor_mut().timer_epoch,
+                    LineEngine::Discrete(d) => d.cursor_mut().timer_epoch,
+                };
+                if epoch == cursor_gen {
+                    self.sync(now);
+                    let changed = match &mut self.engine {
+                        LineEngine::Fluid(f) => f.cursor_mut().advance(),
+                        LineEngine::Discrete(d) => d.cursor_mut().advance(),
+                    };
+                    if !changed {
+                        self.start_campaign_timer(cal);
+                    }
+                    self.react(None, cal);
+                }
+            }
+        }
+    }
+
+    /// Starts the line's statistics afresh at `now` (end of warm-up).
+    pub fn reset_statistics(&mut self, now: SimTime) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => {
+                f.advance(now);
+                f.reset_statistics(now);
+                self.wip_at_warmup = crate::units::units(f.wip_ticks());
+            }
+            LineEngine::Discrete(d) => {
+                d.reset_statistics(now);
+                self.wip_at_warmup = d.wip_units() as f64;
+            }
+        }
+    }
+
+    /// Good units out of the last station since time 0.
+    pub fn units_out(&self) -> f64 {
+        crate::units::units(self.core(self.stations() - 1).counters.good)
+    }
+}

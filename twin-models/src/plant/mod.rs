@@ -1,0 +1,841 @@
+//! The composition root: the plant as a bevy_ecs world of subsystems, one calendar, and
+//! the routing of the calendar's events.
+//!
+//! Each subsystem owns its state, events, KPIs and alerts ([`crate::line`],
+//! [`crate::logistics`], [`crate::fleet`], [`crate::stock`], [`crate::network`],
+//! [`crate::feed`]); this module installs them into the world from the resolved scenario,
+//! hands each [`PlantEvent`] to the subsystem it belongs to, carries what one subsystem's
+//! event means for another (a pallet picked up frees the outfeed; a count of line-side
+//! stock resets the line's logistics), and assembles [`RunKpis`] from their parts.
+//!
+//! Lines are entities with a [`LineRuntime`] component (and a [`LineLogistics`] one when
+//! they have an outfeed or materials); the fleet, the stocked materials, the network, the
+//! feed and the alert log are resources. A line's own events, the per-unit hot path, go
+//! straight to its component; the rest reach the subsystems through one [`SystemState`].
+
+mod series;
+pub mod snapshot;
+pub mod twin;
+
+pub use snapshot::{BufferSnapshot, LineSnapshot, PlantSnapshot, StationSnapshot, StockSnapshot};
+pub use twin::Twin;
+
+use crate::alerts::AlertLog;
+use crate::feed::{FeedDue, FeedRuntime, ModelEffect, Target};
+use crate::fleet::{FleetEvent, FleetRuntime, Origin};
+use crate::kpi::RunKpis;
+use crate::line::{LineEvent, LineRuntime, StationTimeline};
+use crate::logistics::{Call, LineLogistics, LogisticsEvent};
+use crate::network::{NetworkEvent, NetworkRuntime};
+use crate::scenario::Scenario;
+use crate::stock::{Served, StockEvent, Stocks};
+use bevy_ecs::entity::Entity;
+use bevy_ecs::prelude::{Query, ResMut};
+use bevy_ecs::system::{SystemParam, SystemState};
+use series::Sampler;
+use sim::{
+    Calendar, EventHandler, RngStreams, Scheduler, SimDuration, SimTime, Simulation, TimeSeries,
+    World,
+};
+
+/// An event of the plant: a subsystem's own event, wrapped, or one of the root's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantEvent {
+    /// An event of line `line`.
+    Line { line: u16, event: LineEvent },
+    /// An event of line `line`'s logistics.
+    Logistics { line: u16, event: LogisticsEvent },
+    /// An event of the fleet.
+    Fleet(FleetEvent),
+    /// An event of the stocked materials.
+    Stock(StockEvent),
+    /// An event of the network of sites.
+    Network(NetworkEvent),
+    /// The feed's next events are due.
+    Feed(FeedDue),
+    /// Take a time-series sample.
+    Sample,
+    /// The warm-up ends: statistics start afresh.
+    WarmupEnd,
+}
+
+/// Settings of one run, defaulting to the scenario's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunSpec {
+    /// Seed of this run.
+    pub seed: u64,
+    /// Simulated time to run.
+    pub horizon: SimDuration,
+    /// Initial period left out of the statistics.
+    pub warmup: SimDuration,
+    /// Whether to record the time series.
+    pub record_series: bool,
+    /// Threads for the independent partitions of the plant within this one run (1: all
+    /// on the calling thread). Results do not depend on it.
+    pub threads: usize,
+}
+
+impl RunSpec {
+    /// The scenario's own settings, on one thread.
+    pub fn of(scenario: &Scenario) -> Self {
+        RunSpec {
+            seed: scenario.run.seed,
+            horizon: scenario.run.horizon,
+            warmup: scenario.run.warmup,
+            record_series: true,
+            threads: 1,
+        }
+    }
+
+    /// The scenario's settings with `overrides` applied, checked: the warm-up must end
+    /// before the horizon.
+    pub fn with(scenario: &Scenario, overrides: RunOverrides) -> Result<Self, RunSpecError> {
+        let mut spec = RunSpec::of(scenario);
+        spec.seed = overrides.seed.unwrap_or(spec.seed);
+        spec.horizon = overrides.horizon.unwrap_or(spec.horizon);
+        spec.warmup = overrides.warmup.unwrap_or(spec.warmup);
+        if spec.warmup >= spec.horizon {
+            return Err(RunSpecError::WarmupTooLong {
+                warmup: spec.warmup,
+                horizon: spec.horizon,
+                overridden: overrides.warmup.is_some(),
+            });
+        }
+        Ok(spec)
+    }
+}
+
+/// The scenario's run settings a caller may override (a command line's `--seed`,
+/// `--horizon` and `--warmup`, an experiment's settings); `None` keeps the scenario's.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RunOverrides {
+    /// Base seed.
+    pub seed: Option<u64>,
+    /// Simulated time to run.
+    pub horizon: Option<SimDuration>,
+    /// Warm-up left out of the statistics.
+    pub warmup: Option<SimDuration>,
+}
+
+/// Why run settings cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunSpecError {
+    /// The warm-up does not end before the horizon, so nothing would be measured.
+    #[error(
+        "the warm-up ({:.0} s) must be shorter than the horizon ({:.0} s)",
+        warmup.as_secs_f64(),
+        horizon.as_secs_f64()
+    )]
+    WarmupTooLong {
+        /// The warm-up asked for.
+        warmup: SimDuration,
+        /// The horizon asked for.
+        horizon: SimDuration,
+        /// Whether the warm-up came from the overrides (else from the scenario).
+        overridden: bool,
+    },
+}
+
+/// What one run produced.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// KPIs measured after the warm-up.
+    pub kpis: RunKpis,
+    /// Buffer levels, station states, each line's cumulative output and stock on hand at
+    /// the sampling interval (if asked for).
+    pub series: Option<TimeSeries>,
+    /// Each station's stops over the whole run (recorded with the series).
+    pub timeline: Option<Vec<StationTimeline>>,
+    /// Events handled (the lines' events plus the plant-wide ones).
+    pub events: u64,
+    /// Of those, the plant-wide events (samples, end of warm-up); every partition has them.
+    global_events: u64,
+}
+
+/// Every subsystem but a line's own events reaches its state through these.
+#[derive(SystemParam)]
+struct Parts<'w, 's> {
+    lines: Query<'w, 's, (&'static mut LineRuntime, Option<&'static mut LineLogistics>)>,
+    fleet: Option<ResMut<'w, FleetRuntime>>,
+    stocks: Option<ResMut<'w, Stocks>>,
+    network: Option<ResMut<'w, NetworkRuntime>>,
+    feed: Option<ResMut<'w, FeedRuntime>>,
+    alerts: ResMut<'w, AlertLog>,
+}
+
+/// A calendar for line `line`'s events.
+fn line_calendar<'s, 'c>(
+    sched: &'s mut Scheduler<'c, PlantEvent>,
+    line: usize,
+) -> impl Calendar<LineEvent> + use<'s, 'c> {
+    let line = line as u16;
+    sched.map(move |event| PlantEvent::Line { line, event })
+}
+
+/// A calendar for line `line`'s logistics events.
+fn logistics_calendar<'s, 'c>(
+    sched: &'s mut Scheduler<'c, PlantEvent>,
+    line: usize,
+) -> impl Calendar<LogisticsEvent> + use<'s, 'c> {
+    let line = line as u16;
+    sched.map(move |event| PlantEvent::Logistics { line, event })
+}
+
+/// Handles the plant's events: routes each to its subsystem and carries the effects
+/// between subsystems.
+struct PlantModel {
+    /// Line entities, in the partition's order.
+    lines: Vec<Entity>,
+    /// Whether each line has logistics (an outfeed or materials served by the fleet).
+    logistics: Vec<bool>,
+    sample_every: SimDuration,
+    horizon: SimTime,
+    sampler: Option<Sampler>,
+    /// Events that are not any line's (samples, end of warm-up).
+    global_events: u64,
+    parts: SystemState<Parts<'static, 'static>>,
+}
+
+impl PlantModel {
+    /// Brings line `line`'s logistics up to date: holds, calls for the fleet and the
+    /// stocks, alerts, the next watch.
+    fn check_logistics(
+        &mut self,
+        world: &mut World,
+        sched: &mut Scheduler<'_, PlantEvent>,
+        line: usize,
+    ) {
+        let now = sched.now();
+        let mut p = self
+            .parts
+            .get_mut(world)
+            .expect("the plant's parts are installed");
+        let Parts {
+            lines,
+            fleet,
+            stocks,
+            alerts,
+            ..
+        } = &mut p;
+        let fleet = fleet.as_mut().expect("lines with logistics have a fleet");
+        let (mut rt, logistics) = lines
+            .get_mut(self.lines[line])
+            .expect("every line entity has a runtime");
+        let mut logistics = logistics.expect("the line has logistics");
+        rt.sync(now);
+        let (calls, next) = logistics.check(&mut rt, now, &mut line_calendar(sched, line));
+        for call in calls {
+            match call {
+                Call::Pallet => {
+                    let o = logistics
+                        .outfeed()
+                        .expect("a pallet call comes from an outfeed");
+                    fleet.create(
+                        Origin::Outfeed(line),
+                        &[o.spot],
+                        &o.to,
+                        o.priority,
+                        now,
+                        o.due,
+                    );
+                }
+                Call::Material(m) => {
+                    let spec = logistics.material(m);
+                    let served = match spec.stock {
+                        None => true,
+                        Some(k) => stocks
+                            .as_mut()
+                            .expect("a stocked material has stocks")
+                            .call(
+                                k,
+                                line,
+                                m,
+                                spec.load,
+                                alerts,
+                                &mut sched.map(PlantEvent::Stock),
+                            ),
+                    };
+                    if served {
+                        material_task(fleet, &logistics, line, m, now);
+                    }
+                }
+            }
+        }
+        for m in logistics.take_ran_out() {
+            let spec = logistics.material(m);
+            let shortfall = spec.stock.and_then(|k| {
+                stocks
+                    .as_ref()
+                    .expect("a stocked material has stocks")
+                    .shortfall(k, spec.load, now)
+            });
+            logistics.line_starved(m, shortfall, now, alerts);
+        }
+        logistics.watch(next, &mut logistics_calendar(sched, line));
+    }
+
+    /// Sends a vehicle for each call a stock now serves.
+    fn serve_calls(&mut self, world: &mut World, now: SimTime, served: Served) {
+        if served.is_empty() {
+            return;
+        }
+        let mut p = self
+            .parts
+            .get_mut(world)
+            .expect("the plant's parts are installed");
+        let fleet = p.fleet.as_mut().expect("stocks come with a fleet");
+        for (line, m) in served {
+            let (_, logistics) = p
+                .lines
+                .get(self.lines[line])
+                .expect("every line entity has a runtime");
+            let logistics = logistics.expect("a stock serves lines with logistics");
+            material_task(fleet, logistics, line, m, now);
+        }
+    }
+
+    /// One traffic step of the fleet: loads picked up free outfeeds, loads delivered
+    /// fill line side; those lines' logistics are checked; then the next step.
+    fn fleet_event(
+        &mut self,
+        world: &mut World,
+        sched: &mut Scheduler<'_, PlantEvent>,
+        event: FleetEvent,
+    ) {
+        let mut touched = Vec::new();
+        {
+            let mut p = self
+                .parts
+                .get_mut(world)
+                .expect("the plant's parts are installed");
+            let Parts {
+                lines,
+                fleet,
+                alerts,
+                ..
+            } = &mut p;
+            let fleet = fleet.as_mut().expect("fleet events come from a fleet");
+            let (picked, delivered) =
+                fleet.handle(event, alerts, &mut sched.map(PlantEvent::Fleet));
+            if event != FleetEvent::Step {
+                return;
+            }
+            for o in picked {
+                if let Origin::Outfeed(l) = o {
+                    let (_, logistics) = lines.get_mut(self.lines[l]).expect("line entity");
+                    logistics.expect("an outfeed is logistics").picked();
+                    touched.push(l);
+                }
+            }
+            for o in delivered {
+                if let Origin::Material(l, m) = o {
+                    let (_, logistics) = lines.get_mut(self.lines[l]).expect("line entity");
+                    logistics.expect("a material is logistics").delivered(m);
+                    touched.push(l);
+                }
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for l in touched {
+            self.check_logistics(world, sched, l);
+        }
+        world
+            .resource::<FleetRuntime>()
+            .next_step(&mut sched.map(PlantEvent::Fleet));
+    }
+
+    /// Applies the feed's events due now, then waits for the next.
+    fn feed_event(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
+        let now = sched.now();
+        let mut feed = world.resource_mut::<FeedRuntime>();
+        if !feed.woken(now) {
+            return;
+        }
+        feed.watch_gaps(now);
+        loop {
+            let mut p = self
+                .parts
+                .get_mut(world)
+                .expect("the plant's parts are installed");
+            let feed = p.feed.as_mut().expect("a fed plant has a feed");
+            if feed.next_time().is_none_or(|t| t > now) {
+                break;
+            }
+            let (target, count, delta) = match feed.apply_next() {
+                ModelEffect::None => continue,
+                ModelEffect::Received { stock, qty } => {
+                    let served = p
+                        .stocks
+                        .as_mut()
+                        .expect("a fed stock exists")
+                        .received(stock, qty, now);
+                    self.serve_calls(world, now, served);
+                    continue;
+                }
+                ModelEffect::SiteOrder { site, qty, due } => {
+                    p.network
+                        .as_mut()
+                        .expect("a fed site exists")
+                        .order_from_feed(site, qty, due, &mut sched.map(PlantEvent::Network));
+                    continue;
+                }
+                ModelEffect::Counted { target, qty } => (target, Some(qty), 0.0),
+                ModelEffect::Adjusted { target, delta } => (target, None, delta),
+            };
+            match target {
+                Target::Line { line, material } => {
+                    let (mut rt, logistics) = p
+                        .lines
+                        .get_mut(self.lines[line])
+                        .expect("every line entity has a runtime");
+                    let mut logistics = logistics.expect("a fed material is logistics");
+                    rt.sync(now);
+                    match count {
+                        Some(qty) => {
+                            let drift = logistics.counted(material, qty, &rt);
+                            p.feed.as_mut().expect("fed").counted(target, drift);
+                        }
+                        None => logistics.adjusted(material, delta),
+                    }
+                    self.check_logistics(world, sched, line);
+                }
+                Target::Site(k) => {
+                    let mut cal = sched.map(PlantEvent::Network);
+                    let network = p.network.as_mut().expect("a fed site exists");
+                    match count {
+                        Some(qty) => {
+                            let drift = network.count(k, qty, &mut cal);
+                            p.feed.as_mut().expect("fed").counted(target, drift);
+                        }
+                        None => network.adjust(k, delta, &mut cal),
+                    }
+                }
+                Target::Stock(k) => {
+                    let Parts {
+                        stocks,
+                        alerts,
+                        feed,
+                        ..
+                    } = &mut p;
+                    let stocks = stocks.as_mut().expect("a fed stock exists");
+                    let mut cal = sched.map(PlantEvent::Stock);
+                    let served = match count {
+                        Some(qty) => {
+                            let (drift, served) = stocks.count(k, qty, alerts, &mut cal);
+                            feed.as_mut().expect("fed").counted(target, drift);
+                            served
+                        }
+                        None => stocks.adjust(k, delta, alerts, &mut cal),
+                    };
+                    self.serve_calls(world, now, served);
+                }
+            }
+        }
+        self.wake_feed(world, sched);
+    }
+
+    /// Puts the feed's next wake-up on the calendar when it is earlier than the one there.
+    fn wake_feed(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
+        if let Some(mut feed) = world.get_resource_mut::<FeedRuntime>() {
+            feed.wake(self.horizon, &mut sched.map(PlantEvent::Feed));
+        }
+    }
+
+    fn warmup_end(&mut self, world: &mut World, now: SimTime) {
+        self.global_events += 1;
+        let mut p = self
+            .parts
+            .get_mut(world)
+            .expect("the plant's parts are installed");
+        if let Some(fleet) = p.fleet.as_mut() {
+            fleet.reset_statistics();
+            for (_, logistics) in p.lines.iter_mut() {
+                if let Some(mut l) = logistics {
+                    l.reset_at(now);
+                }
+            }
+        }
+        if let Some(stocks) = p.stocks.as_mut() {
+            stocks.reset_statistics(now);
+        }
+        if let Some(network) = p.network.as_mut() {
+            network.reset_statistics(now);
+        }
+        for (mut rt, _) in p.lines.iter_mut() {
+            rt.reset_statistics(now);
+        }
+    }
+}
+
+/// Creates the fleet's task for a load of line `line`'s material `m`.
+fn material_task(
+    fleet: &mut FleetRuntime,
+    logistics: &LineLogistics,
+    line: usize,
+    m: usize,
+    now: SimTime,
+) {
+    let s = logistics.material(m);
+    fleet.create(
+        Origin::Material(line, m),
+        &s.from,
+        &[s.spot],
+        s.priority,
+        now,
+        s.due,
+    );
+}
+
+impl EventHandler<PlantEvent> for PlantModel {
+    fn handle(
+        &mut self,
+        world: &mut World,
+        sched: &mut Scheduler<'_, PlantEvent>,
+        event: PlantEvent,
+    ) {
+        match event {
+            PlantEvent::Line { line, event } => {
+                let l = line as usize;
+                let mut rt = world
+                    .get_mut::<LineRuntime>(self.lines[l])
+                    .expect("every line entity has a runtime");
+                rt.handle(event, &mut line_calendar(sched, l));
+                if self.logistics[l] {
+                    self.check_logistics(world, sched, l);
+                }
+            }
+            PlantEvent::Logistics {
+                line,
+                event: LogisticsEvent::Watch { epoch },
+            } => {
+                let current = world
+                    .get::<LineLogistics>(self.lines[line as usize])
+                    .is_some_and(|l| l.is_current(epoch));
+                if current {
+                    self.check_logistics(world, sched, line as usize);
+                }
+            }
+            PlantEvent::Fleet(event) => self.fleet_event(world, sched, event),
+            PlantEvent::Stock(event) => {
+                let now = sched.now();
+                let served = world.resource_scope(
+                    |world, mut stocks: bevy_ecs::change_detection::Mut<Stocks>| {
+                        stocks.handle(
+                            event,
+                            &mut world.resource_mut::<AlertLog>(),
+                            &mut sched.map(PlantEvent::Stock),
+                        )
+                    },
+                );
+                self.serve_calls(world, now, served);
+            }
+            PlantEvent::Network(event) => {
+                let mut p = self
+                    .parts
+                    .get_mut(world)
+                    .expect("the plant's parts are installed");
+                let Parts { lines, network, .. } = &mut p;
+                let now = sched.now();
+                let entities = &self.lines;
+                network
+                    .as_mut()
+                    .expect("network events come from a network")
+                    .handle(
+                        event,
+                        |l| {
+                            let (mut rt, _) = lines.get_mut(entities[l]).expect("line entity");
+                            rt.sync(now);
+                            rt.units_out()
+                        },
+                        &mut sched.map(PlantEvent::Network),
+                    );
+            }
+            PlantEvent::Feed(FeedDue) => self.feed_event(world, sched),
+            PlantEvent::Sample => {
+                self.global_events += 1;
+                let now = sched.now();
+                if let Some(sampler) = &mut self.sampler {
+                    sampler.sample(world, &self.lines, now);
+                }
+                let next = now + self.sample_every;
+                if next <= self.horizon {
+                    sched.at(next, PlantEvent::Sample);
+                }
+            }
+            PlantEvent::WarmupEnd => self.warmup_end(world, sched.now()),
+        }
+    }
+}
+
+/// A plant (or an independent partition of it) ready to run: the world with its
+/// subsystems installed, and the calendar.
+struct Plant {
+    sim: Simulation<PlantEvent>,
+    model: PlantModel,
+    /// Indices in the scenario of the lines simulated here.
+    scenario_lines: Vec<usize>,
+    spec: RunSpec,
+}
+
+impl Plant {
+    /// Builds the part of the plant made of the lines `scenario_lines`, which must share
+    /// nothing with the other lines, for one run of `spec`.
+    fn partition(scenario: &Scenario, spec: RunSpec, scenario_lines: Vec<usize>) -> Self {
+        let rng = RngStreams::new(spec.seed);
+        let horizon = SimTime(spec.horizon.0);
+        let mut sim = Simulation::new();
+        let world = &mut sim.world;
+        world.insert_resource(AlertLog::default());
+        let line_specs: Vec<&crate::scenario::Line> = scenario_lines
+            .iter()
+            .map(|&si| &scenario.lines[si])
+            .collect();
+        let mut lines = Vec::new();
+        let mut logistics = Vec::new();
+        for (&si, line) in scenario_lines.iter().zip(&line_specs) {
+            let rt = LineRuntime::new(line, si, &rng, spec.record_series);
+            let has_logistics = line.outfeed.is_some() || !line.materials.is_empty();
+            let mut entity = world.spawn(rt);
+            if has_logistics {
+                entity.insert(LineLogistics::new(line));
+            }
+            lines.push(entity.id());
+            logistics.push(has_logistics);
+        }
+        if let Some(plan) = &scenario.fleet {
+            world.insert_resource(FleetRuntime::new(plan, &line_specs, spec.seed, horizon));
+            world.insert_resource(Stocks::new(&plan.stock, spec.seed));
+        }
+        if let Some(net) = &scenario.network {
+            world.insert_resource(NetworkRuntime::new(net, spec.seed, horizon));
+        }
+        let sampler = spec.record_series.then(|| {
+            let lines: Vec<(&crate::scenario::Line, &LineRuntime)> = line_specs
+                .iter()
+                .zip(&lines)
+                .map(|(l, &e)| (*l, world.get::<LineRuntime>(e).expect("line entity")))
+                .collect();
+            Sampler::new(&lines, scenario.fleet.as_ref())
+        });
+        let parts = SystemState::new(world);
+        let model = PlantModel {
+            lines,
+            logistics,
+            sample_every: scenario.run.sample_interval,
+            horizon,
+            sampler,
+            global_events: 0,
+            parts,
+        };
+        Plant {
+            sim,
+            model,
+            scenario_lines,
+            spec,
+        }
+    }
+
+    /// Puts the first events on the calendar; the clock stays at 0.
+    fn start(&mut self) {
+        let model = &mut self.model;
+        let spec = self.spec;
+        self.sim.with_scheduler(|world, sched| {
+            for (l, &e) in model.lines.iter().enumerate() {
+                world
+                    .get_mut::<LineRuntime>(e)
+                    .expect("every line entity has a runtime")
+                    .start(&mut line_calendar(sched, l));
+            }
+            if spec.warmup > SimDuration::ZERO {
+                sched.at(SimTime(spec.warmup.0), PlantEvent::WarmupEnd);
+            }
+            if model.sampler.is_some() {
+                sched.at(SimTime::ZERO, PlantEvent::Sample);
+            }
+            if let Some(mut fleet) = world.get_resource_mut::<FleetRuntime>() {
+                fleet.start(&mut sched.map(PlantEvent::Fleet));
+                world.resource_scope(
+                    |world, mut stocks: bevy_ecs::change_detection::Mut<Stocks>| {
+                        stocks.start(
+                            &mut world.resource_mut::<AlertLog>(),
+                            &mut sched.map(PlantEvent::Stock),
+                        );
+                    },
+                );
+                for l in 0..model.lines.len() {
+                    if model.logistics[l] {
+                        // The first check at time zero sets the first holds and calls.
+                        model.check_logistics(world, sched, l);
+                    }
+                }
+            }
+            if let Some(mut network) = world.get_resource_mut::<NetworkRuntime>() {
+                network.start(&mut sched.map(PlantEvent::Network));
+            }
+            model.wake_feed(world, sched);
+        });
+    }
+
+    /// Handles every event up to `end` (at most the horizon).
+    fn advance_to(&mut self, end: SimTime) {
+        let end = end.min(SimTime(self.spec.horizon.0));
+        if end >= self.sim.now() {
+            self.sim.run_until(end, &mut self.model);
+        }
+    }
+
+    /// KPIs measured from the end of the warm-up to `end` (now, or the horizon), the
+    /// lines' time booked up to `end`.
+    fn measure_at(&mut self, scenario: &Scenario, end: SimTime) -> RunKpis {
+        let horizon = end.0;
+        let measured_s = (horizon - self.spec.warmup.0.min(horizon)) as f64 / 1e9;
+        let world = &mut self.sim.world;
+        let mut lines = Vec::new();
+        let mut logistics = Vec::new();
+        for (&e, &si) in self.model.lines.iter().zip(&self.scenario_lines) {
+            let mut rt = world.get_mut::<LineRuntime>(e).expect("line entity");
+            rt.sync(end);
+            lines.push(crate::line::kpi::measure(
+                &scenario.lines[si],
+                &rt,
+                measured_s,
+                end,
+            ));
+            if let Some(l) = world.get::<LineLogistics>(e) {
+                logistics.push(l.kpis(end));
+            }
+        }
+        let fleet = world.get_resource::<FleetRuntime>();
+        RunKpis {
+            measured_s,
+            lines,
+            fleet: fleet.map(|f| f.kpis()),
+            logistics: if fleet.is_some() {
+                logistics
+            } else {
+                Vec::new()
+            },
+            stock: world
+                .get_resource::<Stocks>()
+                .map_or(Vec::new(), |s| s.kpis(end)),
+            alerts: world.resource::<AlertLog>().all().to_vec(),
+            feed: world.get_resource::<FeedRuntime>().map(|f| f.kpis(end)),
+            network: world.get_resource::<NetworkRuntime>().map(|n| n.kpis(end)),
+        }
+    }
+
+    /// Runs on to the horizon and measures.
+    fn finish(mut self, scenario: &Scenario) -> RunOutput {
+        let end = SimTime(self.spec.horizon.0);
+        self.advance_to(end);
+        let kpis = self.measure_at(scenario, end);
+        let timeline = self.spec.record_series.then(|| {
+            let world = &self.sim.world;
+            self.model
+                .lines
+                .iter()
+                .zip(&self.scenario_lines)
+                .flat_map(|(&e, &si)| {
+                    let line = &scenario.lines[si];
+                    let rt = world.get::<LineRuntime>(e).expect("line entity");
+                    line.stations
+                        .iter()
+                        .enumerate()
+                        .map(|(i, st)| StationTimeline {
+                            line: line.name.clone(),
+                            station: st.name.clone(),
+                            stops: rt.core(i).timeline.clone().unwrap_or_default(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        });
+        let global_events = self.model.global_events;
+        RunOutput {
+            kpis,
+            series: self.model.sampler.take().map(Sampler::into_series),
+            timeline,
+            events: self.sim.events_processed() - global_events,
+            global_events,
+        }
+    }
+}
+
+/// Splits the plant's lines into at most `parts` groups that share nothing, each a run of
+/// consecutive lines. Lines served by one fleet, or making goods for one network, share it
+/// and stay in one group.
+pub fn partitions(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
+    let n = scenario.lines.len();
+    let parts = if scenario.fleet.is_some() || scenario.network.is_some() {
+        1
+    } else {
+        parts.clamp(1, n.max(1))
+    };
+    (0..parts)
+        .map(|p| (p * n / parts..(p + 1) * n / parts).collect())
+        .filter(|g: &Vec<usize>| !g.is_empty())
+        .collect()
+}
+
+/// Runs `scenario` once with `spec`, its independent lines on up to `spec.threads`
+/// threads. The output does not depend on the number of threads.
+pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
+    let groups = partitions(scenario, spec.threads);
+    if groups.len() <= 1 {
+        return twin::Twin::new(scenario, spec).finish();
+    }
+    let outs: Vec<RunOutput> = std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .into_iter()
+            .map(|g| {
+                scope.spawn(move || {
+                    let mut plant = Plant::partition(scenario, spec, g);
+                    plant.start();
+                    plant.finish(scenario)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a partition's thread does not panic"))
+            .collect()
+    });
+    merge(outs)
+}
+
+/// Joins the outputs of a plant's partitions, lines in partition order.
+fn merge(outs: Vec<RunOutput>) -> RunOutput {
+    let global_events = outs[0].global_events;
+    let events = outs.iter().map(|o| o.events).sum::<u64>() + global_events;
+    let measured_s = outs[0].kpis.measured_s;
+    let mut lines = Vec::new();
+    let mut series = Vec::new();
+    let mut timeline: Option<Vec<StationTimeline>> = None;
+    for o in outs {
+        lines.extend(o.kpis.lines);
+        series.extend(o.series);
+        if let Some(t) = o.timeline {
+            timeline.get_or_insert_with(Vec::new).extend(t);
+        }
+    }
+    let series = if series.is_empty() {
+        None
+    } else {
+        Some(
+            TimeSeries::join_columns(series).expect("every partition samples at the same instants"),
+        )
+    };
+    RunOutput {
+        kpis: RunKpis {
+            measured_s,
+            lines,
+            ..RunKpis::default()
+        },
+        series,
+        timeline,
+        events,
+        global_events,
+    }
+}

@@ -1,0 +1,358 @@
+//! The one way to run a plant: a [`Twin`], stepped by time or one event at a time, with
+//! an optional feed of inventory events (replayed or live) and snapshots between steps.
+//! [`super::simulate`], [`simulate_replay`] and [`crate::replicate`] are thin calls on it.
+
+use super::snapshot::{
+    BufferSnapshot, LineSnapshot, PlantSnapshot, StationSnapshot, StockSnapshot,
+};
+use super::{Plant, RunOutput, RunSpec};
+use crate::alerts::AlertLog;
+use crate::alerts::PlantAlert;
+use crate::feed::{FeedAlert, FeedPlan, FeedRuntime, ReplayError, Target, TwinPositions};
+use crate::fleet::FleetRuntime;
+use crate::kpi::RunKpis;
+use crate::line::{LineRuntime, StationState};
+use crate::network::NetworkRuntime;
+use crate::scenario::Scenario;
+use crate::stock::Stocks;
+use nalgebra::Point2;
+use orchestrator::feed::{FeedEvent, Timestamp};
+use sim::{SimDuration, SimTime};
+use std::borrow::Borrow;
+
+/// A plant running one step at a time. Stepping to the horizon gives exactly what
+/// [`super::simulate`] gives for the same spec on one thread. Snapshots and KPIs so far
+/// book the lines' time up to now, as sampling does; taken at other instants than the
+/// samples, they may move the last digits of later results.
+///
+/// A twin may take a feed of inventory events: a whole recorded feed at the start
+/// ([`Twin::with_feed`]), or events offered while it runs ([`Twin::live`],
+/// [`Twin::offer`]), each applied at its time, or at once when the twin has passed it.
+///
+/// `S` is how the twin holds its scenario: `&Scenario` to borrow it, or an owned
+/// `Scenario` / `Arc<Scenario>` for a twin that lives on its own (in a viewer's world).
+pub struct Twin<S: Borrow<Scenario>> {
+    scenario: S,
+    plant: Plant,
+}
+
+impl<S: Borrow<Scenario>> Twin<S> {
+    /// The plant of `scenario` for one run of `spec`, its first events on the calendar and
+    /// the clock at 0.
+    pub fn new(scenario: S, spec: RunSpec) -> Self {
+        let lines = (0..scenario.borrow().lines.len()).collect();
+        let mut plant = Plant::partition(scenario.borrow(), spec, lines);
+        plant.start();
+        Twin { scenario, plant }
+    }
+
+    /// A twin that applies `feed` as it runs; the scenario's `run.start` places events
+    /// offered later.
+    ///
+    /// A stock the feed reports on takes its supplier receipts from the feed (the real
+    /// deliveries); its policy then proposes orders (`reorder` alerts) instead of placing
+    /// them. A network site the feed reports on takes its customer orders from the feed
+    /// (the model generates none there).
+    pub fn with_feed(scenario: S, spec: RunSpec, feed: FeedPlan) -> Self {
+        Self::fed(scenario, spec, feed, false)
+    }
+
+    /// A twin for a live feed that starts at real time `start`: every stock takes its
+    /// receipts, and every network site its customer orders, from the feed.
+    pub fn live(scenario: S, spec: RunSpec, start: Timestamp) -> Self {
+        let mut twin = Self::fed(scenario, spec, FeedPlan::default(), true);
+        twin.plant.sim.world.resource_mut::<FeedRuntime>().start = Some(start);
+        twin
+    }
+
+    fn fed(scenario: S, spec: RunSpec, feed: FeedPlan, all_fed: bool) -> Self {
+        let s: &Scenario = scenario.borrow();
+        let lines = (0..s.lines.len()).collect();
+        let mut plant = Plant::partition(s, spec, lines);
+        let mut runtime = FeedRuntime::new(feed, TwinPositions::of(s));
+        runtime.start = s.run.start;
+        let world = &mut plant.sim.world;
+        if let Some(mut stocks) = world.get_resource_mut::<Stocks>() {
+            for k in 0..stocks.len() {
+                stocks.set_fed(k, all_fed || runtime.addresses(Target::Stock(k)));
+            }
+        }
+        if let Some(mut net) = world.get_resource_mut::<NetworkRuntime>() {
+            for k in 0..net.network().sites.len() {
+                net.set_fed(k, all_fed || runtime.addresses(Target::Site(k)));
+            }
+        }
+        world.insert_resource(runtime);
+        plant.start();
+        Twin { scenario, plant }
+    }
+
+    /// The scenario it runs.
+    pub fn scenario(&self) -> &Scenario {
+        self.scenario.borrow()
+    }
+
+    /// The scenario as the twin holds it (e.g. the `Arc` to share).
+    pub fn scenario_handle(&self) -> &S {
+        &self.scenario
+    }
+
+    /// Simulated time now.
+    pub fn now(&self) -> SimTime {
+        self.plant.sim.now()
+    }
+
+    /// The end of the run.
+    pub fn horizon(&self) -> SimTime {
+        SimTime(self.plant.spec.horizon.0)
+    }
+
+    /// Whether the clock has reached the horizon.
+    pub fn done(&self) -> bool {
+        self.now() >= self.horizon()
+    }
+
+    /// When the next event is due (none after the horizon).
+    pub fn next_event(&self) -> Option<SimTime> {
+        self.plant.sim.next_time().filter(|&t| t <= self.horizon())
+    }
+
+    /// Handles the next event alone and returns its time; `None` at the horizon.
+    pub fn step(&mut self) -> Option<SimTime> {
+        self.next_event()?;
+        self.plant.sim.step(&mut self.plant.model)
+    }
+
+    /// Handles every event up to `t` (at most the horizon) and moves the clock there; a
+    /// twin with a feed then looks for sites whose feed has gone silent.
+    pub fn advance_to(&mut self, t: SimTime) {
+        self.plant.advance_to(t);
+        let now = self.now();
+        if let Some(mut feed) = self.plant.sim.world.get_resource_mut::<FeedRuntime>() {
+            feed.watch_gaps(now);
+        }
+    }
+
+    /// Events handled so far.
+    pub fn events(&self) -> u64 {
+        self.plant.sim.events_processed()
+    }
+
+    /// The feed's runtime (a twin made with a feed has one).
+    fn feed(&self) -> Option<&FeedRuntime> {
+        self.plant.sim.world.get_resource::<FeedRuntime>()
+    }
+
+    /// The real time at simulated time `t`, if the run has a start.
+    pub fn real_time(&self, t: SimTime) -> Option<Timestamp> {
+        self.feed()
+            .and_then(|f| f.start)
+            .map(|s| Timestamp(s.0 + t.0 as i64))
+    }
+
+    /// Offers `events` (in the order they should apply) to a twin made with a feed. Each
+    /// applies at its time since the start, or now if the twin has passed that; events
+    /// past the horizon are counted and left out.
+    pub fn offer(&mut self, events: Vec<FeedEvent>) -> Result<(), ReplayError> {
+        let now = self.now();
+        let horizon = self.horizon();
+        let world = &mut self.plant.sim.world;
+        let mut feed = world
+            .get_resource_mut::<FeedRuntime>()
+            .ok_or(ReplayError::NoStart)?;
+        let start = feed.start.ok_or(ReplayError::NoStart)?;
+        for e in events {
+            let since = e.ts.0.saturating_sub(start.0);
+            if since < 0 {
+                feed.before_start();
+            }
+            let at = SimTime(since.max(0) as u64).max(now);
+            if at >= horizon {
+                feed.beyond_horizon();
+            } else {
+                feed.push(at, e);
+            }
+        }
+        let model = &mut self.plant.model;
+        self.plant
+            .sim
+            .with_scheduler(|world, sched| model.wake_feed(world, sched));
+        Ok(())
+    }
+
+    /// Sets how long a site's feed may be silent before a `feed_gap` alert.
+    pub fn set_gap_alert(&mut self, gap: SimDuration) {
+        if let Some(mut feed) = self.plant.sim.world.get_resource_mut::<FeedRuntime>() {
+            feed.gap_alert = gap;
+        }
+    }
+
+    /// Alerts the feed has raised so far, oldest first.
+    pub fn feed_alerts(&self) -> &[FeedAlert] {
+        self.feed().map_or(&[], |f| f.alerts())
+    }
+
+    /// Alerts the plant has raised so far (lines starved, transports late, stock running
+    /// out), oldest first.
+    pub fn plant_alerts(&self) -> &[PlantAlert] {
+        self.plant.sim.world.resource::<AlertLog>().all()
+    }
+
+    /// Ends the run now (an interrupted live run): the horizon becomes the clock, so the
+    /// KPIs measure up to here (from time 0 if the warm-up had not ended). Returns the
+    /// new horizon.
+    pub fn stop_here(&mut self) -> SimDuration {
+        let now = self.now();
+        self.plant.spec.horizon = SimDuration(now.0);
+        if self.plant.spec.warmup.0 > now.0 {
+            // The warm-up never ended: the statistics run from time 0.
+            self.plant.spec.warmup = SimDuration::ZERO;
+        }
+        self.plant.model.horizon = now;
+        self.plant.spec.horizon
+    }
+
+    /// The plant now.
+    pub fn snapshot(&mut self) -> PlantSnapshot {
+        let mut snap = PlantSnapshot {
+            time: SimTime::ZERO,
+            lines: Vec::new(),
+            vehicles: Vec::new(),
+            stock: Vec::new(),
+            alerts: Vec::new(),
+        };
+        self.refresh(&mut snap);
+        snap
+    }
+
+    /// Brings `snap` up to now, reusing its storage: once it has the plant's shape (after
+    /// the first call), a refresh allocates only for alerts raised since the last one.
+    pub fn refresh(&mut self, snap: &mut PlantSnapshot) {
+        let now = self.now();
+        let scenario: &Scenario = self.scenario.borrow();
+        let world = &mut self.plant.sim.world;
+        snap.time = now;
+        snap.lines.truncate(self.plant.model.lines.len());
+        for (li, &e) in self.plant.model.lines.iter().enumerate() {
+            let line = &scenario.lines[self.plant.scenario_lines[li]];
+            let mut rt = world
+                .get_mut::<LineRuntime>(e)
+                .expect("every line entity has a runtime");
+            rt.sync(now);
+            if snap.lines.len() == li {
+                snap.lines.push(LineSnapshot {
+                    name: line.name.clone(),
+                    stations: Vec::with_capacity(line.stations.len()),
+                    buffers: Vec::with_capacity(line.buffers.len()),
+                    units_out: 0.0,
+                });
+            }
+            let out = &mut snap.lines[li];
+            out.stations.truncate(line.stations.len());
+            for (i, st) in line.stations.iter().enumerate() {
+                let core = rt.core(i);
+                let product = &scenario.products[core.product];
+                if out.stations.len() == i {
+                    out.stations.push(StationSnapshot {
+                        name: st.name.clone(),
+                        state: rt.state(i),
+                        product: product.clone(),
+                        units_out: 0.0,
+                        failures: 0,
+                        changeovers: 0,
+                    });
+                }
+                let s = &mut out.stations[i];
+                s.state = rt.state(i);
+                if s.product != *product {
+                    s.product.clone_from(product);
+                }
+                s.units_out = crate::units::units(core.counters.good);
+                s.failures = core.counters.failures;
+                s.changeovers = core.counters.setups;
+            }
+            out.buffers.truncate(line.buffers.len());
+            for (b, buf) in line.buffers.iter().enumerate() {
+                let level = rt.buffer_level(Some(b));
+                if out.buffers.len() == b {
+                    out.buffers.push(BufferSnapshot {
+                        name: buf.name.clone(),
+                        level,
+                        capacity: buf.capacity,
+                    });
+                }
+                out.buffers[b].level = level;
+            }
+            out.units_out = out.stations.last().map_or(0.0, |s| s.units_out);
+        }
+        match world.get_resource::<FleetRuntime>() {
+            Some(fleet) => fleet.refresh_vehicle_snapshots(&mut snap.vehicles),
+            None => snap.vehicles.clear(),
+        }
+        let stocks = world.get_resource::<Stocks>().map_or(&[][..], |s| s.all());
+        snap.stock.truncate(stocks.len());
+        for (i, s) in stocks.iter().enumerate() {
+            if snap.stock.len() == i {
+                snap.stock.push(StockSnapshot {
+                    material: s.spec().material.clone(),
+                    at: s.spec().at.clone(),
+                    on_hand: 0.0,
+                });
+            }
+            snap.stock[i].on_hand = s.on_hand();
+        }
+        let alerts = world.resource::<AlertLog>().all();
+        snap.alerts.truncate(alerts.len());
+        let known = snap.alerts.len();
+        snap.alerts.extend_from_slice(&alerts[known..]);
+    }
+
+    /// The stops of station `station` of line `line` (indices in the twin's snapshot
+    /// order) up to the last refresh: (start ns, end ns, state) spans of down, setup,
+    /// micro-stop, planned stop and material or outfeed holds; working, starved and blocked
+    /// time lie between them. Empty when the run does not record series.
+    pub fn station_timeline(&self, line: usize, station: usize) -> &[(u64, u64, StationState)] {
+        self.plant
+            .model
+            .lines
+            .get(line)
+            .and_then(|&e| self.plant.sim.world.get::<LineRuntime>(e))
+            .filter(|rt| station < rt.stations())
+            .and_then(|rt| rt.core(station).timeline.as_deref())
+            .unwrap_or(&[])
+    }
+
+    /// The way vehicle `v` would drive to its goal (see [`FleetRuntime::route_ahead`]);
+    /// empty without a fleet.
+    pub fn route_ahead(&self, v: usize) -> Vec<Point2<f64>> {
+        self.plant
+            .sim
+            .world
+            .get_resource::<FleetRuntime>()
+            .filter(|f| v < f.vehicle_count())
+            .map_or(Vec::new(), |f| f.route_ahead(v))
+    }
+
+    /// The KPIs from the end of the warm-up to now; `None` until the warm-up is over.
+    pub fn kpis(&mut self) -> Option<RunKpis> {
+        let now = self.now();
+        (now.0 > self.plant.spec.warmup.0)
+            .then(|| self.plant.measure_at(self.scenario.borrow(), now))
+    }
+
+    /// Runs on to the horizon and measures.
+    pub fn finish(self) -> RunOutput {
+        let mut out = self.plant.finish(self.scenario.borrow());
+        out.events += out.global_events;
+        out
+    }
+}
+
+/// Runs `scenario` once with `spec`, replaying `feed` into its stock positions (see
+/// [`crate::feed`]). The feed's KPIs come in `kpis.feed`. The plant runs on one
+/// calendar: the feed's events reach every line.
+pub fn simulate_replay(scenario: &Scenario, spec: RunSpec, feed: FeedPlan) -> RunOutput {
+    let mut twin = Twin::with_feed(scenario, spec, feed);
+    twin.advance_to(SimTime(spec.horizon.0));
+    twin.finish()
+}
