@@ -181,7 +181,7 @@ impl TwinPositions {
                         .collect()
                 })
                 .collect(),
-            stock: fleet
+            stock: scenario
                 .stock
                 .iter()
                 .map(|s| {

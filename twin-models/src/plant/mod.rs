@@ -606,7 +606,7 @@ impl Plant {
         }
         if let Some(plan) = &scenario.fleet {
             world.insert_resource(FleetRuntime::new(plan, &line_specs, spec.seed, horizon));
-            world.insert_resource(Stocks::new(&plan.stock, spec.seed));
+            world.insert_resource(Stocks::new(&scenario.stock, spec.seed));
         }
         if let Some(net) = &scenario.network {
             world.insert_resource(NetworkRuntime::new(net, spec.seed, horizon));
@@ -617,7 +617,7 @@ impl Plant {
                 .zip(&lines)
                 .map(|(l, &e)| (*l, world.get::<LineRuntime>(e).expect("line entity")))
                 .collect();
-            Sampler::new(&lines, scenario.fleet.as_ref())
+            Sampler::new(&lines, &scenario.stock)
         });
         let parts = SystemState::new(world);
         let model = PlantModel {

@@ -2,7 +2,7 @@
 //! output so far; per stocked material its units on hand.
 
 use crate::line::LineRuntime;
-use crate::scenario::{Fleet, Line};
+use crate::scenario::{Line, Stock};
 use crate::stock::Stocks;
 use bevy_ecs::entity::Entity;
 use sim::{SampleValue, SimTime, TimeSeries, World};
@@ -16,8 +16,8 @@ pub(super) struct Sampler {
 
 impl Sampler {
     /// The columns of `lines` (with their runtimes, which say whether a line has an
-    /// arrival queue) and of the stocked materials of `fleet`.
-    pub(super) fn new(lines: &[(&Line, &LineRuntime)], fleet: Option<&Fleet>) -> Self {
+    /// arrival queue) and of the stocked materials `stock`.
+    pub(super) fn new(lines: &[(&Line, &LineRuntime)], stock: &[Stock]) -> Self {
         let mut columns = Vec::new();
         let mut levels = Vec::new();
         for (line, rt) in lines {
@@ -38,13 +38,11 @@ impl Sampler {
             columns.push(format!("{}.units_out", line.name));
             levels.push(cols);
         }
-        if let Some(plan) = fleet {
-            columns.extend(
-                plan.stock
-                    .iter()
-                    .map(|s| format!("stock.{}@{}", s.material, s.at)),
-            );
-        }
+        columns.extend(
+            stock
+                .iter()
+                .map(|s| format!("stock.{}@{}", s.material, s.at)),
+        );
         Sampler {
             series: TimeSeries::new(columns),
             levels,

@@ -1,18 +1,36 @@
-//! The scenario format: TOML in (stage one, [`file`]), a resolved [`Scenario`] out (stage
-//! two, [`model`]), and errors that name the file, line, column and field path.
+//! The scenario format: TOML in, a resolved [`Scenario`] out, and errors that name the
+//! file, line, column and field path.
+//!
+//! Every section has one layout: `file` (its serde mirror of the TOML), `model` (what it
+//! resolves to) and `resolve` (the checks between them): [`run`], [`line`], [`logistics`]
+//! (a line's outfeed and materials), [`fleet`] (floor, vehicles, tasks), [`stock`] and
+//! [`network`]. [`document`] is the whole file's mirror, [`load`] resolves it section by
+//! section, and `check` holds what they share: field paths, the checker that collects
+//! problems, and the common validators.
 
+mod check;
+pub mod document;
 pub mod error;
-pub mod file;
 pub mod fleet;
-pub mod fleet_file;
+pub mod line;
+mod load;
+pub mod logistics;
 pub mod model;
 pub mod network;
-pub mod resolve;
+pub mod run;
 pub mod stock;
 
+pub use check::FileReader;
+pub use document::{ScenarioFile, parse_file};
 pub use error::{Diagnostic, ScenarioError};
-pub use fleet::FileReader;
-pub use model::*;
+pub use fleet::{Battery, Fleet, ListedTask, Location, LocationKind, VehicleType};
+pub use line::{
+    Buffer, Campaign, CampaignAmount, FailureBasis, FailureMode, Line, PlannedStop, Process,
+    Source, Station, StationKind, WhenFull,
+};
+pub use load::{json_schema, load_scenario, load_scenario_with_files, resolve};
+pub use logistics::{Material, Outfeed};
+pub use model::Scenario;
 pub use network::{Lane, Network, Site, SiteKind};
-pub use resolve::{json_schema, load_scenario, load_scenario_with_files};
+pub use run::RunSettings;
 pub use stock::Stock;

@@ -1,84 +1,9 @@
-//! Stage one of loading: a serde mirror of the TOML file, nothing resolved yet.
-//!
-//! Durations, rates and distributions stay text here; [`super::resolve`] parses them, so
-//! every error can name the field it came from. Unknown fields are refused everywhere.
+//! A line as written: stations, buffers, source, schedule and planned stops.
 
+use crate::scenario::logistics::{MaterialFile, OutfeedFile};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-
-pub use super::fleet_file::*;
-
-/// A scenario file: run settings, products and the plant's lines.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScenarioFile {
-    /// Scenario name, shown in reports.
-    pub name: String,
-    /// Free text for people.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// How the run is made.
-    pub run: RunFile,
-    /// Products (SKUs) the lines make; a line with no schedule makes the first one.
-    #[serde(default)]
-    pub products: Vec<ProductFile>,
-    /// The plant's lines.
-    pub lines: Vec<LineFile>,
-    /// The plant floor vehicles drive on.
-    #[serde(default)]
-    pub layout: Option<LayoutFile>,
-    /// The AGV fleet.
-    #[serde(default)]
-    pub fleet: Option<FleetFile>,
-    /// Transport tasks besides the lines' own.
-    #[serde(default)]
-    pub tasks: Vec<TaskFile>,
-    /// Materials held in stock (e.g. the warehouse), with replenishment policies.
-    #[serde(default)]
-    pub stock: Vec<super::stock::StockFile>,
-    /// Sites of the network: plants and distribution centres.
-    #[serde(default)]
-    pub sites: Vec<super::network::SiteFile>,
-    /// Transport lanes from plants to distribution centres.
-    #[serde(default)]
-    pub lanes: Vec<super::network::LaneFile>,
-}
-
-/// Run settings.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RunFile {
-    /// Simulated time to run, e.g. "8h", "365d".
-    pub horizon: String,
-    /// Time at the start whose statistics are discarded, e.g. "1h". Default "0s".
-    #[serde(default)]
-    pub warmup: Option<String>,
-    /// Base random seed. Default 1.
-    #[serde(default)]
-    pub seed: Option<u64>,
-    /// Interval between time-series samples, e.g. "1min". Default: horizon / 500.
-    #[serde(default)]
-    pub sample_interval: Option<String>,
-    /// Default number of replications for `twinline run`. Default 1.
-    #[serde(default)]
-    pub replications: Option<u32>,
-    /// The real time simulated time 0 stands for (RFC 3339, e.g. "2026-11-23T06:00:00Z"):
-    /// replayed feed events apply at their time since then.
-    #[serde(default)]
-    pub start: Option<String>,
-}
-
-/// A product (SKU).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProductFile {
-    /// Unique product name.
-    pub name: String,
-    /// Free text for people.
-    #[serde(default)]
-    pub description: Option<String>,
-}
 
 /// A line: stations joined by buffers, fed by a source, emptied into a sink.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -1,273 +1,13 @@
-//! Loading: TOML text → [`ScenarioFile`] (stage one) → [`Scenario`] (stage two), with every
-//! problem reported against its field path and, where the text has it, line and column.
+//! Resolves a line: stations in flow order from the buffers' `from` and `to`, units,
+//! processes, failures, the schedule with its changeovers, and planned stops.
 
-use super::error::{Diagnostic, ScenarioError, line_col};
 use super::file::*;
-use super::fleet::{FileReader, resolve_fleet, resolve_logistics};
 use super::model::*;
-use crate::distribution::Distribution;
-use crate::units::{parse_duration, parse_rate};
+use crate::scenario::check::{Checker, Seg, at, i, k};
+use crate::units::parse_rate;
 use orchestrator::{ChangeoverMatrix, SequenceRule, sequence_campaigns};
 use sim::SimDuration;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
-
-/// One step of a field path.
-#[derive(Clone, Debug)]
-pub(super) enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-fn path_text(path: &[Seg]) -> String {
-    let mut s = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(k) if s.is_empty() => s.push_str(k),
-            Seg::Key(k) => {
-                let _ = write!(s, ".{k}");
-            }
-            Seg::Index(i) => {
-                let _ = write!(s, "[{i}]");
-            }
-        }
-    }
-    s
-}
-
-/// Byte span of the value at `path`, found by walking the parsed document.
-fn span_of(text: &str, path: &[Seg]) -> Option<std::ops::Range<usize>> {
-    use toml::de::{DeTable, DeValue};
-    let doc = DeTable::parse(text).ok()?;
-    let mut span = doc.span();
-    let mut table: Option<&DeTable> = Some(doc.get_ref());
-    let mut array: Option<&toml::de::DeArray> = None;
-    for seg in path {
-        let value = match seg {
-            Seg::Key(k) => table?.get(k.as_str())?,
-            Seg::Index(i) => array?.get(*i)?,
-        };
-        span = value.span();
-        table = None;
-        array = None;
-        match value.get_ref() {
-            DeValue::Table(t) => table = Some(t),
-            DeValue::Array(a) => array = Some(a),
-            _ => {}
-        }
-    }
-    Some(span)
-}
-
-pub(super) struct Checker<'a> {
-    file: &'a str,
-    text: &'a str,
-    diags: Vec<Diagnostic>,
-}
-
-impl Checker<'_> {
-    pub(super) fn fail(&mut self, path: &[Seg], reason: impl Into<String>) {
-        let location = span_of(self.text, path).map(|s| line_col(self.text, s.start));
-        self.diags.push(Diagnostic {
-            file: self.file.to_string(),
-            location,
-            path: path_text(path),
-            reason: reason.into(),
-        });
-    }
-
-    pub(super) fn duration(&mut self, path: &[Seg], text: &str) -> Option<SimDuration> {
-        parse_duration(text).map_err(|e| self.fail(path, e)).ok()
-    }
-
-    pub(super) fn distribution(&mut self, path: &[Seg], text: &str) -> Option<Distribution> {
-        Distribution::parse(text)
-            .map_err(|e| self.fail(path, e))
-            .ok()
-    }
-}
-
-pub(super) fn at(base: &[Seg], more: &[Seg]) -> Vec<Seg> {
-    base.iter().chain(more).cloned().collect()
-}
-pub(super) fn k(s: &str) -> Seg {
-    Seg::Key(s.to_string())
-}
-pub(super) fn i(n: usize) -> Seg {
-    Seg::Index(n)
-}
-
-/// Parses and validates scenario `text`; `file` names it in errors. A scenario that names
-/// another file (a layout `map`) needs [`load_scenario_with_files`].
-pub fn load_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    load_scenario_with_files(file, text, &|name: &str| {
-        Err(format!(
-            "this caller reads no files; put the grid inline or load `{name}` through load_scenario_with_files"
-        ))
-    })
-}
-
-/// As [`load_scenario`], with `files` reading the files the scenario names (relative to
-/// the scenario file; the library itself does no I/O).
-pub fn load_scenario_with_files(
-    file: &str,
-    text: &str,
-    files: FileReader<'_>,
-) -> Result<Scenario, ScenarioError> {
-    let raw = parse_file(file, text)?;
-    resolve(file, text, &raw, files)
-}
-
-/// Stage one: the serde mirror, with the field path of a shape error.
-pub fn parse_file(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        ScenarioError::Syntax(Diagnostic {
-            file: file.to_string(),
-            location: e.span().map(|s| line_col(text, s.start)),
-            path: String::new(),
-            reason: e.message().trim().to_string(),
-        })
-    })?;
-    serde_path_to_error::deserialize::<_, ScenarioFile>(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let path = if path == "." { String::new() } else { path };
-        ScenarioError::Syntax(Diagnostic {
-            file: file.to_string(),
-            location: inner.span().map(|s| line_col(text, s.start)),
-            path,
-            reason: inner.message().trim().to_string(),
-        })
-    })
-}
-
-/// Stage two: resolves names, parses units and checks that every value means something.
-pub fn resolve(
-    file: &str,
-    text: &str,
-    raw: &ScenarioFile,
-    files: FileReader<'_>,
-) -> Result<Scenario, ScenarioError> {
-    let mut c = Checker {
-        file,
-        text,
-        diags: Vec::new(),
-    };
-    let run = resolve_run(&mut c, &raw.run);
-
-    let mut products: Vec<String> = Vec::new();
-    for (pi, p) in raw.products.iter().enumerate() {
-        if products.contains(&p.name) {
-            c.fail(
-                &[k("products"), i(pi), k("name")],
-                format!("product `{}` is defined twice", p.name),
-            );
-        }
-        products.push(p.name.clone());
-    }
-    if products.is_empty() {
-        products.push("default".to_string());
-    }
-
-    if raw.lines.is_empty() {
-        c.fail(&[k("lines")], "a scenario needs at least one line");
-    }
-    let mut fleet = resolve_fleet(&mut c, raw, files);
-    let stock = super::stock::resolve_stock(&mut c, &raw.stock, fleet.as_ref());
-    if let Some(f) = &mut fleet {
-        f.stock = stock;
-    }
-    let mut lines = Vec::new();
-    let mut line_names = BTreeSet::new();
-    for (li, lf) in raw.lines.iter().enumerate() {
-        let base = [k("lines"), i(li)];
-        if !line_names.insert(lf.name.clone()) {
-            c.fail(
-                &at(&base, &[k("name")]),
-                format!("line `{}` is defined twice", lf.name),
-            );
-        }
-        if let Some(mut line) = resolve_line(&mut c, &base, lf, &products) {
-            resolve_logistics(&mut c, &base, lf, &mut line, fleet.as_ref());
-            lines.push(line);
-        }
-    }
-    let line_names: Vec<String> = raw.lines.iter().map(|l| l.name.clone()).collect();
-    let network = super::network::resolve_network(&mut c, &raw.sites, &raw.lanes, &line_names);
-    if !c.diags.is_empty() {
-        return Err(ScenarioError::Invalid(c.diags));
-    }
-    Ok(Scenario {
-        name: raw.name.clone(),
-        run: run.expect("no diagnostics means run settings resolved"),
-        products,
-        lines,
-        fleet,
-        network,
-    })
-}
-
-fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSettings> {
-    let base = [k("run")];
-    let horizon = c.duration(&at(&base, &[k("horizon")]), &r.horizon);
-    if horizon == Some(SimDuration::ZERO) {
-        c.fail(
-            &at(&base, &[k("horizon")]),
-            "the horizon must be longer than zero",
-        );
-    }
-    let warmup = match &r.warmup {
-        Some(w) => c.duration(&at(&base, &[k("warmup")]), w),
-        None => Some(SimDuration::ZERO),
-    };
-    if let (Some(h), Some(w)) = (horizon, warmup)
-        && w >= h
-        && h > SimDuration::ZERO
-    {
-        c.fail(
-            &at(&base, &[k("warmup")]),
-            "the warm-up must be shorter than the horizon",
-        );
-    }
-    let sample_interval = match (&r.sample_interval, horizon) {
-        (Some(s), _) => {
-            let d = c.duration(&at(&base, &[k("sample_interval")]), s);
-            if d == Some(SimDuration::ZERO) {
-                c.fail(
-                    &at(&base, &[k("sample_interval")]),
-                    "the sample interval must be longer than zero",
-                );
-            }
-            d
-        }
-        (None, Some(h)) => Some(SimDuration((h.0 / 500).max(1))),
-        (None, None) => None,
-    };
-    if r.replications == Some(0) {
-        c.fail(
-            &at(&base, &[k("replications")]),
-            "at least one replication is needed",
-        );
-    }
-    let start = match &r.start {
-        Some(text) => match orchestrator::feed::Timestamp::parse(text) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                c.fail(&at(&base, &[k("start")]), e);
-                None
-            }
-        },
-        None => None,
-    };
-    Some(RunSettings {
-        start,
-        horizon: horizon?,
-        warmup: warmup?,
-        seed: r.seed.unwrap_or(1),
-        sample_interval: sample_interval?,
-        replications: r.replications.unwrap_or(1).max(1),
-    })
-}
 
 fn capacity(c: &mut Checker<'_>, path: &[Seg], cap: &CapacityFile) -> Option<Option<u64>> {
     match cap {
@@ -386,13 +126,13 @@ fn resolve_source(c: &mut Checker<'_>, base: &[Seg], s: Option<&SourceFile>) -> 
     }
 }
 
-fn resolve_line(
+pub(crate) fn resolve_line(
     c: &mut Checker<'_>,
     base: &[Seg],
     lf: &LineFile,
     products: &[String],
 ) -> Option<Line> {
-    let n_before = c.diags.len();
+    let n_before = c.problems();
     let source = resolve_source(c, base, lf.source.as_ref());
     if lf.stations.is_empty() {
         c.fail(
@@ -527,7 +267,7 @@ fn resolve_line(
     }
     let mut buffers = Vec::new();
     // A buffer with a bad endpoint already has its error; the chain is then unknowable.
-    let endpoints_known = c.diags.len() == n_before;
+    let endpoints_known = c.problems() == n_before;
     for si in 0..names.len().saturating_sub(1) {
         match next_of[si] {
             Some((_, bi)) => {
@@ -620,7 +360,7 @@ fn resolve_line(
             });
         }
     }
-    if c.diags.len() > n_before {
+    if c.problems() > n_before {
         return None;
     }
     Some(Line {
@@ -725,7 +465,7 @@ fn resolve_station(
     products: &[String],
     line_matrix: &ChangeoverMatrix,
 ) -> Option<Station> {
-    let n_before = c.diags.len();
+    let n_before = c.problems();
     let process = match (&sf.speed, &sf.processing_time) {
         (Some(s), None) => parse_rate(s)
             .map(Process::Rate)
@@ -823,7 +563,7 @@ fn resolve_station(
         line_matrix,
         products,
     );
-    if c.diags.len() > n_before {
+    if c.problems() > n_before {
         return None;
     }
     Some(Station {
@@ -835,10 +575,4 @@ fn resolve_station(
         failures,
         changeover,
     })
-}
-
-/// The JSON Schema of the scenario format, for editors.
-pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(ScenarioFile);
-    serde_json::to_string_pretty(&schema).expect("a schema always serialises")
 }

@@ -1,89 +1,13 @@
-//! `[[stock]]`: materials held in the warehouse (or any location or group the fleet serves),
-//! each with a replenishment policy and a supplier lead time. Lines whose material loads
-//! come `from` that place draw on the stock; when it cannot serve a call, the call waits
-//! for the next supplier receipt.
+//! Resolves `[[stock]]` against the fleet's places, with each material's policy.
 
-use super::fleet::Fleet;
-use super::resolve::{Checker, Seg, at, i, k};
-use crate::distribution::Distribution;
+use super::file::{PolicyFile, StockFile};
+use super::model::Stock;
+use crate::scenario::check::{Checker, Seg, at, i, k};
+use crate::scenario::fleet::Fleet;
 use orchestrator::replenish::Policy;
-use schemars::JsonSchema;
-use serde::Deserialize;
-
-/// A stocked material, as written.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StockFile {
-    /// Material name, as the lines' `materials` call it.
-    pub material: String,
-    /// Where it is held: a location or group name, as in the lines' material `from`.
-    pub at: String,
-    /// Units on hand at the start.
-    pub initial: f64,
-    /// Supplier lead time from order to receipt, a distribution (e.g. "tri(4h, 8h, 16h)").
-    pub lead_time: String,
-    /// How it is replenished.
-    pub policy: PolicyFile,
-}
-
-/// A replenishment policy, as written (`kind` picks it).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum PolicyFile {
-    /// (s, Q): at `reorder_at` or below (inventory position), order lots of `lot`.
-    ReorderPoint {
-        /// s, units.
-        reorder_at: f64,
-        /// Q, units.
-        lot: f64,
-    },
-    /// (s, S): at `reorder_at` or below, order up to `order_up_to`.
-    OrderUpTo {
-        /// s, units.
-        reorder_at: f64,
-        /// S, units.
-        order_up_to: f64,
-    },
-    /// Kanban: `bins` bins of `bin_size` units circulate; each emptied bin is reordered.
-    Kanban {
-        /// Bins in the loop.
-        bins: u32,
-        /// Units per bin.
-        bin_size: f64,
-    },
-    /// Forecast cover: when the position covers less than `reorder_cover` of the forecast
-    /// consumption (exponential smoothing of hourly withdrawals, α = `alpha`), order up to
-    /// `cover`.
-    ForecastCover {
-        /// e.g. "24h".
-        reorder_cover: String,
-        /// e.g. "48h".
-        cover: String,
-        /// Smoothing weight of the newest hour, 0 < α ≤ 1. Default 0.3.
-        #[serde(default)]
-        alpha: Option<f64>,
-    },
-}
-
-/// A stocked material, resolved.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stock {
-    /// Material name.
-    pub material: String,
-    /// The location or group name it is held at.
-    pub at: String,
-    /// Units on hand at the start.
-    pub initial: f64,
-    /// Supplier lead time.
-    pub lead_time: Distribution,
-    /// Replenishment policy, in units.
-    pub policy: Policy,
-    /// Smoothing weight of the consumption forecast.
-    pub alpha: f64,
-}
 
 /// Resolves `[[stock]]` against the fleet's places; a stock needs a fleet to move it.
-pub(super) fn resolve_stock(
+pub(crate) fn resolve_stock(
     c: &mut Checker<'_>,
     raw: &[StockFile],
     fleet: Option<&Fleet>,
@@ -107,7 +31,11 @@ pub(super) fn resolve_stock(
                 format!("`{}` at `{}` is stocked twice", s.material, s.at),
             );
         }
-        nonnegative(c, &at(&p, &[k("initial")]), s.initial);
+        c.at_least_zero(
+            &at(&p, &[k("initial")]),
+            s.initial,
+            "the initial stock (units)",
+        );
         let lead_time = c.distribution(&at(&p, &[k("lead_time")]), &s.lead_time);
         let (policy, alpha) = resolve_policy(c, &at(&p, &[k("policy")]), &s.policy);
         if let Some(lead_time) = lead_time {
@@ -125,12 +53,16 @@ pub(super) fn resolve_stock(
 }
 
 /// A policy as written, checked: the policy and its forecast's smoothing weight.
-pub(super) fn resolve_policy(c: &mut Checker<'_>, pp: &[Seg], pf: &PolicyFile) -> (Policy, f64) {
+pub(crate) fn resolve_policy(c: &mut Checker<'_>, pp: &[Seg], pf: &PolicyFile) -> (Policy, f64) {
     let mut alpha = 0.3;
     let policy = match pf {
         PolicyFile::ReorderPoint { reorder_at, lot } => {
-            nonnegative(c, &at(pp, &[k("reorder_at")]), *reorder_at);
-            positive(c, &at(pp, &[k("lot")]), *lot);
+            c.at_least_zero(
+                &at(pp, &[k("reorder_at")]),
+                *reorder_at,
+                "the reorder level (units)",
+            );
+            c.positive(&at(pp, &[k("lot")]), *lot, "the lot (units)");
             Policy::ReorderPoint {
                 reorder_at: *reorder_at,
                 lot: *lot,
@@ -140,7 +72,11 @@ pub(super) fn resolve_policy(c: &mut Checker<'_>, pp: &[Seg], pf: &PolicyFile) -
             reorder_at,
             order_up_to,
         } => {
-            nonnegative(c, &at(pp, &[k("reorder_at")]), *reorder_at);
+            c.at_least_zero(
+                &at(pp, &[k("reorder_at")]),
+                *reorder_at,
+                "the reorder level (units)",
+            );
             if !(order_up_to.is_finite() && order_up_to > reorder_at) {
                 c.fail(
                     &at(pp, &[k("order_up_to")]),
@@ -158,7 +94,7 @@ pub(super) fn resolve_policy(c: &mut Checker<'_>, pp: &[Seg], pf: &PolicyFile) -
             if *bins == 0 {
                 c.fail(&at(pp, &[k("bins")]), "must be at least 1");
             }
-            positive(c, &at(pp, &[k("bin_size")]), *bin_size);
+            c.positive(&at(pp, &[k("bin_size")]), *bin_size, "the bin size (units)");
             Policy::Kanban {
                 bins: *bins,
                 bin_size: *bin_size,
@@ -195,16 +131,4 @@ pub(super) fn resolve_policy(c: &mut Checker<'_>, pp: &[Seg], pf: &PolicyFile) -
         }
     };
     (policy, alpha)
-}
-
-fn positive(c: &mut Checker<'_>, path: &[Seg], x: f64) {
-    if !(x.is_finite() && x > 0.0) {
-        c.fail(path, format!("must be a positive number of units, not {x}"));
-    }
-}
-
-fn nonnegative(c: &mut Checker<'_>, path: &[Seg], x: f64) {
-    if !(x.is_finite() && x >= 0.0) {
-        c.fail(path, format!("must be 0 or more units, not {x}"));
-    }
 }

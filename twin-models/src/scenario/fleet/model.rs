@@ -1,0 +1,155 @@
+//! The floor, the fleet and the listed tasks, resolved.
+
+use crate::scenario::check::{Checker, Seg};
+use orchestrator::{DispatchPolicy, Layout};
+use sim::SimDuration;
+use std::collections::BTreeMap;
+
+pub use super::file::LocationKind;
+
+/// The fleet and the floor it drives on.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// The floor.
+    pub layout: Layout,
+    /// Named locations.
+    pub locations: BTreeMap<String, Location>,
+    /// Groups of locations (e.g. "warehouse"), by name.
+    pub groups: BTreeMap<String, Vec<u32>>,
+    /// Time of one traffic step: a cell at the fastest vehicle's speed.
+    pub step: SimDuration,
+    /// How tasks are given to vehicles.
+    pub dispatch: DispatchPolicy,
+    /// Central traffic coordination (off only to demonstrate the safety monitor).
+    pub coordinated: bool,
+    /// No progress for this long counts as a deadlock.
+    pub deadlock_after: SimDuration,
+    /// Vehicle types.
+    pub types: Vec<VehicleType>,
+    /// Type of each vehicle.
+    pub vehicles: Vec<usize>,
+    /// Parking spots; vehicle `v` starts on and returns to `parking[v]`.
+    pub parking: Vec<u32>,
+    /// Charger spots.
+    pub chargers: Vec<u32>,
+    /// Tasks listed in the scenario.
+    pub tasks: Vec<ListedTask>,
+}
+
+/// A named place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Location {
+    /// Its spot in the layout.
+    pub spot: u32,
+    /// What it is for.
+    pub kind: LocationKind,
+}
+
+/// A vehicle type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VehicleType {
+    /// Name.
+    pub name: String,
+    /// Travel speed empty, metres per second.
+    pub speed: f64,
+    /// Travel speed loaded, metres per second.
+    pub speed_loaded: f64,
+    /// Acceleration and braking, metres per second² (infinite: speed changes at once).
+    pub acceleration: f64,
+    /// Footprint (width, length), metres.
+    pub footprint: (f64, f64),
+    /// Loads carried at once.
+    pub capacity: u32,
+    /// Time to pick a load up.
+    pub load_time: SimDuration,
+    /// Time to set a load down.
+    pub unload_time: SimDuration,
+    /// Battery, if it needs charging.
+    pub battery: Option<Battery>,
+}
+
+/// A battery, in watt-hours and watts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Battery {
+    /// Capacity, watt-hours.
+    pub capacity_wh: f64,
+    /// Watt-hours per metre driven empty.
+    pub empty_wh_per_m: f64,
+    /// Watt-hours per metre driven loaded.
+    pub loaded_wh_per_m: f64,
+    /// Power drawn standing, watts.
+    pub standby_w: f64,
+    /// Charging power, watts.
+    pub charge_w: f64,
+    /// Go charging below this state of charge (fraction).
+    pub charge_below: f64,
+    /// Leave the charger at this state of charge (fraction).
+    pub charge_until: f64,
+    /// State of charge at the start (fraction).
+    pub initial: f64,
+}
+
+/// A task from the scenario's list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedTask {
+    /// Name.
+    pub name: String,
+    /// Pickup spots (the nearest is used).
+    pub from: Vec<u32>,
+    /// Drop-off spots (the nearest to the pickup is used).
+    pub to: Vec<u32>,
+    /// First creation time.
+    pub first: SimDuration,
+    /// Repeat interval.
+    pub every: Option<SimDuration>,
+    /// Loads each time.
+    pub loads: u32,
+    /// Higher is more urgent.
+    pub priority: u32,
+    /// Due this long after creation.
+    pub due: Option<SimDuration>,
+}
+
+/// Location and group names, for tasks that name either.
+pub(crate) struct Places<'a> {
+    pub(crate) locations: &'a BTreeMap<String, Location>,
+    pub(crate) groups: &'a BTreeMap<String, Vec<u32>>,
+}
+
+impl Places<'_> {
+    /// The spots `name` stands for: a location's one, or a group's.
+    pub(crate) fn resolve(
+        &self,
+        c: &mut Checker<'_>,
+        path: &[Seg],
+        name: &str,
+    ) -> Option<Vec<u32>> {
+        if let Some(l) = self.locations.get(name) {
+            return Some(vec![l.spot]);
+        }
+        if let Some(g) = self.groups.get(name) {
+            return Some(g.clone());
+        }
+        let groups: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+        let some: Vec<&str> = self.locations.keys().take(12).map(String::as_str).collect();
+        let more = self.locations.len().saturating_sub(some.len());
+        c.fail(
+            path,
+            format!(
+                "`{name}` is neither a location nor a group; groups: {}; locations: {}{}",
+                if groups.is_empty() {
+                    "none".to_string()
+                } else {
+                    groups.join(", ")
+                },
+                some.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        None
+    }
+}

@@ -1,0 +1,165 @@
+//! A line, resolved: stations in flow order with their processes and failure modes,
+//! buffers, the source, campaigns and planned stops.
+
+use crate::distribution::Distribution;
+use crate::scenario::logistics::{Material, Outfeed};
+use orchestrator::ChangeoverMatrix;
+use sim::SimDuration;
+
+pub use super::file::{FailureBasis, StationKind, WhenFull};
+
+/// A line in flow order: `stations[i]` feeds `buffers[i]`, which feeds `stations[i + 1]`.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Line name.
+    pub name: String,
+    /// How units enter.
+    pub source: Source,
+    /// Stations in flow order.
+    pub stations: Vec<Station>,
+    /// `buffers[i]` joins `stations[i]` to `stations[i + 1]`.
+    pub buffers: Vec<Buffer>,
+    /// Index of the station whose OEE is the line's.
+    pub oee_station: usize,
+    /// Campaigns in run order (never empty: a line without a schedule runs product 0).
+    pub campaigns: Vec<Campaign>,
+    /// Whether the schedule starts over after its last campaign.
+    pub repeat_schedule: bool,
+    /// Planned stops.
+    pub planned_stops: Vec<PlannedStop>,
+    /// Simulate unit by unit even where fluid flow would be exact.
+    pub force_discrete: bool,
+    /// Finished pallets picked up by the fleet.
+    pub outfeed: Option<Outfeed>,
+    /// Materials brought by the fleet.
+    pub materials: Vec<Material>,
+}
+
+impl Line {
+    /// Whether the line runs as fluid flow (rates that change only at events) rather than
+    /// unit by unit: true when supply is unlimited and every machine has a fixed cycle.
+    pub fn is_fluid(&self) -> bool {
+        !self.force_discrete
+            && matches!(self.source, Source::Unlimited)
+            && self.stations.iter().all(|s| match &s.process {
+                Process::Rate(_) => true,
+                Process::Time(d) => d.is_fixed(),
+            })
+    }
+}
+
+/// How units enter a line.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Never starves the first station.
+    Unlimited,
+    /// Random arrivals into a queue in front of the first station.
+    Arrivals {
+        /// Time between arrivals.
+        interarrival: Distribution,
+        /// What an arrival does when the queue is full.
+        when_full: WhenFull,
+        /// Queue places, not counting the unit in service; `None` is unbounded.
+        queue_capacity: Option<u64>,
+    },
+}
+
+/// How long a station takes per unit.
+#[derive(Debug, Clone)]
+pub enum Process {
+    /// A fixed nominal speed, milli-units per hour.
+    Rate(u64),
+    /// A processing-time distribution.
+    Time(Distribution),
+}
+
+/// A machine.
+#[derive(Debug, Clone)]
+pub struct Station {
+    /// Name, unique in its line.
+    pub name: String,
+    /// Kind of machine.
+    pub kind: StationKind,
+    /// Time per unit at nominal speed.
+    pub process: Process,
+    /// Fraction of processed units rejected.
+    pub reject_rate: f64,
+    /// Speed factor per product (1.0 = nominal).
+    pub speed_factors: Vec<f64>,
+    /// Breakdown and micro-stop modes.
+    pub failures: Vec<FailureMode>,
+    /// Setup times between products, nanoseconds.
+    pub changeover: ChangeoverMatrix,
+}
+
+impl Station {
+    /// Mean time per unit of product `p` at full speed, seconds (the ideal cycle time).
+    pub fn ideal_cycle_secs(&self, p: usize) -> f64 {
+        let base = match &self.process {
+            Process::Rate(mu_per_h) => 3_600_000.0 / *mu_per_h as f64,
+            Process::Time(d) => d.mean_secs(),
+        };
+        base / self.speed_factors[p]
+    }
+}
+
+/// One way a machine stops.
+#[derive(Debug, Clone)]
+pub struct FailureMode {
+    /// Name shown in reports.
+    pub name: String,
+    /// Time between failures.
+    pub tbf: Distribution,
+    /// Time to repair (or jam length).
+    pub ttr: Distribution,
+    /// What time counts towards the next failure.
+    pub basis: FailureBasis,
+    /// A micro-stop (its own state) rather than a breakdown.
+    pub micro: bool,
+}
+
+/// A buffer or accumulation conveyor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buffer {
+    /// Name, unique in its line.
+    pub name: String,
+    /// Units it holds; `None` is unbounded.
+    pub capacity: Option<u64>,
+    /// Least time a unit spends on it.
+    pub transport: SimDuration,
+}
+
+/// A production campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    /// Product index.
+    pub product: usize,
+    /// When it ends.
+    pub amount: CampaignAmount,
+}
+
+/// When a campaign ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CampaignAmount {
+    /// After this many units are released into the line.
+    Quantity(u64),
+    /// After producing for this long (setup excluded).
+    Duration(SimDuration),
+    /// Never (the single implicit campaign of a line without a schedule).
+    Endless,
+}
+
+/// A planned stop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedStop {
+    /// Name.
+    pub name: String,
+    /// First start.
+    pub start: SimDuration,
+    /// Length.
+    pub duration: SimDuration,
+    /// Repeat period.
+    pub every: Option<SimDuration>,
+    /// Indices of the stations it stops.
+    pub stations: Vec<usize>,
+}

@@ -1,0 +1,104 @@
+//! Loading: TOML text → [`ScenarioFile`] (stage one, [`super::document`]) → [`Scenario`]
+//! (stage two: each section's resolver, in the order their references need), with every
+//! problem reported against its field path and, where the text has it, line and column.
+
+use super::check::{Checker, FileReader, at, i, k};
+use super::document::{ScenarioFile, parse_file};
+use super::error::ScenarioError;
+use super::fleet::resolve::resolve_fleet;
+use super::line::resolve::resolve_line;
+use super::logistics::resolve::resolve_logistics;
+use super::model::Scenario;
+use super::network::resolve::resolve_network;
+use super::run::resolve::{resolve_products, resolve_run};
+use super::stock::resolve::resolve_stock;
+use std::collections::BTreeSet;
+
+/// Parses and validates scenario `text`; `file` names it in errors. A scenario that names
+/// another file (a layout `map`) needs [`load_scenario_with_files`].
+pub fn load_scenario(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    load_scenario_with_files(file, text, &|name: &str| {
+        Err(format!(
+            "this caller reads no files; put the grid inline or load `{name}` through load_scenario_with_files"
+        ))
+    })
+}
+
+/// As [`load_scenario`], with `files` reading the files the scenario names (relative to
+/// the scenario file; the library itself does no I/O).
+pub fn load_scenario_with_files(
+    file: &str,
+    text: &str,
+    files: FileReader<'_>,
+) -> Result<Scenario, ScenarioError> {
+    let raw = parse_file(file, text)?;
+    resolve(file, text, &raw, files)
+}
+
+/// Stage two: resolves names, parses units and checks that every value means something.
+pub fn resolve(
+    file: &str,
+    text: &str,
+    raw: &ScenarioFile,
+    files: FileReader<'_>,
+) -> Result<Scenario, ScenarioError> {
+    let mut c = Checker::new(file, text);
+    let run = resolve_run(&mut c, &raw.run);
+    let products = resolve_products(&mut c, &raw.products);
+    if raw.lines.is_empty() {
+        c.fail(&[k("lines")], "a scenario needs at least one line");
+    }
+    let fleet = resolve_fleet(
+        &mut c,
+        raw.layout.as_ref(),
+        raw.fleet.as_ref(),
+        &raw.tasks,
+        files,
+    );
+    let stock = resolve_stock(&mut c, &raw.stock, fleet.as_ref());
+    let mut lines = Vec::new();
+    let mut line_names = BTreeSet::new();
+    for (li, lf) in raw.lines.iter().enumerate() {
+        let base = [k("lines"), i(li)];
+        if !line_names.insert(lf.name.clone()) {
+            c.fail(
+                &at(&base, &[k("name")]),
+                format!("line `{}` is defined twice", lf.name),
+            );
+        }
+        if let Some(mut line) = resolve_line(&mut c, &base, lf, &products) {
+            let stations: Vec<&str> = line.stations.iter().map(|s| s.name.as_str()).collect();
+            let (outfeed, materials) = resolve_logistics(
+                &mut c,
+                &base,
+                &lf.name,
+                lf.outfeed.as_ref(),
+                &lf.materials,
+                &stations,
+                fleet.as_ref(),
+                &stock,
+            );
+            line.outfeed = outfeed;
+            line.materials = materials;
+            lines.push(line);
+        }
+    }
+    let line_names: Vec<String> = raw.lines.iter().map(|l| l.name.clone()).collect();
+    let network = resolve_network(&mut c, &raw.sites, &raw.lanes, &line_names);
+    c.finish()?;
+    Ok(Scenario {
+        name: raw.name.clone(),
+        run: run.expect("no diagnostics means run settings resolved"),
+        products,
+        lines,
+        fleet,
+        stock,
+        network,
+    })
+}
+
+/// The JSON Schema of the scenario format, for editors.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(ScenarioFile);
+    serde_json::to_string_pretty(&schema).expect("a schema always serialises")
+}
