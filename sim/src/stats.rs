@@ -87,7 +87,10 @@ impl TimeWeighted {
 
     /// The signal changes to `value` at `now`.
     pub fn set(&mut self, now: SimTime, value: f64) {
-        self.area += self.value * now.since(self.last).as_secs_f64();
+        // No time has passed: the area stays as it is (adding `value × 0` would too).
+        if now > self.last {
+            self.area += self.value * now.since(self.last).as_secs_f64();
+        }
         self.last = now;
         self.value = value;
     }

@@ -7,7 +7,7 @@ use super::station::{CampaignCursor, StationCore, StationState};
 use crate::distribution::Distribution;
 use crate::scenario::{FailureBasis, Line, Process, Source, WhenFull};
 use crate::units::TICKS_PER_UNIT;
-use sim::{Calendar, RngStreams, SimTime, StreamRng, Tally, TimeWeighted};
+use sim::{Calendar, RngStreams, SimDuration, SimTime, StreamRng, Tally, TimeWeighted};
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug)]
@@ -71,6 +71,20 @@ struct Arrivals {
     holding: Option<Unit>,
     /// The source waits for its held arrival to get in before generating the next.
     blocked: bool,
+}
+
+/// A drawn processing time run at `factor` times the nominal speed, nanoseconds (rounded
+/// as `(ns / factor).round()`; at full speed, exactly the draw).
+fn scaled(d: SimDuration, factor: f64) -> u64 {
+    if factor == 1.0 && d.0 < 1 << 53 {
+        return d.0;
+    }
+    let x = d.0 as f64 / factor;
+    if x < u64::MAX as f64 {
+        sim::round_half_up(x)
+    } else {
+        u64::MAX
+    }
 }
 
 /// A line simulated unit by unit.
@@ -255,7 +269,7 @@ impl DiscreteLine {
                 until = until.min(f.op_left);
             }
         }
-        let at = SimTime(now.0 + until.max(0.0).ceil() as u64);
+        let at = SimTime(now.0 + sim::ceil_u64(until.max(0.0)));
         cal.at(
             at,
             LineEvent::Done {
@@ -374,14 +388,19 @@ impl DiscreteLine {
         self.account(i, now);
         self.pause(i, now);
         // Operating-time failures whose clock ran out strike now.
-        let struck: Vec<(usize, usize)> = self.stations[i]
-            .core
-            .failures
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.basis == FailureBasis::Operating && !f.active && f.op_left <= 0.5)
-            .map(|(m, _)| (i, m))
-            .collect();
+        let failures = &self.stations[i].core.failures;
+        let struck: Vec<(usize, usize)> = if failures.is_empty() {
+            Vec::new()
+        } else {
+            failures
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| {
+                    f.basis == FailureBasis::Operating && !f.active && f.op_left <= 0.5
+                })
+                .map(|(m, _)| (i, m))
+                .collect()
+        };
         if self.stations[i].remaining == 0 {
             self.finish_unit(i, now);
         }
@@ -478,11 +497,11 @@ impl DiscreteLine {
         }
     }
 
-    /// Whether station `i`, with nothing of its product left to come, must change over:
-    /// returns the product to change to.
-    fn changeover_target(&self, i: usize, now: SimTime) -> Option<usize> {
+    /// Whether station `i`, whose next unit is `input` ([`Self::peek_input`]), must change
+    /// over with nothing of its product left to come: returns the product to change to.
+    fn changeover_target(&self, i: usize, input: Option<Unit>) -> Option<usize> {
         let mine = self.stations[i].core.product;
-        if let Some(u) = self.peek_input(i, now) {
+        if let Some(u) = input {
             return (u.product as usize != mine).then_some(u.product as usize);
         }
         // Input is empty: change over in parallel as soon as upstream has moved on.
@@ -607,12 +626,13 @@ impl DiscreteLine {
                 if !self.stations[i].core.available() {
                     return false;
                 }
-                if let Some(target) = self.changeover_target(i, now) {
+                let input = self.peek_input(i, now);
+                if let Some(target) = self.changeover_target(i, input) {
                     self.account(i, now);
                     self.begin_setup(i, target, cal);
                     return true;
                 }
-                if self.peek_input(i, now).is_none() {
+                if input.is_none() {
                     return false;
                 }
                 self.account(i, now);
@@ -632,9 +652,9 @@ impl DiscreteLine {
                 let p = unit.product as usize;
                 st.remaining = match (st.cycle[p], &st.time_dist) {
                     (Some(c), _) => c,
-                    (None, Some(d)) => (d.sample(&mut st.core.process_rng).0 as f64
-                        / st.speed_factors[p])
-                        .round() as u64,
+                    (None, Some(d)) => {
+                        scaled(d.sample(&mut st.core.process_rng), st.speed_factors[p])
+                    }
                     (None, None) => unreachable!("a station has a cycle or a distribution"),
                 };
                 st.unit = Some(unit);

@@ -5,7 +5,7 @@
 pub enum LineEvent {
     /// Fluid line: a buffer fills or empties, a product boundary or a failure clock is
     /// reached. Stale unless `epoch` matches the line's.
-    Flow { epoch: u64 },
+    Flow { epoch: u32 },
     /// Discrete line: a station finishes its unit, or an operating-time failure strikes
     /// during it. Stale unless `epoch` matches the station's.
     Done { station: u16, epoch: u32 },

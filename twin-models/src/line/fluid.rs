@@ -89,15 +89,11 @@ impl Transit {
     /// advanced (not yet in `cum_in`), which the current inflow segment may already include.
     fn inflow_with(&self, x: Option<u64>, pending: u128) -> (u128, f64) {
         let Some(x) = x else { return (0, 0.0) };
-        // The history holds the few rate changes of the last transport time: scan from the end.
-        let Some(k) = self
-            .history
-            .iter()
-            .rposition(|(t, _, _)| *t <= x)
-            .map(|k| k + 1)
-        else {
+        // The last breakpoint at or before `x` (times never decrease along the history).
+        let k = self.history.partition_point(|(t, _, _)| *t <= x);
+        if k == 0 {
             return (0, 0.0);
-        };
+        }
         let (t, cum, rate) = self.history[k - 1];
         let cap = self.history.get(k).map_or(self.cum_in + pending, |h| h.1);
         let extra = to_ticks(rate * (x - t) as f64);
@@ -221,7 +217,12 @@ fn amount(rate: f64, dt: u64) -> u128 {
         // Whole rates multiply exactly.
         rate as u64 as u128 * dt as u128
     } else {
-        to_ticks((rate * dt as f64).round())
+        let x = rate * dt as f64;
+        if x < 1.8e19 {
+            sim::round_half_up(x) as u128
+        } else {
+            x.round() as u128
+        }
     }
 }
 
@@ -232,7 +233,7 @@ pub struct FluidLine {
     buffers: Vec<FBuffer>,
     cursor: CampaignCursor,
     last: SimTime,
-    epoch: u64,
+    epoch: u32,
     /// When the pending flow event of the current epoch fires.
     flow_at: Option<SimTime>,
     wip_avg: TimeWeighted,
@@ -604,10 +605,10 @@ impl FluidLine {
         }
         let at = self
             .next_boundary(now)
-            .map(|dt| SimTime(now.0.saturating_add(dt.ceil().max(1.0) as u64)));
+            .map(|dt| SimTime(now.0.saturating_add(sim::ceil_u64(dt).max(1))));
         // A flow event already pending for the same instant serves as well as a new one.
         if at != self.flow_at {
-            self.epoch += 1;
+            self.epoch = self.epoch.wrapping_add(1);
             self.flow_at = at;
             if let Some(at) = at {
                 cal.at(at, LineEvent::Flow { epoch: self.epoch });
@@ -730,7 +731,7 @@ impl FluidLine {
     }
 
     /// Whether a flow event of `epoch` is the pending one; if so it is now being handled.
-    pub fn claim_flow(&mut self, epoch: u64) -> bool {
+    pub fn claim_flow(&mut self, epoch: u32) -> bool {
         let current = epoch == self.epoch;
         if current {
             self.flow_at = None;

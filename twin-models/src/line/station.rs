@@ -286,11 +286,13 @@ impl StationCore {
     /// rest as `rest`, unless an overlay state holds the whole span.
     pub fn account(&mut self, now: SimTime, working: f64, rest: StationState) {
         let from = self.last_account;
-        let dt = now.since(from).as_secs_f64();
-        self.last_account = now;
-        if dt <= 0.0 {
+        // Booked already (a station is booked several times at one instant).
+        if now <= from {
+            self.last_account = now;
             return;
         }
+        let dt = now.since(from).as_secs_f64();
+        self.last_account = now;
         let overlay = self.overlay();
         if let (Some(state), Some(log)) = (overlay, &mut self.timeline) {
             match log.last_mut() {
