@@ -1,63 +1,32 @@
-//! Engine speed: the targets of the headless core (see benches/README.md).
+//! Engine speed: the targets of the headless core (see benches/README.md). The engine's
+//! measurements are [`twinline_benches::engine_suite`], the ones `twinline bench` runs
+//! too; the planner benches below need the MovingAI maps of `../shared/mapf`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sim::SimDuration;
 use std::hint::black_box;
-use twin_models::{RunSpec, simulate};
-use twinline_benches::bundled;
+use twinline_benches::Target;
 
-fn spec(s: &twin_models::Scenario) -> RunSpec {
-    RunSpec {
-        record_series: false,
-        ..RunSpec::of(s)
+/// Reads the repository's `scenarios/` folder.
+fn scenarios(path: &str) -> Result<String, String> {
+    let full = format!("{}/../scenarios/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).map_err(|e| format!("{full}: {e}"))
+}
+
+/// Every measurement of the engine suite, with its target in the group's throughput
+/// where the target is a rate.
+fn engine(c: &mut Criterion) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let suite = twinline_benches::engine_suite(&scenarios, cores)
+        .unwrap_or_else(|e| panic!("the engine suite loads: {e}"));
+    for m in &suite {
+        let mut g = c.benchmark_group(m.group);
+        g.sample_size(m.samples);
+        if let Target::AtLeastPerSecond(_) = m.target {
+            g.throughput(Throughput::Elements(m.run()));
+        }
+        g.bench_function(&m.name, |b| b.iter(|| black_box(m.run())));
+        g.finish();
     }
-}
-
-/// Target: 8 simulated hours of the bundled line in at most 20 ms on one core.
-fn bottling_line_8h(c: &mut Criterion) {
-    let s = bundled("bottling-line.toml");
-    c.bench_function("bottling_line_8h", |b| {
-        b.iter(|| black_box(simulate(&s, spec(&s)).events))
-    });
-}
-
-/// Target: one simulated year of ten lines in at most 10 s.
-fn plant_10_lines_1y(c: &mut Criterion) {
-    let s = bundled("plant-10-lines.toml");
-    let mut g = c.benchmark_group("stress");
-    g.sample_size(10);
-    g.bench_function("plant_10_lines_1y", |b| {
-        b.iter(|| black_box(simulate(&s, spec(&s)).events))
-    });
-    g.finish();
-}
-
-/// Target: at least 5 million per-unit events a second on M/M/1.
-fn mm1_events(c: &mut Criterion) {
-    let s = bundled("textbook/mm1.toml");
-    let run = RunSpec {
-        horizon: SimDuration::from_secs(12 * 3600),
-        warmup: SimDuration::ZERO,
-        ..spec(&s)
-    };
-    let events = simulate(&s, run).events;
-    let mut g = c.benchmark_group("mm1");
-    g.throughput(Throughput::Elements(events));
-    g.bench_function("mm1_events_12h", |b| {
-        b.iter(|| black_box(simulate(&s, run).events))
-    });
-    g.finish();
-}
-
-/// Target: a simulated day of the two-line plant with 12 AGVs in at most 2 s.
-fn plant_agv_24h(c: &mut Criterion) {
-    let s = bundled("plant-agv.toml");
-    let mut g = c.benchmark_group("fleet");
-    g.sample_size(10);
-    g.bench_function("plant_agv_24h", |b| {
-        b.iter(|| black_box(simulate(&s, spec(&s)).events))
-    });
-    g.finish();
 }
 
 /// Target: one lifelong planning step for 500 AGVs on the warehouse map in at most 50 ms.
@@ -76,7 +45,7 @@ fn lifelong_step_500(c: &mut Criterion) {
 /// warehouse stands in where `../shared/mapf` is absent; the planning time includes the
 /// distance tables, as `twinline mapf` counts it.
 fn mapf_first_solution(c: &mut Criterion) {
-    let fallback = orchestrator::mapf::WarehouseShape {
+    let fallback = traffic::mapf::WarehouseShape {
         blocks_x: 10,
         blocks_y: 6,
         rack_length: 10,
@@ -111,43 +80,5 @@ fn mapf_first_solution(c: &mut Criterion) {
     g.finish();
 }
 
-/// Target: at least a million feed events a second from a file into the twin (parse,
-/// dedupe, order, apply).
-fn feed_ingest(c: &mut Criterion) {
-    let text = twinline_benches::feed_lines(200_000);
-    let mut g = c.benchmark_group("feed");
-    g.sample_size(10);
-    g.throughput(Throughput::Elements(200_000));
-    g.bench_function("ingest_ndjson_200k", |b| {
-        b.iter(|| black_box(twinline_benches::ingest(&text)))
-    });
-    g.finish();
-}
-
-/// Target: the bundled sweep (8 variants × 30 replications × 8 h of the line) in under
-/// 10 s on two cores; timed on one thread and on two for the speed-up.
-fn sweep_8x30(c: &mut Criterion) {
-    let (prepared, reps, seed) = twinline_benches::bundled_sweep("bottling-line-buffers.toml");
-    let mut g = c.benchmark_group("sweep");
-    g.sample_size(10);
-    for threads in [1, 2] {
-        g.bench_function(
-            format!("bottling_line_buffers_8x30_{threads}_threads"),
-            |b| b.iter(|| black_box(twinline_benches::run_sweep(&prepared, reps, seed, threads))),
-        );
-    }
-    g.finish();
-}
-
-criterion_group!(
-    benches,
-    bottling_line_8h,
-    sweep_8x30,
-    mm1_events,
-    plant_10_lines_1y,
-    plant_agv_24h,
-    lifelong_step_500,
-    mapf_first_solution,
-    feed_ingest
-);
+criterion_group!(benches, engine, lifelong_step_500, mapf_first_solution);
 criterion_main!(benches);

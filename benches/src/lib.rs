@@ -1,53 +1,12 @@
-//! Shared set-up for the benches: the bundled scenarios, loaded from `scenarios/`.
+//! The benches' definitions: the engine's speed measurements ([`suite`], shared with
+//! `twinline bench`), and the set-up of the planner benches (lifelong traffic, one-shot
+//! MAPF), which read the benchmark maps in `../shared/mapf`.
 
-use orchestrator::mapf::{GridMap, WarehouseShape};
-use orchestrator::{Layout, Traffic};
-use twin_models::{Scenario, load_scenario_with_files};
+pub mod suite;
 
-/// Loads `scenarios/<name>` from the repository.
-pub fn bundled(name: &str) -> Scenario {
-    let path = format!("{}/../scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let dir = format!("{}/../scenarios", env!("CARGO_MANIFEST_DIR"));
-    let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).map_err(|e| e.to_string());
-    load_scenario_with_files(&path, &text, &read).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// The bundled sweep `scenarios/sweeps/<name>`: its variants ready to run, replications
-/// and base seed.
-pub fn bundled_sweep(name: &str) -> (Vec<experiments::sweep::Prepared>, usize, u64) {
-    let dir = format!("{}/../scenarios/sweeps", env!("CARGO_MANIFEST_DIR"));
-    let path = format!("{dir}/{name}");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let file = experiments::sweep::SweepFile::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
-    let scenario_path = format!("{dir}/{}", file.scenario);
-    let base =
-        std::fs::read_to_string(&scenario_path).unwrap_or_else(|e| panic!("{scenario_path}: {e}"));
-    let variants = experiments::sweep::grid(&file.parameters);
-    let read =
-        |f: &str| std::fs::read_to_string(format!("{dir}/../{f}")).map_err(|e| e.to_string());
-    let prepared =
-        experiments::sweep::prepare(&scenario_path, &base, &variants, file.overrides, &read)
-            .unwrap_or_else(|e| panic!("{e}"));
-    let seed = file.seed.unwrap_or(prepared[0].scenario.run.seed);
-    (prepared, file.reps.unwrap_or(1), seed)
-}
-
-/// Runs a prepared sweep on `threads` threads; returns the replications run.
-pub fn run_sweep(
-    prepared: &[experiments::sweep::Prepared],
-    reps: usize,
-    seed: u64,
-    threads: usize,
-) -> usize {
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let controls = experiments::sweep::Controls {
-        threads,
-        on_done: &|| {},
-        stop: &stop,
-    };
-    experiments::sweep::run(prepared, reps, seed, None, &controls).len()
-}
+pub use suite::{Measurement, Target, engine_suite};
+use traffic::mapf::{GridMap, WarehouseShape};
+use traffic::{Layout, Traffic};
 
 /// The floor for the lifelong-traffic bench: MovingAI's warehouse-10-20-10-2-1 from
 /// `../shared/mapf` when it is there, else a generated warehouse of similar size.
@@ -132,8 +91,8 @@ pub fn mapf_instance(map: &str, scen: &str, n: usize, fallback: &WarehouseShape)
     let (name, grid, pairs) = match read(map).zip(read(scen)) {
         Some((m, s)) => {
             let grid = GridMap::parse(&m).expect("the MovingAI map parses");
-            let pairs = orchestrator::mapf::parse_scenario(&s, &grid, n)
-                .expect("the MovingAI scenario parses");
+            let pairs =
+                traffic::mapf::parse_scenario(&s, &grid, n).expect("the MovingAI scenario parses");
             (format!("{map}, {n} agents"), grid, pairs)
         }
         None => {
@@ -165,12 +124,12 @@ pub fn mapf_instance(map: &str, scen: &str, n: usize, fallback: &WarehouseShape)
 /// scratch: distance tables included, as `twinline mapf` times it.
 pub fn first_solution(inst: &MapfInstance, scatter: bool) -> u64 {
     let distances = inst.map.distance_tables(&inst.goals);
-    let sol = orchestrator::mapf::solve(
+    let sol = traffic::mapf::solve(
         &inst.map,
         &inst.starts,
         &inst.goals,
         &distances,
-        orchestrator::mapf::Search {
+        traffic::mapf::Search {
             seed: 0,
             anytime: false,
             scatter,
@@ -180,14 +139,4 @@ pub fn first_solution(inst: &MapfInstance, scatter: bool) -> u64 {
     )
     .expect("the bench instances are solvable");
     sol.sum_of_costs(&inst.goals)
-}
-
-/// `n` NDJSON feed lines (see [`orchestrator::feed::synthetic_ndjson`]).
-pub fn feed_lines(n: usize) -> String {
-    orchestrator::feed::synthetic_ndjson(n)
-}
-
-/// Parses, dedupes and applies `text` as a replay does; returns the events applied.
-pub fn ingest(text: &str) -> u64 {
-    orchestrator::feed::ingest_ndjson(text).0
 }

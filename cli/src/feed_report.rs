@@ -2,7 +2,7 @@
 //! ingestion counters, quarantine.ndjson and alerts.ndjson.
 
 use crate::{Failure, say, table, write};
-use orchestrator::feed::IngestionCounters;
+use feeds::IngestionCounters;
 use serde_json::json;
 use std::path::Path;
 use twin_models::{Replications, RunOutput, RunSpec, Scenario, Timing, kpis_document};

@@ -254,7 +254,7 @@ enum Command {
         speed: f64,
         /// Real time at simulated time 0 (RFC 3339; default: now).
         #[arg(long, value_parser = timestamp_arg)]
-        start: Option<orchestrator::feed::Timestamp>,
+        start: Option<feeds::Timestamp>,
         /// How late (simulated time) an event may arrive and still apply in time order;
         /// the twin runs this far behind the feed clock.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -367,8 +367,8 @@ fn duration_arg(s: &str) -> Result<sim::SimDuration, String> {
     }
 }
 
-fn timestamp_arg(s: &str) -> Result<orchestrator::feed::Timestamp, String> {
-    orchestrator::feed::Timestamp::parse(s)
+fn timestamp_arg(s: &str) -> Result<feeds::Timestamp, String> {
+    feeds::Timestamp::parse(s)
 }
 
 /// A failure, with the exit code it maps to.
@@ -424,7 +424,7 @@ fn warehouse_map(
             "--aisle must be at least 1 cell, or racks would wall vehicles in".into(),
         ));
     }
-    let shape = orchestrator::mapf::WarehouseShape {
+    let shape = traffic::mapf::WarehouseShape {
         blocks_x: blocks[0],
         blocks_y: blocks[1],
         rack_length: rack[0],

@@ -2,9 +2,9 @@
 //! LaCAM's tools read, so results compare with the research solvers in one command.
 
 use crate::{Failure, say};
-use orchestrator::mapf::{GridMap, MapfReport, Search, lower_bounds, parse_scenario, solve};
 use std::path::Path;
 use std::time::{Duration, Instant};
+use traffic::mapf::{GridMap, MapfReport, Search, lower_bounds, parse_scenario, solve};
 
 /// Solves the first `agents` agents of `scen` on `map` within `limit`.
 #[allow(

@@ -8,7 +8,7 @@ use crate::Failure;
 use crate::feed_report::{FedRun, Quarantine, report};
 use crate::live::{AlertSink, drive};
 use crate::pace::Pace;
-use orchestrator::feed::{
+use feeds::{
     Admission, FeedEvent, Ingestion, Rejection, estimate_lines, parse_csv, parse_ndjson_parallel,
 };
 use sim::{SimDuration, SimTime};

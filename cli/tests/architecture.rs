@@ -44,17 +44,28 @@ fn every_crate_has_a_section() {
 fn dependencies_point_one_way() {
     let sim = dependencies("sim");
     assert!(
-        !sim.iter()
-            .any(|d| ["orchestrator", "twin-models", "bevy"].contains(&d.as_str())),
+        !sim.iter().any(
+            |d| ["traffic", "feeds", "orchestrator", "twin-models", "bevy"].contains(&d.as_str())
+        ),
         "{sim:?}"
     );
-    let orch = dependencies("orchestrator");
-    assert!(
-        !orch
-            .iter()
-            .any(|d| ["sim", "twin-models", "bevy", "bevy_ecs"].contains(&d.as_str())),
-        "{orch:?}"
-    );
+    // The planning crates: no ECS, no kernel, and none depends on another.
+    for planning in ["traffic", "feeds", "orchestrator"] {
+        let deps = dependencies(planning);
+        assert!(
+            !deps.iter().any(|d| [
+                "sim",
+                "twin-models",
+                "bevy",
+                "bevy_ecs",
+                "traffic",
+                "feeds",
+                "orchestrator"
+            ]
+            .contains(&d.as_str())),
+            "{planning}: {deps:?}"
+        );
+    }
     let models = dependencies("twin-models");
     assert!(
         !models.iter().any(|d| d == "bevy" || d == "experiments"),

@@ -1,11 +1,10 @@
 //! # orchestrator — planning decisions, with no ECS inside
 //!
 //! The orchestrator decides; the models in `twin-models` carry the decisions out in
-//! simulated time. It orders production campaigns around a [`ChangeoverMatrix`], holds the
-//! plant floor as a [`Layout`] graph, moves a fleet on it without collisions ([`Traffic`],
-//! lifelong PIBT), gives tasks to vehicles ([`assign`]), solves one-shot MAPF benchmark
-//! instances ([`mapf`]), takes inventory feed events in once each, in time order
-//! ([`feed`]), and decides when to reorder material ([`replenish`]).
+//! simulated time. It orders production campaigns around a [`ChangeoverMatrix`]
+//! ([`sequence_campaigns`]), gives tasks to vehicles ([`assign`]), and decides when to
+//! reorder material ([`replenish`]). Routing the fleet is the `traffic` crate's job;
+//! taking inventory feeds in, the `feeds` crate's.
 //!
 //! ```
 //! use orchestrator::{ChangeoverMatrix, SequenceRule, sequence_campaigns, total_changeover};
@@ -21,18 +20,9 @@
 
 pub mod changeover;
 pub mod dispatch;
-pub mod feed;
-pub mod layout;
-pub mod mapf;
-pub mod motion;
 pub mod replenish;
 pub mod sequencing;
-mod swap;
-pub mod traffic;
 
 pub use changeover::ChangeoverMatrix;
 pub use dispatch::{DispatchPolicy, UNREACHABLE, assign, hungarian};
-pub use layout::{Lane, Layout, LayoutError, Waypoint};
-pub use motion::travel_time;
 pub use sequencing::{EXACT_LIMIT, SequenceRule, sequence_campaigns, total_changeover};
-pub use traffic::{Traffic, TrafficError};

@@ -17,7 +17,7 @@ use crate::Failure;
 use crate::feed_report::{FedRun, Quarantine, report};
 use crate::pace::Pace;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, bounded};
-use orchestrator::feed::{FeedEvent, Ingestion, Timestamp};
+use feeds::{FeedEvent, Ingestion, Timestamp};
 use serde_json::json;
 use sim::{SimDuration, SimTime};
 use std::path::{Path, PathBuf};
@@ -135,7 +135,7 @@ pub fn drive(
             received.last_s = Some(at);
             received.events += 1;
             let id = e.event_id.clone();
-            if let orchestrator::feed::Admission::Conflict(reason) = ingestion.offer(e) {
+            if let feeds::Admission::Conflict(reason) = ingestion.offer(e) {
                 quarantine.add("(live)", None, &reason, &id);
             }
         }

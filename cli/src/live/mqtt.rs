@@ -9,7 +9,7 @@
 use super::Arrival;
 use crate::Failure;
 use crossbeam_channel::Sender;
-use orchestrator::feed::FeedReader;
+use feeds::FeedReader;
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
 use serde_json::json;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 
 use super::Arrival;
 use crossbeam_channel::Sender;
-use orchestrator::feed::FeedReader;
+use feeds::FeedReader;
 use std::io::BufRead;
 use std::sync::Arc;
 

@@ -20,8 +20,8 @@
 pub mod kpi;
 
 use crate::scenario::Scenario;
+use feeds::{EventKind, FeedEvent, PositionKey, StockLedger, Timestamp};
 pub use kpi::{FeedAlert, FeedKpis, FeedPositionKpis};
-use orchestrator::feed::{EventKind, FeedEvent, PositionKey, StockLedger, Timestamp};
 use orchestrator::replenish::ConsumptionForecast;
 use sim::{Calendar, Level, SimDuration, SimTime, Spells};
 use std::collections::BTreeMap;

@@ -17,10 +17,11 @@ use crate::alerts::{AlertLog, PlantAlert};
 use crate::scenario::{Fleet, Line};
 pub use kpi::{FleetKpis, TimeSplit};
 use nalgebra::Point2;
-use orchestrator::{Traffic, UNREACHABLE, assign};
+use orchestrator::{UNREACHABLE, assign};
 use rand::RngExt;
 pub use safety::SafetyMonitor;
 use sim::{Calendar, SimDuration, SimTime};
+use traffic::Traffic;
 
 /// An event of the fleet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,8 +15,8 @@ use crate::line::{LineRuntime, StationState};
 use crate::network::NetworkRuntime;
 use crate::scenario::Scenario;
 use crate::stock::Stocks;
+use feeds::{FeedEvent, Timestamp};
 use nalgebra::Point2;
-use orchestrator::feed::{FeedEvent, Timestamp};
 use sim::{SimDuration, SimTime};
 use std::borrow::Borrow;
 

@@ -3,7 +3,7 @@
 //! the bundled network replayed with its feed, and clear errors for bad network input.
 
 use crate::{bundled, bundled_text};
-use orchestrator::feed::{Ingestion, parse_ndjson};
+use feeds::{Ingestion, parse_ndjson};
 use twin_models::kpi::{NetworkKpis, SiteKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, plan_feed, simulate, simulate_replay};
 
@@ -158,7 +158,7 @@ fn the_bundled_network_replays_its_feed_with_orders_from_the_feed() {
     let demands = |site: &str| {
         events
             .iter()
-            .filter(|e| &*e.site == site && e.kind == orchestrator::feed::EventKind::Demand)
+            .filter(|e| &*e.site == site && e.kind == feeds::EventKind::Demand)
             .count() as u64
     };
     let expected: Vec<(&str, u64)> = ["DC-north", "DC-west", "DC-south"]

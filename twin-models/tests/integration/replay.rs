@@ -2,8 +2,8 @@
 //! nothing starves the line until the fleet brings more), other positions follow the feed.
 
 use crate::fleet::plant_agv;
-use orchestrator::feed::{EventKind, FeedEvent, Timestamp};
-use orchestrator::feed::{Ingestion, parse_ndjson};
+use feeds::{EventKind, FeedEvent, Timestamp};
+use feeds::{Ingestion, parse_ndjson};
 use sim::SimTime;
 use twin_models::{FeedPlan, RunSpec, Twin, plan_feed, simulate, simulate_replay};
 

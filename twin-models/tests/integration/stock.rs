@@ -3,7 +3,7 @@
 //! the kanban loop, a count from a feed, and clear errors for bad stock input.
 
 use crate::fleet::{fleet, plant_agv};
-use orchestrator::feed::{EventKind, FeedEvent, Timestamp};
+use feeds::{EventKind, FeedEvent, Timestamp};
 use twin_models::kpi::{PlantAlert, StockKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, plan_feed, simulate, simulate_replay};
 

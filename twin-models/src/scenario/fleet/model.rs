@@ -1,9 +1,10 @@
 //! The floor, the fleet and the listed tasks, resolved.
 
 use crate::scenario::check::{Checker, Seg};
-use orchestrator::{DispatchPolicy, Layout};
+use orchestrator::DispatchPolicy;
 use sim::SimDuration;
 use std::collections::BTreeMap;
+use traffic::Layout;
 
 pub use super::file::LocationKind;
 

@@ -3,10 +3,11 @@
 use super::file::*;
 use super::model::*;
 use crate::scenario::check::{Checker, FileReader, at, i, k};
-use orchestrator::mapf::GridMap;
-use orchestrator::{DispatchPolicy, Lane, Layout, Waypoint};
+use orchestrator::DispatchPolicy;
 use sim::SimDuration;
 use std::collections::BTreeMap;
+use traffic::mapf::GridMap;
+use traffic::{Lane, Layout, Waypoint};
 
 fn grid_text(g: &str) -> String {
     if g.trim_start().starts_with("type") {

@@ -6,7 +6,7 @@ use sim::SimDuration;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSettings {
     /// The real time simulated time 0 stands for (for replayed feeds).
-    pub start: Option<orchestrator::feed::Timestamp>,
+    pub start: Option<feeds::Timestamp>,
     /// Simulated time to run.
     pub horizon: SimDuration,
     /// Initial period left out of the statistics.

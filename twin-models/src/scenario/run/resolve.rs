@@ -49,7 +49,7 @@ pub(crate) fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSetting
         );
     }
     let start = match &r.start {
-        Some(text) => match orchestrator::feed::Timestamp::parse(text) {
+        Some(text) => match feeds::Timestamp::parse(text) {
             Ok(t) => Some(t),
             Err(e) => {
                 c.fail(&at(&base, &[k("start")]), e);

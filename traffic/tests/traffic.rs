@@ -2,9 +2,9 @@
 //! vehicle on a free cell, moves of one cell or waits, no two on a cell, no two swapping;
 //! held vehicles never move; and work gets done (every vehicle keeps reaching goals).
 
-use orchestrator::mapf::{GridMap, WarehouseShape};
-use orchestrator::{Layout, Traffic};
 use std::collections::BTreeSet;
+use traffic::mapf::{GridMap, WarehouseShape};
+use traffic::{Layout, Traffic};
 
 struct Checker {
     rows: Vec<Vec<u8>>,

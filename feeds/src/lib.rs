@@ -1,3 +1,5 @@
+//! # feeds — inventory feeds, with no ECS inside
+//!
 //! Inventory feeds: the event format, reading it from NDJSON or CSV, the ingestion rules
 //! (each event once, in time order within a lateness window, late ones as corrections),
 //! and the stock positions the events keep.
@@ -19,7 +21,7 @@
 //! | `due` | optional RFC 3339 time | demand: when it is due to ship |
 //!
 //! ```
-//! use orchestrator::feed::{Ingestion, StockLedger, parse_ndjson};
+//! use feeds::{Ingestion, StockLedger, parse_ndjson};
 //!
 //! let text = r#"
 //! {"event_id":"r1","ts":"2026-11-23T06:00:00Z","site":"P1","material":"caps","location":"WH","kind":"receipt","qty":5000,"unit":"pcs"}

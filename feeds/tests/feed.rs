@@ -2,7 +2,7 @@
 //! in time order within the window, late ones as corrections) and stock positions, with a
 //! property test that reordering within the window and duplicating never change the result.
 
-use orchestrator::feed::{
+use feeds::{
     Admission, Applied, EventKind, FeedEvent, Ingestion, StockLedger, Timestamp, parse_csv,
     parse_ndjson, parse_ndjson_line,
 };
@@ -347,7 +347,7 @@ fn parallel_parsing_matches_line_by_line_parsing() {
     assert!(text.len() > 3 << 16);
     let serial: Vec<_> = parse_ndjson(&text).collect();
     let mut parallel = Vec::new();
-    orchestrator::feed::parse_ndjson_parallel(&text, |r| parallel.push(r));
+    feeds::parse_ndjson_parallel(&text, |r| parallel.push(r));
     assert_eq!(serial.len(), parallel.len());
     assert_eq!(serial, parallel);
     let bad: Vec<usize> = parallel
@@ -518,7 +518,7 @@ proptest! {
 #[test]
 fn a_whole_feed_ingests_to_the_stock_a_plain_reading_gives() {
     let lines = 3000;
-    let text = orchestrator::feed::synthetic_ndjson(lines);
+    let text = feeds::synthetic_ndjson(lines);
     // Several parts, parsed on several threads and handed over in order.
     assert!(text.len() > 3 << 16);
     // The reference: every line read by serde_json alone, the first line of each id kept,
@@ -542,7 +542,7 @@ fn a_whole_feed_ingests_to_the_stock_a_plain_reading_gives() {
             other => panic!("the synthetic feed has no {other}"),
         }
     }
-    let (applied, ledger, ingestion) = orchestrator::feed::ingest_ndjson(&text);
+    let (applied, ledger, ingestion) = feeds::ingest_ndjson(&text);
     assert_eq!(applied as usize, first.len());
     let counters = ingestion.counters();
     assert_eq!(counters.duplicates as usize, lines - first.len());
@@ -555,7 +555,7 @@ fn a_whole_feed_ingests_to_the_stock_a_plain_reading_gives() {
             .unwrap();
         assert_eq!(position.on_hand, on_hand, "{material}");
     }
-    let estimate = orchestrator::feed::estimate_lines(&text) as f64;
+    let estimate = feeds::estimate_lines(&text) as f64;
     assert!((estimate / lines as f64 - 1.0).abs() < 0.05, "{estimate}");
 }
 

@@ -2,7 +2,7 @@
 //! and the scenario: starts and goals, moves along edges or waits, no vertex or swap
 //! conflicts, and the reported sum of costs and makespan.
 
-use orchestrator::mapf::{
+use traffic::mapf::{
     DistanceTable, GridMap, MapfReport, Search, lower_bounds, parse_scenario, solve,
 };
 
@@ -283,7 +283,7 @@ fn scenario_on(map_text: &str, n: usize, next: &mut dyn FnMut() -> u64) -> Strin
 fn scattered_paths_cut_the_first_solution_in_a_dense_warehouse() {
     // 300 agents in a generated warehouse with one-cell aisles: plain PIBT piles agents
     // into the same aisles; following paths spread over the floor first costs less.
-    let map_text = orchestrator::mapf::WarehouseShape {
+    let map_text = traffic::mapf::WarehouseShape {
         blocks_x: 8,
         blocks_y: 6,
         rack_length: 10,
@@ -394,7 +394,7 @@ fn bad_inputs_are_errors() {
                 improved: &mut |_| {}
             }
         ),
-        Err(orchestrator::mapf::MapfError::Unreachable(0))
+        Err(traffic::mapf::MapfError::Unreachable(0))
     ));
 }
 

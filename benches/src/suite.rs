@@ -1,0 +1,268 @@
+//! The engine's speed measurements, defined once: the criterion benches
+//! (`benches/engine.rs`) and `twinline bench` both run these, each timing
+//! [`Measurement::run`] in its own way (criterion's statistics; the best of a few runs).
+
+use sim::SimDuration;
+use twin_models::{RunSpec, Scenario, load_scenario_with_files, simulate};
+
+/// What a measurement is held to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// Nothing of its own: the figure is reported.
+    None,
+    /// At most this many seconds of wall time.
+    AtMostSeconds(f64),
+    /// At least this many events (work units) a second.
+    AtLeastPerSecond(f64),
+}
+
+impl Target {
+    /// Whether a run of `wall` seconds doing `events` meets the target (`None` without one).
+    pub fn met(self, wall: f64, events: u64) -> Option<bool> {
+        match self {
+            Target::None => None,
+            Target::AtMostSeconds(s) => Some(wall <= s),
+            Target::AtLeastPerSecond(r) => Some(events as f64 / wall >= r),
+        }
+    }
+
+    /// The target as people read it.
+    pub fn text(self) -> String {
+        match self {
+            Target::None => String::new(),
+            Target::AtMostSeconds(s) if s < 1.0 => format!("≤ {s:.3} s"),
+            Target::AtMostSeconds(s) => format!("≤ {s} s"),
+            Target::AtLeastPerSecond(r) => format!("≥ {} M events/s", r / 1e6),
+        }
+    }
+}
+
+/// One measurement of the engine's speed.
+pub struct Measurement {
+    /// Criterion's group and name.
+    pub group: &'static str,
+    /// Criterion's name within the group.
+    pub name: String,
+    /// What `twinline bench` calls it.
+    pub label: String,
+    /// What it is held to.
+    pub target: Target,
+    /// Samples criterion takes (heavy cases take few).
+    pub samples: usize,
+    /// Runs `twinline bench` takes at most, keeping the best.
+    pub repeat: usize,
+    run: Box<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl Measurement {
+    /// Runs it once; returns the events (or other work units) done.
+    pub fn run(&self) -> u64 {
+        (self.run)()
+    }
+}
+
+/// Reads a file by its path relative to the scenarios folder (`textbook/mm1.toml`,
+/// `sweeps/bottling-line-buffers.toml`, `maps/warehouse-10x6.map`).
+pub type Reader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+
+/// The folder part of `path` (`sweeps/` of `sweeps/x.toml`), with its slash.
+fn folder(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..=i])
+}
+
+/// Loads the scenario at `path`, its own files read relative to its folder.
+fn scenario(read: Reader<'_>, path: &str) -> Result<Scenario, String> {
+    let text = read(path)?;
+    let dir = folder(path);
+    load_scenario_with_files(path, &text, &|f: &str| read(&format!("{dir}{f}")))
+        .map_err(|e| e.to_string())
+}
+
+/// A run of `scenario` without series, on `threads` threads, with `horizon` when given.
+fn quiet(scenario: &Scenario, threads: usize, horizon: Option<SimDuration>) -> RunSpec {
+    let mut spec = RunSpec {
+        record_series: false,
+        threads,
+        ..RunSpec::of(scenario)
+    };
+    if let Some(h) = horizon {
+        spec.horizon = h;
+        spec.warmup = SimDuration::ZERO;
+    }
+    spec
+}
+
+/// A measurement that runs `scenario` with `spec` and counts its events.
+fn simulation(
+    group: &'static str,
+    name: &str,
+    label: &str,
+    target: Target,
+    (samples, repeat): (usize, usize),
+    scenario: Scenario,
+    spec: RunSpec,
+) -> Measurement {
+    Measurement {
+        group,
+        name: name.to_string(),
+        label: label.to_string(),
+        target,
+        samples,
+        repeat,
+        run: Box::new(move || simulate(&scenario, spec).events),
+    }
+}
+
+/// The bundled sweep file `sweeps/<name>`: its variants ready to run, replications and
+/// base seed.
+pub fn sweep_of(
+    read: Reader<'_>,
+    name: &str,
+) -> Result<(Vec<experiments::sweep::Prepared>, usize, u64), String> {
+    let path = format!("sweeps/{name}");
+    let file =
+        experiments::sweep::SweepFile::parse(&path, &read(&path)?).map_err(|e| e.to_string())?;
+    let scenario_path = format!("sweeps/{}", file.scenario);
+    let base = read(&scenario_path)?;
+    let dir = folder(&scenario_path).to_string();
+    let variants = experiments::sweep::grid(&file.parameters);
+    let prepared = experiments::sweep::prepare(
+        &scenario_path,
+        &base,
+        &variants,
+        file.overrides,
+        &|f: &str| read(&format!("{dir}{f}")),
+    )
+    .map_err(|e| e.to_string())?;
+    let seed = file.seed.unwrap_or(prepared[0].scenario.run.seed);
+    Ok((prepared, file.reps.unwrap_or(1), seed))
+}
+
+/// Runs a prepared sweep on `threads` threads; returns the events of all its runs.
+pub fn run_sweep(
+    prepared: &[experiments::sweep::Prepared],
+    reps: usize,
+    seed: u64,
+    threads: usize,
+) -> u64 {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let controls = experiments::sweep::Controls {
+        threads,
+        on_done: &|| {},
+        stop: &stop,
+    };
+    experiments::sweep::run(prepared, reps, seed, None, &controls)
+        .iter()
+        .map(|r| r.events)
+        .sum()
+}
+
+/// The engine's measurements on the bundled scenarios `read` finds, with `cores` threads
+/// for the ones that use all cores, in the order `twinline bench` reports them.
+pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, String> {
+    let line = scenario(read, "bottling-line.toml")?;
+    let mm1 = scenario(read, "textbook/mm1.toml")?;
+    let tandem = scenario(read, "stress/tandem-4-failures.toml")?;
+    let plant = scenario(read, "plant-10-lines.toml")?;
+    let agv = scenario(read, "plant-agv.toml")?;
+    let stress = scenario(read, "warehouse-stress.toml")?;
+    let hours = |h: u64| Some(SimDuration::from_secs(h * 3600));
+    let mut suite = vec![
+        simulation(
+            "engine",
+            "bottling_line_8h",
+            "bottling-line, 8 h",
+            Target::AtMostSeconds(0.020),
+            (100, 5),
+            line.clone(),
+            quiet(&line, 1, None),
+        ),
+        simulation(
+            "mm1",
+            "mm1_events_12h",
+            "M/M/1, 12 h (per-unit events)",
+            Target::AtLeastPerSecond(20e6),
+            (100, 5),
+            mm1.clone(),
+            quiet(&mm1, 1, hours(12)),
+        ),
+        simulation(
+            "mm1",
+            "tandem_4_failures_72h",
+            "tandem of 4 with failures, 72 h",
+            Target::AtLeastPerSecond(15e6),
+            (30, 5),
+            tandem.clone(),
+            quiet(&tandem, 1, hours(72)),
+        ),
+        simulation(
+            "stress",
+            "plant_10_lines_1y",
+            "plant-10-lines, 1 year, 1 thread",
+            Target::AtMostSeconds(4.0),
+            (10, 1),
+            plant.clone(),
+            quiet(&plant, 1, None),
+        ),
+        simulation(
+            "fleet",
+            "plant_agv_24h",
+            "plant-agv, 24 h, 12 AGVs",
+            Target::AtMostSeconds(2.0),
+            (10, 3),
+            agv.clone(),
+            quiet(&agv, 1, None),
+        ),
+        simulation(
+            "fleet",
+            "warehouse_stress_2h",
+            "warehouse-stress, 2 h, 300 AGVs",
+            Target::None,
+            (10, 1),
+            stress.clone(),
+            quiet(&stress, 1, None),
+        ),
+    ];
+    let feed = feeds::synthetic_ndjson(200_000);
+    suite.push(Measurement {
+        group: "feed",
+        name: "ingest_ndjson_200k".into(),
+        label: "feed ingestion, 200,000 NDJSON lines".into(),
+        target: Target::AtLeastPerSecond(1e6),
+        samples: 10,
+        repeat: 5,
+        run: Box::new(move || feeds::ingest_ndjson(&feed).0),
+    });
+    let sweep = std::sync::Arc::new(sweep_of(read, "bottling-line-buffers.toml")?);
+    let mut sweep_threads = vec![1];
+    if cores > 1 {
+        sweep_threads.push(cores);
+    }
+    for threads in sweep_threads {
+        let s = sweep.clone();
+        suite.push(Measurement {
+            group: "sweep",
+            name: format!("bottling_line_buffers_8x30_{threads}_threads"),
+            label: format!(
+                "sweep 8 × 30 reps × 8 h, {threads} thread{}",
+                if threads == 1 { "" } else { "s" }
+            ),
+            target: Target::AtMostSeconds(10.0),
+            samples: 10,
+            repeat: 3,
+            run: Box::new(move || run_sweep(&s.0, s.1, s.2, threads)),
+        });
+    }
+    if cores > 1 {
+        suite.push(simulation(
+            "stress",
+            &format!("plant_10_lines_1y_{cores}_threads"),
+            &format!("plant-10-lines, 1 year, {cores} threads"),
+            Target::AtMostSeconds(10.0),
+            (10, 1),
+            plant.clone(),
+            quiet(&plant, cores, None),
+        ));
+    }
+    Ok(suite)
+}
