@@ -44,8 +44,14 @@ fn the_suite_loads_every_bundled_case_once() {
 fn targets_judge_wall_time_and_rates() {
     assert_eq!(Target::AtMostSeconds(4.0).met(3.9, 1), Some(true));
     assert_eq!(Target::AtMostSeconds(4.0).met(4.1, 1), Some(false));
-    assert_eq!(Target::AtLeastPerSecond(20e6).met(0.5, 9_000_000), Some(false));
-    assert_eq!(Target::AtLeastPerSecond(20e6).met(0.5, 10_000_000), Some(true));
+    assert_eq!(
+        Target::AtLeastPerSecond(20e6).met(0.5, 9_000_000),
+        Some(false)
+    );
+    assert_eq!(
+        Target::AtLeastPerSecond(20e6).met(0.5, 10_000_000),
+        Some(true)
+    );
     assert_eq!(Target::None.met(1.0, 1), None);
     assert_eq!(Target::AtMostSeconds(0.02).text(), "≤ 0.020 s");
     assert_eq!(Target::AtLeastPerSecond(15e6).text(), "≥ 15 M events/s");
