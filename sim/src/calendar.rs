@@ -58,6 +58,13 @@ impl<E> EventCalendar<E> {
         }
     }
 
+    /// The earliest event and its time, if any.
+    pub fn peek(&self) -> Option<(SimTime, &E)> {
+        self.heap
+            .first()
+            .map(|e| (SimTime((e.key >> 64) as u64), &e.event))
+    }
+
     /// The time of the earliest event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
         self.heap.first().map(|e| SimTime((e.key >> 64) as u64))

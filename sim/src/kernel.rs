@@ -13,6 +13,10 @@ use bevy_ecs::world::World;
 pub struct Scheduler<'a, E> {
     now: SimTime,
     calendar: &'a mut EventCalendar<E>,
+    /// While running to an end: the end, and the count of events handled (a handler may
+    /// take the next events itself, see [`Scheduler::take_next_if`]). `None` when stepping
+    /// one event at a time, or outside the run loop.
+    running: Option<(SimTime, &'a mut u64)>,
 }
 
 impl<E> Scheduler<'_, E> {
@@ -30,6 +34,23 @@ impl<E> Scheduler<'_, E> {
     /// Schedules `event` after `delay`.
     pub fn after(&mut self, delay: SimDuration, event: E) {
         self.calendar.schedule(self.now + delay, event);
+    }
+
+    /// Takes the next pending event off the calendar when the run loop would hand it over
+    /// next anyway (due no later than the run's end) and `wanted` picks it: the clock moves
+    /// to its time and it counts as handled, and the caller handles it now. This lets a
+    /// model handle a run of one part's events without looking the part up again for each.
+    /// Always `None` when the simulation is stepped one event at a time.
+    pub fn take_next_if(&mut self, wanted: impl FnOnce(&E) -> bool) -> Option<E> {
+        let (end, handled) = self.running.as_mut()?;
+        let (t, next) = self.calendar.peek()?;
+        if t > *end || !wanted(next) {
+            return None;
+        }
+        let (t, event) = self.calendar.pop().expect("peeked just now");
+        **handled += 1;
+        self.now = t;
+        Some(event)
     }
 }
 
@@ -156,6 +177,7 @@ impl<E> Simulation<E> {
         let mut sched = Scheduler {
             now: self.now,
             calendar: &mut self.calendar,
+            running: None,
         };
         f(&mut self.world, &mut sched)
     }
@@ -174,6 +196,7 @@ impl<E> Simulation<E> {
         let mut sched = Scheduler {
             now: t,
             calendar: &mut self.calendar,
+            running: None,
         };
         handler.handle(&mut self.world, &mut sched, event);
         Some(t)
@@ -186,7 +209,15 @@ impl<E> Simulation<E> {
                 self.now = end;
                 return RunEnd::Horizon;
             }
-            self.step(handler);
+            let (t, event) = self.calendar.pop().expect("peeked just now");
+            self.events_processed += 1;
+            let mut sched = Scheduler {
+                now: t,
+                calendar: &mut self.calendar,
+                running: Some((end, &mut self.events_processed)),
+            };
+            handler.handle(&mut self.world, &mut sched, event);
+            self.now = sched.now;
         }
         self.now = end;
         RunEnd::Exhausted
@@ -205,6 +236,53 @@ mod tests {
                 sched.after(SimDuration(10), event + 1);
             }
         }
+    }
+
+    /// Handles even events, and takes the even ones after them itself while it may.
+    struct Batcher(Vec<(SimTime, u32)>, u32);
+    impl EventHandler<u32> for Batcher {
+        fn handle(&mut self, _: &mut World, sched: &mut Scheduler<'_, u32>, event: u32) {
+            let mut event = event;
+            loop {
+                self.0.push((sched.now(), event));
+                if event < 20 {
+                    sched.after(SimDuration(10 + u64::from(event % 3)), event + 2);
+                }
+                match sched.take_next_if(|e| e % 2 == 0) {
+                    Some(next) => {
+                        self.1 += 1;
+                        event = next;
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_handler_that_takes_the_next_events_sees_what_the_loop_would_hand_it() {
+        let start = |sim: &mut Simulation<u32>| {
+            sim.schedule(SimTime(0), 0);
+            sim.schedule(SimTime(5), 1);
+        };
+        let mut a = Simulation::new();
+        start(&mut a);
+        let mut run = Batcher(Vec::new(), 0);
+        a.run_until(SimTime(60), &mut run);
+        let mut b = Simulation::new();
+        start(&mut b);
+        let mut stepped = Batcher(Vec::new(), 0);
+        while b.next_time().is_some_and(|t| t <= SimTime(60)) {
+            b.step(&mut stepped);
+        }
+        assert_eq!(run.0, stepped.0);
+        assert!(run.1 > 0, "the run took events itself");
+        assert_eq!(stepped.1, 0, "a step is one event");
+        assert_eq!(a.events_processed(), b.events_processed());
+        assert_eq!(a.events_processed(), run.0.len() as u64);
+        // The end of the run is respected: nothing after 60 was taken.
+        assert!(run.0.iter().all(|(t, _)| *t <= SimTime(60)));
+        assert_eq!(a.now(), SimTime(60));
     }
 
     #[test]

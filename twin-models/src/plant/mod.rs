@@ -504,6 +504,14 @@ impl EventHandler<PlantEvent> for PlantModel {
                 rt.handle(event, &mut line_calendar(sched, l));
                 if self.logistics[l] {
                     self.check_logistics(world, sched, l);
+                    return;
+                }
+                // The line's next events, when they come next, without looking it up again
+                // (the per-unit hot path: a line often has the calendar to itself).
+                while let Some(PlantEvent::Line { event, .. }) = sched.take_next_if(
+                    |e| matches!(e, PlantEvent::Line { line: next, .. } if *next == line),
+                ) {
+                    rt.handle(event, &mut line_calendar(sched, l));
                 }
             }
             PlantEvent::Logistics {
