@@ -193,8 +193,13 @@ impl FBuffer {
 /// conversion of `u128`.
 fn to_f64(x: u128) -> f64 {
     // Below 2^75 ticks (ten million units) dropping the low 11 bits costs less than a
-    // billionth of a unit and keeps to one hardware conversion.
-    if x >> 75 == 0 {
+    // billionth of a unit and keeps to one hardware conversion. Below 2^11 they would be
+    // all there is: a station under two units an hour, advanced a nanosecond or two, would
+    // book no work at all (its operating-time failure clock then never ran down, and the
+    // line's next boundary stayed a nanosecond away for ever).
+    if x >> 11 == 0 {
+        x as u64 as f64
+    } else if x >> 75 == 0 {
         ((x >> 11) as u64) as f64 * 2048.0
     } else {
         x as f64

@@ -1,7 +1,7 @@
 //! Regression tests, named after what broke.
 
 use crate::bundled;
-use twin_models::{RunSpec, replicate};
+use twin_models::{RunSpec, Twin, load_scenario, replicate};
 
 /// A conveyor whose inflow had been steady for longer than its transport time capped what
 /// could leave it at the count before the interval, starving the next machine for hours
@@ -68,5 +68,55 @@ fn plant_agv_traffic_does_not_gridlock_on_other_seeds() {
         let f = k.fleet.as_ref().unwrap();
         assert_eq!((f.deadlocks, f.collisions), (0, 0), "seed {seed}");
         assert_eq!(k.line_minutes_lost(), 0.0, "seed {seed}");
+    }
+}
+
+/// A station of one unit an hour with failures in operating time: an advance of a
+/// nanosecond or two came to fewer than 2,048 ticks, which the fast tick-to-float
+/// conversion rounded to nothing, so the station booked no work, its failure clock stood
+/// still one nanosecond short, and the line asked to be woken again two nanoseconds later,
+/// for ever (a 25-minute run never ended; with a fleet, memory grew without bound).
+#[test]
+fn a_station_of_one_unit_an_hour_with_failures_runs_to_its_horizon() {
+    for speed in ["1/h", "2/h", "0.25/h"] {
+        let s = load_scenario(
+            "slow.toml",
+            &format!(
+                r#"
+                name = "slow"
+                [run]
+                horizon = "25min"
+                [[lines]]
+                name = "L"
+                [[lines.stations]]
+                name = "a"
+                kind = "filler"
+                speed = "{speed}"
+                failures = [{{ tbf = "exp(2min)", ttr = "exp(1min)" }}]
+                [[lines.stations]]
+                name = "b"
+                kind = "capper"
+                speed = "36000/h"
+                [[lines.buffers]]
+                name = "ab"
+                from = "a"
+                to = "b"
+                capacity = 100
+                "#
+            ),
+        )
+        .unwrap();
+        let mut twin = Twin::new(&s, RunSpec::of(&s));
+        // Samples every 3 s, failures and repairs every few minutes: a few thousand events.
+        let mut steps = 0;
+        while twin.step().is_some() {
+            steps += 1;
+            assert!(steps < 20_000, "{speed}: stuck at {} ns", twin.now().0);
+        }
+        let k = twin.finish().kpis;
+        assert!(
+            k.lines[0].stations[0].failures > 0,
+            "{speed}: the failures struck"
+        );
     }
 }
