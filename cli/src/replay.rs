@@ -9,7 +9,8 @@ use crate::feed_report::{FedRun, Quarantine, report};
 use crate::live::{AlertSink, drive};
 use crate::pace::Pace;
 use feeds::{
-    Admission, FeedEvent, Ingestion, Rejection, estimate_lines, parse_csv, parse_ndjson_parallel,
+    Admission, FeedEvent, Ingestion, Rejection, decode, estimate_lines, parse_csv,
+    parse_ndjson_parallel,
 };
 use sim::{SimDuration, SimTime};
 use std::path::{Path, PathBuf};
@@ -31,11 +32,17 @@ pub fn run(
     let mut ingestion = Ingestion::new(0.0);
     let mut quarantine = Quarantine::default();
     for feed in feeds {
-        let text = std::fs::read_to_string(feed).map_err(|e| {
+        let bytes = std::fs::read(feed).map_err(|e| {
             Failure::BadInput(format!("{}: cannot read the feed: {e}", feed.display()))
         })?;
         let ext = feed.extension().and_then(|e| e.to_str()).unwrap_or("");
         let file = feed.display().to_string();
+        // A line that is not UTF-8 is refused alone, as live runs refuse it.
+        let (text, not_text) = decode(&bytes);
+        for r in not_text {
+            ingestion.quarantine();
+            quarantine.add(&file, Some(r.line), &r.reason, &r.raw);
+        }
         ingestion.reserve(estimate_lines(&text));
         let mut take = |result: Result<FeedEvent, Rejection>| match result {
             Ok(event) => {

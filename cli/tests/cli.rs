@@ -486,3 +486,47 @@ fn replay_refuses_a_scenario_without_start_and_unknown_feed_formats() {
         "unknown feed format `.toml`",
     );
 }
+
+/// A feed file with one line that is not UTF-8 was refused whole (exit 2) by replay, while
+/// live runs refused just the line; and a byte-order mark cost the first event. Now replay
+/// refuses the line alone, with its number, and every line is accounted for.
+#[test]
+fn regression_replay_quarantines_a_line_that_is_not_utf8_and_takes_a_bom() {
+    let feed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/feeds/plant-agv.ndjson"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = feed.lines().take(40).collect();
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    for (k, l) in lines.iter().enumerate() {
+        if k == 7 {
+            bytes.extend(b"{\"event_id\":\"broken\xff\"}\n");
+        }
+        bytes.extend(l.as_bytes());
+        bytes.push(b'\n');
+    }
+    let work = temp_dir("replay-utf8-in");
+    std::fs::create_dir_all(&work).unwrap();
+    let file = work.join("feed.ndjson");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = temp_dir("replay-utf8");
+    let o = replay(file.to_str().unwrap(), &out, "6h");
+    assert!(o.status.success(), "{}", text(&o));
+    let quarantine = std::fs::read_to_string(out.join("quarantine.ndjson")).unwrap();
+    let entries: Vec<serde_json::Value> = quarantine
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 1, "{quarantine}");
+    assert_eq!(entries[0]["line"], 8);
+    assert!(entries[0]["reason"].as_str().unwrap().contains("UTF-8"));
+    let counters = &json_file(&out.join("kpis.json"))["ingestion"];
+    // Lines in = applied + duplicates + quarantined.
+    let n = |k: &str| counters[k].as_u64().unwrap();
+    assert_eq!(
+        n("applied") + n("duplicates") + n("quarantined"),
+        41,
+        "40 lines and the broken one: {counters}"
+    );
+    assert_eq!(counters["quarantined"], 1);
+}

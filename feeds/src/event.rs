@@ -13,6 +13,15 @@ impl Timestamp {
         if let Some(nanos) = super::rfc3339::read(text) {
             return Ok(Timestamp(nanos));
         }
+        // RFC 3339 joins date and time with `T` (or `t`); the `time` crate takes any
+        // character there.
+        if let Some(&sep) = text.as_bytes().get(10)
+            && !matches!(sep, b'T' | b't')
+        {
+            return Err(format!(
+                "`{text}` is not an RFC 3339 time: the date and the time must be joined by `T`"
+            ));
+        }
         let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
             .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))?;
         i64::try_from(t.unix_timestamp_nanos())

@@ -52,7 +52,7 @@ mod synthetic;
 pub use event::{EventKind, FeedEvent, Timestamp};
 pub use ingest::{Admission, Ingestion, IngestionCounters};
 pub use parse::{
-    FeedReader, Rejection, estimate_lines, parse_csv, parse_ndjson, parse_ndjson_line,
+    FeedReader, Rejection, decode, estimate_lines, parse_csv, parse_ndjson, parse_ndjson_line,
     parse_ndjson_parallel,
 };
 pub use stock::{Applied, OpenOrder, Position, PositionKey, StockLedger};

@@ -10,6 +10,38 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
+/// The UTF-8 byte-order mark.
+const BOM: char = '\u{feff}';
+
+/// A feed file's bytes as text: each line that is not valid UTF-8 becomes a blank line of
+/// the text (so every other line keeps its number) and a [`Rejection`] of its own; a
+/// byte-order mark at the start is dropped.
+pub fn decode(bytes: &[u8]) -> (Cow<'_, str>, Vec<Rejection>) {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return (Cow::Borrowed(text), Vec::new());
+    }
+    let mut text = String::with_capacity(bytes.len());
+    let mut rejected = Vec::new();
+    for (k, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if k > 0 {
+            text.push('\n');
+        }
+        match std::str::from_utf8(line) {
+            Ok(l) => text.push_str(l),
+            Err(e) => rejected.push(Rejection {
+                line: k + 1,
+                reason: format!(
+                    "not valid UTF-8 (at byte {} of the line)",
+                    e.valid_up_to() + 1
+                ),
+                raw: String::from_utf8_lossy(line).into_owned(),
+            }),
+        }
+    }
+    (Cow::Owned(text), rejected)
+}
+
 /// A line that is not a valid event, with the reason (for the quarantine file).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
@@ -193,6 +225,8 @@ impl FeedReader {
 
     /// Parses one NDJSON line (line number `line`, from 1).
     pub fn ndjson_line(&mut self, text: &str, line: usize) -> Result<FeedEvent, Rejection> {
+        // A byte-order mark starts a file (or a stream) written by some editors and tools.
+        let text = text.strip_prefix(BOM).unwrap_or(text);
         let reject = |reason: String| Rejection {
             line,
             reason,
@@ -320,48 +354,59 @@ fn cut_at_line_ends(text: &str, size: usize) -> Vec<&str> {
 }
 
 /// Parses CSV text with a header row naming the fields (any order; `region`, `sku` or
-/// `material`, and `source` optional): one result per data row, in file order.
+/// `material`, and `source` optional): one result per data row, in file order. A record is
+/// one line (events never hold a line break), so a malformed one (a stray quote, a field
+/// too many) is refused alone and the next line is read afresh.
 pub fn parse_csv(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
+    let text = text.strip_prefix(BOM).unwrap_or(text);
+    let record_of = |line: &str| -> Result<csv::StringRecord, String> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .from_reader(line.as_bytes());
+        match reader.records().next() {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => Err(format!("{e}")),
+            None => Err("no fields".to_string()),
+        }
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((h, header_line)) = lines.next() else {
+        return Vec::new();
+    };
+    let headers = match record_of(header_line) {
+        Ok(h) => h,
         Err(e) => {
             return vec![Err(Rejection {
-                line: 1,
+                line: h + 1,
                 reason: format!("header row: {e}"),
-                raw: text.lines().next().unwrap_or("").to_string(),
+                raw: header_line.to_string(),
             })];
         }
     };
-    let lines: Vec<&str> = text.lines().collect();
     let mut events = FeedReader::new();
-    reader
-        .records()
-        .map(|record| {
-            let record = record.map_err(|e| Rejection {
-                line: e.position().map_or(0, |p| p.line() as usize),
-                reason: format!("{e}"),
-                raw: String::new(),
-            })?;
-            let line = record.position().map_or(0, |p| p.line() as usize);
-            let raw_line = lines
-                .get(line.saturating_sub(1))
-                .copied()
-                .unwrap_or("")
-                .to_string();
+    lines
+        .map(|(k, raw_line)| {
             let reject = |reason: String| Rejection {
-                line,
+                line: k + 1,
                 reason,
-                raw: raw_line.clone(),
+                raw: raw_line.to_string(),
             };
+            let record = record_of(raw_line).map_err(reject)?;
             if record.len() != headers.len() {
                 return Err(reject(format!(
-                    "{} fields, the header has {}",
+                    "{} fields, the header has {}{}",
                     record.len(),
-                    headers.len()
+                    headers.len(),
+                    if raw_line.matches('"').count() % 2 == 1 {
+                        " (a quote is not closed)"
+                    } else {
+                        ""
+                    }
                 )));
             }
             let raw: RawEvent<'_> = record

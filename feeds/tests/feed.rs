@@ -3,7 +3,7 @@
 //! property test that reordering within the window and duplicating never change the result.
 
 use feeds::{
-    Admission, Applied, EventKind, FeedEvent, Ingestion, StockLedger, Timestamp, parse_csv,
+    Admission, Applied, EventKind, FeedEvent, Ingestion, StockLedger, Timestamp, decode, parse_csv,
     parse_ndjson, parse_ndjson_line,
 };
 use proptest::prelude::*;
@@ -581,4 +581,95 @@ fn ledgers_are_equal_by_their_positions_whatever_order_those_came_in() {
     assert_ne!(one, other);
     assert_eq!(other.position("P1", "WH", "caps").unwrap().on_hand, 20.0);
     assert!(other.position("P1", "WH", "labels").is_none());
+}
+
+/// A byte-order mark at the start of a file (some editors and exports write one) is not
+/// part of the first event.
+#[test]
+fn regression_a_byte_order_mark_does_not_quarantine_the_first_event() {
+    let ndjson = format!(
+        "\u{feff}{}\n{}\n",
+        line("a", "2026-11-23T06:00:00Z", "receipt", 5.0),
+        line("b", "2026-11-23T06:01:00Z", "receipt", 6.0)
+    );
+    let (text, rejected) = decode(ndjson.as_bytes());
+    assert!(rejected.is_empty());
+    assert!(parse_ndjson(&text).all(|r| r.is_ok()));
+    // Handed over line by line (live on standard input), the first line still has it.
+    assert!(parse_ndjson(&ndjson).all(|r| r.is_ok()));
+    let csv = "\u{feff}event_id,ts,site,sku,location,kind,qty,unit\n\
+               a,2026-11-23T06:00:00Z,P1,caps,WH,receipt,5,pcs\n";
+    let events = parse_csv(csv);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].as_ref().unwrap().event_id.as_ref(), "a");
+}
+
+/// One line with a byte that is not UTF-8 refused the whole file; now it is refused alone,
+/// with its number, and every other line keeps its own.
+#[test]
+fn regression_invalid_utf8_is_quarantined_line_by_line() {
+    let mut bytes = Vec::new();
+    bytes.extend(line("a", "2026-11-23T06:00:00Z", "receipt", 5.0).bytes());
+    bytes.extend(b"\n{\"event_id\":\"b\xff\"}\n");
+    bytes.extend(line("c", "2026-11-23T06:02:00Z", "receipt", 7.0).bytes());
+    bytes.push(b'\n');
+    let (text, rejected) = decode(&bytes);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].line, 2);
+    assert!(
+        rejected[0].reason.contains("UTF-8"),
+        "{}",
+        rejected[0].reason
+    );
+    assert!(rejected[0].raw.contains("event_id"));
+    let parsed: Vec<_> = parse_ndjson(&text).collect();
+    assert_eq!(parsed.len(), 2, "the bad line is blank in the text");
+    let ids: Vec<&str> = parsed
+        .iter()
+        .map(|r| r.as_ref().unwrap().event_id.as_ref())
+        .collect();
+    assert_eq!(ids, ["a", "c"]);
+}
+
+/// `ts` must join date and time with `T` as RFC 3339 says; the time crate took any
+/// character there.
+#[test]
+fn regression_timestamps_are_strictly_rfc3339() {
+    for bad in [
+        "2026-11-23*07:00:00Z",
+        "2026-11-23707:00:00Z",
+        "2026-11-23 07:00:00Z",
+    ] {
+        let err = Timestamp::parse(bad).unwrap_err();
+        assert!(err.contains("joined by `T`"), "{bad}: {err}");
+    }
+    assert_eq!(
+        Timestamp::parse("2026-11-23t07:00:00z").unwrap(),
+        Timestamp::parse("2026-11-23T07:00:00Z").unwrap()
+    );
+    assert!(Timestamp::parse("2026-11-23T07:00:00.5+01:00").is_ok());
+}
+
+/// One stray quote in a CSV feed swallowed the rest of the file into one record (100 rows:
+/// 4 applied, 1 quarantined, 95 gone); now only its own row is refused.
+#[test]
+fn regression_a_stray_quote_in_csv_refuses_its_row_alone() {
+    let mut csv = String::from("event_id,ts,site,sku,location,kind,qty,unit\n");
+    for k in 0..100 {
+        let id = if k == 4 {
+            "\"e4".to_string()
+        } else {
+            format!("e{k}")
+        };
+        csv.push_str(&format!(
+            "{id},2026-11-23T06:{:02}:00Z,P1,caps,WH,receipt,1,pcs\n",
+            k % 60
+        ));
+    }
+    let events = parse_csv(&csv);
+    assert_eq!(events.len(), 100, "one result per row");
+    let refused: Vec<_> = events.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].line, 6, "header, then rows 0 to 4");
+    assert!(refused[0].raw.starts_with("\"e4"), "{}", refused[0].raw);
 }
