@@ -2,7 +2,7 @@
 # The project's test command: installs what the tests need on a fresh machine, then runs
 # every test of the workspace (unit, integration, CLI, doc tests).
 # System parts, installed here when missing: the MQTT tests start their own Mosquitto
-# broker (Debian package `mosquitto`); the report tests screenshot the HTML report in
+# broker (Debian package `mosquitto`, with a TLS certificate made by `openssl`); the report tests screenshot the HTML report in
 # headless Chromium (Debian package `chromium`); the viewer tests render a frame of
 # `twinline view` in a virtual X server with Mesa's software Vulkan (Debian packages
 # `xvfb`, `xauth`, `mesa-vulkan-drivers`, `libvulkan1` and the X11 client libraries).
@@ -17,6 +17,10 @@ fi
 missing=()
 if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   missing+=(mosquitto)
+fi
+if ! command -v openssl >/dev/null 2>&1; then
+  # The MQTT TLS test makes its own certificate authority.
+  missing+=(openssl)
 fi
 if ! command -v chromium >/dev/null 2>&1; then
   # The report tests look at the HTML report in a real headless browser.

@@ -232,8 +232,10 @@ enum Command {
     Live {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Broker to subscribe on: mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS).
-        /// Credentials come from TWINLINE_MQTT_USERNAME and TWINLINE_MQTT_PASSWORD.
+        /// Broker to subscribe on: mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://... (TLS).
+        /// Credentials in the URL (percent-encoded) or from TWINLINE_MQTT_USERNAME and
+        /// TWINLINE_MQTT_PASSWORD; they are never printed or written, and a broker that
+        /// refuses them ends the run (exit 2).
         #[arg(long)]
         mqtt: Vec<String>,
         /// Topic filters to subscribe to (QoS 1).

@@ -94,6 +94,25 @@ struct Broker {
 
 impl Broker {
     fn start(dir: &Path, port: u16) -> Broker {
+        Self::start_with(dir, port, "allow_anonymous true\n")
+    }
+
+    /// A broker that takes only `user` with `password` (a password file made by
+    /// `mosquitto_passwd`, from the same package).
+    fn start_with_password(dir: &Path, port: u16, user: &str, password: &str) -> Broker {
+        let file = dir.join("passwords");
+        let made = mosquitto_passwd(&file, user, password);
+        assert!(made.success());
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Self::start_with(
+            dir,
+            port,
+            &format!("allow_anonymous false\npassword_file {}\n", file.display()),
+        )
+    }
+
+    fn start_with(dir: &Path, port: u16, access: &str) -> Broker {
         // Started as root, mosquitto runs as its own user: it must be able to save there.
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -101,7 +120,7 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                "listener {port} 127.0.0.1\n{access}persistence true\n\
                  persistence_location {}/\nmax_queued_messages 0\n",
                 dir.display()
             ),
@@ -141,6 +160,22 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Writes a Mosquitto password file holding `user` with `password`.
+fn mosquitto_passwd(file: &Path, user: &str, password: &str) -> std::process::ExitStatus {
+    let tool = ["/usr/bin/mosquitto_passwd", "/usr/sbin/mosquitto_passwd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("mosquitto_passwd"));
+    Command::new(tool)
+        .arg("-b")
+        .arg("-c")
+        .arg(file)
+        .args([user, password])
+        .status()
+        .expect("mosquitto_passwd (package mosquitto) runs")
 }
 
 fn mosquitto() -> PathBuf {
@@ -506,4 +541,224 @@ fn ctrl_c_ends_a_live_run_with_its_results_up_to_then() {
         .unwrap()
         .clone();
     assert_eq!(caps["on_hand"], 50.0);
+}
+
+/// `twinline live` with `args` on the bundled plant, run to its end: exit status, standard
+/// output and standard error.
+fn live_to_end(args: &[&str], out: &Path) -> (Option<i32>, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["live", "scenarios/plant-agv.toml"])
+        .args(args)
+        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "3600"])
+        .args(["--horizon", "30min", "--warmup", "1min"])
+        .arg("--out")
+        .arg(out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir`, as text.
+fn every_output(dir: &Path) -> String {
+    let mut all = String::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries {
+            all.push_str(&String::from_utf8_lossy(
+                &std::fs::read(e.unwrap().path()).unwrap(),
+            ));
+        }
+    }
+    all
+}
+
+/// `mqtt://user:pass@host` was read as a host name `user:pass@host`: the password went to
+/// standard error and kpis.json, and the run retried DNS to the horizon and exited 0.
+#[test]
+fn regression_credentials_in_the_url_are_used_and_never_shown() {
+    let secret = "p@ss-7xq";
+    let dir = temp_dir("mqtt-password");
+    let port = free_port();
+    let _broker = Broker::start_with_password(&dir, port, "twin", secret);
+    let out = dir.join("out");
+    let url = format!("mqtt://twin:p%40ss-7xq@127.0.0.1:{port}");
+    let id = format!("creds-{}", std::process::id());
+    let (code, stdout, stderr) = live_to_end(&["--mqtt", &url, "--client-id", &id], &out);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("connected to mqtt://127.0.0.1"), "{stderr}");
+    assert!(
+        stderr.contains("unencrypted"),
+        "a warning for plain TCP: {stderr}"
+    );
+    assert_eq!(kpis(&out)["live"]["sources"][0]["connects"], 1);
+    assert_eq!(
+        kpis(&out)["live"]["sources"][0]["source"],
+        format!("mqtt://127.0.0.1:{port}")
+    );
+    for (what, text) in [
+        ("standard output", stdout),
+        ("standard error", stderr),
+        ("the files", every_output(&out)),
+    ] {
+        assert!(
+            !text.contains("7xq") && !text.contains("twin:"),
+            "{what} shows the credentials: {text}"
+        );
+    }
+}
+
+/// A wrong or missing password ran to the horizon with no event and exited 0.
+#[test]
+fn regression_a_refused_password_is_an_error_and_a_loud_alert() {
+    let dir = temp_dir("mqtt-refused");
+    let port = free_port();
+    let _broker = Broker::start_with_password(&dir, port, "twin", "right-one");
+    for (name, url) in [
+        ("wrong", format!("mqtt://twin:wrong-9zq@127.0.0.1:{port}")),
+        ("missing", format!("mqtt://127.0.0.1:{port}")),
+    ] {
+        let out = dir.join(name);
+        let id = format!("refused-{name}-{}", std::process::id());
+        let (code, stdout, stderr) = live_to_end(&["--mqtt", &url, "--client-id", &id], &out);
+        assert_eq!(code, Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains("refused the user name or password")
+                || stderr.contains("not authorised"),
+            "{name}: {stderr}"
+        );
+        assert!(stdout.contains("feed_source_refused"), "{name}: {stdout}");
+        assert!(!stderr.contains("9zq") && !every_output(&out).contains("9zq"));
+        assert!(
+            out.join("kpis.json").exists(),
+            "the results up to then are written"
+        );
+    }
+}
+
+/// A certificate authority and a server certificate for 127.0.0.1 signed by it, made with
+/// `openssl` in `dir`: (CA file, certificate, key).
+fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (scripts/test.sh installs it)");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=twinline test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    use std::os::unix::fs::PermissionsExt as _;
+    for f in ["ca.pem", "server.pem", "server.key"] {
+        std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// Over TLS, with the CA the test made: credentials in the URL, no warning, connected.
+#[test]
+fn credentials_over_tls_to_a_broker_with_a_self_signed_authority() {
+    let dir = temp_dir("mqtt-tls");
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let (ca, cert, key) = test_certificates(&certs);
+    let port = free_port();
+    let passwords = dir.join("passwords");
+    let made = mosquitto_passwd(&passwords, "twin", "tls-secret-4kd");
+    assert!(made.success());
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&passwords, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _broker = Broker::start_with(
+        &dir,
+        port,
+        &format!(
+            "allow_anonymous false\npassword_file {}\ncafile {}\ncertfile {}\nkeyfile {}\n",
+            passwords.display(),
+            ca.display(),
+            cert.display(),
+            key.display()
+        ),
+    );
+    let out = dir.join("out");
+    let url = format!("mqtts://twin:tls-secret-4kd@127.0.0.1:{port}");
+    let id = format!("tls-{}", std::process::id());
+    let (code, stdout, stderr) = live_to_end(
+        &[
+            "--mqtt",
+            &url,
+            "--client-id",
+            &id,
+            "--ca",
+            ca.to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("connected to mqtts://127.0.0.1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("unencrypted"), "{stderr}");
+    assert_eq!(kpis(&out)["live"]["sources"][0]["connects"], 1);
+    assert!(!format!("{stdout}{stderr}{}", every_output(&out)).contains("4kd"));
 }

@@ -48,6 +48,8 @@ pub enum Arrival {
     },
     /// The source has no more (end of standard input).
     Ended,
+    /// The source can never deliver (a broker refused the credentials): the run ends.
+    Fatal { source: Arc<str>, reason: String },
 }
 
 /// Where alerts go as they are raised: standard output (NDJSON), and an MQTT topic.
@@ -102,6 +104,8 @@ pub struct Received {
     pub events: u64,
     pub first_s: Option<f64>,
     pub last_s: Option<f64>,
+    /// A source that can never deliver, and why: the run stopped there.
+    pub fatal: Option<(Arc<str>, String)>,
 }
 
 /// The pacing loop: moves the twin along `pace`, a `lateness` behind it, offering events
@@ -128,33 +132,38 @@ pub fn drive(
     let mut flushed = false;
     let mut shown = (0usize, 0usize);
     let mut received = Received::default();
-    let mut take = |a: Arrival, ended: &mut usize, ingestion: &mut Ingestion| match a {
-        Arrival::Event(e) => {
-            let at = pace.wall().as_secs_f64();
-            received.first_s.get_or_insert(at);
-            received.last_s = Some(at);
-            received.events += 1;
-            let id = e.event_id.clone();
-            if let feeds::Admission::Conflict(reason) = ingestion.offer(e) {
-                quarantine.add("(live)", None, &reason, &id);
+    let mut take =
+        |a: Arrival, ended: &mut usize, ingestion: &mut Ingestion, received: &mut Received| match a
+        {
+            Arrival::Event(e) => {
+                let at = pace.wall().as_secs_f64();
+                received.first_s.get_or_insert(at);
+                received.last_s = Some(at);
+                received.events += 1;
+                let id = e.event_id.clone();
+                if let feeds::Admission::Conflict(reason) = ingestion.offer(e) {
+                    quarantine.add("(live)", None, &reason, &id);
+                }
             }
-        }
-        Arrival::Refused {
-            source,
-            line,
-            reason,
-            raw,
-        } => {
-            ingestion.quarantine();
-            quarantine.add(&source, line, &reason, &raw);
-        }
-        Arrival::Ended => *ended += 1,
-    };
+            Arrival::Refused {
+                source,
+                line,
+                reason,
+                raw,
+            } => {
+                ingestion.quarantine();
+                quarantine.add(&source, line, &reason, &raw);
+            }
+            Arrival::Ended => *ended += 1,
+            Arrival::Fatal { source, reason } => {
+                received.fatal.get_or_insert((source, reason));
+            }
+        };
     loop {
         if let Some(rx) = arrivals {
             for _ in 0..ROUND {
                 match rx.try_recv() {
-                    Ok(a) => take(a, &mut ended, ingestion),
+                    Ok(a) => take(a, &mut ended, ingestion, &mut received),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         ended = sources;
@@ -186,12 +195,25 @@ pub fn drive(
             twin.advance_to(target);
         }
         alerts.catch_up(twin, site, &mut shown);
+        if let Some((source, reason)) = &received.fatal {
+            // Loud, before the run ends with its error.
+            alerts.emit(
+                site,
+                &json!({
+                    "at_s": twin.now().as_secs_f64(),
+                    "kind": "feed_source_refused",
+                    "source": source.as_ref(),
+                    "hint": format!("{reason}: check the credentials and the broker's access list; the run stops here"),
+                }),
+            );
+            return received;
+        }
         if twin.done() || stop.load(Ordering::SeqCst) {
             return received;
         }
         match arrivals.filter(|_| ended < sources) {
             Some(rx) => match rx.recv_timeout(TICK) {
-                Ok(a) => take(a, &mut ended, ingestion),
+                Ok(a) => take(a, &mut ended, ingestion, &mut received),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => ended = sources,
             },
@@ -220,9 +242,16 @@ pub fn run(
     let mut links = Vec::new();
     let mut publisher = None;
     for url in &settings.mqtt {
-        let link = Arc::new(Mutex::new(mqtt::Link::new(url)));
+        let broker = mqtt::BrokerUrl::parse(url).map_err(Failure::BadInput)?;
+        if broker.sends_credentials_in_clear() {
+            eprintln!(
+                "live: warning: the credentials for {} go over plain TCP, unencrypted; use mqtts:// (TLS)",
+                broker.shown
+            );
+        }
+        let link = Arc::new(Mutex::new(mqtt::Link::new(&broker.shown)));
         let config = mqtt::Subscription {
-            url: url.clone(),
+            broker,
             topics: settings.topics.clone(),
             client_id: if settings.mqtt.len() > 1 {
                 format!("{}-{}", settings.client_id, links.len())
@@ -322,7 +351,11 @@ pub fn run(
         },
         out,
         reproducible,
-    )
+    )?;
+    match received.fatal {
+        Some((source, reason)) => Err(Failure::BadInput(format!("live: {source}: {reason}"))),
+        None => Ok(()),
+    }
 }
 
 /// The wall clock as a feed timestamp.

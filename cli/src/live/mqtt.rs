@@ -3,14 +3,20 @@
 //! with back-off; every outage is reported. Redelivered messages are duplicates by
 //! `event_id`, which the ingestion ignores.
 //!
-//! Credentials come from the environment (`TWINLINE_MQTT_USERNAME`,
-//! `TWINLINE_MQTT_PASSWORD`), never from the scenario or the command line.
+//! Credentials come in the broker's URL (`mqtt://USER:PASSWORD@HOST`, percent-encoded) or
+//! from the environment (`TWINLINE_MQTT_USERNAME`, `TWINLINE_MQTT_PASSWORD`); either way
+//! they are taken out of the URL at once and never printed or written: every message and
+//! file shows the broker as `scheme://host:port`. A broker that refuses them ends the run
+//! with an error.
 
 use super::Arrival;
 use crate::Failure;
 use crossbeam_channel::Sender;
 use feeds::FeedReader;
-use rumqttc::{Client, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
+use rumqttc::{
+    Client, ConnectReturnCode, ConnectionError, Event, MqttOptions, Packet, QoS, TlsConfiguration,
+    Transport,
+};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -26,10 +32,120 @@ const REQUESTS: usize = 1_024;
 /// The system's CA bundle, for `mqtts://` without `--ca`.
 const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// A broker's address from `--mqtt`, with the credentials taken out of it.
+pub struct BrokerUrl {
+    /// The address as shown and written: `scheme://host:port`, never the credentials.
+    pub shown: String,
+    tls: bool,
+    host: String,
+    port: u16,
+    credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for BrokerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// `url` with what stands before an `@` in its authority hidden, for messages about a URL
+/// that does not parse.
+fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let shown = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_string(),
+    };
+    if scheme.is_empty() {
+        shown
+    } else {
+        format!("{scheme}://{shown}")
+    }
+}
+
+/// `%XX` escapes in `s` decoded (as URLs write a `@` or `:` in a password).
+fn percent_decoded(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or("a `%` in the credentials must start an escape such as %40")?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the credentials are not UTF-8 once unescaped".into())
+}
+
+impl BrokerUrl {
+    /// Reads `mqtt://[USER[:PASSWORD]@]HOST[:PORT]` or `mqtts://...` (TLS; a bare host
+    /// means `mqtt://`).
+    pub fn parse(url: &str) -> Result<BrokerUrl, String> {
+        let bad = |why: String| format!("--mqtt {}: {why}", redacted(url));
+        let (tls, rest) = if let Some(r) = url.strip_prefix("mqtts://") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("mqtt://") {
+            (false, r)
+        } else if url.contains("://") {
+            return Err(bad("the scheme must be mqtt:// or mqtts://".into()));
+        } else {
+            (false, url)
+        };
+        let rest = rest.trim_end_matches('/');
+        let (credentials, address) = match rest.rfind('@') {
+            Some(at) => {
+                let (user, pass) = rest[..at].split_once(':').unwrap_or((&rest[..at], ""));
+                let user = percent_decoded(user).map_err(bad)?;
+                if user.is_empty() {
+                    return Err(bad("the user name before `@` is empty".into()));
+                }
+                (
+                    Some((user, percent_decoded(pass).map_err(bad)?)),
+                    &rest[at + 1..],
+                )
+            }
+            None => (None, rest),
+        };
+        let (host, port) = match address.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| bad(format!("`{p}` is not a port number")))?,
+            ),
+            None => (address, if tls { 8883 } else { 1883 }),
+        };
+        if host.is_empty() {
+            return Err(bad("no host".into()));
+        }
+        Ok(BrokerUrl {
+            shown: format!("{}://{host}:{port}", if tls { "mqtts" } else { "mqtt" }),
+            tls,
+            host: host.to_string(),
+            port,
+            credentials,
+        })
+    }
+
+    /// Whether a user name and password go to the broker (from the URL or the
+    /// environment), and whether over plain TCP.
+    pub fn sends_credentials_in_clear(&self) -> bool {
+        !self.tls
+            && (self.credentials.is_some() || std::env::var_os("TWINLINE_MQTT_USERNAME").is_some())
+    }
+}
+
 /// What to subscribe to, where.
 pub struct Subscription {
-    /// `mqtt://host:port` or `mqtts://host:port` (TLS).
-    pub url: String,
+    /// The broker.
+    pub broker: BrokerUrl,
     pub topics: Vec<String>,
     pub client_id: String,
     /// CA certificates (PEM) for TLS.
@@ -134,49 +250,34 @@ impl AlertPublisher {
 
 /// Connection options from `s` and the environment.
 fn options(s: &Subscription) -> Result<MqttOptions, Failure> {
-    let bad = |why: String| Failure::BadInput(format!("--mqtt {}: {why}", s.url));
-    let (tls, rest) = if let Some(r) = s.url.strip_prefix("mqtts://") {
-        (true, r)
-    } else if let Some(r) = s.url.strip_prefix("mqtt://") {
-        (false, r)
-    } else if s.url.contains("://") {
-        return Err(bad("the scheme must be mqtt:// or mqtts://".into()));
-    } else {
-        (false, s.url.as_str())
-    };
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| bad(format!("`{p}` is not a port number")))?,
-        ),
-        None => (rest, if tls { 8883 } else { 1883 }),
-    };
-    if host.is_empty() {
-        return Err(bad("no host".into()));
-    }
-    let mut o = MqttOptions::new(&s.client_id, host, port);
+    let b = &s.broker;
+    let bad = |why: String| Failure::BadInput(format!("--mqtt {}: {why}", b.shown));
+    let mut o = MqttOptions::new(&s.client_id, b.host.clone(), b.port);
     o.set_keep_alive(Duration::from_secs(10))
         .set_clean_session(false)
         .set_max_packet_size(1 << 20, 1 << 20);
     match (
+        &b.credentials,
         std::env::var("TWINLINE_MQTT_USERNAME"),
         std::env::var("TWINLINE_MQTT_PASSWORD"),
     ) {
-        (Ok(user), Ok(pass)) => {
+        (Some((user, pass)), _, _) => {
+            o.set_credentials(user.clone(), pass.clone());
+        }
+        (None, Ok(user), Ok(pass)) => {
             o.set_credentials(user, pass);
         }
-        (Ok(user), Err(_)) => {
+        (None, Ok(user), Err(_)) => {
             o.set_credentials(user, "");
         }
-        (Err(_), Ok(_)) => {
+        (None, Err(_), Ok(_)) => {
             return Err(bad(
                 "TWINLINE_MQTT_PASSWORD is set without TWINLINE_MQTT_USERNAME".into(),
             ));
         }
-        (Err(_), Err(_)) => {}
+        (None, Err(_), Err(_)) => {}
     }
+    let tls = b.tls;
     if tls {
         let path = s.ca.clone().unwrap_or_else(|| PathBuf::from(SYSTEM_CAS));
         let ca = std::fs::read(&path).map_err(|e| {
@@ -209,7 +310,7 @@ pub fn spawn(
     if s.topics.is_empty() {
         return Err(Failure::BadInput(format!(
             "--mqtt {}: give at least one --topic, e.g. 'twinline/+/inventory/#'",
-            s.url
+            s.broker.shown
         )));
     }
     let options = options(&s)?;
@@ -217,7 +318,7 @@ pub fn spawn(
     link.lock().expect("link lock").began = Some(began);
     let subscriber = client.clone();
     let topics = s.topics.clone();
-    let url = s.url.clone();
+    let url = s.broker.shown.clone();
     std::thread::spawn(move || {
         let mut reader = FeedReader::new();
         let mut backoff = BACKOFF_MIN;
@@ -282,6 +383,27 @@ pub fn spawn(
                     }
                 }
                 Ok(_) => {}
+                Err(ConnectionError::ConnectionRefused(code))
+                    if code != ConnectReturnCode::ServiceUnavailable =>
+                {
+                    // Trying again cannot help: the broker refuses these credentials or
+                    // this client. The run ends with an error.
+                    let reason = match code {
+                        ConnectReturnCode::BadUserNamePassword => {
+                            "the broker refused the user name or password".to_string()
+                        }
+                        ConnectReturnCode::NotAuthorized => {
+                            "the broker refused this client: not authorised".to_string()
+                        }
+                        other => format!("the broker refused the connection ({other:?})"),
+                    };
+                    note(&|l| l.lost(reason.clone()));
+                    let _ = tx.send(Arrival::Fatal {
+                        source: Arc::from(url.as_str()),
+                        reason,
+                    });
+                    return;
+                }
                 Err(e) => {
                     let reason = e.to_string();
                     let first = link.lock().expect("link lock").down.is_none();
@@ -296,4 +418,48 @@ pub fn spawn(
         }
     });
     Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_out_of_the_url() {
+        let b = BrokerUrl::parse("mqtt://ops:p%40ss%3Aw0rd@broker.plant:1884/").unwrap();
+        assert_eq!(b.shown, "mqtt://broker.plant:1884");
+        assert_eq!(format!("{b:?}"), "mqtt://broker.plant:1884");
+        assert_eq!(
+            (b.host.as_str(), b.port, b.tls),
+            ("broker.plant", 1884, false)
+        );
+        assert_eq!(
+            b.credentials,
+            Some(("ops".to_string(), "p@ss:w0rd".to_string()))
+        );
+        let t = BrokerUrl::parse("mqtts://broker.plant").unwrap();
+        assert_eq!(
+            (t.shown.as_str(), t.credentials),
+            ("mqtts://broker.plant:8883", None)
+        );
+        assert_eq!(
+            BrokerUrl::parse("10.0.0.5").unwrap().shown,
+            "mqtt://10.0.0.5:1883"
+        );
+    }
+
+    #[test]
+    fn a_bad_url_is_named_without_its_credentials() {
+        for (url, says) in [
+            ("mqtt://ops:s3cret@host:port", "`port` is not a port number"),
+            ("mqtt://ops:s3cret@", "no host"),
+            ("http://ops:s3cret@host", "the scheme must be"),
+            ("mqtt://ops:s3%zzcret@host", "escape"),
+            ("mqtt://:s3cret@host", "user name"),
+        ] {
+            let err = BrokerUrl::parse(url).unwrap_err();
+            assert!(err.contains(says), "{url}: {err}");
+            assert!(!err.contains("s3") && !err.contains("ops"), "{url}: {err}");
+        }
+    }
 }
