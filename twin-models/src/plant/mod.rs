@@ -164,6 +164,16 @@ struct Parts<'w, 's> {
     alerts: ResMut<'w, AlertLog>,
 }
 
+/// Every subsystem's state at once (the plant's parts are installed with the plant).
+fn parts<'a>(
+    state: &'a mut SystemState<Parts<'static, 'static>>,
+    world: &'a mut World,
+) -> Parts<'a, 'a> {
+    state
+        .get_mut(world)
+        .expect("the plant's parts are installed")
+}
+
 /// A calendar for line `line`'s events.
 fn line_calendar<'s, 'c>(
     sched: &'s mut Scheduler<'c, PlantEvent>,
@@ -207,10 +217,7 @@ impl PlantModel {
         line: usize,
     ) {
         let now = sched.now();
-        let mut p = self
-            .parts
-            .get_mut(world)
-            .expect("the plant's parts are installed");
+        let mut p = parts(&mut self.parts, world);
         let Parts {
             lines,
             fleet,
@@ -280,10 +287,7 @@ impl PlantModel {
         if served.is_empty() {
             return;
         }
-        let mut p = self
-            .parts
-            .get_mut(world)
-            .expect("the plant's parts are installed");
+        let mut p = parts(&mut self.parts, world);
         let fleet = p.fleet.as_mut().expect("stocks come with a fleet");
         for (line, m) in served {
             let (_, logistics) = p
@@ -305,10 +309,7 @@ impl PlantModel {
     ) {
         let mut touched = Vec::new();
         {
-            let mut p = self
-                .parts
-                .get_mut(world)
-                .expect("the plant's parts are installed");
+            let mut p = parts(&mut self.parts, world);
             let Parts {
                 lines,
                 fleet,
@@ -355,10 +356,7 @@ impl PlantModel {
         }
         feed.watch_gaps(now);
         loop {
-            let mut p = self
-                .parts
-                .get_mut(world)
-                .expect("the plant's parts are installed");
+            let mut p = parts(&mut self.parts, world);
             let feed = p.feed.as_mut().expect("a fed plant has a feed");
             if feed.next_time().is_none_or(|t| t > now) {
                 break;
@@ -445,10 +443,7 @@ impl PlantModel {
 
     fn warmup_end(&mut self, world: &mut World, now: SimTime) {
         self.global_events += 1;
-        let mut p = self
-            .parts
-            .get_mut(world)
-            .expect("the plant's parts are installed");
+        let mut p = parts(&mut self.parts, world);
         if let Some(fleet) = p.fleet.as_mut() {
             fleet.reset_statistics();
             for (_, logistics) in p.lines.iter_mut() {
@@ -540,10 +535,7 @@ impl EventHandler<PlantEvent> for PlantModel {
                 self.serve_calls(world, now, served);
             }
             PlantEvent::Network(event) => {
-                let mut p = self
-                    .parts
-                    .get_mut(world)
-                    .expect("the plant's parts are installed");
+                let mut p = parts(&mut self.parts, world);
                 let Parts { lines, network, .. } = &mut p;
                 let now = sched.now();
                 let entities = &self.lines;
