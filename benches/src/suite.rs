@@ -125,7 +125,7 @@ pub fn sweep_of(
     let scenario_path = format!("sweeps/{}", file.scenario);
     let base = read(&scenario_path)?;
     let dir = folder(&scenario_path).to_string();
-    let variants = experiments::sweep::grid(&file.parameters);
+    let variants = experiments::sweep::grid(&file.parameters).map_err(|e| e.to_string())?;
     let prepared = experiments::sweep::prepare(
         &scenario_path,
         &base,

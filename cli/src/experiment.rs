@@ -161,7 +161,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     };
     let text = read(&scenario_path, "scenario")?;
     let name = scenario_path.display().to_string();
-    let variants = sweep::grid(&parameters);
+    let variants = sweep::grid(&parameters).map_err(bad)?;
     let reader = file_reader(&scenario_path);
     let prepared = sweep::prepare(&name, &text, &variants, overrides, &reader).map_err(bad)?;
     let base = &prepared[0].scenario;
@@ -172,6 +172,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     if reps == 0 {
         return Err(Failure::BadInput("--reps must be at least 1".into()));
     }
+    sweep::check_runs(prepared.len(), reps).map_err(bad)?;
     let seed = args
         .seed
         .or(file.as_ref().and_then(|f| f.seed))
@@ -357,6 +358,7 @@ pub fn compare_files(args: CompareArgs) -> Result<(), Failure> {
             "--reps must be at least 2 for a paired test".into(),
         ));
     }
+    sweep::check_runs(2, args.reps).map_err(bad)?;
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         return Err(Failure::BadInput(
             "--alpha must lie between 0 and 1, e.g. 0.05".into(),

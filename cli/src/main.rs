@@ -434,6 +434,16 @@ fn warehouse_map(
         aisle,
         margin,
     };
+    if shape.checked_size().is_none() {
+        return Err(Failure::BadInput(format!(
+            "--blocks {} {} with --rack {} {}, --aisle {aisle} and --margin {margin} make a floor of more than {} cells, the most a map holds",
+            blocks[0],
+            blocks[1],
+            rack[0],
+            rack[1],
+            traffic::mapf::MAX_CELLS
+        )));
+    }
     let text = shape.to_map_text();
     match out {
         Some(p) => write(p, &text),
@@ -636,9 +646,7 @@ fn run(
     let mut spec = spec_of(&scenario, overrides)?;
     spec.record_series = out.is_some();
     let reps = reps.unwrap_or(scenario.run.replications as usize);
-    if reps == 0 {
-        return Err(Failure::BadInput("--reps must be at least 1".into()));
-    }
+    check_reps(reps)?;
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
@@ -688,6 +696,21 @@ fn run(
 }
 
 /// The scenario's run settings with the command line's overrides.
+/// Refuses a number of replications of one run that is none, or more than one run takes
+/// (each keeps its KPIs in memory).
+fn check_reps(reps: usize) -> Result<(), Failure> {
+    if reps == 0 {
+        return Err(Failure::BadInput("--reps must be at least 1".into()));
+    }
+    if reps > twin_models::MAX_REPLICATIONS {
+        return Err(Failure::BadInput(format!(
+            "--reps {reps}: one run takes at most {} replications (each keeps its KPIs in memory for the summary); split a larger study with `twinline sweep --shard i/N` and `twinline merge`",
+            twin_models::MAX_REPLICATIONS
+        )));
+    }
+    Ok(())
+}
+
 fn spec_of(scenario: &Scenario, overrides: &RunOverrides) -> Result<RunSpec, Failure> {
     RunSpec::with(scenario, overrides.all()).map_err(|e| match e {
         RunSpecError::WarmupTooLong {

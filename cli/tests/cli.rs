@@ -530,3 +530,88 @@ fn regression_replay_quarantines_a_line_that_is_not_utf8_and_takes_a_bom() {
     );
     assert_eq!(counters["quarantined"], 1);
 }
+
+/// Asked for more work than one process holds in memory, the commands refuse at once with
+/// the bound and what to do: `run --reps 1000000000` tried to allocate 600 GB, and a sweep
+/// range of 1..100000000 was expanded up front (24 GB before the out-of-memory killer).
+#[test]
+fn regression_work_past_the_bounds_is_refused_before_it_starts() {
+    assert_refused(
+        &[
+            "run",
+            "scenarios/bottling-line.toml",
+            "--reps",
+            "1000000000",
+        ],
+        "at most 100000 replications",
+    );
+    let capacity = "lines.L1.buffers.rinse-fill.capacity";
+    assert_refused(
+        &[
+            "sweep",
+            "scenarios/bottling-line.toml",
+            "--set",
+            &format!("{capacity}=1..100000000"),
+            "--reps",
+            "1",
+            "--out",
+            "target/never-written",
+        ],
+        "100000000 values, more than 100000",
+    );
+    // Each parameter is small; the grid they make is not.
+    assert_refused(
+        &[
+            "sweep",
+            "scenarios/bottling-line.toml",
+            "--set",
+            &format!("{capacity}=1..2000"),
+            "--set",
+            "lines.L1.buffers.fill-cap.capacity=1..2000",
+            "--reps",
+            "1",
+            "--out",
+            "target/never-written",
+        ],
+        "the grid has 4000000 variants",
+    );
+    assert_refused(
+        &[
+            "sweep",
+            "scenarios/bottling-line.toml",
+            "--set",
+            &format!("{capacity}=50,100"),
+            "--reps",
+            "600000",
+            "--out",
+            "target/never-written",
+        ],
+        "more than the 1000000 runs one sweep takes",
+    );
+    assert_refused(
+        &[
+            "compare",
+            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line.toml",
+            "--reps",
+            "900000",
+        ],
+        "more than the 1000000 runs",
+    );
+    // warehouse-map --blocks 100000 100000 grew without bound.
+    assert_refused(
+        &["warehouse-map", "--blocks", "100000", "100000"],
+        "cells, the most a map holds",
+    );
+    assert_refused(
+        &[
+            "warehouse-map",
+            "--blocks",
+            "2",
+            "2",
+            "--margin",
+            "18446744073709551615",
+        ],
+        "cells, the most a map holds",
+    );
+}

@@ -38,7 +38,7 @@
 //!     capacity = 1000
 //! "#;
 //! let speeds = parse_set("lines.L1.stations.capper.speed=24000/h,30000/h").unwrap();
-//! let variants = sweep::grid(&[speeds.clone()]);
+//! let variants = sweep::grid(&[speeds.clone()]).unwrap();
 //! assert_eq!(variants[0].label, "speed=24000/h");
 //! let no_files = |name: &str| Err(format!("{name}: no files here"));
 //! let prepared =

@@ -93,6 +93,9 @@ pub fn parse_value(token: &str) -> Value {
         .unwrap_or_else(|| Value::String(token.to_string()))
 }
 
+/// Values one parameter may take (a range is counted before it is made).
+pub const MAX_VALUES: usize = 100_000;
+
 /// `A..B` or `A..B:S`; `None` when the token is not a range.
 fn parse_range(path: &str, token: &str) -> Result<Option<Vec<Value>>, ExperimentError> {
     let Some((from, rest)) = token.split_once("..") else {
@@ -115,6 +118,11 @@ fn parse_range(path: &str, token: &str) -> Result<Option<Vec<Value>>, Experiment
         if a > b {
             return Err(bad("the start is after the end"));
         }
+        // Counted before anything is made: a range says how many values it holds.
+        let n = (i128::from(b) - i128::from(a)) / i128::from(step) + 1;
+        if n > MAX_VALUES as i128 {
+            return Err(bad(&format!("{n} values, more than {MAX_VALUES}")));
+        }
         return Ok(Some(
             (a..=b).step_by(step as usize).map(Value::Integer).collect(),
         ));
@@ -132,10 +140,11 @@ fn parse_range(path: &str, token: &str) -> Result<Option<Vec<Value>>, Experiment
     if a > b {
         return Err(bad("the start is after the end"));
     }
-    let n = ((b - a) / step + 1e-9).floor() as usize;
-    if n > 100_000 {
-        return Err(bad("more than 100,000 values"));
+    let n = ((b - a) / step + 1e-9).floor();
+    if n >= MAX_VALUES as f64 {
+        return Err(bad(&format!("more than {MAX_VALUES} values")));
     }
+    let n = n as usize;
     // Values from the index, not by adding steps, so 0.1 steps do not drift; rounded to
     // the step's decimals so 0.30000000000000004 reads 0.3.
     let decimals = step_decimals(step);

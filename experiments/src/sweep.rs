@@ -27,9 +27,29 @@ pub struct Variant {
     pub settings: Vec<(String, toml::Value)>,
 }
 
+/// Runs one sweep (or comparison) may ask for, variants times replications: every run's
+/// KPIs stay in memory for the results, so this bounds a sweep's memory. A larger study
+/// splits over machines with shards (`--shard i/N`, then `merge`).
+pub const MAX_RUNS: usize = 1_000_000;
+
 /// Every combination of the parameters' values; the last parameter varies fastest. No
-/// parameters give the one base variant.
-pub fn grid(parameters: &[Parameter]) -> Vec<Variant> {
+/// parameters give the one base variant. Refused, before anything is made, when the
+/// combinations alone pass [`MAX_RUNS`].
+pub fn grid(parameters: &[Parameter]) -> Result<Vec<Variant>, ExperimentError> {
+    let mut count: usize = 1;
+    for p in parameters {
+        count = count.saturating_mul(p.values.len());
+    }
+    if count > MAX_RUNS {
+        let sizes: Vec<String> = parameters
+            .iter()
+            .map(|p| format!("{} ({})", p.path, p.values.len()))
+            .collect();
+        return Err(ExperimentError::Mismatch(format!(
+            "the grid has {count} variants ({}), more than the {MAX_RUNS} runs one sweep takes: sweep fewer values, or split the study with --shard",
+            sizes.join(" × ")
+        )));
+    }
     let names = short_names(parameters);
     let mut combos: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
     for p in parameters {
@@ -44,7 +64,7 @@ pub fn grid(parameters: &[Parameter]) -> Vec<Variant> {
             })
             .collect();
     }
-    combos
+    Ok(combos
         .into_iter()
         .map(|settings| {
             let label = if settings.is_empty() {
@@ -59,7 +79,17 @@ pub fn grid(parameters: &[Parameter]) -> Vec<Variant> {
             };
             Variant { label, settings }
         })
-        .collect()
+        .collect())
+}
+
+/// Refuses `variants × reps` runs past [`MAX_RUNS`] (a shard takes its share of them).
+pub fn check_runs(variants: usize, reps: usize) -> Result<(), ExperimentError> {
+    match variants.checked_mul(reps) {
+        Some(n) if n <= MAX_RUNS => Ok(()),
+        _ => Err(ExperimentError::Mismatch(format!(
+            "{variants} variant(s) × {reps} replication(s) is more than the {MAX_RUNS} runs one sweep takes: fewer replications or values, or split the study over machines with --shard i/N and merge"
+        ))),
+    }
 }
 
 /// A value as a planner writes it: strings without quotes.

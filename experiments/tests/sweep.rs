@@ -36,7 +36,7 @@ fn no_files(name: &str) -> Result<String, String> {
 
 fn prepared(sets: &[&str]) -> (Vec<String>, Vec<Prepared>) {
     let params: Vec<_> = sets.iter().map(|s| parse_set(s).unwrap()).collect();
-    let variants = sweep::grid(&params);
+    let variants = sweep::grid(&params).unwrap();
     let p = sweep::prepare("line.toml", LINE, &variants, Default::default(), &no_files).unwrap();
     (params.into_iter().map(|p| p.path).collect(), p)
 }
@@ -212,7 +212,7 @@ fn a_variant_that_does_not_load_is_named() {
     let e = sweep::prepare(
         "line.toml",
         LINE,
-        &sweep::grid(&params),
+        &sweep::grid(&params).unwrap(),
         Default::default(),
         &no_files,
     )

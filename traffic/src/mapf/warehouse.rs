@@ -32,6 +32,22 @@ impl WarehouseShape {
         )
     }
 
+    /// Its (width, height) in cells, when the map has at most [`super::MAX_CELLS`] cells
+    /// (the most a map may hold); `None` when it would have more.
+    pub fn checked_size(&self) -> Option<(usize, usize)> {
+        let span = |blocks: usize, len: usize| {
+            blocks
+                .checked_mul(len)?
+                .checked_add(blocks.saturating_sub(1).checked_mul(self.aisle)?)?
+                .checked_add(self.margin.checked_mul(2)?)
+        };
+        let (w, h) = (
+            span(self.blocks_x, self.rack_length)?,
+            span(self.blocks_y, self.rack_depth)?,
+        );
+        (w.checked_mul(h)? <= super::MAX_CELLS).then_some((w, h))
+    }
+
     /// Whether cell (x, y) is a rack (blocked).
     pub fn is_rack(&self, x: usize, y: usize) -> bool {
         let inside = |c: usize, blocks: usize, len: usize| {

@@ -83,6 +83,9 @@ pub fn resolve(
             lines.push(line);
         }
     }
+    if let (Some(run), Some(fleet)) = (&run, &fleet) {
+        check_task_load(&mut c, run.horizon, fleet);
+    }
     let line_names: Vec<String> = raw.lines.iter().map(|l| l.name.clone()).collect();
     let network = resolve_network(&mut c, &raw.sites, &raw.lanes, &line_names);
     c.finish()?;
@@ -95,6 +98,31 @@ pub fn resolve(
         stock,
         network,
     })
+}
+
+/// Tasks a scenario's list may create over its horizon: each stays in memory for the
+/// KPIs, so a list that would create more describes no plant (a task every 0.1 µs).
+pub const MAX_LISTED_TASKS: u64 = 10_000_000;
+
+/// Refuses task lists that would create more than [`MAX_LISTED_TASKS`] over `horizon`.
+fn check_task_load(c: &mut Checker<'_>, horizon: sim::SimDuration, fleet: &super::Fleet) {
+    for (ti, t) in fleet.tasks.iter().enumerate() {
+        let Some(every) = t.every.filter(|e| e.0 > 0) else {
+            continue;
+        };
+        let releases = horizon.0.saturating_sub(t.first.0) / every.0 + 1;
+        let tasks = releases.saturating_mul(u64::from(t.loads));
+        if tasks > MAX_LISTED_TASKS {
+            c.fail(
+                &[k("tasks"), i(ti), k("every")],
+                format!(
+                    "every {:.3e} s over the {:.0} s horizon makes {tasks} tasks, more than the {MAX_LISTED_TASKS} a run keeps: is the interval meant to be this short?",
+                    every.as_secs_f64(),
+                    horizon.as_secs_f64()
+                ),
+            );
+        }
+    }
 }
 
 /// The JSON Schema of the scenario format, for editors.

@@ -120,3 +120,21 @@ fn a_station_of_one_unit_an_hour_with_failures_runs_to_its_horizon() {
         );
     }
 }
+
+/// `every = "0.0000001s"` on a task list passed `validate`, then the run ran out of memory
+/// making tasks: a list that would make more tasks over the horizon than a run keeps is
+/// refused, naming the field.
+#[test]
+fn a_task_list_of_absurd_frequency_is_refused() {
+    let text = crate::bundled_text("plant-agv.toml");
+    let bad = text.replace("every = \"2h\"", "every = \"0.0000001s\"");
+    let err = load_scenario("plant-agv.toml", &bad).unwrap_err();
+    let d = err.diagnostics();
+    assert_eq!(d.len(), 1, "{err}");
+    assert_eq!(d[0].path, "tasks[0].every");
+    assert!(d[0].reason.contains("more than the 10000000"), "{err}");
+    assert!(d[0].location.is_some(), "with its line and column");
+    // Every minute for the day is fine.
+    let fine = text.replace("every = \"2h\"", "every = \"1min\"");
+    assert!(load_scenario("plant-agv.toml", &fine).is_ok());
+}

@@ -42,6 +42,17 @@ pub(crate) fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSetting
         (None, Some(h)) => Some(SimDuration((h.0 / 500).max(1))),
         (None, None) => None,
     };
+    if let Some(n) = r.replications
+        && n as usize > crate::report::MAX_REPLICATIONS
+    {
+        c.fail(
+            &at(&base, &[k("replications")]),
+            format!(
+                "{n} replications is more than one run takes ({}): split a larger study with `twinline sweep --shard`",
+                crate::report::MAX_REPLICATIONS
+            ),
+        );
+    }
     if r.replications == Some(0) {
         c.fail(
             &at(&base, &[k("replications")]),
