@@ -73,5 +73,7 @@ pub use distribution::Distribution;
 pub use feed::{FeedPlan, ReplayError, plan_feed};
 pub use plant::twin::{Twin, simulate_replay};
 pub use plant::{RunOutput, RunOverrides, RunSpec, RunSpecError, simulate};
-pub use report::{MAX_REPLICATIONS, Replications, Timing, kpis_document, replicate};
-pub use scenario::{Scenario, ScenarioError, load_scenario, load_scenario_with_files};
+pub use report::{Replications, Timing, kpis_document, replicate};
+pub use scenario::{
+    MAX_REPLICATIONS, Scenario, ScenarioError, load_scenario, load_scenario_with_files,
+};

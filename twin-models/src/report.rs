@@ -9,11 +9,6 @@ use crate::scenario::Scenario;
 use serde_json::{Map, Value, json};
 use sim::{Summary, replication_seed, run_replications};
 
-/// Replications one run may ask for: each keeps its KPIs in memory for the summary
-/// (a few kilobytes to a few hundred for a large plant), so this bounds a run's memory.
-/// A larger study splits over `sweep --shard` and `merge`.
-pub const MAX_REPLICATIONS: usize = 100_000;
-
 /// Version tag of the `kpis.json` format.
 pub const KPIS_FORMAT: &str = "twinline-kpis/1";
 

@@ -32,5 +32,5 @@ pub use load::{json_schema, load_scenario, load_scenario_with_files, resolve};
 pub use logistics::{Material, Outfeed};
 pub use model::Scenario;
 pub use network::{Lane, Network, Site, SiteKind};
-pub use run::RunSettings;
+pub use run::{MAX_REPLICATIONS, RunSettings};
 pub use stock::Stock;

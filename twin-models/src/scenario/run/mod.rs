@@ -6,4 +6,4 @@ pub mod model;
 pub(crate) mod resolve;
 
 pub use file::{ProductFile, RunFile};
-pub use model::RunSettings;
+pub use model::{MAX_REPLICATIONS, RunSettings};

@@ -2,6 +2,11 @@
 
 use sim::SimDuration;
 
+/// Replications one run may ask for: each keeps its KPIs in memory for the summary
+/// (a few kilobytes to a few hundred for a large plant), so this bounds a run's memory.
+/// A larger study splits over `sweep --shard` and `merge`.
+pub const MAX_REPLICATIONS: usize = 100_000;
+
 /// Run settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSettings {

@@ -1,7 +1,7 @@
 //! Resolves `[run]` and `[[products]]`.
 
 use super::file::{ProductFile, RunFile};
-use super::model::RunSettings;
+use super::model::{MAX_REPLICATIONS, RunSettings};
 use crate::scenario::check::{Checker, at, i, k};
 use sim::SimDuration;
 
@@ -43,13 +43,13 @@ pub(crate) fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSetting
         (None, None) => None,
     };
     if let Some(n) = r.replications
-        && n as usize > crate::report::MAX_REPLICATIONS
+        && n as usize > MAX_REPLICATIONS
     {
         c.fail(
             &at(&base, &[k("replications")]),
             format!(
                 "{n} replications is more than one run takes ({}): split a larger study with `twinline sweep --shard`",
-                crate::report::MAX_REPLICATIONS
+                MAX_REPLICATIONS
             ),
         );
     }
