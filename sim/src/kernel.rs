@@ -190,15 +190,25 @@ impl<E> Simulation<E> {
     /// Handles the next pending event alone (for stepping a model one event at a time)
     /// and returns its time; `None`, with nothing done, when no event is pending.
     pub fn step<H: EventHandler<E>>(&mut self, handler: &mut H) -> Option<SimTime> {
+        self.handle_next(handler, None)
+    }
+
+    /// Hands the next pending event to `handler` and returns its time; while running to
+    /// `end`, the handler may take the events after it too ([`Scheduler::take_next_if`]).
+    fn handle_next<H: EventHandler<E>>(
+        &mut self,
+        handler: &mut H,
+        end: Option<SimTime>,
+    ) -> Option<SimTime> {
         let (t, event) = self.calendar.pop()?;
-        self.now = t;
         self.events_processed += 1;
         let mut sched = Scheduler {
             now: t,
             calendar: &mut self.calendar,
-            running: None,
+            running: end.map(|end| (end, &mut self.events_processed)),
         };
         handler.handle(&mut self.world, &mut sched, event);
+        self.now = sched.now;
         Some(t)
     }
 
@@ -209,15 +219,7 @@ impl<E> Simulation<E> {
                 self.now = end;
                 return RunEnd::Horizon;
             }
-            let (t, event) = self.calendar.pop().expect("peeked just now");
-            self.events_processed += 1;
-            let mut sched = Scheduler {
-                now: t,
-                calendar: &mut self.calendar,
-                running: Some((end, &mut self.events_processed)),
-            };
-            handler.handle(&mut self.world, &mut sched, event);
-            self.now = sched.now;
+            self.handle_next(handler, Some(end));
         }
         self.now = end;
         RunEnd::Exhausted

@@ -101,13 +101,9 @@ impl LineRuntime {
         }
     }
 
-    /// Whether the line runs unit by unit (with an arrival queue, `Some(true)`), or as
-    /// flows (`None`).
-    pub fn discrete_queue(&self) -> Option<bool> {
-        match &self.engine {
-            LineEngine::Fluid(_) => None,
-            LineEngine::Discrete(d) => Some(d.has_queue()),
-        }
+    /// Whether the line has an arrival queue (units arriving at random, unit by unit).
+    pub fn has_queue(&self) -> bool {
+        matches!(&self.engine, LineEngine::Discrete(d) if d.has_queue())
     }
 
     /// Units in buffer `b` (`None`: the arrival queue of a unit-by-unit line).

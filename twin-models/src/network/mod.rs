@@ -199,7 +199,7 @@ impl NetworkRuntime {
         let now = cal.now();
         let mut trucks = Vec::new();
         for site in 0..self.net.sites.len() {
-            trucks.extend(self.review_now(site, now));
+            trucks.extend(self.review(site, now));
         }
         send_trucks(cal, trucks);
     }
@@ -311,11 +311,6 @@ impl NetworkRuntime {
         } else {
             s.out.set(true, now);
         }
-        self.review(site, now)
-    }
-
-    /// DC `site` (any site: plants have no policy) reviews its position now.
-    fn review_now(&mut self, site: usize, now: SimTime) -> Vec<Departure> {
         self.review(site, now)
     }
 

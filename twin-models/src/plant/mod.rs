@@ -382,7 +382,9 @@ impl PlantModel {
                 ModelEffect::Counted { target, qty } => (target, Some(qty), 0.0),
                 ModelEffect::Adjusted { target, delta } => (target, None, delta),
             };
-            match target {
+            // A count resets the position and gives its drift; an adjustment moves it.
+            let mut served = Served::new();
+            let drift = match target {
                 Target::Line { line, material } => {
                     let (mut rt, logistics) = p
                         .lines
@@ -391,45 +393,48 @@ impl PlantModel {
                     let mut logistics = logistics.expect("a fed material is logistics");
                     rt.sync(now);
                     match count {
-                        Some(qty) => {
-                            let drift = logistics.counted(material, qty, &rt);
-                            p.feed.as_mut().expect("fed").counted(target, drift);
+                        Some(qty) => Some(logistics.counted(material, qty, &rt)),
+                        None => {
+                            logistics.adjusted(material, delta);
+                            None
                         }
-                        None => logistics.adjusted(material, delta),
                     }
-                    self.check_logistics(world, sched, line);
                 }
                 Target::Site(k) => {
                     let mut cal = sched.map(PlantEvent::Network);
                     let network = p.network.as_mut().expect("a fed site exists");
                     match count {
-                        Some(qty) => {
-                            let drift = network.count(k, qty, &mut cal);
-                            p.feed.as_mut().expect("fed").counted(target, drift);
+                        Some(qty) => Some(network.count(k, qty, &mut cal)),
+                        None => {
+                            network.adjust(k, delta, &mut cal);
+                            None
                         }
-                        None => network.adjust(k, delta, &mut cal),
                     }
                 }
                 Target::Stock(k) => {
-                    let Parts {
-                        stocks,
-                        alerts,
-                        feed,
-                        ..
-                    } = &mut p;
+                    let Parts { stocks, alerts, .. } = &mut p;
                     let stocks = stocks.as_mut().expect("a fed stock exists");
                     let mut cal = sched.map(PlantEvent::Stock);
-                    let served = match count {
+                    match count {
                         Some(qty) => {
-                            let (drift, served) = stocks.count(k, qty, alerts, &mut cal);
-                            feed.as_mut().expect("fed").counted(target, drift);
-                            served
+                            let (drift, s) = stocks.count(k, qty, alerts, &mut cal);
+                            served = s;
+                            Some(drift)
                         }
-                        None => stocks.adjust(k, delta, alerts, &mut cal),
-                    };
-                    self.serve_calls(world, now, served);
+                        None => {
+                            served = stocks.adjust(k, delta, alerts, &mut cal);
+                            None
+                        }
+                    }
                 }
+            };
+            if let Some(d) = drift {
+                p.feed.as_mut().expect("fed").counted(target, d);
             }
+            if let Target::Line { line, .. } = target {
+                self.check_logistics(world, sched, line);
+            }
+            self.serve_calls(world, now, served);
         }
         self.wake_feed(world, sched);
     }
@@ -523,15 +528,12 @@ impl EventHandler<PlantEvent> for PlantModel {
             PlantEvent::Fleet(event) => self.fleet_event(world, sched, event),
             PlantEvent::Stock(event) => {
                 let now = sched.now();
-                let served = world.resource_scope(
-                    |world, mut stocks: bevy_ecs::change_detection::Mut<Stocks>| {
-                        stocks.handle(
-                            event,
-                            &mut world.resource_mut::<AlertLog>(),
-                            &mut sched.map(PlantEvent::Stock),
-                        )
-                    },
-                );
+                let mut p = parts(&mut self.parts, world);
+                let Parts { stocks, alerts, .. } = &mut p;
+                let served = stocks
+                    .as_mut()
+                    .expect("stock events come from stocks")
+                    .handle(event, alerts, &mut sched.map(PlantEvent::Stock));
                 self.serve_calls(world, now, served);
             }
             PlantEvent::Network(event) => {
@@ -654,16 +656,16 @@ impl Plant {
             if model.sampler.is_some() {
                 sched.at(SimTime::ZERO, PlantEvent::Sample);
             }
-            if let Some(mut fleet) = world.get_resource_mut::<FleetRuntime>() {
+            let mut p = parts(&mut model.parts, world);
+            let Parts {
+                fleet,
+                stocks,
+                alerts,
+                ..
+            } = &mut p;
+            if let (Some(fleet), Some(stocks)) = (fleet, stocks) {
                 fleet.start(&mut sched.map(PlantEvent::Fleet));
-                world.resource_scope(
-                    |world, mut stocks: bevy_ecs::change_detection::Mut<Stocks>| {
-                        stocks.start(
-                            &mut world.resource_mut::<AlertLog>(),
-                            &mut sched.map(PlantEvent::Stock),
-                        );
-                    },
-                );
+                stocks.start(alerts, &mut sched.map(PlantEvent::Stock));
                 for l in 0..model.lines.len() {
                     if model.logistics[l] {
                         // The first check at time zero sets the first holds and calls.
@@ -707,16 +709,11 @@ impl Plant {
                 logistics.push(l.kpis(end));
             }
         }
-        let fleet = world.get_resource::<FleetRuntime>();
         RunKpis {
             measured_s,
             lines,
-            fleet: fleet.map(|f| f.kpis()),
-            logistics: if fleet.is_some() {
-                logistics
-            } else {
-                Vec::new()
-            },
+            fleet: world.get_resource::<FleetRuntime>().map(|f| f.kpis()),
+            logistics,
             stock: world
                 .get_resource::<Stocks>()
                 .map_or(Vec::new(), |s| s.kpis(end)),

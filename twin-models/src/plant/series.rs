@@ -22,7 +22,7 @@ impl Sampler {
         let mut levels = Vec::new();
         for (line, rt) in lines {
             let mut cols = Vec::new();
-            if rt.discrete_queue() == Some(true) {
+            if rt.has_queue() {
                 columns.push(format!("{}.queue", line.name));
                 cols.push(None);
             }
