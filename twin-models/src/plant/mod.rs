@@ -439,6 +439,23 @@ impl PlantModel {
         self.wake_feed(world, sched);
     }
 
+    /// A supplier receipt: the calls it serves get their vehicles.
+    fn stock_event(
+        &mut self,
+        world: &mut World,
+        sched: &mut Scheduler<'_, PlantEvent>,
+        event: StockEvent,
+    ) {
+        let now = sched.now();
+        let mut p = parts(&mut self.parts, world);
+        let Parts { stocks, alerts, .. } = &mut p;
+        let served = stocks
+            .as_mut()
+            .expect("stock events come from stocks")
+            .handle(event, alerts, &mut sched.map(PlantEvent::Stock));
+        self.serve_calls(world, now, served);
+    }
+
     /// Puts the feed's next wake-up on the calendar when it is earlier than the one there.
     fn wake_feed(&mut self, world: &mut World, sched: &mut Scheduler<'_, PlantEvent>) {
         if let Some(mut feed) = world.get_resource_mut::<FeedRuntime>() {
@@ -526,16 +543,7 @@ impl EventHandler<PlantEvent> for PlantModel {
                 }
             }
             PlantEvent::Fleet(event) => self.fleet_event(world, sched, event),
-            PlantEvent::Stock(event) => {
-                let now = sched.now();
-                let mut p = parts(&mut self.parts, world);
-                let Parts { stocks, alerts, .. } = &mut p;
-                let served = stocks
-                    .as_mut()
-                    .expect("stock events come from stocks")
-                    .handle(event, alerts, &mut sched.map(PlantEvent::Stock));
-                self.serve_calls(world, now, served);
-            }
+            PlantEvent::Stock(event) => self.stock_event(world, sched, event),
             PlantEvent::Network(event) => {
                 let mut p = parts(&mut self.parts, world);
                 let Parts { lines, network, .. } = &mut p;
@@ -656,16 +664,16 @@ impl Plant {
             if model.sampler.is_some() {
                 sched.at(SimTime::ZERO, PlantEvent::Sample);
             }
-            let mut p = parts(&mut model.parts, world);
-            let Parts {
-                fleet,
-                stocks,
-                alerts,
-                ..
-            } = &mut p;
-            if let (Some(fleet), Some(stocks)) = (fleet, stocks) {
+            if let Some(mut fleet) = world.get_resource_mut::<FleetRuntime>() {
                 fleet.start(&mut sched.map(PlantEvent::Fleet));
-                stocks.start(alerts, &mut sched.map(PlantEvent::Stock));
+                world.resource_scope(
+                    |world, mut stocks: bevy_ecs::change_detection::Mut<Stocks>| {
+                        stocks.start(
+                            &mut world.resource_mut::<AlertLog>(),
+                            &mut sched.map(PlantEvent::Stock),
+                        );
+                    },
+                );
                 for l in 0..model.lines.len() {
                     if model.logistics[l] {
                         // The first check at time zero sets the first holds and calls.
