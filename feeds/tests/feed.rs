@@ -673,3 +673,15 @@ fn regression_a_stray_quote_in_csv_refuses_its_row_alone() {
     assert_eq!(refused[0].line, 6, "header, then rows 0 to 4");
     assert!(refused[0].raw.starts_with("\"e4"), "{}", refused[0].raw);
 }
+
+/// A CSV row longer than the line reader's buffer reads whole.
+#[test]
+fn a_long_csv_row_reads_whole() {
+    let csv = format!(
+        "event_id,ts,site,sku,location,kind,qty,unit\nlong,2026-11-23T07:00:00Z,P1,{},WH,receipt,1,pcs\n",
+        "c".repeat(3000)
+    );
+    let events = parse_csv(&csv);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].as_ref().unwrap().material.len(), 3000);
+}
