@@ -38,6 +38,58 @@ impl Quarantine {
     }
 }
 
+/// Where a line was read, for a person: `file line 3`, or the source alone where lines are
+/// not counted (MQTT).
+fn place(source: &str, line: Option<usize>) -> String {
+    match line {
+        Some(n) => format!("{source} line {n}"),
+        None => source.to_string(),
+    }
+}
+
+/// One side of a conflict: where the version was read (source name, line) and its text.
+pub struct Version<'a> {
+    pub source: &'a str,
+    pub line: Option<usize>,
+    pub raw: &'a str,
+}
+
+/// What became of the first version of an id in conflict.
+pub enum First<'a> {
+    /// It was still held: it is refused with the other.
+    Withdrawn(Version<'a>),
+    /// It applied before the other came (a live run past its lateness window): it stands.
+    Applied {
+        source: &'a str,
+        line: Option<usize>,
+    },
+}
+
+impl Quarantine {
+    /// Sets aside the versions of an id in conflict (docs/feeds.md): the one refused now,
+    /// and the first one too if it was withdrawn.
+    pub fn conflict(&mut self, id: &str, refused: Version<'_>, first: First<'_>) {
+        let here = place(refused.source, refused.line);
+        let reason = match &first {
+            First::Withdrawn(v) => format!(
+                "event_id `{id}` comes with other content at {}: a conflict, neither version applies",
+                place(v.source, v.line)
+            ),
+            First::Applied { source, line } => format!(
+                "event_id `{id}` came with other content at {}, which had applied before this came: it stands, this version is refused",
+                place(source, *line)
+            ),
+        };
+        self.add(refused.source, refused.line, &reason, refused.raw);
+        if let First::Withdrawn(v) = first {
+            let reason = format!(
+                "event_id `{id}` comes with other content at {here}: a conflict, neither version applies"
+            );
+            self.add(v.source, v.line, &reason, v.raw);
+        }
+    }
+}
+
 /// A finished run with a feed, ready to report.
 pub struct FedRun<'a> {
     pub scenario: &'a Scenario,
@@ -49,6 +101,9 @@ pub struct FedRun<'a> {
     pub wall_s: f64,
     /// A section added to kpis.json (`live`: sources, outages, rates).
     pub extra: Option<(&'static str, serde_json::Value)>,
+    /// Alerts about the feed's sources (a broker that refused the credentials), raised
+    /// outside the twin: they end alerts.ndjson.
+    pub source_alerts: Vec<serde_json::Value>,
 }
 
 /// The feed-quality alert, when too many lines were refused.
@@ -103,6 +158,7 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
         mut quarantine,
         wall_s,
         extra,
+        source_alerts,
     } = run;
     // Events the stock positions refused (a count below zero, a unit that changed) were
     // released by the ingestion but not applied: they join the quarantine.
@@ -114,7 +170,7 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
         }
     }
     let mut alerts = alert_lines(&output.kpis);
-    if let Some(alert) = quality_alert(&counters) {
+    for alert in quality_alert(&counters).into_iter().chain(source_alerts) {
         alerts.push_str(&alert.to_string());
         alerts.push('\n');
     }

@@ -5,14 +5,15 @@
 //! paced to the wall clock and alerts print as they are raised.
 
 use crate::Failure;
-use crate::feed_report::{FedRun, Quarantine, report};
+use crate::feed_report::{FedRun, First, Quarantine, Version, report};
 use crate::live::{AlertSink, drive};
 use crate::pace::Pace;
 use feeds::{
-    Admission, FeedEvent, Ingestion, Rejection, decode, estimate_lines, parse_csv,
+    Admission, Conflict, Ingestion, Origin, Parsed, Rejection, decode, estimate_lines, parse_csv,
     parse_ndjson_parallel,
 };
 use sim::{SimDuration, SimTime};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use twin_models::{RunSpec, Twin, plan_feed};
 
@@ -31,7 +32,11 @@ pub fn run(
     let (scenario, spec) = crate::feed_report::scenario_and_spec(path, spec_of, out)?;
     let mut ingestion = Ingestion::new(0.0);
     let mut quarantine = Quarantine::default();
-    for feed in feeds {
+    // The files stay at hand until every one is read: a conflict's versions are set aside
+    // with their lines as written, and its first version may be in an earlier file.
+    let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(feeds.len());
+    let mut conflicts: Vec<(Origin, Box<Conflict>)> = Vec::new();
+    for (source, feed) in feeds.iter().enumerate() {
         let bytes = std::fs::read(feed).map_err(|e| {
             Failure::BadInput(format!("{}: cannot read the feed: {e}", feed.display()))
         })?;
@@ -44,11 +49,14 @@ pub fn run(
             quarantine.add(&file, Some(r.line), &r.reason, &r.raw);
         }
         ingestion.reserve(estimate_lines(&text));
-        let mut take = |result: Result<FeedEvent, Rejection>| match result {
-            Ok(event) => {
-                let id = event.event_id.clone();
-                if let Admission::Conflict(reason) = ingestion.offer(event) {
-                    quarantine.add(&file, None, &reason, &id);
+        let mut take = |result: Result<Parsed, Rejection>| match result {
+            Ok(p) => {
+                let at = Origin {
+                    source: source as u32,
+                    line: p.line,
+                };
+                if let Admission::Conflict(c) = ingestion.offer(p.event, at) {
+                    conflicts.push((at, c));
                 }
             }
             Err(r) => {
@@ -66,7 +74,11 @@ pub fn run(
                 )));
             }
         }
+        drop(text);
+        files.push((file, bytes));
     }
+    set_aside(&mut quarantine, &conflicts, &files);
+    drop(files);
     let events = ingestion.flush();
     let plan = plan_feed(scenario.run.start, spec.horizon, events)
         .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
@@ -100,8 +112,76 @@ pub fn run(
             quarantine,
             wall_s,
             extra: None,
+            source_alerts: Vec::new(),
         },
         out,
         reproducible,
     )
+}
+
+/// Sets the versions of conflicting ids aside, each with its line as written in `files`.
+fn set_aside(
+    quarantine: &mut Quarantine,
+    conflicts: &[(Origin, Box<Conflict>)],
+    files: &[(String, Vec<u8>)],
+) {
+    let wanted: BTreeSet<(u32, usize)> = conflicts
+        .iter()
+        .flat_map(|(at, c)| {
+            let first = c
+                .withdrawn
+                .is_some()
+                .then_some((c.first.source, c.first.line));
+            std::iter::once((at.source, at.line)).chain(first)
+        })
+        .collect();
+    let raw = lines_at(files, &wanted);
+    let text = |at: Origin| raw.get(&(at.source, at.line)).map_or("", String::as_str);
+    for (at, c) in conflicts {
+        let name = |o: Origin| files[o.source as usize].0.as_str();
+        let first = match c.withdrawn {
+            Some(_) => First::Withdrawn(Version {
+                source: name(c.first),
+                line: Some(c.first.line),
+                raw: text(c.first),
+            }),
+            None => First::Applied {
+                source: name(c.first),
+                line: Some(c.first.line),
+            },
+        };
+        let refused = Version {
+            source: name(*at),
+            line: Some(at.line),
+            raw: text(*at),
+        };
+        quarantine.conflict(&c.event.event_id, refused, first);
+    }
+}
+
+/// The lines `wanted` (file index, line number from 1) of `files`, as text; one pass
+/// over each file that has any, stopping at the last one wanted.
+fn lines_at(
+    files: &[(String, Vec<u8>)],
+    wanted: &BTreeSet<(u32, usize)>,
+) -> BTreeMap<(u32, usize), String> {
+    let mut found = BTreeMap::new();
+    for (k, (_, bytes)) in files.iter().enumerate() {
+        let k = k as u32;
+        let mut lines = wanted
+            .range((k, 0)..=(k, usize::MAX))
+            .map(|&(_, n)| n)
+            .peekable();
+        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            let Some(&next) = lines.peek() else {
+                break;
+            };
+            if n + 1 == next {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                found.insert((k, next), String::from_utf8_lossy(line).into_owned());
+                lines.next();
+            }
+        }
+    }
+    found
 }

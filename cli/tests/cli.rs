@@ -531,6 +531,77 @@ fn regression_replay_quarantines_a_line_that_is_not_utf8_and_takes_a_bom() {
     assert_eq!(counters["quarantined"], 1);
 }
 
+/// Two events with one `event_id` and different content: the first in file order won, so
+/// KPIs depended on line order, and the quarantine entry had no line number or text. Now
+/// both versions are refused in either order, each entry names its own line and the other's,
+/// with the line as written.
+#[test]
+fn regression_a_conflicting_event_id_is_refused_whole_in_any_order() {
+    let feed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/feeds/plant-agv.ndjson"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = feed.lines().take(30).collect();
+    let victim = lines[5];
+    let rival = victim.replacen("\"qty\":", "\"qty\":1", 1);
+    assert_ne!(rival, victim);
+    let work = temp_dir("replay-conflict-in");
+    std::fs::create_dir_all(&work).unwrap();
+    let (fa, fb) = (work.join("a.ndjson"), work.join("b.ndjson"));
+    std::fs::write(&fa, lines.join("\n") + "\n").unwrap();
+    std::fs::write(&fb, format!("{rival}\n")).unwrap();
+    let run = |first: &Path, second: &Path, name: &str| {
+        let out = temp_dir(name);
+        let o = twinline(&[
+            "replay",
+            "scenarios/plant-agv.toml",
+            "--feed",
+            first.to_str().unwrap(),
+            "--feed",
+            second.to_str().unwrap(),
+            "--horizon",
+            "6h",
+            "--reproducible",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        out
+    };
+    let (d1, d2) = (
+        run(&fa, &fb, "replay-conflict-1"),
+        run(&fb, &fa, "replay-conflict-2"),
+    );
+    let kpis = |d: &Path| json_file(&d.join("kpis.json"));
+    let (k1, k2) = (kpis(&d1), kpis(&d2));
+    assert_eq!(k1, k2, "the order of the files changes nothing");
+    let n = |k: &str| k1["ingestion"][k].as_u64().unwrap();
+    assert_eq!(n("quarantined"), 2, "both versions");
+    assert_eq!(n("applied") + n("duplicates") + n("quarantined"), 31);
+    let quarantine = std::fs::read_to_string(d1.join("quarantine.ndjson")).unwrap();
+    let entries: Vec<serde_json::Value> = quarantine
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "{quarantine}");
+    let of = |raw: &str| {
+        entries
+            .iter()
+            .find(|e| e["raw"] == raw)
+            .unwrap_or_else(|| panic!("no entry for {raw}: {quarantine}"))
+    };
+    let (v, r) = (of(victim), of(&rival));
+    assert_eq!((v["line"].as_u64(), r["line"].as_u64()), (Some(6), Some(1)));
+    assert!(v["file"].as_str().unwrap().ends_with("a.ndjson"));
+    assert!(r["file"].as_str().unwrap().ends_with("b.ndjson"));
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("b.ndjson line 1") && reason.contains("neither version applies"),
+        "{reason}"
+    );
+    assert!(r["reason"].as_str().unwrap().contains("a.ndjson line 6"));
+}
+
 /// Asked for more work than one process holds in memory, the commands refuse at once with
 /// the bound and what to do: `run --reps 1000000000` tried to allocate 600 GB, and a sweep
 /// range of 1..100000000 was expanded up front (24 GB before the out-of-memory killer).

@@ -636,7 +636,73 @@ fn regression_a_refused_password_is_an_error_and_a_loud_alert() {
             out.join("kpis.json").exists(),
             "the results up to then are written"
         );
+        let alerts = std::fs::read_to_string(out.join("alerts.ndjson")).unwrap();
+        assert!(
+            alerts.contains("feed_source_refused"),
+            "{name}: the alert is on record too: {alerts}"
+        );
     }
+}
+
+/// A conflicting `event_id` on standard input: both versions are refused (the first was
+/// still held in the lateness window), each with its line number and as the twin read it.
+#[test]
+fn a_conflict_on_stdin_refuses_both_versions_with_their_lines() {
+    let feed = std::fs::read_to_string(root().join("scenarios/feeds/plant-agv.ndjson")).unwrap();
+    let lines: Vec<&str> = feed.lines().take(3).collect();
+    let rival = lines[0].replacen("\"qty\":", "\"qty\":1", 1);
+    let input = format!("{}\n{}\n{}\n{rival}\n", lines[0], lines[1], lines[2]);
+    let dir = temp_dir("stdin-conflict");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["live", "scenarios/plant-agv.toml", "--stdin"])
+        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "7200"])
+        .args([
+            "--lateness",
+            "1h",
+            "--horizon",
+            "2h",
+            "--reproducible",
+            "--out",
+        ])
+        .arg(&dir)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let quarantine = std::fs::read_to_string(dir.join("quarantine.ndjson")).unwrap();
+    let entries: Vec<serde_json::Value> = quarantine
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "{quarantine}");
+    let mut lines_refused: Vec<u64> = entries
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    lines_refused.sort();
+    assert_eq!(lines_refused, [1, 4]);
+    for e in &entries {
+        let raw: serde_json::Value = serde_json::from_str(e["raw"].as_str().unwrap()).unwrap();
+        assert!(raw["event_id"].is_string(), "{e}");
+        assert!(
+            e["reason"]
+                .as_str()
+                .unwrap()
+                .contains("neither version applies")
+        );
+    }
+    let counters = &kpis(&dir)["ingestion"];
+    assert_eq!(counters["quarantined"], 2, "{counters}");
 }
 
 /// A certificate authority and a server certificate for 127.0.0.1 signed by it, made with

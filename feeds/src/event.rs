@@ -139,4 +139,31 @@ impl FeedEvent {
     pub fn key(&self) -> (Timestamp, &str) {
         (self.ts, &self.event_id)
     }
+
+    /// The event as one NDJSON line in the documented format (times in UTC; optional
+    /// fields only when given): what was read, where the line itself is not kept.
+    pub fn to_ndjson(&self) -> String {
+        let mut doc = serde_json::json!({
+            "event_id": &*self.event_id,
+            "ts": self.ts.to_string(),
+            "site": &*self.site,
+            "material": &*self.material,
+            "location": &*self.location,
+            "kind": self.kind.name(),
+            "qty": self.qty,
+            "unit": &*self.unit,
+        });
+        let optional = [
+            ("region", self.region.as_deref().map(str::to_string)),
+            ("source", self.source.as_deref().map(str::to_string)),
+            ("order", self.order.as_deref().map(str::to_string)),
+            ("due", self.due.map(|t| t.to_string())),
+        ];
+        for (name, value) in optional {
+            if let Some(v) = value {
+                doc[name] = v.into();
+            }
+        }
+        doc.to_string()
+    }
 }

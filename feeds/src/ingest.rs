@@ -1,7 +1,10 @@
 //! Ingestion rules: every event applies once, in time order.
 //!
-//! A duplicate `event_id` changes nothing (a reused id with different content is rejected
-//! instead, since one of the two must be wrong). Events are held back for a lateness
+//! A duplicate `event_id` changes nothing. An id that comes with different contents is a
+//! conflict: one of them must be wrong and nothing says which, so none applies. Every
+//! version is refused, whichever came first, so the result does not depend on the order
+//! of lines; only a version already applied when its rival arrives (past a live
+//! twin's lateness window) stands, since it has had its effect. Events are held back for a lateness
 //! window and released in (`ts`, `event_id`) order once the newest time seen has moved a
 //! window past them, so events that arrive out of order within the window apply exactly as
 //! if they had arrived in order. An event older than what was already released comes too
@@ -24,8 +27,32 @@ pub enum Admission {
     Duplicate,
     /// Older than events already released: released now as a correction.
     Late,
-    /// The id was seen before with other content: rejected (the reason says how).
-    Conflict(String),
+    /// The id was seen before with other content: refused, as every version of it is.
+    Conflict(Box<Conflict>),
+}
+
+/// Where an offered event was read: a source (a file or stream, numbered by the caller)
+/// and a line of it (from 1; 0 where lines are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub source: u32,
+    pub line: usize,
+}
+
+/// An event whose id was seen before with other content.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conflict {
+    /// The event refused.
+    pub event: FeedEvent,
+    /// Where the id was first seen.
+    pub first: Origin,
+    /// The first version, refused now as well: it was still held, so it never applied.
+    /// `None` when it is no longer held: it was refused already (the id was in conflict
+    /// before), or it applied before this version came.
+    pub withdrawn: Option<FeedEvent>,
+    /// The first version applied before this one came (a live run past its lateness
+    /// window): it stands.
+    pub first_applied: bool,
 }
 
 /// Counters of an ingestion, for the run's KPIs.
@@ -41,7 +68,7 @@ pub struct IngestionCounters {
     pub reordered: u64,
     /// Events that came later than the window, applied as corrections.
     pub late_corrections: u64,
-    /// Invalid lines and conflicting ids, set aside with a reason.
+    /// Invalid lines and every version of a conflicting id, set aside with a reason.
     pub quarantined: u64,
 }
 
@@ -58,7 +85,14 @@ pub struct Ingestion {
         clippy::disallowed_types,
         reason = "looked up only, never iterated: order cannot leak"
     )]
-    seen: std::collections::HashMap<(u64, u64), u64, FixedState>,
+    seen: std::collections::HashMap<(u64, u64), Seen, FixedState>,
+    /// The contents seen for each id in conflict (rare): a repeat of any of them is a
+    /// duplicate, whatever came between.
+    #[allow(
+        clippy::disallowed_types,
+        reason = "looked up only, never iterated: order cannot leak"
+    )]
+    conflicts: std::collections::HashMap<(u64, u64), Rivals, FixedState>,
     /// Keys of the held events, earliest (time, id) on top, each naming its slot.
     held: BinaryHeap<Reverse<Held>>,
     /// The held events by slot (`None`: free). Events stay put while their small keys
@@ -84,6 +118,7 @@ impl Ingestion {
         Ingestion {
             lateness: (lateness_s.max(0.0) * 1e9) as i64,
             seen: Default::default(),
+            conflicts: Default::default(),
             held: BinaryHeap::new(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -103,32 +138,40 @@ impl Ingestion {
         self.slots.reserve(events.saturating_sub(self.free.len()));
     }
 
-    /// Offers a parsed event.
-    pub fn offer(&mut self, event: FeedEvent) -> Admission {
+    /// Offers a parsed event, read at `origin`.
+    pub fn offer(&mut self, event: FeedEvent, origin: Origin) -> Admission {
         let print = fingerprint(&event);
-        match self.seen.entry(id_hash(&event.event_id)) {
-            Entry::Occupied(before) if *before.get() == print => {
-                self.counters.duplicates += 1;
-                return Admission::Duplicate;
-            }
-            Entry::Occupied(_) => {
-                self.counters.quarantined += 1;
-                return Admission::Conflict(format!(
-                    "event_id `{}` was used before for an event with other content",
-                    event.event_id
-                ));
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(print);
-            }
-        }
-        self.counters.accepted += 1;
-        if self
+        let hash = id_hash(&event.event_id);
+        let late = self
             .released
             .as_ref()
             .is_some_and(|(t, id)| (event.ts, &*event.event_id) < (*t, &**id))
-            || self.floor.is_some_and(|f| event.ts <= f)
-        {
+            || self.floor.is_some_and(|f| event.ts <= f);
+        // The slot a held event takes: the last one freed, or a new one.
+        let slot = if late {
+            NOT_HELD
+        } else {
+            self.free.last().copied().unwrap_or(self.slots.len() as u32)
+        };
+        match self.seen.entry(hash) {
+            Entry::Occupied(before) if before.get().print == print => {
+                self.counters.duplicates += 1;
+                return Admission::Duplicate;
+            }
+            Entry::Occupied(before) => {
+                let first = *before.get();
+                return self.conflict(hash, print, first, event);
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(Seen {
+                    print,
+                    origin,
+                    slot,
+                });
+            }
+        }
+        self.counters.accepted += 1;
+        if late {
             self.counters.late_corrections += 1;
             self.corrections.push(event);
             return Admission::Late;
@@ -137,17 +180,70 @@ impl Ingestion {
             self.counters.reordered += 1;
         }
         self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
+        self.free.pop();
         let key = Held {
             ts: event.ts,
             id: event.event_id.clone(),
-            slot: self.free.pop().unwrap_or(self.slots.len() as u32),
+            slot,
         };
-        match self.slots.get_mut(key.slot as usize) {
-            Some(slot) => *slot = Some(event),
+        match self.slots.get_mut(slot as usize) {
+            Some(s) => *s = Some(event),
             None => self.slots.push(Some(event)),
         }
         self.held.push(Reverse(key));
         Admission::Held
+    }
+
+    /// Books a version of an id seen before with other content (`first`): refused, and the
+    /// first version with it if it is still held.
+    fn conflict(
+        &mut self,
+        hash: (u64, u64),
+        print: u64,
+        first: Seen,
+        event: FeedEvent,
+    ) -> Admission {
+        if let Some(rivals) = self.conflicts.get_mut(&hash) {
+            if rivals.prints.contains(&print) {
+                self.counters.duplicates += 1;
+                return Admission::Duplicate;
+            }
+            rivals.prints.push(print);
+            self.counters.quarantined += 1;
+            return Admission::Conflict(Box::new(Conflict {
+                event,
+                first: first.origin,
+                withdrawn: None,
+                first_applied: rivals.first_applied,
+            }));
+        }
+        self.counters.quarantined += 1;
+        // The first version is still held if its slot holds an event with its id (a slot
+        // is reused only after its event is released).
+        let held = self
+            .slots
+            .get_mut(first.slot as usize)
+            .filter(|s| s.as_ref().is_some_and(|e| e.event_id == event.event_id));
+        let withdrawn = held.and_then(Option::take);
+        if withdrawn.is_some() {
+            // Its key stays in the heap and finds the slot empty: nothing is released.
+            self.counters.accepted -= 1;
+            self.counters.quarantined += 1;
+        }
+        let first_applied = withdrawn.is_none();
+        self.conflicts.insert(
+            hash,
+            Rivals {
+                first_applied,
+                prints: vec![first.print, print],
+            },
+        );
+        Admission::Conflict(Box::new(Conflict {
+            event,
+            first: first.origin,
+            first_applied,
+            withdrawn,
+        }))
     }
 
     /// Counts a line rejected before it became an event.
@@ -188,9 +284,10 @@ impl Ingestion {
         if in_place && out.is_empty() {
             // A file read in order: the slots hold the events in order already, so they
             // become the result in their own buffer (no second one to allocate and fill).
+            // (A slot is empty where a conflict withdrew its event.)
             out = std::mem::take(&mut self.slots)
                 .into_iter()
-                .map(|slot| slot.expect("every slot is held: each appears in `all` once"))
+                .flatten()
                 .collect();
         } else {
             out.reserve(all.len());
@@ -232,6 +329,26 @@ impl Ingestion {
         &self.counters
     }
 }
+
+/// What is kept of an id seen: a fingerprint of its content, where it was read, and the
+/// slot it was held in ([`NOT_HELD`] if none).
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    print: u64,
+    origin: Origin,
+    slot: u32,
+}
+
+/// The versions of an id in conflict: whether the first applied before the second came,
+/// and the fingerprints of all.
+#[derive(Debug)]
+struct Rivals {
+    first_applied: bool,
+    prints: Vec<u64>,
+}
+
+/// The slot of an event never held (a late one).
+const NOT_HELD: u32 = u32::MAX;
 
 /// The key of a held event: its time and id (the order events apply in), and its slot.
 /// Ids are unique among held events, so the slot never decides the order.

@@ -8,7 +8,7 @@
 //!
 //! | field | type | meaning |
 //! |---|---|---|
-//! | `event_id` | string | unique; a repeat is a duplicate |
+//! | `event_id` | string | unique; a repeat is a duplicate, other content under it a conflict |
 //! | `ts` | RFC 3339 time | when it happened |
 //! | `site`, `region` | string, optional string | plant or DC, and its region |
 //! | `material` or `sku` | string | what |
@@ -21,7 +21,7 @@
 //! | `due` | optional RFC 3339 time | demand: when it is due to ship |
 //!
 //! ```
-//! use feeds::{Ingestion, StockLedger, parse_ndjson};
+//! use feeds::{Ingestion, Origin, StockLedger, parse_ndjson};
 //!
 //! let text = r#"
 //! {"event_id":"r1","ts":"2026-11-23T06:00:00Z","site":"P1","material":"caps","location":"WH","kind":"receipt","qty":5000,"unit":"pcs"}
@@ -30,7 +30,9 @@
 //! "#;
 //! let mut ingestion = Ingestion::new(300.0); // 5 min lateness window
 //! for parsed in parse_ndjson(text) {
-//!     ingestion.offer(parsed.expect("valid lines"));
+//!     let parsed = parsed.expect("valid lines");
+//!     let origin = Origin { source: 0, line: parsed.line };
+//!     ingestion.offer(parsed.event, origin);
 //! }
 //! let mut ledger = StockLedger::new();
 //! for event in ingestion.flush() {
@@ -50,10 +52,10 @@ pub mod stock;
 mod synthetic;
 
 pub use event::{EventKind, FeedEvent, Timestamp};
-pub use ingest::{Admission, Ingestion, IngestionCounters};
+pub use ingest::{Admission, Conflict, Ingestion, IngestionCounters, Origin};
 pub use parse::{
-    FeedReader, Rejection, decode, estimate_lines, parse_csv, parse_ndjson, parse_ndjson_line,
-    parse_ndjson_parallel,
+    FeedReader, Parsed, Rejection, decode, estimate_lines, parse_csv, parse_ndjson,
+    parse_ndjson_line, parse_ndjson_parallel,
 };
 pub use stock::{Applied, OpenOrder, Position, PositionKey, StockLedger};
 pub use synthetic::{ingest_ndjson, synthetic_ndjson};

@@ -42,6 +42,13 @@ pub fn decode(bytes: &[u8]) -> (Cow<'_, str>, Vec<Rejection>) {
     (Cow::Owned(text), rejected)
 }
 
+/// A line that is a valid event, with its number (from 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    pub line: usize,
+    pub event: FeedEvent,
+}
+
 /// A line that is not a valid event, with the reason (for the quarantine file).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
@@ -247,20 +254,22 @@ pub fn parse_ndjson_line(text: &str, line: usize) -> Result<FeedEvent, Rejection
 
 /// Parses NDJSON text: one result per non-blank line, in file order (lazily, so a large
 /// file streams through).
-pub fn parse_ndjson(text: &str) -> impl Iterator<Item = Result<FeedEvent, Rejection>> + '_ {
+pub fn parse_ndjson(text: &str) -> impl Iterator<Item = Result<Parsed, Rejection>> + '_ {
     ndjson_lines(text, 1)
 }
 
 /// The non-blank lines of `text` parsed in order, numbered from `first`.
-fn ndjson_lines(
-    text: &str,
-    first: usize,
-) -> impl Iterator<Item = Result<FeedEvent, Rejection>> + '_ {
+fn ndjson_lines(text: &str, first: usize) -> impl Iterator<Item = Result<Parsed, Rejection>> + '_ {
     let mut reader = FeedReader::new();
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(move |(k, l)| reader.ndjson_line(l, first + k))
+        .map(move |(k, l)| {
+            let line = first + k;
+            reader
+                .ndjson_line(l, line)
+                .map(|event| Parsed { line, event })
+        })
 }
 
 /// About how many lines `text` has, from the first 64 KiB of it: enough to make room for
@@ -277,7 +286,7 @@ pub fn estimate_lines(text: &str) -> usize {
 /// the next part in order is not ready; the results do not depend on how the work is split.
 /// Parts parsed ahead wait in memory for their turn: at most a file's worth, which is in
 /// memory already.
-pub fn parse_ndjson_parallel(text: &str, mut each: impl FnMut(Result<FeedEvent, Rejection>)) {
+pub fn parse_ndjson_parallel(text: &str, mut each: impl FnMut(Result<Parsed, Rejection>)) {
     // Parts of about 64 KiB (a few hundred lines): small enough to keep both cores busy to
     // the end, large enough that handing them over costs nothing.
     let parts = cut_at_line_ends(text, 1 << 16);
@@ -308,8 +317,7 @@ pub fn parse_ndjson_parallel(text: &str, mut each: impl FnMut(Result<FeedEvent, 
             });
         }
         drop(done);
-        let mut waiting: BTreeMap<usize, (Vec<Result<FeedEvent, Rejection>>, usize)> =
-            BTreeMap::new();
+        let mut waiting: BTreeMap<usize, (Vec<Result<Parsed, Rejection>>, usize)> = BTreeMap::new();
         let mut line = 1;
         for next in 0..parts.len() {
             let (results, lines) = loop {
@@ -327,8 +335,9 @@ pub fn parse_ndjson_parallel(text: &str, mut each: impl FnMut(Result<FeedEvent, 
                 }
             };
             for mut result in results {
-                if let Err(r) = &mut result {
-                    r.line += line;
+                match &mut result {
+                    Ok(p) => p.line += line,
+                    Err(r) => r.line += line,
                 }
                 each(result);
             }
@@ -357,7 +366,7 @@ fn cut_at_line_ends(text: &str, size: usize) -> Vec<&str> {
 /// `material`, and `source` optional): one result per data row, in file order. A record is
 /// one line (events never hold a line break), so a malformed one (a stray quote, a field
 /// too many) is refused alone and the next line is read afresh.
-pub fn parse_csv(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
+pub fn parse_csv(text: &str) -> Vec<Result<Parsed, Rejection>> {
     let text = text.strip_prefix(BOM).unwrap_or(text);
     let mut builder = csv::ReaderBuilder::new();
     builder
@@ -415,7 +424,8 @@ pub fn parse_csv(text: &str) -> Vec<Result<FeedEvent, Rejection>> {
             let raw: RawEvent<'_> = record
                 .deserialize(Some(&headers))
                 .map_err(|e| reject(format!("{e}")))?;
-            events.check(&raw.fields()).map_err(reject)
+            let event = events.check(&raw.fields()).map_err(reject)?;
+            Ok(Parsed { line: k + 1, event })
         })
         .collect()
 }

@@ -3,8 +3,8 @@
 //! property test that reordering within the window and duplicating never change the result.
 
 use feeds::{
-    Admission, Applied, EventKind, FeedEvent, Ingestion, StockLedger, Timestamp, decode, parse_csv,
-    parse_ndjson, parse_ndjson_line,
+    Admission, Applied, Conflict, EventKind, FeedEvent, Ingestion, Origin, StockLedger, Timestamp,
+    decode, parse_csv, parse_ndjson, parse_ndjson_line,
 };
 use proptest::prelude::*;
 
@@ -95,8 +95,8 @@ fn ndjson_and_csv_give_the_same_events_and_keep_line_numbers() {
     assert_eq!(from_csv.len(), 3);
     for k in 0..2 {
         assert_eq!(
-            from_json[k].as_ref().unwrap(),
-            from_csv[k].as_ref().unwrap()
+            from_json[k].as_ref().unwrap().event,
+            from_csv[k].as_ref().unwrap().event
         );
     }
     let bad_json = from_json[2].as_ref().unwrap_err();
@@ -112,18 +112,115 @@ fn ndjson_and_csv_give_the_same_events_and_keep_line_numbers() {
 
 #[test]
 fn duplicates_change_nothing_and_reused_ids_are_conflicts() {
+    let at = |line| Origin { source: 3, line };
     let mut ing = Ingestion::new(60.0);
     let e = event("e1", "2026-11-23T06:00:00Z", "receipt", 10.0);
-    assert_eq!(ing.offer(e.clone()), Admission::Held);
-    assert_eq!(ing.offer(e.clone()), Admission::Duplicate);
-    let other = FeedEvent { qty: 11.0, ..e };
-    assert!(matches!(ing.offer(other), Admission::Conflict(r) if r.contains("used before")));
-    assert_eq!(ing.flush().len(), 1);
+    assert_eq!(ing.offer(e.clone(), at(1)), Admission::Held);
+    assert_eq!(ing.offer(e.clone(), at(2)), Admission::Duplicate);
+    let other = FeedEvent {
+        qty: 11.0,
+        ..e.clone()
+    };
+    // The first version was still held: it is withdrawn, so neither applies.
+    assert_eq!(
+        ing.offer(other.clone(), at(3)),
+        Admission::Conflict(Box::new(Conflict {
+            event: other.clone(),
+            first: at(1),
+            withdrawn: Some(e.clone()),
+            first_applied: false,
+        }))
+    );
+    // A repeat of either version is a duplicate; a third version is one more conflict.
+    assert_eq!(ing.offer(e.clone(), at(4)), Admission::Duplicate);
+    assert_eq!(ing.offer(other, at(5)), Admission::Duplicate);
+    let third = FeedEvent { qty: 12.0, ..e };
+    assert!(matches!(
+        ing.offer(third, at(6)),
+        Admission::Conflict(c) if c.first == at(1) && c.withdrawn.is_none() && !c.first_applied
+    ));
+    assert!(ing.flush().is_empty());
     let c = ing.counters();
     assert_eq!(
         (c.accepted, c.duplicates, c.quarantined, c.applied),
-        (1, 1, 1, 1)
+        (0, 3, 3, 0)
     );
+    assert_eq!(6, c.applied + c.duplicates + c.quarantined, "lines in");
+}
+
+/// Two events with one `event_id` and different content: the first in file order won, so
+/// the KPIs depended on line order. Now neither applies, in either order, and both are
+/// refused; the counters are the same whatever the order.
+#[test]
+fn regression_conflicting_duplicates_do_not_depend_on_line_order() {
+    let a = event("x", "2026-11-23T06:00:00Z", "receipt", 10.0);
+    let b = FeedEvent {
+        qty: 99.0,
+        ..a.clone()
+    };
+    let keep = event("y", "2026-11-23T06:05:00Z", "receipt", 1.0);
+    let run = |order: [&FeedEvent; 3]| {
+        let mut ing = Ingestion::new(0.0);
+        for (k, e) in order.into_iter().enumerate() {
+            ing.offer(
+                e.clone(),
+                Origin {
+                    source: 0,
+                    line: k + 1,
+                },
+            );
+        }
+        let mut ledger = StockLedger::new();
+        for e in ing.flush() {
+            ledger.apply(&e).unwrap();
+        }
+        let on_hand = ledger.position("P1", "WH", "caps").unwrap().on_hand;
+        (on_hand, ing.counters().clone())
+    };
+    let one = run([&a, &keep, &b]);
+    let other = run([&b, &a, &keep]);
+    assert_eq!(one, other);
+    assert_eq!(one.0, 1.0, "only `y` applies");
+    assert_eq!((one.1.quarantined, one.1.applied), (2, 1));
+}
+
+/// In a live run a version that applied before its rival came (past the lateness window)
+/// cannot be taken back: it stands, and the rival is refused naming it.
+#[test]
+fn a_conflict_after_the_first_version_applied_keeps_the_first() {
+    let mut ing = Ingestion::new(0.0);
+    let a = event("x", "2026-11-23T06:00:00Z", "receipt", 10.0);
+    ing.offer(a.clone(), Origin { source: 0, line: 1 });
+    assert_eq!(
+        ing.release_until(Timestamp::parse("2026-11-23T06:00:00Z").unwrap()),
+        vec![a.clone()]
+    );
+    let b = FeedEvent { qty: 5.0, ..a };
+    assert_eq!(
+        ing.offer(b.clone(), Origin { source: 1, line: 7 }),
+        Admission::Conflict(Box::new(Conflict {
+            event: b,
+            first: Origin { source: 0, line: 1 },
+            withdrawn: None,
+            first_applied: true,
+        }))
+    );
+    let c = ing.counters();
+    assert_eq!((c.applied, c.quarantined), (1, 1));
+}
+
+/// What a quarantine shows of an event whose line is not kept reads back as the event.
+#[test]
+fn an_event_written_as_ndjson_reads_back_the_same() {
+    let plain = event("p", "2026-11-23T07:00:00.5+01:00", "receipt", 2.5);
+    let full = parse_ndjson_line(
+        r#"{"event_id":"d","ts":"2026-11-23T06:00:00Z","site":"P1","region":"EU","material":"caps","location":"WH","kind":"demand","qty":3,"unit":"pcs","source":"erp","order":"o1","due":"2026-11-24T06:00:00Z"}"#,
+        1,
+    )
+    .unwrap();
+    for e in [plain, full] {
+        assert_eq!(parse_ndjson_line(&e.to_ndjson(), 1).unwrap(), e);
+    }
 }
 
 #[test]
@@ -132,9 +229,15 @@ fn the_window_orders_events_and_later_ones_are_corrections() {
     // released 06:00: a correction, not counted as reordered), 06:01:30 (within the window:
     // held, applies in order, counted as reordered).
     let mut ing = Ingestion::new(60.0);
-    ing.offer(event("a", "2026-11-23T06:00:00Z", "receipt", 100.0));
+    ing.offer(
+        event("a", "2026-11-23T06:00:00Z", "receipt", 100.0),
+        Origin::default(),
+    );
     assert!(ing.ready().is_empty(), "held for the window");
-    ing.offer(event("b", "2026-11-23T06:02:00Z", "consumption", 1.0));
+    ing.offer(
+        event("b", "2026-11-23T06:02:00Z", "consumption", 1.0),
+        Origin::default(),
+    );
     let first: Vec<String> = ing
         .ready()
         .into_iter()
@@ -142,11 +245,17 @@ fn the_window_orders_events_and_later_ones_are_corrections() {
         .collect();
     assert_eq!(first, ["a"]);
     assert_eq!(
-        ing.offer(event("late", "2026-11-23T05:59:30Z", "consumption", 5.0)),
+        ing.offer(
+            event("late", "2026-11-23T05:59:30Z", "consumption", 5.0),
+            Origin::default()
+        ),
         Admission::Late
     );
     assert_eq!(
-        ing.offer(event("c", "2026-11-23T06:01:30Z", "consumption", 2.0)),
+        ing.offer(
+            event("c", "2026-11-23T06:01:30Z", "consumption", 2.0),
+            Origin::default()
+        ),
         Admission::Held
     );
     let rest: Vec<String> = ing
@@ -168,9 +277,18 @@ fn a_live_clock_releases_what_it_has_passed_and_later_arrivals_are_corrections()
             .collect::<Vec<_>>()
     };
     let mut ing = Ingestion::new(0.0);
-    ing.offer(event("b", "2026-11-23T06:00:20Z", "consumption", 1.0));
-    ing.offer(event("a", "2026-11-23T06:00:10Z", "receipt", 100.0));
-    ing.offer(event("c", "2026-11-23T06:01:00Z", "consumption", 1.0));
+    ing.offer(
+        event("b", "2026-11-23T06:00:20Z", "consumption", 1.0),
+        Origin::default(),
+    );
+    ing.offer(
+        event("a", "2026-11-23T06:00:10Z", "receipt", 100.0),
+        Origin::default(),
+    );
+    ing.offer(
+        event("c", "2026-11-23T06:01:00Z", "consumption", 1.0),
+        Origin::default(),
+    );
     // The clock at 06:00:30 passes a and b (in time order, not arrival order), not c.
     assert_eq!(
         ids(ing.release_until(ts("2026-11-23T06:00:30Z"))),
@@ -178,16 +296,25 @@ fn a_live_clock_releases_what_it_has_passed_and_later_arrivals_are_corrections()
     );
     // Stamped before the clock but after the last release: the twin has passed its time.
     assert_eq!(
-        ing.offer(event("d", "2026-11-23T06:00:25Z", "consumption", 1.0)),
+        ing.offer(
+            event("d", "2026-11-23T06:00:25Z", "consumption", 1.0),
+            Origin::default()
+        ),
         Admission::Late
     );
     // Exactly at the clock is late too: the twin has handled that instant.
     assert_eq!(
-        ing.offer(event("e", "2026-11-23T06:00:30Z", "consumption", 1.0)),
+        ing.offer(
+            event("e", "2026-11-23T06:00:30Z", "consumption", 1.0),
+            Origin::default()
+        ),
         Admission::Late
     );
     assert_eq!(
-        ing.offer(event("f", "2026-11-23T06:00:31Z", "consumption", 1.0)),
+        ing.offer(
+            event("f", "2026-11-23T06:00:31Z", "consumption", 1.0),
+            Origin::default()
+        ),
         Admission::Held
     );
     // A clock that goes back does not lower the bound.
@@ -286,7 +413,7 @@ fn final_ledger(arrivals: &[FeedEvent], window_s: f64) -> (StockLedger, u64) {
     let mut ing = Ingestion::new(window_s);
     let mut ledger = StockLedger::new();
     for e in arrivals {
-        ing.offer(e.clone());
+        ing.offer(e.clone(), Origin::default());
         for r in ing.ready() {
             ledger.apply(&r).unwrap();
         }
@@ -601,7 +728,7 @@ fn regression_a_byte_order_mark_does_not_quarantine_the_first_event() {
                a,2026-11-23T06:00:00Z,P1,caps,WH,receipt,5,pcs\n";
     let events = parse_csv(csv);
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].as_ref().unwrap().event_id.as_ref(), "a");
+    assert_eq!(events[0].as_ref().unwrap().event.event_id.as_ref(), "a");
 }
 
 /// One line with a byte that is not UTF-8 refused the whole file; now it is refused alone,
@@ -626,7 +753,7 @@ fn regression_invalid_utf8_is_quarantined_line_by_line() {
     assert_eq!(parsed.len(), 2, "the bad line is blank in the text");
     let ids: Vec<&str> = parsed
         .iter()
-        .map(|r| r.as_ref().unwrap().event_id.as_ref())
+        .map(|r| r.as_ref().unwrap().event.event_id.as_ref())
         .collect();
     assert_eq!(ids, ["a", "c"]);
 }
@@ -683,5 +810,5 @@ fn a_long_csv_row_reads_whole() {
     );
     let events = parse_csv(&csv);
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].as_ref().unwrap().material.len(), 3000);
+    assert_eq!(events[0].as_ref().unwrap().event.material.len(), 3000);
 }

@@ -14,7 +14,7 @@ pub mod mqtt;
 pub mod stdin;
 
 use crate::Failure;
-use crate::feed_report::{FedRun, Quarantine, report};
+use crate::feed_report::{FedRun, First, Quarantine, Version, report};
 use crate::pace::Pace;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, bounded};
 use feeds::{FeedEvent, Ingestion, Timestamp};
@@ -37,8 +37,12 @@ const ROUND: usize = 65_536;
 
 /// What a source hands the engine.
 pub enum Arrival {
-    /// A valid event.
-    Event(FeedEvent),
+    /// A valid event, and where it was read (a line number where lines are counted).
+    Event {
+        source: Arc<str>,
+        line: Option<usize>,
+        event: FeedEvent,
+    },
     /// A line that is not a valid event.
     Refused {
         source: Arc<str>,
@@ -106,6 +110,8 @@ pub struct Received {
     pub last_s: Option<f64>,
     /// A source that can never deliver, and why: the run stopped there.
     pub fatal: Option<(Arc<str>, String)>,
+    /// Alerts about the sources themselves (not the twin's): they join alerts.ndjson.
+    pub alerts: Vec<serde_json::Value>,
 }
 
 /// The pacing loop: moves the twin along `pace`, a `lateness` behind it, offering events
@@ -132,17 +138,52 @@ pub fn drive(
     let mut flushed = false;
     let mut shown = (0usize, 0usize);
     let mut received = Received::default();
+    // The sources seen (MQTT topics may be many), by the number the ingestion knows
+    // them by, and that number by name.
+    let mut names: Vec<Arc<str>> = Vec::new();
+    let mut numbers: std::collections::BTreeMap<Arc<str>, u32> = Default::default();
     let mut take =
         |a: Arrival, ended: &mut usize, ingestion: &mut Ingestion, received: &mut Received| match a
         {
-            Arrival::Event(e) => {
+            Arrival::Event {
+                source,
+                line,
+                event,
+            } => {
                 let at = pace.wall().as_secs_f64();
                 received.first_s.get_or_insert(at);
                 received.last_s = Some(at);
                 received.events += 1;
-                let id = e.event_id.clone();
-                if let feeds::Admission::Conflict(reason) = ingestion.offer(e) {
-                    quarantine.add("(live)", None, &reason, &id);
+                let k = *numbers.entry(source.clone()).or_insert_with(|| {
+                    names.push(source);
+                    names.len() as u32 - 1
+                });
+                let origin = feeds::Origin {
+                    source: k,
+                    line: line.unwrap_or(0),
+                };
+                if let feeds::Admission::Conflict(c) = ingestion.offer(event, origin) {
+                    // The lines are not kept: each version is shown as the twin read it.
+                    let line_of = |o: feeds::Origin| (o.line > 0).then_some(o.line);
+                    let first_name = &names[c.first.source as usize];
+                    let withdrawn = c.withdrawn.as_ref().map(feeds::FeedEvent::to_ndjson);
+                    let first = match &withdrawn {
+                        Some(raw) => First::Withdrawn(Version {
+                            source: first_name,
+                            line: line_of(c.first),
+                            raw,
+                        }),
+                        None => First::Applied {
+                            source: first_name,
+                            line: line_of(c.first),
+                        },
+                    };
+                    let refused = Version {
+                        source: &names[k as usize],
+                        line,
+                        raw: &c.event.to_ndjson(),
+                    };
+                    quarantine.conflict(&c.event.event_id, refused, first);
                 }
             }
             Arrival::Refused {
@@ -197,15 +238,14 @@ pub fn drive(
         alerts.catch_up(twin, site, &mut shown);
         if let Some((source, reason)) = &received.fatal {
             // Loud, before the run ends with its error.
-            alerts.emit(
-                site,
-                &json!({
-                    "at_s": twin.now().as_secs_f64(),
-                    "kind": "feed_source_refused",
-                    "source": source.as_ref(),
-                    "hint": format!("{reason}: check the credentials and the broker's access list; the run stops here"),
-                }),
-            );
+            let alert = json!({
+                "at_s": twin.now().as_secs_f64(),
+                "kind": "feed_source_refused",
+                "source": source.as_ref(),
+                "hint": format!("{reason}: check the credentials and the broker's access list; the run stops here"),
+            });
+            alerts.emit(site, &alert);
+            received.alerts.push(alert);
             return received;
         }
         if twin.done() || stop.load(Ordering::SeqCst) {
@@ -348,6 +388,7 @@ pub fn run(
             quarantine,
             wall_s: wall,
             extra: Some(("live", live)),
+            source_alerts: received.alerts,
         },
         out,
         reproducible,

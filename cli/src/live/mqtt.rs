@@ -358,7 +358,11 @@ pub fn spawn(
                             .map(|text| {
                                 line += 1;
                                 match reader.ndjson_line(text, line) {
-                                    Ok(e) => Arrival::Event(e),
+                                    Ok(event) => Arrival::Event {
+                                        source: source.clone(),
+                                        line: None,
+                                        event,
+                                    },
                                     Err(r) => Arrival::Refused {
                                         source: source.clone(),
                                         line: None,

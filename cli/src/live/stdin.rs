@@ -33,7 +33,11 @@ pub fn spawn(tx: Sender<Arrival>) {
             let arrival = match std::str::from_utf8(&buf) {
                 Ok(text) if text.trim().is_empty() => continue,
                 Ok(text) => match reader.ndjson_line(text.trim_end(), line) {
-                    Ok(e) => Arrival::Event(e),
+                    Ok(event) => Arrival::Event {
+                        source: source.clone(),
+                        line: Some(line),
+                        event,
+                    },
                     Err(r) => Arrival::Refused {
                         source: source.clone(),
                         line: Some(r.line),

@@ -147,8 +147,12 @@ fn the_bundled_network_replays_its_feed_with_orders_from_the_feed() {
     let mut refused = 0;
     for r in parse_ndjson(&text) {
         match r {
-            Ok(e) => {
-                ing.offer(e);
+            Ok(p) => {
+                let at = feeds::Origin {
+                    source: 0,
+                    line: p.line,
+                };
+                ing.offer(p.event, at);
             }
             Err(_) => refused += 1,
         }

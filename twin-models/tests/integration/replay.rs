@@ -209,8 +209,12 @@ fn a_feed_offered_hour_by_hour_while_the_twin_runs_ends_as_the_replay_of_the_who
     let spec = spec(&s);
     let events = || {
         let mut ing = Ingestion::new(0.0);
-        for e in parse_ndjson(&crate::bundled_text("feeds/plant-agv.ndjson")).flatten() {
-            ing.offer(e);
+        for p in parse_ndjson(&crate::bundled_text("feeds/plant-agv.ndjson")).flatten() {
+            let at = feeds::Origin {
+                source: 0,
+                line: p.line,
+            };
+            ing.offer(p.event, at);
         }
         ing
     };
