@@ -38,7 +38,6 @@ struct DStation {
     cycle: Vec<Option<u64>>,
     time_dist: Option<Distribution>,
     speed_factors: Vec<f64>,
-    ideal_secs: Vec<f64>,
     reject_rate: f64,
 }
 
@@ -144,9 +143,6 @@ impl DiscreteLine {
                     cycle,
                     time_dist,
                     speed_factors: s.speed_factors.clone(),
-                    ideal_secs: (0..s.speed_factors.len())
-                        .map(|p| s.ideal_cycle_secs(p))
-                        .collect(),
                     reject_rate: s.reject_rate,
                 }
             })
@@ -240,7 +236,11 @@ impl DiscreteLine {
         } else {
             0.0
         };
-        self.stations[i].core.account(now, w, state);
+        let core = &mut self.stations[i].core;
+        // A unit is worked at its product's nominal speed: working time is its ideal time
+        // (for random cycle times each unit's own draw, ISO 22400's planned time per item),
+        // so performance cannot pass 1.
+        core.counters.ideal_secs += core.account(now, w, state);
     }
 
     /// Books every station's time up to `now`.
@@ -415,8 +415,7 @@ impl DiscreteLine {
 
     fn finish_unit(&mut self, i: usize, now: SimTime) {
         let st = &mut self.stations[i];
-        let unit = st.unit.expect("a working station holds a unit");
-        st.core.counters.ideal_secs += st.ideal_secs[unit.product as usize];
+        debug_assert!(st.unit.is_some(), "a working station holds a unit");
         if st.core.draw_reject(st.reject_rate) {
             st.core.counters.rejected += TICKS_PER_UNIT;
             st.unit = None;

@@ -4,10 +4,11 @@
 //! - planned busy time = measured time − planned-stop time;
 //! - operating time = planned busy time − down time − changeover (setup) time;
 //! - availability = operating time / planned busy time;
-//! - performance = units processed × ideal cycle time / operating time (micro-stops,
-//!   starving, blocking and slow running are performance losses);
+//! - performance = ideal time of the work done / operating time (micro-stops, starving,
+//!   blocking and slow running are performance losses); a unit's ideal time is its cycle
+//!   at nominal speed, for random cycle times its own draw, so performance is at most 1;
 //! - quality = good units / units processed;
-//! - OEE = availability × performance × quality = good units × ideal cycle / planned busy time.
+//! - OEE = availability × performance × quality.
 
 use super::{LineEngine, LineRuntime, StationState};
 use crate::scenario::{Line, StationKind};

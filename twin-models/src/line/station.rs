@@ -283,13 +283,14 @@ impl StationCore {
     }
 
     /// Books the time since the last booking: a `working` fraction of it as working and the
-    /// rest as `rest`, unless an overlay state holds the whole span.
-    pub fn account(&mut self, now: SimTime, working: f64, rest: StationState) {
+    /// rest as `rest`, unless an overlay state holds the whole span. Returns the seconds
+    /// booked as working.
+    pub fn account(&mut self, now: SimTime, working: f64, rest: StationState) -> f64 {
         let from = self.last_account;
         // Booked already (a station is booked several times at one instant).
         if now <= from {
             self.last_account = now;
-            return;
+            return 0.0;
         }
         let dt = now.since(from).as_secs_f64();
         self.last_account = now;
@@ -301,13 +302,17 @@ impl StationCore {
             }
         }
         match overlay {
-            Some(s) => self.times[s as usize] += dt,
+            Some(s) => {
+                self.times[s as usize] += dt;
+                0.0
+            }
             None => {
                 let w = working.clamp(0.0, 1.0);
                 self.times[StationState::Working as usize] += dt * w;
                 if w < 1.0 {
                     self.times[rest as usize] += dt * (1.0 - w);
                 }
+                dt * w
             }
         }
     }

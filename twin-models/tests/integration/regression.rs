@@ -138,3 +138,41 @@ fn a_task_list_of_absurd_frequency_is_refused() {
     let fine = text.replace("every = \"2h\"", "every = \"1min\"");
     assert!(load_scenario("plant-agv.toml", &fine).is_ok());
 }
+
+/// OEE came out at 100.7 % on an M/M/1 whose service time is exponential: performance
+/// counted each unit at the mean service time, so a run of short draws passed 1. Now each
+/// unit counts its own drawn time: an overloaded server (never idle) has performance 1 to
+/// rounding on every seed, and a server at ρ = 0.8 has performance equal to its busy share.
+#[test]
+fn regression_oee_of_random_cycle_times_never_passes_one() {
+    let overloaded = crate::parse(
+        r#"
+name = "mm1-overloaded"
+[run]
+horizon = "20min"
+warmup = "1min"
+[[lines]]
+name = "Q"
+source = { kind = "arrivals", interarrival = "exp(0.5s)", when_full = "wait" }
+[[lines.stations]]
+name = "server"
+kind = "generic"
+processing_time = "exp(0.8s)"
+"#,
+    );
+    for seed in 1..=20 {
+        let spec = RunSpec {
+            seed,
+            ..RunSpec::of(&overloaded)
+        };
+        let kpis = replicate(&overloaded, spec, 1, 1).runs.remove(0).kpis;
+        let oee = &kpis.lines[0].oee;
+        assert!(oee.performance <= 1.0 + 1e-12, "seed {seed}: {oee:?}");
+        assert!((oee.performance - 1.0).abs() < 1e-9, "seed {seed}: {oee:?}");
+    }
+    let mm1 = bundled("textbook/mm1.toml");
+    let kpis = replicate(&mm1, RunSpec::of(&mm1), 1, 1).runs.remove(0).kpis;
+    let line = &kpis.lines[0];
+    let busy = line.stations[0].state_fractions.working;
+    assert!((line.oee.performance - busy).abs() < 1e-9, "{line:?}");
+}
