@@ -91,6 +91,16 @@ pub fn units(ticks: u128) -> f64 {
     t / TICKS_PER_UNIT as f64
 }
 
+/// Whole units begun in `ticks` of flow: a unit counts once any of it is taken.
+pub fn units_begun(ticks: u128) -> u64 {
+    ticks.div_ceil(TICKS_PER_UNIT) as u64
+}
+
+/// Whole units finished in `ticks` of flow: a unit counts once all of it is through.
+pub fn units_done(ticks: u128) -> u64 {
+    (ticks / TICKS_PER_UNIT) as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@
 //! - quality = good units / units processed;
 //! - OEE = availability × performance × quality.
 
+use super::station::WholeUnits;
 use super::{LineEngine, LineRuntime, StationState};
 use crate::scenario::{Line, StationKind};
 use crate::units::units;
@@ -108,6 +109,7 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
         .map(|i| {
             let core = rt.core(i);
             let c = core.measured();
+            let whole = core.measured_units();
             let total: f64 = core.times.iter().sum();
             let frac = |s: StationState| {
                 if total > 0.0 {
@@ -128,9 +130,9 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
                     micro_stop: frac(StationState::MicroStop),
                     planned_stop: frac(StationState::PlannedStop),
                 },
-                units_in: units(c.taken),
-                units_out: units(c.good),
-                rejects: units(c.rejected),
+                units_in: whole.taken as f64,
+                units_out: whole.good as f64,
+                rejects: whole.rejected as f64,
                 failures: c.failures,
                 micro_stops: c.micro_stops,
                 changeovers: c.setups,
@@ -150,13 +152,28 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
         ratio(c.ideal_secs, operating),
         ratio(units(c.good), processed),
     );
-    let last = rt.core(n - 1).measured();
+    let units_out = stations[n - 1].units_out;
     let rejects: f64 = stations.iter().map(|s| s.rejects).sum();
-    let (wip_end, wip_mean, time_in_system, arrivals) = match &rt.engine {
-        LineEngine::Fluid(f) => (units(f.wip_ticks()), f.wip_mean(end), None, None),
+    let (wip_start, wip_end, wip_mean, time_in_system, arrivals) = match &rt.engine {
+        LineEngine::Fluid(f) => {
+            // In whole units, as the counts are: what was begun less what left, as totals
+            // from time 0 (so conservation holds exactly over the measured period).
+            let inside = |of: &dyn Fn(usize) -> WholeUnits| {
+                let left: u64 = (0..n).map(|i| of(i).rejected).sum::<u64>() + of(n - 1).good;
+                (of(0).taken - left) as f64
+            };
+            (
+                inside(&|i| WholeUnits::of(&rt.core(i).baseline)),
+                inside(&|i| WholeUnits::of(&rt.core(i).counters)),
+                f.wip_mean(end),
+                None,
+                None,
+            )
+        }
         LineEngine::Discrete(d) => {
             let ft = d.flow_time();
             (
+                rt.wip_at_warmup,
                 d.wip_units() as f64,
                 d.wip_mean(end),
                 (ft.count() > 0).then(|| ft.mean()),
@@ -175,11 +192,11 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
         } else {
             "discrete"
         },
-        throughput_per_h: units(last.good) / (measured_s / 3600.0),
+        throughput_per_h: units_out / (measured_s / 3600.0),
         units_in,
-        units_out: units(last.good),
+        units_out,
         rejects,
-        wip_start: rt.wip_at_warmup,
+        wip_start,
         wip_end,
         wip_mean,
         oee: Oee {

@@ -348,7 +348,6 @@ impl LineRuntime {
             LineEngine::Fluid(f) => {
                 f.advance(now);
                 f.reset_statistics(now);
-                self.wip_at_warmup = crate::units::units(f.wip_ticks());
             }
             LineEngine::Discrete(d) => {
                 d.reset_statistics(now);
@@ -357,8 +356,8 @@ impl LineRuntime {
         }
     }
 
-    /// Good units out of the last station since time 0.
+    /// Whole good units out of the last station since time 0.
     pub fn units_out(&self) -> f64 {
-        crate::units::units(self.core(self.stations() - 1).counters.good)
+        crate::units::units_done(self.core(self.stations() - 1).counters.good) as f64
     }
 }

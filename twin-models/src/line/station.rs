@@ -91,6 +91,36 @@ pub struct Counters {
     pub ideal_secs: f64,
 }
 
+/// A station's counts in whole units: in the fluid engine a machine is part way through a
+/// unit at most times; that unit counts as taken, and as passed on or rejected only once
+/// all of it is through (in the discrete engine counts are whole already).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WholeUnits {
+    pub taken: u64,
+    pub good: u64,
+    pub rejected: u64,
+}
+
+impl WholeUnits {
+    /// The whole units counted by `c`, since time 0.
+    pub fn of(c: &Counters) -> WholeUnits {
+        WholeUnits {
+            taken: crate::units::units_begun(c.taken),
+            good: crate::units::units_done(c.good),
+            rejected: crate::units::units_done(c.rejected),
+        }
+    }
+
+    /// `self - base`.
+    pub fn since(&self, base: &WholeUnits) -> WholeUnits {
+        WholeUnits {
+            taken: self.taken - base.taken,
+            good: self.good - base.good,
+            rejected: self.rejected - base.rejected,
+        }
+    }
+}
+
 impl Counters {
     /// `self - base`, for statistics after a warm-up.
     pub fn since(&self, base: &Counters) -> Counters {
@@ -322,6 +352,12 @@ impl StationCore {
         self.times = [0.0; 7];
         self.last_account = now;
         self.baseline = self.counters;
+    }
+
+    /// Whole units since the end of the warm-up (each total rounded, then the difference
+    /// taken, so that counts over periods add up).
+    pub fn measured_units(&self) -> WholeUnits {
+        WholeUnits::of(&self.counters).since(&WholeUnits::of(&self.baseline))
     }
 
     /// Counters since the end of the warm-up.

@@ -15,7 +15,7 @@ pub struct StationSnapshot {
     pub state: StationState,
     /// The product it is set up for.
     pub product: String,
-    /// Good units passed on since time 0.
+    /// Whole good units passed on since time 0.
     pub units_out: f64,
     /// Breakdowns since time 0.
     pub failures: u64,
@@ -43,7 +43,7 @@ pub struct LineSnapshot {
     pub stations: Vec<StationSnapshot>,
     /// Its buffers, in flow order (buffer `b` feeds station `b + 1`).
     pub buffers: Vec<BufferSnapshot>,
-    /// Good units out of the last station since time 0.
+    /// Whole good units out of the last station since time 0.
     pub units_out: f64,
 }
 

@@ -267,7 +267,7 @@ impl<S: Borrow<Scenario>> Twin<S> {
                 if s.product != *product {
                     s.product.clone_from(product);
                 }
-                s.units_out = crate::units::units(core.counters.good);
+                s.units_out = crate::units::units_done(core.counters.good) as f64;
                 s.failures = core.counters.failures;
                 s.changeovers = core.counters.setups;
             }

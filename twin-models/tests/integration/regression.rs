@@ -176,3 +176,34 @@ processing_time = "exp(0.8s)"
     let busy = line.stations[0].state_fractions.working;
     assert!((line.oee.performance - busy).abs() < 1e-9, "{line:?}");
 }
+
+/// A fluid line reported fractional counts (`units_in` 33172.012) where whole units are
+/// documented. Now every count is whole, conservation holds exactly over the measured
+/// period, and a station holds at most the unit or two it is part way through.
+#[test]
+fn regression_fluid_counts_are_whole_units() {
+    let s = bundled("bottling-line.toml");
+    let kpis = replicate(&s, RunSpec::of(&s), 1, 1).runs.remove(0).kpis;
+    let line = &kpis.lines[0];
+    assert_eq!(line.engine, "fluid");
+    let whole = |x: f64| x.fract() == 0.0;
+    assert!(line.rejects > 0.0, "the line rejects: {line:?}");
+    for x in [
+        line.units_in,
+        line.units_out,
+        line.rejects,
+        line.wip_start,
+        line.wip_end,
+    ] {
+        assert!(whole(x), "{x} in {line:?}");
+    }
+    assert_eq!(
+        line.units_in,
+        line.units_out + line.rejects + line.wip_end - line.wip_start
+    );
+    for st in &line.stations {
+        assert!(whole(st.units_in) && whole(st.units_out) && whole(st.rejects));
+        let held = st.units_in - st.units_out - st.rejects;
+        assert!((-2.0..=2.0).contains(&held), "{st:?}");
+    }
+}
