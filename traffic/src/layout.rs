@@ -227,13 +227,21 @@ impl Layout {
         &self.names
     }
 
+    /// Columns and rows of a grid layout (`None` for a waypoint graph).
+    pub fn grid_size(&self) -> Option<(usize, usize)> {
+        self.grid
+            .as_ref()
+            .map(|(width, spots)| (*width, spots.len().checked_div(*width).unwrap_or(0)))
+    }
+
     /// The spot on grid cell (x, y) of a grid layout.
     pub fn grid_spot(&self, x: usize, y: usize) -> Result<u32, LayoutError> {
         let blocked = LayoutError::BlockedCell(x, y);
         let (width, spots) = self.grid.as_ref().ok_or(LayoutError::Geometry(
             "this layout has no grid: name waypoints instead".into(),
         ))?;
-        if x >= *width {
+        // (Checked before multiplying: a row far past the map would overflow.)
+        if x >= *width || y >= spots.len() / width {
             return Err(blocked);
         }
         match spots.get(y * width + x) {

@@ -203,6 +203,20 @@ fn bad_fleet_input_names_the_field() {
         no_park.contains("2 vehicles need as many locations of kind \"parking\""),
         "{no_park}"
     );
+    // An area far outside the map took time in proportion to its size (billions of
+    // cells); now it is refused at once, naming the map's bounds.
+    let far =
+        err(ONE_TRANSPORT.replace("at = [0, 0] }", "area = [0, 0, 4000000000, 4000000000] }"));
+    assert!(
+        far.contains("layout.locations[0].area")
+            && far.contains("not within the map, columns 0 to 7 and rows 0 to 0"),
+        "{far}"
+    );
+    let inverted = err(ONE_TRANSPORT.replace("at = [0, 0] }", "area = [2, 0, 1, 0] }"));
+    assert!(inverted.contains("x0 ≤ x1"), "{inverted}");
+    // A row far past the map overflowed the cell index (and could land on a real cell).
+    let row = err(ONE_TRANSPORT.replace("at = [0, 0] }", "at = [1, 4611686018427387904] }"));
+    assert!(row.contains("layout.locations[0]"), "{row}");
     let file = err(ONE_TRANSPORT.replace("grid = \"\"\"\n........\n\"\"\"", "map = \"floor.map\""));
     assert!(
         file.contains("layout.map") && file.contains("cannot read `floor.map`"),

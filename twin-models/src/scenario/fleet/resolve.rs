@@ -128,6 +128,24 @@ pub(crate) fn resolve_fleet(
                 .map(|s| vec![(loc.name.clone(), s)])
                 .ok_or_else(|| format!("no waypoint is named `{w}`")),
             (None, None, Some([x0, y0, x1, y1])) => {
+                // Only cells of the map are looked at: an area far outside it would
+                // otherwise cost time in proportion to its size.
+                let within = layout
+                    .grid_size()
+                    .is_some_and(|(w, h)| x0 <= x1 && y0 <= y1 && *x1 < w && *y1 < h);
+                if !within {
+                    let reason = match layout.grid_size() {
+                        Some((w, h)) => format!(
+                            "the area [{x0}, {y0}, {x1}, {y1}] is not within the map, columns 0 to {} and rows 0 to {}, with x0 ≤ x1 and y0 ≤ y1",
+                            w.saturating_sub(1),
+                            h.saturating_sub(1)
+                        ),
+                        None => "an area needs a grid map (this layout has waypoints: list them)"
+                            .to_string(),
+                    };
+                    c.fail(&at(&p, &[k("area")]), reason);
+                    continue;
+                }
                 let cells: Vec<u32> = (*y0..=*y1)
                     .flat_map(|y| (*x0..=*x1).map(move |x| (x, y)))
                     .filter_map(|(x, y)| layout.grid_spot(x, y).ok())
