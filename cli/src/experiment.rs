@@ -19,6 +19,8 @@ pub struct SweepArgs {
     pub reps: Option<usize>,
     pub seed: Option<u64>,
     pub overrides: RunOverrides,
+    /// Refuse work past the budget (estimated from the first variant).
+    pub work_limit: bool,
     pub threads: Option<usize>,
     pub shard: Option<Shard>,
     pub out: PathBuf,
@@ -173,6 +175,15 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         return Err(Failure::BadInput("--reps must be at least 1".into()));
     }
     sweep::check_runs(prepared.len(), reps).map_err(bad)?;
+    // The variants share the horizon; the first stands for them all.
+    let runs = sweep::jobs(prepared.len(), reps, args.shard).len();
+    crate::check_work(
+        &scenario_path,
+        base,
+        prepared[0].spec,
+        runs,
+        args.work_limit,
+    )?;
     let seed = args
         .seed
         .or(file.as_ref().and_then(|f| f.seed))
@@ -346,6 +357,8 @@ pub struct CompareArgs {
     pub reps: usize,
     pub seed: Option<u64>,
     pub overrides: RunOverrides,
+    /// Refuse work past the budget.
+    pub work_limit: bool,
     pub threads: Option<usize>,
     pub alpha: f64,
     pub all: bool,
@@ -376,6 +389,9 @@ pub fn compare_files(args: CompareArgs) -> Result<(), Failure> {
         })
     };
     let (a, b) = (load(&args.a)?, load(&args.b)?);
+    for (path, p) in [(&args.a, &a), (&args.b, &b)] {
+        crate::check_work(path, &p.scenario, p.spec, args.reps, args.work_limit)?;
+    }
     let seed = args.seed.unwrap_or(a.scenario.run.seed);
     let threads = threads_of(args.threads)?;
     let both = [a, b];

@@ -51,6 +51,10 @@ struct RunOverrides {
     /// Warm-up left out of the statistics, e.g. 1h (default: the scenario's).
     #[arg(long, value_parser = duration_arg)]
     warmup: Option<sim::SimDuration>,
+    /// Run even when the work estimated up front passes the budget (docs/scenarios.md,
+    /// "Work budget"); without it such a run is refused.
+    #[arg(long)]
+    no_work_limit: bool,
 }
 
 /// Settings of a run with a feed.
@@ -488,6 +492,7 @@ fn main() -> ExitCode {
             reps,
             seed: overrides.seed,
             overrides: overrides.runs(),
+            work_limit: !overrides.no_work_limit,
             threads,
             shard,
             out,
@@ -508,6 +513,7 @@ fn main() -> ExitCode {
             reps,
             seed: overrides.seed,
             overrides: overrides.runs(),
+            work_limit: !overrides.no_work_limit,
             threads,
             alpha,
             all,
@@ -546,7 +552,13 @@ fn main() -> ExitCode {
             &feeds,
             speed,
             feed.gap_alert,
-            |s| spec_of(s, &overrides),
+            |s| {
+                let spec = spec_of(s, &overrides)?;
+                if speed.is_none() {
+                    check_work(&scenario, s, spec, 1, !overrides.no_work_limit)?;
+                }
+                Ok(spec)
+            },
             output.out.as_deref(),
             output.reproducible,
         ),
@@ -647,6 +659,7 @@ fn run(
     spec.record_series = out.is_some();
     let reps = reps.unwrap_or(scenario.run.replications as usize);
     check_reps(reps)?;
+    check_work(path, &scenario, spec, reps, !overrides.no_work_limit)?;
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
@@ -693,6 +706,29 @@ fn run(
         }
     }
     Ok(())
+}
+
+/// Refuses `runs` runs of `scenario` whose work, estimated up front by a pilot, passes
+/// the budget (unless `limit` is off); the message gives the estimate and the way on.
+pub(crate) fn check_work(
+    path: &Path,
+    scenario: &Scenario,
+    spec: RunSpec,
+    runs: usize,
+    limit: bool,
+) -> Result<(), Failure> {
+    if !limit {
+        return Ok(());
+    }
+    let estimate = twin_models::estimate(scenario, spec);
+    if estimate.within(runs, twin_models::WORK_BUDGET) {
+        return Ok(());
+    }
+    Err(Failure::BadInput(format!(
+        "{}: refused before starting: {}; shorten the horizon (--horizon), lengthen intervals that are too short for it, or pass --no-work-limit to run it anyway",
+        path.display(),
+        estimate.describe(runs, twin_models::WORK_BUDGET)
+    )))
 }
 
 /// The scenario's run settings with the command line's overrides.

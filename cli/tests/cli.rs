@@ -686,3 +686,72 @@ fn regression_work_past_the_bounds_is_refused_before_it_starts() {
         "cells, the most a map holds",
     );
 }
+
+/// `--horizon 1000000000d` was accepted (cut to 584 years without a word) and ran for
+/// ever; a run's work past the budget is now refused before it starts, with the estimate
+/// and the flag that lets it run.
+#[test]
+fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
+    assert_refused(
+        &[
+            "run",
+            "scenarios/bottling-line.toml",
+            "--horizon",
+            "1000000000d",
+        ],
+        "about 584 years",
+    );
+    // 500 years of the line, a thousand times over.
+    let long = [
+        "run",
+        "scenarios/bottling-line.toml",
+        "--horizon",
+        "182500d",
+        "--reps",
+        "1000",
+    ];
+    assert_refused(&long, "over the budget of 1e10");
+    assert_refused(&long, "--no-work-limit");
+    for command in [
+        &[
+            "sweep",
+            "scenarios/bottling-line.toml",
+            "--set",
+            "lines.L1.buffers.rinse-fill.capacity=50,100",
+            "--reps",
+            "500",
+            "--horizon",
+            "182500d",
+            "--out",
+            "target/never-written",
+        ][..],
+        &[
+            "compare",
+            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line.toml",
+            "--reps",
+            "1000",
+            "--horizon",
+            "182500d",
+        ][..],
+        &[
+            "replay",
+            "scenarios/plant-agv.toml",
+            "--feed",
+            "scenarios/feeds/plant-agv.ndjson",
+            "--horizon",
+            "182500d",
+        ][..],
+    ] {
+        assert_refused(command, "refused before starting");
+    }
+    // The flag lets it through (here a small run, to see the flag is taken).
+    let o = twinline(&[
+        "run",
+        "scenarios/bottling-line.toml",
+        "--horizon",
+        "1h",
+        "--no-work-limit",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}

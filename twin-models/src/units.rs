@@ -39,7 +39,15 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
             ));
         }
     };
-    Ok(SimDuration::from_secs_f64(value * secs_per_unit))
+    let secs = value * secs_per_unit;
+    // The clock counts nanoseconds in 64 bits: about 584 years. Longer is refused rather
+    // than cut short without a word.
+    if secs * 1e9 >= u64::MAX as f64 {
+        return Err(format!(
+            "`{text}` is longer than the longest time twinline can simulate, about 584 years (2^64 ns)"
+        ));
+    }
+    Ok(SimDuration::from_secs_f64(secs))
 }
 
 /// Parses a rate `N/unit` (unit `s`, `min`, `h` or `d`) into milli-units per hour.
@@ -119,6 +127,13 @@ mod tests {
         );
         assert_eq!(parse_duration("250ms").unwrap(), SimDuration(250_000_000));
         assert!(parse_duration("-5min").unwrap_err().contains("negative"));
+        // `--horizon 1000000000d` was cut to 584 years without a word.
+        assert!(
+            parse_duration("1000000000d")
+                .unwrap_err()
+                .contains("584 years")
+        );
+        assert!(parse_duration("200000d").is_ok());
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
         assert!(
             parse_duration("5 weeks")

@@ -16,6 +16,7 @@
 mod series;
 pub mod snapshot;
 pub mod twin;
+pub mod work;
 
 pub use snapshot::{BufferSnapshot, LineSnapshot, PlantSnapshot, StationSnapshot, StockSnapshot};
 pub use twin::Twin;
@@ -204,6 +205,8 @@ struct PlantModel {
     sampler: Option<Sampler>,
     /// Events that are not any line's (samples, end of warm-up).
     global_events: u64,
+    /// Traffic steps of the fleet (each moves every vehicle: the costly events of a fleet).
+    fleet_steps: u64,
     parts: SystemState<Parts<'static, 'static>>,
 }
 
@@ -307,6 +310,9 @@ impl PlantModel {
         sched: &mut Scheduler<'_, PlantEvent>,
         event: FleetEvent,
     ) {
+        if event == FleetEvent::Step {
+            self.fleet_steps += 1;
+        }
         let mut touched = Vec::new();
         {
             let mut p = parts(&mut self.parts, world);
@@ -637,6 +643,7 @@ impl Plant {
             horizon,
             sampler,
             global_events: 0,
+            fleet_steps: 0,
             parts,
         };
         Plant {

@@ -138,6 +138,11 @@ impl<S: Borrow<Scenario>> Twin<S> {
         self.plant.sim.events_processed()
     }
 
+    /// Traffic steps of the fleet so far (each moves every vehicle).
+    pub fn fleet_steps(&self) -> u64 {
+        self.plant.model.fleet_steps
+    }
+
     /// The feed's runtime (a twin made with a feed has one).
     fn feed(&self) -> Option<&FeedRuntime> {
         self.plant.sim.world.get_resource::<FeedRuntime>()

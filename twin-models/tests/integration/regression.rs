@@ -207,3 +207,43 @@ fn regression_fluid_counts_are_whole_units() {
         assert!((-2.0..=2.0).contains(&held), "{st:?}");
     }
 }
+
+/// `--horizon 1000000000d` was accepted and ran for ever (outputs in memory); a task list
+/// or sampling interval absurd for the horizon passed `validate`. The work of a run is
+/// now estimated up front by a pilot: small runs exactly, long ones by extrapolation,
+/// a run whose clock stands still as infinite.
+#[test]
+fn regression_the_work_of_a_run_is_estimated_before_it_starts() {
+    let s = bundled("bottling-line.toml");
+    let exact = twin_models::estimate(&s, RunSpec::of(&s));
+    assert!(exact.exact, "{exact:?}");
+    let mut twin = Twin::new(&s, RunSpec::of(&s));
+    while twin.step().is_some() {}
+    assert_eq!(
+        exact.work,
+        twin.events() as f64,
+        "exact for a run the pilot covers"
+    );
+    // Ten times the horizon: about ten times the work (a steady line).
+    let long = RunSpec {
+        horizon: sim::SimDuration(RunSpec::of(&s).horizon.0 * 2000),
+        ..RunSpec::of(&s)
+    };
+    let e = twin_models::estimate(&s, long);
+    assert!(!e.exact);
+    let ratio = e.work / (exact.work * 2000.0);
+    assert!((0.7..1.3).contains(&ratio), "{e:?} against {exact:?}");
+    // The longest clock, 584 years, is under the budget for one line: the pilot is not
+    // fooled into refusing it, nor into letting through a hundred thousand replications.
+    let longest = RunSpec {
+        horizon: sim::SimDuration(u64::MAX),
+        ..RunSpec::of(&s)
+    };
+    let e = twin_models::estimate(&s, longest);
+    assert!(e.within(1, twin_models::WORK_BUDGET), "{e:?}");
+    assert!(!e.within(100_000, twin_models::WORK_BUDGET), "{e:?}");
+    assert!(
+        e.describe(100_000, twin_models::WORK_BUDGET)
+            .contains("over the budget")
+    );
+}
