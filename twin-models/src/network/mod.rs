@@ -131,6 +131,11 @@ struct Departure {
     transit: SimDuration,
 }
 
+/// Trucks a plant loads at once, at most (a review or a production tick); what waits
+/// beyond them ships at the next tick, 15 minutes on: 4,000 trucks an hour, more than any
+/// plant's docks.
+pub const TRUCKS_PER_TICK: usize = 1_000;
+
 /// The network's runtime state (a resource of the plant's world).
 #[derive(bevy_ecs::resource::Resource)]
 pub struct NetworkRuntime {
@@ -341,6 +346,12 @@ impl NetworkRuntime {
     fn ship_waiting(&mut self, plant: usize, now: SimTime) -> Vec<Departure> {
         let mut out = Vec::new();
         while let Some(&(lane, qty)) = self.sites[plant].waiting.front() {
+            // A plant's docks load so many trucks at a time; the rest go at the next
+            // production tick. (Without a bound, a request of 10^12 pallets sent
+            // 3 × 10^10 trucks in one instant, out of memory.)
+            if out.len() >= TRUCKS_PER_TICK {
+                break;
+            }
             let load = qty.min(self.net.lanes[lane].truck);
             let p = &mut self.sites[plant];
             if p.on_hand.value() + 1e-9 < load {

@@ -247,3 +247,33 @@ fn regression_the_work_of_a_run_is_estimated_before_it_starts() {
             .contains("over the budget")
     );
 }
+
+/// Found by the fuzzer: a plant holding 10^12 pallets and a DC ordering up to 10^12 sent
+/// 3 × 10^10 trucks in one instant (a 3 GB allocation, then out of memory). A plant now
+/// loads at most `TRUCKS_PER_TICK` trucks at once and the rest at the next tick, so the
+/// run advances, its work can be estimated, and memory stays small.
+#[test]
+fn regression_a_huge_request_sends_trucks_tick_by_tick() {
+    let text = crate::bundled_text("network.toml")
+        .replacen("initial = 200", "initial = 1000000000000", 1)
+        .replacen(
+            "policy = { kind = \"order_up_to\", reorder_at = 300, order_up_to = 700 }",
+            "policy = { kind = \"order_up_to\", reorder_at = 999999999999, order_up_to = 1000000000000 }",
+            1,
+        );
+    let s = crate::parse(&text);
+    let spec = RunSpec {
+        horizon: sim::SimDuration::from_secs(3600),
+        warmup: sim::SimDuration::ZERO,
+        ..RunSpec::of(&s)
+    };
+    let estimate = twin_models::estimate(&s, spec);
+    assert!(estimate.work.is_finite(), "{estimate:?}");
+    let kpis = replicate(&s, spec, 1, 1).runs.remove(0).kpis;
+    let network = kpis.network.expect("a network");
+    let trucks: u64 = network.lanes.iter().map(|l| l.trucks).sum();
+    // An hour: the first review and four production ticks, 1,000 trucks each at most.
+    let per_tick = twin_models::network::TRUCKS_PER_TICK as u64;
+    assert!(trucks >= per_tick, "the request ships: {trucks}");
+    assert!(trucks <= 5 * per_tick * 2, "tick by tick: {trucks}");
+}
