@@ -2,8 +2,10 @@
 //! beyond what was meant (a horizon of a billion days, a sampling interval of a
 //! nanosecond) instead of running for ever.
 //!
-//! Work is counted in events, a fleet's traffic step counting once per vehicle it moves
-//! (one step of 300 vehicles costs about what 300 line events cost). A pilot runs the
+//! Work is counted in events weighted by what they cost: a line's event once per station of
+//! an average line (the fluid engine replans a whole line at an event, so a line of 10,000
+//! stations costs 10,000 times an event of a one-station line), and a fleet's traffic step
+//! once per vehicle it moves. A pilot runs the
 //! first [`PILOT_WORK`] units of the run, and the rate of its second half (work per
 //! simulated second, past any burst at the start) is carried to the horizon. The pilot is
 //! deterministic: the same scenario gives the same estimate on every machine.
@@ -22,7 +24,8 @@ pub const WORK_BUDGET: f64 = 1e10;
 /// A run's estimated work.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WorkEstimate {
-    /// Work units (events; a fleet step counts once per vehicle) the whole run takes:
+    /// Work units (events by an average line's stations; a fleet step once per vehicle)
+    /// the whole run takes:
     /// exact when the pilot reached the horizon, else extrapolated. Infinite when the
     /// pilot's second half did not move the clock (a run that cannot make progress).
     pub work: f64,
@@ -69,9 +72,12 @@ impl WorkEstimate {
 /// Estimates the work of one run of `scenario` with `spec` by a pilot (see the module).
 pub fn estimate(scenario: &Scenario, spec: RunSpec) -> WorkEstimate {
     let vehicles = scenario.fleet.as_ref().map_or(0, |f| f.vehicles.len()) as f64;
+    let stations: usize = scenario.lines.iter().map(|l| l.stations.len()).sum();
+    let per_event = (stations as f64 / scenario.lines.len().max(1) as f64).max(1.0);
     // Series recorded or not as the run will (sampling is work too).
     let mut twin = Twin::new(scenario, spec);
-    let work = |t: &Twin<&Scenario>| t.events() as f64 + t.fleet_steps() as f64 * vehicles;
+    let work =
+        |t: &Twin<&Scenario>| t.events() as f64 * per_event + t.fleet_steps() as f64 * vehicles;
     let mut mid = None;
     while work(&twin) < PILOT_WORK {
         if mid.is_none() && work(&twin) >= PILOT_WORK / 2.0 {
