@@ -15,10 +15,9 @@ pub fn scenario_and_spec(
     out: Option<&Path>,
 ) -> Result<(Scenario, RunSpec), Failure> {
     let scenario = crate::read_scenario(path)?;
-    let spec = RunSpec {
-        record_series: out.is_some(),
-        ..spec_of(&scenario)?
-    };
+    let spec = spec_of(&scenario)?
+        .recording(&scenario, out.is_some())
+        .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
     Ok((scenario, spec))
 }
 

@@ -655,8 +655,9 @@ fn run(
 ) -> Result<(), Failure> {
     let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let scenario = read_scenario(path)?;
-    let mut spec = spec_of(&scenario, overrides)?;
-    spec.record_series = out.is_some();
+    let spec = spec_of(&scenario, overrides)?
+        .recording(&scenario, out.is_some())
+        .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
     let reps = reps.unwrap_or(scenario.run.replications as usize);
     check_reps(reps)?;
     check_work(path, &scenario, spec, reps, !overrides.no_work_limit)?;

@@ -104,6 +104,23 @@ impl RunSpec {
         }
         Ok(spec)
     }
+
+    /// These settings recording the time series (and the timeline) or not; refused when the
+    /// horizon sampled at the scenario's interval makes more rows than a run keeps.
+    pub fn recording(self, scenario: &Scenario, record: bool) -> Result<Self, RunSpecError> {
+        let every = scenario.run.sample_interval;
+        let rows = crate::scenario::run::model::samples(self.horizon, every);
+        if record && rows > crate::scenario::run::model::MAX_SAMPLES {
+            return Err(RunSpecError::TooManySamples {
+                rows,
+                interval: every,
+            });
+        }
+        Ok(RunSpec {
+            record_series: record,
+            ..self
+        })
+    }
 }
 
 /// The scenario's run settings a caller may override (a command line's `--seed`,
@@ -135,6 +152,19 @@ pub enum RunSpecError {
         horizon: SimDuration,
         /// Whether the warm-up came from the overrides (else from the scenario).
         overridden: bool,
+    },
+    /// The horizon sampled at the scenario's interval makes more rows of time series than
+    /// a run keeps.
+    #[error(
+        "the horizon sampled every {:.3e} s (the scenario's `run.sample_interval`) records {rows} rows of time series, more than the {} a run keeps: give a shorter horizon or a longer interval",
+        interval.as_secs_f64(),
+        crate::scenario::run::model::MAX_SAMPLES
+    )]
+    TooManySamples {
+        /// Rows the run would record.
+        rows: u64,
+        /// The scenario's sampling interval.
+        interval: SimDuration,
     },
 }
 

@@ -181,3 +181,15 @@ fn arrival_fields_on_unlimited_source() {
     );
     assert_eq!(path, "lines[0].source.interarrival");
 }
+
+/// A sampling interval absurd for the horizon passed `validate`, then the run filled memory
+/// with rows of time series.
+#[test]
+fn a_sampling_interval_absurd_for_the_horizon_is_refused() {
+    let (path, _, reason) = error_of(
+        "horizon = \"8h\"",
+        "horizon = \"8h\"\nsample_interval = \"1ms\"",
+    );
+    assert_eq!(path, "run.sample_interval");
+    assert!(reason.contains("28800001 rows"), "{reason}");
+}
