@@ -745,7 +745,7 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
     ] {
         assert_refused(command, "refused before starting");
     }
-    // A century of the line sampled every minute: 52 million rows of time series, held
+    // A century of the line sampled every minute: 52 million rows of 20 columns, held
     // in memory until written (about 100 MB/s of growth), refused before it starts.
     assert_refused(
         &[
@@ -756,7 +756,7 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
             "--out",
             "target/never-written",
         ],
-        "rows of time series, more than the 10000000 a run keeps",
+        "cells of time series, more than the 50000000 a run keeps",
     );
     // The flag lets it through (here a small run, to see the flag is taken).
     let o = twinline(&[

@@ -108,12 +108,11 @@ impl RunSpec {
     /// These settings recording the time series (and the timeline) or not; refused when the
     /// horizon sampled at the scenario's interval makes more rows than a run keeps.
     pub fn recording(self, scenario: &Scenario, record: bool) -> Result<Self, RunSpecError> {
-        let every = scenario.run.sample_interval;
-        let rows = crate::scenario::run::model::samples(self.horizon, every);
-        if record && rows > crate::scenario::run::model::MAX_SAMPLES {
+        let cells = scenario.series_cells(self.horizon);
+        if record && cells > crate::scenario::run::model::MAX_SAMPLE_CELLS {
             return Err(RunSpecError::TooManySamples {
-                rows,
-                interval: every,
+                cells,
+                interval: scenario.run.sample_interval,
             });
         }
         Ok(RunSpec {
@@ -153,16 +152,16 @@ pub enum RunSpecError {
         /// Whether the warm-up came from the overrides (else from the scenario).
         overridden: bool,
     },
-    /// The horizon sampled at the scenario's interval makes more rows of time series than
+    /// The horizon sampled at the scenario's interval makes more cells of time series than
     /// a run keeps.
     #[error(
-        "the horizon sampled every {:.3e} s (the scenario's `run.sample_interval`) records {rows} rows of time series, more than the {} a run keeps: give a shorter horizon or a longer interval",
+        "the horizon sampled every {:.3e} s (the scenario's `run.sample_interval`) records {cells} cells of time series, more than the {} a run keeps: give a shorter horizon or a longer interval",
         interval.as_secs_f64(),
-        crate::scenario::run::model::MAX_SAMPLES
+        crate::scenario::run::model::MAX_SAMPLE_CELLS
     )]
     TooManySamples {
-        /// Rows the run would record.
-        rows: u64,
+        /// Cells (rows × columns) the run would record.
+        cells: u64,
         /// The scenario's sampling interval.
         interval: SimDuration,
     },

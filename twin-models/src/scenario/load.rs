@@ -88,6 +88,9 @@ pub fn resolve(
     }
     let line_names: Vec<String> = raw.lines.iter().map(|l| l.name.clone()).collect();
     let network = resolve_network(&mut c, &raw.sites, &raw.lanes, &line_names);
+    if let Some(run) = &run {
+        check_series_size(&mut c, run, super::model::series_columns(&lines, &stock));
+    }
     c.finish()?;
     Ok(Scenario {
         name: raw.name.clone(),
@@ -98,6 +101,24 @@ pub fn resolve(
         stock,
         network,
     })
+}
+
+/// Refuses a sampling interval whose time series over the horizon would pass
+/// [`MAX_SAMPLE_CELLS`](super::run::model::MAX_SAMPLE_CELLS).
+fn check_series_size(c: &mut Checker<'_>, run: &super::RunSettings, columns: u64) {
+    let rows = super::run::model::samples(run.horizon, run.sample_interval);
+    let cells = rows.saturating_mul(columns);
+    if cells > super::run::model::MAX_SAMPLE_CELLS {
+        c.fail(
+            &[k("run"), k("sample_interval")],
+            format!(
+                "sampling every {:.3e} s over the {:.0} s horizon records {rows} rows of {columns} columns, {cells} cells, more than the {} a run keeps: lengthen the interval",
+                run.sample_interval.as_secs_f64(),
+                run.horizon.as_secs_f64(),
+                super::run::model::MAX_SAMPLE_CELLS
+            ),
+        );
+    }
 }
 
 /// Tasks a scenario's list may create over its horizon: each stays in memory for the

@@ -26,3 +26,31 @@ pub struct Scenario {
     /// Sites and lanes beyond the plant, if any.
     pub network: Option<Network>,
 }
+
+impl Scenario {
+    /// Columns of the time series a run records (besides time).
+    pub fn series_columns(&self) -> u64 {
+        series_columns(&self.lines, &self.stock)
+    }
+
+    /// Cells of time series (rows × columns) a run of `horizon` records.
+    pub fn series_cells(&self, horizon: sim::SimDuration) -> u64 {
+        super::run::model::samples(horizon, self.run.sample_interval)
+            .saturating_mul(self.series_columns())
+    }
+}
+
+/// Columns of the time series of `lines` and `stock`: per line its arrival queue,
+/// buffers, stations and output; per stock its units on hand.
+pub fn series_columns(lines: &[Line], stock: &[Stock]) -> u64 {
+    let of_lines: usize = lines
+        .iter()
+        .map(|l| {
+            usize::from(matches!(l.source, super::line::Source::Arrivals { .. }))
+                + l.buffers.len()
+                + l.stations.len()
+                + 1
+        })
+        .sum();
+    (of_lines + stock.len()) as u64
+}

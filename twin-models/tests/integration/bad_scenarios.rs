@@ -191,5 +191,6 @@ fn a_sampling_interval_absurd_for_the_horizon_is_refused() {
         "horizon = \"8h\"\nsample_interval = \"1ms\"",
     );
     assert_eq!(path, "run.sample_interval");
-    assert!(reason.contains("28800001 rows"), "{reason}");
+    // 28,800,001 rows of 4 columns (a buffer, two stations, the output).
+    assert!(reason.contains("28800001 rows of 4 columns"), "{reason}");
 }

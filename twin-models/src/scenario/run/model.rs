@@ -7,9 +7,9 @@ use sim::SimDuration;
 /// A larger study splits over `sweep --shard` and `merge`.
 pub const MAX_REPLICATIONS: usize = 100_000;
 
-/// Rows of time series one run records, at most (horizon / sample interval): the series is
-/// kept in memory until it is written, about 16 bytes a cell.
-pub const MAX_SAMPLES: u64 = 10_000_000;
+/// Cells of time series (rows × columns) one run records, at most: the series is kept in
+/// memory until it is written, about 16 bytes a cell (0.8 GB at the bound).
+pub const MAX_SAMPLE_CELLS: u64 = 50_000_000;
 
 /// Rows a run of `horizon` sampled every `interval` records.
 pub fn samples(horizon: sim::SimDuration, interval: sim::SimDuration) -> u64 {

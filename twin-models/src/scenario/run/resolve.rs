@@ -42,21 +42,6 @@ pub(crate) fn resolve_run(c: &mut Checker<'_>, r: &RunFile) -> Option<RunSetting
         (None, Some(h)) => Some(SimDuration((h.0 / 500).max(1))),
         (None, None) => None,
     };
-    if let (Some(h), Some(every)) = (horizon, sample_interval)
-        && every.0 > 0
-        && super::model::samples(h, every) > super::model::MAX_SAMPLES
-    {
-        c.fail(
-            &at(&base, &[k("sample_interval")]),
-            format!(
-                "sampling every {:.3e} s over the {:.0} s horizon records {} rows, more than the {} a run keeps: lengthen the interval",
-                every.as_secs_f64(),
-                h.as_secs_f64(),
-                super::model::samples(h, every),
-                super::model::MAX_SAMPLES
-            ),
-        );
-    }
     if let Some(n) = r.replications
         && n as usize > MAX_REPLICATIONS
     {
