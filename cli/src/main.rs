@@ -14,6 +14,7 @@ mod mapf;
 mod pace;
 mod replay;
 mod report;
+mod stream;
 mod table;
 #[cfg(feature = "view")]
 mod view;
@@ -655,9 +656,11 @@ fn run(
 ) -> Result<(), Failure> {
     let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let scenario = read_scenario(path)?;
-    let spec = spec_of(&scenario, overrides)?
-        .recording(&scenario, out.is_some())
-        .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
+    // The series is written as the run goes (no bound on its rows beyond the work's).
+    let spec = RunSpec {
+        record_series: out.is_some(),
+        ..spec_of(&scenario, overrides)?
+    };
     let reps = reps.unwrap_or(scenario.run.replications as usize);
     check_reps(reps)?;
     check_work(path, &scenario, spec, reps, !overrides.no_work_limit)?;
@@ -666,8 +669,23 @@ fn run(
     if threads == 0 {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
     }
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
+    }
     let started = Instant::now();
-    let result = replicate(&scenario, spec, reps, threads);
+    let written = std::sync::Mutex::new(None);
+    let result = match out {
+        Some(dir) => twin_models::replicate_with(&scenario, spec, reps, threads, |spec| {
+            let (output, result) = stream::run(&scenario, spec, dir);
+            *written.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            output
+        }),
+        None => replicate(&scenario, spec, reps, threads),
+    };
+    if let Some(Err(e)) = written.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
     let wall = started.elapsed().as_secs_f64();
     let doc = kpis_document(&scenario, spec, &result, Some(Timing { wall_time_s: wall }));
     say(&table::summary(&scenario, spec, &result, &doc, wall));
@@ -681,9 +699,6 @@ fn run(
         };
         let text = serde_json::to_string_pretty(&file_doc).expect("a JSON value serialises") + "\n";
         write(&dir.join("kpis.json"), &text)?;
-        if let Some(series) = result.runs.first().and_then(|r| r.series.as_ref()) {
-            write(&dir.join("timeseries.csv"), &series.to_csv())?;
-        }
         if let Some(timeline) = result.runs.first().and_then(|r| r.timeline.as_ref()) {
             write(
                 &dir.join("timeline.csv"),

@@ -62,16 +62,32 @@ impl TimeSeries {
         Some(joined)
     }
 
+    /// Takes the rows recorded so far, leaving none (a caller writing them as the run goes).
+    pub fn take_rows(&mut self) -> Vec<(SimTime, Vec<SampleValue>)> {
+        std::mem::take(&mut self.rows)
+    }
+
     /// The series as CSV text: a `time_s` column, then the named columns. Numbers are written
     /// with up to six decimals so the text is the same on every platform.
     pub fn to_csv(&self) -> String {
+        self.csv_header() + &Self::csv_rows(&self.rows)
+    }
+
+    /// The CSV header line of [`TimeSeries::to_csv`].
+    pub fn csv_header(&self) -> String {
         let mut out = String::from("time_s");
         for c in &self.columns {
             out.push(',');
             out.push_str(c);
         }
         out.push('\n');
-        for (t, values) in &self.rows {
+        out
+    }
+
+    /// `rows` as the CSV lines of [`TimeSeries::to_csv`].
+    pub fn csv_rows(rows: &[(SimTime, Vec<SampleValue>)]) -> String {
+        let mut out = String::new();
+        for (t, values) in rows {
             out.push_str(&format_number(t.as_secs_f64()));
             for v in values {
                 out.push(',');

@@ -31,15 +31,32 @@ impl Replications {
 /// Runs `reps` replications of `scenario` on up to `threads` threads. Replication 0 uses
 /// `spec.seed`; only it records the time series. The result does not depend on `threads`.
 pub fn replicate(scenario: &Scenario, spec: RunSpec, reps: usize, threads: usize) -> Replications {
+    replicate_with(scenario, spec, reps, threads, |spec| {
+        simulate(scenario, spec)
+    })
+}
+
+/// As [`replicate`], with replication 0 (the one that records the series) run by `first`
+/// from its settings, as the others run: a caller that writes its outputs as the run goes
+/// keeps them out of memory. `first` must give the run `simulate` would.
+pub fn replicate_with(
+    scenario: &Scenario,
+    spec: RunSpec,
+    reps: usize,
+    threads: usize,
+    first: impl Fn(RunSpec) -> RunOutput + Sync,
+) -> Replications {
     let runs = run_replications(reps, threads, spec.seed, |rep, seed| {
-        simulate(
-            scenario,
-            RunSpec {
-                seed,
-                record_series: spec.record_series && rep == 0,
-                ..spec
-            },
-        )
+        let spec = RunSpec {
+            seed,
+            record_series: spec.record_series && rep == 0,
+            ..spec
+        };
+        if rep == 0 {
+            first(spec)
+        } else {
+            simulate(scenario, spec)
+        }
     });
     Replications {
         seeds: (0..reps).map(|r| replication_seed(spec.seed, r)).collect(),

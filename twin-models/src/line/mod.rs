@@ -22,7 +22,7 @@ use fluid::FluidLine;
 pub use kpi::{LineKpis, Oee, StateFractions, StationKpis};
 use sim::{Calendar, RngStreams, SimTime};
 pub use station::{Counters, StationCore, StationState};
-pub use timeline::{StationTimeline, timeline_csv};
+pub use timeline::{StationTimeline, TIMELINE_CSV_HEADER, stops_csv, timeline_csv};
 
 /// How a line is simulated.
 #[derive(Clone, Debug)]
@@ -91,6 +91,14 @@ impl LineRuntime {
         match &self.engine {
             LineEngine::Fluid(f) => f.core(i),
             LineEngine::Discrete(d) => d.core(i),
+        }
+    }
+
+    /// Takes station `i`'s stops recorded so far but the last, which may still grow.
+    pub fn take_closed_stops(&mut self, i: usize) -> Vec<(u64, u64, StationState)> {
+        match &mut self.core_mut(i).timeline {
+            Some(log) if log.len() > 1 => log.drain(..log.len() - 1).collect(),
+            _ => Vec::new(),
         }
     }
 

@@ -14,20 +14,31 @@ pub struct StationTimeline {
     pub stops: Vec<(u64, u64, StationState)>,
 }
 
-/// The stops of every station as CSV: `line,station,state,start_s,end_s`.
+/// The header of [`timeline_csv`].
+pub const TIMELINE_CSV_HEADER: &str = "line,station,state,start_s,end_s\n";
+
+/// The stops of every station as CSV: `line,station,state,start_s,end_s`, station by
+/// station, each in time order.
 pub fn timeline_csv(timeline: &[StationTimeline]) -> String {
-    let mut out = String::from("line,station,state,start_s,end_s\n");
+    let mut out = String::from(TIMELINE_CSV_HEADER);
     for t in timeline {
-        for &(a, b, state) in &t.stops {
-            out.push_str(&format!(
-                "{},{},{},{},{}\n",
-                t.line,
-                t.station,
-                state.name(),
-                SimDuration(a).as_secs_f64(),
-                SimDuration(b).as_secs_f64()
-            ));
-        }
+        out.push_str(&stops_csv(&t.line, &t.station, &t.stops));
+    }
+    out
+}
+
+/// One station's `stops` as the CSV lines of [`timeline_csv`].
+pub fn stops_csv(line: &str, station: &str, stops: &[(u64, u64, StationState)]) -> String {
+    let mut out = String::new();
+    for &(a, b, state) in stops {
+        out.push_str(&format!(
+            "{},{},{},{},{}\n",
+            line,
+            station,
+            state.name(),
+            SimDuration(a).as_secs_f64(),
+            SimDuration(b).as_secs_f64()
+        ));
     }
     out
 }

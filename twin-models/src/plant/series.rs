@@ -49,6 +49,16 @@ impl Sampler {
         }
     }
 
+    /// The series' CSV header.
+    pub(super) fn csv_header(&self) -> String {
+        self.series.csv_header()
+    }
+
+    /// The rows sampled since the last call, as CSV lines; they are no longer kept.
+    pub(super) fn take_csv(&mut self) -> String {
+        TimeSeries::csv_rows(&self.series.take_rows())
+    }
+
     /// One row at `now`: the lines (`lines`, in column order) booked up to `now`.
     pub(super) fn sample(&mut self, world: &mut World, lines: &[Entity], now: SimTime) {
         let mut row = Vec::with_capacity(self.series.columns().len());

@@ -138,6 +138,51 @@ impl<S: Borrow<Scenario>> Twin<S> {
         self.plant.sim.events_processed()
     }
 
+    /// The time series' CSV header (`None` when the run records none).
+    pub fn series_csv_header(&self) -> Option<String> {
+        self.plant.model.sampler.as_ref().map(|s| s.csv_header())
+    }
+
+    /// The time-series rows sampled since the last call, as CSV lines, no longer kept: a
+    /// caller writing them as the run goes holds none in memory. What is not taken ends in
+    /// [`RunOutput::series`](super::RunOutput::series).
+    pub fn take_series_csv(&mut self) -> String {
+        self.plant
+            .model
+            .sampler
+            .as_mut()
+            .map_or_else(String::new, |s| s.take_csv())
+    }
+
+    /// Each station's stops recorded since the last call and over (all but the last, which
+    /// may still grow), as CSV lines of the timeline, no longer kept; stations in the
+    /// order of [`RunOutput::timeline`](super::RunOutput::timeline), which keeps what is
+    /// not taken. Empty strings when the run records no timeline.
+    pub fn take_timeline_csv(&mut self) -> Vec<String> {
+        let scenario = self.scenario.borrow();
+        let mut out = Vec::new();
+        for (&e, &si) in self
+            .plant
+            .model
+            .lines
+            .iter()
+            .zip(&self.plant.scenario_lines)
+        {
+            let line = &scenario.lines[si];
+            let mut rt = self
+                .plant
+                .sim
+                .world
+                .get_mut::<LineRuntime>(e)
+                .expect("every line entity has a runtime");
+            for (i, st) in line.stations.iter().enumerate() {
+                let stops = rt.take_closed_stops(i);
+                out.push(crate::line::stops_csv(&line.name, &st.name, &stops));
+            }
+        }
+        out
+    }
+
     /// Traffic steps of the fleet so far (each moves every vehicle).
     pub fn fleet_steps(&self) -> u64 {
         self.plant.model.fleet_steps

@@ -277,3 +277,55 @@ fn regression_a_huge_request_sends_trucks_tick_by_tick() {
     assert!(trucks >= per_tick, "the request ships: {trucks}");
     assert!(trucks <= 5 * per_tick * 2, "tick by tick: {trucks}");
 }
+
+/// A century of the bottling line sampled every minute grew memory by about 100 MB/s (the
+/// time series kept until written). `run` now writes the series as it goes; a run that
+/// keeps its series in memory (replay, live) refuses one past the bound, naming the cells.
+#[test]
+fn regression_a_series_too_big_to_keep_is_refused_where_it_is_kept() {
+    let s = bundled("bottling-line.toml");
+    let century = RunSpec {
+        horizon: sim::SimDuration::from_secs(36_500 * 86_400),
+        ..RunSpec::of(&s)
+    };
+    let err = century.recording(&s, true).unwrap_err();
+    assert!(
+        matches!(err, twin_models::RunSpecError::TooManySamples { cells, .. } if cells > 500_000_000),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("more than the 50000000 a run keeps"),
+        "{err}"
+    );
+    assert!(
+        century.recording(&s, false).is_ok(),
+        "without a series nothing is kept"
+    );
+}
+
+/// The series taken as the run goes, in steps, is the series of the whole run, byte for
+/// byte (what `run --out` writes), and nothing taken stays behind.
+#[test]
+fn a_series_taken_as_the_run_goes_is_the_whole_runs() {
+    let s = bundled("bottling-line.toml");
+    let spec = RunSpec::of(&s);
+    let whole = twin_models::simulate(&s, spec).series.unwrap().to_csv();
+    let mut twin = Twin::new(&s, spec);
+    let mut text = twin.series_csv_header().unwrap();
+    let mut steps = 0;
+    while !twin.done() {
+        twin.advance_to(sim::SimTime(twin.now().0 + 7 * 60 * 1_000_000_000));
+        text.push_str(&twin.take_series_csv());
+        steps += 1;
+    }
+    let rest = twin.finish().series.unwrap();
+    text.push_str(&sim::TimeSeries::csv_rows(rest.rows()));
+    assert!(steps > 60, "{steps} steps");
+    assert!(
+        rest.rows().len() <= 1,
+        "taken as it went: {} left",
+        rest.rows().len()
+    );
+    assert_eq!(text, whole);
+}

@@ -1,0 +1,138 @@
+//! A run that writes its time series and its timeline as it goes, so that a long horizon
+//! costs disk, not memory (`twinline run --out`).
+//!
+//! The series is CSV in time order: rows are appended as they are sampled. The timeline is
+//! CSV grouped by station, so each station's stops are appended to a scratch file as they
+//! close, with where each piece lies, and put in station order at the end; the file is the
+//! same, byte for byte, as one written from memory.
+
+use crate::Failure;
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use twin_models::{RunOutput, RunSpec, Scenario, Twin};
+
+/// Samples between writes.
+const SAMPLES_PER_STEP: u64 = 4096;
+
+/// Runs `scenario` once with `spec` as `simulate` would, writing `timeseries.csv` and
+/// `timeline.csv` into `dir` as it goes; the output keeps neither. The run goes to its end
+/// even when a file cannot be written (the error comes with it).
+pub fn run(scenario: &Scenario, spec: RunSpec, dir: &Path) -> (RunOutput, Result<(), Failure>) {
+    let mut twin = Twin::new(scenario, spec);
+    let mut files = match Files::create(dir, &twin) {
+        Ok(f) => f,
+        Err(e) => return (twin.finish(), Err(e)),
+    };
+    let step = scenario
+        .run
+        .sample_interval
+        .0
+        .saturating_mul(SAMPLES_PER_STEP)
+        .max(1);
+    loop {
+        if let Err(e) = files.take(&mut twin) {
+            return (twin.finish(), Err(e));
+        }
+        if twin.done() {
+            break;
+        }
+        let next = twin.now().0.saturating_add(step);
+        twin.advance_to(sim::SimTime(next));
+    }
+    let mut output = twin.finish();
+    let result = files.finish(&mut output);
+    (output, result)
+}
+
+/// The files being written, and where each station's timeline pieces lie in the scratch.
+struct Files {
+    series: (PathBuf, BufWriter<File>),
+    scratch: (PathBuf, BufWriter<File>),
+    timeline: PathBuf,
+    /// Per station: (offset, length) of its pieces in the scratch file, in time order.
+    pieces: Vec<Vec<(u64, usize)>>,
+    written: u64,
+}
+
+fn failed(path: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |e| Failure::Io(format!("{}: cannot write: {e}", path.display()))
+}
+
+fn create(path: PathBuf) -> Result<(PathBuf, BufWriter<File>), Failure> {
+    let file = File::create(&path).map_err(failed(&path))?;
+    Ok((path, BufWriter::new(file)))
+}
+
+impl Files {
+    fn create(dir: &Path, twin: &Twin<&Scenario>) -> Result<Files, Failure> {
+        let mut series = create(dir.join("timeseries.csv"))?;
+        let header = twin.series_csv_header().unwrap_or_default();
+        series
+            .1
+            .write_all(header.as_bytes())
+            .map_err(failed(&series.0))?;
+        Ok(Files {
+            series,
+            scratch: create(dir.join("timeline.csv.part"))?,
+            timeline: dir.join("timeline.csv"),
+            pieces: Vec::new(),
+            written: 0,
+        })
+    }
+
+    /// Writes what `twin` recorded since the last time.
+    fn take(&mut self, twin: &mut Twin<&Scenario>) -> Result<(), Failure> {
+        let (path, series) = &mut self.series;
+        series
+            .write_all(twin.take_series_csv().as_bytes())
+            .map_err(failed(path))?;
+        let (path, scratch) = &mut self.scratch;
+        for (k, text) in twin.take_timeline_csv().into_iter().enumerate() {
+            if self.pieces.len() <= k {
+                self.pieces.resize(k + 1, Vec::new());
+            }
+            if !text.is_empty() {
+                scratch.write_all(text.as_bytes()).map_err(failed(path))?;
+                self.pieces[k].push((self.written, text.len()));
+                self.written += text.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the rest `output` holds, puts the timeline in order, and removes the scratch.
+    fn finish(self, output: &mut RunOutput) -> Result<(), Failure> {
+        let (path, mut series) = self.series;
+        if let Some(rest) = output.series.take() {
+            let rows = sim::TimeSeries::csv_rows(rest.rows());
+            series.write_all(rows.as_bytes()).map_err(failed(&path))?;
+        }
+        series.flush().map_err(failed(&path))?;
+        let (scratch_path, mut scratch) = self.scratch;
+        scratch.flush().map_err(failed(&scratch_path))?;
+        drop(scratch);
+        let mut pieces = File::open(&scratch_path).map_err(failed(&scratch_path))?;
+        let (path, mut timeline) = create(self.timeline)?;
+        timeline
+            .write_all(twin_models::line::TIMELINE_CSV_HEADER.as_bytes())
+            .map_err(failed(&path))?;
+        let mut buf = Vec::new();
+        let stations = output.timeline.take().unwrap_or_default();
+        for (k, station) in stations.iter().enumerate() {
+            for &(at, len) in self.pieces.get(k).map_or(&[][..], Vec::as_slice) {
+                buf.resize(len, 0);
+                pieces
+                    .seek(SeekFrom::Start(at))
+                    .and_then(|_| pieces.read_exact(&mut buf))
+                    .map_err(failed(&scratch_path))?;
+                timeline.write_all(&buf).map_err(failed(&path))?;
+            }
+            let rest =
+                twin_models::line::stops_csv(&station.line, &station.station, &station.stops);
+            timeline.write_all(rest.as_bytes()).map_err(failed(&path))?;
+        }
+        timeline.flush().map_err(failed(&path))?;
+        std::fs::remove_file(&scratch_path).map_err(failed(&scratch_path))
+    }
+}
