@@ -656,11 +656,10 @@ fn run(
 ) -> Result<(), Failure> {
     let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let scenario = read_scenario(path)?;
-    // The series is written as the run goes (no bound on its rows beyond the work's).
-    let spec = RunSpec {
-        record_series: out.is_some(),
-        ..spec_of(&scenario, overrides)?
-    };
+    // The series is written as the run goes; its size is bounded all the same (disk).
+    let spec = spec_of(&scenario, overrides)?
+        .recording(&scenario, out.is_some())
+        .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
     let reps = reps.unwrap_or(scenario.run.replications as usize);
     check_reps(reps)?;
     check_work(path, &scenario, spec, reps, !overrides.no_work_limit)?;

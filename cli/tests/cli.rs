@@ -745,6 +745,18 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
     ] {
         assert_refused(command, "refused before starting");
     }
+    // A century of the line sampled every minute: 52 million rows of 20 columns.
+    assert_refused(
+        &[
+            "run",
+            "scenarios/bottling-line.toml",
+            "--horizon",
+            "36500d",
+            "--out",
+            "target/never-written",
+        ],
+        "cells of time series, more than the 50000000 a run keeps",
+    );
     // The flag lets it through (here a small run, to see the flag is taken).
     let o = twinline(&[
         "run",

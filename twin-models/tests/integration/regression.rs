@@ -279,10 +279,10 @@ fn regression_a_huge_request_sends_trucks_tick_by_tick() {
 }
 
 /// A century of the bottling line sampled every minute grew memory by about 100 MB/s (the
-/// time series kept until written). `run` now writes the series as it goes; a run that
-/// keeps its series in memory (replay, live) refuses one past the bound, naming the cells.
+/// time series kept until written). `run` now writes the series as it goes, and a series
+/// past the bound (on disk or in memory) is refused before the run, naming its cells.
 #[test]
-fn regression_a_series_too_big_to_keep_is_refused_where_it_is_kept() {
+fn regression_a_series_past_the_bound_is_refused_before_the_run() {
     let s = bundled("bottling-line.toml");
     let century = RunSpec {
         horizon: sim::SimDuration::from_secs(36_500 * 86_400),

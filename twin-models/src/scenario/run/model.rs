@@ -7,8 +7,8 @@ use sim::SimDuration;
 /// A larger study splits over `sweep --shard` and `merge`.
 pub const MAX_REPLICATIONS: usize = 100_000;
 
-/// Cells of time series (rows × columns) one run records, at most: the series is kept in
-/// memory until it is written, about 16 bytes a cell (0.8 GB at the bound).
+/// Cells of time series (rows × columns) one run records, at most: about 400 MB of CSV,
+/// or 0.8 GB where the series is kept in memory until the end (replay, live).
 pub const MAX_SAMPLE_CELLS: u64 = 50_000_000;
 
 /// Rows a run of `horizon` sampled every `interval` records.
