@@ -96,6 +96,12 @@ pub fn estimate(scenario: &Scenario, spec: RunSpec) -> WorkEstimate {
             let rate = (done - w) / now.since(t).as_secs_f64();
             done + rate * twin.horizon().since(now).as_secs_f64()
         }
+        // One event took the pilot past half and past its end (a step of a fleet larger
+        // than the pilot): the rate of the whole pilot.
+        None if now > sim::SimTime::ZERO => {
+            let rate = done / now.as_secs_f64();
+            done + rate * twin.horizon().since(now).as_secs_f64()
+        }
         _ => f64::INFINITY,
     };
     WorkEstimate {
