@@ -785,7 +785,13 @@ fn spec_of(scenario: &Scenario, overrides: &RunOverrides) -> Result<RunSpec, Fai
 fn validate(files: &[PathBuf]) -> Result<(), Failure> {
     let mut problems = Vec::new();
     for f in files {
-        match read_scenario(f) {
+        // A scenario that loads is also weighed: its run as written (replications
+        // included) must fit the work budget, as `run` will ask.
+        let weighed = read_scenario(f).and_then(|s| {
+            let runs = s.run.replications.max(1) as usize;
+            check_work(f, &s, RunSpec::of(&s), runs, true).map(|()| s)
+        });
+        match weighed {
             Ok(s) => say(&format!(
                 "{}: ok ({} line(s), {} product(s))\n",
                 f.display(),

@@ -757,6 +757,23 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
         ],
         "cells of time series, more than the 50000000 a run keeps",
     );
+    // `validate` weighs a scenario's run as written, as `run` will.
+    let dir = temp_dir("validate-weighs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bottling-line.toml"),
+    )
+    .unwrap();
+    let heavy = dir.join("heavy.toml");
+    let heavy_text = source
+        .replacen("horizon = \"8h\"", "horizon = \"182500d\"", 1)
+        .replacen("sample_interval = \"1min\"", "sample_interval = \"10d\"", 1)
+        .replacen("[run]", "[run]\nreplications = 1000", 1);
+    std::fs::write(&heavy, heavy_text).unwrap();
+    assert_refused(
+        &["validate", heavy.to_str().unwrap()],
+        "refused before starting",
+    );
     // The flag lets it through (here a small run, to see the flag is taken).
     let o = twinline(&[
         "run",
