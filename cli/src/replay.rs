@@ -85,7 +85,7 @@ pub fn run(
     let pace = Pace::new(speed.unwrap_or(f64::INFINITY));
     let mut twin = Twin::with_feed(&scenario, spec, plan);
     twin.set_gap_alert(gap_alert);
-    if speed.is_some() {
+    let output = if speed.is_some() {
         drive(
             &mut twin,
             &pace,
@@ -98,10 +98,17 @@ pub fn run(
             &scenario.name,
             &std::sync::atomic::AtomicBool::new(false),
         );
+        twin.finish()
+    } else if let Some(dir) = out {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
+        let (output, written) = crate::stream::finish(twin, dir);
+        written?;
+        output
     } else {
         twin.advance_to(SimTime(spec.horizon.0));
-    }
-    let output = twin.finish();
+        twin.finish()
+    };
     let wall_s = pace.wall().as_secs_f64();
     report(
         FedRun {

@@ -1,5 +1,5 @@
 //! A run that writes its time series and its timeline as it goes, so that a long horizon
-//! costs disk, not memory (`twinline run --out`).
+//! costs disk, not memory (`twinline run --out`, and `replay --out` without `--speed`).
 //!
 //! The series is CSV in time order: rows are appended as they are sampled. The timeline is
 //! CSV grouped by station, so each station's stops are appended to a scratch file as they
@@ -19,7 +19,13 @@ const SAMPLES_PER_STEP: u64 = 4096;
 /// `timeline.csv` into `dir` as it goes; the output keeps neither. The run goes to its end
 /// even when a file cannot be written (the error comes with it).
 pub fn run(scenario: &Scenario, spec: RunSpec, dir: &Path) -> (RunOutput, Result<(), Failure>) {
-    let mut twin = Twin::new(scenario, spec);
+    finish(Twin::new(scenario, spec), dir)
+}
+
+/// Runs `twin` (a plain run, or a replay with its feed) on to its horizon, writing
+/// `timeseries.csv` and `timeline.csv` into `dir` as it goes; the output keeps neither.
+pub fn finish(mut twin: Twin<&Scenario>, dir: &Path) -> (RunOutput, Result<(), Failure>) {
+    let scenario = twin.scenario();
     let mut files = match Files::create(dir, &twin) {
         Ok(f) => f,
         Err(e) => return (twin.finish(), Err(e)),
@@ -38,7 +44,7 @@ pub fn run(scenario: &Scenario, spec: RunSpec, dir: &Path) -> (RunOutput, Result
             break;
         }
         let next = twin.now().0.saturating_add(step);
-        twin.advance_to(sim::SimTime(next));
+        twin.handle_events_to(sim::SimTime(next));
     }
     let mut output = twin.finish();
     let result = files.finish(&mut output);

@@ -133,6 +133,17 @@ impl<S: Borrow<Scenario>> Twin<S> {
         }
     }
 
+    /// Handles every event up to `t` (at most the horizon) as [`Twin::advance_to`] does,
+    /// but looks for silent feed sites only on reaching the horizon: steps of this make
+    /// the run one `advance_to(horizon)` makes (a caller writing outputs as it goes).
+    pub fn handle_events_to(&mut self, t: SimTime) {
+        if t >= self.horizon() {
+            self.advance_to(t);
+        } else {
+            self.plant.advance_to(t);
+        }
+    }
+
     /// Events handled so far.
     pub fn events(&self) -> u64 {
         self.plant.sim.events_processed()

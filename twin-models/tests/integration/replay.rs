@@ -348,3 +348,46 @@ fn a_silent_site_raises_a_feed_gap_once_per_silence() {
             .contains("no event from plant-agv for 4.0 h")
     );
 }
+
+/// A replay handled in steps (`handle_events_to`, as `replay --out` writes its outputs)
+/// is the replay made at once: feed-gap alerts are looked for only at the horizon, as one
+/// `advance_to(horizon)` does, not at every step.
+#[test]
+fn a_replay_handled_in_steps_is_the_replay_made_at_once() {
+    // Five days on a three-day feed: every site falls silent for days.
+    let s = plant_agv(&[], "120h");
+    let spec = spec(&s);
+    let plan = || {
+        let mut ing = Ingestion::new(0.0);
+        for p in parse_ndjson(&crate::bundled_text("feeds/plant-agv.ndjson")).flatten() {
+            ing.offer(
+                p.event,
+                feeds::Origin {
+                    source: 0,
+                    line: p.line,
+                },
+            );
+        }
+        plan_feed(s.run.start, s.run.horizon, ing.flush()).unwrap()
+    };
+    let at_once = simulate_replay(&s, spec, plan()).kpis;
+    let mut twin = Twin::with_feed(&s, spec, plan());
+    while !twin.done() {
+        twin.handle_events_to(SimTime(twin.now().0 + 7 * 3_600_000_000_000));
+    }
+    let stepped = twin.finish().kpis;
+    let gaps = |k: &twin_models::kpi::RunKpis| {
+        k.feed
+            .as_ref()
+            .unwrap()
+            .alerts
+            .iter()
+            .filter(|a| a.kind == "feed_gap")
+            .count()
+    };
+    assert!(gaps(&at_once) > 0, "sites fall silent");
+    assert_eq!(
+        serde_json::to_value(&stepped).unwrap(),
+        serde_json::to_value(&at_once).unwrap()
+    );
+}
