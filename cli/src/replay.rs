@@ -6,7 +6,7 @@
 
 use crate::Failure;
 use crate::feed_report::{FedRun, First, Quarantine, Version, report};
-use crate::live::{AlertSink, drive};
+use crate::live::{AlertSink, drive, end_files, start_files};
 use crate::pace::Pace;
 use feeds::{
     Admission, Conflict, Ingestion, Origin, Parsed, Rejection, decode, estimate_lines, parse_csv,
@@ -86,7 +86,8 @@ pub fn run(
     let mut twin = Twin::with_feed(&scenario, spec, plan);
     twin.set_gap_alert(gap_alert);
     let output = if speed.is_some() {
-        drive(
+        let mut files = start_files(out, &twin)?;
+        let mut received = drive(
             &mut twin,
             &pace,
             SimDuration::ZERO,
@@ -97,8 +98,11 @@ pub fn run(
             &mut AlertSink::stdout(),
             &scenario.name,
             &std::sync::atomic::AtomicBool::new(false),
+            files.as_mut(),
         );
-        twin.finish()
+        let mut output = twin.finish();
+        end_files(files, &mut output, &mut received)?;
+        output
     } else if let Some(dir) = out {
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;

@@ -1,5 +1,5 @@
 //! A run that writes its time series and its timeline as it goes, so that a long horizon
-//! costs disk, not memory (`twinline run --out`, and `replay --out` without `--speed`).
+//! costs disk, not memory (`run`, `replay` and `live` with `--out`).
 //!
 //! The series is CSV in time order: rows are appended as they are sampled. The timeline is
 //! CSV grouped by station, so each station's stops are appended to a scratch file as they
@@ -26,7 +26,7 @@ pub fn run(scenario: &Scenario, spec: RunSpec, dir: &Path) -> (RunOutput, Result
 /// `timeseries.csv` and `timeline.csv` into `dir` as it goes; the output keeps neither.
 pub fn finish(mut twin: Twin<&Scenario>, dir: &Path) -> (RunOutput, Result<(), Failure>) {
     let scenario = twin.scenario();
-    let mut files = match Files::create(dir, &twin) {
+    let mut files = match RunFiles::create(dir, &twin) {
         Ok(f) => f,
         Err(e) => return (twin.finish(), Err(e)),
     };
@@ -51,8 +51,9 @@ pub fn finish(mut twin: Twin<&Scenario>, dir: &Path) -> (RunOutput, Result<(), F
     (output, result)
 }
 
-/// The files being written, and where each station's timeline pieces lie in the scratch.
-struct Files {
+/// The files of a run being written as it goes (`timeseries.csv`, `timeline.csv`), and
+/// where each station's timeline pieces lie in the scratch file.
+pub struct RunFiles {
     series: (PathBuf, BufWriter<File>),
     scratch: (PathBuf, BufWriter<File>),
     timeline: PathBuf,
@@ -70,15 +71,16 @@ fn create(path: PathBuf) -> Result<(PathBuf, BufWriter<File>), Failure> {
     Ok((path, BufWriter::new(file)))
 }
 
-impl Files {
-    fn create(dir: &Path, twin: &Twin<&Scenario>) -> Result<Files, Failure> {
+impl RunFiles {
+    /// Starts the files of `twin`'s run in `dir` (which must exist).
+    pub fn create(dir: &Path, twin: &Twin<&Scenario>) -> Result<RunFiles, Failure> {
         let mut series = create(dir.join("timeseries.csv"))?;
         let header = twin.series_csv_header().unwrap_or_default();
         series
             .1
             .write_all(header.as_bytes())
             .map_err(failed(&series.0))?;
-        Ok(Files {
+        Ok(RunFiles {
             series,
             scratch: create(dir.join("timeline.csv.part"))?,
             timeline: dir.join("timeline.csv"),
@@ -88,7 +90,7 @@ impl Files {
     }
 
     /// Writes what `twin` recorded since the last time.
-    fn take(&mut self, twin: &mut Twin<&Scenario>) -> Result<(), Failure> {
+    pub fn take(&mut self, twin: &mut Twin<&Scenario>) -> Result<(), Failure> {
         let (path, series) = &mut self.series;
         series
             .write_all(twin.take_series_csv().as_bytes())
@@ -108,7 +110,7 @@ impl Files {
     }
 
     /// Writes the rest `output` holds, puts the timeline in order, and removes the scratch.
-    fn finish(self, output: &mut RunOutput) -> Result<(), Failure> {
+    pub fn finish(self, output: &mut RunOutput) -> Result<(), Failure> {
         let (path, mut series) = self.series;
         if let Some(rest) = output.series.take() {
             let rows = sim::TimeSeries::csv_rows(rest.rows());

@@ -16,6 +16,7 @@ pub mod stdin;
 use crate::Failure;
 use crate::feed_report::{FedRun, First, Quarantine, Version, report};
 use crate::pace::Pace;
+use crate::stream::RunFiles;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, bounded};
 use feeds::{FeedEvent, Ingestion, Timestamp};
 use serde_json::json;
@@ -112,6 +113,8 @@ pub struct Received {
     pub fatal: Option<(Arc<str>, String)>,
     /// Alerts about the sources themselves (not the twin's): they join alerts.ndjson.
     pub alerts: Vec<serde_json::Value>,
+    /// The run's files could not be written as it went (it ran on without them).
+    pub write_failed: Option<Failure>,
 }
 
 /// The pacing loop: moves the twin along `pace`, a `lateness` behind it, offering events
@@ -130,6 +133,7 @@ pub fn drive(
     alerts: &mut AlertSink,
     site: &str,
     stop: &AtomicBool,
+    mut files: Option<&mut RunFiles>,
 ) -> Received {
     let start = twin
         .real_time(SimTime::ZERO)
@@ -234,6 +238,12 @@ pub fn drive(
         twin.offer(ready).expect("a paced twin has a start");
         if !waiting {
             twin.advance_to(target);
+            if let Some(f) = files.as_deref_mut()
+                && let Err(e) = f.take(twin)
+            {
+                received.write_failed.get_or_insert(e);
+                files = None;
+            }
         }
         alerts.catch_up(twin, site, &mut shown);
         if let Some((source, reason)) = &received.fatal {
@@ -260,6 +270,32 @@ pub fn drive(
             None => std::thread::sleep(TICK),
         }
     }
+}
+
+/// Starts writing the run's series and timeline into `out` as it goes, if given.
+pub fn start_files(
+    out: Option<&Path>,
+    twin: &Twin<&Scenario>,
+) -> Result<Option<RunFiles>, Failure> {
+    let Some(dir) = out else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
+    RunFiles::create(dir, twin).map(Some)
+}
+
+/// Finishes the files [`start_files`] began with what `output` holds; the first write
+/// that failed on the way, if any, is the error.
+pub fn end_files(
+    files: Option<RunFiles>,
+    output: &mut twin_models::RunOutput,
+    received: &mut Received,
+) -> Result<(), Failure> {
+    if let Some(e) = received.write_failed.take() {
+        return Err(e);
+    }
+    files.map_or(Ok(()), |f| f.finish(output))
 }
 
 /// Runs `twinline live`.
@@ -329,7 +365,8 @@ pub fn run(
         settings.speed,
         settings.lateness.as_secs_f64()
     );
-    let received = drive(
+    let mut files = start_files(out, &twin)?;
+    let mut received = drive(
         &mut twin,
         &pace,
         settings.lateness,
@@ -340,6 +377,7 @@ pub fn run(
         &mut alerts,
         &scenario.name,
         &stop,
+        files.as_mut(),
     );
     if !twin.done() {
         spec.horizon = twin.stop_here();
@@ -354,7 +392,8 @@ pub fn run(
     // What is still held is dated past the horizon: counted, as a replay counts it.
     twin.offer(ingestion.flush())
         .expect("a live twin has a start");
-    let output = twin.finish();
+    let mut output = twin.finish();
+    end_files(files, &mut output, &mut received)?;
     let wall = pace.wall().as_secs_f64();
     let sources_doc: Vec<serde_json::Value> = links
         .iter()
