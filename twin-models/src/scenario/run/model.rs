@@ -8,7 +8,8 @@ use sim::SimDuration;
 pub const MAX_REPLICATIONS: usize = 100_000;
 
 /// Cells of time series (rows × columns) one run records, at most: about 400 MB of CSV,
-/// or 0.8 GB where the series is kept in memory until the end (replay, live).
+/// or 0.8 GB where a caller keeps it in memory (`simulate` returns it whole; the CLI
+/// writes it as the run goes).
 pub const MAX_SAMPLE_CELLS: u64 = 50_000_000;
 
 /// Rows a run of `horizon` sampled every `interval` records.
