@@ -2,7 +2,7 @@
 //! ingestion counters, quarantine.ndjson and alerts.ndjson.
 
 use crate::{Failure, say, table, write};
-use feeds::IngestionCounters;
+use feeds::{Conflict, IngestionCounters};
 use serde_json::json;
 use std::path::Path;
 use twin_models::{Replications, RunOutput, RunSpec, Scenario, Timing, kpis_document};
@@ -46,45 +46,36 @@ fn place(source: &str, line: Option<usize>) -> String {
     }
 }
 
-/// One side of a conflict: where the version was read (source name, line) and its text.
+/// One version of an id in conflict: where it was read (source name, line) and its text.
 pub struct Version<'a> {
     pub source: &'a str,
     pub line: Option<usize>,
     pub raw: &'a str,
 }
 
-/// What became of the first version of an id in conflict.
-pub enum First<'a> {
-    /// It was still held: it is refused with the other.
-    Withdrawn(Version<'a>),
-    /// It applied before the other came (a live run past its lateness window): it stands.
-    Applied {
-        source: &'a str,
-        line: Option<usize>,
-    },
-}
-
 impl Quarantine {
-    /// Sets aside the versions of an id in conflict (docs/feeds.md): the one refused now,
-    /// and the first one too if it was withdrawn.
-    pub fn conflict(&mut self, id: &str, refused: Version<'_>, first: First<'_>) {
-        let here = place(refused.source, refused.line);
-        let reason = match &first {
-            First::Withdrawn(v) => format!(
-                "event_id `{id}` comes with other content at {}: a conflict, neither version applies",
-                place(v.source, v.line)
-            ),
-            First::Applied { source, line } => format!(
-                "event_id `{id}` came with other content at {}, which had applied before this came: it stands, this version is refused",
-                place(source, *line)
-            ),
+    /// Sets aside the versions of an id in conflict (docs/feeds.md): `refused`, the one
+    /// refused now, and `first`, the id's first version, when `conflict` withdrew it (its
+    /// text is needed only then). A first version that had applied stands, named.
+    pub fn conflict(&mut self, conflict: &Conflict, refused: Version<'_>, first: Version<'_>) {
+        let id = &conflict.event.event_id;
+        let there = place(first.source, first.line);
+        let reason = if conflict.first_applied {
+            format!(
+                "event_id `{id}` came with other content at {there}, which had applied before this came: it stands, this version is refused"
+            )
+        } else {
+            format!(
+                "event_id `{id}` comes with other content at {there}: a conflict, neither version applies"
+            )
         };
         self.add(refused.source, refused.line, &reason, refused.raw);
-        if let First::Withdrawn(v) = first {
+        if conflict.withdrawn.is_some() {
             let reason = format!(
-                "event_id `{id}` comes with other content at {here}: a conflict, neither version applies"
+                "event_id `{id}` comes with other content at {}: a conflict, neither version applies",
+                place(refused.source, refused.line)
             );
-            self.add(v.source, v.line, &reason, v.raw);
+            self.add(first.source, first.line, &reason, first.raw);
         }
     }
 }

@@ -668,10 +668,6 @@ fn run(
     if threads == 0 {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
     }
-    if let Some(dir) = out {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
-    }
     let started = Instant::now();
     let written = std::sync::Mutex::new(None);
     let result = match out {

@@ -5,7 +5,7 @@
 //! paced to the wall clock and alerts print as they are raised.
 
 use crate::Failure;
-use crate::feed_report::{FedRun, First, Quarantine, Version, report};
+use crate::feed_report::{FedRun, Quarantine, Version, report};
 use crate::live::{AlertSink, drive, end_files, start_files};
 use crate::pace::Pace;
 use feeds::{
@@ -35,7 +35,7 @@ pub fn run(
     // The files stay at hand until every one is read: a conflict's versions are set aside
     // with their lines as written, and its first version may be in an earlier file.
     let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(feeds.len());
-    let mut conflicts: Vec<(Origin, Box<Conflict>)> = Vec::new();
+    let mut conflicts: Vec<Box<Conflict>> = Vec::new();
     for (source, feed) in feeds.iter().enumerate() {
         let bytes = std::fs::read(feed).map_err(|e| {
             Failure::BadInput(format!("{}: cannot read the feed: {e}", feed.display()))
@@ -44,26 +44,14 @@ pub fn run(
         let file = feed.display().to_string();
         // A line that is not UTF-8 is refused alone, as live runs refuse it.
         let (text, not_text) = decode(&bytes);
-        for r in not_text {
-            ingestion.quarantine();
-            quarantine.add(&file, Some(r.line), &r.reason, &r.raw);
-        }
         ingestion.reserve(estimate_lines(&text));
-        let mut take = |result: Result<Parsed, Rejection>| match result {
-            Ok(p) => {
-                let at = Origin {
-                    source: source as u32,
-                    line: p.line,
-                };
-                if let Admission::Conflict(c) = ingestion.offer(p.event, at) {
-                    conflicts.push((at, c));
-                }
-            }
-            Err(r) => {
-                ingestion.quarantine();
-                quarantine.add(&file, Some(r.line), &r.reason, &r.raw);
-            }
-        };
+        let mut take =
+            |line: Result<Parsed, Rejection>| match ingestion.offer_line(line, source as u32) {
+                Ok(Admission::Conflict(c)) => conflicts.push(c),
+                Ok(_) => {}
+                Err(r) => quarantine.add(&file, Some(r.line), &r.reason, &r.raw),
+            };
+        not_text.into_iter().map(Err).for_each(&mut take);
         match ext {
             "csv" => parse_csv(&text).into_iter().for_each(take),
             "ndjson" | "jsonl" | "json" => parse_ndjson_parallel(&text, &mut take),
@@ -104,8 +92,6 @@ pub fn run(
         end_files(files, &mut output, &mut received)?;
         output
     } else if let Some(dir) = out {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
         let (output, written) = crate::stream::finish(twin, dir);
         written?;
         output
@@ -133,40 +119,26 @@ pub fn run(
 /// Sets the versions of conflicting ids aside, each with its line as written in `files`.
 fn set_aside(
     quarantine: &mut Quarantine,
-    conflicts: &[(Origin, Box<Conflict>)],
+    conflicts: &[Box<Conflict>],
     files: &[(String, Vec<u8>)],
 ) {
+    // The lines to quote: each refused version, and each first version withdrawn.
     let wanted: BTreeSet<(u32, usize)> = conflicts
         .iter()
-        .flat_map(|(at, c)| {
-            let first = c
-                .withdrawn
-                .is_some()
-                .then_some((c.first.source, c.first.line));
-            std::iter::once((at.source, at.line)).chain(first)
+        .flat_map(|c| {
+            let first = c.withdrawn.is_some().then_some(c.first);
+            std::iter::once(c.at).chain(first)
         })
+        .map(|o| (o.source, o.line))
         .collect();
     let raw = lines_at(files, &wanted);
-    let text = |at: Origin| raw.get(&(at.source, at.line)).map_or("", String::as_str);
-    for (at, c) in conflicts {
-        let name = |o: Origin| files[o.source as usize].0.as_str();
-        let first = match c.withdrawn {
-            Some(_) => First::Withdrawn(Version {
-                source: name(c.first),
-                line: Some(c.first.line),
-                raw: text(c.first),
-            }),
-            None => First::Applied {
-                source: name(c.first),
-                line: Some(c.first.line),
-            },
-        };
-        let refused = Version {
-            source: name(*at),
-            line: Some(at.line),
-            raw: text(*at),
-        };
-        quarantine.conflict(&c.event.event_id, refused, first);
+    let version = |o: Origin| Version {
+        source: files[o.source as usize].0.as_str(),
+        line: Some(o.line),
+        raw: raw.get(&(o.source, o.line)).map_or("", String::as_str),
+    };
+    for c in conflicts {
+        quarantine.conflict(c, version(c.at), version(c.first));
     }
 }
 

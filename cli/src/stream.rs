@@ -72,8 +72,10 @@ fn create(path: PathBuf) -> Result<(PathBuf, BufWriter<File>), Failure> {
 }
 
 impl RunFiles {
-    /// Starts the files of `twin`'s run in `dir` (which must exist).
+    /// Starts the files of `twin`'s run in `dir`, made if missing.
     pub fn create(dir: &Path, twin: &Twin<&Scenario>) -> Result<RunFiles, Failure> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
         let mut series = create(dir.join("timeseries.csv"))?;
         let header = twin.series_csv_header().unwrap_or_default();
         series

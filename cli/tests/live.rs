@@ -26,12 +26,9 @@ fn kpis(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap()
 }
 
-#[test]
-fn events_on_stdin_end_as_the_replay_of_the_same_file() {
-    let feed = std::fs::read(root().join("scenarios/feeds/plant-agv.ndjson")).unwrap();
-    let (live_dir, replay_dir) = (temp_dir("stdin"), temp_dir("stdin-replay"));
-    // 2 h at 7,200× is a wall second; the twin keeps an hour (half a wall second) behind
-    // the feed clock, so every event of the file is in before its time comes.
+/// `live` on the AGV plant from 06:00 at 7,200× real time, 2 h, an hour behind the feed
+/// clock, with `input` on standard input and its results in `out`.
+fn stdin_live(input: &[u8], out: &Path) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_twinline"))
         .args(["live", "scenarios/plant-agv.toml", "--stdin"])
         .args(["--start", "2026-11-23T06:00:00Z", "--speed", "7200"])
@@ -43,15 +40,24 @@ fn events_on_stdin_end_as_the_replay_of_the_same_file() {
             "--reproducible",
             "--out",
         ])
-        .arg(&live_dir)
+        .arg(out)
         .current_dir(root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&feed).unwrap();
-    let live = child.wait_with_output().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn events_on_stdin_end_as_the_replay_of_the_same_file() {
+    let feed = std::fs::read(root().join("scenarios/feeds/plant-agv.ndjson")).unwrap();
+    let (live_dir, replay_dir) = (temp_dir("stdin"), temp_dir("stdin-replay"));
+    // 2 h at 7,200× is a wall second; the twin keeps an hour (half a wall second) behind
+    // the feed clock, so every event of the file is in before its time comes.
+    let live = stdin_live(&feed, &live_dir);
     assert!(
         live.status.success(),
         "{}",
@@ -666,31 +672,7 @@ fn a_conflict_on_stdin_refuses_both_versions_with_their_lines() {
     let rival = lines[0].replacen("\"qty\":", "\"qty\":1", 1);
     let input = format!("{}\n{}\n{}\n{rival}\n", lines[0], lines[1], lines[2]);
     let dir = temp_dir("stdin-conflict");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_twinline"))
-        .args(["live", "scenarios/plant-agv.toml", "--stdin"])
-        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "7200"])
-        .args([
-            "--lateness",
-            "1h",
-            "--horizon",
-            "2h",
-            "--reproducible",
-            "--out",
-        ])
-        .arg(&dir)
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = stdin_live(input.as_bytes(), &dir);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let quarantine = std::fs::read_to_string(dir.join("quarantine.ndjson")).unwrap();
     let entries: Vec<serde_json::Value> = quarantine

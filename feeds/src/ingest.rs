@@ -11,6 +11,7 @@
 //! late for that: it is released at once, marked as a correction, and counted.
 
 use super::event::{FeedEvent, Timestamp};
+use super::parse::{Parsed, Rejection};
 use foldhash::fast::FixedState;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -44,6 +45,8 @@ pub struct Origin {
 pub struct Conflict {
     /// The event refused.
     pub event: FeedEvent,
+    /// Where it was read.
+    pub at: Origin,
     /// Where the id was first seen.
     pub first: Origin,
     /// The first version, refused now as well: it was still held, so it never applied.
@@ -165,7 +168,7 @@ impl Ingestion {
             }
             Entry::Occupied(before) => {
                 let first = *before.get();
-                return self.conflict(hash, print, first, event);
+                return self.conflict(hash, print, first, event, origin);
             }
             Entry::Vacant(entry) => {
                 entry.insert(Seen {
@@ -208,6 +211,7 @@ impl Ingestion {
         print: u64,
         first: Seen,
         event: FeedEvent,
+        at: Origin,
     ) -> Admission {
         if let Some(rivals) = self.conflicts.get_mut(&hash) {
             if rivals.prints.contains(&print) {
@@ -218,6 +222,7 @@ impl Ingestion {
             self.counters.quarantined += 1;
             return Admission::Conflict(Box::new(Conflict {
                 event,
+                at,
                 first: self.origins[first.arrival as usize],
                 withdrawn: None,
                 first_applied: rivals.first_applied,
@@ -246,10 +251,33 @@ impl Ingestion {
         );
         Admission::Conflict(Box::new(Conflict {
             event,
+            at,
             first: self.origins[first.arrival as usize],
             first_applied,
             withdrawn,
         }))
+    }
+
+    /// Takes one line of source `source` as a parser gave it: offers its event (read at
+    /// its line), or counts the line quarantined and hands its rejection back.
+    pub fn offer_line(
+        &mut self,
+        line: Result<Parsed, Rejection>,
+        source: u32,
+    ) -> Result<Admission, Rejection> {
+        match line {
+            Ok(p) => Ok(self.offer(
+                p.event,
+                Origin {
+                    source,
+                    line: p.line,
+                },
+            )),
+            Err(r) => {
+                self.quarantine();
+                Err(r)
+            }
+        }
     }
 
     /// Counts a line rejected before it became an event.

@@ -1,7 +1,7 @@
 //! Feeds made up for load tests and benchmarks (the same text on every call), and the
 //! whole path from such a text to stock positions, as a replay takes it.
 
-use super::{Ingestion, Origin, StockLedger, estimate_lines, parse_ndjson_parallel};
+use super::{Ingestion, StockLedger, estimate_lines, parse_ndjson_parallel};
 
 /// A synthetic NDJSON feed of `n` lines for load tests: receipts, consumption and cycle
 /// counts of five packaging materials at one line side of `plant-1`, one second apart,
@@ -47,17 +47,9 @@ pub fn ingest_ndjson(text: &str) -> (u64, StockLedger, Ingestion) {
     let mut ingestion = Ingestion::new(0.0);
     let mut ledger = StockLedger::new();
     ingestion.reserve(estimate_lines(text));
-    parse_ndjson_parallel(text, |parsed| match parsed {
-        Ok(p) => {
-            ingestion.offer(
-                p.event,
-                Origin {
-                    source: 0,
-                    line: p.line,
-                },
-            );
-        }
-        Err(_) => ingestion.quarantine(),
+    parse_ndjson_parallel(text, |parsed| {
+        // A refused line is counted; nothing more is kept of it here.
+        let _ = ingestion.offer_line(parsed, 0);
     });
     let mut applied = 0;
     for e in ingestion.flush() {

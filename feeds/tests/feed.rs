@@ -126,6 +126,7 @@ fn duplicates_change_nothing_and_reused_ids_are_conflicts() {
         ing.offer(other.clone(), at(3)),
         Admission::Conflict(Box::new(Conflict {
             event: other.clone(),
+            at: at(3),
             first: at(1),
             withdrawn: Some(e.clone()),
             first_applied: false,
@@ -200,6 +201,7 @@ fn a_conflict_after_the_first_version_applied_keeps_the_first() {
         ing.offer(b.clone(), Origin { source: 1, line: 7 }),
         Admission::Conflict(Box::new(Conflict {
             event: b,
+            at: Origin { source: 1, line: 7 },
             first: Origin { source: 0, line: 1 },
             withdrawn: None,
             first_applied: true,

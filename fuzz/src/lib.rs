@@ -33,7 +33,7 @@
 //! # fn no_files(_: &str) -> Result<String, String> { Err("none".into()) }
 //! ```
 
-use feeds::{Ingestion, Origin, decode, parse_csv, parse_ndjson, parse_ndjson_parallel};
+use feeds::{Ingestion, Parsed, Rejection, decode, parse_csv, parse_ndjson, parse_ndjson_parallel};
 use rand::{Rng, RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -241,13 +241,23 @@ fn lines_in(text: &str) -> u64 {
     text.lines().filter(|l| !l.trim().is_empty()).count() as u64
 }
 
-/// Checks lines in = applied + duplicates + quarantined over an ingestion.
-fn accounted(ingestion: &mut Ingestion, lines: u64) -> Result<Outcome, String> {
+/// Ingests `lines` (parse results, and `not_text` lines refused as not UTF-8) and checks
+/// lines in = applied + duplicates + quarantined, `lines_in` being the lines read.
+fn accounted(
+    not_text: Vec<Rejection>,
+    lines: Vec<Result<Parsed, Rejection>>,
+    lines_in: u64,
+) -> Result<Outcome, String> {
+    let mut ingestion = Ingestion::new(0.0);
+    for line in not_text.into_iter().map(Err).chain(lines) {
+        // A refused line is counted; the rejection itself is not needed here.
+        let _ = ingestion.offer_line(line, 0);
+    }
     let applied = ingestion.flush().len() as u64;
     let c = ingestion.counters();
-    if c.applied != applied || c.applied + c.duplicates + c.quarantined != lines {
+    if c.applied != applied || c.applied + c.duplicates + c.quarantined != lines_in {
         return Err(format!(
-            "{lines} lines in, but applied {} + duplicates {} + quarantined {}",
+            "{lines_in} lines in, but applied {} + duplicates {} + quarantined {}",
             c.applied, c.duplicates, c.quarantined
         ));
     }
@@ -266,25 +276,8 @@ fn ndjson(input: &[u8]) -> Result<Outcome, String> {
     if serial != parallel {
         return Err("the parallel NDJSON reader disagrees with the serial one".into());
     }
-    let mut ingestion = Ingestion::new(0.0);
-    for _ in &not_text {
-        ingestion.quarantine();
-    }
-    for r in serial {
-        match r {
-            Ok(p) => {
-                ingestion.offer(
-                    p.event,
-                    Origin {
-                        source: 0,
-                        line: p.line,
-                    },
-                );
-            }
-            Err(_) => ingestion.quarantine(),
-        }
-    }
-    accounted(&mut ingestion, lines_in(&text) + not_text.len() as u64)
+    let lines = lines_in(&text) + not_text.len() as u64;
+    accounted(not_text, serial, lines)
 }
 
 fn csv(input: &[u8]) -> Result<Outcome, String> {
@@ -302,25 +295,8 @@ fn csv(input: &[u8]) -> Result<Outcome, String> {
             rows.len()
         ));
     }
-    let mut ingestion = Ingestion::new(0.0);
-    for _ in &not_text {
-        ingestion.quarantine();
-    }
-    for r in rows {
-        match r {
-            Ok(p) => {
-                ingestion.offer(
-                    p.event,
-                    Origin {
-                        source: 0,
-                        line: p.line,
-                    },
-                );
-            }
-            Err(_) => ingestion.quarantine(),
-        }
-    }
-    accounted(&mut ingestion, expected + not_text.len() as u64)
+    let lines = expected + not_text.len() as u64;
+    accounted(not_text, rows, lines)
 }
 
 fn set(input: &[u8]) -> Result<Outcome, String> {

@@ -14,7 +14,7 @@ pub mod mqtt;
 pub mod stdin;
 
 use crate::Failure;
-use crate::feed_report::{FedRun, First, Quarantine, Version, report};
+use crate::feed_report::{FedRun, Quarantine, Version, report};
 use crate::pace::Pace;
 use crate::stream::RunFiles;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, bounded};
@@ -168,26 +168,18 @@ pub fn drive(
                 };
                 if let feeds::Admission::Conflict(c) = ingestion.offer(event, origin) {
                     // The lines are not kept: each version is shown as the twin read it.
-                    let line_of = |o: feeds::Origin| (o.line > 0).then_some(o.line);
-                    let first_name = &names[c.first.source as usize];
                     let withdrawn = c.withdrawn.as_ref().map(feeds::FeedEvent::to_ndjson);
-                    let first = match &withdrawn {
-                        Some(raw) => First::Withdrawn(Version {
-                            source: first_name,
-                            line: line_of(c.first),
-                            raw,
-                        }),
-                        None => First::Applied {
-                            source: first_name,
-                            line: line_of(c.first),
-                        },
+                    let first = Version {
+                        source: &names[c.first.source as usize],
+                        line: (c.first.line > 0).then_some(c.first.line),
+                        raw: withdrawn.as_deref().unwrap_or(""),
                     };
                     let refused = Version {
                         source: &names[k as usize],
                         line,
                         raw: &c.event.to_ndjson(),
                     };
-                    quarantine.conflict(&c.event.event_id, refused, first);
+                    quarantine.conflict(&c, refused, first);
                 }
             }
             Arrival::Refused {
@@ -277,12 +269,7 @@ pub fn start_files(
     out: Option<&Path>,
     twin: &Twin<&Scenario>,
 ) -> Result<Option<RunFiles>, Failure> {
-    let Some(dir) = out else {
-        return Ok(None);
-    };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
-    RunFiles::create(dir, twin).map(Some)
+    out.map(|dir| RunFiles::create(dir, twin)).transpose()
 }
 
 /// Finishes the files [`start_files`] began with what `output` holds; the first write

@@ -48,7 +48,8 @@ pub struct LineRuntime {
     /// The line's engine and state.
     pub engine: LineEngine,
     stops: Vec<PlannedStop>,
-    /// Units inside the line when the statistics (re)started.
+    /// Units inside a unit-by-unit line (queue included) when the statistics (re)started;
+    /// a fluid line's are counted from its stations' counters (see `kpi::measure`).
     pub wip_at_warmup: f64,
 }
 
