@@ -164,6 +164,11 @@ fn schema_is_json_schema_of_the_format() {
     assert!(schema["properties"]["lines"].is_object());
     let station = &schema["$defs"]["StationFile"]["properties"];
     assert!(station["speed"].is_object() && station["failures"].is_object());
+    assert!(schema["properties"]["line_templates"].is_object());
+    let line = &schema["$defs"]["LineFile"]["properties"];
+    assert!(
+        line["template"].is_object() && line["set"].is_object() && line["rated_speed"].is_object()
+    );
 }
 
 #[test]

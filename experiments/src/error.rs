@@ -21,6 +21,9 @@ pub enum ExperimentError {
         /// The scenario loader's report.
         message: String,
     },
+    /// The scenario itself does not load.
+    #[error("{0}")]
+    Scenario(#[from] twin_models::scenario::ScenarioError),
     /// A file (sweep file, results, baseline) is malformed.
     #[error("{file}: {reason}")]
     File {

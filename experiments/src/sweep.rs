@@ -9,7 +9,7 @@
 
 use crate::error::ExperimentError;
 use crate::kpis::flatten;
-use crate::overrides::{FieldMap, Parameter, apply};
+use crate::overrides::{Parameter, apply};
 use serde::{Deserialize, Serialize};
 use sim::replication_seed;
 use std::sync::Mutex;
@@ -185,15 +185,14 @@ pub fn prepare(
     overrides: RunOverrides,
     read: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<Vec<Prepared>, ExperimentError> {
-    let base: toml::Table = toml::from_str(text)
-        .map_err(|e| ExperimentError::file(file, format!("not valid TOML: {}", e.message())))?;
-    let fields = FieldMap::scenario();
+    // Templated lines written out, so that a path reaches every line's stations.
+    let base = twin_models::scenario::expand_templates(file, text)?;
     variants
         .iter()
         .map(|v| {
             let mut doc = base.clone();
             for (path, value) in &v.settings {
-                apply(&mut doc, &fields, path, value)?;
+                apply(&mut doc, path, value)?;
             }
             let changed = toml::to_string(&doc).expect("a TOML table serialises");
             let name = if v.settings.is_empty() {

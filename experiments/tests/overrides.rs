@@ -1,7 +1,7 @@
 //! Dotted paths and sweep grids: what a planner types and what it sets.
 
 use experiments::ExperimentError;
-use experiments::overrides::{FieldMap, apply, parse_set, parse_value};
+use experiments::overrides::{apply, parse_set, parse_value};
 use experiments::sweep::{Shard, SweepFile, grid, jobs};
 use toml::Value;
 
@@ -32,7 +32,7 @@ fn doc() -> toml::Table {
 
 fn set(path: &str, value: &str) -> Result<toml::Table, ExperimentError> {
     let mut d = doc();
-    apply(&mut d, &FieldMap::scenario(), path, &parse_value(value))?;
+    apply(&mut d, path, &parse_value(value))?;
     Ok(d)
 }
 
@@ -178,13 +178,7 @@ fn fleet_size_is_the_one_vehicle_types_count() {
     ))
     .unwrap();
     let mut d: toml::Table = toml::from_str(&text).unwrap();
-    apply(
-        &mut d,
-        &FieldMap::scenario(),
-        "fleet.size",
-        &Value::Integer(5),
-    )
-    .unwrap();
+    apply(&mut d, "fleet.size", &Value::Integer(5)).unwrap();
     assert_eq!(d["fleet"]["vehicles"][0]["count"], Value::Integer(5));
 }
 

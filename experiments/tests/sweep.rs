@@ -223,3 +223,38 @@ fn a_variant_that_does_not_load_is_named() {
         "{text}"
     );
 }
+
+/// A sweep reaches the stations of a line made from a template, and a capacity set where
+/// the template gave an accumulation time replaces it.
+#[test]
+fn a_sweep_reaches_into_templated_lines() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/plant-10-lines.toml"
+    ))
+    .unwrap();
+    let params = vec![
+        parse_set("lines.L03.stations.filler.speed=25000/h").unwrap(),
+        parse_set("lines.L03.buffers.rinse-fille.capacity=300,400").unwrap(),
+    ];
+    let p = sweep::prepare(
+        "plant-10-lines.toml",
+        &text,
+        &sweep::grid(&params).unwrap(),
+        Default::default(),
+        &no_files,
+    )
+    .unwrap();
+    assert_eq!(p.len(), 2);
+    for (v, cap) in p.iter().zip([300, 400]) {
+        let l3 = &v.scenario.lines[2];
+        assert_eq!(l3.name, "L03");
+        assert!(matches!(
+            l3.stations[2].process,
+            twin_models::scenario::line::Process::Rate(25_000_000)
+        ));
+        assert_eq!(l3.buffers[1].capacity, Some(cap));
+        // The other lines keep the template's values: 120 s at 36,000/h.
+        assert_eq!(v.scenario.lines[0].buffers[1].capacity, Some(1200));
+    }
+}

@@ -42,6 +42,10 @@ fn path_text(path: &[Seg]) -> String {
     let mut s = String::new();
     for seg in path {
         match seg {
+            // A key that is itself a dotted path (a template's `set` change) is quoted.
+            Seg::Key(k) if k.contains('.') => {
+                let _ = write!(s, "{}\"{k}\"", if s.is_empty() { "" } else { "." });
+            }
             Seg::Key(k) if s.is_empty() => s.push_str(k),
             Seg::Key(k) => {
                 let _ = write!(s, ".{k}");
@@ -54,6 +58,21 @@ fn path_text(path: &[Seg]) -> String {
     s
 }
 
+/// Where a value of a scenario made from templates was written, when not where its path
+/// says ([`super::template`] knows).
+pub(crate) trait WrittenAt {
+    /// The written place of the value at `path`; `None` when it is at `path`.
+    fn written(&self, path: &[Seg]) -> Option<Written<'_>>;
+}
+
+/// A value's written place.
+pub(crate) struct Written<'a> {
+    /// Its path in the file as written.
+    pub path: Vec<Seg>,
+    /// The template it came from, if it did.
+    pub template: Option<&'a str>,
+}
+
 /// Collects the problems of one scenario file, each with its field path and, where the
 /// document has the value, its line and column.
 pub(crate) struct Checker<'a> {
@@ -61,6 +80,8 @@ pub(crate) struct Checker<'a> {
     text: &'a str,
     /// The document, parsed once for every diagnostic's position.
     doc: Option<Spanned<DeTable<'a>>>,
+    /// Where the values of lines made from templates were written.
+    origins: Option<&'a dyn WrittenAt>,
     diags: Vec<Diagnostic>,
 }
 
@@ -71,7 +92,17 @@ impl<'a> Checker<'a> {
             file,
             text,
             doc: DeTable::parse(text).ok(),
+            origins: None,
             diags: Vec::new(),
+        }
+    }
+
+    /// This checker, finding the values of lines made from templates where they were
+    /// written.
+    pub(crate) fn with_origins(self, origins: &'a dyn WrittenAt) -> Self {
+        Checker {
+            origins: Some(origins),
+            ..self
         }
     }
 
@@ -100,12 +131,23 @@ impl<'a> Checker<'a> {
 
     /// Records a problem with the value at `path`.
     pub(crate) fn fail(&mut self, path: &[Seg], reason: impl Into<String>) {
-        let location = self.span_of(path).map(|s| line_col(self.text, s.start));
+        let mut reason = reason.into();
+        let written = self.origins.and_then(|o| o.written(path));
+        let location = match &written {
+            Some(w) => {
+                if let Some(t) = w.template {
+                    let _ = write!(reason, " (written in line template `{t}`)");
+                }
+                self.span_of(&w.path)
+            }
+            None => self.span_of(path),
+        }
+        .map(|s| line_col(self.text, s.start));
         self.diags.push(Diagnostic {
             file: self.file.to_string(),
             location,
             path: path_text(path),
-            reason: reason.into(),
+            reason,
         });
     }
 

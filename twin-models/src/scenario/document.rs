@@ -26,6 +26,10 @@ pub struct ScenarioFile {
     /// Products (SKUs) the lines make; a line with no schedule makes the first one.
     #[serde(default)]
     pub products: Vec<ProductFile>,
+    /// Lines defined once, each made into lines by `[[lines]] template = "NAME"`; a
+    /// template is written as a line, its `name` being the template's.
+    #[serde(default)]
+    pub line_templates: Vec<LineFile>,
     /// The plant's lines.
     pub lines: Vec<LineFile>,
     /// The plant floor vehicles drive on.

@@ -1,5 +1,6 @@
-//! Loading: TOML text → [`ScenarioFile`] (stage one, [`super::document`]) → [`Scenario`]
-//! (stage two: each section's resolver, in the order their references need), with every
+//! Loading: TOML text → [`ScenarioFile`] (stage one, [`super::document`]; lines made
+//! from templates written out, [`super::template`]) → [`Scenario`] (stage two: each
+//! section's resolver, in the order their references need), with every
 //! problem reported against its field path and, where the text has it, line and column.
 
 use super::check::{Checker, FileReader, at, i, k};
@@ -12,6 +13,7 @@ use super::model::Scenario;
 use super::network::resolve::resolve_network;
 use super::run::resolve::{resolve_products, resolve_run};
 use super::stock::resolve::resolve_stock;
+use super::template::expand;
 use std::collections::BTreeSet;
 
 /// Parses and validates scenario `text`; `file` names it in errors. A scenario that names
@@ -32,17 +34,16 @@ pub fn load_scenario_with_files(
     files: FileReader<'_>,
 ) -> Result<Scenario, ScenarioError> {
     let raw = parse_file(file, text)?;
-    resolve(file, text, &raw, files)
+    let (raw, origins) = expand(file, text, raw)?;
+    resolve(Checker::new(file, text).with_origins(&origins), &raw, files)
 }
 
 /// Stage two: resolves names, parses units and checks that every value means something.
-pub fn resolve(
-    file: &str,
-    text: &str,
+fn resolve(
+    mut c: Checker<'_>,
     raw: &ScenarioFile,
     files: FileReader<'_>,
 ) -> Result<Scenario, ScenarioError> {
-    let mut c = Checker::new(file, text);
     let run = resolve_run(&mut c, &raw.run);
     let products = resolve_products(&mut c, &raw.products);
     if raw.lines.is_empty() {

@@ -11,6 +11,7 @@ mod properties;
 mod regression;
 mod replay;
 mod stock;
+mod templates;
 mod timeline;
 mod twin;
 

@@ -14,7 +14,26 @@ pub struct LineFile {
     /// Where units come from. Default: unlimited supply.
     #[serde(default)]
     pub source: Option<SourceFile>,
-    /// The stations.
+    /// A line template (`[[line_templates]]`) this line is made from: the template's
+    /// fields, then every field this line writes (each replaces the template's whole
+    /// field), then the changes in `set`.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// With `template`: fields changed by dotted path within the line, as `sweep --set`
+    /// writes them, e.g. `{ "stations.filler.speed" = "40000/h", "buffers.B1.capacity" = 900 }`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub set: BTreeMap<String, toml::Value>,
+    /// Rated speed of the line, e.g. "36000/h": what a station's speed in per cent
+    /// (`"110%"`) and a buffer's `accumulation` time are reckoned against.
+    #[serde(default)]
+    pub rated_speed: Option<String>,
+    /// Speed factor per product name for every station that does not give its own, e.g.
+    /// { "cola-2l" = 0.7 }.
+    #[serde(default)]
+    pub speed_factors: BTreeMap<String, f64>,
+    /// The stations (at least one, here or in the template).
+    #[serde(default)]
     pub stations: Vec<StationFile>,
     /// Buffers and conveyors joining stations (`from` → `to`).
     #[serde(default)]
@@ -131,7 +150,8 @@ pub struct StationFile {
     pub name: String,
     /// The machine's kind.
     pub kind: StationKind,
-    /// Nominal speed, e.g. "36000/h" (give this or `processing_time`).
+    /// Nominal speed, e.g. "36000/h", or a share of the line's `rated_speed`, e.g. "110%"
+    /// (the V-curve as drawn); give this or `processing_time`.
     #[serde(default)]
     pub speed: Option<String>,
     /// Processing time per unit as a distribution, e.g. "exp(2s)" (give this or `speed`).
@@ -140,7 +160,8 @@ pub struct StationFile {
     /// Fraction of processed units rejected, 0 ≤ r < 1. Default 0.
     #[serde(default)]
     pub reject_rate: Option<f64>,
-    /// Speed factor per product name (1.0 = nominal), e.g. { "cola-1.5l" = 0.8 }.
+    /// Speed factor per product name (1.0 = nominal), e.g. { "cola-1.5l" = 0.8 }; a
+    /// product not listed takes the line's factor.
     #[serde(default)]
     pub speed_factors: BTreeMap<String, f64>,
     /// Breakdown modes.
@@ -200,8 +221,14 @@ pub struct BufferFile {
     pub from: String,
     /// Downstream station name.
     pub to: String,
-    /// Units it holds: a number (0 couples the machines directly) or "unbounded".
-    pub capacity: CapacityFile,
+    /// Units it holds: a number (0 couples the machines directly) or "unbounded" (give
+    /// this or `accumulation`).
+    #[serde(default)]
+    pub capacity: Option<CapacityFile>,
+    /// Capacity as accumulation time: how long the line's rated speed takes to fill it,
+    /// e.g. "120s" (the line's `rated_speed` × this, rounded down to whole units).
+    #[serde(default)]
+    pub accumulation: Option<String>,
     /// Least time a unit spends on it, e.g. "20s" (or give `length_m` and `speed_m_per_s`).
     #[serde(default)]
     pub transport_time: Option<String>,

@@ -143,6 +143,23 @@ pub(crate) fn resolve_line(
     }
     let names: Vec<&str> = lf.stations.iter().map(|s| s.name.as_str()).collect();
     let station_list = names.join(", ");
+    let rated = lf.rated_speed.as_ref().and_then(|r| {
+        parse_rate(r)
+            .map_err(|e| c.fail(&at(base, &[k("rated_speed")]), e))
+            .ok()
+    });
+    let line_factors = speed_factors(
+        c,
+        &at(base, &[k("speed_factors")]),
+        &lf.speed_factors,
+        &vec![1.0; products.len()],
+        products,
+    );
+    let line_rates = LineRates {
+        rated,
+        rated_given: lf.rated_speed.is_some(),
+        factors: &line_factors,
+    };
     let line_matrix = changeover_matrix(
         c,
         &at(base, &[k("changeover")]),
@@ -162,7 +179,7 @@ pub(crate) fn resolve_line(
                 ),
             );
         }
-        if let Some(s) = resolve_station(c, &p, sf, products, &line_matrix) {
+        if let Some(s) = resolve_station(c, &p, sf, products, &line_matrix, &line_rates) {
             stations.push(s);
         }
     }
@@ -194,7 +211,32 @@ pub(crate) fn resolve_line(
                 );
             }
         }
-        let cap = capacity(c, &at(&p, &[k("capacity")]), &bf.capacity);
+        let cap = match (&bf.capacity, &bf.accumulation) {
+            (Some(cap), None) => capacity(c, &at(&p, &[k("capacity")]), cap),
+            (None, Some(a)) => {
+                let ap = at(&p, &[k("accumulation")]);
+                let time = c.duration(&ap, a);
+                match (time, rated) {
+                    (Some(t), Some(rated)) => Some(Some(accumulated_units(rated, t))),
+                    (Some(_), None) => {
+                        line_rates.refuse_without_rated(c, &ap, "an accumulation time");
+                        None
+                    }
+                    (None, _) => None,
+                }
+            }
+            (Some(_), Some(_)) => {
+                c.fail(&p, "give `capacity` or `accumulation`, not both");
+                None
+            }
+            (None, None) => {
+                c.fail(
+                    &p,
+                    "a buffer needs `capacity` (units) or `accumulation` (time at the line's rated speed)",
+                );
+                None
+            }
+        };
         let transport = match (&bf.transport_time, bf.length_m, bf.speed_m_per_s) {
             (Some(t), None, None) => c.duration(&at(&p, &[k("transport_time")]), t),
             (None, Some(len), Some(v)) => {
@@ -458,19 +500,105 @@ fn resolve_schedule(
     (campaigns, s.repeat.unwrap_or(false))
 }
 
+/// What a line gives its stations' speeds: the rated speed that shares ("110%") and
+/// accumulation times are reckoned against, and the line's speed factors per product.
+struct LineRates<'a> {
+    /// Milli-units per hour; `None` when not given or not valid.
+    rated: Option<u64>,
+    /// Whether the line wrote a rated speed (valid or not: an invalid one has its error).
+    rated_given: bool,
+    factors: &'a [f64],
+}
+
+impl LineRates<'_> {
+    /// A station's speed: a rate, or a share of the rated speed (milli-units per hour).
+    fn station_rate(&self, c: &mut Checker<'_>, path: &[Seg], text: &str) -> Option<u64> {
+        let Some(share) = text.trim().strip_suffix('%') else {
+            return parse_rate(text).map_err(|e| c.fail(path, e)).ok();
+        };
+        let Ok(pct) = share.trim().parse::<f64>() else {
+            c.fail(
+                path,
+                format!("`{text}` is not a share of the rated speed; write it like \"110%\""),
+            );
+            return None;
+        };
+        if !(pct.is_finite() && pct > 0.0) {
+            c.fail(
+                path,
+                format!("`{text}` must be a positive share of the rated speed"),
+            );
+            return None;
+        }
+        let Some(rated) = self.rated else {
+            self.refuse_without_rated(c, path, "a speed in per cent");
+            return None;
+        };
+        // Multiplied before dividing, so whole shares of whole rates stay exact.
+        let milli = (rated as f64 * pct / 100.0).round();
+        if !(1.0..=1e15).contains(&milli) {
+            c.fail(
+                path,
+                format!(
+                    "`{text}` of the rated speed is outside the supported range (0.001/h to 1e12/h)"
+                ),
+            );
+            return None;
+        }
+        Some(milli as u64)
+    }
+
+    fn refuse_without_rated(&self, c: &mut Checker<'_>, path: &[Seg], what: &str) {
+        if !self.rated_given {
+            c.fail(
+                path,
+                format!("{what} needs the line's `rated_speed`, e.g. rated_speed = \"36000/h\""),
+            );
+        }
+    }
+}
+
+/// Whole units a buffer holds when it takes `time` to fill at `rated` milli-units per hour
+/// (rounded down, in integers so that 120 s at 30000/h is 1000, not 999).
+fn accumulated_units(rated: u64, time: SimDuration) -> u64 {
+    const MILLI_NS_PER_HOUR: u128 = 1000 * 3600 * 1_000_000_000;
+    u64::try_from(u128::from(rated) * u128::from(time.0) / MILLI_NS_PER_HOUR).unwrap_or(u64::MAX)
+}
+
+/// Speed factors per product: `inherited`, with those `given` at `path` in their place.
+fn speed_factors(
+    c: &mut Checker<'_>,
+    path: &[Seg],
+    given: &std::collections::BTreeMap<String, f64>,
+    inherited: &[f64],
+    products: &[String],
+) -> Vec<f64> {
+    let mut factors = inherited.to_vec();
+    for (name, f) in given {
+        let fp = at(path, &[k(name)]);
+        if let Some(pi) = product_index(c, &fp, name, products) {
+            if !(f.is_finite() && *f > 0.0) {
+                c.fail(&fp, format!("{f} is not a positive speed factor"));
+            }
+            factors[pi] = *f;
+        }
+    }
+    factors
+}
+
 fn resolve_station(
     c: &mut Checker<'_>,
     p: &[Seg],
     sf: &StationFile,
     products: &[String],
     line_matrix: &ChangeoverMatrix,
+    line: &LineRates<'_>,
 ) -> Option<Station> {
     let n_before = c.problems();
     let process = match (&sf.speed, &sf.processing_time) {
-        (Some(s), None) => parse_rate(s)
-            .map(Process::Rate)
-            .map_err(|e| c.fail(&at(p, &[k("speed")]), e))
-            .ok(),
+        (Some(s), None) => line
+            .station_rate(c, &at(p, &[k("speed")]), s)
+            .map(Process::Rate),
         (None, Some(t)) => {
             let d = c.distribution(&at(p, &[k("processing_time")]), t);
             if let Some(d) = &d
@@ -501,16 +629,13 @@ fn resolve_station(
             format!("{reject_rate} is not a fraction in [0, 1)"),
         );
     }
-    let mut speed_factors = vec![1.0; products.len()];
-    for (name, f) in &sf.speed_factors {
-        let fp = at(p, &[k("speed_factors"), k(name)]);
-        if let Some(pi) = product_index(c, &fp, name, products) {
-            if !(f.is_finite() && *f > 0.0) {
-                c.fail(&fp, format!("{f} is not a positive speed factor"));
-            }
-            speed_factors[pi] = *f;
-        }
-    }
+    let speed_factors = speed_factors(
+        c,
+        &at(p, &[k("speed_factors")]),
+        &sf.speed_factors,
+        line.factors,
+        products,
+    );
     let mut failures = Vec::new();
     for (fi, ff) in sf.failures.iter().enumerate() {
         let fp = at(p, &[k("failures"), i(fi)]);
