@@ -132,6 +132,37 @@ pub fn summary(
                 stat(&st["units_out"]).0
             );
         }
+        // Lines with level switches: time at each speed step, and how often switches act.
+        for st in l["stations"].as_array().cloned().unwrap_or_default() {
+            let Some(steps) = st["speed_steps"].as_array().filter(|a| a.len() > 1) else {
+                continue;
+            };
+            let shares: Vec<String> = steps
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} {:.1}",
+                        x["name"].as_str().unwrap_or("?"),
+                        stat(&x["share"]).0 * 100.0
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "  speed steps %   {}: {}",
+                st["name"].as_str().unwrap_or("?"),
+                shares.join(", ")
+            );
+        }
+        for sw in l["switches"].as_array().cloned().unwrap_or_default() {
+            let _ = writeln!(
+                s,
+                "  switch {:<9}drives {}: {} switchings/h",
+                sw["name"].as_str().unwrap_or("?"),
+                sw["machine"].as_str().unwrap_or("?"),
+                pm(&sw["switchings_per_h"], 1.0, 1, reps)
+            );
+        }
     }
     let f = &doc["summary"]["fleet"];
     if f.is_object() {

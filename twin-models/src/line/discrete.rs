@@ -2,6 +2,7 @@
 //! time is random. Exact blocking after service: a finished unit stays in its machine until
 //! the next buffer has room (a buffer of capacity 0 hands it straight to the next machine).
 
+use super::control::Control;
 use super::events::LineEvent;
 use super::station::{CampaignCursor, StationCore, StationState};
 use crate::distribution::Distribution;
@@ -29,10 +30,15 @@ struct DStation {
     core: StationCore,
     phase: Phase,
     unit: Option<Unit>,
-    /// Processing time left on the current unit, nanoseconds.
+    /// Processing time left on the current unit, nanoseconds at speed step `step`.
     remaining: u64,
+    /// The speed step `remaining` is reckoned at (the one the station last ran at).
+    step: f64,
     /// When the current stretch of work began (to book elapsed work on pause).
     work_started: SimTime,
+    /// Whether the unit's clock runs (a finish is scheduled): a second stop while one
+    /// holds the station must not book the time between them as work.
+    running: bool,
     epoch: u32,
     /// Per product: the fixed cycle (ns) of a speed-rated machine, else None.
     cycle: Vec<Option<u64>>,
@@ -104,6 +110,8 @@ pub struct DiscreteLine {
     /// Arrivals and arrivals lost, since warm-up.
     arrived: u64,
     lost: u64,
+    /// Level switches.
+    control: Control,
 }
 
 impl DiscreteLine {
@@ -138,7 +146,9 @@ impl DiscreteLine {
                     phase: Phase::Idle,
                     unit: None,
                     remaining: 0,
+                    step: 1.0,
                     work_started: SimTime::ZERO,
+                    running: false,
                     epoch: 0,
                     cycle,
                     time_dist,
@@ -188,6 +198,7 @@ impl DiscreteLine {
             flow_time: Tally::new(),
             arrived: 0,
             lost: 0,
+            control: Control::new(&line.switches, line.buffers.len(), 1),
         }
     }
 
@@ -236,11 +247,17 @@ impl DiscreteLine {
         } else {
             0.0
         };
-        let core = &mut self.stations[i].core;
+        let st = &mut self.stations[i];
         // A unit is worked at its product's nominal speed: working time is its ideal time
         // (for random cycle times each unit's own draw, ISO 22400's planned time per item),
-        // so performance cannot pass 1.
-        core.counters.ideal_secs += core.account(now, w, state);
+        // so performance cannot pass 1. Slowed by a level switch, it does a step's share of
+        // that work per second; sped up, the faster cycle is its ideal.
+        let worked = st.core.account(now, w, state);
+        st.core.counters.ideal_secs += if st.step < 1.0 {
+            worked * st.step
+        } else {
+            worked
+        };
     }
 
     /// Books every station's time up to `now`.
@@ -262,6 +279,7 @@ impl DiscreteLine {
         let st = &mut self.stations[i];
         st.phase = Phase::Working;
         st.work_started = now;
+        st.running = true;
         st.epoch = st.epoch.wrapping_add(1);
         let mut until = st.remaining as f64;
         for f in &st.core.failures {
@@ -282,9 +300,10 @@ impl DiscreteLine {
     /// Stops the clock on station `i`'s unit (failure, stop, jam), keeping the work left.
     fn pause(&mut self, i: usize, now: SimTime) {
         let st = &mut self.stations[i];
-        if st.phase != Phase::Working {
+        if st.phase != Phase::Working || !st.running {
             return;
         }
+        st.running = false;
         let elapsed = now.since(st.work_started).0;
         st.remaining = st.remaining.saturating_sub(elapsed);
         for f in &mut st.core.failures {
@@ -303,7 +322,8 @@ impl DiscreteLine {
 
     /// Station `i` may have become available again.
     pub fn on_available(&mut self, i: usize, cal: &mut impl Calendar<LineEvent>) {
-        if self.stations[i].core.available() && self.stations[i].phase == Phase::Working {
+        let st = &self.stations[i];
+        if st.core.available() && st.phase == Phase::Working && !st.running {
             self.start_work(i, cal);
         }
         self.kick(cal);
@@ -347,6 +367,7 @@ impl DiscreteLine {
         self.flow_time = Tally::new();
         self.arrived = 0;
         self.lost = 0;
+        self.control.reset_statistics();
     }
 
     /// Time-average units in the line since the statistics started.
@@ -367,6 +388,11 @@ impl DiscreteLine {
     /// Arrivals and arrivals lost since the statistics started.
     pub fn arrivals(&self) -> Option<(u64, u64)> {
         self.arrivals.as_ref().map(|_| (self.arrived, self.lost))
+    }
+
+    /// The level switches.
+    pub fn control(&self) -> &Control {
+        &self.control
     }
 
     /// Number of stations.
@@ -533,6 +559,7 @@ impl DiscreteLine {
                         },
                     );
                 }
+                self.sense(i - 1, cal);
                 return u;
             }
             let up = &mut self.stations[i - 1];
@@ -588,7 +615,55 @@ impl DiscreteLine {
         let st = &mut self.stations[i];
         st.unit = None;
         st.phase = Phase::Idle;
+        if i + 1 < self.stations.len() {
+            self.sense(i, cal);
+        }
         true
+    }
+
+    /// Reads buffer `b`'s level into its switches and applies what they change now.
+    fn sense(&mut self, b: usize, cal: &mut impl Calendar<LineEvent>) {
+        if self.control.is_empty() {
+            return;
+        }
+        let level = self.buffers[b].units.len() as u128;
+        if self.control.sense(b, level, 0, cal) {
+            self.apply_steps(cal);
+        }
+    }
+
+    /// A switch's time-out ran out: it follows its level now.
+    pub fn on_switch_due(&mut self, switch: u16, epoch: u32, cal: &mut impl Calendar<LineEvent>) {
+        if self.control.due(switch, epoch).is_some() {
+            self.apply_steps(cal);
+            self.kick(cal);
+        }
+    }
+
+    /// Gives every station the stop and speed step its switches set: a station at work
+    /// has the rest of its unit rescaled to the new speed; one stopped keeps it.
+    fn apply_steps(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
+        for i in 0..self.stations.len() {
+            let (step, stop) = (self.control.step(i), self.control.stop_state(i));
+            let core = &self.stations[i].core;
+            if core.step == step && core.switch_stop == stop {
+                continue;
+            }
+            self.account(i, now);
+            self.pause(i, now);
+            let st = &mut self.stations[i];
+            self.control.apply(i, &mut st.core);
+            if step > 0.0 && st.step != step {
+                if st.phase == Phase::Working {
+                    st.remaining = (st.remaining as f64 * st.step / step).round() as u64;
+                }
+                st.step = step;
+            }
+            if st.phase == Phase::Working && st.core.available() {
+                self.start_work(i, cal);
+            }
+        }
     }
 
     /// Moves units as far as they can go now: deposits, takes, changeovers.
@@ -656,6 +731,10 @@ impl DiscreteLine {
                     }
                     (None, None) => unreachable!("a station has a cycle or a distribution"),
                 };
+                st.step = st.core.step;
+                if st.step != 1.0 {
+                    st.remaining = scaled(SimDuration(st.remaining), st.step);
+                }
                 st.unit = Some(unit);
                 self.start_work(i, cal);
                 true

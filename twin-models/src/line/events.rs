@@ -23,6 +23,8 @@ pub enum LineEvent {
     StopStart { stop: u16 },
     /// A planned stop ends.
     StopEnd { stop: u16 },
+    /// A level switch's time-out ran out. Stale unless `epoch` matches the switch's.
+    SwitchDue { switch: u16, epoch: u32 },
     /// A duration campaign's time is up. Stale unless `epoch` matches the cursor's.
     CampaignEnd { epoch: u32 },
 }

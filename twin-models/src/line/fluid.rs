@@ -14,6 +14,7 @@
 //! that state. This is the fluid limit of blocking after service: it leaves out the one unit
 //! each machine holds.
 
+use super::control::Control;
 use super::events::LineEvent;
 use super::station::{CampaignCursor, StationCore, StationState};
 use crate::distribution::Distribution;
@@ -34,6 +35,8 @@ struct FStation {
     reject_ppm: u128,
     /// Fraction of processed ticks that come out good (1 − reject rate).
     good_fraction: f64,
+    /// Speed step set by level switches (share of nominal).
+    step: f64,
     /// Rate it could run at now (0 when unavailable), ticks per nanosecond.
     max_rate: f64,
     /// Rate it runs at now.
@@ -244,6 +247,8 @@ pub struct FluidLine {
     wip_avg: TimeWeighted,
     scratch: Vec<u128>,
     scratch_good: Vec<u128>,
+    /// Level switches.
+    control: Control,
 }
 
 impl FluidLine {
@@ -276,6 +281,7 @@ impl FluidLine {
                         .collect(),
                     reject_ppm: (s.reject_rate * 1e6).round() as u128,
                     good_fraction: 1.0 - (s.reject_rate * 1e6).round() / 1e6,
+                    step: 1.0,
                     max_rate: 0.0,
                     rate: 0.0,
                     limit: StationState::Working,
@@ -311,6 +317,25 @@ impl FluidLine {
             wip_avg: TimeWeighted::new(SimTime::ZERO, 0.0),
             scratch: Vec::new(),
             scratch_good: Vec::new(),
+            control: Control::new(&line.switches, line.buffers.len(), TICKS_PER_UNIT),
+        }
+    }
+
+    /// A switch's time-out ran out (flows advanced to now): whether it changed a step.
+    pub fn on_switch_due(&mut self, switch: u16, epoch: u32) -> bool {
+        self.control.due(switch, epoch).is_some()
+    }
+
+    /// Reads every buffer's level into its switches and gives each machine the stop and
+    /// step they set (time booked up to now).
+    fn sense_levels(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        for (b, buf) in self.buffers.iter().enumerate() {
+            self.control.sense(b, buf.level, EPS, cal);
+        }
+        for (i, s) in self.stations.iter_mut().enumerate() {
+            if self.control.apply(i, &mut s.core) && s.core.step > 0.0 {
+                s.step = s.core.step;
+            }
         }
     }
 
@@ -334,6 +359,11 @@ impl FluidLine {
     /// The campaign cursor.
     pub fn cursor_mut(&mut self) -> &mut CampaignCursor {
         &mut self.cursor
+    }
+
+    /// The level switches.
+    pub fn control(&self) -> &Control {
+        &self.control
     }
 
     /// Number of stations.
@@ -372,6 +402,7 @@ impl FluidLine {
         for s in &mut self.stations {
             s.core.reset_statistics(now);
         }
+        self.control.reset_statistics();
     }
 
     /// Station `i`'s rates now, ticks per nanosecond: (taken, good out).
@@ -462,7 +493,8 @@ impl FluidLine {
             c.taken += a[i];
             c.good += good;
             c.rejected += rejects;
-            let full = s.full_rate[s.core.product];
+            // Sped up by a level switch, the faster cycle is the ideal: performance <= 1.
+            let full = s.full_rate[s.core.product] * s.step.max(1.0);
             c.ideal_secs += to_f64(a[i]) / full / 1e9;
             let w = if s.max_rate > 0.0 {
                 to_f64(a[i]) / (s.max_rate * dt as f64)
@@ -582,11 +614,16 @@ impl FluidLine {
     /// Sets every machine's rate and schedules the next flow boundary.
     pub fn replan(&mut self, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
+        if !self.control.is_empty() {
+            self.sense_levels(cal);
+        }
         for s in &mut self.stations {
-            s.max_rate = if s.core.available() {
+            s.max_rate = if !s.core.available() {
+                0.0
+            } else if s.step == 1.0 {
                 s.full_rate[s.core.product]
             } else {
-                0.0
+                s.full_rate[s.core.product] * s.step
             };
             s.rate = s.max_rate;
             s.limit = StationState::Working;
@@ -703,6 +740,23 @@ impl FluidLine {
                         // Otherwise only the moment the conveyor end runs dry matters.
                         best = best.min(dt);
                     }
+                }
+            }
+            // A level switch's threshold is reached.
+            if !self.control.is_empty() {
+                let net = in_r - out_r;
+                let (rise, fall) = self.control.next_levels(b);
+                if let Some(to) = rise
+                    && net > 0.0
+                    && to > buf.level
+                {
+                    best = best.min(to_f64(to - buf.level) / net);
+                }
+                if let Some(to) = fall
+                    && net < 0.0
+                    && to < buf.level
+                {
+                    best = best.min(to_f64(buf.level - to) / -net);
                 }
             }
             // The last of this machine's product reaches it.

@@ -50,6 +50,34 @@ pub struct StationKpis {
     pub micro_stops: u64,
     /// Changeovers started.
     pub changeovers: u64,
+    /// On a line with level switches: the share of measured time at each speed step,
+    /// slowest first (absent on lines without switches).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub speed_steps: Vec<SpeedStepShare>,
+}
+
+/// Time at one speed step.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SpeedStepShare {
+    /// The step: "stop", or a share of nominal speed such as "90%".
+    pub name: String,
+    /// The step as a share of nominal speed (0 when stopped).
+    pub step: f64,
+    /// Fraction of measured time at it.
+    pub share: f64,
+}
+
+/// How often a level switch acted.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SwitchKpis {
+    /// `BUFFER#K`: the buffer's `K`-th switch.
+    pub name: String,
+    /// The machine it drives.
+    pub machine: String,
+    /// Times it started or stopped acting.
+    pub switchings: u64,
+    /// Switchings per hour of measured time.
+    pub switchings_per_h: f64,
 }
 
 /// OEE and its factors.
@@ -100,6 +128,9 @@ pub struct LineKpis {
     pub blocking_probability: Option<f64>,
     /// Per station, in flow order.
     pub stations: Vec<StationKpis>,
+    /// Level switches, buffer by buffer in flow order (absent on lines without them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<SwitchKpis>,
 }
 
 /// The KPIs of `line` from its runtime `rt`, over `measured_s` seconds ending at `end`.
@@ -136,6 +167,7 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
                 failures: c.failures,
                 micro_stops: c.micro_stops,
                 changeovers: c.setups,
+                speed_steps: step_shares(line, i, core.step_secs.as_deref(), total),
             }
         })
         .collect();
@@ -213,5 +245,69 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
         lost: arrivals.map(|a| a.1),
         blocking_probability: arrivals.map(|(a, l)| if a > 0 { l as f64 / a as f64 } else { 0.0 }),
         stations,
+        switches: switch_kpis(line, rt, measured_s),
     }
+}
+
+/// Shares of `total` seconds at each step station `i` can run at (nominal and those of
+/// the switches driving it, so every replication lists the same steps), slowest first.
+fn step_shares(
+    line: &Line,
+    i: usize,
+    secs: Option<&[(f64, f64)]>,
+    total: f64,
+) -> Vec<SpeedStepShare> {
+    if line.switches.is_empty() {
+        return Vec::new();
+    }
+    let mut steps: Vec<f64> = std::iter::once(1.0)
+        .chain(
+            line.switches
+                .iter()
+                .filter(|s| s.machine == i)
+                .map(|s| s.step),
+        )
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    steps.dedup();
+    steps
+        .into_iter()
+        .map(|step| {
+            let t = secs
+                .unwrap_or_default()
+                .iter()
+                .find(|(s, _)| *s == step)
+                .map_or(0.0, |e| e.1);
+            SpeedStepShare {
+                name: if step == 0.0 {
+                    "stop".to_string()
+                } else {
+                    format!("{}%", (step * 1e6).round() / 1e4)
+                },
+                step,
+                share: if total > 0.0 { t / total } else { 0.0 },
+            }
+        })
+        .collect()
+}
+
+fn switch_kpis(line: &Line, rt: &LineRuntime, measured_s: f64) -> Vec<SwitchKpis> {
+    let mut nth = vec![0usize; line.buffers.len()];
+    rt.control()
+        .switchings()
+        .map(|(n, sw)| {
+            let k = nth[sw.buffer];
+            nth[sw.buffer] += 1;
+            SwitchKpis {
+                name: format!("{}#{k}", line.buffers[sw.buffer].name),
+                machine: line.stations[sw.machine].name.clone(),
+                switchings: n,
+                switchings_per_h: if measured_s > 0.0 {
+                    n as f64 / (measured_s / 3600.0)
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect()
 }

@@ -7,6 +7,7 @@
 //! [`LineRuntime::rates`]), holds to set ([`LineRuntime::set_hold`]), its KPIs
 //! ([`kpi::measure`]) and its stops ([`timeline`]).
 
+pub mod control;
 pub mod discrete;
 pub mod events;
 pub mod fluid;
@@ -19,7 +20,7 @@ use bevy_ecs::component::Component;
 use discrete::DiscreteLine;
 pub use events::LineEvent;
 use fluid::FluidLine;
-pub use kpi::{LineKpis, Oee, StateFractions, StationKpis};
+pub use kpi::{LineKpis, Oee, SpeedStepShare, StateFractions, StationKpis, SwitchKpis};
 use sim::{Calendar, RngStreams, SimTime};
 pub use station::{Counters, StationCore, StationState};
 pub use timeline::{StationTimeline, TIMELINE_CSV_HEADER, stops_csv, timeline_csv};
@@ -63,6 +64,15 @@ impl LineRuntime {
         } else {
             LineEngine::Discrete(DiscreteLine::new(streams, line, rng))
         };
+        if !line.switches.is_empty() {
+            for i in 0..line.stations.len() {
+                let core = match &mut engine {
+                    LineEngine::Fluid(f) => f.core_mut(i),
+                    LineEngine::Discrete(d) => d.core_mut(i),
+                };
+                core.step_secs = Some(Vec::new());
+            }
+        }
         if record_stops {
             for i in 0..line.stations.len() {
                 let core = match &mut engine {
@@ -111,6 +121,14 @@ impl LineRuntime {
     }
 
     /// Whether the line has an arrival queue (units arriving at random, unit by unit).
+    /// The line's level switches.
+    pub fn control(&self) -> &control::Control {
+        match &self.engine {
+            LineEngine::Fluid(f) => f.control(),
+            LineEngine::Discrete(d) => d.control(),
+        }
+    }
+
     pub fn has_queue(&self) -> bool {
         matches!(&self.engine, LineEngine::Discrete(d) if d.has_queue())
     }
@@ -281,6 +299,16 @@ impl LineRuntime {
                     d.kick(cal);
                 }
             }
+            LineEvent::SwitchDue { switch, epoch } => match &mut self.engine {
+                LineEngine::Fluid(f) => {
+                    f.advance(now);
+                    if f.on_switch_due(switch, epoch) {
+                        let struck = f.settle(cal);
+                        self.strike(struck, cal);
+                    }
+                }
+                LineEngine::Discrete(d) => d.on_switch_due(switch, epoch, cal),
+            },
             LineEvent::CalendarFailure { station, mode } => {
                 self.sync(now);
                 self.strike(vec![(station as usize, mode as usize)], cal);

@@ -197,6 +197,12 @@ pub struct StationCore {
     /// Random stream for reject decisions.
     pub reject_rng: StreamRng,
     changeover: ChangeoverMatrix,
+    /// Why a level switch stops the station (starved or blocked), if one does.
+    pub switch_stop: Option<StationState>,
+    /// The speed step set by level switches (share of nominal; 0 when stopped).
+    pub step: f64,
+    /// On a line with level switches: seconds at each step since the statistics started.
+    pub step_secs: Option<Vec<(f64, f64)>>,
     /// When recording: the spans a stop state held the whole station (down, setup,
     /// micro-stop, planned stop, material or outfeed hold), as (start ns, end ns, state),
     /// from time 0, joined where one state runs on.
@@ -255,6 +261,9 @@ impl StationCore {
             process_rng: key("process", 0),
             reject_rng: key("reject", 0),
             changeover: station.changeover.clone(),
+            switch_stop: None,
+            step: 1.0,
+            step_secs: None,
             timeline: None,
         }
     }
@@ -290,6 +299,7 @@ impl StationCore {
             && !self.setup
             && !self.material_hold
             && !self.outfeed_hold
+            && self.switch_stop.is_none()
             && !self.failures.iter().any(|f| f.active)
     }
 
@@ -308,7 +318,7 @@ impl StationCore {
         } else if self.outfeed_hold {
             Some(StationState::Blocked)
         } else {
-            None
+            self.switch_stop
         }
     }
 
@@ -324,6 +334,12 @@ impl StationCore {
         }
         let dt = now.since(from).as_secs_f64();
         self.last_account = now;
+        if let Some(steps) = &mut self.step_secs {
+            match steps.iter_mut().find(|(s, _)| *s == self.step) {
+                Some(entry) => entry.1 += dt,
+                None => steps.push((self.step, dt)),
+            }
+        }
         let overlay = self.overlay();
         if let (Some(state), Some(log)) = (overlay, &mut self.timeline) {
             match log.last_mut() {
@@ -350,6 +366,9 @@ impl StationCore {
     /// Starts the statistics afresh at `now` (end of warm-up).
     pub fn reset_statistics(&mut self, now: SimTime) {
         self.times = [0.0; 7];
+        if let Some(steps) = &mut self.step_secs {
+            steps.clear();
+        }
         self.last_account = now;
         self.baseline = self.counters;
     }

@@ -6,6 +6,7 @@ mod conservation;
 mod determinism;
 mod fleet;
 mod hand_worked;
+mod level_control;
 mod network;
 mod properties;
 mod regression;

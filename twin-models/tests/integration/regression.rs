@@ -329,3 +329,31 @@ fn a_series_taken_as_the_run_goes_is_the_whole_runs() {
     );
     assert_eq!(text, whole);
 }
+
+/// A second stop while one already held a machine booked the time between them as work
+/// on its unit (found adding level switches): with a 100 s cycle, stops over [10, 60] and
+/// [30, 40] leave the first unit 90 s of work at 60 s, so units finish at 150, 250, …,
+/// 850 s: eight by 940 s (the old engine finished the first at 120 s, nine by then).
+#[test]
+fn regression_overlapping_stops_do_not_count_as_work() {
+    let s = crate::parse(
+        r#"
+name = "overlapping stops"
+[run]
+horizon = "940s"
+[[lines]]
+name = "L1"
+engine = "discrete"
+planned_stops = [
+  { name = "long", start = "10s", duration = "50s" },
+  { name = "short", start = "30s", duration = "10s" },
+]
+[[lines.stations]]
+name = "M"
+kind = "generic"
+speed = "36/h"
+"#,
+    );
+    let l = crate::line(&s);
+    assert_eq!(l.units_out, 8.0);
+}

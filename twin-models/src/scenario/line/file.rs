@@ -238,6 +238,47 @@ pub struct BufferFile {
     /// Conveyor speed, metres per second.
     #[serde(default)]
     pub speed_m_per_s: Option<f64>,
+    /// Level switches on it that drive machines (line control).
+    #[serde(default)]
+    pub switches: Vec<LevelSwitchFile>,
+}
+
+/// A level on a buffer: whole units, or a share of its capacity ("80%").
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum LevelFile {
+    /// This many units.
+    Units(u64),
+    /// A share of the capacity, e.g. "80%".
+    Share(String),
+}
+
+/// A level switch (photo-eye or pressure sensor) on a buffer, driving one machine. It is
+/// a *high* switch when `on` is above `off` (it acts when the level rises to `on` and lets
+/// go when it falls to `off`) and a *low* switch when `on` is below `off` (acts falling to
+/// `on`, lets go rising to `off`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelSwitchFile {
+    /// Level at which the switch acts.
+    pub on: LevelFile,
+    /// Level at which it lets go (the hysteresis is the distance to `on`).
+    pub off: LevelFile,
+    /// How long the level must stay past `on` (or `off`) before the switch acts (or lets
+    /// go): the sensor's time-out, so a passing gap does not trigger it, e.g. "3s".
+    /// Default "0s".
+    #[serde(default)]
+    pub delay: Option<String>,
+    /// The machine it drives: "upstream" (the buffer's `from`), "downstream" (its `to`) or
+    /// a station's name. Default: upstream for a high switch, downstream for a low one.
+    #[serde(default)]
+    pub machine: Option<String>,
+    /// The machine's speed while the switch acts: a share of its nominal speed ("90%",
+    /// "115%") or "stop". Default: "stop" for a high switch, "90%" for a low one (the
+    /// classic V-curve control: a full conveyor stops the machine feeding it, a low one
+    /// slows the machine it feeds).
+    #[serde(default)]
+    pub step: Option<String>,
 }
 
 /// The production schedule.

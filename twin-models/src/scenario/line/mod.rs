@@ -7,9 +7,11 @@ pub(crate) mod resolve;
 
 pub use file::{
     BufferFile, CampaignFile, CapacityFile, ChangeoverFile, ChangeoverTimeFile, EngineChoice,
-    FailureBasis, FailureFile, LineFile, MicroStopFile, PlannedStopFile, ScheduleFile,
-    SequenceFile, SourceFile, SourceKind, StationFile, StationKind, WhenFull,
+    FailureBasis, FailureFile, LevelFile, LevelSwitchFile, LineFile, MicroStopFile,
+    PlannedStopFile, ScheduleFile, SequenceFile, SourceFile, SourceKind, StationFile, StationKind,
+    WhenFull,
 };
 pub use model::{
-    Buffer, Campaign, CampaignAmount, FailureMode, Line, PlannedStop, Process, Source, Station,
+    Buffer, Campaign, CampaignAmount, FailureMode, LevelSwitch, Line, PlannedStop, Process, Source,
+    Station,
 };

@@ -27,6 +27,8 @@ pub struct Line {
     pub repeat_schedule: bool,
     /// Planned stops.
     pub planned_stops: Vec<PlannedStop>,
+    /// Level switches on the buffers, each driving a machine.
+    pub switches: Vec<LevelSwitch>,
     /// Simulate unit by unit even where fluid flow would be exact.
     pub force_discrete: bool,
     /// Finished pallets picked up by the fleet.
@@ -100,6 +102,31 @@ impl Station {
             Process::Time(d) => d.mean_secs(),
         };
         base / self.speed_factors[p]
+    }
+}
+
+/// A level switch on a buffer, driving one machine's speed (line control).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelSwitch {
+    /// Index of the buffer it reads.
+    pub buffer: usize,
+    /// Level at which it acts, units.
+    pub on: u64,
+    /// Level at which it lets go, units (never equal to `on`).
+    pub off: u64,
+    /// Time the level must stay past a threshold before the switch follows it.
+    pub delay: SimDuration,
+    /// Index of the station it drives.
+    pub machine: usize,
+    /// The machine's speed while the switch acts, as a share of its nominal speed; 0 stops
+    /// it.
+    pub step: f64,
+}
+
+impl LevelSwitch {
+    /// Whether it acts on a rising level (a high switch) rather than a falling one.
+    pub fn is_high(&self) -> bool {
+        self.on > self.off
     }
 }
 

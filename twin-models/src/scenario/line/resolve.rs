@@ -330,6 +330,12 @@ pub(crate) fn resolve_line(
         }
     }
 
+    let switches = if endpoints_known {
+        resolve_switches(c, base, lf, &next_of, &names, &buffers)
+    } else {
+        Vec::new()
+    };
+
     let oee_station = match &lf.oee_station {
         Some(name) => find(name).or_else(|| {
             c.fail(
@@ -414,6 +420,7 @@ pub(crate) fn resolve_line(
         campaigns,
         repeat_schedule,
         planned_stops,
+        switches,
         force_discrete: lf.engine == Some(EngineChoice::Discrete),
         outfeed: None,
         materials: Vec::new(),
@@ -563,6 +570,139 @@ impl LineRates<'_> {
 fn accumulated_units(rated: u64, time: SimDuration) -> u64 {
     const MILLI_NS_PER_HOUR: u128 = 1000 * 3600 * 1_000_000_000;
     u64::try_from(u128::from(rated) * u128::from(time.0) / MILLI_NS_PER_HOUR).unwrap_or(u64::MAX)
+}
+
+/// The level switches of every buffer in the chain (`next_of[si]` is the buffer after
+/// station `si`, the `si`-th of `buffers`).
+fn resolve_switches(
+    c: &mut Checker<'_>,
+    base: &[Seg],
+    lf: &LineFile,
+    next_of: &[Option<(usize, usize)>],
+    names: &[&str],
+    buffers: &[Buffer],
+) -> Vec<LevelSwitch> {
+    let mut out = Vec::new();
+    for (si, &(_, bi)) in next_of
+        .iter()
+        .enumerate()
+        .filter_map(|(si, n)| n.as_ref().map(|n| (si, n)))
+    {
+        let Some(buffer) = buffers.get(si) else {
+            continue;
+        };
+        for (j, sw) in lf.buffers[bi].switches.iter().enumerate() {
+            let p = at(base, &[k("buffers"), i(bi), k("switches"), i(j)]);
+            let on = switch_level(c, &at(&p, &[k("on")]), &sw.on, buffer.capacity);
+            let off = switch_level(c, &at(&p, &[k("off")]), &sw.off, buffer.capacity);
+            let delay = match &sw.delay {
+                Some(d) => c.duration(&at(&p, &[k("delay")]), d),
+                None => Some(SimDuration::ZERO),
+            };
+            let (Some(on), Some(off)) = (on, off) else {
+                continue;
+            };
+            if on == off {
+                c.fail(
+                    &p,
+                    format!("`on` and `off` are both {on} units: a switch needs hysteresis, levels at least one unit apart"),
+                );
+                continue;
+            }
+            let high = on > off;
+            let mp = at(&p, &[k("machine")]);
+            let machine = match sw.machine.as_deref() {
+                None if high => Some(si),
+                None => Some(si + 1),
+                Some("upstream") => Some(si),
+                Some("downstream") => Some(si + 1),
+                Some(name) => names.iter().position(|n| *n == name).or_else(|| {
+                    c.fail(
+                        &mp,
+                        format!(
+                            "station `{name}` does not exist in line `{}`; give \"upstream\", \"downstream\" or one of: {}",
+                            lf.name,
+                            names.join(", ")
+                        ),
+                    );
+                    None
+                }),
+            };
+            let step = match sw.step.as_deref() {
+                None => Some(if high { 0.0 } else { 0.9 }),
+                Some("stop") => Some(0.0),
+                Some(text) => {
+                    let pct = text
+                        .trim()
+                        .strip_suffix('%')
+                        .and_then(|x| x.trim().parse::<f64>().ok())
+                        .filter(|x| x.is_finite() && *x > 0.0 && *x <= 1000.0);
+                    if pct.is_none() {
+                        c.fail(
+                            &at(&p, &[k("step")]),
+                            format!("`{text}` is not a speed step; write a share of nominal speed above 0 and up to 1000%, like \"90%\", or \"stop\""),
+                        );
+                    }
+                    pct.map(|x| x / 100.0)
+                }
+            };
+            if let (Some(delay), Some(machine), Some(step)) = (delay, machine, step) {
+                out.push(LevelSwitch {
+                    buffer: si,
+                    on,
+                    off,
+                    delay,
+                    machine,
+                    step,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A switch level in units: whole units up to the capacity, or a share of a bounded one.
+fn switch_level(
+    c: &mut Checker<'_>,
+    path: &[Seg],
+    level: &LevelFile,
+    capacity: Option<u64>,
+) -> Option<u64> {
+    let units = match level {
+        LevelFile::Units(n) => *n,
+        LevelFile::Share(text) => {
+            let Some(pct) = text
+                .trim()
+                .strip_suffix('%')
+                .and_then(|x| x.trim().parse::<f64>().ok())
+                .filter(|x| (0.0..=100.0).contains(x))
+            else {
+                c.fail(
+                    path,
+                    format!("`{text}` is not a level; give whole units or a share of the capacity from 0% to 100%, like \"80%\""),
+                );
+                return None;
+            };
+            let Some(cap) = capacity else {
+                c.fail(
+                    path,
+                    "a level in per cent needs a buffer of bounded capacity; give whole units",
+                );
+                return None;
+            };
+            (cap as f64 * pct / 100.0).round() as u64
+        }
+    };
+    if let Some(cap) = capacity
+        && units > cap
+    {
+        c.fail(
+            path,
+            format!("{units} units is above the buffer's capacity of {cap}: the level can never reach it"),
+        );
+        return None;
+    }
+    Some(units)
 }
 
 /// Speed factors per product: `inherited`, with those `given` at `path` in their place.

@@ -1,0 +1,318 @@
+//! Line control: level switches on buffers that set machines' speed steps.
+//!
+//! A switch reads its buffer's level (the units on it, conveyor included) as a sensor with
+//! hysteresis: a high switch's signal comes on when the level rises to `on` and goes off
+//! when it falls to `off` (a low switch the other way round). The switch follows its
+//! signal once the signal has held for the switch's delay (the sensor's time-out); a
+//! signal that turns back sooner changes nothing. A machine runs at the lowest step of
+//! the switches acting on it (a stop, step 0, before any slow-down), at its nominal speed
+//! when none acts. Both engines share this: they report levels and apply the steps.
+
+use super::events::LineEvent;
+use super::station::{StationCore, StationState};
+use crate::scenario::LevelSwitch;
+use sim::Calendar;
+
+/// One switch's state.
+#[derive(Clone, Debug)]
+struct Switch {
+    spec: LevelSwitch,
+    /// `on` and `off` in the engine's level unit.
+    on: u128,
+    off: u128,
+    /// Whether the level is past `on` (and not yet back past `off`).
+    signal: bool,
+    /// Whether the switch acts.
+    acting: bool,
+    /// Stamps the pending time-out; a stale one is ignored.
+    epoch: u32,
+    /// Times it started or stopped acting.
+    switchings: u64,
+    /// `switchings` at the end of the warm-up.
+    baseline: u64,
+}
+
+/// The level switches of a line.
+#[derive(Clone, Debug, Default)]
+pub struct Control {
+    switches: Vec<Switch>,
+    /// Per buffer, its switches.
+    by_buffer: Vec<Vec<u16>>,
+}
+
+impl Control {
+    /// The switches of a line with `buffers` buffers; a level of one unit is `unit` in
+    /// the engine's level unit.
+    pub fn new(switches: &[LevelSwitch], buffers: usize, unit: u128) -> Self {
+        let mut by_buffer = vec![Vec::new(); buffers];
+        for (k, s) in switches.iter().enumerate() {
+            by_buffer[s.buffer].push(k as u16);
+        }
+        Control {
+            switches: switches
+                .iter()
+                .map(|s| Switch {
+                    spec: s.clone(),
+                    on: u128::from(s.on) * unit,
+                    off: u128::from(s.off) * unit,
+                    signal: false,
+                    acting: false,
+                    epoch: 0,
+                    switchings: 0,
+                    baseline: 0,
+                })
+                .collect(),
+            by_buffer,
+        }
+    }
+
+    /// Whether the line has no switches.
+    pub fn is_empty(&self) -> bool {
+        self.switches.is_empty()
+    }
+
+    /// Sets station `core`'s stop and step (number `i`) from the switches acting on it,
+    /// with its time booked up to now by the caller. Returns whether anything changed.
+    pub fn apply(&self, i: usize, core: &mut StationCore) -> bool {
+        let (step, stop) = (self.step(i), self.stop_state(i));
+        if core.step == step && core.switch_stop == stop {
+            return false;
+        }
+        core.step = step;
+        core.switch_stop = stop;
+        true
+    }
+
+    /// Reads buffer `b`'s `level` (within `tolerance` of a threshold counts as reaching
+    /// it). Switches whose signal changed schedule their time-out, or follow it now when
+    /// they have none; returns whether any switch started or stopped acting now.
+    pub fn sense(
+        &mut self,
+        b: usize,
+        level: u128,
+        tolerance: u128,
+        cal: &mut impl Calendar<LineEvent>,
+    ) -> bool {
+        let Some(list) = self.by_buffer.get(b) else {
+            return false;
+        };
+        let mut acted = false;
+        for &k in list {
+            let s = &mut self.switches[k as usize];
+            let high = s.spec.is_high();
+            let signal = if high {
+                if s.signal {
+                    level > s.off + tolerance
+                } else {
+                    level + tolerance >= s.on
+                }
+            } else if s.signal {
+                level + tolerance < s.off
+            } else {
+                level <= s.on + tolerance
+            };
+            if signal == s.signal {
+                continue;
+            }
+            s.signal = signal;
+            s.epoch = s.epoch.wrapping_add(1);
+            if signal == s.acting {
+                // Turned back within the time-out: the pending change is void.
+                continue;
+            }
+            if s.spec.delay.0 == 0 {
+                s.acting = signal;
+                s.switchings += 1;
+                acted = true;
+            } else {
+                cal.after(
+                    s.spec.delay,
+                    LineEvent::SwitchDue {
+                        switch: k,
+                        epoch: s.epoch,
+                    },
+                );
+            }
+        }
+        acted
+    }
+
+    /// A time-out ran out: the switch follows its signal if the time-out is still the
+    /// pending one. Returns the machine it drives when the switch started or stopped
+    /// acting.
+    pub fn due(&mut self, switch: u16, epoch: u32) -> Option<usize> {
+        let s = self.switches.get_mut(switch as usize)?;
+        if s.epoch != epoch || s.signal == s.acting {
+            return None;
+        }
+        s.acting = s.signal;
+        s.switchings += 1;
+        Some(s.spec.machine)
+    }
+
+    /// The step machine `i` runs at now: the lowest of the switches acting on it, 1 when
+    /// none acts.
+    pub fn step(&self, i: usize) -> f64 {
+        self.switches
+            .iter()
+            .filter(|s| s.acting && s.spec.machine == i)
+            .map(|s| s.spec.step)
+            .reduce(f64::min)
+            .unwrap_or(1.0)
+    }
+
+    /// Why machine `i` is stopped by a switch, if it is: blocked ("tailback") when the
+    /// switch reads a buffer after it, starved ("lack") when it reads one before it.
+    pub fn stop_state(&self, i: usize) -> Option<StationState> {
+        self.switches
+            .iter()
+            .find(|s| s.acting && s.spec.machine == i && s.spec.step == 0.0)
+            .map(|s| {
+                if s.spec.buffer >= i {
+                    StationState::Blocked
+                } else {
+                    StationState::Starved
+                }
+            })
+    }
+
+    /// The levels at which a switch of buffer `b` changes its signal next, in the
+    /// direction the level must move: (rising to, falling to). Each is `None` when no
+    /// switch waits for a level that way.
+    pub fn next_levels(&self, b: usize) -> (Option<u128>, Option<u128>) {
+        let (mut rise, mut fall): (Option<u128>, Option<u128>) = (None, None);
+        for &k in self.by_buffer.get(b).map_or(&[][..], Vec::as_slice) {
+            let s = &self.switches[k as usize];
+            let (target, rising) = match (s.spec.is_high(), s.signal) {
+                (true, false) => (s.on, true),
+                (true, true) => (s.off, false),
+                (false, false) => (s.on, false),
+                (false, true) => (s.off, true),
+            };
+            if rising {
+                rise = Some(rise.map_or(target, |r| r.min(target)));
+            } else {
+                fall = Some(fall.map_or(target, |f| f.max(target)));
+            }
+        }
+        (rise, fall)
+    }
+
+    /// Per switch: (the switchings since the statistics started, the switch).
+    pub fn switchings(&self) -> impl Iterator<Item = (u64, &LevelSwitch)> {
+        self.switches
+            .iter()
+            .map(|s| (s.switchings - s.baseline, &s.spec))
+    }
+
+    /// Restarts the counts (end of warm-up).
+    pub fn reset_statistics(&mut self) {
+        for s in &mut self.switches {
+            s.baseline = s.switchings;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::{SimDuration, SimTime};
+
+    /// A calendar that keeps what is scheduled.
+    struct Log {
+        now: SimTime,
+        events: Vec<(SimTime, LineEvent)>,
+    }
+
+    impl Calendar<LineEvent> for Log {
+        fn now(&self) -> SimTime {
+            self.now
+        }
+        fn at(&mut self, time: SimTime, event: LineEvent) {
+            self.events.push((time, event));
+        }
+    }
+
+    fn high(delay_s: u64) -> Control {
+        let spec = LevelSwitch {
+            buffer: 0,
+            on: 80,
+            off: 30,
+            delay: SimDuration::from_secs(delay_s),
+            machine: 0,
+            step: 0.0,
+        };
+        Control::new(&[spec], 1, 1)
+    }
+
+    fn due_of(e: &(SimTime, LineEvent)) -> (u16, u32) {
+        match e.1 {
+            LineEvent::SwitchDue { switch, epoch } => (switch, epoch),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hysteresis_holds_the_signal_between_the_levels() {
+        let mut c = high(0);
+        let mut cal = Log {
+            now: SimTime::ZERO,
+            events: Vec::new(),
+        };
+        assert!(!c.sense(0, 79, 0, &mut cal));
+        assert!(c.sense(0, 80, 0, &mut cal), "acts at `on`");
+        assert_eq!(c.stop_state(0), Some(StationState::Blocked));
+        assert!(!c.sense(0, 31, 0, &mut cal), "holds above `off`");
+        assert!(c.sense(0, 30, 0, &mut cal), "lets go at `off`");
+        assert_eq!(c.step(0), 1.0);
+        assert!(!c.sense(0, 79, 0, &mut cal));
+        assert_eq!(c.switchings().next().unwrap().0, 2);
+        assert!(cal.events.is_empty());
+    }
+
+    #[test]
+    fn a_signal_shorter_than_the_delay_changes_nothing() {
+        let mut c = high(5);
+        let mut cal = Log {
+            now: SimTime::ZERO,
+            events: Vec::new(),
+        };
+        assert!(!c.sense(0, 80, 0, &mut cal), "waits for its time-out");
+        let first = due_of(&cal.events[0]);
+        assert_eq!(cal.events[0].0, SimTime(5_000_000_000));
+        // The level falls to `off` before the time-out: the pending change is void.
+        cal.now = SimTime(2_000_000_000);
+        assert!(!c.sense(0, 30, 0, &mut cal));
+        assert_eq!(c.due(first.0, first.1), None);
+        assert_eq!(c.step(0), 1.0);
+        // Rising again, the new time-out runs out with the level still high: it acts.
+        assert!(!c.sense(0, 85, 0, &mut cal));
+        let second = due_of(&cal.events[1]);
+        assert_eq!(c.due(second.0, second.1), Some(0));
+        assert_eq!(c.step(0), 0.0);
+        assert_eq!(c.switchings().next().unwrap().0, 1);
+    }
+
+    #[test]
+    fn a_machine_runs_at_the_lowest_acting_step() {
+        let spec = |buffer, on, off, step| LevelSwitch {
+            buffer,
+            on,
+            off,
+            delay: SimDuration::ZERO,
+            machine: 1,
+            step,
+        };
+        let mut c = Control::new(&[spec(0, 10, 50, 0.9), spec(1, 80, 30, 1.15)], 2, 1);
+        let mut cal = Log {
+            now: SimTime::ZERO,
+            events: Vec::new(),
+        };
+        c.sense(1, 80, 0, &mut cal);
+        assert_eq!(c.step(1), 1.15);
+        c.sense(0, 5, 0, &mut cal);
+        assert_eq!(c.step(1), 0.9);
+        assert_eq!(c.step(0), 1.0, "drives machine 1 only");
+        assert_eq!(c.stop_state(1), None, "slowed, not stopped");
+    }
+}
