@@ -11,7 +11,7 @@
 use super::events::LineEvent;
 use super::station::{StationCore, StationState};
 use crate::scenario::LevelSwitch;
-use sim::Calendar;
+use sim::{Calendar, SimTime};
 
 /// One switch's state.
 #[derive(Clone, Debug)]
@@ -71,14 +71,15 @@ impl Control {
         self.switches.is_empty()
     }
 
-    /// Sets station `core`'s stop and step (number `i`) from the switches acting on it,
-    /// with its time booked up to now by the caller. Returns whether anything changed.
-    pub fn apply(&self, i: usize, core: &mut StationCore) -> bool {
+    /// Sets station `core`'s stop and step (number `i`) from the switches acting on it at
+    /// `now`, with its state time booked up to now by the caller. Returns whether anything
+    /// changed.
+    pub fn apply(&self, i: usize, core: &mut StationCore, now: SimTime) -> bool {
         let (step, stop) = (self.step(i), self.stop_state(i));
         if core.step == step && core.switch_stop == stop {
             return false;
         }
-        core.step = step;
+        core.set_step(now, step);
         core.switch_stop = stop;
         true
     }
@@ -216,7 +217,7 @@ impl Control {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim::{SimDuration, SimTime};
+    use sim::SimDuration;
 
     /// A calendar that keeps what is scheduled.
     struct Log {

@@ -622,10 +622,15 @@ impl DiscreteLine {
     }
 
     /// Reads buffer `b`'s level into its switches and applies what they change now.
+    #[inline(always)]
     fn sense(&mut self, b: usize, cal: &mut impl Calendar<LineEvent>) {
-        if self.control.is_empty() {
-            return;
+        if !self.control.is_empty() {
+            self.sense_level(b, cal);
         }
+    }
+
+    #[inline(never)]
+    fn sense_level(&mut self, b: usize, cal: &mut impl Calendar<LineEvent>) {
         let level = self.buffers[b].units.len() as u128;
         if self.control.sense(b, level, 0, cal) {
             self.apply_steps(cal);
@@ -653,7 +658,7 @@ impl DiscreteLine {
             self.account(i, now);
             self.pause(i, now);
             let st = &mut self.stations[i];
-            self.control.apply(i, &mut st.core);
+            self.control.apply(i, &mut st.core, now);
             if step > 0.0 && st.step != step {
                 if st.phase == Phase::Working {
                     st.remaining = (st.remaining as f64 * st.step / step).round() as u64;

@@ -328,12 +328,14 @@ impl FluidLine {
 
     /// Reads every buffer's level into its switches and gives each machine the stop and
     /// step they set (time booked up to now).
+    #[inline(never)]
     fn sense_levels(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
         for (b, buf) in self.buffers.iter().enumerate() {
             self.control.sense(b, buf.level, EPS, cal);
         }
         for (i, s) in self.stations.iter_mut().enumerate() {
-            if self.control.apply(i, &mut s.core) && s.core.step > 0.0 {
+            if self.control.apply(i, &mut s.core, now) && s.core.step > 0.0 {
                 s.step = s.core.step;
             }
         }
@@ -494,7 +496,11 @@ impl FluidLine {
             c.good += good;
             c.rejected += rejects;
             // Sped up by a level switch, the faster cycle is the ideal: performance <= 1.
-            let full = s.full_rate[s.core.product] * s.step.max(1.0);
+            let full = if s.step > 1.0 {
+                s.full_rate[s.core.product] * s.step
+            } else {
+                s.full_rate[s.core.product]
+            };
             c.ideal_secs += to_f64(a[i]) / full / 1e9;
             let w = if s.max_rate > 0.0 {
                 to_f64(a[i]) / (s.max_rate * dt as f64)
@@ -618,12 +624,11 @@ impl FluidLine {
             self.sense_levels(cal);
         }
         for s in &mut self.stations {
-            s.max_rate = if !s.core.available() {
-                0.0
-            } else if s.step == 1.0 {
-                s.full_rate[s.core.product]
-            } else {
+            // At nominal speed the step is 1, and multiplying by 1 is exact.
+            s.max_rate = if s.core.available() {
                 s.full_rate[s.core.product] * s.step
+            } else {
+                0.0
             };
             s.rate = s.max_rate;
             s.limit = StationState::Working;
@@ -710,6 +715,7 @@ impl FluidLine {
     fn next_boundary(&self, now: SimTime) -> Option<f64> {
         let mut best = f64::INFINITY;
         let n = self.stations.len();
+        let controlled = !self.control.is_empty();
         for b in 0..n.saturating_sub(1) {
             let buf = &self.buffers[b];
             let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
@@ -743,7 +749,7 @@ impl FluidLine {
                 }
             }
             // A level switch's threshold is reached.
-            if !self.control.is_empty() {
+            if controlled {
                 let net = in_r - out_r;
                 let (rise, fall) = self.control.next_levels(b);
                 if let Some(to) = rise

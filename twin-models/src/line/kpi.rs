@@ -167,7 +167,7 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
                 failures: c.failures,
                 micro_stops: c.micro_stops,
                 changeovers: c.setups,
-                speed_steps: step_shares(line, i, core.step_secs.as_deref(), total),
+                speed_steps: step_shares(line, i, core, end, total),
             }
         })
         .collect();
@@ -254,7 +254,8 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
 fn step_shares(
     line: &Line,
     i: usize,
-    secs: Option<&[(f64, f64)]>,
+    core: &super::StationCore,
+    end: SimTime,
     total: f64,
 ) -> Vec<SpeedStepShare> {
     if line.switches.is_empty() {
@@ -273,11 +274,7 @@ fn step_shares(
     steps
         .into_iter()
         .map(|step| {
-            let t = secs
-                .unwrap_or_default()
-                .iter()
-                .find(|(s, _)| *s == step)
-                .map_or(0.0, |e| e.1);
+            let t = core.secs_at_step(step, end);
             SpeedStepShare {
                 name: if step == 0.0 {
                     "stop".to_string()

@@ -201,8 +201,11 @@ pub struct StationCore {
     pub switch_stop: Option<StationState>,
     /// The speed step set by level switches (share of nominal; 0 when stopped).
     pub step: f64,
-    /// On a line with level switches: seconds at each step since the statistics started.
+    /// On a line with level switches: seconds at each step since the statistics started,
+    /// booked when the step changes (so that booking state time costs nothing more).
     pub step_secs: Option<Vec<(f64, f64)>>,
+    /// Since when the station runs at `step`.
+    pub step_since: SimTime,
     /// When recording: the spans a stop state held the whole station (down, setup,
     /// micro-stop, planned stop, material or outfeed hold), as (start ns, end ns, state),
     /// from time 0, joined where one state runs on.
@@ -264,6 +267,7 @@ impl StationCore {
             switch_stop: None,
             step: 1.0,
             step_secs: None,
+            step_since: SimTime::ZERO,
             timeline: None,
         }
     }
@@ -334,12 +338,6 @@ impl StationCore {
         }
         let dt = now.since(from).as_secs_f64();
         self.last_account = now;
-        if let Some(steps) = &mut self.step_secs {
-            match steps.iter_mut().find(|(s, _)| *s == self.step) {
-                Some(entry) => entry.1 += dt,
-                None => steps.push((self.step, dt)),
-            }
-        }
         let overlay = self.overlay();
         if let (Some(state), Some(log)) = (overlay, &mut self.timeline) {
             match log.last_mut() {
@@ -369,8 +367,41 @@ impl StationCore {
         if let Some(steps) = &mut self.step_secs {
             steps.clear();
         }
+        self.step_since = now;
         self.last_account = now;
         self.baseline = self.counters;
+    }
+
+    /// Sets the speed step at `now`, booking the time at the step before.
+    pub fn set_step(&mut self, now: SimTime, step: f64) {
+        if step == self.step {
+            return;
+        }
+        let dt = now.since(self.step_since).as_secs_f64();
+        if let Some(steps) = &mut self.step_secs {
+            match steps.iter_mut().find(|(s, _)| *s == self.step) {
+                Some(entry) => entry.1 += dt,
+                None => steps.push((self.step, dt)),
+            }
+        }
+        self.step = step;
+        self.step_since = now;
+    }
+
+    /// Seconds at speed step `step` since the statistics started, up to `end`.
+    pub fn secs_at_step(&self, step: f64, end: SimTime) -> f64 {
+        let booked = self
+            .step_secs
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|(s, _)| *s == step)
+            .map_or(0.0, |e| e.1);
+        if step == self.step {
+            booked + end.since(self.step_since).as_secs_f64()
+        } else {
+            booked
+        }
     }
 
     /// Whole units since the end of the warm-up (each total rounded, then the difference
