@@ -78,6 +78,32 @@ fn scenario(read: Reader<'_>, path: &str) -> Result<Scenario, String> {
         .map_err(|e| e.to_string())
 }
 
+/// `plant-10-lines.toml` with level control on every accumulation conveyor of its line
+/// template: a high switch at 90 % that stops the machine before it (lets go at 70 %) and
+/// a low switch at 10 % that runs the machine after it at 90 % (lets go at 30 %).
+fn controlled_plant(read: Reader<'_>) -> Result<Scenario, String> {
+    let path = "plant-10-lines.toml";
+    let mut doc: toml::Table = toml::from_str(&read(path)?).map_err(|e| e.to_string())?;
+    let switches: toml::Table =
+        toml::from_str(r#"v = [{ on = "90%", off = "70%" }, { on = "10%", off = "30%" }]"#)
+            .expect("valid TOML");
+    for buffer in [
+        "depal-rinse",
+        "rinse-fille",
+        "cappe-label",
+        "label-packe",
+        "packe-palle",
+    ] {
+        twin_models::scenario::set_field(
+            &mut doc,
+            &format!("line_templates.pet-36k.buffers.{buffer}.switches"),
+            &switches["v"],
+        )?;
+    }
+    let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
+    load_scenario_with_files(path, &text, &|f: &str| read(f)).map_err(|e| e.to_string())
+}
+
 /// A run of `scenario` without series, on `threads` threads, with `horizon` when given.
 fn quiet(scenario: &Scenario, threads: usize, horizon: Option<SimDuration>) -> RunSpec {
     let mut spec = RunSpec {
@@ -164,6 +190,7 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
     let mm1 = scenario(read, "textbook/mm1.toml")?;
     let tandem = scenario(read, "stress/tandem-4-failures.toml")?;
     let plant = scenario(read, "plant-10-lines.toml")?;
+    let controlled = controlled_plant(read)?;
     let agv = scenario(read, "plant-agv.toml")?;
     let stress = scenario(read, "warehouse-stress.toml")?;
     let hours = |h: u64| Some(SimDuration::from_secs(h * 3600));
@@ -203,6 +230,15 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
             (10, 1),
             plant.clone(),
             quiet(&plant, 1, None),
+        ),
+        simulation(
+            "stress",
+            "plant_10_lines_level_control_1y",
+            "plant-10-lines, level control, 1 year, 1 thread",
+            Target::AtMostSeconds(10.0),
+            (10, 1),
+            controlled.clone(),
+            quiet(&controlled, 1, None),
         ),
         simulation(
             "fleet",

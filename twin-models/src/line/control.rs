@@ -38,6 +38,13 @@ pub struct Control {
     switches: Vec<Switch>,
     /// Per buffer, its switches.
     by_buffer: Vec<Vec<u16>>,
+    /// Per station, the switches driving it.
+    by_machine: Vec<Vec<u16>>,
+    /// Per buffer, the levels its switches wait for next ([`Control::next_levels`]),
+    /// kept as signals change so that planning the next event only looks them up.
+    next: Vec<(Option<u128>, Option<u128>)>,
+    /// Whether a switch started or stopped acting since the steps were last applied.
+    changed: bool,
 }
 
 impl Control {
@@ -45,10 +52,12 @@ impl Control {
     /// the engine's level unit.
     pub fn new(switches: &[LevelSwitch], buffers: usize, unit: u128) -> Self {
         let mut by_buffer = vec![Vec::new(); buffers];
+        let mut by_machine = vec![Vec::new(); buffers + 1];
         for (k, s) in switches.iter().enumerate() {
             by_buffer[s.buffer].push(k as u16);
+            by_machine[s.machine].push(k as u16);
         }
-        Control {
+        let mut control = Control {
             switches: switches
                 .iter()
                 .map(|s| Switch {
@@ -63,7 +72,28 @@ impl Control {
                 })
                 .collect(),
             by_buffer,
+            by_machine,
+            next: vec![(None, None); buffers],
+            changed: false,
+        };
+        for b in 0..buffers {
+            control.next[b] = control.waiting_levels(b);
         }
+        control
+    }
+
+    /// Whether a switch started or stopped acting since the last call.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// The switches driving station `i`.
+    fn driving(&self, i: usize) -> impl Iterator<Item = &Switch> {
+        self.by_machine
+            .get(i)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&k| &self.switches[k as usize])
     }
 
     /// Whether the line has no switches.
@@ -98,6 +128,7 @@ impl Control {
             return false;
         };
         let mut acted = false;
+        let mut signalled = false;
         for &k in list {
             let s = &mut self.switches[k as usize];
             let high = s.spec.is_high();
@@ -115,6 +146,7 @@ impl Control {
             if signal == s.signal {
                 continue;
             }
+            signalled = true;
             s.signal = signal;
             s.epoch = s.epoch.wrapping_add(1);
             if signal == s.acting {
@@ -125,6 +157,7 @@ impl Control {
                 s.acting = signal;
                 s.switchings += 1;
                 acted = true;
+                self.changed = true;
             } else {
                 cal.after(
                     s.spec.delay,
@@ -134,6 +167,9 @@ impl Control {
                     },
                 );
             }
+        }
+        if signalled {
+            self.next[b] = self.waiting_levels(b);
         }
         acted
     }
@@ -148,15 +184,15 @@ impl Control {
         }
         s.acting = s.signal;
         s.switchings += 1;
+        self.changed = true;
         Some(s.spec.machine)
     }
 
     /// The step machine `i` runs at now: the lowest of the switches acting on it, 1 when
     /// none acts.
     pub fn step(&self, i: usize) -> f64 {
-        self.switches
-            .iter()
-            .filter(|s| s.acting && s.spec.machine == i)
+        self.driving(i)
+            .filter(|s| s.acting)
             .map(|s| s.spec.step)
             .reduce(f64::min)
             .unwrap_or(1.0)
@@ -165,9 +201,8 @@ impl Control {
     /// Why machine `i` is stopped by a switch, if it is: blocked ("tailback") when the
     /// switch reads a buffer after it, starved ("lack") when it reads one before it.
     pub fn stop_state(&self, i: usize) -> Option<StationState> {
-        self.switches
-            .iter()
-            .find(|s| s.acting && s.spec.machine == i && s.spec.step == 0.0)
+        self.driving(i)
+            .find(|s| s.acting && s.spec.step == 0.0)
             .map(|s| {
                 if s.spec.buffer >= i {
                     StationState::Blocked
@@ -181,6 +216,10 @@ impl Control {
     /// direction the level must move: (rising to, falling to). Each is `None` when no
     /// switch waits for a level that way.
     pub fn next_levels(&self, b: usize) -> (Option<u128>, Option<u128>) {
+        self.next[b]
+    }
+
+    fn waiting_levels(&self, b: usize) -> (Option<u128>, Option<u128>) {
         let (mut rise, mut fall): (Option<u128>, Option<u128>) = (None, None);
         for &k in self.by_buffer.get(b).map_or(&[][..], Vec::as_slice) {
             let s = &self.switches[k as usize];

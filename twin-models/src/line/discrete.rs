@@ -649,6 +649,7 @@ impl DiscreteLine {
     /// has the rest of its unit rescaled to the new speed; one stopped keeps it.
     fn apply_steps(&mut self, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
+        self.control.take_changed();
         for i in 0..self.stations.len() {
             let (step, stop) = (self.control.step(i), self.control.stop_state(i));
             let core = &self.stations[i].core;

@@ -334,6 +334,9 @@ impl FluidLine {
         for (b, buf) in self.buffers.iter().enumerate() {
             self.control.sense(b, buf.level, EPS, cal);
         }
+        if !self.control.take_changed() {
+            return;
+        }
         for (i, s) in self.stations.iter_mut().enumerate() {
             if self.control.apply(i, &mut s.core, now) && s.core.step > 0.0 {
                 s.step = s.core.step;
