@@ -142,6 +142,24 @@ impl RunFiles {
                 twin_models::line::stops_csv(&station.line, &station.station, &station.stops);
             timeline.write_all(rest.as_bytes()).map_err(failed(&path))?;
         }
+        // Then the speed steps, station by station: pieces after the stations' stops.
+        for (k, station) in stations.iter().enumerate() {
+            for &(at, len) in self
+                .pieces
+                .get(stations.len() + k)
+                .map_or(&[][..], Vec::as_slice)
+            {
+                buf.resize(len, 0);
+                pieces
+                    .seek(SeekFrom::Start(at))
+                    .and_then(|_| pieces.read_exact(&mut buf))
+                    .map_err(failed(&scratch_path))?;
+                timeline.write_all(&buf).map_err(failed(&path))?;
+            }
+            let rest =
+                twin_models::line::steps_csv(&station.line, &station.station, &station.steps);
+            timeline.write_all(rest.as_bytes()).map_err(failed(&path))?;
+        }
         timeline.flush().map_err(failed(&path))?;
         std::fs::remove_file(&scratch_path).map_err(failed(&scratch_path))
     }

@@ -822,3 +822,65 @@ fn run_out_streams_the_series_and_timeline_to_the_bytes_of_the_whole_run() {
     assert!(std::fs::read_to_string(dir.join("timeline.csv")).unwrap() == timeline);
     assert!(!dir.join("timeline.csv.part").exists());
 }
+
+/// With level switches, the speed-step spans follow the stops in `timeline.csv`, and the
+/// file written as the run goes is still the bytes of the whole run.
+#[test]
+fn run_out_streams_speed_steps_to_the_bytes_of_the_whole_run() {
+    let source = r#"
+name = "level control"
+[run]
+horizon = "7d"
+sample_interval = "1min"
+[[lines]]
+name = "L1"
+[[lines.stations]]
+name = "A"
+kind = "filler"
+speed = "3600/h"
+failures = [{ tbf = "exp(30min)", ttr = "exp(4min)" }]
+[[lines.stations]]
+name = "B"
+kind = "capper"
+speed = "4500/h"
+[[lines.buffers]]
+name = "b1"
+from = "A"
+to = "B"
+capacity = 100
+switches = [{ on = 10, off = 50, step = "70%" }]
+"#;
+    let dir = temp_dir("run-streamed-steps");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("level.toml");
+    std::fs::write(&file, source).unwrap();
+    let s = twin_models::load_scenario("level.toml", source).unwrap();
+    let whole = twin_models::simulate(&s, twin_models::RunSpec::of(&s));
+    let timeline = twin_models::line::timeline_csv(&whole.timeline.unwrap());
+    let steps = timeline
+        .lines()
+        .filter(|l| l.contains(",speed 70%,"))
+        .count();
+    assert!(steps > 100, "{steps} speed-step spans");
+    let first_step = timeline
+        .lines()
+        .position(|l| l.contains(",speed "))
+        .unwrap();
+    assert!(
+        timeline
+            .lines()
+            .skip(first_step)
+            .all(|l| l.contains(",speed ")),
+        "the speed steps follow the stops"
+    );
+    let out = dir.join("out");
+    let o = twinline(&[
+        "run",
+        file.to_str().unwrap(),
+        "--reproducible",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(out.join("timeline.csv")).unwrap() == timeline);
+}

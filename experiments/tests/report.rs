@@ -104,3 +104,28 @@ fn headline_kpis_come_first_with_their_intervals() {
         .unwrap();
     assert!(head.contains(&experiments::check::fmt_num(mean)));
 }
+
+/// Speed steps of level switches in `timeline.csv` are drawn as their own band, with a
+/// legend entry only when there are any.
+#[test]
+fn speed_steps_have_their_own_band_and_legend() {
+    let kpis = line_kpis();
+    let report = |timeline: &str| {
+        run_report(&RunInputs {
+            kpis: &kpis,
+            series: None,
+            timeline: Some(timeline),
+            alerts: None,
+        })
+    };
+    let header = "line,station,state,start_s,end_s\n";
+    let stops = format!("{header}L1,filler,down,100,400\n");
+    let with_steps = format!("{stops}L1,filler,speed 90%,400,900\n");
+    let plain = report(&stops);
+    assert!(!plain.contains("speed step (level switch)"));
+    let html = report(&with_steps);
+    assert!(html.contains("speed step (level switch)"), "legend");
+    // The band is drawn in the Gantt's SVG, in its own colour.
+    let band = "fill=\"#1F3A93\"";
+    assert!(html.contains(band) && !plain.contains(band), "band");
+}

@@ -241,6 +241,11 @@ impl Playback {
         self.twin.station_timeline(line, station)
     }
 
+    /// Station `station` of line `line`'s spans at a speed step set by a level switch.
+    pub fn speed_steps(&self, line: usize, station: usize) -> Vec<(u64, u64, f64)> {
+        self.twin.station_steps(line, station)
+    }
+
     /// The way vehicle `v` will drive, metres.
     pub fn route_ahead(&self, v: usize) -> Vec<nalgebra::Point2<f64>> {
         self.twin.route_ahead(v)

@@ -25,6 +25,9 @@ pub const PALETTE: [RGBColor; 10] = [
     RGBColor(0xba, 0xb0, 0xac),
 ];
 
+/// The colour of a speed-step span in a Gantt row.
+pub const SPEED_STEP: RGBColor = RGBColor(0x1f, 0x3a, 0x93);
+
 /// The colour of a station state, as in the viewer's legend.
 pub fn state_colour(state: &str) -> RGBColor {
     match StationState::from_name(state) {
@@ -266,9 +269,14 @@ pub fn gantt(title: &str, rows: &[GanttRow], horizon_h: f64) -> String {
                 band.filled(),
             )))?;
             chart.draw_series(row.spans.iter().map(|(a, b, s)| {
-                // A stop shorter than a pixel still shows.
+                // A stop shorter than a pixel still shows; a speed step set by a level
+                // switch is a narrow band through the middle of the row.
                 let b = b.max(a + horizon_h / 1500.0);
-                Rectangle::new([(*a, y + 0.2), (b, y + 0.8)], state_colour(s).filled())
+                if s.starts_with("speed ") {
+                    Rectangle::new([(*a, y + 0.42), (b, y + 0.58)], SPEED_STEP.filled())
+                } else {
+                    Rectangle::new([(*a, y + 0.2), (b, y + 0.8)], state_colour(s).filled())
+                }
             }))?;
         }
         root.present()?;

@@ -227,14 +227,22 @@ pub fn run_report(input: &RunInputs<'_>) -> String {
                 &gantt_rows,
                 horizon_h,
             ));
-            inner.push_str(&legend(
-                &STATES[3..]
-                    .iter()
-                    .chain(["starved", "blocked"].iter())
-                    .map(|s| (s.replace('_', " "), hex(state_colour(s))))
-                    .collect::<Vec<_>>(),
-            ));
-            inner.push_str("<p class=\"note\">Light green: running (working, or slowed by its neighbours). Starved and blocked bars are material and outfeed holds.</p>\n");
+            let mut entries: Vec<(String, String)> = STATES[3..]
+                .iter()
+                .chain(["starved", "blocked"].iter())
+                .map(|s| (s.replace('_', " "), hex(state_colour(s))))
+                .collect();
+            let stepped = gantt_rows
+                .iter()
+                .any(|r| r.spans.iter().any(|s| s.2.starts_with("speed ")));
+            if stepped {
+                entries.push((
+                    "speed step (level switch)".to_string(),
+                    hex(charts::SPEED_STEP),
+                ));
+            }
+            inner.push_str(&legend(&entries));
+            inner.push_str("<p class=\"note\">Light green: running (working, or slowed by its neighbours). Starved and blocked bars are material and outfeed holds, and stops by level switches (tailback, lack).</p>\n");
         }
         body.push_str(&section(&format!("Line {name}"), &inner));
     }

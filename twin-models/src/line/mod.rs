@@ -23,7 +23,7 @@ use fluid::FluidLine;
 pub use kpi::{LineKpis, Oee, SpeedStepShare, StateFractions, StationKpis, SwitchKpis};
 use sim::{Calendar, RngStreams, SimTime};
 pub use station::{Counters, StationCore, StationState};
-pub use timeline::{StationTimeline, TIMELINE_CSV_HEADER, stops_csv, timeline_csv};
+pub use timeline::{StationTimeline, TIMELINE_CSV_HEADER, steps_csv, stops_csv, timeline_csv};
 
 /// How a line is simulated.
 #[derive(Clone, Debug)]
@@ -80,6 +80,9 @@ impl LineRuntime {
                     LineEngine::Discrete(d) => d.core_mut(i),
                 };
                 core.timeline = Some(Vec::new());
+                if !line.switches.is_empty() {
+                    core.step_timeline = Some(Vec::new());
+                }
             }
         }
         LineRuntime {
@@ -111,6 +114,15 @@ impl LineRuntime {
             Some(log) if log.len() > 1 => log.drain(..log.len() - 1).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// Takes station `i`'s speed-step spans recorded so far (each is closed).
+    pub fn take_closed_steps(&mut self, i: usize) -> Vec<(u64, u64, f64)> {
+        self.core_mut(i)
+            .step_timeline
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     fn core_mut(&mut self, i: usize) -> &mut StationCore {

@@ -204,8 +204,13 @@ pub struct StationCore {
     /// On a line with level switches: seconds at each step since the statistics started,
     /// booked when the step changes (so that booking state time costs nothing more).
     pub step_secs: Option<Vec<(f64, f64)>>,
-    /// Since when the station runs at `step`.
+    /// Since when `step` is booked (its start, or the end of the warm-up).
     pub step_since: SimTime,
+    /// When the station began to run at `step`.
+    pub step_began: SimTime,
+    /// When recording on a line with level switches: the spans at a speed step other
+    /// than nominal and stop, as (start ns, end ns, step), in the order they ended.
+    pub step_timeline: Option<Vec<(u64, u64, f64)>>,
     /// When recording: the spans a stop state held the whole station (down, setup,
     /// micro-stop, planned stop, material or outfeed hold), as (start ns, end ns, state),
     /// from time 0, joined where one state runs on.
@@ -268,6 +273,8 @@ impl StationCore {
             step: 1.0,
             step_secs: None,
             step_since: SimTime::ZERO,
+            step_began: SimTime::ZERO,
+            step_timeline: None,
             timeline: None,
         }
     }
@@ -384,8 +391,29 @@ impl StationCore {
                 None => steps.push((self.step, dt)),
             }
         }
+        if let Some(log) = &mut self.step_timeline
+            && self.step != 0.0
+            && self.step != 1.0
+            && now > self.step_began
+        {
+            log.push((self.step_began.0, now.0, self.step));
+        }
         self.step = step;
         self.step_since = now;
+        self.step_began = now;
+    }
+
+    /// The speed-step spans recorded, with the one still running closed at `end`.
+    pub fn step_spans_to(&self, end: SimTime) -> Vec<(u64, u64, f64)> {
+        let mut spans = self.step_timeline.clone().unwrap_or_default();
+        if self.step_timeline.is_some()
+            && self.step != 0.0
+            && self.step != 1.0
+            && end > self.step_began
+        {
+            spans.push((self.step_began.0, end.0, self.step));
+        }
+        spans
     }
 
     /// Seconds at speed step `step` since the statistics started, up to `end`.

@@ -12,17 +12,40 @@ pub struct StationTimeline {
     pub station: String,
     /// (start ns, end ns, state), in time order.
     pub stops: Vec<(u64, u64, StationState)>,
+    /// On a line with level switches: spans at a speed step other than nominal and stop
+    /// (a stop by a switch is among `stops`), as (start ns, end ns, share of nominal).
+    pub steps: Vec<(u64, u64, f64)>,
 }
 
 /// The header of [`timeline_csv`].
 pub const TIMELINE_CSV_HEADER: &str = "line,station,state,start_s,end_s\n";
 
 /// The stops of every station as CSV: `line,station,state,start_s,end_s`, station by
-/// station, each in time order.
+/// station, each in time order; then, on lines with level switches, the spans at speed
+/// steps, station by station, with `state` as `speed 90%`.
 pub fn timeline_csv(timeline: &[StationTimeline]) -> String {
     let mut out = String::from(TIMELINE_CSV_HEADER);
     for t in timeline {
         out.push_str(&stops_csv(&t.line, &t.station, &t.stops));
+    }
+    for t in timeline {
+        out.push_str(&steps_csv(&t.line, &t.station, &t.steps));
+    }
+    out
+}
+
+/// One station's speed-step spans as the CSV lines of [`timeline_csv`].
+pub fn steps_csv(line: &str, station: &str, steps: &[(u64, u64, f64)]) -> String {
+    let mut out = String::new();
+    for &(a, b, step) in steps {
+        out.push_str(&format!(
+            "{},{},speed {}%,{},{}\n",
+            line,
+            station,
+            (step * 1e6).round() / 1e4,
+            SimDuration(a).as_secs_f64(),
+            SimDuration(b).as_secs_f64()
+        ));
     }
     out
 }

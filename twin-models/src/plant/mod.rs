@@ -788,6 +788,7 @@ impl Plant {
                             line: line.name.clone(),
                             station: st.name.clone(),
                             stops: rt.core(i).timeline.clone().unwrap_or_default(),
+                            steps: rt.core(i).step_spans_to(end),
                         })
                         .collect::<Vec<_>>()
                 })

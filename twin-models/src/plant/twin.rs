@@ -168,10 +168,12 @@ impl<S: Borrow<Scenario>> Twin<S> {
     /// Each station's stops recorded since the last call and over (all but the last, which
     /// may still grow), as CSV lines of the timeline, no longer kept; stations in the
     /// order of [`RunOutput::timeline`](super::RunOutput::timeline), which keeps what is
-    /// not taken. Empty strings when the run records no timeline.
+    /// not taken, then each station's speed-step spans in the same order. Empty strings
+    /// when the run records no timeline.
     pub fn take_timeline_csv(&mut self) -> Vec<String> {
         let scenario = self.scenario.borrow();
         let mut out = Vec::new();
+        let mut steps_text = Vec::new();
         for (&e, &si) in self
             .plant
             .model
@@ -189,8 +191,11 @@ impl<S: Borrow<Scenario>> Twin<S> {
             for (i, st) in line.stations.iter().enumerate() {
                 let stops = rt.take_closed_stops(i);
                 out.push(crate::line::stops_csv(&line.name, &st.name, &stops));
+                let steps = rt.take_closed_steps(i);
+                steps_text.push(crate::line::steps_csv(&line.name, &st.name, &steps));
             }
         }
+        out.extend(steps_text);
         out
     }
 
@@ -381,6 +386,20 @@ impl<S: Borrow<Scenario>> Twin<S> {
             .filter(|rt| station < rt.stations())
             .and_then(|rt| rt.core(station).timeline.as_deref())
             .unwrap_or(&[])
+    }
+
+    /// The speed-step spans of station `station` of line `line` so far (the running one
+    /// up to now), as (start ns, end ns, share of nominal); empty on lines without level
+    /// switches or when nothing is recorded.
+    pub fn station_steps(&self, line: usize, station: usize) -> Vec<(u64, u64, f64)> {
+        self.plant
+            .model
+            .lines
+            .get(line)
+            .and_then(|&e| self.plant.sim.world.get::<LineRuntime>(e))
+            .filter(|rt| station < rt.stations())
+            .map(|rt| rt.core(station).step_spans_to(self.now()))
+            .unwrap_or_default()
     }
 
     /// The way vehicle `v` would drive to its goal (see [`FleetRuntime::route_ahead`]);

@@ -147,6 +147,17 @@ fn a_low_conveyor_slows_the_machine_it_feeds() {
     ));
     let (l, spans) = run(&s, 1);
     assert!(spans.is_empty(), "a slow machine is not stopped: {spans:?}");
+    let steps = &simulate(&s, RunSpec::of(&s)).timeline.unwrap()[1].steps;
+    let secs = |(a, b, step): (u64, u64, f64)| (a as f64 / 1e9, b as f64 / 1e9, step);
+    assert_eq!(
+        steps[..3].iter().map(|&x| secs(x)).collect::<Vec<_>>(),
+        [
+            (0.0, 400.0, 0.7),
+            (560.0, 880.0, 0.7),
+            (1040.0, 1360.0, 0.7)
+        ]
+    );
+    assert_eq!(steps.len(), 60, "[0, 400] and 59 more");
     let slow = 400.0 + 59.0 * 320.0;
     assert!((step_share(&l, 1, "70%") - slow / 28800.0).abs() < 1e-12);
     assert!((step_share(&l, 1, "100%") - (1.0 - slow / 28800.0)).abs() < 1e-12);

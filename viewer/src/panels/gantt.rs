@@ -95,6 +95,24 @@ pub fn show(ui: &mut egui::Ui, playback: &Playback, window_h: &mut f64) -> Optio
                         super::state_colour32(s),
                     );
                 }
+                // Speed steps set by level switches: a narrow band through the middle.
+                let middle = bar.center().y;
+                for (a, b, step) in playback.speed_steps(li, si) {
+                    if b < t0 || a > t1 {
+                        continue;
+                    }
+                    let (xa, xb) = (x_of(a), x_of(b).max(x_of(a) + 1.0));
+                    let colour = if step < 1.0 {
+                        egui::Color32::from_rgb(0x1f, 0x3a, 0x93)
+                    } else {
+                        egui::Color32::from_rgb(0x76, 0xb7, 0xb2)
+                    };
+                    painter.rect_filled(
+                        egui::Rect::from_x_y_ranges(xa..=xb, middle - 2.0..=middle + 2.0),
+                        0.0,
+                        colour,
+                    );
+                }
                 if response.clicked()
                     && let Some(p) = response.interact_pointer_pos()
                     && p.x >= bar.left()
