@@ -79,6 +79,21 @@ pub fn summary(
             pm(&l["units_out"], 1.0, 0, reps),
             pm(&l["rejects"], 1.0, 0, reps)
         );
+        if !l["units_out_equivalent"].is_null() {
+            let stations = l["stations"].as_array().cloned().unwrap_or_default();
+            let last = stations
+                .last()
+                .map(|st| st["unit"].clone())
+                .unwrap_or_default();
+            let base = l["unit"].as_str().unwrap_or("?");
+            let _ = writeln!(
+                s,
+                "  output          {} {} = {} {base} (rejects and WIP in {base} too)",
+                pm(&l["units_out"], 1.0, 0, reps),
+                last.as_str().unwrap_or("?"),
+                pm(&l["units_out_equivalent"], 1.0, 0, reps),
+            );
+        }
         let _ = writeln!(
             s,
             "  WIP (mean)      {}   changeovers {} ({} min)",

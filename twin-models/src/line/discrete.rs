@@ -16,6 +16,9 @@ struct Unit {
     product: u16,
     /// When the unit entered the line (arrival, or release from unlimited supply).
     born: SimTime,
+    /// Base units (what the line takes in) it holds: 1 at first, 24 in a case of 24,
+    /// fewer in the short last case of a campaign.
+    content: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +48,8 @@ struct DStation {
     time_dist: Option<Distribution>,
     speed_factors: Vec<f64>,
     reject_rate: f64,
+    /// Units of its input per unit it makes.
+    takes: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -110,8 +115,15 @@ pub struct DiscreteLine {
     /// Arrivals and arrivals lost, since warm-up.
     arrived: u64,
     lost: u64,
+    /// Base units that left the line at its end, and rejected, since the start; and those
+    /// counts at the end of the warm-up.
+    out_base: u64,
+    rejected_base: u64,
+    base_at_warmup: (u64, u64),
     /// Level switches.
     control: Control,
+    /// Whether the line has level switches or a station that packs.
+    extras: bool,
 }
 
 impl DiscreteLine {
@@ -154,6 +166,7 @@ impl DiscreteLine {
                     time_dist,
                     speed_factors: s.speed_factors.clone(),
                     reject_rate: s.reject_rate,
+                    takes: s.takes as usize,
                 }
             })
             .collect();
@@ -198,7 +211,11 @@ impl DiscreteLine {
             flow_time: Tally::new(),
             arrived: 0,
             lost: 0,
+            out_base: 0,
+            rejected_base: 0,
+            base_at_warmup: (0, 0),
             control: Control::new(&line.switches, line.buffers.len(), 1),
+            extras: !line.switches.is_empty() || line.converts(),
         }
     }
 
@@ -367,6 +384,7 @@ impl DiscreteLine {
         self.flow_time = Tally::new();
         self.arrived = 0;
         self.lost = 0;
+        self.base_at_warmup = (self.out_base, self.rejected_base);
         self.control.reset_statistics();
     }
 
@@ -383,6 +401,15 @@ impl DiscreteLine {
     /// Time in the line of units that left, seconds.
     pub fn flow_time(&self) -> &Tally {
         &self.flow_time
+    }
+
+    /// Base units (what the line takes in) that left at the line's end, and rejected,
+    /// since the statistics started: a short pack counts what it holds.
+    pub fn base_out_and_rejects(&self) -> (u64, u64) {
+        (
+            self.out_base - self.base_at_warmup.0,
+            self.rejected_base - self.base_at_warmup.1,
+        )
     }
 
     /// Arrivals and arrivals lost since the statistics started.
@@ -444,9 +471,10 @@ impl DiscreteLine {
         debug_assert!(st.unit.is_some(), "a working station holds a unit");
         if st.core.draw_reject(st.reject_rate) {
             st.core.counters.rejected += TICKS_PER_UNIT;
-            st.unit = None;
+            let gone = st.unit.take().map_or(0, |u| u.content);
             st.phase = Phase::Idle;
-            self.set_wip(now, -1);
+            self.rejected_base += u64::from(gone);
+            self.set_wip(now, -i64::from(gone));
         } else {
             st.core.counters.good += TICKS_PER_UNIT;
             st.phase = Phase::Blocked;
@@ -464,7 +492,11 @@ impl DiscreteLine {
             self.start_campaign_timer(cal);
         }
         self.arrived += 1;
-        let unit = Unit { product, born: now };
+        let unit = Unit {
+            product,
+            born: now,
+            content: 1,
+        };
         let queue = self.queue.as_mut().expect("an arrival line has a queue");
         let a = self
             .arrivals
@@ -506,6 +538,7 @@ impl DiscreteLine {
                 _ => Some(Unit {
                     product: self.cursor.product() as u16,
                     born: now,
+                    content: 1,
                 }),
             };
         }
@@ -544,7 +577,95 @@ impl DiscreteLine {
         (upstream_product != mine).then_some(upstream_product)
     }
 
-    fn take_input(&mut self, i: usize, now: SimTime, cal: &mut impl Calendar<LineEvent>) -> Unit {
+    /// How many units station `i` takes for its next unit, when it can start one: all
+    /// of its `takes` of one product ready at the front of its input, or, when a unit of
+    /// another product follows fewer, those (the short last pack of a campaign).
+    #[inline(always)]
+    fn batch(&self, i: usize, now: SimTime) -> Option<usize> {
+        match self.stations[i].takes {
+            1 => Some(1),
+            takes => self.pack(i, takes, now),
+        }
+    }
+
+    /// [`Self::batch`] of a station that takes `takes` > 1.
+    #[inline(never)]
+    fn pack(&self, i: usize, takes: usize, now: SimTime) -> Option<usize> {
+        let units = match (i, &self.queue) {
+            (0, None) => {
+                // Unlimited supply: a whole pack, or what the campaign has left.
+                let left = self
+                    .cursor
+                    .remaining_ticks()
+                    .map_or(takes, |r| (r / TICKS_PER_UNIT) as usize);
+                return Some(takes.min(left.max(1)));
+            }
+            (0, Some(q)) => q,
+            (_, _) => &self.buffers[i - 1],
+        };
+        let (first, _) = units.units.front()?;
+        let same = units
+            .units
+            .iter()
+            .take(takes)
+            .take_while(|(u, _)| u.product == first.product)
+            .count();
+        let short = same < takes && units.units.len() > same;
+        if same < takes && !short {
+            return None;
+        }
+        // Entry times never decrease: the last of them is the last to be ready.
+        let (_, entered) = units.units[same - 1];
+        (entered.0 + units.transport <= now.0).then_some(same)
+    }
+
+    /// Takes `count` units into station `i` (see [`Self::batch`]): the unit it makes
+    /// carries their product and the entry time of the first.
+    #[inline(always)]
+    fn take_batch(
+        &mut self,
+        i: usize,
+        count: usize,
+        now: SimTime,
+        cal: &mut impl Calendar<LineEvent>,
+    ) -> Unit {
+        if count == 1 {
+            self.take_input::<true>(i, now, cal)
+        } else {
+            self.take_pack(i, count, now, cal)
+        }
+    }
+
+    #[inline(never)]
+    fn take_pack(
+        &mut self,
+        i: usize,
+        count: usize,
+        now: SimTime,
+        cal: &mut impl Calendar<LineEvent>,
+    ) -> Unit {
+        if i == 0 && self.queue.is_none() {
+            // Unlimited supply: the rest of the pack is released with the first.
+            let mut unit = self.take_input::<true>(i, now, cal);
+            self.cursor.released += (count as u128 - 1) * TICKS_PER_UNIT;
+            self.set_wip(now, count as i64 - 1);
+            unit.content = count as u32;
+            return unit;
+        }
+        let mut pack = self.take_input::<true>(i, now, cal);
+        for _ in 1..count {
+            pack.content += self.take_input::<true>(i, now, cal).content;
+        }
+        pack
+    }
+
+    #[inline(always)]
+    fn take_input<const EXTRAS: bool>(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        cal: &mut impl Calendar<LineEvent>,
+    ) -> Unit {
         if i > 0 {
             let b = &mut self.buffers[i - 1];
             if let Some((u, _)) = b.units.pop_front() {
@@ -559,7 +680,9 @@ impl DiscreteLine {
                         },
                     );
                 }
-                self.sense(i - 1, cal);
+                if EXTRAS {
+                    self.sense(i - 1, cal);
+                }
                 return u;
             }
             let up = &mut self.stations[i - 1];
@@ -572,6 +695,7 @@ impl DiscreteLine {
             return Unit {
                 product: self.cursor.product() as u16,
                 born: now,
+                content: 1,
             };
         };
         let unit = match q.units.pop_front() {
@@ -592,12 +716,18 @@ impl DiscreteLine {
     }
 
     /// Hands a finished unit of station `i` on, if there is room.
-    fn deposit(&mut self, i: usize, now: SimTime, cal: &mut impl Calendar<LineEvent>) -> bool {
+    fn deposit<const EXTRAS: bool>(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        cal: &mut impl Calendar<LineEvent>,
+    ) -> bool {
         let unit = self.stations[i]
             .unit
             .expect("a blocked station holds a unit");
         if i + 1 == self.stations.len() {
-            self.set_wip(now, -1);
+            self.out_base += u64::from(unit.content);
+            self.set_wip(now, -i64::from(unit.content));
             self.flow_time.record(now.since(unit.born).as_secs_f64());
         } else {
             let b = &mut self.buffers[i];
@@ -615,7 +745,7 @@ impl DiscreteLine {
         let st = &mut self.stations[i];
         st.unit = None;
         st.phase = Phase::Idle;
-        if i + 1 < self.stations.len() {
+        if EXTRAS && i + 1 < self.stations.len() {
             self.sense(i, cal);
         }
         true
@@ -674,11 +804,21 @@ impl DiscreteLine {
 
     /// Moves units as far as they can go now: deposits, takes, changeovers.
     pub fn kick(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        // A line with level switches or packs runs the same code with them in; a plain
+        // line without (it is the per-unit hot path).
+        if self.extras {
+            self.move_units::<true>(cal);
+        } else {
+            self.move_units::<false>(cal);
+        }
+    }
+
+    fn move_units<const EXTRAS: bool>(&mut self, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
         loop {
             let mut changed = false;
             for i in (0..self.stations.len()).rev() {
-                changed |= self.step(i, now, cal);
+                changed |= self.step::<EXTRAS>(i, now, cal);
             }
             if !changed {
                 break;
@@ -695,12 +835,17 @@ impl DiscreteLine {
         }
     }
 
-    fn step(&mut self, i: usize, now: SimTime, cal: &mut impl Calendar<LineEvent>) -> bool {
+    fn step<const EXTRAS: bool>(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        cal: &mut impl Calendar<LineEvent>,
+    ) -> bool {
         match self.stations[i].phase {
             Phase::Working => false,
             Phase::Blocked => {
                 self.account(i, now);
-                self.deposit(i, now, cal)
+                self.deposit::<EXTRAS>(i, now, cal)
             }
             Phase::Idle => {
                 if !self.stations[i].core.available() {
@@ -715,11 +860,23 @@ impl DiscreteLine {
                 if input.is_none() {
                     return false;
                 }
+                let count = if EXTRAS {
+                    match self.batch(i, now) {
+                        Some(count) => count,
+                        None => return false,
+                    }
+                } else {
+                    1
+                };
                 self.account(i, now);
                 if i > 0 {
                     self.account(i - 1, now);
                 }
-                let unit = self.take_input(i, now, cal);
+                let unit = if EXTRAS {
+                    self.take_batch(i, count, now, cal)
+                } else {
+                    self.take_input::<false>(i, now, cal)
+                };
                 if i == 0
                     && self.arrivals.is_none()
                     && self.cursor.remaining_ticks() == Some(0)
@@ -728,7 +885,7 @@ impl DiscreteLine {
                     self.start_campaign_timer(cal);
                 }
                 let st = &mut self.stations[i];
-                st.core.counters.taken += TICKS_PER_UNIT;
+                st.core.counters.taken += count as u128 * TICKS_PER_UNIT;
                 let p = unit.product as usize;
                 st.remaining = match (st.cycle[p], &st.time_dist) {
                     (Some(c), _) => c,
@@ -737,8 +894,10 @@ impl DiscreteLine {
                     }
                     (None, None) => unreachable!("a station has a cycle or a distribution"),
                 };
-                st.step = st.core.step;
-                if st.step != 1.0 {
+                if EXTRAS {
+                    st.step = st.core.step;
+                }
+                if EXTRAS && st.step != 1.0 {
                     st.remaining = scaled(SimDuration(st.remaining), st.step);
                 }
                 st.unit = Some(unit);

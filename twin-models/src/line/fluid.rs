@@ -33,8 +33,11 @@ struct FStation {
     /// Full-speed rate per product, ticks per nanosecond.
     full_rate: Vec<f64>,
     reject_ppm: u128,
-    /// Fraction of processed ticks that come out good (1 − reject rate).
+    /// Ticks out per tick processed: good ones (1 − reject rate), made into its own unit
+    /// (divided by `takes`).
     good_fraction: f64,
+    /// Units of its input per unit it makes.
+    takes: u128,
     /// Speed step set by level switches (share of nominal).
     step: f64,
     /// Rate it could run at now (0 when unavailable), ticks per nanosecond.
@@ -45,15 +48,38 @@ struct FStation {
     limit: StationState,
     /// Ticks processed since the start (for exact reject counting).
     processed: u128,
+    /// Good ticks of input processed since the start (made into `takes`-fold units).
+    good_in: u128,
 }
 
 impl FStation {
     fn good_fraction(&self) -> f64 {
         self.good_fraction
     }
-    /// Good ticks out of processing `a` more ticks.
-    fn good_of(&self, a: u128) -> u128 {
-        a - self.rejects_of(a)
+    /// Good ticks out (of its own unit) of processing `a` more ticks of its input; on a
+    /// line where no station packs (`PACKS` false) that is the good input itself.
+    #[inline(always)]
+    fn good_of<const PACKS: bool>(&self, a: u128) -> u128 {
+        let good = a - self.rejects_of(a);
+        if PACKS && self.takes != 1 {
+            self.packed(good)
+        } else {
+            good
+        }
+    }
+    /// Rejects, in ticks of its own unit, of processing `a` more ticks of input, from the
+    /// exact count of input rejected; books the good input.
+    #[inline(never)]
+    fn pack_rejects(&mut self, a: u128) -> u128 {
+        let rejected_in = self.rejects_of(a);
+        let before = self.processed - self.good_in;
+        self.good_in += a - rejected_in;
+        (before + rejected_in) / self.takes - before / self.takes
+    }
+    /// Ticks of its own unit made of `good` more good ticks of input.
+    #[inline(never)]
+    fn packed(&self, good: u128) -> u128 {
+        (self.good_in + good) / self.takes - self.good_in / self.takes
     }
     fn rejects_of(&self, a: u128) -> u128 {
         if self.reject_ppm == 0 {
@@ -145,6 +171,8 @@ impl Transit {
 
 #[derive(Clone, Debug)]
 struct FBuffer {
+    /// Base units in one of its units (what the station before it makes).
+    equivalent: u128,
     capacity: Option<u128>,
     level: u128,
     /// Content by product, oldest first: (product, ticks).
@@ -249,6 +277,8 @@ pub struct FluidLine {
     scratch_good: Vec<u128>,
     /// Level switches.
     control: Control,
+    /// Whether a station makes its own unit of several of its input.
+    packs: bool,
 }
 
 impl FluidLine {
@@ -266,21 +296,19 @@ impl FluidLine {
                     Process::Time(Distribution::Fixed(d)) => rate_of_cycle(*d),
                     Process::Time(_) => unreachable!("fluid lines have fixed cycles only"),
                 };
+                // Rates are of input taken: `takes` per unit made.
+                let nominal = nominal as f64 * s.takes as f64;
                 FStation {
                     core: StationCore::new(s, streams, si, rng, first),
                     full_rate: s
                         .speed_factors
                         .iter()
-                        .map(|f| {
-                            if *f == 1.0 {
-                                nominal as f64
-                            } else {
-                                nominal as f64 * f
-                            }
-                        })
+                        .map(|f| if *f == 1.0 { nominal } else { nominal * f })
                         .collect(),
                     reject_ppm: (s.reject_rate * 1e6).round() as u128,
-                    good_fraction: 1.0 - (s.reject_rate * 1e6).round() / 1e6,
+                    good_fraction: (1.0 - (s.reject_rate * 1e6).round() / 1e6) / s.takes as f64,
+                    takes: u128::from(s.takes),
+                    good_in: 0,
                     step: 1.0,
                     max_rate: 0.0,
                     rate: 0.0,
@@ -292,7 +320,9 @@ impl FluidLine {
         let buffers = line
             .buffers
             .iter()
-            .map(|b| FBuffer {
+            .enumerate()
+            .map(|(bi, b)| FBuffer {
+                equivalent: u128::from(line.equivalent(bi)),
                 capacity: b.capacity.map(|c| c as u128 * TICKS_PER_UNIT),
                 level: 0,
                 segments: VecDeque::new(),
@@ -318,6 +348,7 @@ impl FluidLine {
             scratch: Vec::new(),
             scratch_good: Vec::new(),
             control: Control::new(&line.switches, line.buffers.len(), TICKS_PER_UNIT),
+            packs: line.converts(),
         }
     }
 
@@ -391,9 +422,9 @@ impl FluidLine {
         crate::units::units(self.buffers[b].level)
     }
 
-    /// Ticks in all buffers.
+    /// Ticks in all buffers, in base units (what the line takes in).
     pub fn wip_ticks(&self) -> u128 {
-        self.buffers.iter().map(|b| b.level).sum()
+        self.buffers.iter().map(|b| b.level * b.equivalent).sum()
     }
 
     /// Time-average units in the line since the statistics started.
@@ -428,6 +459,15 @@ impl FluidLine {
 
     /// Moves all flows forward to `now` at the current rates.
     pub fn advance(&mut self, now: SimTime) {
+        // Lines that pack run the same code with the conversions in; the others without.
+        if self.packs {
+            self.advance_flows::<true>(now);
+        } else {
+            self.advance_flows::<false>(now);
+        }
+    }
+
+    fn advance_flows<const PACKS: bool>(&mut self, now: SimTime) {
         let dt = now.since(self.last).0;
         if dt == 0 {
             return;
@@ -442,7 +482,12 @@ impl FluidLine {
         // Good output per station, kept in step with `a`.
         let mut g = std::mem::take(&mut self.scratch_good);
         g.clear();
-        g.extend(self.stations.iter().zip(&a).map(|(s, &x)| s.good_of(x)));
+        g.extend(
+            self.stations
+                .iter()
+                .zip(&a)
+                .map(|(s, &x)| s.good_of::<PACKS>(x)),
+        );
         // Forward: nobody takes more than is there (of its product, and done with transport).
         let forward =
             |a: &mut [u128], g: &mut [u128], stations: &[FStation], buffers: &[FBuffer]| {
@@ -464,7 +509,7 @@ impl FluidLine {
                     }
                     if a[i] > avail {
                         a[i] = avail;
-                        g[i] = dn.good_of(avail);
+                        g[i] = dn.good_of::<PACKS>(avail);
                     }
                 }
             };
@@ -479,7 +524,7 @@ impl FluidLine {
                         break;
                     }
                     a[i] -= (after - cap).min(a[i]);
-                    g[i] = self.stations[i].good_of(a[i]);
+                    g[i] = self.stations[i].good_of::<PACKS>(a[i]);
                     cut = true;
                 }
             }
@@ -492,7 +537,11 @@ impl FluidLine {
         for i in 0..n {
             let s = &mut self.stations[i];
             let good = g[i];
-            let rejects = a[i] - good;
+            let rejects = if !PACKS || s.takes == 1 {
+                a[i] - good
+            } else {
+                s.pack_rejects(a[i])
+            };
             s.processed += a[i];
             let c = &mut s.core.counters;
             c.taken += a[i];

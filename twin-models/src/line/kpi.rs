@@ -36,6 +36,10 @@ pub struct StationKpis {
     pub name: String,
     /// Machine kind.
     pub kind: StationKind,
+    /// On a line whose units change (a packer making cases): what this station makes, the
+    /// unit of its `units_out` and `rejects` (`units_in` is in what it takes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// Fraction of time per state.
     pub state_fractions: StateFractions,
     /// Units taken in.
@@ -102,9 +106,16 @@ pub struct LineKpis {
     pub throughput_per_h: f64,
     /// Units released into the line (taken by the first station, or arrivals let in).
     pub units_in: f64,
-    /// Good units out of the last station.
+    /// Good units out of the last station, in its unit.
     pub units_out: f64,
-    /// Units rejected at any station.
+    /// On a line whose units change: the base unit (what it takes in, e.g. "bottle").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// On a line whose units change: `units_out` in the line's base unit (what it takes
+    /// in, e.g. bottles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units_out_equivalent: Option<f64>,
+    /// Units rejected at any station, in the line's base unit.
     pub rejects: f64,
     /// Units inside the line when measuring began (end of warm-up).
     pub wip_start: f64,
@@ -152,6 +163,7 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
             StationKpis {
                 name: line.stations[i].name.clone(),
                 kind: line.stations[i].kind,
+                unit: line.converts().then(|| line.stations[i].unit.clone()),
                 state_fractions: StateFractions {
                     working: frac(StationState::Working),
                     starved: frac(StationState::Starved),
@@ -185,14 +197,33 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
         ratio(units(c.good), processed),
     );
     let units_out = stations[n - 1].units_out;
-    let rejects: f64 = stations.iter().map(|s| s.rejects).sum();
+    // In base units: a rejected case is its bottles. Unit by unit a short last case of a
+    // campaign holds fewer, so the engine counts what left; as flows every unit is whole.
+    let (out_base, rejects) = match &rt.engine {
+        LineEngine::Discrete(d) if line.converts() => {
+            let (out, rejected) = d.base_out_and_rejects();
+            (out as f64, rejected as f64)
+        }
+        _ => (
+            units_out * line.equivalent(n - 1) as f64,
+            stations
+                .iter()
+                .enumerate()
+                .map(|(i, s)| s.rejects * line.equivalent(i) as f64)
+                .sum(),
+        ),
+    };
     let (wip_start, wip_end, wip_mean, time_in_system, arrivals) = match &rt.engine {
         LineEngine::Fluid(f) => {
             // In whole units, as the counts are: what was begun less what left, as totals
             // from time 0 (so conservation holds exactly over the measured period).
+            // In base units: each station's counts of its own unit times what one holds.
             let inside = |of: &dyn Fn(usize) -> WholeUnits| {
-                let left: u64 = (0..n).map(|i| of(i).rejected).sum::<u64>() + of(n - 1).good;
-                (of(0).taken - left) as f64
+                let left: u64 = (0..n)
+                    .map(|i| of(i).rejected * line.equivalent(i))
+                    .sum::<u64>()
+                    + of(n - 1).good * line.equivalent(n - 1);
+                of(0).taken as f64 - left as f64
             };
             (
                 inside(&|i| WholeUnits::of(&rt.core(i).baseline)),
@@ -227,6 +258,8 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
         throughput_per_h: units_out / (measured_s / 3600.0),
         units_in,
         units_out,
+        unit: line.converts().then(|| line.unit.clone()),
+        units_out_equivalent: line.converts().then_some(out_base),
         rejects,
         wip_start,
         wip_end,

@@ -80,7 +80,15 @@ fn resolve(
                 &stock,
             );
             line.outfeed = outfeed;
-            line.materials = materials;
+            // Written per unit the station makes (a case takes one sheet of film), consumed
+            // as the station takes its input.
+            line.materials = materials
+                .into_iter()
+                .map(|mut m| {
+                    m.per_unit /= line.stations.get(m.station).map_or(1, |s| s.takes) as f64;
+                    m
+                })
+                .collect();
             lines.push(line);
         }
     }

@@ -15,6 +15,7 @@ mod stock;
 mod templates;
 mod timeline;
 mod twin;
+mod units;
 
 use twin_models::kpi::{LineKpis, RunKpis};
 use twin_models::{RunSpec, Scenario, load_scenario, replicate};

@@ -32,6 +32,10 @@ pub struct LineFile {
     /// { "cola-2l" = 0.7 }.
     #[serde(default)]
     pub speed_factors: BTreeMap<String, f64>,
+    /// What the line takes in, e.g. "bottle" (the unit of its first station's input, of
+    /// `rated_speed` and of bottle equivalents in the KPIs). Default "unit".
+    #[serde(default)]
+    pub unit: Option<String>,
     /// The stations (at least one, here or in the template).
     #[serde(default)]
     pub stations: Vec<StationFile>,
@@ -157,6 +161,14 @@ pub struct StationFile {
     /// Processing time per unit as a distribution, e.g. "exp(2s)" (give this or `speed`).
     #[serde(default)]
     pub processing_time: Option<String>,
+    /// Units of its input it makes one of its own unit from, e.g. 24 for a packer making
+    /// cases of 24 bottles. Its speed, processing time, counts and rejects are in its
+    /// own unit. Default 1.
+    #[serde(default)]
+    pub takes: Option<u64>,
+    /// Name of what it makes, e.g. "case" (default: what it takes).
+    #[serde(default)]
+    pub unit: Option<String>,
     /// Fraction of processed units rejected, 0 ≤ r < 1. Default 0.
     #[serde(default)]
     pub reject_rate: Option<f64>,

@@ -29,6 +29,8 @@ pub struct Line {
     pub planned_stops: Vec<PlannedStop>,
     /// Level switches on the buffers, each driving a machine.
     pub switches: Vec<LevelSwitch>,
+    /// Name of what the line takes in (its base unit, of bottle equivalents).
+    pub unit: String,
     /// Simulate unit by unit even where fluid flow would be exact.
     pub force_discrete: bool,
     /// Finished pallets picked up by the fleet.
@@ -38,6 +40,20 @@ pub struct Line {
 }
 
 impl Line {
+    /// Base units (what the line takes in) in one unit made by station `i`: the product
+    /// of the `takes` up to and including it.
+    pub fn equivalent(&self, i: usize) -> u64 {
+        self.stations[..=i]
+            .iter()
+            .map(|s| s.takes)
+            .fold(1u64, u64::saturating_mul)
+    }
+
+    /// Whether some station makes a unit of another size than it takes.
+    pub fn converts(&self) -> bool {
+        self.stations.iter().any(|s| s.takes != 1)
+    }
+
     /// Whether the line runs as fluid flow (rates that change only at events) rather than
     /// unit by unit: true when supply is unlimited and every machine has a fixed cycle.
     pub fn is_fluid(&self) -> bool {
@@ -86,6 +102,10 @@ pub struct Station {
     pub process: Process,
     /// Fraction of processed units rejected.
     pub reject_rate: f64,
+    /// Units of its input per unit it makes (1 unless it packs).
+    pub takes: u64,
+    /// Name of what it makes.
+    pub unit: String,
     /// Speed factor per product (1.0 = nominal).
     pub speed_factors: Vec<f64>,
     /// Breakdown and micro-stop modes.

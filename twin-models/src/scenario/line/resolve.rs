@@ -155,6 +155,20 @@ pub(crate) fn resolve_line(
         &vec![1.0; products.len()],
         products,
     );
+    // Base units in one unit of each station's output, for shares of the rated speed.
+    let mut equivalents = Vec::with_capacity(lf.stations.len());
+    let mut eq = 1u64;
+    for (si, sf) in lf.stations.iter().enumerate() {
+        let takes = sf.takes.unwrap_or(1);
+        if takes == 0 {
+            c.fail(
+                &at(base, &[k("stations"), i(si), k("takes")]),
+                "a station takes at least one unit of its input per unit it makes",
+            );
+        }
+        eq = eq.saturating_mul(takes.max(1));
+        equivalents.push(eq);
+    }
     let line_rates = LineRates {
         rated,
         rated_given: lf.rated_speed.is_some(),
@@ -179,7 +193,15 @@ pub(crate) fn resolve_line(
                 ),
             );
         }
-        if let Some(s) = resolve_station(c, &p, sf, products, &line_matrix, &line_rates) {
+        if let Some(s) = resolve_station(
+            c,
+            &p,
+            sf,
+            products,
+            &line_matrix,
+            &line_rates,
+            equivalents[si],
+        ) {
             stations.push(s);
         }
     }
@@ -216,8 +238,10 @@ pub(crate) fn resolve_line(
             (None, Some(a)) => {
                 let ap = at(&p, &[k("accumulation")]);
                 let time = c.duration(&ap, a);
+                // In the buffer's unit: what the station before it makes.
+                let per = from.map_or(1, |f| equivalents[f]);
                 match (time, rated) {
-                    (Some(t), Some(rated)) => Some(Some(accumulated_units(rated, t))),
+                    (Some(t), Some(rated)) => Some(Some(accumulated_units(rated, t) / per)),
                     (Some(_), None) => {
                         line_rates.refuse_without_rated(c, &ap, "an accumulation time");
                         None
@@ -330,6 +354,54 @@ pub(crate) fn resolve_line(
         }
     }
 
+    // A station that makes one unit of several takes them all at once: the buffer before
+    // it must hold them (the unit its upstream neighbour holds cannot be part of them).
+    if endpoints_known {
+        for (si, sf) in lf.stations.iter().enumerate().skip(1) {
+            let takes = sf.takes.unwrap_or(1);
+            if let (Some((_, bi)), Some(buffer)) = (next_of[si - 1], buffers.get(si - 1))
+                && takes > 1
+                && buffer.capacity.is_some_and(|cap| cap < takes)
+            {
+                c.fail(
+                    &at(base, &[k("buffers"), i(bi), k("capacity")]),
+                    format!(
+                        "`{}` takes {takes} units at once, more than this buffer before it holds",
+                        sf.name
+                    ),
+                );
+            }
+        }
+    }
+    if let (
+        Some(Source::Arrivals {
+            queue_capacity: Some(q),
+            ..
+        }),
+        Some(first),
+    ) = (&source, lf.stations.first())
+        && first.takes.unwrap_or(1) > *q
+    {
+        c.fail(
+            &at(base, &[k("source"), k("queue_capacity")]),
+            format!(
+                "`{}` takes {} arrivals at once, more than the queue holds",
+                first.name,
+                first.takes.unwrap_or(1)
+            ),
+        );
+    }
+    // What each station makes: its own name for it, else what it takes.
+    let mut input_unit = lf.unit.clone().unwrap_or_else(|| "unit".to_string());
+    for (s, sf) in stations.iter_mut().zip(&lf.stations) {
+        s.unit = match (&sf.unit, s.takes) {
+            (Some(u), _) => u.clone(),
+            (None, 1) => input_unit.clone(),
+            (None, n) => format!("pack of {n}"),
+        };
+        input_unit = s.unit.clone();
+    }
+
     let switches = if endpoints_known {
         resolve_switches(c, base, lf, &next_of, &names, &buffers)
     } else {
@@ -421,6 +493,7 @@ pub(crate) fn resolve_line(
         repeat_schedule,
         planned_stops,
         switches,
+        unit: lf.unit.clone().unwrap_or_else(|| "unit".to_string()),
         force_discrete: lf.engine == Some(EngineChoice::Discrete),
         outfeed: None,
         materials: Vec::new(),
@@ -518,8 +591,15 @@ struct LineRates<'a> {
 }
 
 impl LineRates<'_> {
-    /// A station's speed: a rate, or a share of the rated speed (milli-units per hour).
-    fn station_rate(&self, c: &mut Checker<'_>, path: &[Seg], text: &str) -> Option<u64> {
+    /// A station's speed: a rate, or a share of the rated speed (milli-units per hour of
+    /// its own unit, worth `equivalent` base units).
+    fn station_rate(
+        &self,
+        c: &mut Checker<'_>,
+        path: &[Seg],
+        text: &str,
+        equivalent: u64,
+    ) -> Option<u64> {
         let Some(share) = text.trim().strip_suffix('%') else {
             return parse_rate(text).map_err(|e| c.fail(path, e)).ok();
         };
@@ -542,7 +622,7 @@ impl LineRates<'_> {
             return None;
         };
         // Multiplied before dividing, so whole shares of whole rates stay exact.
-        let milli = (rated as f64 * pct / 100.0).round();
+        let milli = (rated as f64 * pct / 100.0 / equivalent as f64).round();
         if !(1.0..=1e15).contains(&milli) {
             c.fail(
                 path,
@@ -733,11 +813,12 @@ fn resolve_station(
     products: &[String],
     line_matrix: &ChangeoverMatrix,
     line: &LineRates<'_>,
+    equivalent: u64,
 ) -> Option<Station> {
     let n_before = c.problems();
     let process = match (&sf.speed, &sf.processing_time) {
         (Some(s), None) => line
-            .station_rate(c, &at(p, &[k("speed")]), s)
+            .station_rate(c, &at(p, &[k("speed")]), s, equivalent)
             .map(Process::Rate),
         (None, Some(t)) => {
             let d = c.distribution(&at(p, &[k("processing_time")]), t);
@@ -836,6 +917,8 @@ fn resolve_station(
         kind: sf.kind,
         process: process?,
         reject_rate,
+        takes: sf.takes.unwrap_or(1).max(1),
+        unit: sf.unit.clone().unwrap_or_default(),
         speed_factors,
         failures,
         changeover,

@@ -31,7 +31,8 @@ pub struct MaterialFile {
     pub name: String,
     /// Station that uses it.
     pub station: String,
-    /// Material units per unit the station takes. Default 1.
+    /// Material units per unit the station makes, in its own unit (film per case at a
+    /// packer that takes 24 bottles; per bottle at a filler). Default 1.
     #[serde(default)]
     pub per_unit: Option<f64>,
     /// Material units one vehicle load brings.

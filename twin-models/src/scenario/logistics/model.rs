@@ -26,7 +26,8 @@ pub struct Material {
     pub name: String,
     /// Station (index in flow order) that uses it.
     pub station: usize,
-    /// Material units per unit taken.
+    /// Material units per unit of input the station takes (the file's figure per unit
+    /// it makes, divided by what it takes for one).
     pub per_unit: f64,
     /// Units per vehicle load.
     pub load: f64,
