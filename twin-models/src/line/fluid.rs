@@ -37,7 +37,7 @@ struct FStation {
     /// (divided by `takes`).
     good_fraction: f64,
     /// Units of its input per unit it makes.
-    takes: u128,
+    takes: u64,
     /// Speed step set by level switches (share of nominal).
     step: f64,
     /// Rate it could run at now (0 when unavailable), ticks per nanosecond.
@@ -71,15 +71,17 @@ impl FStation {
     /// exact count of input rejected; books the good input.
     #[inline(never)]
     fn pack_rejects(&mut self, a: u128) -> u128 {
+        let takes = u128::from(self.takes);
         let rejected_in = self.rejects_of(a);
         let before = self.processed - self.good_in;
         self.good_in += a - rejected_in;
-        (before + rejected_in) / self.takes - before / self.takes
+        (before + rejected_in) / takes - before / takes
     }
     /// Ticks of its own unit made of `good` more good ticks of input.
     #[inline(never)]
     fn packed(&self, good: u128) -> u128 {
-        (self.good_in + good) / self.takes - self.good_in / self.takes
+        let takes = u128::from(self.takes);
+        (self.good_in + good) / takes - self.good_in / takes
     }
     fn rejects_of(&self, a: u128) -> u128 {
         if self.reject_ppm == 0 {
@@ -307,7 +309,7 @@ impl FluidLine {
                         .collect(),
                     reject_ppm: (s.reject_rate * 1e6).round() as u128,
                     good_fraction: (1.0 - (s.reject_rate * 1e6).round() / 1e6) / s.takes as f64,
-                    takes: u128::from(s.takes),
+                    takes: s.takes,
                     good_in: 0,
                     step: 1.0,
                     max_rate: 0.0,

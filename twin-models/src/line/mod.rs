@@ -64,25 +64,16 @@ impl LineRuntime {
         } else {
             LineEngine::Discrete(DiscreteLine::new(streams, line, rng))
         };
-        if !line.switches.is_empty() {
-            for i in 0..line.stations.len() {
-                let core = match &mut engine {
-                    LineEngine::Fluid(f) => f.core_mut(i),
-                    LineEngine::Discrete(d) => d.core_mut(i),
-                };
-                core.step_secs = Some(Vec::new());
+        for i in 0..line.stations.len() {
+            let core = match &mut engine {
+                LineEngine::Fluid(f) => f.core_mut(i),
+                LineEngine::Discrete(d) => d.core_mut(i),
+            };
+            if !line.switches.is_empty() {
+                core.steps = Some(Box::new(station::StepLog::new(record_stops)));
             }
-        }
-        if record_stops {
-            for i in 0..line.stations.len() {
-                let core = match &mut engine {
-                    LineEngine::Fluid(f) => f.core_mut(i),
-                    LineEngine::Discrete(d) => d.core_mut(i),
-                };
+            if record_stops {
                 core.timeline = Some(Vec::new());
-                if !line.switches.is_empty() {
-                    core.step_timeline = Some(Vec::new());
-                }
             }
         }
         LineRuntime {
@@ -119,10 +110,9 @@ impl LineRuntime {
     /// Takes station `i`'s speed-step spans recorded so far (each is closed).
     pub fn take_closed_steps(&mut self, i: usize) -> Vec<(u64, u64, f64)> {
         self.core_mut(i)
-            .step_timeline
+            .steps
             .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
+            .map_or_else(Vec::new, |log| log.take_closed())
     }
 
     fn core_mut(&mut self, i: usize) -> &mut StationCore {

@@ -169,6 +169,57 @@ impl FailureClock {
     }
 }
 
+/// Time at the speed steps of a station on a line with level switches: booked when the
+/// step changes, so that booking state time costs nothing more.
+#[derive(Clone, Debug, Default)]
+pub struct StepLog {
+    /// Seconds at each step since the statistics started.
+    secs: Vec<(f64, f64)>,
+    /// Since when the current step is booked (its start, or the end of the warm-up).
+    since: SimTime,
+    /// When the current step began.
+    began: SimTime,
+    /// When recording: the spans at a step other than nominal and stop, as (start ns, end
+    /// ns, step), in the order they ended.
+    timeline: Option<Vec<(u64, u64, f64)>>,
+}
+
+impl StepLog {
+    /// A log; `record` keeps the spans too.
+    pub fn new(record: bool) -> Self {
+        StepLog {
+            timeline: record.then(Vec::new),
+            ..StepLog::default()
+        }
+    }
+
+    /// Books the time at `step`, left at `now`.
+    fn leave(&mut self, step: f64, now: SimTime) {
+        let dt = now.since(self.since).as_secs_f64();
+        match self.secs.iter_mut().find(|(s, _)| *s == step) {
+            Some(entry) => entry.1 += dt,
+            None => self.secs.push((step, dt)),
+        }
+        if let Some(log) = &mut self.timeline
+            && step != 0.0
+            && step != 1.0
+            && now > self.began
+        {
+            log.push((self.began.0, now.0, step));
+        }
+        self.since = now;
+        self.began = now;
+    }
+
+    /// Takes the spans recorded so far (each is closed).
+    pub fn take_closed(&mut self) -> Vec<(u64, u64, f64)> {
+        self.timeline
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+}
+
 /// The part of a station both engines share: availability flags, product, time accounts,
 /// counters and random streams.
 #[derive(Clone, Debug)]
@@ -201,16 +252,9 @@ pub struct StationCore {
     pub switch_stop: Option<StationState>,
     /// The speed step set by level switches (share of nominal; 0 when stopped).
     pub step: f64,
-    /// On a line with level switches: seconds at each step since the statistics started,
-    /// booked when the step changes (so that booking state time costs nothing more).
-    pub step_secs: Option<Vec<(f64, f64)>>,
-    /// Since when `step` is booked (its start, or the end of the warm-up).
-    pub step_since: SimTime,
-    /// When the station began to run at `step`.
-    pub step_began: SimTime,
-    /// When recording on a line with level switches: the spans at a speed step other
-    /// than nominal and stop, as (start ns, end ns, step), in the order they ended.
-    pub step_timeline: Option<Vec<(u64, u64, f64)>>,
+    /// On a line with level switches: the time at each step (kept out of line: plain
+    /// lines do not carry it).
+    pub steps: Option<Box<StepLog>>,
     /// When recording: the spans a stop state held the whole station (down, setup,
     /// micro-stop, planned stop, material or outfeed hold), as (start ns, end ns, state),
     /// from time 0, joined where one state runs on.
@@ -271,10 +315,7 @@ impl StationCore {
             changeover: station.changeover.clone(),
             switch_stop: None,
             step: 1.0,
-            step_secs: None,
-            step_since: SimTime::ZERO,
-            step_began: SimTime::ZERO,
-            step_timeline: None,
+            steps: None,
             timeline: None,
         }
     }
@@ -371,10 +412,10 @@ impl StationCore {
     /// Starts the statistics afresh at `now` (end of warm-up).
     pub fn reset_statistics(&mut self, now: SimTime) {
         self.times = [0.0; 7];
-        if let Some(steps) = &mut self.step_secs {
-            steps.clear();
+        if let Some(log) = &mut self.steps {
+            log.secs.clear();
+            log.since = now;
         }
-        self.step_since = now;
         self.last_account = now;
         self.baseline = self.counters;
     }
@@ -384,49 +425,36 @@ impl StationCore {
         if step == self.step {
             return;
         }
-        let dt = now.since(self.step_since).as_secs_f64();
-        if let Some(steps) = &mut self.step_secs {
-            match steps.iter_mut().find(|(s, _)| *s == self.step) {
-                Some(entry) => entry.1 += dt,
-                None => steps.push((self.step, dt)),
-            }
-        }
-        if let Some(log) = &mut self.step_timeline
-            && self.step != 0.0
-            && self.step != 1.0
-            && now > self.step_began
-        {
-            log.push((self.step_began.0, now.0, self.step));
+        if let Some(log) = &mut self.steps {
+            log.leave(self.step, now);
         }
         self.step = step;
-        self.step_since = now;
-        self.step_began = now;
     }
 
     /// The speed-step spans recorded, with the one still running closed at `end`.
     pub fn step_spans_to(&self, end: SimTime) -> Vec<(u64, u64, f64)> {
-        let mut spans = self.step_timeline.clone().unwrap_or_default();
-        if self.step_timeline.is_some()
-            && self.step != 0.0
-            && self.step != 1.0
-            && end > self.step_began
-        {
-            spans.push((self.step_began.0, end.0, self.step));
+        let Some(log) = &self.steps else {
+            return Vec::new();
+        };
+        let mut spans = log.timeline.clone().unwrap_or_default();
+        if log.timeline.is_some() && self.step != 0.0 && self.step != 1.0 && end > log.began {
+            spans.push((log.began.0, end.0, self.step));
         }
         spans
     }
 
     /// Seconds at speed step `step` since the statistics started, up to `end`.
     pub fn secs_at_step(&self, step: f64, end: SimTime) -> f64 {
-        let booked = self
-            .step_secs
-            .as_deref()
-            .unwrap_or_default()
+        let Some(log) = &self.steps else {
+            return 0.0;
+        };
+        let booked = log
+            .secs
             .iter()
             .find(|(s, _)| *s == step)
             .map_or(0.0, |e| e.1);
         if step == self.step {
-            booked + end.since(self.step_since).as_secs_f64()
+            booked + end.since(log.since).as_secs_f64()
         } else {
             booked
         }
