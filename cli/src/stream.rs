@@ -129,7 +129,18 @@ impl RunFiles {
             .map_err(failed(&path))?;
         let mut buf = Vec::new();
         let stations = output.timeline.take().unwrap_or_default();
-        for (k, station) in stations.iter().enumerate() {
+        // Piece k of the scratch file is station k's stops; piece n + k its speed steps.
+        // Each piece in the order written, then what the run still held.
+        let n = stations.len();
+        let parts = stations.iter().enumerate().map(|(k, st)| {
+            let rest = twin_models::line::stops_csv(&st.line, &st.station, &st.stops);
+            (k, rest)
+        });
+        let steps = stations.iter().enumerate().map(|(k, st)| {
+            let rest = twin_models::line::steps_csv(&st.line, &st.station, &st.steps);
+            (n + k, rest)
+        });
+        for (k, rest) in parts.chain(steps) {
             for &(at, len) in self.pieces.get(k).map_or(&[][..], Vec::as_slice) {
                 buf.resize(len, 0);
                 pieces
@@ -138,26 +149,6 @@ impl RunFiles {
                     .map_err(failed(&scratch_path))?;
                 timeline.write_all(&buf).map_err(failed(&path))?;
             }
-            let rest =
-                twin_models::line::stops_csv(&station.line, &station.station, &station.stops);
-            timeline.write_all(rest.as_bytes()).map_err(failed(&path))?;
-        }
-        // Then the speed steps, station by station: pieces after the stations' stops.
-        for (k, station) in stations.iter().enumerate() {
-            for &(at, len) in self
-                .pieces
-                .get(stations.len() + k)
-                .map_or(&[][..], Vec::as_slice)
-            {
-                buf.resize(len, 0);
-                pieces
-                    .seek(SeekFrom::Start(at))
-                    .and_then(|_| pieces.read_exact(&mut buf))
-                    .map_err(failed(&scratch_path))?;
-                timeline.write_all(&buf).map_err(failed(&path))?;
-            }
-            let rest =
-                twin_models::line::steps_csv(&station.line, &station.station, &station.steps);
             timeline.write_all(rest.as_bytes()).map_err(failed(&path))?;
         }
         timeline.flush().map_err(failed(&path))?;

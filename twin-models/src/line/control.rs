@@ -13,6 +13,15 @@ use super::station::{StationCore, StationState};
 use crate::scenario::LevelSwitch;
 use sim::{Calendar, SimTime};
 
+/// A speed step as people write it: "stop", or a share of nominal speed like "90%".
+pub fn step_name(step: f64) -> String {
+    if step == 0.0 {
+        "stop".to_string()
+    } else {
+        format!("{}%", (step * 1e6).round() / 1e4)
+    }
+}
+
 /// One switch's state.
 #[derive(Clone, Debug)]
 struct Switch {

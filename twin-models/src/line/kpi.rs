@@ -309,11 +309,7 @@ fn step_shares(
         .map(|step| {
             let t = core.secs_at_step(step, end);
             SpeedStepShare {
-                name: if step == 0.0 {
-                    "stop".to_string()
-                } else {
-                    format!("{}%", (step * 1e6).round() / 1e4)
-                },
+                name: super::control::step_name(step),
                 step,
                 share: if total > 0.0 { t / total } else { 0.0 },
             }

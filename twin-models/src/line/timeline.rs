@@ -36,29 +36,30 @@ pub fn timeline_csv(timeline: &[StationTimeline]) -> String {
 
 /// One station's speed-step spans as the CSV lines of [`timeline_csv`].
 pub fn steps_csv(line: &str, station: &str, steps: &[(u64, u64, f64)]) -> String {
-    let mut out = String::new();
-    for &(a, b, step) in steps {
-        out.push_str(&format!(
-            "{},{},speed {}%,{},{}\n",
-            line,
-            station,
-            (step * 1e6).round() / 1e4,
-            SimDuration(a).as_secs_f64(),
-            SimDuration(b).as_secs_f64()
-        ));
-    }
-    out
+    spans_csv(
+        line,
+        station,
+        steps
+            .iter()
+            .map(|&(a, b, step)| (a, b, format!("speed {}", super::control::step_name(step)))),
+    )
 }
 
 /// One station's `stops` as the CSV lines of [`timeline_csv`].
 pub fn stops_csv(line: &str, station: &str, stops: &[(u64, u64, StationState)]) -> String {
+    spans_csv(
+        line,
+        station,
+        stops.iter().map(|&(a, b, s)| (a, b, s.name().to_string())),
+    )
+}
+
+/// CSV lines `line,station,state,start_s,end_s` of (start ns, end ns, state) spans.
+fn spans_csv(line: &str, station: &str, spans: impl Iterator<Item = (u64, u64, String)>) -> String {
     let mut out = String::new();
-    for &(a, b, state) in stops {
+    for (a, b, state) in spans {
         out.push_str(&format!(
-            "{},{},{},{},{}\n",
-            line,
-            station,
-            state.name(),
+            "{line},{station},{state},{},{}\n",
             SimDuration(a).as_secs_f64(),
             SimDuration(b).as_secs_f64()
         ));

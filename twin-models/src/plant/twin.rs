@@ -378,27 +378,28 @@ impl<S: Borrow<Scenario>> Twin<S> {
     /// micro-stop, planned stop and material or outfeed holds; working, starved and blocked
     /// time lie between them. Empty when the run does not record series.
     pub fn station_timeline(&self, line: usize, station: usize) -> &[(u64, u64, StationState)] {
+        self.station_core(line, station)
+            .and_then(|core| core.timeline.as_deref())
+            .unwrap_or(&[])
+    }
+
+    /// Station `station` of line `line`, if there is one.
+    fn station_core(&self, line: usize, station: usize) -> Option<&crate::line::StationCore> {
         self.plant
             .model
             .lines
             .get(line)
             .and_then(|&e| self.plant.sim.world.get::<LineRuntime>(e))
             .filter(|rt| station < rt.stations())
-            .and_then(|rt| rt.core(station).timeline.as_deref())
-            .unwrap_or(&[])
+            .map(|rt| rt.core(station))
     }
 
     /// The speed-step spans of station `station` of line `line` so far (the running one
     /// up to now), as (start ns, end ns, share of nominal); empty on lines without level
     /// switches or when nothing is recorded.
     pub fn station_steps(&self, line: usize, station: usize) -> Vec<(u64, u64, f64)> {
-        self.plant
-            .model
-            .lines
-            .get(line)
-            .and_then(|&e| self.plant.sim.world.get::<LineRuntime>(e))
-            .filter(|rt| station < rt.stations())
-            .map(|rt| rt.core(station).step_spans_to(self.now()))
+        self.station_core(line, station)
+            .map(|core| core.step_spans_to(self.now()))
             .unwrap_or_default()
     }
 
