@@ -5,8 +5,8 @@
 //! invariants:
 //! - [`Target::Scenario`]: a scenario file is loaded; one that loads and whose run is
 //!   estimated at most [`RUN_WORK`] units of work is run, and every line conserves
-//!   units (`units_in = units_out + rejects + wip_end − wip_start`) with state fractions
-//!   summing to 1;
+//!   units (`units_in = units_out + rejects + wip_end − wip_start`, in base units on a line
+//!   that packs) with state fractions summing to 1;
 //! - [`Target::Ndjson`] and [`Target::Csv`]: a feed file is decoded, parsed and ingested,
 //!   and every line is accounted for (lines in = applied + duplicates + quarantined); the
 //!   parallel NDJSON reader agrees with the serial one;
@@ -209,7 +209,9 @@ fn scenario(
     }
     let out = simulate(&s, spec);
     for line in &out.kpis.lines {
-        let balance = line.units_out + line.rejects + line.wip_end - line.wip_start;
+        // In the line's base unit: a line that packs gives its output in it too.
+        let out = line.units_out_equivalent.unwrap_or(line.units_out);
+        let balance = out + line.rejects + line.wip_end - line.wip_start;
         if line.units_in != balance {
             return Err(format!(
                 "line {}: units_in {} ≠ out + rejects + wip_end − wip_start = {balance}",

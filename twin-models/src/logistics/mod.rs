@@ -10,6 +10,7 @@
 
 use crate::alerts::{AlertLog, PlantAlert};
 use crate::line::{Hold, LineEvent, LineRuntime};
+use crate::scenario::logistics::model::MAX_LOADS_AT_ONCE;
 use crate::scenario::{Line, Material, Outfeed};
 use crate::units::TICKS_PER_UNIT;
 use bevy_ecs::component::Component;
@@ -237,8 +238,14 @@ impl LineLogistics {
             rt.set_hold(i, Hold::Material, out, cal);
             let stock = s.stock(taken);
             s.least_stock = s.least_stock.min(stock);
-            while stock + s.on_the_way as f64 * s.spec.load <= s.spec.trigger + 1e-9 {
+            // Bounded (a feed's count can put the stock far below the trigger): the rest
+            // are called at the next check, when a load arrives.
+            let mut called = 0.0;
+            while stock + s.on_the_way as f64 * s.spec.load <= s.spec.trigger + 1e-9
+                && called < MAX_LOADS_AT_ONCE
+            {
                 s.on_the_way += 1;
+                called += 1.0;
                 calls.push(Call::Material(m));
             }
             let rate = rt.rates(i).map(|r| r.0);

@@ -357,3 +357,23 @@ speed = "36/h"
     let l = crate::line(&s);
     assert_eq!(l.units_out, 8.0);
 }
+
+/// A material's trigger of a trillion units with loads of one (a fuzzed plant) made the
+/// line call a trillion loads at its first check, growing memory until the machine gave
+/// out; it is refused, naming the field.
+#[test]
+fn regression_a_trigger_of_too_many_loads_is_refused() {
+    let text = crate::bundled_text("plant-agv.toml");
+    let mut doc: toml::Table = toml::from_str(&text).unwrap();
+    twin_models::scenario::set_field(
+        &mut doc,
+        "lines.L1.materials.labels.trigger",
+        &toml::Value::Float(1e12),
+    )
+    .unwrap();
+    let err = load_scenario("plant-agv.toml", &toml::to_string(&doc).unwrap()).unwrap_err();
+    let d = err.diagnostics();
+    assert_eq!(d.len(), 1, "{err}");
+    assert_eq!(d[0].path, "lines[0].materials[2].trigger");
+    assert!(d[0].reason.contains("more than the 100000 loads"), "{err}");
+}

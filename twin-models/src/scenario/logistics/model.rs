@@ -47,3 +47,7 @@ pub struct Material {
     /// source.
     pub stock: Option<usize>,
 }
+
+/// Loads a line may call for one material at once (its trigger over its load): each is a
+/// transport task, made when the stock falls to the trigger.
+pub const MAX_LOADS_AT_ONCE: f64 = 100_000.0;

@@ -99,6 +99,19 @@ pub(crate) fn resolve_logistics(
         c.positive(&at(&p, &[k("per_unit")]), per_unit, "per_unit");
         c.positive(&at(&p, &[k("load")]), m.load, "the load (units)");
         c.at_least_zero(&at(&p, &[k("trigger")]), m.trigger, "the trigger (units)");
+        // Falling to the trigger calls every load it takes to be above it again, at once.
+        if m.load > 0.0 && m.trigger / m.load > super::model::MAX_LOADS_AT_ONCE {
+            c.fail(
+                &at(&p, &[k("trigger")]),
+                format!(
+                    "a trigger of {} units is {:.3e} loads of {}: more than the {} loads a line may call at once",
+                    m.trigger,
+                    m.trigger / m.load,
+                    m.load,
+                    super::model::MAX_LOADS_AT_ONCE
+                ),
+            );
+        }
         let initial = m.initial.unwrap_or(m.trigger + m.load);
         c.at_least_zero(
             &at(&p, &[k("initial")]),
