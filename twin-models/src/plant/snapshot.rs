@@ -21,6 +21,9 @@ pub struct StationSnapshot {
     pub failures: u64,
     /// Changeovers since time 0.
     pub changeovers: u64,
+    /// The speed step level switches set: a share of nominal speed, 0 when they stop it
+    /// (1 on lines without switches).
+    pub speed_step: f64,
 }
 
 /// A buffer (accumulation conveyor) at an instant.

@@ -326,6 +326,7 @@ impl<S: Borrow<Scenario>> Twin<S> {
                         units_out: 0.0,
                         failures: 0,
                         changeovers: 0,
+                        speed_step: 1.0,
                     });
                 }
                 let s = &mut out.stations[i];
@@ -336,6 +337,7 @@ impl<S: Borrow<Scenario>> Twin<S> {
                 s.units_out = crate::units::units_done(core.counters.good) as f64;
                 s.failures = core.counters.failures;
                 s.changeovers = core.counters.setups;
+                s.speed_step = core.step;
             }
             out.buffers.truncate(line.buffers.len());
             for (b, buf) in line.buffers.iter().enumerate() {

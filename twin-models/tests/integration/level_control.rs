@@ -328,3 +328,19 @@ fn bad_switches_are_refused_by_field() {
         "{err}"
     );
 }
+
+/// A twin's snapshot says at which step each machine runs: the filler of the textbook case
+/// is stopped by its switch at 200 s (over [160, 260]) and running again at 300 s.
+#[test]
+fn the_snapshot_shows_the_speed_step() {
+    let s = crate::bundled("textbook/level-switch.toml");
+    let mut twin = twin_models::Twin::new(&s, RunSpec::of(&s));
+    let mut at = |secs: u64| {
+        twin.advance_to(sim::SimTime(secs * 1_000_000_000));
+        let snap = twin.snapshot();
+        let a = &snap.lines[0].stations[0];
+        (a.speed_step, a.state)
+    };
+    assert_eq!(at(200), (0.0, StationState::Blocked));
+    assert_eq!(at(300), (1.0, StationState::Working));
+}

@@ -57,6 +57,10 @@ pub fn show(
                 &[
                     ("kind", kind),
                     ("product", st.product.clone()),
+                    (
+                        "speed step",
+                        twin_models::line::control::step_name(st.speed_step),
+                    ),
                     ("units out", format!("{:.0}", st.units_out)),
                     ("breakdowns", st.failures.to_string()),
                     ("changeovers", st.changeovers.to_string()),
