@@ -36,8 +36,6 @@ struct FStation {
     /// Ticks out per tick processed: good ones (1 − reject rate), made into its own unit
     /// (divided by `takes`).
     good_fraction: f64,
-    /// Units of its input per unit it makes.
-    takes: u64,
     /// Speed step set by level switches (share of nominal).
     step: f64,
     /// Rate it could run at now (0 when unavailable), ticks per nanosecond.
@@ -48,8 +46,26 @@ struct FStation {
     limit: StationState,
     /// Ticks processed since the start (for exact reject counting).
     processed: u128,
-    /// Good ticks of input processed since the start (made into `takes`-fold units).
+    /// A station that makes its own unit of several of its input: how (out of line, so
+    /// that the others stay small).
+    pack: Option<Box<Pack>>,
+}
+
+/// How a station makes one unit of several of its input.
+#[derive(Clone, Debug)]
+struct Pack {
+    /// Units of its input per unit it makes.
+    takes: u128,
+    /// Good ticks of input processed since the start.
     good_in: u128,
+}
+
+impl Pack {
+    /// Ticks of its own unit made of `good` more good ticks of input.
+    #[inline(never)]
+    fn packed(&self, good: u128) -> u128 {
+        (self.good_in + good) / self.takes - self.good_in / self.takes
+    }
 }
 
 impl FStation {
@@ -61,27 +77,21 @@ impl FStation {
     #[inline(always)]
     fn good_of<const PACKS: bool>(&self, a: u128) -> u128 {
         let good = a - self.rejects_of(a);
-        if PACKS && self.takes != 1 {
-            self.packed(good)
-        } else {
-            good
+        match &self.pack {
+            Some(pack) if PACKS => pack.packed(good),
+            _ => good,
         }
     }
     /// Rejects, in ticks of its own unit, of processing `a` more ticks of input, from the
     /// exact count of input rejected; books the good input.
     #[inline(never)]
     fn pack_rejects(&mut self, a: u128) -> u128 {
-        let takes = u128::from(self.takes);
         let rejected_in = self.rejects_of(a);
-        let before = self.processed - self.good_in;
-        self.good_in += a - rejected_in;
-        (before + rejected_in) / takes - before / takes
-    }
-    /// Ticks of its own unit made of `good` more good ticks of input.
-    #[inline(never)]
-    fn packed(&self, good: u128) -> u128 {
-        let takes = u128::from(self.takes);
-        (self.good_in + good) / takes - self.good_in / takes
+        let processed = self.processed;
+        let pack = self.pack.as_mut().expect("called for a packing station");
+        let before = processed - pack.good_in;
+        pack.good_in += a - rejected_in;
+        (before + rejected_in) / pack.takes - before / pack.takes
     }
     fn rejects_of(&self, a: u128) -> u128 {
         if self.reject_ppm == 0 {
@@ -309,8 +319,12 @@ impl FluidLine {
                         .collect(),
                     reject_ppm: (s.reject_rate * 1e6).round() as u128,
                     good_fraction: (1.0 - (s.reject_rate * 1e6).round() / 1e6) / s.takes as f64,
-                    takes: s.takes,
-                    good_in: 0,
+                    pack: (s.takes > 1).then(|| {
+                        Box::new(Pack {
+                            takes: u128::from(s.takes),
+                            good_in: 0,
+                        })
+                    }),
                     step: 1.0,
                     max_rate: 0.0,
                     rate: 0.0,
@@ -539,7 +553,7 @@ impl FluidLine {
         for i in 0..n {
             let s = &mut self.stations[i];
             let good = g[i];
-            let rejects = if !PACKS || s.takes == 1 {
+            let rejects = if !PACKS || s.pack.is_none() {
                 a[i] - good
             } else {
                 s.pack_rejects(a[i])
