@@ -9,9 +9,9 @@
 //! when none acts. Both engines share this: they report levels and apply the steps.
 
 use super::events::LineEvent;
-use super::station::{StationCore, StationState};
+use super::station::StationState;
 use crate::scenario::LevelSwitch;
-use sim::{Calendar, SimTime};
+use sim::Calendar;
 
 /// A speed step as people write it: "stop", or a share of nominal speed like "90%".
 pub fn step_name(step: f64) -> String {
@@ -91,7 +91,12 @@ impl Control {
         control
     }
 
-    /// Whether a switch started or stopped acting since the last call.
+    /// Whether a switch started or stopped acting since the steps were last taken.
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// As [`Control::changed`], and the change counts as taken.
     pub fn take_changed(&mut self) -> bool {
         std::mem::take(&mut self.changed)
     }
@@ -110,33 +115,25 @@ impl Control {
         self.switches.is_empty()
     }
 
-    /// Sets station `core`'s stop and step (number `i`) from the switches acting on it at
-    /// `now`, with its state time booked up to now by the caller. Returns whether anything
-    /// changed.
-    pub fn apply(&self, i: usize, core: &mut StationCore, now: SimTime) -> bool {
-        let (step, stop) = (self.step(i), self.stop_state(i));
-        if core.step == step && core.switch_stop == stop {
-            return false;
-        }
-        core.set_step(now, step);
-        core.switch_stop = stop;
-        true
+    /// What the switches acting on station `i` set: its step and why it is stopped, if
+    /// it is (see [`super::StationCore::follow`]).
+    pub fn setting(&self, i: usize) -> (f64, Option<StationState>) {
+        (self.step(i), self.stop_state(i))
     }
 
     /// Reads buffer `b`'s `level` (within `tolerance` of a threshold counts as reaching
     /// it). Switches whose signal changed schedule their time-out, or follow it now when
-    /// they have none; returns whether any switch started or stopped acting now.
+    /// they have none ([`Control::take_changed`] then says so).
     pub fn sense(
         &mut self,
         b: usize,
         level: u128,
         tolerance: u128,
         cal: &mut impl Calendar<LineEvent>,
-    ) -> bool {
+    ) {
         let Some(list) = self.by_buffer.get(b) else {
-            return false;
+            return;
         };
-        let mut acted = false;
         let mut signalled = false;
         for &k in list {
             let s = &mut self.switches[k as usize];
@@ -165,7 +162,6 @@ impl Control {
             if s.spec.delay.0 == 0 {
                 s.acting = signal;
                 s.switchings += 1;
-                acted = true;
                 self.changed = true;
             } else {
                 cal.after(
@@ -180,21 +176,19 @@ impl Control {
         if signalled {
             self.next[b] = self.waiting_levels(b);
         }
-        acted
     }
 
     /// A time-out ran out: the switch follows its signal if the time-out is still the
-    /// pending one. Returns the machine it drives when the switch started or stopped
-    /// acting.
-    pub fn due(&mut self, switch: u16, epoch: u32) -> Option<usize> {
-        let s = self.switches.get_mut(switch as usize)?;
-        if s.epoch != epoch || s.signal == s.acting {
-            return None;
+    /// pending one ([`Control::take_changed`] then says so).
+    pub fn due(&mut self, switch: u16, epoch: u32) {
+        let Some(s) = self.switches.get_mut(switch as usize) else {
+            return;
+        };
+        if s.epoch == epoch && s.signal != s.acting {
+            s.acting = s.signal;
+            s.switchings += 1;
+            self.changed = true;
         }
-        s.acting = s.signal;
-        s.switchings += 1;
-        self.changed = true;
-        Some(s.spec.machine)
     }
 
     /// The step machine `i` runs at now: the lowest of the switches acting on it, 1 when
@@ -265,7 +259,7 @@ impl Control {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sim::SimDuration;
+    use sim::{SimDuration, SimTime};
 
     /// A calendar that keeps what is scheduled.
     struct Log {
@@ -294,6 +288,18 @@ mod tests {
         Control::new(&[spec], 1, 1)
     }
 
+    /// Whether reading `level` on buffer 0 made a switch start or stop acting.
+    fn sensed(c: &mut Control, level: u128, cal: &mut Log) -> bool {
+        c.sense(0, level, 0, cal);
+        c.take_changed()
+    }
+
+    /// Whether a time-out made a switch start or stop acting.
+    fn fired(c: &mut Control, (switch, epoch): (u16, u32)) -> bool {
+        c.due(switch, epoch);
+        c.take_changed()
+    }
+
     fn due_of(e: &(SimTime, LineEvent)) -> (u16, u32) {
         match e.1 {
             LineEvent::SwitchDue { switch, epoch } => (switch, epoch),
@@ -308,13 +314,13 @@ mod tests {
             now: SimTime::ZERO,
             events: Vec::new(),
         };
-        assert!(!c.sense(0, 79, 0, &mut cal));
-        assert!(c.sense(0, 80, 0, &mut cal), "acts at `on`");
+        assert!(!sensed(&mut c, 79, &mut cal));
+        assert!(sensed(&mut c, 80, &mut cal), "acts at `on`");
         assert_eq!(c.stop_state(0), Some(StationState::Blocked));
-        assert!(!c.sense(0, 31, 0, &mut cal), "holds above `off`");
-        assert!(c.sense(0, 30, 0, &mut cal), "lets go at `off`");
+        assert!(!sensed(&mut c, 31, &mut cal), "holds above `off`");
+        assert!(sensed(&mut c, 30, &mut cal), "lets go at `off`");
         assert_eq!(c.step(0), 1.0);
-        assert!(!c.sense(0, 79, 0, &mut cal));
+        assert!(!sensed(&mut c, 79, &mut cal));
         assert_eq!(c.switchings().next().unwrap().0, 2);
         assert!(cal.events.is_empty());
     }
@@ -326,18 +332,18 @@ mod tests {
             now: SimTime::ZERO,
             events: Vec::new(),
         };
-        assert!(!c.sense(0, 80, 0, &mut cal), "waits for its time-out");
+        assert!(!sensed(&mut c, 80, &mut cal), "waits for its time-out");
         let first = due_of(&cal.events[0]);
         assert_eq!(cal.events[0].0, SimTime(5_000_000_000));
         // The level falls to `off` before the time-out: the pending change is void.
         cal.now = SimTime(2_000_000_000);
-        assert!(!c.sense(0, 30, 0, &mut cal));
-        assert_eq!(c.due(first.0, first.1), None);
+        assert!(!sensed(&mut c, 30, &mut cal));
+        assert!(!fired(&mut c, first));
         assert_eq!(c.step(0), 1.0);
         // Rising again, the new time-out runs out with the level still high: it acts.
-        assert!(!c.sense(0, 85, 0, &mut cal));
+        assert!(!sensed(&mut c, 85, &mut cal));
         let second = due_of(&cal.events[1]);
-        assert_eq!(c.due(second.0, second.1), Some(0));
+        assert!(fired(&mut c, second));
         assert_eq!(c.step(0), 0.0);
         assert_eq!(c.switchings().next().unwrap().0, 1);
     }
@@ -359,7 +365,7 @@ mod tests {
         };
         c.sense(1, 80, 0, &mut cal);
         assert_eq!(c.step(1), 1.15);
-        c.sense(0, 5, 0, &mut cal);
+        sensed(&mut c, 5, &mut cal);
         assert_eq!(c.step(1), 0.9);
         assert_eq!(c.step(0), 1.0, "drives machine 1 only");
         assert_eq!(c.stop_state(1), None, "slowed, not stopped");

@@ -762,14 +762,16 @@ impl DiscreteLine {
     #[inline(never)]
     fn sense_level(&mut self, b: usize, cal: &mut impl Calendar<LineEvent>) {
         let level = self.buffers[b].units.len() as u128;
-        if self.control.sense(b, level, 0, cal) {
+        self.control.sense(b, level, 0, cal);
+        if self.control.take_changed() {
             self.apply_steps(cal);
         }
     }
 
     /// A switch's time-out ran out: it follows its level now.
     pub fn on_switch_due(&mut self, switch: u16, epoch: u32, cal: &mut impl Calendar<LineEvent>) {
-        if self.control.due(switch, epoch).is_some() {
+        self.control.due(switch, epoch);
+        if self.control.take_changed() {
             self.apply_steps(cal);
             self.kick(cal);
         }
@@ -779,17 +781,17 @@ impl DiscreteLine {
     /// has the rest of its unit rescaled to the new speed; one stopped keeps it.
     fn apply_steps(&mut self, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
-        self.control.take_changed();
         for i in 0..self.stations.len() {
-            let (step, stop) = (self.control.step(i), self.control.stop_state(i));
+            let setting = self.control.setting(i);
             let core = &self.stations[i].core;
-            if core.step == step && core.switch_stop == stop {
+            if (core.step, core.switch_stop) == setting {
                 continue;
             }
             self.account(i, now);
             self.pause(i, now);
             let st = &mut self.stations[i];
-            self.control.apply(i, &mut st.core, now);
+            st.core.follow(now, setting);
+            let step = setting.0;
             if step > 0.0 && st.step != step {
                 if st.phase == Phase::Working {
                     st.remaining = (st.remaining as f64 * st.step / step).round() as u64;

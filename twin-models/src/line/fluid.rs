@@ -36,8 +36,6 @@ struct FStation {
     /// Ticks out per tick processed: good ones (1 − reject rate), made into its own unit
     /// (divided by `takes`).
     good_fraction: f64,
-    /// Speed step set by level switches (share of nominal).
-    step: f64,
     /// Rate it could run at now (0 when unavailable), ticks per nanosecond.
     max_rate: f64,
     /// Rate it runs at now.
@@ -325,7 +323,6 @@ impl FluidLine {
                             good_in: 0,
                         })
                     }),
-                    step: 1.0,
                     max_rate: 0.0,
                     rate: 0.0,
                     limit: StationState::Working,
@@ -368,9 +365,11 @@ impl FluidLine {
         }
     }
 
-    /// A switch's time-out ran out (flows advanced to now): whether it changed a step.
+    /// A switch's time-out ran out (flows advanced to now): whether it changed a step
+    /// (applied when the flows are planned again).
     pub fn on_switch_due(&mut self, switch: u16, epoch: u32) -> bool {
-        self.control.due(switch, epoch).is_some()
+        self.control.due(switch, epoch);
+        self.control.changed()
     }
 
     /// Reads every buffer's level into its switches and gives each machine the stop and
@@ -385,9 +384,7 @@ impl FluidLine {
             return;
         }
         for (i, s) in self.stations.iter_mut().enumerate() {
-            if self.control.apply(i, &mut s.core, now) && s.core.step > 0.0 {
-                s.step = s.core.step;
-            }
+            s.core.follow(now, self.control.setting(i));
         }
     }
 
@@ -564,8 +561,8 @@ impl FluidLine {
             c.good += good;
             c.rejected += rejects;
             // Sped up by a level switch, the faster cycle is the ideal: performance <= 1.
-            let full = if s.step > 1.0 {
-                s.full_rate[s.core.product] * s.step
+            let full = if s.core.step > 1.0 {
+                s.full_rate[s.core.product] * s.core.step
             } else {
                 s.full_rate[s.core.product]
             };
@@ -694,7 +691,7 @@ impl FluidLine {
         for s in &mut self.stations {
             // At nominal speed the step is 1, and multiplying by 1 is exact.
             s.max_rate = if s.core.available() {
-                s.full_rate[s.core.product] * s.step
+                s.full_rate[s.core.product] * s.core.step
             } else {
                 0.0
             };

@@ -420,15 +420,20 @@ impl StationCore {
         self.baseline = self.counters;
     }
 
-    /// Sets the speed step at `now`, booking the time at the step before.
-    pub fn set_step(&mut self, now: SimTime, step: f64) {
-        if step == self.step {
-            return;
+    /// Follows what level switches set at `now` (`Control::setting`): the speed step,
+    /// booking the time at the one before, and the stop. Returns whether anything changed.
+    pub fn follow(&mut self, now: SimTime, (step, stop): (f64, Option<StationState>)) -> bool {
+        if step == self.step && stop == self.switch_stop {
+            return false;
         }
-        if let Some(log) = &mut self.steps {
-            log.leave(self.step, now);
+        if step != self.step {
+            if let Some(log) = &mut self.steps {
+                log.leave(self.step, now);
+            }
+            self.step = step;
         }
-        self.step = step;
+        self.switch_stop = stop;
+        true
     }
 
     /// The speed-step spans recorded, with the one still running closed at `end`.
