@@ -242,7 +242,15 @@ impl Playback {
     }
 
     /// Station `station` of line `line`'s spans at a speed step set by a level switch.
-    pub fn speed_steps(&self, line: usize, station: usize) -> Vec<(u64, u64, f64)> {
+    /// Recorded spans, and the one still running (see `Twin::station_steps`).
+    pub fn speed_steps(
+        &self,
+        line: usize,
+        station: usize,
+    ) -> (
+        &[twin_models::line::StepSpan],
+        Option<twin_models::line::StepSpan>,
+    ) {
         self.twin.station_steps(line, station)
     }
 

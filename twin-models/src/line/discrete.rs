@@ -610,8 +610,8 @@ impl DiscreteLine {
             .take(takes)
             .take_while(|(u, _)| u.product == first.product)
             .count();
-        let short = same < takes && units.units.len() > same;
-        if same < takes && !short {
+        // Fewer than a pack make a short one only when another product follows them.
+        if same < takes && units.units.len() == same {
             return None;
         }
         // Entry times never decrease: the last of them is the last to be ready.

@@ -22,7 +22,7 @@ pub use events::LineEvent;
 use fluid::FluidLine;
 pub use kpi::{LineKpis, Oee, SpeedStepShare, StateFractions, StationKpis, SwitchKpis};
 use sim::{Calendar, RngStreams, SimTime};
-pub use station::{Counters, StationCore, StationState};
+pub use station::{Counters, StationCore, StationState, StepSpan};
 pub use timeline::{StationTimeline, TIMELINE_CSV_HEADER, steps_csv, stops_csv, timeline_csv};
 
 /// How a line is simulated.

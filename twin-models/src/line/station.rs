@@ -169,6 +169,9 @@ impl FailureClock {
     }
 }
 
+/// A span at a speed step: (start ns, end ns, share of nominal speed).
+pub type StepSpan = (u64, u64, f64);
+
 /// Time at the speed steps of a station on a line with level switches: booked when the
 /// step changes, so that booking state time costs nothing more.
 #[derive(Clone, Debug, Default)]
@@ -438,14 +441,26 @@ impl StationCore {
 
     /// The speed-step spans recorded, with the one still running closed at `end`.
     pub fn step_spans_to(&self, end: SimTime) -> Vec<(u64, u64, f64)> {
-        let Some(log) = &self.steps else {
-            return Vec::new();
+        let (closed, open) = self.step_spans(end);
+        closed.iter().copied().chain(open).collect()
+    }
+
+    /// The speed-step spans recorded (in the order they ended), and the one still running
+    /// closed at `end`, without copying them.
+    pub fn step_spans(&self, end: SimTime) -> (&[StepSpan], Option<StepSpan>) {
+        let Some((log, closed)) = self
+            .steps
+            .as_deref()
+            .and_then(|log| Some((log, log.timeline.as_deref()?)))
+        else {
+            return (&[], None);
         };
-        let mut spans = log.timeline.clone().unwrap_or_default();
-        if log.timeline.is_some() && self.step != 0.0 && self.step != 1.0 && end > log.began {
-            spans.push((log.began.0, end.0, self.step));
-        }
-        spans
+        let open = (self.step != 0.0 && self.step != 1.0 && end > log.began).then_some((
+            log.began.0,
+            end.0,
+            self.step,
+        ));
+        (closed, open)
     }
 
     /// Seconds at speed step `step` since the statistics started, up to `end`.

@@ -396,13 +396,16 @@ impl<S: Borrow<Scenario>> Twin<S> {
             .map(|rt| rt.core(station))
     }
 
-    /// The speed-step spans of station `station` of line `line` so far (the running one
-    /// up to now), as (start ns, end ns, share of nominal); empty on lines without level
-    /// switches or when nothing is recorded.
-    pub fn station_steps(&self, line: usize, station: usize) -> Vec<(u64, u64, f64)> {
+    /// The speed-step spans of station `station` of line `line` so far, as (start ns, end
+    /// ns, share of nominal): those recorded, in the order they ended, and the running one
+    /// up to now; none on lines without level switches or when nothing is recorded.
+    pub fn station_steps(
+        &self,
+        line: usize,
+        station: usize,
+    ) -> (&[crate::line::StepSpan], Option<crate::line::StepSpan>) {
         self.station_core(line, station)
-            .map(|core| core.step_spans_to(self.now()))
-            .unwrap_or_default()
+            .map_or((&[], None), |core| core.step_spans(self.now()))
     }
 
     /// The way vehicle `v` would drive to its goal (see [`FleetRuntime::route_ahead`]);

@@ -97,8 +97,11 @@ pub fn show(ui: &mut egui::Ui, playback: &Playback, window_h: &mut f64) -> Optio
                 }
                 // Speed steps set by level switches: a narrow band through the middle.
                 let middle = bar.center().y;
-                for (a, b, step) in playback.speed_steps(li, si) {
-                    if b < t0 || a > t1 {
+                let (closed, open) = playback.speed_steps(li, si);
+                // Spans end in order: those before the window are skipped by a search.
+                let first = closed.partition_point(|&(_, end, _)| end < t0);
+                for (a, b, step) in closed[first..].iter().copied().chain(open) {
+                    if a > t1 {
                         continue;
                     }
                     let (xa, xb) = (x_of(a), x_of(b).max(x_of(a) + 1.0));

@@ -43,10 +43,7 @@ impl Line {
     /// Base units (what the line takes in) in one unit made by station `i`: the product
     /// of the `takes` up to and including it.
     pub fn equivalent(&self, i: usize) -> u64 {
-        self.stations[..=i]
-            .iter()
-            .map(|s| s.takes)
-            .fold(1u64, u64::saturating_mul)
+        self.stations[i].equivalent
     }
 
     /// Whether some station makes a unit of another size than it takes.
@@ -104,6 +101,9 @@ pub struct Station {
     pub reject_rate: f64,
     /// Units of its input per unit it makes (1 unless it packs).
     pub takes: u64,
+    /// Base units (what the line takes in) in one unit it makes: the product of the
+    /// `takes` up to and including it.
+    pub equivalent: u64,
     /// Name of what it makes.
     pub unit: String,
     /// Speed factor per product (1.0 = nominal).

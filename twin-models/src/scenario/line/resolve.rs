@@ -918,6 +918,7 @@ fn resolve_station(
         process: process?,
         reject_rate,
         takes: sf.takes.unwrap_or(1).max(1),
+        equivalent,
         unit: sf.unit.clone().unwrap_or_default(),
         speed_factors,
         failures,
