@@ -48,13 +48,9 @@ pub fn parse_set(arg: &str) -> Result<Parameter, ExperimentError> {
 }
 
 fn check_path_syntax(path: &str) -> Result<(), ExperimentError> {
-    if path.is_empty() || path.split('.').any(str::is_empty) {
-        return Err(ExperimentError::set(
-            path,
-            "a path is field names joined by dots, e.g. lines.L1.buffers.B2.capacity",
-        ));
-    }
-    Ok(())
+    twin_models::scenario::fields::split(path)
+        .map(|_| ())
+        .map_err(|e| ExperimentError::set(path, e))
 }
 
 /// Splits at commas outside brackets, braces and quotes.

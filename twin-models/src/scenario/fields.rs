@@ -36,7 +36,8 @@ pub(crate) fn set_line_field(
     set_in_table(line, schema, fields, &segments, value)
 }
 
-fn split(path: &str) -> Result<Vec<String>, String> {
+/// The field names of a dotted `path`; the error says why it is not one.
+pub fn split(path: &str) -> Result<Vec<String>, String> {
     if path.is_empty() || path.split('.').any(str::is_empty) {
         return Err(
             "a path is field names joined by dots, e.g. lines.L1.buffers.B2.capacity".into(),

@@ -158,10 +158,12 @@ fn expand_document(
 ) -> Result<Origins, ScenarioError> {
     let mut c = Checker::new(file, text);
     let mut templates: Vec<(String, toml::Table)> = Vec::new();
+    // By name: a file may hold many templates and many lines.
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
     if let Some(Value::Array(list)) = doc.remove("line_templates") {
         for (ti, (t, tf)) in list.into_iter().zip(&raw.line_templates).enumerate() {
             let p = [k("line_templates"), i(ti)];
-            if templates.iter().any(|(n, _)| *n == tf.name) {
+            if by_name.contains_key(&tf.name) {
                 c.fail(
                     &at(&p, &[k("name")]),
                     format!("line template `{}` is defined twice", tf.name),
@@ -183,6 +185,7 @@ fn expand_document(
                 continue;
             };
             t.remove("name");
+            by_name.insert(tf.name.clone(), templates.len());
             templates.push((tf.name.clone(), t));
         }
     }
@@ -206,7 +209,7 @@ fn expand_document(
             }
             continue;
         };
-        let Some(ti) = templates.iter().position(|(n, _)| n == name) else {
+        let Some(&ti) = by_name.get(name) else {
             let known: Vec<&str> = templates.iter().map(|(n, _)| n.as_str()).collect();
             c.fail(
                 &at(&p, &[k("template")]),
