@@ -172,7 +172,7 @@ pub fn summary(
         for sw in l["switches"].as_array().cloned().unwrap_or_default() {
             let _ = writeln!(
                 s,
-                "  switch {:<9}drives {}: {} switchings/h",
+                "  switch {:<9} drives {}: {} switchings/h",
                 sw["name"].as_str().unwrap_or("?"),
                 sw["machine"].as_str().unwrap_or("?"),
                 pm(&sw["switchings_per_h"], 1.0, 1, reps)

@@ -10,6 +10,7 @@
 
 use bevy::math::{Vec2, Vec3};
 use twin_models::Scenario;
+use twin_models::scenario::Line;
 use twin_models::scenario::fleet::LocationKind;
 
 /// Distance between stations of a line laid out in a row of its own, metres.
@@ -20,6 +21,8 @@ pub const LINE_PITCH: f32 = 9.0;
 pub const MACHINE: Vec3 = Vec3::new(3.2, 2.4, 2.6);
 /// Height of a conveyor's belt above the floor, metres.
 pub const BELT_HEIGHT: f32 = 0.9;
+/// Distance between parallel branches of a line, metres.
+pub const BRANCH_PITCH: f32 = 4.5;
 
 /// An axis-aligned box, for picking and framing.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -184,37 +187,56 @@ impl PlantLayout {
         let mut belts = Vec::new();
         let mut free_row = floor_bounds.map_or(0.0, |b| b.max.z + LINE_PITCH / 2.0);
         for (li, line) in scenario.lines.iter().enumerate() {
-            let n = line.stations.len();
+            let (column, across, width) = columns(line);
+            let n = column.iter().max().map_or(0, |c| c + 1);
             let spots = line_spots(scenario, li);
             let xs: Vec<f32>;
             let z: f32;
             match spots {
                 Some((anchors, z_mean)) => {
-                    xs = spread(n, &anchors);
+                    // Anchored stations anchor their columns (the first anchor of each).
+                    let mut cols: Vec<(usize, f32)> = Vec::new();
+                    for (s, x) in anchors {
+                        if !cols.iter().any(|&(c, _)| c == column[s]) {
+                            cols.push((column[s], x));
+                        }
+                    }
+                    cols.sort_by_key(|&(c, _)| c);
+                    xs = spread(n, &cols);
                     z = z_mean;
                 }
                 None => {
                     xs = (0..n).map(|i| i as f32 * STATION_PITCH).collect();
-                    z = free_row;
-                    free_row += LINE_PITCH;
+                    z = free_row + (width - 1) as f32 * BRANCH_PITCH / 2.0;
+                    free_row += LINE_PITCH + (width - 1) as f32 * BRANCH_PITCH;
                 }
             }
-            for (i, &x) in xs.iter().enumerate() {
+            let first = machines.len();
+            for (i, (&c, &a)) in column.iter().zip(&across).enumerate() {
                 machines.push(MachinePlace {
                     line: li,
                     station: i,
-                    at: Vec3::new(x, 0.0, z),
+                    at: Vec3::new(xs[c], 0.0, z + a * BRANCH_PITCH),
                 });
             }
-            for b in 0..line.buffers.len() {
-                let (a, c) = (xs[b], xs[b + 1]);
-                let dir = (c - a).signum();
+            let centre = |list: &[usize]| -> Vec3 {
+                list.iter().map(|&s| machines[first + s].at).sum::<Vec3>() / list.len() as f32
+            };
+            for (b, buf) in line.buffers.iter().enumerate() {
+                let (a, c) = (centre(&buf.from), centre(&buf.to));
+                // Along the line's axis exactly (as a series line's belts always are).
+                let dir = if a.z == c.z {
+                    Vec3::new((c.x - a.x).signum(), 0.0, 0.0)
+                } else {
+                    (c - a).normalize_or_zero()
+                };
                 let gap = MACHINE.x / 2.0;
+                let lift = Vec3::new(0.0, BELT_HEIGHT, 0.0);
                 belts.push(BeltPlace {
                     line: li,
                     buffer: b,
-                    from: Vec3::new(a + dir * gap, BELT_HEIGHT, z),
-                    to: Vec3::new(c - dir * gap, BELT_HEIGHT, z),
+                    from: a + dir * gap + lift,
+                    to: c - dir * gap + lift,
                 });
             }
         }
@@ -242,6 +264,37 @@ impl PlantLayout {
 }
 
 /// For a line with spots on the floor: x of the stations that have one (stations using
+/// Each station's column (the longest run of buffers from the line's start to it: a
+/// series line's stations stand one per column), its place across the line among the
+/// stations of its column (centred on 0, in [`BRANCH_PITCH`]s: branches side by side),
+/// and the most stations of any column.
+fn columns(line: &Line) -> (Vec<usize>, Vec<f32>, usize) {
+    let mut column = vec![0usize; line.stations.len()];
+    // Stations are listed in flow order: whatever feeds a station comes before it.
+    for (s, st) in line.stations.iter().enumerate() {
+        for &b in &st.inputs {
+            for &f in &line.buffers[b].from {
+                column[s] = column[s].max(column[f] + 1);
+            }
+        }
+    }
+    let n = column.iter().max().map_or(0, |c| c + 1);
+    let mut count = vec![0usize; n];
+    for &c in &column {
+        count[c] += 1;
+    }
+    let mut seen = vec![0usize; n];
+    let across = column
+        .iter()
+        .map(|&c| {
+            let k = seen[c];
+            seen[c] += 1;
+            k as f32 - (count[c] - 1) as f32 / 2.0
+        })
+        .collect();
+    (column, across, count.into_iter().max().unwrap_or(1))
+}
+
 /// a material by its drop, the last one by the outfeed), and the z the line runs along
 /// (the mean of its spots').
 fn line_spots(scenario: &Scenario, li: usize) -> Option<(Vec<(usize, f32)>, f32)> {
@@ -331,6 +384,47 @@ mod tests {
             spread(3, &[]),
             vec![0.0, STATION_PITCH, 2.0 * STATION_PITCH]
         );
+    }
+
+    #[test]
+    fn parallel_machines_stand_side_by_side_and_belts_join_them() {
+        let text = r#"
+name = "branches"
+[run]
+horizon = "1h"
+[[lines]]
+name = "L1"
+stations = [
+  { name = "filler", kind = "filler", speed = "36000/h" },
+  { name = "lab-1", kind = "labeller", speed = "20000/h" },
+  { name = "lab-2", kind = "labeller", speed = "20000/h" },
+  { name = "packer", kind = "packer", speed = "40000/h" },
+]
+buffers = [
+  { name = "lane-1", from = "filler", to = "lab-1", capacity = 10 },
+  { name = "lane-2", from = "filler", to = "lab-2", capacity = 10 },
+  { name = "merge", from = ["lab-1", "lab-2"], to = "packer", capacity = 10 },
+]
+"#;
+        let s = twin_models::load_scenario("b.toml", text).expect("loads");
+        let l = PlantLayout::of(&s);
+        let at = |i: usize| l.machines[i].at;
+        // Three columns; the labellers share the middle one, a branch pitch apart,
+        // either side of the filler's and packer's axis.
+        assert_eq!(at(1).x, at(2).x);
+        assert_eq!(at(1).x - at(0).x, STATION_PITCH);
+        assert_eq!(at(3).x - at(1).x, STATION_PITCH);
+        assert_eq!(at(2).z - at(1).z, BRANCH_PITCH);
+        assert_eq!(at(0).z, (at(1).z + at(2).z) / 2.0);
+        assert_eq!(at(3).z, at(0).z);
+        // Each lane runs from the filler to its labeller; the merge from between the
+        // labellers to the packer.
+        assert_eq!(l.belts.len(), 3);
+        let lane2 = &l.belts[1];
+        assert!(lane2.to.z > lane2.from.z && lane2.to.x > lane2.from.x);
+        let merge = &l.belts[2];
+        assert_eq!(merge.from.z, at(0).z);
+        assert_eq!(merge.to.x, at(3).x - MACHINE.x / 2.0);
     }
 
     #[test]

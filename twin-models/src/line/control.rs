@@ -57,11 +57,11 @@ pub struct Control {
 }
 
 impl Control {
-    /// The switches of a line with `buffers` buffers; a level of one unit is `unit` in
-    /// the engine's level unit.
-    pub fn new(switches: &[LevelSwitch], buffers: usize, unit: u128) -> Self {
+    /// The switches of a line with `buffers` buffers and `stations` stations; a level of
+    /// one unit is `unit` in the engine's level unit.
+    pub fn new(switches: &[LevelSwitch], buffers: usize, stations: usize, unit: u128) -> Self {
         let mut by_buffer = vec![Vec::new(); buffers];
-        let mut by_machine = vec![Vec::new(); buffers + 1];
+        let mut by_machine = vec![Vec::new(); stations];
         for (k, s) in switches.iter().enumerate() {
             by_buffer[s.buffer].push(k as u16);
             by_machine[s.machine].push(k as u16);
@@ -207,7 +207,7 @@ impl Control {
         self.driving(i)
             .find(|s| s.acting && s.spec.step == 0.0)
             .map(|s| {
-                if s.spec.buffer >= i {
+                if s.spec.downstream {
                     StationState::Blocked
                 } else {
                     StationState::Starved
@@ -284,8 +284,9 @@ mod tests {
             delay: SimDuration::from_secs(delay_s),
             machine: 0,
             step: 0.0,
+            downstream: true,
         };
-        Control::new(&[spec], 1, 1)
+        Control::new(&[spec], 1, 2, 1)
     }
 
     /// Whether reading `level` on buffer 0 made a switch start or stop acting.
@@ -357,8 +358,9 @@ mod tests {
             delay: SimDuration::ZERO,
             machine: 1,
             step,
+            downstream: buffer >= 1,
         };
-        let mut c = Control::new(&[spec(0, 10, 50, 0.9), spec(1, 80, 30, 1.15)], 2, 1);
+        let mut c = Control::new(&[spec(0, 10, 50, 0.9), spec(1, 80, 30, 1.15)], 2, 3, 1);
         let mut cal = Log {
             now: SimTime::ZERO,
             events: Vec::new(),

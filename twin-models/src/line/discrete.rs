@@ -4,6 +4,7 @@
 
 use super::control::Control;
 use super::events::LineEvent;
+use super::junction::{Combiner, Divider};
 use super::station::{CampaignCursor, StationCore, StationState};
 use crate::distribution::Distribution;
 use crate::scenario::{FailureBasis, Line, Process, Source, WhenFull};
@@ -37,7 +38,8 @@ struct DStation {
     remaining: u64,
     /// The speed step `remaining` is reckoned at (the one the station last ran at).
     step: f64,
-    /// When the current stretch of work began (to book elapsed work on pause).
+    /// When the current stretch of work began (to book elapsed work on pause); while
+    /// blocked, when it finished the unit it holds (a combiner's "first come").
     work_started: SimTime,
     /// Whether the unit's clock runs (a finish is scheduled): a second stop while one
     /// holds the station must not book the time between them as work.
@@ -50,6 +52,47 @@ struct DStation {
     reject_rate: f64,
     /// Units of its input per unit it makes.
     takes: usize,
+}
+
+/// Where a station takes its next unit from.
+#[derive(Clone, Copy, Debug)]
+enum Src {
+    /// The line's source (the first station).
+    Start,
+    /// The head of a buffer.
+    Buffer(usize),
+    /// Straight from a machine through a buffer of capacity 0: (buffer, machine).
+    Handoff(usize, usize),
+}
+
+/// A branching line's junctions: per station its buffers and rules, per buffer its
+/// stations and rules (series lines have none: their neighbours are `i - 1` and `i + 1`).
+#[derive(Clone, Debug)]
+struct Graph {
+    stations: Vec<Node>,
+    buffers: Vec<Edge>,
+}
+
+/// A station's place in the graph.
+#[derive(Clone, Debug)]
+struct Node {
+    inputs: Vec<usize>,
+    outputs: Vec<usize>,
+    /// Over its outputs.
+    divider: Divider,
+    /// Over its inputs.
+    combiner: Combiner,
+}
+
+/// A buffer's place in the graph.
+#[derive(Clone, Debug)]
+struct Edge {
+    from: Vec<usize>,
+    to: Vec<usize>,
+    /// Over the stations it feeds.
+    divider: Divider,
+    /// Over the stations feeding it.
+    combiner: Combiner,
 }
 
 #[derive(Clone, Debug)]
@@ -124,6 +167,8 @@ pub struct DiscreteLine {
     control: Control,
     /// Whether the line has level switches or a station that packs.
     extras: bool,
+    /// A branching line's junctions (`None`: a series line).
+    graph: Option<Box<Graph>>,
 }
 
 impl DiscreteLine {
@@ -214,8 +259,32 @@ impl DiscreteLine {
             out_base: 0,
             rejected_base: 0,
             base_at_warmup: (0, 0),
-            control: Control::new(&line.switches, line.buffers.len(), 1),
-            extras: !line.switches.is_empty() || line.converts(),
+            control: Control::new(&line.switches, line.buffers.len(), line.stations.len(), 1),
+            extras: !line.switches.is_empty() || line.converts() || !line.is_series(),
+            graph: (!line.is_series()).then(|| {
+                Box::new(Graph {
+                    stations: line
+                        .stations
+                        .iter()
+                        .map(|s| Node {
+                            inputs: s.inputs.clone(),
+                            outputs: s.outputs.clone(),
+                            divider: Divider::new(&s.divide, s.outputs.len()),
+                            combiner: Combiner::new(s.combine, s.inputs.len()),
+                        })
+                        .collect(),
+                    buffers: line
+                        .buffers
+                        .iter()
+                        .map(|b| Edge {
+                            from: b.from.clone(),
+                            to: b.to.clone(),
+                            divider: Divider::new(&b.divide, b.to.len()),
+                            combiner: Combiner::new(b.combine, b.from.len()),
+                        })
+                        .collect(),
+                })
+            }),
         }
     }
 
@@ -527,42 +596,205 @@ impl DiscreteLine {
         }
     }
 
-    /// The next unit station `i` could take, and where from.
-    fn peek_input(&self, i: usize, now: SimTime) -> Option<Unit> {
+    /// The next unit station `i` of a series line could take, and where from.
+    fn peek_input(&self, i: usize, now: SimTime) -> Option<(Src, Unit)> {
         if i == 0 {
-            return match (&self.queue, &self.arrivals) {
-                (Some(q), Some(a)) => {
-                    q.front_ready(now)
-                        .or(if q.units.is_empty() { a.holding } else { None })
-                }
-                _ => Some(Unit {
-                    product: self.cursor.product() as u16,
-                    born: now,
-                    content: 1,
-                }),
-            };
+            return self.peek_start(now).map(|u| (Src::Start, u));
         }
         let b = &self.buffers[i - 1];
         if let Some(u) = b.front_ready(now) {
-            return Some(u);
+            return Some((Src::Buffer(i - 1), u));
         }
         // A zero-capacity buffer: the unit goes straight from machine to machine.
         let up = &self.stations[i - 1];
         if b.units.is_empty() && up.phase == Phase::Blocked {
-            up.unit
+            up.unit.map(|u| (Src::Handoff(i - 1, i - 1), u))
         } else {
             None
         }
     }
 
-    /// Whether station `i`, whose next unit is `input` ([`Self::peek_input`]), must change
-    /// over with nothing of its product left to come: returns the product to change to.
+    /// The next unit the line's first station could take from the source.
+    fn peek_start(&self, now: SimTime) -> Option<Unit> {
+        match (&self.queue, &self.arrivals) {
+            (Some(q), Some(a)) => {
+                q.front_ready(now)
+                    .or(if q.units.is_empty() { a.holding } else { None })
+            }
+            _ => Some(Unit {
+                product: self.cursor.product() as u16,
+                born: now,
+                content: 1,
+            }),
+        }
+    }
+
+    /// Whether station `i` can take a unit now (idle and available): what a divider
+    /// feeding machines asks.
+    fn ready(&self, i: usize) -> bool {
+        let st = &self.stations[i];
+        st.phase == Phase::Idle && st.core.available()
+    }
+
+    /// The next unit station `i` of a branching line takes, and where from: among its
+    /// inputs that can give one now (a buffer whose head is ready and whose divider, if it
+    /// feeds several machines, picks `i`; a machine handing over through a buffer of
+    /// capacity 0 whose divider picks that buffer), the one its combiner picks.
+    fn route_in(&self, i: usize, now: SimTime) -> Option<(Src, Unit)> {
+        let g = self
+            .graph
+            .as_deref()
+            .expect("a branching line has junctions");
+        let node = &g.stations[i];
+        if node.inputs.is_empty() {
+            return self.peek_start(now).map(|u| (Src::Start, u));
+        }
+        let offer = |b: usize| -> Option<(Src, Unit, SimTime)> {
+            let buf = &self.buffers[b];
+            let edge = &g.buffers[b];
+            if buf.capacity == Some(0) {
+                let u = edge.from[0];
+                let up = &self.stations[u];
+                return (up.phase == Phase::Blocked && self.route_out(u) == Some(Some(b)))
+                    .then(|| up.unit.map(|x| (Src::Handoff(b, u), x, up.work_started)))
+                    .flatten();
+            }
+            let (unit, entered) = *buf.units.front()?;
+            if entered.0 + buf.transport > now.0 {
+                return None;
+            }
+            if edge.to.len() > 1 {
+                let pick = edge.divider.pick(
+                    edge.to
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &s)| self.ready(s))
+                        .map(|(k, _)| (k, 1)),
+                )?;
+                if edge.to[pick] != i {
+                    return None;
+                }
+            }
+            Some((Src::Buffer(b), unit, entered))
+        };
+        if let [b] = node.inputs[..] {
+            return offer(b).map(|(src, unit, _)| (src, unit));
+        }
+        let offers: Vec<Option<(Src, Unit, SimTime)>> =
+            node.inputs.iter().map(|&b| offer(b)).collect();
+        let k = node.combiner.pick(
+            offers
+                .iter()
+                .enumerate()
+                .filter_map(|(k, o)| o.map(|(_, _, t)| (k, t))),
+        )?;
+        offers[k].map(|(src, unit, _)| (src, unit))
+    }
+
+    /// Where blocked station `i` of a branching line puts its unit now: `Some(None)` off
+    /// the line's end, `Some(Some(b))` buffer `b`, `None` nowhere yet. Among its outputs
+    /// that can take a unit (a buffer with room whose combiner, if several machines feed
+    /// it, picks `i`; a buffer of capacity 0 whose machine is ready, counted as room for
+    /// one) its divider picks one; a pick of capacity 0 is handed over by the machine
+    /// after it, when that one takes it.
+    fn route_out(&self, i: usize) -> Option<Option<usize>> {
+        let g = self
+            .graph
+            .as_deref()
+            .expect("a branching line has junctions");
+        let node = &g.stations[i];
+        if node.outputs.is_empty() {
+            return Some(None);
+        }
+        let room = |b: usize| -> Option<u64> {
+            let buf = &self.buffers[b];
+            let edge = &g.buffers[b];
+            match buf.capacity {
+                Some(0) => return self.ready(edge.to[0]).then_some(1),
+                Some(c) if buf.units.len() as u64 >= c => return None,
+                _ => {}
+            }
+            if edge.from.len() > 1 {
+                let pick = edge.combiner.pick(
+                    edge.from
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &s)| self.stations[s].phase == Phase::Blocked)
+                        .map(|(k, &s)| (k, self.stations[s].work_started)),
+                )?;
+                if edge.from[pick] != i {
+                    return None;
+                }
+            }
+            Some(
+                buf.capacity
+                    .map_or(u64::MAX, |c| c - buf.units.len() as u64),
+            )
+        };
+        let k = match node.outputs[..] {
+            [b] => room(b).map(|_| 0)?,
+            _ => node.divider.pick(
+                node.outputs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, &b)| room(b).map(|r| (k, r))),
+            )?,
+        };
+        Some(Some(node.outputs[k]))
+    }
+
+    /// Books at the junctions that station `i` took a unit from `src`.
+    fn record_take(&mut self, i: usize, src: Src) {
+        let Some(g) = &mut self.graph else { return };
+        let b = match src {
+            Src::Start => return,
+            Src::Buffer(b) | Src::Handoff(b, _) => b,
+        };
+        let node = &mut g.stations[i];
+        if node.inputs.len() > 1
+            && let Some(k) = node.inputs.iter().position(|&x| x == b)
+        {
+            node.combiner.record(k);
+        }
+        let edge = &mut g.buffers[b];
+        if edge.to.len() > 1
+            && let Some(k) = edge.to.iter().position(|&x| x == i)
+        {
+            edge.divider.record(k);
+        }
+        if let Src::Handoff(_, u) = src {
+            self.record_put(u, b);
+        }
+    }
+
+    /// Books at the junctions that station `i` put its unit on buffer `b`.
+    fn record_put(&mut self, i: usize, b: usize) {
+        let Some(g) = &mut self.graph else { return };
+        let node = &mut g.stations[i];
+        if node.outputs.len() > 1
+            && let Some(k) = node.outputs.iter().position(|&x| x == b)
+        {
+            node.divider.record(k);
+        }
+        let edge = &mut g.buffers[b];
+        if edge.from.len() > 1
+            && let Some(k) = edge.from.iter().position(|&x| x == i)
+        {
+            edge.combiner.record(k);
+        }
+    }
+
+    /// Whether station `i`, whose next unit is `input`, must change over with nothing of
+    /// its product left to come: returns the product to change to.
     fn changeover_target(&self, i: usize, input: Option<Unit>) -> Option<usize> {
         let mine = self.stations[i].core.product;
         if let Some(u) = input {
             return (u.product as usize != mine).then_some(u.product as usize);
         }
         // Input is empty: change over in parallel as soon as upstream has moved on.
+        if self.graph.is_some() {
+            return self.changeover_target_graph(i);
+        }
         let upstream_product = if i == 0 {
             self.cursor.product()
         } else {
@@ -577,22 +809,54 @@ impl DiscreteLine {
         (upstream_product != mine).then_some(upstream_product)
     }
 
-    /// How many units station `i` takes for its next unit, when it can start one: all
-    /// of its `takes` of one product ready at the front of its input, or, when a unit of
-    /// another product follows fewer, those (the short last pack of a campaign).
+    /// [`Self::changeover_target`] of a branching line's station `i` with nothing to
+    /// take: when every buffer feeding it is empty and no machine feeding them holds a
+    /// unit of its product, the product of the first of them.
+    #[inline(never)]
+    fn changeover_target_graph(&self, i: usize) -> Option<usize> {
+        let mine = self.stations[i].core.product;
+        let g = self
+            .graph
+            .as_deref()
+            .expect("a branching line has junctions");
+        let inputs = &g.stations[i].inputs;
+        let Some(&first) = inputs.first() else {
+            let next = self.cursor.product();
+            return (next != mine).then_some(next);
+        };
+        for &b in inputs {
+            if !self.buffers[b].units.is_empty() {
+                return None;
+            }
+            for &u in &g.buffers[b].from {
+                if self.stations[u]
+                    .unit
+                    .is_some_and(|x| x.product as usize == mine)
+                {
+                    return None;
+                }
+            }
+        }
+        let upstream = self.stations[g.buffers[first].from[0]].core.product;
+        (upstream != mine).then_some(upstream)
+    }
+
+    /// How many units station `i` takes from `src` for its next unit, when it can start
+    /// one: all of its `takes` of one product ready at the front of its input, or, when a
+    /// unit of another product follows fewer, those (the short last pack of a campaign).
     #[inline(always)]
-    fn batch(&self, i: usize, now: SimTime) -> Option<usize> {
+    fn batch(&self, i: usize, src: Src, now: SimTime) -> Option<usize> {
         match self.stations[i].takes {
             1 => Some(1),
-            takes => self.pack(i, takes, now),
+            takes => self.pack(src, takes, now),
         }
     }
 
     /// [`Self::batch`] of a station that takes `takes` > 1.
     #[inline(never)]
-    fn pack(&self, i: usize, takes: usize, now: SimTime) -> Option<usize> {
-        let units = match (i, &self.queue) {
-            (0, None) => {
+    fn pack(&self, src: Src, takes: usize, now: SimTime) -> Option<usize> {
+        let units = match (src, &self.queue) {
+            (Src::Start, None) => {
                 // Unlimited supply: a whole pack, or what the campaign has left.
                 let left = self
                     .cursor
@@ -600,8 +864,10 @@ impl DiscreteLine {
                     .map_or(takes, |r| (r / TICKS_PER_UNIT) as usize);
                 return Some(takes.min(left.max(1)));
             }
-            (0, Some(q)) => q,
-            (_, _) => &self.buffers[i - 1],
+            (Src::Start, Some(q)) => q,
+            (Src::Buffer(b), _) => &self.buffers[b],
+            // A buffer before a station that packs holds a whole pack (checked on loading).
+            (Src::Handoff(..), _) => return None,
         };
         let (first, _) = units.units.front()?;
         let same = units
@@ -619,42 +885,42 @@ impl DiscreteLine {
         (entered.0 + units.transport <= now.0).then_some(same)
     }
 
-    /// Takes `count` units into station `i` (see [`Self::batch`]): the unit it makes
-    /// carries their product and the entry time of the first.
+    /// Takes `count` units from `src` into station `i` (see [`Self::batch`]): the unit it
+    /// makes carries their product and the entry time of the first.
     #[inline(always)]
     fn take_batch(
         &mut self,
-        i: usize,
+        src: Src,
         count: usize,
         now: SimTime,
         cal: &mut impl Calendar<LineEvent>,
     ) -> Unit {
         if count == 1 {
-            self.take_input::<true>(i, now, cal)
+            self.take_input::<true>(src, now, cal)
         } else {
-            self.take_pack(i, count, now, cal)
+            self.take_pack(src, count, now, cal)
         }
     }
 
     #[inline(never)]
     fn take_pack(
         &mut self,
-        i: usize,
+        src: Src,
         count: usize,
         now: SimTime,
         cal: &mut impl Calendar<LineEvent>,
     ) -> Unit {
-        if i == 0 && self.queue.is_none() {
+        if matches!(src, Src::Start) && self.queue.is_none() {
             // Unlimited supply: the rest of the pack is released with the first.
-            let mut unit = self.take_input::<true>(i, now, cal);
+            let mut unit = self.take_input::<true>(src, now, cal);
             self.cursor.released += (count as u128 - 1) * TICKS_PER_UNIT;
             self.set_wip(now, count as i64 - 1);
             unit.content = count as u32;
             return unit;
         }
-        let mut pack = self.take_input::<true>(i, now, cal);
+        let mut pack = self.take_input::<true>(src, now, cal);
         for _ in 1..count {
-            pack.content += self.take_input::<true>(i, now, cal).content;
+            pack.content += self.take_input::<true>(src, now, cal).content;
         }
         pack
     }
@@ -662,32 +928,31 @@ impl DiscreteLine {
     #[inline(always)]
     fn take_input<const EXTRAS: bool>(
         &mut self,
-        i: usize,
+        src: Src,
         now: SimTime,
         cal: &mut impl Calendar<LineEvent>,
     ) -> Unit {
-        if i > 0 {
-            let b = &mut self.buffers[i - 1];
-            if let Some((u, _)) = b.units.pop_front() {
-                if let Some((_, t)) = b.units.front()
-                    && b.transport > 0
+        match src {
+            Src::Buffer(b) => {
+                let buf = &mut self.buffers[b];
+                let (u, _) = buf.units.pop_front().expect("peeked the buffer's head");
+                if let Some((_, t)) = buf.units.front()
+                    && buf.transport > 0
                 {
-                    let ready = SimTime(t.0 + b.transport);
-                    cal.at(
-                        ready,
-                        LineEvent::TransitReady {
-                            buffer: (i - 1) as u16,
-                        },
-                    );
+                    let ready = SimTime(t.0 + buf.transport);
+                    cal.at(ready, LineEvent::TransitReady { buffer: b as u16 });
                 }
                 if EXTRAS {
-                    self.sense(i - 1, cal);
+                    self.sense(b, cal);
                 }
                 return u;
             }
-            let up = &mut self.stations[i - 1];
-            up.phase = Phase::Idle;
-            return up.unit.take().expect("peeked the unit upstream holds");
+            Src::Handoff(_, u) => {
+                let up = &mut self.stations[u];
+                up.phase = Phase::Idle;
+                return up.unit.take().expect("peeked the unit upstream holds");
+            }
+            Src::Start => {}
         }
         let (Some(q), Some(a)) = (&mut self.queue, &mut self.arrivals) else {
             self.cursor.released += TICKS_PER_UNIT;
@@ -715,42 +980,46 @@ impl DiscreteLine {
         unit
     }
 
-    /// Hands a finished unit of station `i` on, if there is room.
+    /// Hands station `i`'s finished unit on, off the line's end (`to` is `None`) or onto
+    /// buffer `to`, if there is room.
     fn deposit<const EXTRAS: bool>(
         &mut self,
         i: usize,
+        to: Option<usize>,
         now: SimTime,
         cal: &mut impl Calendar<LineEvent>,
     ) -> bool {
         let unit = self.stations[i]
             .unit
             .expect("a blocked station holds a unit");
-        if i + 1 == self.stations.len() {
-            self.out_base += u64::from(unit.content);
-            self.set_wip(now, -i64::from(unit.content));
-            self.flow_time.record(now.since(unit.born).as_secs_f64());
-        } else {
-            let b = &mut self.buffers[i];
-            if !b.has_room() {
-                return false;
+        match to {
+            None => {
+                self.out_base += u64::from(unit.content);
+                self.set_wip(now, -i64::from(unit.content));
+                self.flow_time.record(now.since(unit.born).as_secs_f64());
             }
-            b.units.push_back((unit, now));
-            if b.transport > 0 && b.units.len() == 1 {
-                cal.at(
-                    SimTime(now.0 + b.transport),
-                    LineEvent::TransitReady { buffer: i as u16 },
-                );
+            Some(b) => {
+                let buf = &mut self.buffers[b];
+                if !buf.has_room() {
+                    return false;
+                }
+                buf.units.push_back((unit, now));
+                if buf.transport > 0 && buf.units.len() == 1 {
+                    cal.at(
+                        SimTime(now.0 + buf.transport),
+                        LineEvent::TransitReady { buffer: b as u16 },
+                    );
+                }
             }
         }
         let st = &mut self.stations[i];
         st.unit = None;
         st.phase = Phase::Idle;
-        if EXTRAS && i + 1 < self.stations.len() {
-            self.sense(i, cal);
+        if EXTRAS && let Some(b) = to {
+            self.sense(b, cal);
         }
         true
     }
-
     /// Reads buffer `b`'s level into its switches and applies what they change now.
     #[inline(always)]
     fn sense(&mut self, b: usize, cal: &mut impl Calendar<LineEvent>) {
@@ -806,21 +1075,36 @@ impl DiscreteLine {
 
     /// Moves units as far as they can go now: deposits, takes, changeovers.
     pub fn kick(&mut self, cal: &mut impl Calendar<LineEvent>) {
-        // A line with level switches or packs runs the same code with them in; a plain
-        // line without (it is the per-unit hot path).
+        // A branching line routes each unit through its junctions; a line with level
+        // switches or packs runs the series code with them in; a plain line without (it
+        // is the per-unit hot path).
         if self.extras {
-            self.move_units::<true>(cal);
+            self.kick_extras(cal);
         } else {
-            self.move_units::<false>(cal);
+            self.move_units::<false, false>(cal);
         }
     }
 
-    fn move_units<const EXTRAS: bool>(&mut self, cal: &mut impl Calendar<LineEvent>) {
+    /// [`Self::kick`] of a line with junctions, switches or packs (kept out of the plain
+    /// path, so that it stays small enough to inline).
+    #[inline(never)]
+    fn kick_extras(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        if self.graph.is_some() {
+            self.move_units::<true, true>(cal);
+        } else {
+            self.move_units::<true, false>(cal);
+        }
+    }
+
+    fn move_units<const EXTRAS: bool, const GRAPH: bool>(
+        &mut self,
+        cal: &mut impl Calendar<LineEvent>,
+    ) {
         let now = cal.now();
         loop {
             let mut changed = false;
             for i in (0..self.stations.len()).rev() {
-                changed |= self.step::<EXTRAS>(i, now, cal);
+                changed |= self.step::<EXTRAS, GRAPH>(i, now, cal);
             }
             if !changed {
                 break;
@@ -837,7 +1121,7 @@ impl DiscreteLine {
         }
     }
 
-    fn step<const EXTRAS: bool>(
+    fn step<const EXTRAS: bool, const GRAPH: bool>(
         &mut self,
         i: usize,
         now: SimTime,
@@ -847,23 +1131,45 @@ impl DiscreteLine {
             Phase::Working => false,
             Phase::Blocked => {
                 self.account(i, now);
-                self.deposit::<EXTRAS>(i, now, cal)
+                let to = if GRAPH {
+                    match self.route_out(i) {
+                        Some(Some(b)) if self.buffers[b].capacity == Some(0) => return false,
+                        Some(to) => to,
+                        None => return false,
+                    }
+                } else if i + 1 == self.stations.len() {
+                    None
+                } else {
+                    Some(i)
+                };
+                let put = self.deposit::<EXTRAS>(i, to, now, cal);
+                if GRAPH
+                    && put
+                    && let Some(b) = to
+                {
+                    self.record_put(i, b);
+                }
+                put
             }
             Phase::Idle => {
                 if !self.stations[i].core.available() {
                     return false;
                 }
-                let input = self.peek_input(i, now);
-                if let Some(target) = self.changeover_target(i, input) {
+                let input = if GRAPH {
+                    self.route_in(i, now)
+                } else {
+                    self.peek_input(i, now)
+                };
+                if let Some(target) = self.changeover_target(i, input.map(|(_, u)| u)) {
                     self.account(i, now);
                     self.begin_setup(i, target, cal);
                     return true;
                 }
-                if input.is_none() {
+                let Some((src, _)) = input else {
                     return false;
-                }
+                };
                 let count = if EXTRAS {
-                    match self.batch(i, now) {
+                    match self.batch(i, src, now) {
                         Some(count) => count,
                         None => return false,
                     }
@@ -871,14 +1177,20 @@ impl DiscreteLine {
                     1
                 };
                 self.account(i, now);
-                if i > 0 {
-                    self.account(i - 1, now);
+                match src {
+                    // A handoff changes the machine before: book its time first.
+                    Src::Handoff(_, u) if GRAPH => self.account(u, now),
+                    _ if !GRAPH && i > 0 => self.account(i - 1, now),
+                    _ => {}
                 }
                 let unit = if EXTRAS {
-                    self.take_batch(i, count, now, cal)
+                    self.take_batch(src, count, now, cal)
                 } else {
-                    self.take_input::<false>(i, now, cal)
+                    self.take_input::<false>(src, now, cal)
                 };
+                if GRAPH {
+                    self.record_take(i, src);
+                }
                 if i == 0
                     && self.arrivals.is_none()
                     && self.cursor.remaining_ticks() == Some(0)
@@ -908,7 +1220,6 @@ impl DiscreteLine {
             }
         }
     }
-
     /// Starts a changeover of station `i` to `product` (time booked by the caller).
     pub fn begin_setup(&mut self, i: usize, product: usize, cal: &mut impl Calendar<LineEvent>) {
         match self.stations[i].core.begin_changeover(product) {

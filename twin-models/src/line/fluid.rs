@@ -360,7 +360,12 @@ impl FluidLine {
             wip_avg: TimeWeighted::new(SimTime::ZERO, 0.0),
             scratch: Vec::new(),
             scratch_good: Vec::new(),
-            control: Control::new(&line.switches, line.buffers.len(), TICKS_PER_UNIT),
+            control: Control::new(
+                &line.switches,
+                line.buffers.len(),
+                line.stations.len(),
+                TICKS_PER_UNIT,
+            ),
             packs: line.converts(),
         }
     }

@@ -11,6 +11,7 @@ pub mod control;
 pub mod discrete;
 pub mod events;
 pub mod fluid;
+pub mod junction;
 pub mod kpi;
 pub mod station;
 pub mod timeline;

@@ -29,8 +29,8 @@ pub use error::{Diagnostic, ScenarioError};
 pub use fields::set_field;
 pub use fleet::{Battery, Fleet, ListedTask, Location, LocationKind, VehicleType};
 pub use line::{
-    Buffer, Campaign, CampaignAmount, FailureBasis, FailureMode, LevelSwitch, Line, PlannedStop,
-    Process, Source, Station, StationKind, WhenFull,
+    Buffer, Campaign, CampaignAmount, CombineRule, Divide, FailureBasis, FailureMode, LevelSwitch,
+    Line, PlannedStop, Process, Source, Station, StationKind, WhenFull,
 };
 pub use load::{json_schema, load_scenario, load_scenario_with_files};
 pub use logistics::{Material, Outfeed};

@@ -100,7 +100,14 @@ fn buffer_to_a_missing_station() {
 fn missing_buffer_between_stations() {
     let text = GOOD.split("[[lines.buffers]]").next().unwrap().to_string();
     let err = load_scenario("bad.toml", &text).unwrap_err();
-    assert!(err.to_string().contains("no buffer joins them"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("lines[0].stations[0]")
+            && text.contains("`filler` has no path to the line's end (`capper`")
+            && text.contains("lines[0].stations[1]")
+            && text.contains("no buffer feeds `capper`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -153,13 +160,14 @@ fn transport_time_needs_room() {
 }
 
 #[test]
-fn merges_and_splits_are_refused_plainly() {
-    let (_, _, reason) = error_of(
+fn a_buffer_against_the_listed_flow_is_refused_plainly() {
+    let (path, _, reason) = error_of(
         "from = \"filler\"\nto = \"capper\"",
         "from = \"capper\"\nto = \"filler\"",
     );
+    assert_eq!(path, "lines[0].buffers[0]");
     assert!(
-        reason.contains("merges and splits are not supported"),
+        reason.contains("so list `capper` before `filler`: stations are listed in flow order"),
         "{reason}"
     );
 }

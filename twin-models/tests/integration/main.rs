@@ -5,6 +5,7 @@ mod closed_form;
 mod conservation;
 mod determinism;
 mod fleet;
+mod graph_lines;
 mod hand_worked;
 mod level_control;
 mod network;

@@ -185,6 +185,72 @@ pub struct StationFile {
     /// Setup times between products for this station (overrides the line's).
     #[serde(default)]
     pub changeover: Option<ChangeoverFile>,
+    /// How it spreads its units over several buffers leaving it (a divider at its
+    /// discharge): default `most_room`.
+    #[serde(default)]
+    pub divide: Option<DivideRule>,
+    /// How it picks between several buffers feeding it (a combiner at its infeed): default
+    /// `first_come`.
+    #[serde(default)]
+    pub combine: Option<CombineRule>,
+    /// With `divide = "shares"`: each buffer leaving it, by name, with its share, e.g.
+    /// `{ lane-a = 2, lane-b = 1 }`.
+    #[serde(default)]
+    pub shares: BTreeMap<String, f64>,
+}
+
+/// How a divider picks, among its outputs that can take a unit now, the one that gets it.
+/// A unit waits (blocking the divider) only when no output can take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DivideRule {
+    /// The output with the most free room (a machine ready to take a unit has room for
+    /// one); ties go to the output that has had the fewest units, then to the first listed.
+    MostRoom,
+    /// Fixed shares (`shares`): the output furthest behind its share, i.e. the least
+    /// (units had + 1) / share; ties to the first listed.
+    Shares,
+    /// The first listed output that can take the unit (the next only overflows it).
+    Priority,
+}
+
+/// How a combiner picks, among its inputs that can give a unit now, the one it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CombineRule {
+    /// The unit finished first upstream (for a buffer's head, the time it entered the
+    /// buffer); ties to the first listed.
+    FirstCome,
+    /// The first listed input that can give one.
+    Priority,
+    /// Turn by turn: the first input after the one served last, in listed order.
+    Alternate,
+}
+
+/// One station name, or several.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StationNames {
+    /// One station.
+    One(String),
+    /// Several stations, in the order their rules list them.
+    Many(Vec<String>),
+}
+
+impl StationNames {
+    /// The names, in order.
+    pub fn names(&self) -> &[String] {
+        match self {
+            StationNames::One(n) => std::slice::from_ref(n),
+            StationNames::Many(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Display for StationNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.names().join(", "))
+    }
 }
 
 /// Whether time between failures counts working time or all time.
@@ -223,16 +289,27 @@ pub struct MicroStopFile {
     pub duration: String,
 }
 
-/// A buffer or accumulation conveyor between two stations.
+/// A buffer or accumulation conveyor between stations.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BufferFile {
     /// Unique name within the line.
     pub name: String,
-    /// Upstream station name.
-    pub from: String,
-    /// Downstream station name.
-    pub to: String,
+    /// Upstream station name, or several (a combiner: they feed it by `combine`).
+    pub from: StationNames,
+    /// Downstream station name, or several (parallel machines sharing it, served by
+    /// `divide`).
+    pub to: StationNames,
+    /// With several `to`: which ready machine takes its next unit. Default `most_room`.
+    #[serde(default)]
+    pub divide: Option<DivideRule>,
+    /// With several `from`: which finished machine puts its unit on it first when room
+    /// frees. Default `first_come`.
+    #[serde(default)]
+    pub combine: Option<CombineRule>,
+    /// With `divide = "shares"`: each station of `to`, by name, with its share.
+    #[serde(default)]
+    pub shares: BTreeMap<String, f64>,
     /// Units it holds: a number (0 couples the machines directly) or "unbounded" (give
     /// this or `accumulation`).
     #[serde(default)]

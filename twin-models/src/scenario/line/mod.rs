@@ -2,16 +2,17 @@
 //! sink, with failures, a production schedule and planned stops.
 
 pub mod file;
+mod graph;
 pub mod model;
 pub(crate) mod resolve;
 
 pub use file::{
-    BufferFile, CampaignFile, CapacityFile, ChangeoverFile, ChangeoverTimeFile, EngineChoice,
-    FailureBasis, FailureFile, LevelFile, LevelSwitchFile, LineFile, MicroStopFile,
-    PlannedStopFile, ScheduleFile, SequenceFile, SourceFile, SourceKind, StationFile, StationKind,
-    WhenFull,
+    BufferFile, CampaignFile, CapacityFile, ChangeoverFile, ChangeoverTimeFile, CombineRule,
+    DivideRule, EngineChoice, FailureBasis, FailureFile, LevelFile, LevelSwitchFile, LineFile,
+    MicroStopFile, PlannedStopFile, ScheduleFile, SequenceFile, SourceFile, SourceKind,
+    StationFile, StationKind, StationNames, WhenFull,
 };
 pub use model::{
-    Buffer, Campaign, CampaignAmount, FailureMode, LevelSwitch, Line, PlannedStop, Process, Source,
-    Station,
+    Buffer, Campaign, CampaignAmount, Divide, FailureMode, LevelSwitch, Line, PlannedStop, Process,
+    Source, Station,
 };

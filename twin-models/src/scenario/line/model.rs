@@ -6,9 +6,12 @@ use crate::scenario::logistics::{Material, Outfeed};
 use orchestrator::ChangeoverMatrix;
 use sim::SimDuration;
 
-pub use super::file::{FailureBasis, StationKind, WhenFull};
+pub use super::file::{CombineRule, FailureBasis, StationKind, WhenFull};
 
-/// A line in flow order: `stations[i]` feeds `buffers[i]`, which feeds `stations[i + 1]`.
+/// A line: stations in flow order (every buffer runs from stations listed before to
+/// stations listed after; the first station is the only one no buffer feeds, the last the
+/// only one no buffer leaves). A series line is the chain where `stations[i]` feeds
+/// `buffers[i]`, which feeds `stations[i + 1]`.
 #[derive(Debug, Clone)]
 pub struct Line {
     /// Line name.
@@ -17,7 +20,8 @@ pub struct Line {
     pub source: Source,
     /// Stations in flow order.
     pub stations: Vec<Station>,
-    /// `buffers[i]` joins `stations[i]` to `stations[i + 1]`.
+    /// Buffers in flow order (by their first upstream station, then their first downstream
+    /// one, then as written).
     pub buffers: Vec<Buffer>,
     /// Index of the station whose OEE is the line's.
     pub oee_station: usize,
@@ -51,10 +55,22 @@ impl Line {
         self.stations.iter().any(|s| s.takes != 1)
     }
 
+    /// Whether the line is one chain: `buffers[i]` joins `stations[i]` to `stations[i + 1]`.
+    pub fn is_series(&self) -> bool {
+        self.buffers.len() + 1 == self.stations.len()
+            && self
+                .buffers
+                .iter()
+                .enumerate()
+                .all(|(b, x)| x.from == [b] && x.to == [b + 1])
+    }
+
     /// Whether the line runs as fluid flow (rates that change only at events) rather than
-    /// unit by unit: true when supply is unlimited and every machine has a fixed cycle.
+    /// unit by unit: true when supply is unlimited, every machine has a fixed cycle and the
+    /// line is one chain (branching lines run unit by unit).
     pub fn is_fluid(&self) -> bool {
         !self.force_discrete
+            && self.is_series()
             && matches!(self.source, Source::Unlimited)
             && self.stations.iter().all(|s| match &s.process {
                 Process::Rate(_) => true,
@@ -112,6 +128,28 @@ pub struct Station {
     pub failures: Vec<FailureMode>,
     /// Setup times between products, nanoseconds.
     pub changeover: ChangeoverMatrix,
+    /// Indices of the buffers feeding it, as listed (empty: the line's start, fed by the
+    /// source).
+    pub inputs: Vec<usize>,
+    /// Indices of the buffers leaving it, as listed (empty: the line's end).
+    pub outputs: Vec<usize>,
+    /// How it spreads units over several `outputs`.
+    pub divide: Divide,
+    /// How it picks between several `inputs`.
+    pub combine: CombineRule,
+}
+
+/// How a divider picks, among its outputs that can take a unit now, the one that does
+/// (see the scenario format's `divide`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Divide {
+    /// The most free room; ties to the fewest units had, then the first listed.
+    MostRoom,
+    /// Fixed shares, one per output in listed order (each > 0): the least
+    /// (units had + 1) / share; ties to the first listed.
+    Shares(Vec<f64>),
+    /// The first listed.
+    Priority,
 }
 
 impl Station {
@@ -141,6 +179,9 @@ pub struct LevelSwitch {
     /// The machine's speed while the switch acts, as a share of its nominal speed; 0 stops
     /// it.
     pub step: f64,
+    /// Whether the buffer lies downstream of the machine (a stop it causes is then
+    /// "tailback", blocked; otherwise "lack", starved).
+    pub downstream: bool,
 }
 
 impl LevelSwitch {
@@ -174,6 +215,14 @@ pub struct Buffer {
     pub capacity: Option<u64>,
     /// Least time a unit spends on it.
     pub transport: SimDuration,
+    /// Indices of the stations feeding it, as listed.
+    pub from: Vec<usize>,
+    /// Indices of the stations it feeds, as listed.
+    pub to: Vec<usize>,
+    /// Which of several `to` stations takes its next unit.
+    pub divide: Divide,
+    /// Which of several `from` stations puts its unit on it first.
+    pub combine: CombineRule,
 }
 
 /// A production campaign.

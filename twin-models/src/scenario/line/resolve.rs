@@ -2,6 +2,7 @@
 //! processes, failures, the schedule with its changeovers, and planned stops.
 
 use super::file::*;
+use super::graph;
 use super::model::*;
 use crate::scenario::check::{Checker, Seg, at, i, k};
 use crate::units::parse_rate;
@@ -155,20 +156,35 @@ pub(crate) fn resolve_line(
         &vec![1.0; products.len()],
         products,
     );
+    // The topology first: what a station's unit holds depends on what feeds it.
+    let topo = graph::topology(c, base, lf);
+    let takes: Vec<u64> = lf
+        .stations
+        .iter()
+        .enumerate()
+        .map(|(si, sf)| {
+            let takes = sf.takes.unwrap_or(1);
+            if takes == 0 {
+                c.fail(
+                    &at(base, &[k("stations"), i(si), k("takes")]),
+                    "a station takes at least one unit of its input per unit it makes",
+                );
+            }
+            takes.max(1)
+        })
+        .collect();
     // Base units in one unit of each station's output, for shares of the rated speed.
-    let mut equivalents = Vec::with_capacity(lf.stations.len());
-    let mut eq = 1u64;
-    for (si, sf) in lf.stations.iter().enumerate() {
-        let takes = sf.takes.unwrap_or(1);
-        if takes == 0 {
-            c.fail(
-                &at(base, &[k("stations"), i(si), k("takes")]),
-                "a station takes at least one unit of its input per unit it makes",
-            );
-        }
-        eq = eq.saturating_mul(takes.max(1));
-        equivalents.push(eq);
-    }
+    let equivalents = match &topo {
+        Some(t) if t.is_line => graph::equivalents(c, base, t, &takes, &names),
+        // The graph is already refused: read stations as listed, to report their own errors.
+        _ => takes
+            .iter()
+            .scan(1u64, |eq, &n| {
+                *eq = eq.saturating_mul(n);
+                Some(*eq)
+            })
+            .collect(),
+    };
     let line_rates = LineRates {
         rated,
         rated_given: lf.rated_speed.is_some(),
@@ -207,9 +223,6 @@ pub(crate) fn resolve_line(
     }
     let find = |name: &str| names.iter().position(|n| *n == name);
 
-    // Buffers must join the stations into one chain: the engine runs series lines.
-    let mut next_of: Vec<Option<(usize, usize)>> = vec![None; names.len()];
-    let mut prev_of: Vec<Option<usize>> = vec![None; names.len()];
     let mut buffer_names = BTreeSet::new();
     let mut buffers_raw = Vec::new();
     for (bi, bf) in lf.buffers.iter().enumerate() {
@@ -223,23 +236,14 @@ pub(crate) fn resolve_line(
                 ),
             );
         }
-        let from = find(&bf.from);
-        let to = find(&bf.to);
-        for (field, name, idx) in [("from", &bf.from, from), ("to", &bf.to, to)] {
-            if idx.is_none() {
-                c.fail(
-                    &at(&p, &[k(field)]),
-                    format!("station `{name}` does not exist in line `{}`; its stations are: {station_list}", lf.name),
-                );
-            }
-        }
+        let ends = topo.as_ref().map(|t| &t.ends[bi]);
         let cap = match (&bf.capacity, &bf.accumulation) {
             (Some(cap), None) => capacity(c, &at(&p, &[k("capacity")]), cap),
             (None, Some(a)) => {
                 let ap = at(&p, &[k("accumulation")]);
                 let time = c.duration(&ap, a);
-                // In the buffer's unit: what the station before it makes.
-                let per = from.map_or(1, |f| equivalents[f]);
+                // In the buffer's unit: what the stations before it make.
+                let per = ends.map_or(1, |(from, _)| equivalents[from[0]]);
                 match (time, rated) {
                     (Some(t), Some(rated)) => Some(Some(accumulated_units(rated, t) / per)),
                     (Some(_), None) => {
@@ -297,79 +301,99 @@ pub(crate) fn resolve_line(
                 "a conveyor with a transport time must hold at least one unit",
             );
         }
-        if let (Some(f), Some(t)) = (from, to) {
-            if t != f + 1 {
-                c.fail(
-                    &p,
-                    format!(
-                        "buffer `{}` joins `{}` to `{}`, but lines run in the order the stations are listed \
-                         (each buffer joins a station to the next one); merges and splits are not supported yet",
-                        bf.name, bf.from, bf.to
-                    ),
-                );
-            } else if next_of[f].is_some() || prev_of[t].is_some() {
-                c.fail(
-                    &p,
-                    format!(
-                        "`{}` and `{}` are already joined by another buffer",
-                        bf.from, bf.to
-                    ),
-                );
-            } else {
-                next_of[f] = Some((t, bi));
-                prev_of[t] = Some(f);
-            }
+        if let (Some(Some(0)), Some((from, to))) = (cap, ends)
+            && (from.len() > 1 || to.len() > 1)
+        {
+            c.fail(
+                &at(&p, &[k("capacity")]),
+                "a buffer of capacity 0 couples two machines directly: it cannot join several `from` or `to` stations",
+            );
         }
-        if let (Some(cap), Some(transport)) = (cap, transport) {
-            buffers_raw.push((
-                bi,
-                Buffer {
-                    name: bf.name.clone(),
-                    capacity: cap,
-                    transport,
-                },
-            ));
+        let site = graph::RuleSite {
+            path: p.clone(),
+            outputs_are: "stations its `to` names".into(),
+            outputs: bf.to.names().iter().map(String::as_str).collect(),
+            inputs: bf.from.names().len(),
+            inputs_are: "its `from` names".into(),
+        };
+        let (divide, combine) = graph::rules(c, &site, bf.divide, bf.combine, &bf.shares);
+        if let (Some(cap), Some(transport), Some((from, to))) = (cap, transport, ends) {
+            buffers_raw.push(Buffer {
+                name: bf.name.clone(),
+                capacity: cap,
+                transport,
+                from: from.clone(),
+                to: to.clone(),
+                divide,
+                combine,
+            });
         }
     }
-    let mut buffers = Vec::new();
-    // A buffer with a bad endpoint already has its error; the chain is then unknowable.
-    let endpoints_known = c.problems() == n_before;
-    for si in 0..names.len().saturating_sub(1) {
-        match next_of[si] {
-            Some((_, bi)) => {
-                if let Some((_, b)) = buffers_raw.iter().find(|(idx, _)| *idx == bi) {
-                    buffers.push(b.clone());
+    // The resolved line's buffers in flow order; `rank[bi]` is where buffer `bi` went.
+    let (buffers, rank) = match &topo {
+        Some(t) if buffers_raw.len() == lf.buffers.len() => {
+            let mut rank = vec![0; t.order.len()];
+            for (r, &bi) in t.order.iter().enumerate() {
+                rank[bi] = r;
+            }
+            (
+                t.order.iter().map(|&bi| buffers_raw[bi].clone()).collect(),
+                rank,
+            )
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
+    let graph_known =
+        topo.as_ref().is_some_and(|t| t.is_line) && buffers_raw.len() == lf.buffers.len();
+
+    // Each station's place in the graph and its rules.
+    if let Some(t) = &topo {
+        for (si, sf) in lf.stations.iter().enumerate() {
+            let p = at(base, &[k("stations"), i(si)]);
+            let site = graph::RuleSite {
+                path: p.clone(),
+                outputs_are: format!("buffers leaving `{}`", sf.name),
+                outputs: t.outputs[si]
+                    .iter()
+                    .map(|&b| lf.buffers[b].name.as_str())
+                    .collect(),
+                inputs: t.inputs[si].len(),
+                inputs_are: format!("buffers feeding `{}` are", sf.name),
+            };
+            let (divide, combine) = graph::rules(c, &site, sf.divide, sf.combine, &sf.shares);
+            if takes[si] > 1 && t.inputs[si].len() > 1 {
+                c.fail(
+                    &at(&p, &[k("takes")]),
+                    format!(
+                        "`{}` takes {} units at once from one buffer, but {} buffers feed it; let them meet on one buffer (several `from`)",
+                        sf.name,
+                        takes[si],
+                        t.inputs[si].len()
+                    ),
+                );
+            }
+            // A station that makes one unit of several takes them all at once: the buffer
+            // before it must hold them (the unit its upstream neighbour holds cannot be
+            // part of them).
+            for &bi in &t.inputs[si] {
+                if takes[si] > 1
+                    && let Some(b) = buffers_raw.get(bi)
+                    && b.capacity.is_some_and(|cap| cap < takes[si])
+                {
+                    c.fail(
+                        &at(base, &[k("buffers"), i(bi), k("capacity")]),
+                        format!(
+                            "`{}` takes {} units at once, more than this buffer before it holds",
+                            sf.name, takes[si]
+                        ),
+                    );
                 }
             }
-            None if !endpoints_known => {}
-            None => c.fail(
-                &at(base, &[k("buffers")]),
-                format!(
-                    "stations `{}` and `{}` follow each other but no buffer joins them; \
-                     add one (capacity = 0 couples them directly)",
-                    names[si],
-                    names[si + 1]
-                ),
-            ),
-        }
-    }
-
-    // A station that makes one unit of several takes them all at once: the buffer before
-    // it must hold them (the unit its upstream neighbour holds cannot be part of them).
-    if endpoints_known {
-        for (si, sf) in lf.stations.iter().enumerate().skip(1) {
-            let takes = sf.takes.unwrap_or(1);
-            if let (Some((_, bi)), Some(buffer)) = (next_of[si - 1], buffers.get(si - 1))
-                && takes > 1
-                && buffer.capacity.is_some_and(|cap| cap < takes)
-            {
-                c.fail(
-                    &at(base, &[k("buffers"), i(bi), k("capacity")]),
-                    format!(
-                        "`{}` takes {takes} units at once, more than this buffer before it holds",
-                        sf.name
-                    ),
-                );
+            if graph_known && let Some(s) = stations.get_mut(si) {
+                s.inputs = t.inputs[si].iter().map(|&b| rank[b]).collect();
+                s.outputs = t.outputs[si].iter().map(|&b| rank[b]).collect();
+                s.divide = divide;
+                s.combine = combine;
             }
         }
     }
@@ -391,21 +415,33 @@ pub(crate) fn resolve_line(
             ),
         );
     }
-    // What each station makes: its own name for it, else what it takes.
-    let mut input_unit = lf.unit.clone().unwrap_or_else(|| "unit".to_string());
-    for (s, sf) in stations.iter_mut().zip(&lf.stations) {
-        s.unit = match (&sf.unit, s.takes) {
+    // What each station makes: its own name for it, else what it takes (what the first
+    // station feeding it makes; the line's unit at the start).
+    let line_unit = lf.unit.clone().unwrap_or_else(|| "unit".to_string());
+    let mut units: Vec<String> = Vec::with_capacity(lf.stations.len());
+    for (si, sf) in lf.stations.iter().enumerate() {
+        let input = topo
+            .as_ref()
+            .filter(|t| t.is_line)
+            .and_then(|t| t.inputs[si].first())
+            .and_then(|&b| topo.as_ref().map(|t| t.ends[b].0[0]))
+            .map_or(&line_unit, |f| &units[f]);
+        let unit = match (&sf.unit, takes[si]) {
             (Some(u), _) => u.clone(),
-            (None, 1) => input_unit.clone(),
+            (None, 1) => input.clone(),
             (None, n) => format!("pack of {n}"),
         };
-        input_unit = s.unit.clone();
+        units.push(unit);
+    }
+    if stations.len() == units.len() {
+        for (s, u) in stations.iter_mut().zip(units) {
+            s.unit = u;
+        }
     }
 
-    let switches = if endpoints_known {
-        resolve_switches(c, base, lf, &next_of, &names, &buffers)
-    } else {
-        Vec::new()
+    let switches = match &topo {
+        Some(t) if graph_known => resolve_switches(c, base, lf, t, &rank, &names, &buffers),
+        _ => Vec::new(),
     };
 
     let oee_station = match &lf.oee_station {
@@ -652,25 +688,20 @@ fn accumulated_units(rated: u64, time: SimDuration) -> u64 {
     u64::try_from(u128::from(rated) * u128::from(time.0) / MILLI_NS_PER_HOUR).unwrap_or(u64::MAX)
 }
 
-/// The level switches of every buffer in the chain (`next_of[si]` is the buffer after
-/// station `si`, the `si`-th of `buffers`).
+/// The level switches of every buffer, in flow order (`rank[bi]` is the resolved index
+/// of buffer `bi` as written).
 fn resolve_switches(
     c: &mut Checker<'_>,
     base: &[Seg],
     lf: &LineFile,
-    next_of: &[Option<(usize, usize)>],
+    t: &graph::Topology,
+    rank: &[usize],
     names: &[&str],
     buffers: &[Buffer],
 ) -> Vec<LevelSwitch> {
     let mut out = Vec::new();
-    for (si, &(_, bi)) in next_of
-        .iter()
-        .enumerate()
-        .filter_map(|(si, n)| n.as_ref().map(|n| (si, n)))
-    {
-        let Some(buffer) = buffers.get(si) else {
-            continue;
-        };
+    for &bi in &t.order {
+        let buffer = &buffers[rank[bi]];
         for (j, sw) in lf.buffers[bi].switches.iter().enumerate() {
             let p = at(base, &[k("buffers"), i(bi), k("switches"), i(j)]);
             let on = switch_level(c, &at(&p, &[k("on")]), &sw.on, buffer.capacity);
@@ -691,11 +722,24 @@ fn resolve_switches(
             }
             let high = on > off;
             let mp = at(&p, &[k("machine")]);
+            let mut only = |side: &[usize], word: &str| match side {
+                [m] => Some(*m),
+                _ => {
+                    c.fail(
+                        &mp,
+                        format!(
+                            "buffer `{}` has several {word} machines; name the one the switch drives",
+                            buffer.name
+                        ),
+                    );
+                    None
+                }
+            };
             let machine = match sw.machine.as_deref() {
-                None if high => Some(si),
-                None => Some(si + 1),
-                Some("upstream") => Some(si),
-                Some("downstream") => Some(si + 1),
+                None if high => only(&buffer.from, "upstream"),
+                None => only(&buffer.to, "downstream"),
+                Some("upstream") => only(&buffer.from, "upstream"),
+                Some("downstream") => only(&buffer.to, "downstream"),
                 Some(name) => names.iter().position(|n| *n == name).or_else(|| {
                     c.fail(
                         &mp,
@@ -728,12 +772,16 @@ fn resolve_switches(
             };
             if let (Some(delay), Some(machine), Some(step)) = (delay, machine, step) {
                 out.push(LevelSwitch {
-                    buffer: si,
+                    buffer: rank[bi],
                     on,
                     off,
                     delay,
                     machine,
                     step,
+                    downstream: buffer
+                        .from
+                        .iter()
+                        .any(|&f| f == machine || graph::reaches(t, machine, f)),
                 });
             }
         }
@@ -923,5 +971,9 @@ fn resolve_station(
         speed_factors,
         failures,
         changeover,
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        divide: Divide::MostRoom,
+        combine: CombineRule::FirstCome,
     })
 }

@@ -1,0 +1,498 @@
+//! Lines as engineers draw them: dividers, combiners and parallel machines, against
+//! closed forms and hand-worked runs; graph errors named by their field.
+
+use crate::{assert_agrees, line, parse, run, summary};
+use twin_models::kpi::{LineKpis, StationKpis};
+use twin_models::load_scenario;
+
+fn station<'a>(l: &'a LineKpis, name: &str) -> &'a StationKpis {
+    l.stations
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no station {name}"))
+}
+
+/// Units in = units out + rejects + units inside at the end − at the start.
+fn assert_conserved(l: &LineKpis) {
+    let out = l.units_out_equivalent.unwrap_or(l.units_out);
+    assert_eq!(
+        l.units_in,
+        out + l.rejects + l.wip_end - l.wip_start,
+        "{}: conservation",
+        l.engine
+    );
+}
+
+/// A filler feeding two labellers through one infeed they share, merging onto one
+/// buffer before a packer. `{…}` are filled in by each test.
+const SHARED: &str = r#"
+name = "parallel labellers"
+[run]
+horizon = "8h"
+[[lines]]
+name = "L1"
+[[lines.stations]]
+name = "filler"
+kind = "filler"
+speed = "36000/h"
+[[lines.stations]]
+name = "lab1"
+kind = "labeller"
+speed = "12000/h"
+[[lines.stations]]
+name = "lab2"
+kind = "labeller"
+speed = "12000/h"
+[[lines.stations]]
+name = "packer"
+kind = "packer"
+speed = "40000/h"
+[[lines.buffers]]
+name = "infeed"
+from = "filler"
+to = ["lab1", "lab2"]
+capacity = 100
+[[lines.buffers]]
+name = "merge"
+from = ["lab1", "lab2"]
+to = "packer"
+capacity = 50
+"#;
+
+#[test]
+fn two_parallel_machines_behind_a_faster_feeder_give_the_sum_of_their_rates() {
+    // 2 × 12,000/h = 24,000/h < 36,000/h at the filler and 40,000/h at the packer: the
+    // labellers never starve nor block, so the packer gets 24,000/h less the units
+    // inside the labellers at the end (a cycle of 0.3 s each; the first out at 0.3 s
+    // after the filler's first at 0.1 s).
+    let l = line(&parse(SHARED));
+    assert_eq!(l.engine, "discrete");
+    for lab in ["lab1", "lab2"] {
+        let s = station(&l, lab);
+        assert!((s.state_fractions.working - 1.0).abs() < 1e-4, "{lab}");
+        // Each starts its first unit at 0.1 s or 0.2 s: 95,999 whole cycles of 0.3 s
+        // end before 8 h.
+        assert_eq!(s.units_out, 95_999.0, "{lab}");
+    }
+    assert!(
+        (l.throughput_per_h - 24_000.0).abs() < 1.0,
+        "{}",
+        l.throughput_per_h
+    );
+    // The filler is blocked a third of the time (it could make 36,000/h).
+    let f = station(&l, "filler");
+    assert!((f.state_fractions.blocked - 1.0 / 3.0).abs() < 1e-3);
+    assert_conserved(&l);
+}
+
+/// A filler whose discharge divides over two lanes, one per labeller; both labellers
+/// feed the packer through their own buffer (a combiner at the packer's infeed).
+fn lanes(divide: &str, lane_capacity: u64, lab_speed: &str, combine: &str) -> String {
+    format!(
+        r#"
+name = "lanes"
+[run]
+horizon = "8h"
+[[lines]]
+name = "L1"
+[[lines.stations]]
+name = "filler"
+kind = "filler"
+speed = "30000/h"
+{divide}
+[[lines.stations]]
+name = "lab-a"
+kind = "labeller"
+speed = "{lab_speed}"
+[[lines.stations]]
+name = "lab-b"
+kind = "labeller"
+speed = "{lab_speed}"
+[[lines.stations]]
+name = "packer"
+kind = "packer"
+speed = "40000/h"
+combine = "{combine}"
+[[lines.buffers]]
+name = "lane-a"
+from = "filler"
+to = "lab-a"
+capacity = {lane_capacity}
+[[lines.buffers]]
+name = "lane-b"
+from = "filler"
+to = "lab-b"
+capacity = {lane_capacity}
+[[lines.buffers]]
+name = "out-a"
+from = "lab-a"
+to = "packer"
+capacity = 10
+[[lines.buffers]]
+name = "out-b"
+from = "lab-b"
+to = "packer"
+capacity = 10
+"#
+    )
+}
+
+#[test]
+fn a_fixed_share_divider_splits_exactly_two_to_one() {
+    // Labellers of 24,000/h never hold up their lanes: the divider is never blocked and
+    // splits the filler's 240,000 units a, a, b, a, a, b, …: 160,000 and 80,000 (less
+    // at most a unit still on a lane at the end).
+    let l = line(&parse(&lanes(
+        "divide = \"shares\"\nshares = { lane-a = 2, lane-b = 1 }",
+        10,
+        "24000/h",
+        "first_come",
+    )));
+    assert_eq!(station(&l, "filler").units_out, 240_000.0);
+    let (a, b) = (station(&l, "lab-a").units_in, station(&l, "lab-b").units_in);
+    assert!((159_999.0..=160_000.0).contains(&a), "{a}");
+    assert!((79_999.0..=80_000.0).contains(&b), "{b}");
+    assert_conserved(&l);
+}
+
+#[test]
+fn a_priority_divider_overflows_to_the_second_machine_only() {
+    // 30,000/h into labellers of 20,000/h by priority: the first runs flat out; the
+    // second gets the overflow, 10,000/h, and works half the time.
+    let l = line(&parse(&lanes(
+        "divide = \"priority\"",
+        10,
+        "20000/h",
+        "alternate",
+    )));
+    let (a, b) = (station(&l, "lab-a"), station(&l, "lab-b"));
+    assert!((a.state_fractions.working - 1.0).abs() < 1e-4);
+    assert!((b.state_fractions.working - 0.5).abs() < 1e-3);
+    assert!((a.units_in - 160_000.0).abs() <= 10.0, "{}", a.units_in);
+    assert!((b.units_in - 80_000.0).abs() <= 10.0, "{}", b.units_in);
+    assert!(
+        station(&l, "filler").state_fractions.blocked < 1e-4,
+        "the divider never waits while the second lane has room"
+    );
+}
+
+#[test]
+fn lanes_of_capacity_zero_hand_units_straight_to_the_ready_machine() {
+    // Lanes of capacity 0: the filler's unit goes to a labeller ready for it, else waits
+    // in the filler. Two labellers of 20,000/h (a cycle of 0.18 s) take the filler's
+    // 30,000/h (0.12 s) between them: neither machine is the bottleneck's equal, so the
+    // filler never blocks and both labellers work 75 % each.
+    for divide in ["most_room", "priority"] {
+        let l = line(&parse(&lanes(
+            &format!("divide = \"{divide}\""),
+            0,
+            "20000/h",
+            "priority",
+        )));
+        assert_eq!(station(&l, "filler").units_out, 240_000.0, "{divide}");
+        for lab in ["lab-a", "lab-b"] {
+            let w = station(&l, lab).state_fractions.working;
+            assert!((w - 0.75).abs() < 1e-3, "{divide} {lab}: {w}");
+        }
+        assert_conserved(&l);
+    }
+    // Slower labellers (12,000/h, 0.3 s): the pair takes 24,000/h and the filler is
+    // blocked a fifth of the time (it could make 30,000/h).
+    let l = line(&parse(&lanes("", 0, "12000/h", "first_come")));
+    let f = station(&l, "filler");
+    assert!((f.state_fractions.blocked - 0.2).abs() < 1e-3);
+    assert!((l.throughput_per_h - 24_000.0).abs() < 1.0);
+}
+
+/// Two labellers of 0.5 s each fed without end, putting onto one place before a packer
+/// of 1 s: both are finished and waiting whenever the place frees.
+fn merge(combine: &str) -> LineKpis {
+    let text = format!(
+        r#"
+name = "combiner"
+[run]
+horizon = "1h"
+[[lines]]
+name = "L1"
+[[lines.stations]]
+name = "filler"
+kind = "filler"
+speed = "100000/h"
+[[lines.stations]]
+name = "lab1"
+kind = "labeller"
+processing_time = "0.5s"
+[[lines.stations]]
+name = "lab2"
+kind = "labeller"
+processing_time = "0.5s"
+[[lines.stations]]
+name = "sink"
+kind = "packer"
+processing_time = "1s"
+[[lines.buffers]]
+name = "infeed"
+from = "filler"
+to = ["lab1", "lab2"]
+capacity = 10
+[[lines.buffers]]
+name = "merge"
+from = ["lab1", "lab2"]
+to = "sink"
+capacity = 1
+combine = "{combine}"
+"#
+    );
+    line(&parse(&text))
+}
+
+#[test]
+fn combiners_serve_by_their_rule() {
+    // Worked by hand: both labellers finish their first units at 0.5 s (plus the
+    // filler's 0.036 s); lab1 puts its unit on the free place, the packer takes it at
+    // once, lab2 puts its unit there. From then on the packer frees the place every
+    // second, when both labellers wait with a finished unit (they need only 0.5 s).
+    // By priority lab1 always goes first: lab2 never puts another.
+    let p = merge("priority");
+    assert_eq!(station(&p, "lab2").units_out, 2.0);
+    assert_eq!(station(&p, "sink").units_out, 3_599.0);
+    // Alternating, and first come (lab1 and lab2 finished their units in turn), share
+    // the packer equally.
+    for rule in ["alternate", "first_come"] {
+        let l = merge(rule);
+        let (a, b) = (station(&l, "lab1").units_out, station(&l, "lab2").units_out);
+        assert!((a - b).abs() <= 1.0, "{rule}: {a} vs {b}");
+        assert_eq!(a + b, 3_602.0, "{rule}");
+    }
+}
+
+#[test]
+fn a_pair_of_unreliable_parallel_machines_behind_a_large_buffer_meets_the_availability_formula() {
+    // Each machine makes 600/h while up; it fails after exp(30 min) of work and takes
+    // exp(10 min) to repair: availability 30 / (30 + 10) = 0.75. A buffer of 1,000
+    // before them is never empty (the feeder makes 2,000/h) and the packer after them is
+    // never full: the pair makes 2 × 600 × 0.75 = 900/h.
+    let text = r#"
+name = "unreliable pair"
+[run]
+horizon = "400h"
+warmup = "10h"
+replications = 8
+[[lines]]
+name = "L1"
+[[lines.stations]]
+name = "feeder"
+kind = "generic"
+speed = "2000/h"
+[[lines.stations]]
+name = "m1"
+kind = "labeller"
+speed = "600/h"
+failures = [{ tbf = "exp(30min)", ttr = "exp(10min)" }]
+[[lines.stations]]
+name = "m2"
+kind = "labeller"
+speed = "600/h"
+failures = [{ tbf = "exp(30min)", ttr = "exp(10min)" }]
+[[lines.stations]]
+name = "packer"
+kind = "packer"
+speed = "5000/h"
+[[lines.buffers]]
+name = "big"
+from = "feeder"
+to = ["m1", "m2"]
+capacity = 1000
+[[lines.buffers]]
+name = "merge"
+from = ["m1", "m2"]
+to = "packer"
+capacity = "unbounded"
+"#;
+    let s = parse(text);
+    let runs = run(&s, 8);
+    assert_agrees(
+        "pair throughput",
+        summary(&runs, |l| l.throughput_per_h),
+        900.0,
+        0.03,
+    );
+    assert_agrees(
+        "m1 down",
+        summary(&runs, |l| station(l, "m1").state_fractions.down),
+        0.25,
+        0.06,
+    );
+    for r in &runs {
+        assert_conserved(&r.lines[0]);
+    }
+}
+
+#[test]
+fn cases_packed_after_a_combiner_conserve_bottles() {
+    // Two labellers merge onto one conveyor before a packer of cases of 24 with rejects
+    // on the way: bottles in = 24 × cases out + rejected bottles + bottles inside.
+    let text = SHARED
+        .replace(
+            "name = \"packer\"\nkind = \"packer\"\nspeed = \"40000/h\"",
+            "name = \"packer\"\nkind = \"packer\"\ntakes = 24\nunit = \"case\"\nspeed = \"1500/h\"\nreject_rate = 0.01",
+        )
+        .replace(
+            "name = \"lab2\"\nkind = \"labeller\"\nspeed = \"12000/h\"",
+            "name = \"lab2\"\nkind = \"labeller\"\nprocessing_time = \"exp(0.3s)\"\nreject_rate = 0.02",
+        );
+    let l = line(&parse(&text));
+    assert_eq!(station(&l, "packer").unit.as_deref(), Some("case"));
+    // Bottles come at most 24,000/h: 1,000 cases/h, a little less with lab2's random
+    // cycles.
+    assert!((7_000.0..8_000.0).contains(&l.units_out), "{}", l.units_out);
+    assert_eq!(l.units_out_equivalent, Some(24.0 * l.units_out));
+    assert_conserved(&l);
+}
+
+#[test]
+fn a_branching_line_repeats_itself_exactly() {
+    let text = SHARED.replace(
+        "speed = \"12000/h\"\n[[lines.stations]]\nname = \"packer\"",
+        "processing_time = \"exp(0.3s)\"\nfailures = [{ tbf = \"exp(20min)\", ttr = \"exp(2min)\" }]\n[[lines.stations]]\nname = \"packer\"",
+    );
+    let s = parse(&text);
+    let a = serde_json::to_string(&run(&s, 2)).expect("json");
+    let b = serde_json::to_string(&run(&s, 2)).expect("json");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn products_change_over_on_both_branches() {
+    let text = SHARED
+        .replace(
+            "name = \"parallel labellers\"",
+            "name = \"parallel labellers\"\n[[products]]\nname = \"cola\"\n[[products]]\nname = \"lemon\"",
+        )
+        .replace(
+            "name = \"L1\"",
+            "name = \"L1\"\nchangeover = { default = \"10min\" }\nschedule = { campaigns = [{ product = \"cola\", quantity = 50000 }, { product = \"lemon\", quantity = 50000 }] }",
+        );
+    let l = line(&parse(&text));
+    for s in ["filler", "lab1", "lab2", "packer"] {
+        assert_eq!(station(&l, s).changeovers, 1, "{s}");
+    }
+    // The labellers (24,000/h together) are the bottleneck; each changes over once for
+    // 10 minutes, in parallel, when the last cola has passed: 8 h less 10 min at
+    // 24,000/h is 188,000 (less the units inside at the end).
+    assert!((l.units_out - 188_000.0).abs() <= 5.0, "{}", l.units_out);
+    assert_conserved(&l);
+}
+
+/// The first problem found in `text`: (path, reason).
+fn refused(text: &str) -> Vec<(String, String)> {
+    let err = load_scenario("graph.toml", text).expect_err("must be refused");
+    err.diagnostics()
+        .iter()
+        .map(|d| (d.path.clone(), d.reason.clone()))
+        .collect()
+}
+
+#[test]
+fn graph_errors_name_the_field_and_the_reason() {
+    // A cycle (no rework loop is declared).
+    let cycle = format!(
+        "{SHARED}[[lines.buffers]]\nname = \"back\"\nfrom = \"packer\"\nto = \"lab1\"\ncapacity = 5\n"
+    );
+    let e = refused(&cycle);
+    assert_eq!(e[0].0, "lines[0].buffers", "{e:?}");
+    assert!(e[0].1.contains("cycle: lab1 → packer → lab1"), "{e:?}");
+    // A station with no path to the line's end.
+    let dead = SHARED.replace("from = [\"lab1\", \"lab2\"]", "from = [\"lab1\"]");
+    let e = refused(&dead);
+    assert_eq!(e[0].0, "lines[0].stations[2]", "{e:?}");
+    assert!(
+        e[0].1
+            .contains("`lab2` has no path to the line's end (`packer`"),
+        "{e:?}"
+    );
+    // A divider with one output.
+    let one = SHARED.replace(
+        "name = \"merge\"\n",
+        "name = \"merge\"\ndivide = \"priority\"\n",
+    );
+    let e = refused(&one);
+    assert_eq!(e[0].0, "lines[0].buffers[1].divide", "{e:?}");
+    assert!(e[0].1.contains("two or more outputs"), "{e:?}");
+    // A combiner with one input.
+    let e = refused(&SHARED.replace(
+        "name = \"infeed\"\n",
+        "name = \"infeed\"\ncombine = \"alternate\"\n",
+    ));
+    assert_eq!(e[0].0, "lines[0].buffers[0].combine", "{e:?}");
+    // Shares: not positive, missing, unknown.
+    let shares = |s: &str| {
+        SHARED.replace(
+            "name = \"infeed\"\n",
+            &format!("name = \"infeed\"\ndivide = \"shares\"\nshares = {s}\n"),
+        )
+    };
+    let e = refused(&shares("{ lab1 = 2, lab2 = 0 }"));
+    assert_eq!(e[0].0, "lines[0].buffers[0].shares.lab2", "{e:?}");
+    assert!(e[0].1.contains("positive"), "{e:?}");
+    let e = refused(&shares("{ lab1 = 2 }"));
+    assert_eq!(e[0].0, "lines[0].buffers[0].shares", "{e:?}");
+    assert!(e[0].1.contains("`lab2` has none"), "{e:?}");
+    let e = refused(&shares("{ lab1 = 1, lab2 = 1, lab3 = 1 }"));
+    assert_eq!(e[0].0, "lines[0].buffers[0].shares.lab3", "{e:?}");
+    // Shares without a shares divider.
+    let e = refused(&SHARED.replace(
+        "name = \"infeed\"\n",
+        "name = \"infeed\"\nshares = { lab1 = 1, lab2 = 1 }\n",
+    ));
+    assert_eq!(e[0].0, "lines[0].buffers[0].shares", "{e:?}");
+    // Capacity 0 cannot divide.
+    let e = refused(&SHARED.replace("capacity = 100", "capacity = 0"));
+    assert_eq!(e[0].0, "lines[0].buffers[0].capacity", "{e:?}");
+    // A station named twice in one list.
+    let e = refused(&SHARED.replace("to = [\"lab1\", \"lab2\"]", "to = [\"lab1\", \"lab1\"]"));
+    assert_eq!(e[0].0, "lines[0].buffers[0].to[1]", "{e:?}");
+    // A second start.
+    let e = refused(&SHARED.replace("to = [\"lab1\", \"lab2\"]", "to = [\"lab1\"]"));
+    assert_eq!(e[0].0, "lines[0].stations[2]", "{e:?}");
+    assert!(e[0].1.contains("no buffer feeds `lab2`"), "{e:?}");
+    // A switch on a buffer several machines feed must name its machine.
+    let e = refused(&SHARED.replace(
+        "capacity = 50",
+        "capacity = 50\nswitches = [{ on = 40, off = 20 }]",
+    ));
+    assert_eq!(e[0].0, "lines[0].buffers[1].switches[0].machine", "{e:?}");
+    assert!(e[0].1.contains("several upstream machines"), "{e:?}");
+    // A packer fed by two buffers.
+    let e = refused(
+        &lanes("", 50, "12000/h", "first_come")
+            .replace("speed = \"40000/h\"", "speed = \"1000/h\"\ntakes = 24"),
+    );
+    assert_eq!(e[0].0, "lines[0].stations[3].takes", "{e:?}");
+}
+
+#[test]
+fn a_level_switch_on_a_merge_drives_the_machine_it_names() {
+    // A high switch on the merge stops lab2 while the packer falls behind: lab2 stops
+    // ("tailback") at 40 and restarts at 20; lab1 runs on.
+    let text = SHARED
+        .replace("speed = \"40000/h\"", "speed = \"18000/h\"")
+        .replace(
+            "capacity = 50",
+            "capacity = 50\nswitches = [{ on = 40, off = 20, machine = \"lab2\" }]",
+        );
+    let l = line(&parse(&text));
+    assert_eq!(l.switches.len(), 1);
+    assert!(l.switches[0].switchings > 0);
+    let (a, b) = (station(&l, "lab1"), station(&l, "lab2"));
+    // The packer's 18,000/h: lab1 makes up to 12,000/h, lab2 the rest, 6,000/h.
+    assert!(a.state_fractions.working > 0.95, "{:?}", a.state_fractions);
+    assert!(
+        (b.state_fractions.working - 0.5).abs() < 0.02,
+        "{:?}",
+        b.state_fractions
+    );
+    assert!(b.state_fractions.blocked > 0.4);
+    assert!((l.throughput_per_h - 18_000.0).abs() < 20.0);
+    assert_conserved(&l);
+}
