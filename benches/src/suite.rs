@@ -187,6 +187,7 @@ pub fn run_sweep(
 /// for the ones that use all cores, in the order `twinline bench` reports them.
 pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, String> {
     let line = scenario(read, "bottling-line.toml")?;
+    let serial = scenario(read, "bottling-line-serial.toml")?;
     let mm1 = scenario(read, "textbook/mm1.toml")?;
     let tandem = scenario(read, "stress/tandem-4-failures.toml")?;
     let plant = scenario(read, "plant-10-lines.toml")?;
@@ -198,11 +199,20 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
         simulation(
             "engine",
             "bottling_line_8h",
-            "bottling-line, 8 h",
-            Target::AtMostSeconds(0.020),
-            (100, 5),
+            "bottling-line (divider, combiner, cases, pallets, level control), 8 h",
+            Target::AtMostSeconds(0.005),
+            (20, 5),
             line.clone(),
             quiet(&line, 1, None),
+        ),
+        simulation(
+            "engine",
+            "bottling_line_serial_8h",
+            "bottling-line-serial, 8 h",
+            Target::AtMostSeconds(0.020),
+            (100, 5),
+            serial.clone(),
+            quiet(&serial, 1, None),
         ),
         simulation(
             "mm1",

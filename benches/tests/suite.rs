@@ -21,6 +21,7 @@ fn the_suite_loads_every_bundled_case_once() {
     assert_eq!(ids.len(), n, "{ids:?}");
     for id in [
         "engine/bottling_line_8h",
+        "engine/bottling_line_serial_8h",
         "mm1/mm1_events_12h",
         "mm1/tandem_4_failures_72h",
         "stress/plant_10_lines_1y",
@@ -33,8 +34,12 @@ fn the_suite_loads_every_bundled_case_once() {
     }
     // One core: no second sweep, no all-cores plant run.
     assert_eq!(engine_suite(&scenarios, 1).unwrap().len(), n - 2);
-    // The bundled line runs: 8 h of it is a little over a thousand events.
-    let line = suite.iter().find(|m| m.name == "bottling_line_8h").unwrap();
+    // The bundled serial line runs as flows: 8 h of it is a little over a thousand
+    // events.
+    let line = suite
+        .iter()
+        .find(|m| m.name == "bottling_line_serial_8h")
+        .unwrap();
     let events = line.run();
     assert!((1_000..5_000).contains(&events), "{events}");
     assert_eq!(line.run(), events, "the same run twice");

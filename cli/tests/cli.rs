@@ -18,7 +18,7 @@ fn run_writes_kpis_and_timeseries() {
     let dir = temp_dir("run");
     let o = twinline(&[
         "run",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--out",
         dir.to_str().unwrap(),
     ]);
@@ -31,7 +31,7 @@ fn run_writes_kpis_and_timeseries() {
     let kpis: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
     assert_eq!(kpis["format"], "twinline-kpis/1");
-    assert_eq!(kpis["scenario"], "bottling-line");
+    assert_eq!(kpis["scenario"], "bottling-line-serial");
     assert_eq!(kpis["seed"], 42);
     assert_eq!(kpis["horizon_s"], 28800.0);
     assert!(kpis["events_processed"].as_u64().unwrap() > 100);
@@ -49,7 +49,7 @@ fn reproducible_runs_are_byte_identical() {
     for d in [&a, &b] {
         let o = twinline(&[
             "run",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             "--reps",
             "4",
             "--reproducible",
@@ -64,7 +64,7 @@ fn reproducible_runs_are_byte_identical() {
     let one_thread = temp_dir("rep-c");
     let o = twinline(&[
         "run",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--reps",
         "4",
         "--threads",
@@ -120,10 +120,20 @@ fn bad_scenario_exits_2_with_file_line_and_path() {
 #[test]
 fn bad_flags_exit_2() {
     for args in [
-        &["run", "scenarios/bottling-line.toml", "--horizon", "soon"][..],
-        &["run", "scenarios/bottling-line.toml", "--reps", "0"],
+        &[
+            "run",
+            "scenarios/bottling-line-serial.toml",
+            "--horizon",
+            "soon",
+        ][..],
+        &["run", "scenarios/bottling-line-serial.toml", "--reps", "0"],
         &["run", "scenarios/no-such-file.toml"],
-        &["run", "scenarios/bottling-line.toml", "--warmup", "9h"],
+        &[
+            "run",
+            "scenarios/bottling-line-serial.toml",
+            "--warmup",
+            "9h",
+        ],
         &["run", "scenarios/textbook/mm1.toml", "--horizon", "1h"],
         &["frobnicate"],
     ] {
@@ -136,19 +146,18 @@ fn bad_flags_exit_2() {
 #[test]
 fn validate_checks_every_bundled_scenario() {
     let mut args = vec!["validate"];
-    let files: Vec<String> = [
-        "bottling-line",
-        "plant-10-lines",
-        "textbook/mm1",
-        "textbook/mm1k",
-        "textbook/failing-machine",
-        "textbook/deterministic-line",
-        "plant-agv",
-        "warehouse-stress",
-    ]
-    .iter()
-    .map(|f| format!("scenarios/{f}.toml"))
-    .collect();
+    // Every file of the two folders, so that a scenario added later is checked too.
+    let mut files: Vec<String> = Vec::new();
+    for dir in ["scenarios", "scenarios/textbook"] {
+        for entry in std::fs::read_dir(common::root().join(dir)).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".toml") {
+                files.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 12, "{files:?}");
     args.extend(files.iter().map(String::as_str));
     let o = twinline(&args);
     assert!(o.status.success(), "{}", text(&o));
@@ -482,7 +491,12 @@ fn replay_depends_neither_on_line_order_nor_on_repeats() {
 fn replay_refuses_a_scenario_without_start_and_unknown_feed_formats() {
     let feed = "scenarios/feeds/plant-agv.ndjson";
     assert_refused(
-        &["replay", "scenarios/bottling-line.toml", "--feed", feed],
+        &[
+            "replay",
+            "scenarios/bottling-line-serial.toml",
+            "--feed",
+            feed,
+        ],
         "no `run.start`",
     );
     let agv = "scenarios/plant-agv.toml";
@@ -615,7 +629,7 @@ fn regression_work_past_the_bounds_is_refused_before_it_starts() {
     assert_refused(
         &[
             "run",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             "--reps",
             "1000000000",
         ],
@@ -625,7 +639,7 @@ fn regression_work_past_the_bounds_is_refused_before_it_starts() {
     assert_refused(
         &[
             "sweep",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             "--set",
             &format!("{capacity}=1..100000000"),
             "--reps",
@@ -639,7 +653,7 @@ fn regression_work_past_the_bounds_is_refused_before_it_starts() {
     assert_refused(
         &[
             "sweep",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             "--set",
             &format!("{capacity}=1..2000"),
             "--set",
@@ -654,7 +668,7 @@ fn regression_work_past_the_bounds_is_refused_before_it_starts() {
     assert_refused(
         &[
             "sweep",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             "--set",
             &format!("{capacity}=50,100"),
             "--reps",
@@ -667,8 +681,8 @@ fn regression_work_past_the_bounds_is_refused_before_it_starts() {
     assert_refused(
         &[
             "compare",
-            "scenarios/bottling-line.toml",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
+            "scenarios/bottling-line-serial.toml",
             "--reps",
             "900000",
         ],
@@ -700,7 +714,7 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
     assert_refused(
         &[
             "run",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             "--horizon",
             "1000000000d",
         ],
@@ -709,7 +723,7 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
     // 500 years of the line, a thousand times over.
     let long = [
         "run",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--horizon",
         "182500d",
         "--reps",
@@ -720,7 +734,7 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
     for command in [
         &[
             "sweep",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             "--set",
             "lines.L1.buffers.rinse-fill.capacity=50,100",
             "--reps",
@@ -732,8 +746,8 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
         ][..],
         &[
             "compare",
-            "scenarios/bottling-line.toml",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
+            "scenarios/bottling-line-serial.toml",
             "--reps",
             "1000",
             "--horizon",
@@ -754,7 +768,7 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
     assert_refused(
         &[
             "run",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             "--horizon",
             "36500d",
             "--out",
@@ -766,7 +780,7 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
     let dir = temp_dir("validate-weighs");
     std::fs::create_dir_all(&dir).unwrap();
     let source = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bottling-line.toml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bottling-line-serial.toml"),
     )
     .unwrap();
     let heavy = dir.join("heavy.toml");
@@ -782,7 +796,7 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
     // The flag lets it through (here a small run, to see the flag is taken).
     let o = twinline(&[
         "run",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--horizon",
         "1h",
         "--no-work-limit",
@@ -795,9 +809,9 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
 /// whole run gives from memory, and the scratch file is gone.
 #[test]
 fn run_out_streams_the_series_and_timeline_to_the_bytes_of_the_whole_run() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bottling-line.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/bottling-line-serial.toml");
     let source = std::fs::read_to_string(&path).unwrap();
-    let s = twin_models::load_scenario("bottling-line.toml", &source).unwrap();
+    let s = twin_models::load_scenario("bottling-line-serial.toml", &source).unwrap();
     let spec = twin_models::RunSpec {
         horizon: sim::SimDuration::from_secs(7 * 86_400),
         ..twin_models::RunSpec::of(&s)
@@ -810,7 +824,7 @@ fn run_out_streams_the_series_and_timeline_to_the_bytes_of_the_whole_run() {
     let dir = temp_dir("run-streamed");
     let o = twinline(&[
         "run",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--horizon",
         "7d",
         "--reproducible",

@@ -28,7 +28,7 @@ fn a_sweep_writes_summaries_and_replications() {
     let out = temp_dir("sweep");
     let o = twinline(&[
         "sweep",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         CAPACITY,
         "--set",
         "lines.L1.stations.filler.speed=30000/h,36000/h",
@@ -81,7 +81,7 @@ fn a_sweep_writes_summaries_and_replications() {
     let again = temp_dir("sweep-again");
     let o = twinline(&[
         "sweep",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         CAPACITY,
         "--set",
         "lines.L1.stations.filler.speed=30000/h,36000/h",
@@ -106,7 +106,7 @@ fn a_misspelt_path_is_bad_input_naming_the_path() {
     let out = temp_dir("bad-path");
     let o = twinline(&[
         "sweep",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--set",
         "lines.L1.buffers.rinse-fil.capacity=1,2",
         "--out",
@@ -120,7 +120,7 @@ fn a_misspelt_path_is_bad_input_naming_the_path() {
     );
     let o = twinline(&[
         "sweep",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--set",
         "run.horizonn=1h",
         "--out",
@@ -135,7 +135,7 @@ fn a_misspelt_path_is_bad_input_naming_the_path() {
     // A value the scenario rejects names the variant and the field.
     let o = twinline(&[
         "sweep",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--set",
         "lines.L1.buffers.rinse-fill.capacity=-3",
         "--out",
@@ -156,7 +156,7 @@ fn shards_merge_into_the_unsharded_sweep() {
     let args = |out: &Path, shard: Option<&str>| {
         let mut a = vec![
             "sweep",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             CAPACITY,
             "--reps",
             "5",
@@ -214,7 +214,7 @@ fn shards_merge_into_the_unsharded_sweep() {
     let other = dir.join("other");
     let o = twinline(&[
         "sweep",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         CAPACITY,
         "--reps",
         "5",
@@ -239,7 +239,7 @@ fn shards_merge_into_the_unsharded_sweep() {
     );
     let o = twinline(&[
         "sweep",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--shard",
         "3/3",
         "--out",
@@ -252,7 +252,7 @@ fn shards_merge_into_the_unsharded_sweep() {
 fn a_sweep_file_names_its_scenario_and_parameters() {
     let dir = temp_dir("file");
     let file = dir.join("sweep.toml");
-    let scenario = root().join("scenarios/bottling-line.toml");
+    let scenario = root().join("scenarios/bottling-line-serial.toml");
     std::fs::write(
         &file,
         format!(
@@ -293,13 +293,13 @@ fn compare_says_which_differences_are_significant() {
     let worse = dir.join("bottling-line-small-buffer.toml");
     std::fs::write(
         &worse,
-        read(&root().join("scenarios/bottling-line.toml"))
+        read(&root().join("scenarios/bottling-line-serial.toml"))
             .replace("capacity = 1500", "capacity = 150"),
     )
     .unwrap();
     let o = twinline(&[
         "compare",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         s(&worse),
         "--reps",
         "8",
@@ -327,8 +327,8 @@ fn compare_says_which_differences_are_significant() {
     // A scenario against itself: nothing differs.
     let o = twinline(&[
         "compare",
-        "scenarios/bottling-line.toml",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
+        "scenarios/bottling-line-serial.toml",
         "--reps",
         "3",
         "--horizon",
@@ -343,7 +343,7 @@ fn check_passes_unchanged_fails_worse_and_refuses_bad_input() {
     let dir = temp_dir("check");
     let base = dir.join("baselines");
     let scenario = dir.join("line.toml");
-    let original = read(&root().join("scenarios/bottling-line.toml"))
+    let original = read(&root().join("scenarios/bottling-line-serial.toml"))
         .replace("horizon = \"8h\"", "horizon = \"3h\"");
     std::fs::write(&scenario, &original).unwrap();
     let o = twinline(&["check", s(&scenario), "--baseline", s(&base)]);
@@ -442,7 +442,7 @@ fn check_passes_unchanged_fails_worse_and_refuses_bad_input() {
 fn the_bundled_baselines_hold() {
     let o = twinline(&[
         "check",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--baseline",
         "baselines",
     ]);
@@ -455,7 +455,7 @@ fn ctrl_c_keeps_the_finished_runs() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_twinline"))
         .args([
             "sweep",
-            "scenarios/bottling-line.toml",
+            "scenarios/bottling-line-serial.toml",
             CAPACITY,
             "--reps",
             "20000",
@@ -524,7 +524,7 @@ fn a_run_report_renders_in_a_browser() {
     let out = temp_dir("report");
     let o = twinline(&[
         "run",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--reps",
         "3",
         "--out",
@@ -558,7 +558,7 @@ fn a_sweep_report_shows_response_curves() {
     let out = temp_dir("sweep-report");
     let o = twinline(&[
         "sweep",
-        "scenarios/bottling-line.toml",
+        "scenarios/bottling-line-serial.toml",
         "--set",
         "lines.L1.buffers.rinse-fill.capacity=100,400,1500",
         "--set",

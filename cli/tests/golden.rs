@@ -24,8 +24,12 @@ const CASES: &[(&str, &[&str])] = &[
         &["run", "scenarios/bottling-line.toml"],
     ),
     (
-        "run-bottling-line-reps",
-        &["run", "scenarios/bottling-line.toml", "--reps", "4"],
+        "run-bottling-line-serial",
+        &["run", "scenarios/bottling-line-serial.toml"],
+    ),
+    (
+        "run-bottling-line-serial-reps",
+        &["run", "scenarios/bottling-line-serial.toml", "--reps", "4"],
     ),
     (
         "run-plant-10-lines-60d",
@@ -58,6 +62,23 @@ const CASES: &[(&str, &[&str])] = &[
     (
         "run-deterministic-line",
         &["run", "scenarios/textbook/deterministic-line.toml"],
+    ),
+    (
+        "run-parallel-machines",
+        &["run", "scenarios/textbook/parallel-machines.toml"],
+    ),
+    ("run-dividers", &["run", "scenarios/textbook/dividers.toml"]),
+    (
+        "run-combiners",
+        &["run", "scenarios/textbook/combiners.toml"],
+    ),
+    (
+        "run-unreliable-parallel",
+        &["run", "scenarios/textbook/unreliable-parallel.toml"],
+    ),
+    (
+        "run-cases-and-pallets",
+        &["run", "scenarios/textbook/cases-and-pallets.toml"],
     ),
     (
         "replay-plant-agv-72h",

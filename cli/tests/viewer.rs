@@ -215,7 +215,7 @@ fn the_screenshot_shows_each_machine_in_its_state_colour_where_it_stands() {
 
 #[test]
 fn a_screenshot_past_the_horizon_or_into_a_missing_folder_is_refused_before_any_window() {
-    let view = "scenarios/bottling-line.toml";
+    let view = "scenarios/bottling-line-serial.toml";
     assert_refused(
         &["view", view, "--at", "999d", "--screenshot", "x.png"],
         "past the run's horizon",

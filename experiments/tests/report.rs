@@ -6,10 +6,10 @@ use twin_models::{RunSpec, Timing, kpis_document, load_scenario, replicate};
 fn line_kpis() -> serde_json::Value {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../scenarios/bottling-line.toml"
+        "/../scenarios/bottling-line-serial.toml"
     ))
     .unwrap();
-    let s = load_scenario("bottling-line.toml", &text).unwrap();
+    let s = load_scenario("bottling-line-serial.toml", &text).unwrap();
     let spec = RunSpec::of(&s);
     let reps = replicate(&s, spec, 2, 1);
     kpis_document(&s, spec, &reps, Some(Timing { wall_time_s: 0.0 }))

@@ -46,7 +46,7 @@ pub const RUN_WORK: f64 = 1_000_000.0;
 pub const SET_VARIANTS: usize = 64;
 
 /// The bundled bottling line, the base of the `--set` target.
-pub const SET_BASE: &str = include_str!("../../scenarios/bottling-line.toml");
+pub const SET_BASE: &str = include_str!("../../scenarios/bottling-line-serial.toml");
 
 /// What is fuzzed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +107,10 @@ impl Target {
                 "area = [0, 0, 4000000000, 4000000000]",
                 "count = 5000",
                 "every = \"1ms\"",
+                "divide = \"shares\"",
+                "combine = \"alternate\"",
+                "to = [\"filler\", \"s\"]",
+                "from = [\"lab-1\", \"lab-3\"]",
                 "..",
                 ",",
             ],
@@ -320,7 +324,7 @@ fn set(input: &[u8]) -> Result<Outcome, String> {
     }
     let none = |name: &str| Err(format!("no file `{name}` here"));
     match experiments::sweep::prepare(
-        "bottling-line.toml",
+        "bottling-line-serial.toml",
         SET_BASE,
         &variants,
         twin_models::RunOverrides::default(),

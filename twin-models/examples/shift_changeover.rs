@@ -12,7 +12,7 @@ use twin_models::{RunSpec, load_scenario, replicate};
 fn main() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../scenarios/bottling-line.toml"
+        "/../scenarios/bottling-line-serial.toml"
     );
     let text = std::fs::read_to_string(path).expect("the bundled scenario is readable");
     let scenario = load_scenario(path, &text).expect("the bundled scenario is valid");

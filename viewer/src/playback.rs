@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn one_event_moves_to_the_next_event_and_pauses() {
-        let s = bundled("bottling-line.toml");
+        let s = bundled("bottling-line-serial.toml");
         let mut p = Playback::new(s, 7);
         p.playing = true;
         for _ in 0..10_000 {
@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_budget_stops_the_run_early_and_the_rest_comes_later() {
-        let s = bundled("bottling-line.toml");
+        let s = bundled("bottling-line-serial.toml");
         let mut p = Playback::new(s, 7);
         let target = SimTime(120 * MIN);
         let mut asks = 0;
@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn the_history_samples_at_the_interval_and_thins_when_full() {
-        let s = bundled("bottling-line.toml");
+        let s = bundled("bottling-line-serial.toml");
         let every = s.run.sample_interval.0;
         let mut p = Playback::new(s, 7);
         p.apply(Command::JumpTo(SimTime(6 * every)));

@@ -5,7 +5,13 @@ use twin_models::{RunSpec, kpis_document, replicate};
 
 #[test]
 fn same_seed_same_kpis_document() {
-    let s = bundled("bottling-line.toml");
+    for path in ["bottling-line-serial.toml", "bottling-line.toml"] {
+        same_seed_same_document(path);
+    }
+}
+
+fn same_seed_same_document(path: &str) {
+    let s = bundled(path);
     let spec = RunSpec::of(&s);
     let doc = |threads| {
         serde_json::to_string(&kpis_document(
@@ -34,7 +40,7 @@ fn same_seed_same_kpis_document() {
 
 #[test]
 fn time_series_is_reproducible() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let spec = RunSpec::of(&s);
     let csv = || {
         replicate(&s, spec, 1, 1).runs[0]

@@ -126,3 +126,168 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+/// A random branching line: a first station, one to three branches of one or two
+/// stations, a last station. Units reach the branches through lanes out of the first
+/// station (a divider at its discharge) or one infeed the branches share (a divider at the
+/// buffer's end), and leave them onto one buffer (a combiner at its entry) or through
+/// their own buffers (a combiner at the last station's infeed).
+#[derive(Debug, Clone)]
+struct GraphSpec {
+    first: StationSpec,
+    branches: Vec<Vec<(StationSpec, u32)>>,
+    last: StationSpec,
+    lanes: bool,
+    own_exits: bool,
+    divide: usize,
+    combine: usize,
+    /// Capacities of the lanes or the shared infeed, and of the exits (0 only where a
+    /// buffer joins one station to one).
+    caps: Vec<u32>,
+}
+
+fn graph() -> impl Strategy<Value = GraphSpec> {
+    (
+        station(),
+        proptest::collection::vec(proptest::collection::vec((station(), 0u32..30), 1..3), 1..4),
+        station(),
+        (any::<bool>(), any::<bool>(), 0usize..3, 0usize..3),
+        proptest::collection::vec(0u32..30, 8),
+    )
+        .prop_map(
+            |(first, branches, last, (lanes, own_exits, divide, combine), caps)| GraphSpec {
+                first,
+                branches,
+                last,
+                lanes,
+                own_exits,
+                divide,
+                combine,
+                caps,
+            },
+        )
+}
+
+fn station_text(name: &str, s: &StationSpec) -> String {
+    let mut t = format!(
+        "[[lines.stations]]\nname = \"{name}\"\nkind = \"generic\"\nreject_rate = {}\n",
+        s.reject
+    );
+    if s.random_time {
+        t += &format!("processing_time = \"exp({}ms)\"\n", 3_600_000 / s.speed);
+    } else {
+        t += &format!("speed = \"{}/h\"\n", s.speed);
+    }
+    if let Some((tbf, ttr, calendar)) = s.failure {
+        let basis = if calendar { "calendar" } else { "operating" };
+        t += &format!(
+            "failures = [{{ tbf = \"exp({tbf}min)\", ttr = \"exp({ttr}min)\", basis = \"{basis}\" }}]\n"
+        );
+    }
+    t
+}
+
+fn graph_text(g: &GraphSpec, arrivals: bool, seed: u64, x: &Extras) -> String {
+    let k = g.branches.len();
+    let divide = ["most_room", "shares", "priority"][g.divide];
+    let combine = ["first_come", "priority", "alternate"][g.combine];
+    let mut t = scenario_text(std::slice::from_ref(&g.first), &[], arrivals, seed, x)
+        .replace("name = \"s0\"", "name = \"first\"");
+    let lane = |b: usize| format!("lane-{b}");
+    if g.lanes && k > 1 {
+        t += &format!("divide = \"{divide}\"\n");
+        if divide == "shares" {
+            let shares: Vec<String> = (0..k).map(|b| format!("{} = {}", lane(b), b + 1)).collect();
+            t += &format!("shares = {{ {} }}\n", shares.join(", "));
+        }
+    }
+    for (b, branch) in g.branches.iter().enumerate() {
+        for (j, (s, _)) in branch.iter().enumerate() {
+            t += &station_text(&format!("b{b}-{j}"), s);
+        }
+    }
+    t += &station_text("last", &g.last);
+    if g.own_exits && k > 1 {
+        t += &format!("combine = \"{combine}\"\n");
+    }
+    let buffer = |name: &str, from: &str, to: &str, cap: u32| {
+        format!(
+            "[[lines.buffers]]\nname = \"{name}\"\nfrom = {from}\nto = {to}\ncapacity = {cap}\n"
+        )
+    };
+    let firsts: Vec<String> = (0..k).map(|b| format!("\"b{b}-0\"")).collect();
+    let lasts: Vec<String> = (0..k)
+        .map(|b| format!("\"b{b}-{}\"", g.branches[b].len() - 1))
+        .collect();
+    // Capacity 0 couples one machine to one: a shared buffer holds at least one unit.
+    let shared_cap = |c: u32| if k > 1 { c.max(1) } else { c };
+    if g.lanes {
+        for (b, to) in firsts.iter().enumerate() {
+            t += &buffer(&lane(b), "\"first\"", to, g.caps[b]);
+        }
+    } else {
+        t += &buffer(
+            "infeed",
+            "\"first\"",
+            &format!("[{}]", firsts.join(", ")),
+            shared_cap(g.caps[0]),
+        );
+        if k > 1 {
+            t += &format!("divide = \"{divide}\"\n");
+            if divide == "shares" {
+                let shares: Vec<String> = (0..k).map(|b| format!("b{b}-0 = {}", b + 1)).collect();
+                t += &format!("shares = {{ {} }}\n", shares.join(", "));
+            }
+        }
+    }
+    for (b, branch) in g.branches.iter().enumerate() {
+        for (j, (_, cap)) in branch.iter().enumerate().skip(1) {
+            let from = format!("\"b{b}-{}\"", j - 1);
+            let to = format!("\"b{b}-{j}\"");
+            t += &buffer(&format!("b{b}-{j}-in"), &from, &to, *cap);
+        }
+    }
+    if g.own_exits {
+        for (b, from) in lasts.iter().enumerate() {
+            t += &buffer(&format!("exit-{b}"), from, "\"last\"", g.caps[4 + b]);
+        }
+    } else {
+        t += &buffer(
+            "exit",
+            &format!("[{}]", lasts.join(", ")),
+            "\"last\"",
+            shared_cap(g.caps[4]),
+        );
+        if k > 1 {
+            t += &format!("combine = \"{combine}\"\n");
+        }
+    }
+    t
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_branching_lines_conserve_units_and_time(
+        g in graph(),
+        arrivals in any::<bool>(),
+        seed in 0u64..1000,
+        x in extras(),
+    ) {
+        let text = graph_text(&g, arrivals, seed, &x);
+        let s = load_scenario("prop.toml", &text)
+            .unwrap_or_else(|e| panic!("generated scenarios are valid: {e}\n{text}"));
+        prop_assert!(!s.lines[0].is_series() || g.branches.len() == 1);
+        let spec = RunSpec { record_series: false, ..RunSpec::of(&s) };
+        let one = replicate(&s, spec, 2, 1);
+        for r in &one.runs {
+            assert_conserved(&r.kpis.lines[0]);
+        }
+        let two = replicate(&s, spec, 2, 2);
+        let kpis = |o: &twin_models::Replications| -> Vec<_> {
+            o.runs.iter().map(|r| r.kpis.clone()).collect()
+        };
+        prop_assert_eq!(kpis(&one), kpis(&two));
+    }
+}

@@ -8,7 +8,7 @@ use twin_models::{RunSpec, Twin, load_scenario, replicate};
 /// unless something (such as a time-series sample) split the interval.
 #[test]
 fn recording_the_time_series_does_not_change_results() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let spec = RunSpec::of(&s);
     let with = replicate(&s, spec, 1, 1).runs.remove(0).kpis;
     let without = replicate(
@@ -44,7 +44,7 @@ fn recording_the_time_series_does_not_change_results() {
 /// for an unrelated event.
 #[test]
 fn machine_after_a_conveyor_starts_after_the_transport_time() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let run = replicate(&s, RunSpec::of(&s), 1, 1).runs.remove(0);
     let csv = run.series.unwrap().to_csv();
     let row_1min: Vec<&str> = csv.lines().nth(2).unwrap().split(',').collect();
@@ -182,7 +182,7 @@ processing_time = "exp(0.8s)"
 /// period, and a station holds at most the unit or two it is part way through.
 #[test]
 fn regression_fluid_counts_are_whole_units() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let kpis = replicate(&s, RunSpec::of(&s), 1, 1).runs.remove(0).kpis;
     let line = &kpis.lines[0];
     assert_eq!(line.engine, "fluid");
@@ -214,7 +214,7 @@ fn regression_fluid_counts_are_whole_units() {
 /// a run whose clock stands still as infinite.
 #[test]
 fn regression_the_work_of_a_run_is_estimated_before_it_starts() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let exact = twin_models::estimate(&s, RunSpec::of(&s));
     assert!(exact.exact, "{exact:?}");
     let mut twin = Twin::new(&s, RunSpec::of(&s));
@@ -283,7 +283,7 @@ fn regression_a_huge_request_sends_trucks_tick_by_tick() {
 /// past the bound (on disk or in memory) is refused before the run, naming its cells.
 #[test]
 fn regression_a_series_past_the_bound_is_refused_before_the_run() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let century = RunSpec {
         horizon: sim::SimDuration::from_secs(36_500 * 86_400),
         ..RunSpec::of(&s)
@@ -308,7 +308,7 @@ fn regression_a_series_past_the_bound_is_refused_before_the_run() {
 /// byte (what `run --out` writes), and nothing taken stays behind.
 #[test]
 fn a_series_taken_as_the_run_goes_is_the_whole_runs() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let spec = RunSpec::of(&s);
     let whole = twin_models::simulate(&s, spec).series.unwrap().to_csv();
     let mut twin = Twin::new(&s, spec);

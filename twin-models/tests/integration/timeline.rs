@@ -8,7 +8,7 @@ use twin_models::{RunSpec, simulate};
 #[test]
 fn stop_spans_add_up_to_the_state_fractions() {
     // No warm-up: the timeline (from time 0) and the fractions cover the same time.
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let spec = RunSpec::of(&s);
     assert_eq!(spec.warmup.0, 0);
     let out = simulate(&s, spec);
@@ -79,7 +79,7 @@ fn stop_spans_add_up_to_the_state_fractions() {
 
 #[test]
 fn the_output_column_counts_the_lines_good_units() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let out = simulate(&s, RunSpec::of(&s));
     let series = out.series.unwrap();
     let col = series

@@ -11,7 +11,7 @@ const HOUR: u64 = 3_600_000_000_000;
 
 #[test]
 fn stepping_event_by_event_is_the_same_run() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let spec = RunSpec {
         horizon: sim::SimDuration(2 * HOUR),
         ..RunSpec::of(&s)
@@ -36,7 +36,7 @@ fn stepping_event_by_event_is_the_same_run() {
 
 #[test]
 fn a_snapshot_shows_what_the_series_recorded_at_that_instant() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let spec = RunSpec::of(&s);
     let whole = simulate(&s, spec);
     let series = whole.series.unwrap();
@@ -229,7 +229,7 @@ fn a_refreshed_snapshot_equals_a_fresh_one_and_keeps_its_storage() {
 
 #[test]
 fn the_station_timeline_so_far_is_the_runs_timeline_up_to_now() {
-    let s = bundled("bottling-line.toml");
+    let s = bundled("bottling-line-serial.toml");
     let spec = RunSpec {
         horizon: sim::SimDuration(8 * HOUR),
         ..RunSpec::of(&s)
