@@ -126,6 +126,13 @@ struct Arrivals {
     blocked: bool,
 }
 
+/// Where `x` stands in a junction's `list` (it lists every station or buffer it joins).
+fn slot(list: &[usize], x: usize) -> usize {
+    list.iter()
+        .position(|&y| y == x)
+        .expect("a junction lists what it joins")
+}
+
 /// A drawn processing time run at `factor` times the nominal speed, nanoseconds (rounded
 /// as `(ns / factor).round()`; at full speed, exactly the draw).
 fn scaled(d: SimDuration, factor: f64) -> u64 {
@@ -751,17 +758,9 @@ impl DiscreteLine {
             Src::Buffer(b) | Src::Handoff(b, _) => b,
         };
         let node = &mut g.stations[i];
-        if node.inputs.len() > 1
-            && let Some(k) = node.inputs.iter().position(|&x| x == b)
-        {
-            node.combiner.record(k);
-        }
+        node.combiner.record(slot(&node.inputs, b));
         let edge = &mut g.buffers[b];
-        if edge.to.len() > 1
-            && let Some(k) = edge.to.iter().position(|&x| x == i)
-        {
-            edge.divider.record(k);
-        }
+        edge.divider.record(slot(&edge.to, i));
         if let Src::Handoff(_, u) = src {
             self.record_put(u, b);
         }
@@ -771,17 +770,9 @@ impl DiscreteLine {
     fn record_put(&mut self, i: usize, b: usize) {
         let Some(g) = &mut self.graph else { return };
         let node = &mut g.stations[i];
-        if node.outputs.len() > 1
-            && let Some(k) = node.outputs.iter().position(|&x| x == b)
-        {
-            node.divider.record(k);
-        }
+        node.divider.record(slot(&node.outputs, b));
         let edge = &mut g.buffers[b];
-        if edge.from.len() > 1
-            && let Some(k) = edge.from.iter().position(|&x| x == i)
-        {
-            edge.combiner.record(k);
-        }
+        edge.combiner.record(slot(&edge.from, i));
     }
 
     /// Whether station `i`, whose next unit is `input`, must change over with nothing of

@@ -1,6 +1,7 @@
 //! Lines as engineers draw them: dividers, combiners and parallel machines, against
 //! closed forms and hand-worked runs; graph errors named by their field.
 
+use crate::conservation::assert_conserved;
 use crate::{assert_agrees, line, parse, run, summary};
 use twin_models::kpi::{LineKpis, StationKpis};
 use twin_models::load_scenario;
@@ -10,17 +11,6 @@ fn station<'a>(l: &'a LineKpis, name: &str) -> &'a StationKpis {
         .iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no station {name}"))
-}
-
-/// Units in = units out + rejects + units inside at the end − at the start.
-fn assert_conserved(l: &LineKpis) {
-    let out = l.units_out_equivalent.unwrap_or(l.units_out);
-    assert_eq!(
-        l.units_in,
-        out + l.rejects + l.wip_end - l.wip_start,
-        "{}: conservation",
-        l.engine
-    );
 }
 
 /// A filler feeding two labellers through one infeed they share, merging onto one

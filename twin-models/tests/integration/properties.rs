@@ -76,21 +76,7 @@ fn scenario_text(
         t += "source = { kind = \"arrivals\", interarrival = \"exp(2s)\", when_full = \"lost\", queue_capacity = 5 }\n";
     }
     for (i, s) in stations.iter().enumerate() {
-        t += &format!(
-            "[[lines.stations]]\nname = \"s{i}\"\nkind = \"generic\"\nreject_rate = {}\n",
-            s.reject
-        );
-        if s.random_time {
-            t += &format!("processing_time = \"exp({}ms)\"\n", 3_600_000 / s.speed);
-        } else {
-            t += &format!("speed = \"{}/h\"\n", s.speed);
-        }
-        if let Some((tbf, ttr, calendar)) = s.failure {
-            let basis = if calendar { "calendar" } else { "operating" };
-            t += &format!(
-                "failures = [{{ tbf = \"exp({tbf}min)\", ttr = \"exp({ttr}min)\", basis = \"{basis}\" }}]\n"
-            );
-        }
+        t += &station_text(&format!("s{i}"), s);
     }
     for (i, c) in caps.iter().enumerate() {
         // A conveyor with a transport time needs room for at least one unit.
