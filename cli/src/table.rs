@@ -79,6 +79,13 @@ pub fn summary(
             pm(&l["units_out"], 1.0, 0, reps),
             pm(&l["rejects"], 1.0, 0, reps)
         );
+        if !l["reworked"].is_null() {
+            let _ = writeln!(
+                s,
+                "  reworked        {} (rejects sent back upstream, still inside)",
+                pm(&l["reworked"], 1.0, 0, reps)
+            );
+        }
         if !l["units_out_equivalent"].is_null() {
             let stations = l["stations"].as_array().cloned().unwrap_or_default();
             let last = stations

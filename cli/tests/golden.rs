@@ -76,6 +76,7 @@ const CASES: &[(&str, &[&str])] = &[
         "run-unreliable-parallel",
         &["run", "scenarios/textbook/unreliable-parallel.toml"],
     ),
+    ("run-rework", &["run", "scenarios/textbook/rework.toml"]),
     (
         "run-cases-and-pallets",
         &["run", "scenarios/textbook/cases-and-pallets.toml"],

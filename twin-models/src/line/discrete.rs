@@ -71,6 +71,8 @@ enum Src {
 struct Graph {
     stations: Vec<Node>,
     buffers: Vec<Edge>,
+    /// Whether a station sends rejects back for rework.
+    reworks: bool,
 }
 
 /// A station's place in the graph.
@@ -82,6 +84,10 @@ struct Node {
     divider: Divider,
     /// Over its inputs.
     combiner: Combiner,
+    /// The buffer its rejects go back to, if any.
+    rework: Option<usize>,
+    /// Rejects sent back since the start, and that count at the end of the warm-up.
+    reworked: (u64, u64),
 }
 
 /// A buffer's place in the graph.
@@ -93,6 +99,9 @@ struct Edge {
     divider: Divider,
     /// Over the stations feeding it.
     combiner: Combiner,
+    /// Rejects sent back to it for rework, waiting (on the reject table) for room; they go
+    /// on before any unit of the machines feeding it.
+    returns: VecDeque<Unit>,
 }
 
 #[derive(Clone, Debug)]
@@ -278,6 +287,8 @@ impl DiscreteLine {
                             outputs: s.outputs.clone(),
                             divider: Divider::new(&s.divide, s.outputs.len()),
                             combiner: Combiner::new(s.combine, s.inputs.len()),
+                            rework: s.rework,
+                            reworked: (0, 0),
                         })
                         .collect(),
                     buffers: line
@@ -288,8 +299,10 @@ impl DiscreteLine {
                             to: b.to.clone(),
                             divider: Divider::new(&b.divide, b.to.len()),
                             combiner: Combiner::new(b.combine, b.from.len()),
+                            returns: VecDeque::new(),
                         })
                         .collect(),
+                    reworks: line.reworks(),
                 })
             }),
         }
@@ -333,6 +346,7 @@ impl DiscreteLine {
             .unwrap_or_else(|| self.flow_state(i))
     }
 
+    #[inline(always)]
     fn account(&mut self, i: usize, now: SimTime) {
         let state = self.flow_state(i);
         let w = if state == StationState::Working {
@@ -367,6 +381,7 @@ impl DiscreteLine {
 
     /// Starts work (or resumes it) on station `i`'s unit: schedules the finish, or the
     /// operating-time failure that strikes first.
+    #[inline(always)]
     fn start_work(&mut self, i: usize, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
         let st = &mut self.stations[i];
@@ -391,6 +406,7 @@ impl DiscreteLine {
     }
 
     /// Stops the clock on station `i`'s unit (failure, stop, jam), keeping the work left.
+    #[inline(always)]
     fn pause(&mut self, i: usize, now: SimTime) {
         let st = &mut self.stations[i];
         if st.phase != Phase::Working || !st.running {
@@ -461,6 +477,11 @@ impl DiscreteLine {
         self.arrived = 0;
         self.lost = 0;
         self.base_at_warmup = (self.out_base, self.rejected_base);
+        if let Some(g) = &mut self.graph {
+            for node in &mut g.stations {
+                node.reworked.1 = node.reworked.0;
+            }
+        }
         self.control.reset_statistics();
     }
 
@@ -504,6 +525,7 @@ impl DiscreteLine {
     }
 
     /// Handles a finish (or operating-time failure) event of station `i`.
+    #[inline(always)]
     pub fn on_done(
         &mut self,
         i: usize,
@@ -542,10 +564,15 @@ impl DiscreteLine {
         struck
     }
 
+    #[inline(always)]
     fn finish_unit(&mut self, i: usize, now: SimTime) {
         let st = &mut self.stations[i];
         debug_assert!(st.unit.is_some(), "a working station holds a unit");
         if st.core.draw_reject(st.reject_rate) {
+            if self.graph.is_some() && self.send_back(i) {
+                return;
+            }
+            let st = &mut self.stations[i];
             st.core.counters.rejected += TICKS_PER_UNIT;
             let gone = st.unit.take().map_or(0, |u| u.content);
             st.phase = Phase::Idle;
@@ -719,6 +746,8 @@ impl DiscreteLine {
             match buf.capacity {
                 Some(0) => return self.ready(edge.to[0]).then_some(1),
                 Some(c) if buf.units.len() as u64 >= c => return None,
+                // Reworked units waiting to go back take the room first.
+                _ if !edge.returns.is_empty() => return None,
                 _ => {}
             }
             if edge.from.len() > 1 {
@@ -748,6 +777,59 @@ impl DiscreteLine {
             )?,
         };
         Some(Some(node.outputs[k]))
+    }
+
+    /// Sends station `i`'s reject back for rework, if its rejects go back: off the machine
+    /// onto the reject table, to go on when its buffer has room.
+    #[inline(never)]
+    fn send_back(&mut self, i: usize) -> bool {
+        let Some(g) = self.graph.as_deref_mut() else {
+            return false;
+        };
+        let Some(b) = g.stations[i].rework else {
+            return false;
+        };
+        g.stations[i].reworked.0 += 1;
+        let st = &mut self.stations[i];
+        g.buffers[b]
+            .returns
+            .push_back(st.unit.take().expect("a working station holds a unit"));
+        st.phase = Phase::Idle;
+        true
+    }
+
+    /// Puts reworked units waiting for room back on their buffers; whether one went.
+    #[inline(never)]
+    fn return_rework(&mut self, now: SimTime, cal: &mut impl Calendar<LineEvent>) -> bool {
+        let Some(g) = self.graph.as_deref_mut().filter(|g| g.reworks) else {
+            return false;
+        };
+        let mut moved = Vec::new();
+        for (b, edge) in g.buffers.iter_mut().enumerate() {
+            let buf = &mut self.buffers[b];
+            while !edge.returns.is_empty() && buf.has_room() {
+                let unit = edge.returns.pop_front().expect("checked");
+                buf.units.push_back((unit, now));
+                if buf.transport > 0 && buf.units.len() == 1 {
+                    cal.at(
+                        SimTime(now.0 + buf.transport),
+                        LineEvent::TransitReady { buffer: b as u16 },
+                    );
+                }
+                moved.push(b);
+            }
+        }
+        for &b in &moved {
+            self.sense(b, cal);
+        }
+        !moved.is_empty()
+    }
+
+    /// Rejects station `i` sent back upstream since the statistics started (`None`: its
+    /// rejects leave the line).
+    pub fn reworked(&self, i: usize) -> Option<u64> {
+        let node = &self.graph.as_deref()?.stations[i];
+        node.rework.map(|_| node.reworked.0 - node.reworked.1)
     }
 
     /// Books at the junctions that station `i` took a unit from `src`.
@@ -1065,6 +1147,7 @@ impl DiscreteLine {
     }
 
     /// Moves units as far as they can go now: deposits, takes, changeovers.
+    #[inline(never)]
     pub fn kick(&mut self, cal: &mut impl Calendar<LineEvent>) {
         // A branching line routes each unit through its junctions; a line with level
         // switches or packs runs the series code with them in; a plain line without (it
@@ -1093,7 +1176,7 @@ impl DiscreteLine {
     ) {
         let now = cal.now();
         loop {
-            let mut changed = false;
+            let mut changed = GRAPH && self.return_rework(now, cal);
             for i in (0..self.stations.len()).rev() {
                 changed |= self.step::<EXTRAS, GRAPH>(i, now, cal);
             }

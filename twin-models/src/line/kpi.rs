@@ -46,8 +46,11 @@ pub struct StationKpis {
     pub units_in: f64,
     /// Good units passed on.
     pub units_out: f64,
-    /// Units rejected.
+    /// Units rejected (and gone from the line).
     pub rejects: f64,
+    /// Rejects sent back upstream to be worked again (present when it has a rework loop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reworked: Option<f64>,
     /// Breakdowns.
     pub failures: u64,
     /// Micro-stops.
@@ -117,6 +120,10 @@ pub struct LineKpis {
     pub units_out_equivalent: Option<f64>,
     /// Units rejected at any station, in the line's base unit.
     pub rejects: f64,
+    /// Rejects sent back upstream for rework at any station, in the line's base unit
+    /// (present when the line has a rework loop; they stay inside the line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reworked: Option<f64>,
     /// Units inside the line when measuring began (end of warm-up).
     pub wip_start: f64,
     /// Units inside the line at the end.
@@ -147,6 +154,10 @@ pub struct LineKpis {
 /// The KPIs of `line` from its runtime `rt`, over `measured_s` seconds ending at `end`.
 pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> LineKpis {
     let n = line.stations.len();
+    let reworked = |i: usize| match &rt.engine {
+        LineEngine::Discrete(d) => d.reworked(i),
+        LineEngine::Fluid(_) => None,
+    };
     let stations: Vec<StationKpis> = (0..n)
         .map(|i| {
             let core = rt.core(i);
@@ -176,6 +187,7 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
                 units_in: whole.taken as f64,
                 units_out: whole.good as f64,
                 rejects: whole.rejected as f64,
+                reworked: reworked(i).map(|r| r as f64),
                 failures: c.failures,
                 micro_stops: c.micro_stops,
                 changeovers: c.setups,
@@ -189,7 +201,8 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
     let t = |s: StationState| core.times[s as usize];
     let pbt = measured_s - t(StationState::PlannedStop);
     let operating = pbt - t(StationState::Down) - t(StationState::Setup);
-    let processed = units(c.good + c.rejected);
+    // A unit sent back for rework was processed but not good the first time.
+    let processed = units(c.good + c.rejected) + reworked(o).unwrap_or(0) as f64;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let (availability, performance, quality) = (
         ratio(operating, pbt),
@@ -261,6 +274,11 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
         unit: line.converts().then(|| line.unit.clone()),
         units_out_equivalent: line.converts().then_some(out_base),
         rejects,
+        reworked: line.reworks().then(|| {
+            (0..n)
+                .map(|i| reworked(i).unwrap_or(0) * line.equivalent(i))
+                .sum::<u64>() as f64
+        }),
         wip_start,
         wip_end,
         wip_mean,

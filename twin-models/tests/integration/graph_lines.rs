@@ -486,3 +486,78 @@ fn a_level_switch_on_a_merge_drives_the_machine_it_names() {
     assert!((l.throughput_per_h - 18_000.0).abs() < 20.0);
     assert_conserved(&l);
 }
+
+#[test]
+fn a_rework_loop_meets_its_closed_form() {
+    // scenarios/textbook/rework.toml: an inspector of 12,000/h rejects 20 % back onto its
+    // own infeed: throughput μ (1 − r) = 9,600/h, rework μ r = 2,400/h, quality 80 %.
+    let s = crate::bundled("textbook/rework.toml");
+    let runs = run(&s, 5);
+    assert_agrees(
+        "throughput",
+        summary(&runs, |l| l.throughput_per_h),
+        9_600.0,
+        0.005,
+    );
+    let measured_h = 98.0;
+    assert_agrees(
+        "reworked per hour",
+        summary(&runs, |l| l.reworked.expect("a rework line") / measured_h),
+        2_400.0,
+        0.01,
+    );
+    assert_agrees("quality", summary(&runs, |l| l.oee.quality), 0.8, 0.005);
+    for r in &runs {
+        let l = &r.lines[0];
+        assert_eq!(l.rejects, 0.0, "rework is not rejects");
+        assert_eq!(
+            station(l, "inspector").reworked,
+            l.reworked,
+            "the inspector's rework is the line's"
+        );
+        assert_eq!(station(l, "feeder").reworked, None);
+        assert_conserved(l);
+    }
+}
+
+#[test]
+fn a_full_rework_buffer_does_not_lock_the_loop() {
+    // Capacity 1 before the inspector: rejects wait on the reject table and go back
+    // before new units; the line keeps flowing to the end, a little below μ (1 − r)
+    // (9,600/h) as a small buffer between a feeder barely faster than it needs and the
+    // inspector starves the inspector now and then.
+    let text = crate::bundled_text("textbook/rework.toml")
+        .replace(
+            "capacity = 100\n\n[[lines.buffers]]\nname = \"out\"",
+            "capacity = 1\n\n[[lines.buffers]]\nname = \"out\"",
+        )
+        .replace("replications = 5", "replications = 1");
+    assert!(text.contains("capacity = 1\n"));
+    let l = line(&parse(&text));
+    assert!(
+        (9_000.0..9_600.0).contains(&l.throughput_per_h),
+        "{}",
+        l.throughput_per_h
+    );
+    let inspector = station(&l, "inspector");
+    assert!(inspector.units_out > 900_000.0, "{}", inspector.units_out);
+    assert_conserved(&l);
+}
+
+#[test]
+fn rework_errors_name_the_field() {
+    let base = crate::bundled_text("textbook/rework.toml");
+    let e = refused(&base.replace("rework = \"in\"", "rework = \"nowhere\""));
+    assert_eq!(e[0].0, "lines[0].stations[1].rework", "{e:?}");
+    assert!(e[0].1.contains("its buffers are: in, out"), "{e:?}");
+    let e = refused(&base.replace("rework = \"in\"", "rework = \"out\""));
+    assert_eq!(e[0].0, "lines[0].stations[1].rework", "{e:?}");
+    assert!(e[0].1.contains("not upstream of `inspector`"), "{e:?}");
+    // A packer's rejected case cannot go back among bottles.
+    let e = refused(&base.replace(
+        "reject_rate = 0.2\nrework = \"in\"",
+        "reject_rate = 0.2\ntakes = 6\nrework = \"in\"",
+    ));
+    assert_eq!(e[0].0, "lines[0].stations[1].rework", "{e:?}");
+    assert!(e[0].1.contains("a reject goes back as it is"), "{e:?}");
+}

@@ -127,6 +127,8 @@ struct GraphSpec {
     own_exits: bool,
     divide: usize,
     combine: usize,
+    /// Whether the last station's rejects go back onto the buffer before it.
+    rework: bool,
     /// Capacities of the lanes or the shared infeed, and of the exits (0 only where a
     /// buffer joins one station to one).
     caps: Vec<u32>,
@@ -137,19 +139,28 @@ fn graph() -> impl Strategy<Value = GraphSpec> {
         station(),
         proptest::collection::vec(proptest::collection::vec((station(), 0u32..30), 1..3), 1..4),
         station(),
-        (any::<bool>(), any::<bool>(), 0usize..3, 0usize..3),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            0usize..3,
+            0usize..3,
+            any::<bool>(),
+        ),
         proptest::collection::vec(0u32..30, 8),
     )
         .prop_map(
-            |(first, branches, last, (lanes, own_exits, divide, combine), caps)| GraphSpec {
-                first,
-                branches,
-                last,
-                lanes,
-                own_exits,
-                divide,
-                combine,
-                caps,
+            |(first, branches, last, (lanes, own_exits, divide, combine, rework), caps)| {
+                GraphSpec {
+                    first,
+                    branches,
+                    last,
+                    lanes,
+                    own_exits,
+                    divide,
+                    combine,
+                    rework,
+                    caps,
+                }
             },
         )
 }
@@ -196,6 +207,16 @@ fn graph_text(g: &GraphSpec, arrivals: bool, seed: u64, x: &Extras) -> String {
     if g.own_exits && k > 1 {
         t += &format!("combine = \"{combine}\"\n");
     }
+    // A rework buffer holds at least a unit.
+    let mut exit_caps = [g.caps[4], g.caps[5], g.caps[6]];
+    if g.rework {
+        t += if g.own_exits {
+            "rework = \"exit-0\"\n"
+        } else {
+            "rework = \"exit\"\n"
+        };
+        exit_caps[0] = exit_caps[0].max(1);
+    }
     let buffer = |name: &str, from: &str, to: &str, cap: u32| {
         format!(
             "[[lines.buffers]]\nname = \"{name}\"\nfrom = {from}\nto = {to}\ncapacity = {cap}\n"
@@ -235,14 +256,14 @@ fn graph_text(g: &GraphSpec, arrivals: bool, seed: u64, x: &Extras) -> String {
     }
     if g.own_exits {
         for (b, from) in lasts.iter().enumerate() {
-            t += &buffer(&format!("exit-{b}"), from, "\"last\"", g.caps[4 + b]);
+            t += &buffer(&format!("exit-{b}"), from, "\"last\"", exit_caps[b]);
         }
     } else {
         t += &buffer(
             "exit",
             &format!("[{}]", lasts.join(", ")),
             "\"last\"",
-            shared_cap(g.caps[4]),
+            shared_cap(exit_caps[0]),
         );
         if k > 1 {
             t += &format!("combine = \"{combine}\"\n");

@@ -197,6 +197,10 @@ pub struct StationFile {
     /// `{ lane-a = 2, lane-b = 1 }`.
     #[serde(default)]
     pub shares: BTreeMap<String, f64>,
+    /// A buffer upstream its rejects go back to, to be worked again (a rework loop, the
+    /// only cycle a line may have); default: rejects leave the line.
+    #[serde(default)]
+    pub rework: Option<String>,
 }
 
 /// How a divider picks, among its outputs that can take a unit now, the one that gets it.

@@ -102,7 +102,7 @@ fn check_line(
         c.fail(
             &at(base, &[k("buffers")]),
             format!(
-                "the buffers make a cycle: {} → {}; units flow one way along a line (rework loops are not supported yet)",
+                "the buffers make a cycle: {} → {}; units flow one way along a line (send rejects back with a station's `rework` instead)",
                 path.join(" → "),
                 path[0]
             ),

@@ -50,14 +50,21 @@ impl Line {
         self.stations[i].equivalent
     }
 
+    /// Whether some station sends its rejects back upstream.
+    pub fn reworks(&self) -> bool {
+        self.stations.iter().any(|s| s.rework.is_some())
+    }
+
     /// Whether some station makes a unit of another size than it takes.
     pub fn converts(&self) -> bool {
         self.stations.iter().any(|s| s.takes != 1)
     }
 
-    /// Whether the line is one chain: `buffers[i]` joins `stations[i]` to `stations[i + 1]`.
+    /// Whether the line is one chain, `buffers[i]` joining `stations[i]` to
+    /// `stations[i + 1]`, without rework loops.
     pub fn is_series(&self) -> bool {
         self.buffers.len() + 1 == self.stations.len()
+            && self.stations.iter().all(|s| s.rework.is_none())
             && self
                 .buffers
                 .iter()
@@ -137,6 +144,8 @@ pub struct Station {
     pub divide: Divide,
     /// How it picks between several `inputs`.
     pub combine: CombineRule,
+    /// Index of the buffer upstream its rejects go back to (`None`: they leave the line).
+    pub rework: Option<usize>,
 }
 
 /// How a divider picks, among its outputs that can take a unit now, the one that does

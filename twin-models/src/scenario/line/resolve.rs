@@ -389,11 +389,16 @@ pub(crate) fn resolve_line(
                     );
                 }
             }
+            let rework = sf.rework.as_deref().and_then(|name| {
+                let site = (lf, t, buffers_raw.as_slice(), equivalents.as_slice());
+                rework_buffer(c, &at(&p, &[k("rework")]), site, si, name)
+            });
             if graph_known && let Some(s) = stations.get_mut(si) {
                 s.inputs = t.inputs[si].iter().map(|&b| rank[b]).collect();
                 s.outputs = t.outputs[si].iter().map(|&b| rank[b]).collect();
                 s.divide = divide;
                 s.combine = combine;
+                s.rework = rework.map(|b| rank[b]);
             }
         }
     }
@@ -688,6 +693,60 @@ fn accumulated_units(rated: u64, time: SimDuration) -> u64 {
     u64::try_from(u128::from(rated) * u128::from(time.0) / MILLI_NS_PER_HOUR).unwrap_or(u64::MAX)
 }
 
+/// The buffer (as written) named `name` that station `si` sends its rejects back to:
+/// upstream of it, holding at least one unit, of units the size of the station's.
+fn rework_buffer(
+    c: &mut Checker<'_>,
+    path: &[Seg],
+    (lf, t, raw, equivalents): (&LineFile, &graph::Topology, &[Buffer], &[u64]),
+    si: usize,
+    name: &str,
+) -> Option<usize> {
+    let station = &lf.stations[si].name;
+    let Some(b) = lf.buffers.iter().position(|bf| bf.name == name) else {
+        let names: Vec<&str> = lf.buffers.iter().map(|bf| bf.name.as_str()).collect();
+        c.fail(
+            path,
+            format!(
+                "buffer `{name}` does not exist in line `{}`; its buffers are: {}",
+                lf.name,
+                names.join(", ")
+            ),
+        );
+        return None;
+    };
+    let (from, to) = &t.ends[b];
+    if !to.iter().any(|&s| s == si || graph::reaches(t, s, si)) {
+        c.fail(
+            path,
+            format!(
+                "`{name}` is not upstream of `{station}`: rejects go back to a buffer whose units reach the station again"
+            ),
+        );
+        return None;
+    }
+    if raw.len() == lf.buffers.len() && raw[b].capacity == Some(0) {
+        c.fail(
+            path,
+            format!("`{name}` holds no unit (capacity 0): a rework buffer holds at least one"),
+        );
+        return None;
+    }
+    if let Some(&f) = from.first()
+        && equivalents[f] != equivalents[si]
+    {
+        c.fail(
+            path,
+            format!(
+                "`{name}` holds units of {} base units, but `{station}` makes units of {}: a reject goes back as it is",
+                equivalents[f], equivalents[si]
+            ),
+        );
+        return None;
+    }
+    Some(b)
+}
+
 /// The level switches of every buffer, in flow order (`rank[bi]` is the resolved index
 /// of buffer `bi` as written).
 fn resolve_switches(
@@ -975,5 +1034,6 @@ fn resolve_station(
         outputs: Vec::new(),
         divide: Divide::MostRoom,
         combine: CombineRule::FirstCome,
+        rework: None,
     })
 }
