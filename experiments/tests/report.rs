@@ -4,12 +4,13 @@ use experiments::report::{RunInputs, run_report};
 use twin_models::{RunSpec, Timing, kpis_document, load_scenario, replicate};
 
 fn line_kpis() -> serde_json::Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scenarios/bottling-line-serial.toml"
-    ))
-    .unwrap();
-    let s = load_scenario("bottling-line-serial.toml", &text).unwrap();
+    kpis_of("bottling-line-serial.toml")
+}
+
+fn kpis_of(path: &str) -> serde_json::Value {
+    let full = format!("{}/../scenarios/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap();
+    let s = load_scenario(path, &text).unwrap();
     let spec = RunSpec::of(&s);
     let reps = replicate(&s, spec, 2, 1);
     kpis_document(&s, spec, &reps, Some(Timing { wall_time_s: 0.0 }))
@@ -128,4 +129,47 @@ fn speed_steps_have_their_own_band_and_legend() {
     // The band is drawn in the Gantt's SVG, in its own colour.
     let band = "fill=\"#1F3A93\"";
     assert!(html.contains(band) && !plain.contains(band), "band");
+}
+
+/// Each line is drawn from its graph: a box per machine, an arrow per buffer named at its
+/// junction; a series line is its stations in order.
+#[test]
+fn lines_are_drawn_from_their_graph() {
+    let report = |kpis: &serde_json::Value| {
+        run_report(&RunInputs {
+            kpis,
+            series: None,
+            timeline: None,
+            alerts: None,
+        })
+    };
+    let graph = report(&kpis_of("bottling-line.toml"));
+    let diagram = graph
+        .split("L1: the line, with each machine")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("a line diagram");
+    for name in [
+        "lane-1",
+        "lane-2",
+        "label-pack",
+        "labeller-1",
+        "labeller-2",
+        "palletiser",
+    ] {
+        assert!(diagram.contains(name), "{name}");
+    }
+    // Seven buffers, each with one arrowhead into the one station it feeds.
+    assert_eq!(diagram.matches("<polygon").count(), 7, "arrowheads");
+    // A rework loop is drawn back to its buffer.
+    let rework = report(&kpis_of("textbook/rework.toml"));
+    assert!(rework.contains("\nrework\n</text>"), "the rework loop");
+    // A series line: its stations in order, unnamed arrows between them.
+    let serial = report(&line_kpis());
+    let diagram = serial
+        .split("L1: the line, with each machine")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("a series line's diagram");
+    assert_eq!(diagram.matches("<polygon").count(), 6);
 }

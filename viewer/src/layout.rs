@@ -264,34 +264,16 @@ impl PlantLayout {
 }
 
 /// For a line with spots on the floor: x of the stations that have one (stations using
-/// Each station's column (the longest run of buffers from the line's start to it: a
-/// series line's stations stand one per column), its place across the line among the
-/// stations of its column (centred on 0, in [`BRANCH_PITCH`]s: branches side by side),
-/// and the most stations of any column.
+/// Each station's column and place across the line (in [`BRANCH_PITCH`]s; see
+/// `twin_models::line::diagram`), and the most stations of any column.
 fn columns(line: &Line) -> (Vec<usize>, Vec<f32>, usize) {
-    let mut column = vec![0usize; line.stations.len()];
-    // Stations are listed in flow order: whatever feeds a station comes before it.
-    for (s, st) in line.stations.iter().enumerate() {
-        for &b in &st.inputs {
-            for &f in &line.buffers[b].from {
-                column[s] = column[s].max(column[f] + 1);
-            }
-        }
-    }
-    let n = column.iter().max().map_or(0, |c| c + 1);
+    let places = line.places();
+    let n = places.iter().map(|p| p.0 + 1).max().unwrap_or(0);
     let mut count = vec![0usize; n];
-    for &c in &column {
-        count[c] += 1;
+    for p in &places {
+        count[p.0] += 1;
     }
-    let mut seen = vec![0usize; n];
-    let across = column
-        .iter()
-        .map(|&c| {
-            let k = seen[c];
-            seen[c] += 1;
-            k as f32 - (count[c] - 1) as f32 / 2.0
-        })
-        .collect();
+    let (column, across) = places.into_iter().unzip();
     (column, across, count.into_iter().max().unwrap_or(1))
 }
 

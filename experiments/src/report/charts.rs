@@ -346,3 +346,142 @@ pub fn response_curve(
         Ok(())
     })
 }
+
+/// A station in a line diagram.
+pub struct DiagramStation {
+    /// Its name.
+    pub name: String,
+    /// (column, place across), from `twin_models::line::diagram::places`.
+    pub place: (usize, f32),
+    /// Shares of its time per state, with their colours, in order.
+    pub shares: Vec<(f64, RGBColor)>,
+}
+
+/// A buffer in a line diagram: indices of the stations feeding it, those it feeds, and
+/// those sending rejects back to it.
+pub struct DiagramLink {
+    /// Its name.
+    pub name: String,
+    pub from: Vec<usize>,
+    pub to: Vec<usize>,
+    pub rework_from: Vec<usize>,
+}
+
+/// A line drawn as engineers draw it: each station a box with its name and a bar of its
+/// time per state, each buffer an arrow (through one junction where it joins several
+/// stations) named at its middle, rework loops dashed back to their buffer.
+pub fn line_diagram(title: &str, stations: &[DiagramStation], links: &[DiagramLink]) -> String {
+    const COL: i32 = 175;
+    const ROW: i32 = 78;
+    const W: i32 = 130;
+    const H: i32 = 46;
+    let columns = stations.iter().map(|s| s.place.0 + 1).max().unwrap_or(1) as i32;
+    let half_rows = stations
+        .iter()
+        .map(|s| s.place.1.abs())
+        .fold(0.0f32, f32::max);
+    let width = (40 + columns * COL).max(300) as u32;
+    let height = (90.0 + (2.0 * half_rows + 1.0) * ROW as f32) as u32;
+    let mid = 50 + (half_rows * ROW as f32) as i32 + ROW / 2;
+    let at = |s: &DiagramStation| {
+        let x = 20 + s.place.0 as i32 * COL;
+        let y = mid + (s.place.1 * ROW as f32).round() as i32;
+        (x, y)
+    };
+    svg((width, height), |root| {
+        root.fill(&WHITE)?;
+        root.draw(&Text::new(title, (12, 10), ("sans-serif", 18)))?;
+        let ink = RGBColor(0x55, 0x55, 0x55);
+        let font = ("sans-serif", 12).into_font();
+        for link in links {
+            let outs: Vec<(i32, i32)> = link
+                .from
+                .iter()
+                .map(|&s| {
+                    let (x, y) = at(&stations[s]);
+                    (x + W, y)
+                })
+                .collect();
+            let ins: Vec<(i32, i32)> = link
+                .to
+                .iter()
+                .map(|&s| {
+                    let (x, y) = at(&stations[s]);
+                    (x, y)
+                })
+                .collect();
+            let all: Vec<(i32, i32)> = outs.iter().chain(&ins).copied().collect();
+            let n = all.len().max(1) as i32;
+            let junction = (
+                all.iter().map(|p| p.0).sum::<i32>() / n,
+                all.iter().map(|p| p.1).sum::<i32>() / n,
+            );
+            for &p in &outs {
+                root.draw(&PathElement::new(vec![p, junction], ink.stroke_width(2)))?;
+            }
+            for &p in &ins {
+                root.draw(&PathElement::new(vec![junction, p], ink.stroke_width(2)))?;
+                // An arrowhead into the station.
+                root.draw(&Polygon::new(
+                    vec![p, (p.0 - 8, p.1 - 5), (p.0 - 8, p.1 + 5)],
+                    ink.filled(),
+                ))?;
+            }
+            root.draw(&Text::new(
+                link.name.clone(),
+                (junction.0 - 20, junction.1 - 16),
+                font.clone().color(&ink),
+            ))?;
+            for &s in &link.rework_from {
+                let (x, y) = at(&stations[s]);
+                let start = (x + W / 2, y + H / 2);
+                let low = y.max(junction.1) + H;
+                let path = vec![start, (start.0, low), (junction.0, low), junction];
+                root.draw(&PathElement::new(
+                    path,
+                    RGBColor(0xe1, 0x57, 0x59).stroke_width(1),
+                ))?;
+                root.draw(&Text::new(
+                    "rework",
+                    ((start.0 + junction.0) / 2 - 18, low + 2),
+                    font.clone().color(&RGBColor(0xe1, 0x57, 0x59)),
+                ))?;
+            }
+        }
+        for s in stations {
+            let (x, y) = at(s);
+            root.draw(&Rectangle::new(
+                [(x, y - H / 2), (x + W, y + H / 2)],
+                WHITE.filled(),
+            ))?;
+            root.draw(&Rectangle::new(
+                [(x, y - H / 2), (x + W, y + H / 2)],
+                ink.stroke_width(1),
+            ))?;
+            root.draw(&Text::new(
+                s.name.clone(),
+                (x + 6, y - H / 2 + 5),
+                font.clone(),
+            ))?;
+            // Its time per state, left to right.
+            let (bar_x, bar_w) = (x + 6, W - 12);
+            let mut left = bar_x;
+            let total: f64 = s.shares.iter().map(|p| p.0).sum::<f64>().max(1e-12);
+            for (share, colour) in &s.shares {
+                let w = (share / total * bar_w as f64).round() as i32;
+                if w > 0 {
+                    root.draw(&Rectangle::new(
+                        [
+                            (left, y + 4),
+                            ((left + w).min(bar_x + bar_w), y + H / 2 - 6),
+                        ],
+                        colour.filled(),
+                    ))?;
+                }
+                left += w;
+            }
+        }
+        root.present()?;
+        Ok(())
+    })
+}

@@ -198,6 +198,9 @@ pub fn run_report(input: &RunInputs<'_>) -> String {
             })
             .collect();
         if !rows.is_empty() {
+            inner.push_str(&diagram(name, line, &station_names, &rows));
+        }
+        if !rows.is_empty() {
             let parts: Vec<(String, charts::RGB)> = STATES
                 .iter()
                 .map(|s| (s.to_string(), state_colour(s)))
@@ -286,6 +289,59 @@ pub fn run_report(input: &RunInputs<'_>) -> String {
         ),
     ));
     page(&format!("twinline report: {scenario}"), &subtitle, &body)
+}
+
+/// The line drawn from its graph (`links` in kpis.json; a series line is its stations in
+/// order), each machine with its time per state (`rows`, per cent).
+fn diagram(name: &str, line: &Value, stations: &[&str], rows: &[(String, Vec<f64>)]) -> String {
+    let index = |n: &Value| stations.iter().position(|s| Some(*s) == n.as_str());
+    let list = |v: &Value| -> Vec<usize> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(index).collect())
+            .unwrap_or_default()
+    };
+    let links: Vec<charts::DiagramLink> = match line.get("links").and_then(Value::as_array) {
+        Some(links) => links
+            .iter()
+            .map(|l| charts::DiagramLink {
+                name: str_field(l, "buffer").to_string(),
+                from: list(&l["from"]),
+                to: list(&l["to"]),
+                rework_from: list(&l["rework_from"]),
+            })
+            .collect(),
+        None => (1..stations.len())
+            .map(|i| charts::DiagramLink {
+                name: String::new(),
+                from: vec![i - 1],
+                to: vec![i],
+                rework_from: Vec::new(),
+            })
+            .collect(),
+    };
+    let edges: Vec<(Vec<usize>, Vec<usize>)> = links
+        .iter()
+        .map(|l| (l.from.clone(), l.to.clone()))
+        .collect();
+    let places = twin_models::line::diagram::places(stations.len(), &edges);
+    let nodes: Vec<charts::DiagramStation> = rows
+        .iter()
+        .zip(places)
+        .map(|((station, parts), place)| charts::DiagramStation {
+            name: station.clone(),
+            place,
+            shares: parts
+                .iter()
+                .zip(STATES)
+                .map(|(p, s)| (*p, state_colour(s)))
+                .collect(),
+        })
+        .collect();
+    charts::line_diagram(
+        &format!("{name}: the line, with each machine's time per state"),
+        &nodes,
+        &links,
+    )
 }
 
 /// (line, station, state, start s, end s) rows of `timeline.csv`.

@@ -63,6 +63,20 @@ pub struct StationKpis {
     pub speed_steps: Vec<SpeedStepShare>,
 }
 
+/// A buffer of a branching line, by the names of what it joins (for drawing the line).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Link {
+    /// The buffer's name.
+    pub buffer: String,
+    /// Stations feeding it.
+    pub from: Vec<String>,
+    /// Stations it feeds.
+    pub to: Vec<String>,
+    /// Stations sending their rejects back to it for rework (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rework_from: Vec<String>,
+}
+
 /// Time at one speed step.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct SpeedStepShare {
@@ -120,6 +134,10 @@ pub struct LineKpis {
     pub units_out_equivalent: Option<f64>,
     /// Units rejected at any station, in the line's base unit.
     pub rejects: f64,
+    /// On a line that branches or reworks: its buffers and what they join, in flow order
+    /// (a series line is its stations in order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<Link>>,
     /// Rejects sent back upstream for rework at any station, in the line's base unit
     /// (present when the line has a rework loop; they stay inside the line).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -274,6 +292,7 @@ pub fn measure(line: &Line, rt: &LineRuntime, measured_s: f64, end: SimTime) -> 
         unit: line.converts().then(|| line.unit.clone()),
         units_out_equivalent: line.converts().then_some(out_base),
         rejects,
+        links: (!line.is_series()).then(|| links(line)),
         reworked: line.reworks().then(|| {
             (0..n)
                 .map(|i| reworked(i).unwrap_or(0) * line.equivalent(i))
@@ -352,6 +371,30 @@ fn switch_kpis(line: &Line, rt: &LineRuntime, measured_s: f64) -> Vec<SwitchKpis
                     0.0
                 },
             }
+        })
+        .collect()
+}
+
+/// The buffers of `line` by the names of what they join.
+fn links(line: &Line) -> Vec<Link> {
+    let names = |list: &[usize]| -> Vec<String> {
+        list.iter()
+            .map(|&s| line.stations[s].name.clone())
+            .collect()
+    };
+    line.buffers
+        .iter()
+        .enumerate()
+        .map(|(b, buf)| Link {
+            buffer: buf.name.clone(),
+            from: names(&buf.from),
+            to: names(&buf.to),
+            rework_from: line
+                .stations
+                .iter()
+                .filter(|s| s.rework == Some(b))
+                .map(|s| s.name.clone())
+                .collect(),
         })
         .collect()
 }

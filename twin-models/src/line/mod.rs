@@ -8,6 +8,7 @@
 //! ([`kpi::measure`]) and its stops ([`timeline`]).
 
 pub mod control;
+pub mod diagram;
 pub mod discrete;
 pub mod events;
 pub mod fluid;
@@ -21,7 +22,7 @@ use bevy_ecs::component::Component;
 use discrete::DiscreteLine;
 pub use events::LineEvent;
 use fluid::FluidLine;
-pub use kpi::{LineKpis, Oee, SpeedStepShare, StateFractions, StationKpis, SwitchKpis};
+pub use kpi::{LineKpis, Link, Oee, SpeedStepShare, StateFractions, StationKpis, SwitchKpis};
 use sim::{Calendar, RngStreams, SimTime};
 pub use station::{Counters, StationCore, StationState, StepSpan};
 pub use timeline::{StationTimeline, TIMELINE_CSV_HEADER, steps_csv, stops_csv, timeline_csv};
