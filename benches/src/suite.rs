@@ -3,7 +3,7 @@
 //! [`Measurement::run`] in its own way (criterion's statistics; the best of a few runs).
 
 use sim::SimDuration;
-use twin_models::{RunSpec, Scenario, load_scenario_with_files, simulate};
+use twin_models::{RunSpec, Scenario, load_scenario, load_scenario_with_files, simulate};
 
 /// What a measurement is held to.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -102,6 +102,43 @@ fn controlled_plant(read: Reader<'_>) -> Result<Scenario, String> {
     }
     let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
     load_scenario_with_files(path, &text, &|f: &str| read(f)).map_err(|e| e.to_string())
+}
+
+/// A branching line of `sections` × 3 + 1 stations: each section divides a station's
+/// output between two parallel machines (one unreliable) that merge onto the next
+/// station, 8 h unit by unit. Its cost should grow with its size, not faster.
+pub fn graph_line(sections: usize) -> Result<Scenario, String> {
+    let mut stations = vec![
+        r#"{ name = "s0", kind = "generic", speed = "20000/h", failures = [{ tbf = "exp(30min)", ttr = "exp(3min)" }] }"#
+            .to_string(),
+    ];
+    let mut buffers = Vec::new();
+    for k in 0..sections {
+        stations.push(format!(
+            r#"{{ name = "p{k}", kind = "generic", speed = "11000/h" }}"#
+        ));
+        stations.push(format!(
+            r#"{{ name = "q{k}", kind = "generic", speed = "11000/h", failures = [{{ tbf = "exp(20min)", ttr = "exp(2min)" }}] }}"#
+        ));
+        stations.push(format!(
+            r#"{{ name = "s{}", kind = "generic", speed = "21000/h" }}"#,
+            k + 1
+        ));
+        buffers.push(format!(
+            r#"{{ name = "in{k}", from = "s{k}", to = ["p{k}", "q{k}"], capacity = 20 }}"#
+        ));
+        buffers.push(format!(
+            r#"{{ name = "out{k}", from = ["p{k}", "q{k}"], to = "s{}", capacity = 20 }}"#,
+            k + 1
+        ));
+    }
+    let text = format!(
+        "name = \"graph-{}\"\n[run]\nhorizon = \"8h\"\n[[lines]]\nname = \"L\"\nstations = [\n{}\n]\nbuffers = [\n{}\n]\n",
+        stations.len(),
+        stations.join(",\n"),
+        buffers.join(",\n")
+    );
+    load_scenario("graph-line.toml", &text).map_err(|e| e.to_string())
 }
 
 /// A run of `scenario` without series, on `threads` threads, with `horizon` when given.
@@ -269,6 +306,19 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
             quiet(&stress, 1, None),
         ),
     ];
+    for (sections, repeat) in [(33, 3), (333, 1)] {
+        let line = graph_line(sections)?;
+        let n = line.lines[0].stations.len();
+        suite.push(simulation(
+            "engine",
+            &format!("graph_line_{n}_8h"),
+            &format!("branching line of {n} stations, 8 h"),
+            Target::None,
+            (10, repeat),
+            line.clone(),
+            quiet(&line, 1, None),
+        ));
+    }
     let feed = feeds::synthetic_ndjson(200_000);
     suite.push(Measurement {
         group: "feed",

@@ -22,6 +22,8 @@ fn the_suite_loads_every_bundled_case_once() {
     for id in [
         "engine/bottling_line_8h",
         "engine/bottling_line_serial_8h",
+        "engine/graph_line_100_8h",
+        "engine/graph_line_1000_8h",
         "mm1/mm1_events_12h",
         "mm1/tandem_4_failures_72h",
         "stress/plant_10_lines_1y",

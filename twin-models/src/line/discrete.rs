@@ -73,6 +73,49 @@ struct Graph {
     buffers: Vec<Edge>,
     /// Whether a station sends rejects back for rework.
     reworks: bool,
+    /// Stations that may move a unit now and are to be stepped, highest first (a station
+    /// acts on its neighbours only: an event wakes the stations around it, not the line).
+    due: std::collections::BinaryHeap<usize>,
+    /// Whether each station is in `due`.
+    queued: Vec<bool>,
+}
+
+impl Graph {
+    /// Queues station `i` to be stepped.
+    fn touch(&mut self, i: usize) {
+        if !self.queued[i] {
+            self.queued[i] = true;
+            self.due.push(i);
+        }
+    }
+
+    /// Queues station `i` and every station sharing a buffer with it.
+    fn touch_around(&mut self, i: usize) {
+        self.touch(i);
+        for k in 0..self.stations[i].near.len() {
+            let s = self.stations[i].near[k];
+            self.touch(s);
+        }
+    }
+
+    /// Queues every station of buffer `b`.
+    fn touch_buffer(&mut self, b: usize) {
+        for k in 0..self.buffers[b].from.len() {
+            let s = self.buffers[b].from[k];
+            self.touch(s);
+        }
+        for k in 0..self.buffers[b].to.len() {
+            let s = self.buffers[b].to[k];
+            self.touch(s);
+        }
+    }
+
+    /// The next station to step, highest first.
+    fn next_due(&mut self) -> Option<usize> {
+        let i = self.due.pop()?;
+        self.queued[i] = false;
+        Some(i)
+    }
 }
 
 /// A station's place in the graph.
@@ -88,6 +131,8 @@ struct Node {
     rework: Option<usize>,
     /// Rejects sent back since the start, and that count at the end of the warm-up.
     reworked: (u64, u64),
+    /// The other stations of its buffers (whom a move of its can wake).
+    near: Vec<usize>,
 }
 
 /// A buffer's place in the graph.
@@ -133,6 +178,22 @@ struct Arrivals {
     holding: Option<Unit>,
     /// The source waits for its held arrival to get in before generating the next.
     blocked: bool,
+}
+
+/// The stations other than `s` on the buffers feeding or leaving it, each once.
+fn near(line: &Line, s: &crate::scenario::Station) -> Vec<usize> {
+    let me = line.stations.iter().position(|x| std::ptr::eq(x, s));
+    let mut out: Vec<usize> = s
+        .inputs
+        .iter()
+        .chain(&s.outputs)
+        .flat_map(|&b| line.buffers[b].from.iter().chain(&line.buffers[b].to))
+        .copied()
+        .filter(|&x| Some(x) != me)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Where `x` stands in a junction's `list` (it lists every station or buffer it joins).
@@ -289,6 +350,7 @@ impl DiscreteLine {
                             combiner: Combiner::new(s.combine, s.inputs.len()),
                             rework: s.rework,
                             reworked: (0, 0),
+                            near: near(line, s),
                         })
                         .collect(),
                     buffers: line
@@ -303,6 +365,8 @@ impl DiscreteLine {
                         })
                         .collect(),
                     reworks: line.reworks(),
+                    due: std::collections::BinaryHeap::new(),
+                    queued: vec![false; line.stations.len()],
                 })
             }),
         }
@@ -427,10 +491,28 @@ impl DiscreteLine {
     /// Station `i` becomes unavailable (call after setting the flag, with time booked).
     pub fn on_unavailable(&mut self, i: usize, now: SimTime) {
         self.pause(i, now);
+        self.wake(i);
+    }
+
+    /// Queues station `i` of a branching line and those around it for the next
+    /// [`Self::kick`] (a series line steps all its stations every time).
+    fn wake(&mut self, i: usize) {
+        if let Some(g) = &mut self.graph {
+            g.touch_around(i);
+        }
+    }
+
+    /// A unit on buffer `b` has done its transport time: the line moves on.
+    pub fn on_transit_ready(&mut self, b: usize, cal: &mut impl Calendar<LineEvent>) {
+        if let Some(g) = &mut self.graph {
+            g.touch_buffer(b);
+        }
+        self.kick(cal);
     }
 
     /// Station `i` may have become available again.
     pub fn on_available(&mut self, i: usize, cal: &mut impl Calendar<LineEvent>) {
+        self.wake(i);
         let st = &self.stations[i];
         if st.core.available() && st.phase == Phase::Working && !st.running {
             self.start_work(i, cal);
@@ -538,6 +620,9 @@ impl DiscreteLine {
         }
         self.account(i, now);
         self.pause(i, now);
+        if self.graph.is_some() {
+            self.wake(i);
+        }
         // Operating-time failures whose clock ran out strike now.
         let failures = &self.stations[i].core.failures;
         let struck: Vec<(usize, usize)> = if failures.is_empty() {
@@ -585,9 +670,11 @@ impl DiscreteLine {
     }
 
     /// Handles an arrival at the source.
+    #[inline]
     pub fn on_arrival(&mut self, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
         self.sync(now);
+        self.wake(0);
         let product = self.cursor.product() as u16;
         self.cursor.released += TICKS_PER_UNIT;
         let campaign_over = self.cursor.remaining_ticks() == Some(0);
@@ -631,6 +718,7 @@ impl DiscreteLine {
     }
 
     /// The next unit station `i` of a series line could take, and where from.
+    #[inline(always)]
     fn peek_input(&self, i: usize, now: SimTime) -> Option<(Src, Unit)> {
         if i == 0 {
             return self.peek_start(now).map(|u| (Src::Start, u));
@@ -820,6 +908,9 @@ impl DiscreteLine {
             }
         }
         for &b in &moved {
+            g.touch_buffer(b);
+        }
+        for &b in &moved {
             self.sense(b, cal);
         }
         !moved.is_empty()
@@ -859,6 +950,7 @@ impl DiscreteLine {
 
     /// Whether station `i`, whose next unit is `input`, must change over with nothing of
     /// its product left to come: returns the product to change to.
+    #[inline(always)]
     fn changeover_target(&self, i: usize, input: Option<Unit>) -> Option<usize> {
         let mine = self.stations[i].core.product;
         if let Some(u) = input {
@@ -1131,6 +1223,7 @@ impl DiscreteLine {
             }
             self.account(i, now);
             self.pause(i, now);
+            self.wake(i);
             let st = &mut self.stations[i];
             st.core.follow(now, setting);
             let step = setting.0;
@@ -1175,13 +1268,17 @@ impl DiscreteLine {
         cal: &mut impl Calendar<LineEvent>,
     ) {
         let now = cal.now();
-        loop {
-            let mut changed = GRAPH && self.return_rework(now, cal);
-            for i in (0..self.stations.len()).rev() {
-                changed |= self.step::<EXTRAS, GRAPH>(i, now, cal);
-            }
-            if !changed {
-                break;
+        if GRAPH {
+            self.move_due(now, cal);
+        } else {
+            loop {
+                let mut changed = false;
+                for i in (0..self.stations.len()).rev() {
+                    changed |= self.step::<EXTRAS, GRAPH>(i, now, cal);
+                }
+                if !changed {
+                    break;
+                }
             }
         }
         // A source whose arrival waited for room goes on once that arrival is in.
@@ -1192,6 +1289,36 @@ impl DiscreteLine {
             a.blocked = false;
             let d = a.interarrival.sample(&mut a.rng);
             cal.after(d, LineEvent::Arrival);
+        }
+    }
+
+    /// [`Self::move_units`] of a branching line: steps the stations due, highest first,
+    /// waking those around each one that moved, until none is due (with nothing woken in
+    /// particular, every station is due).
+    fn move_due(&mut self, now: SimTime, cal: &mut impl Calendar<LineEvent>) {
+        let g = self
+            .graph
+            .as_deref_mut()
+            .expect("a branching line has junctions");
+        if g.due.is_empty() {
+            for i in 0..g.queued.len() {
+                g.touch(i);
+            }
+        }
+        loop {
+            self.return_rework(now, cal);
+            let g = self
+                .graph
+                .as_deref_mut()
+                .expect("a branching line has junctions");
+            let Some(i) = g.next_due() else { break };
+            if self.step::<true, true>(i, now, cal) {
+                let g = self
+                    .graph
+                    .as_deref_mut()
+                    .expect("a branching line has junctions");
+                g.touch_around(i);
+            }
         }
     }
 

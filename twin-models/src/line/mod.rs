@@ -298,9 +298,9 @@ impl LineRuntime {
                     d.on_arrival(cal);
                 }
             }
-            LineEvent::TransitReady { .. } => {
+            LineEvent::TransitReady { buffer } => {
                 if let LineEngine::Discrete(d) = &mut self.engine {
-                    d.kick(cal);
+                    d.on_transit_ready(buffer as usize, cal);
                 }
             }
             LineEvent::SwitchDue { switch, epoch } => match &mut self.engine {
