@@ -180,16 +180,16 @@ struct Arrivals {
     blocked: bool,
 }
 
-/// The stations other than `s` on the buffers feeding or leaving it, each once.
-fn near(line: &Line, s: &crate::scenario::Station) -> Vec<usize> {
-    let me = line.stations.iter().position(|x| std::ptr::eq(x, s));
+/// The stations other than `me` on the buffers feeding or leaving it, each once.
+fn near(line: &Line, me: usize) -> Vec<usize> {
+    let s = &line.stations[me];
     let mut out: Vec<usize> = s
         .inputs
         .iter()
         .chain(&s.outputs)
         .flat_map(|&b| line.buffers[b].from.iter().chain(&line.buffers[b].to))
         .copied()
-        .filter(|&x| Some(x) != me)
+        .filter(|&x| x != me)
         .collect();
     out.sort_unstable();
     out.dedup();
@@ -343,14 +343,15 @@ impl DiscreteLine {
                     stations: line
                         .stations
                         .iter()
-                        .map(|s| Node {
+                        .enumerate()
+                        .map(|(si, s)| Node {
                             inputs: s.inputs.clone(),
                             outputs: s.outputs.clone(),
                             divider: Divider::new(&s.divide, s.outputs.len()),
                             combiner: Combiner::new(s.combine, s.inputs.len()),
                             rework: s.rework,
                             reworked: (0, 0),
-                            near: near(line, s),
+                            near: near(line, si),
                         })
                         .collect(),
                     buffers: line
