@@ -267,7 +267,12 @@ impl PlantLayout {
 /// Each station's column and place across the line (in [`BRANCH_PITCH`]s; see
 /// `twin_models::line::diagram`), and the most stations of any column.
 fn columns(line: &Line) -> (Vec<usize>, Vec<f32>, usize) {
-    let places = line.places();
+    let links: Vec<(Vec<usize>, Vec<usize>)> = line
+        .buffers
+        .iter()
+        .map(|b| (b.from.clone(), b.to.clone()))
+        .collect();
+    let places = twin_models::line::diagram::places(line.stations.len(), &links);
     let n = places.iter().map(|p| p.0 + 1).max().unwrap_or(0);
     let mut count = vec![0usize; n];
     for p in &places {

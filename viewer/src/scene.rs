@@ -27,6 +27,21 @@ pub struct Machine {
 #[derive(Component, Clone, Copy, Debug)]
 pub struct StateLamp(pub Machine);
 
+/// A machine's speed gauge, on lines with level switches: a bar beside its lamp whose
+/// height follows the speed step its switches set ([`speed_gauge_height`]).
+#[derive(Component, Clone, Copy, Debug)]
+pub struct SpeedGauge(pub Machine);
+
+/// Height of a speed gauge at nominal speed, metres.
+pub const SPEED_GAUGE_NOMINAL: f32 = 1.0;
+
+/// A speed gauge's height for speed step `step` (a share of nominal speed; 0 stopped):
+/// in proportion, at least a sliver so that a stopped machine still shows its gauge, at
+/// most twice the nominal height.
+pub fn speed_gauge_height(step: f64) -> f32 {
+    (SPEED_GAUGE_NOMINAL * step as f32).clamp(0.05, 2.0 * SPEED_GAUGE_NOMINAL)
+}
+
 /// The filled part of a conveyor, stretched along it by the buffer's level.
 #[derive(Component, Clone, Debug)]
 pub struct BeltFill {
@@ -100,6 +115,8 @@ pub struct Palette {
     pub path: Handle<StandardMaterial>,
     /// The selected AGV's route.
     pub route: Handle<StandardMaterial>,
+    /// Speed gauges (the report's speed-step colour).
+    pub speed: Handle<StandardMaterial>,
 }
 
 /// sRGB colour of a state.
@@ -147,6 +164,7 @@ impl Palette {
             belt_fill: lit(materials, Color::srgb_u8(0x4f, 0xc3, 0xf7)),
             path: unlit(materials, Color::srgb_u8(0x5a, 0x63, 0x73)),
             route: unlit(materials, Color::srgb_u8(0x00, 0xe5, 0xff)),
+            speed: unlit(materials, Color::srgb_u8(0x1f, 0x3a, 0x93)),
         }
     }
 
@@ -222,6 +240,17 @@ pub fn build(
             )),
             ChildOf(root),
         ));
+        if !scenario.lines[m.line].switches.is_empty() {
+            let h = speed_gauge_height(1.0);
+            commands.spawn((
+                SpeedGauge(tag),
+                Mesh3d(palette.cube.clone()),
+                MeshMaterial3d(palette.speed.clone()),
+                Transform::from_translation(speed_gauge_foot(m) + Vec3::Y * h / 2.0)
+                    .with_scale(Vec3::new(0.2, h, 0.2)),
+                ChildOf(root),
+            ));
+        }
     }
     for belt in &layout.belts {
         let mid = (belt.from + belt.to) / 2.0;
@@ -363,4 +392,9 @@ pub fn lights(commands: &mut Commands) {
         },
         Transform::from_xyz(-30.0, 60.0, 40.0).looking_at(Vec3::ZERO, Vec3::Y),
     ));
+}
+
+/// Where a machine's speed gauge stands: on its top, at the downstream corner.
+pub fn speed_gauge_foot(m: &crate::layout::MachinePlace) -> Vec3 {
+    m.top() + Vec3::new(MACHINE.x * 0.45, 0.0, MACHINE.z * 0.45)
 }

@@ -5,7 +5,8 @@
 use crate::layout::floor;
 use crate::playback::Playback;
 use crate::scene::{
-    BatteryGauge, BeltFill, Machine, Palette, RouteLine, StateLamp, Vehicle, VehicleLoad,
+    BatteryGauge, BeltFill, Machine, Palette, RouteLine, SpeedGauge, StateLamp, Vehicle,
+    VehicleLoad, speed_gauge_height,
 };
 use crate::selection::Selection;
 use bevy::prelude::*;
@@ -37,6 +38,26 @@ pub fn machines(
             && mat.0.id() != palette.lamp[s].id()
         {
             mat.0 = palette.lamp[s].clone();
+        }
+    }
+}
+
+/// Raises or lowers each speed gauge to its machine's speed step (its foot stays put).
+pub fn speed_gauges(playback: Res<Playback>, mut gauges: Query<(&SpeedGauge, &mut Transform)>) {
+    for (gauge, mut tf) in &mut gauges {
+        let Some(st) = playback
+            .snapshot
+            .lines
+            .get(gauge.0.line)
+            .and_then(|l| l.stations.get(gauge.0.station))
+        else {
+            continue;
+        };
+        let h = speed_gauge_height(st.speed_step);
+        if (tf.scale.y - h).abs() > 1e-4 {
+            let foot = tf.translation.y - tf.scale.y / 2.0;
+            tf.scale.y = h;
+            tf.translation.y = foot + h / 2.0;
         }
     }
 }
@@ -256,6 +277,17 @@ mod tests {
         // So does a move seen after a long gap (a jump ahead).
         v.glide(Vec3::new(0.0, 0.0, 9.0), 60.0, 2.0);
         assert_eq!(v.shown, Vec3::new(0.0, 0.0, 9.0));
+    }
+
+    #[test]
+    fn speed_gauges_follow_the_step_in_proportion() {
+        use crate::scene::{SPEED_GAUGE_NOMINAL, speed_gauge_height};
+        assert_eq!(speed_gauge_height(1.0), SPEED_GAUGE_NOMINAL);
+        assert_eq!(speed_gauge_height(0.9), 0.9 * SPEED_GAUGE_NOMINAL);
+        assert_eq!(speed_gauge_height(1.15), 1.15 * SPEED_GAUGE_NOMINAL);
+        // Stopped by a switch: a sliver still shows; never taller than twice nominal.
+        assert_eq!(speed_gauge_height(0.0), 0.05);
+        assert_eq!(speed_gauge_height(5.0), 2.0 * SPEED_GAUGE_NOMINAL);
     }
 
     #[test]

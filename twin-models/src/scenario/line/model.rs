@@ -50,16 +50,6 @@ impl Line {
         self.stations[i].equivalent
     }
 
-    /// Where each station stands in a drawing of the line: (column, place across).
-    pub fn places(&self) -> Vec<(usize, f32)> {
-        let links: Vec<(Vec<usize>, Vec<usize>)> = self
-            .buffers
-            .iter()
-            .map(|b| (b.from.clone(), b.to.clone()))
-            .collect();
-        crate::line::diagram::places(self.stations.len(), &links)
-    }
-
     /// Whether some station sends its rejects back upstream.
     pub fn reworks(&self) -> bool {
         self.stations.iter().any(|s| s.rework.is_some())
