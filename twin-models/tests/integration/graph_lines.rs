@@ -561,3 +561,65 @@ fn rework_errors_name_the_field() {
     assert_eq!(e[0].0, "lines[0].stations[1].rework", "{e:?}");
     assert!(e[0].1.contains("a reject goes back as it is"), "{e:?}");
 }
+
+/// DOMAIN.md's practitioner's example: two labellers of 250 ppm after one filler give
+/// 500 ppm while both run and 300 ppm while one is down, because the survivor speeds up to
+/// its maximum. Here the speed-up is a high switch on each labeller's lane (120 %).
+fn survivor(one_down: bool) -> LineKpis {
+    let stop = if one_down {
+        "planned_stops = [{ name = \"down\", start = \"0s\", duration = \"8h\", stations = [\"labeller-2\"] }]\n"
+    } else {
+        ""
+    };
+    let text = format!(
+        r#"
+name = "survivor"
+[run]
+horizon = "8h"
+[[lines]]
+name = "L1"
+oee_station = "filler"
+{stop}stations = [
+  {{ name = "filler", kind = "filler", speed = "500/min", divide = "most_room" }},
+  {{ name = "labeller-1", kind = "labeller", speed = "250/min" }},
+  {{ name = "labeller-2", kind = "labeller", speed = "250/min" }},
+  {{ name = "packer", kind = "packer", speed = "700/min" }},
+]
+buffers = [
+  {{ name = "lane-1", from = "filler", to = "labeller-1", capacity = 200, switches = [{{ on = "70%", off = "30%", machine = "labeller-1", step = "120%" }}] }},
+  {{ name = "lane-2", from = "filler", to = "labeller-2", capacity = 200, switches = [{{ on = "70%", off = "30%", machine = "labeller-2", step = "120%" }}] }},
+  {{ name = "merge", from = ["labeller-1", "labeller-2"], to = "packer", capacity = 100 }},
+]
+"#
+    );
+    line(&parse(&text))
+}
+
+#[test]
+fn the_survivor_of_two_parallel_labellers_speeds_up() {
+    // Both run: the filler's 500 ppm splits 250 / 250, nothing accumulates, no switch acts.
+    let both = survivor(false);
+    assert!(
+        (both.throughput_per_h - 30_000.0).abs() < 30.0,
+        "{}",
+        both.throughput_per_h
+    );
+    assert_eq!(both.switches.iter().map(|s| s.switchings).sum::<u64>(), 0);
+    // One down: its lane fills, then both lanes (most room keeps them level); the
+    // survivor's lane passes 70 % and its labeller runs at 120 %, 300 ppm, from then on
+    // (the filler keeps the lane full, so it never falls back to 30 %).
+    let one = survivor(true);
+    assert!(
+        (one.throughput_per_h - 18_000.0).abs() < 60.0,
+        "{}",
+        one.throughput_per_h
+    );
+    let l1 = station(&one, "labeller-1");
+    let fast = l1
+        .speed_steps
+        .iter()
+        .find(|s| s.step == 1.2)
+        .map_or(0.0, |s| s.share);
+    assert!(fast > 0.99, "{:?}", l1.speed_steps);
+    assert_conserved(&one);
+}
