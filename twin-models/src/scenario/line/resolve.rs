@@ -377,8 +377,8 @@ pub(crate) fn resolve_line(
             // part of them).
             for &bi in &t.inputs[si] {
                 if takes[si] > 1
-                    && let Some(b) = buffers_raw.get(bi)
-                    && b.capacity.is_some_and(|cap| cap < takes[si])
+                    && buffers_raw.len() == lf.buffers.len()
+                    && buffers_raw[bi].capacity.is_some_and(|cap| cap < takes[si])
                 {
                     c.fail(
                         &at(base, &[k("buffers"), i(bi), k("capacity")]),
