@@ -296,3 +296,41 @@ fn material_follows_the_stations_unit() {
     };
     assert_eq!(labels(&paired), labels(&single) / 2.0);
 }
+
+#[test]
+fn a_packer_starts_the_moment_the_last_unit_of_its_pack_arrives() {
+    // Worked by hand: the filler finishes a unit every 1.5 s (at 1.5 s, 3 s, …); each
+    // rides a 10 s conveyor; the packer takes 4. The fourth arrives at 16 s, so the packer
+    // starts its first case then, with no other event at that instant (the filler
+    // finishes at 15 s and 16.5 s), and has taken 4 by 16.05 s.
+    let text = r#"
+name = "pack arrival"
+[run]
+horizon = "16.05s"
+[[lines]]
+name = "L1"
+engine = "discrete"
+[[lines.stations]]
+name = "filler"
+kind = "filler"
+processing_time = "1.5s"
+[[lines.stations]]
+name = "packer"
+kind = "packer"
+takes = 4
+processing_time = "0.1s"
+[[lines.buffers]]
+name = "conveyor"
+from = "filler"
+to = "packer"
+capacity = 100
+transport_time = "10s"
+"#;
+    let l = kpis(&parse(text));
+    let packer = &l.stations[1];
+    assert_eq!(packer.units_in, 4.0);
+    assert_eq!(packer.units_out, 0.0);
+    // At 16.2 s the first case is out.
+    let l = kpis(&parse(&text.replace("16.05s", "16.2s")));
+    assert_eq!(l.stations[1].units_out, 1.0);
+}
