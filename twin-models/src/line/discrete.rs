@@ -753,9 +753,11 @@ impl DiscreteLine {
         if let Some(u) = b.front_ready(now) {
             return Some((Src::Buffer(i - 1), u));
         }
-        // A zero-capacity buffer: the unit goes straight from machine to machine.
+        // A zero-capacity buffer: the unit goes straight from machine to machine; so may
+        // it through an empty buffer without a transport time (it would enter and leave
+        // at this instant). On a conveyor it rides its transport time.
         let up = &self.stations[i - 1];
-        if b.units.is_empty() && up.phase == Phase::Blocked {
+        if b.units.is_empty() && b.transport == 0 && up.phase == Phase::Blocked {
             up.unit.map(|u| (Src::Handoff(i - 1, i - 1), u))
         } else {
             None

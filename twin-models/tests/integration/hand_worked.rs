@@ -211,3 +211,40 @@ fn full_buffer_blocks_upstream() {
     assert!(close(l.stations[0].state_fractions.blocked, 45.0 / 120.0));
     assert!(close(l.units_out, 3600.0));
 }
+
+#[test]
+fn units_ride_a_conveyor_for_its_whole_transport_time_even_when_it_is_empty() {
+    // Worked by hand: the filler finishes a unit every 0.1 s (at 0.1 s, 0.2 s, …); each
+    // rides a 30 s conveyor to the labeller (0.0909 s a unit). The first reaches it at
+    // 30.1 s, so nothing is out by 30 s; unit k arrives at 30 + 0.1k s and is done
+    // 0.0909 s later, so by 31 s the first 9 are out. (Unit by unit, a labeller waiting at an empty conveyor once took
+    // the filler's unit straight off it, skipping the ride.)
+    let text = |horizon: &str| {
+        format!(
+            r#"
+name = "conveyor"
+[run]
+horizon = "{horizon}"
+[[lines]]
+name = "L1"
+engine = "discrete"
+[[lines.stations]]
+name = "filler"
+kind = "filler"
+speed = "36000/h"
+[[lines.stations]]
+name = "labeller"
+kind = "labeller"
+speed = "39600/h"
+[[lines.buffers]]
+name = "conveyor"
+from = "filler"
+to = "labeller"
+capacity = 1800
+transport_time = "30s"
+"#
+        )
+    };
+    assert_eq!(line(&parse(&text("30s"))).units_out, 0.0);
+    assert_eq!(line(&parse(&text("31s"))).units_out, 9.0);
+}
