@@ -199,6 +199,20 @@ struct Arrivals {
     blocked: bool,
 }
 
+/// Stations beyond which a series line too steps only the stations due (below it, a sweep
+/// of all of them costs less than the bookkeeping).
+const LONG_LINE: usize = 64;
+
+/// Whether `line` runs through its junctions, stepping only the stations due: a branching
+/// line, or a long one (whose cost then grows with its length, not its square).
+fn routes_as_graph(line: &Line) -> bool {
+    #[cfg(test)]
+    if let Some(from) = tests::GRAPH_FROM.with(std::cell::Cell::get) {
+        return !line.is_series() || line.stations.len() >= from;
+    }
+    !line.is_series() || line.stations.len() > LONG_LINE
+}
+
 /// The stations other than `me` on the buffers feeding or leaving it, each once.
 fn near(line: &Line, me: usize) -> Vec<usize> {
     let s = &line.stations[me];
@@ -359,9 +373,9 @@ impl DiscreteLine {
             rejected_base: 0,
             base_at_warmup: (0, 0),
             control: Control::new(&line.switches, line.buffers.len(), line.stations.len(), 1),
-            extras: !line.switches.is_empty() || line.converts() || !line.is_series(),
+            extras: !line.switches.is_empty() || line.converts() || routes_as_graph(line),
             pack_due: vec![u64::MAX; line.buffers.len()].into_boxed_slice(),
-            graph: (!line.is_series()).then(|| {
+            graph: routes_as_graph(line).then(|| {
                 Box::new(Graph {
                     stations: line
                         .stations
@@ -1502,17 +1516,57 @@ mod tests {
         /// Steps every station of a branching line in every pass, as the sweep that the
         /// queue of due stations reproduces (a run on this thread only).
         pub(super) static EVERY_STATION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        /// Series lines of at least this many stations run through their junctions (a
+        /// run on this thread only; `None`: the engine's own threshold).
+        pub(super) static GRAPH_FROM: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// A series line run through its junctions (as a long one is) moves exactly as the
+    /// series engine moves it (levels, states, stops): with arrivals, random times,
+    /// failures, changeovers, conveyors, capacity 0, level switches and packs.
+    #[test]
+    fn a_series_line_moves_the_same_through_its_junctions() {
+        for path in [
+            "scenarios/bottling-line-serial.toml",
+            "scenarios/stress/tandem-4-failures.toml",
+            "scenarios/textbook/mm1k.toml",
+            "scenarios/textbook/level-switch.toml",
+            "scenarios/textbook/cases-and-pallets.toml",
+            "fuzz/corpus/scenario/packs-and-switches.toml",
+        ] {
+            let series = trajectory_with(path, false, None, true);
+            let routed = trajectory_with(path, false, Some(1), true);
+            assert!(series == routed, "{path}");
+        }
     }
 
     /// (time series, timeline) of `path` under the scenarios folder, stepping every
     /// station or only those due.
     fn trajectory(path: &str, every: bool) -> (String, String) {
+        trajectory_with(path, every, None, false)
+    }
+
+    /// [`trajectory`] with series lines of at least `graph_from` stations run through
+    /// their junctions, and with `discrete` every line unit by unit.
+    fn trajectory_with(
+        path: &str,
+        every: bool,
+        graph_from: Option<usize>,
+        discrete: bool,
+    ) -> (String, String) {
         let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&full).expect("a bundled file");
-        let s = load_scenario(path, &text).expect("a valid scenario");
+        let mut s = load_scenario(path, &text).expect("a valid scenario");
+        if discrete {
+            for line in &mut s.lines {
+                line.force_discrete = true;
+            }
+        }
         EVERY_STATION.with(|f| f.set(every));
+        GRAPH_FROM.with(|f| f.set(graph_from));
         let out = simulate(&s, RunSpec::of(&s));
         EVERY_STATION.with(|f| f.set(false));
+        GRAPH_FROM.with(|f| f.set(None));
         (
             out.series.expect("recorded").to_csv(),
             crate::line::timeline_csv(&out.timeline.expect("recorded")),
