@@ -841,18 +841,17 @@ impl DiscreteLine {
             }
             Some((Src::Buffer(b), unit, entered))
         };
-        if let [b] = node.inputs[..] {
-            return offer(b).map(|(src, unit, _)| (src, unit));
-        }
-        let offers: Vec<Option<(Src, Unit, SimTime)>> =
-            node.inputs.iter().map(|&b| offer(b)).collect();
-        let k = node.combiner.pick(
-            offers
-                .iter()
-                .enumerate()
-                .filter_map(|(k, o)| o.map(|(_, _, t)| (k, t))),
-        )?;
-        offers[k].map(|(src, unit, _)| (src, unit))
+        let k = match node.inputs[..] {
+            [_] => 0,
+            // The combiner's pick, without collecting the offers (this runs per step).
+            _ => node.combiner.pick(
+                node.inputs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, &b)| offer(b).map(|(_, _, t)| (k, t))),
+            )?,
+        };
+        offer(node.inputs[k]).map(|(src, unit, _)| (src, unit))
     }
 
     /// Where blocked station `i` of a branching line puts its unit now: `Some(None)` off
