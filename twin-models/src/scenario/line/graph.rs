@@ -202,9 +202,12 @@ fn find_cycle(t: &Topology) -> Option<Vec<usize>> {
     None
 }
 
-/// Whether units from station `a` can reach station `b` (on a line in flow order, where
-/// they move only to stations listed later).
+/// Whether units at station `a` are at or can reach station `b` (on a line in flow order,
+/// where they move only to stations listed later).
 pub(super) fn reaches(t: &Topology, a: usize, b: usize) -> bool {
+    if a == b {
+        return true;
+    }
     let mut seen = vec![false; t.inputs.len()];
     let mut todo = vec![a];
     while let Some(s) = todo.pop() {

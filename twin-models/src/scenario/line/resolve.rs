@@ -716,7 +716,7 @@ fn rework_buffer(
         return None;
     };
     let (from, to) = &t.ends[b];
-    if !to.iter().any(|&s| s == si || graph::reaches(t, s, si)) {
+    if !to.iter().any(|&s| graph::reaches(t, s, si)) {
         c.fail(
             path,
             format!(
@@ -837,10 +837,7 @@ fn resolve_switches(
                     delay,
                     machine,
                     step,
-                    downstream: buffer
-                        .from
-                        .iter()
-                        .any(|&f| f == machine || graph::reaches(t, machine, f)),
+                    downstream: buffer.from.iter().any(|&f| graph::reaches(t, machine, f)),
                 });
             }
         }
