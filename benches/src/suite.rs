@@ -220,6 +220,31 @@ pub fn run_sweep(
         .sum()
 }
 
+/// Travel costs (steps) of `vehicles` × `tasks` on a 100 × 100 floor, vehicles and
+/// pickups scattered by a fixed generator: the dispatch decision's worst size.
+pub fn dispatch_costs(vehicles: usize, tasks: usize) -> Vec<Vec<u64>> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % 100
+    };
+    let spots = |n: usize, next: &mut dyn FnMut() -> u64| -> Vec<(u64, u64)> {
+        (0..n).map(|_| (next(), next())).collect()
+    };
+    let at = spots(vehicles, &mut next);
+    let pickups = spots(tasks, &mut next);
+    at.iter()
+        .map(|&(x, y)| {
+            pickups
+                .iter()
+                .map(|&(px, py)| x.abs_diff(px) + y.abs_diff(py))
+                .collect()
+        })
+        .collect()
+}
+
 /// The engine's measurements on the bundled scenarios `read` finds, with `cores` threads
 /// for the ones that use all cores, in the order `twinline bench` reports them.
 pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, String> {
@@ -319,6 +344,28 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
             quiet(&line, 1, None),
         ));
     }
+    let costs = std::sync::Arc::new(dispatch_costs(300, 500));
+    suite.push(Measurement {
+        group: "fleet",
+        name: "dispatch_min_empty_travel_300x500".into(),
+        label: "min-empty-travel dispatch, 300 vehicles × 500 tasks".into(),
+        target: Target::AtMostSeconds(0.010),
+        samples: 20,
+        repeat: 5,
+        run: Box::new(move || {
+            orchestrator::assign(orchestrator::DispatchPolicy::MinEmptyTravel, &costs).len() as u64
+        }),
+    });
+    let ring = scenario(read, "textbook/agv-loop.toml")?;
+    suite.push(simulation(
+        "fleet",
+        "agv_loop_48h",
+        "agv-loop, 48 h, 6 AGVs, min-empty-travel",
+        Target::None,
+        (10, 3),
+        ring.clone(),
+        quiet(&ring, 1, None),
+    ));
     let feed = feeds::synthetic_ndjson(200_000);
     suite.push(Measurement {
         group: "feed",

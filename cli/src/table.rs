@@ -210,13 +210,14 @@ pub fn summary(
         let p = |k: &str| format!("{:.1}", stat(&t[k]).0 * 100.0);
         let _ = writeln!(
             s,
-            "  time %          loaded {}  empty {}  loading {}  charging {}  idle {}  in traffic {}",
+            "  time %          loaded {}  empty {}  loading {}  charging {}  idle {}  in traffic {}  down {}",
             p("loaded_travel"),
             p("empty_travel"),
             p("loading"),
             p("charging"),
             p("idle"),
-            p("waiting_in_traffic")
+            p("waiting_in_traffic"),
+            p("down")
         );
         let lowest = if f["min_state_of_charge"].is_null() {
             "n/a (no batteries)".to_string()
@@ -225,16 +226,19 @@ pub fn summary(
         };
         let _ = writeln!(
             s,
-            "  distance        {} km   energy {} kWh   charges {}   lowest charge {lowest}",
+            "  distance        {} km ({} km empty)   energy {} kWh   charges {}   lowest charge {lowest}",
             v("distance_km", 1.0, 1),
+            v("empty_distance_km", 1.0, 1),
             v("energy_kwh", 1.0, 1),
             v("charges", 1.0, 0),
         );
         let _ = writeln!(
             s,
-            "  incidents       collisions {}   deadlocks {}   line minutes lost to late transports {}",
+            "  incidents       collisions {}   deadlocks {}   stalls {}   breakdowns {}   line minutes lost to late transports {}",
             v("collisions", 1.0, 0),
             v("deadlocks", 1.0, 0),
+            v("stalls", 1.0, 0),
+            v("breakdowns", 1.0, 0),
             v("line_minutes_lost", 1.0, 1)
         );
     }

@@ -261,7 +261,10 @@ fn plant_agv_runs_a_day_from_the_command_line() {
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("fleet (12 vehicles)"), "{out}");
-    assert!(out.contains("collisions 0   deadlocks 0"), "{out}");
+    assert!(
+        out.contains("collisions 0   deadlocks 0   stalls 0"),
+        "{out}"
+    );
     let kpis: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("kpis.json")).unwrap()).unwrap();
     let fleet = &kpis["runs"][0]["kpis"]["fleet"];

@@ -81,6 +81,7 @@ const CASES: &[(&str, &[&str])] = &[
         "run-cases-and-pallets",
         &["run", "scenarios/textbook/cases-and-pallets.toml"],
     ),
+    ("run-agv-loop", &["run", "scenarios/textbook/agv-loop.toml"]),
     (
         "replay-plant-agv-72h",
         &[

@@ -1,10 +1,12 @@
 //! Which free vehicle takes which waiting transport task.
 //!
 //! The caller lists waiting tasks in the order they should be served (priority, then due
-//! time, then age) and gives the cost of each vehicle–task pair (travel steps to the
-//! pickup; [`UNREACHABLE`] where a vehicle cannot do the task). Both policies serve the
-//! first `min(vehicles, tasks)` servable tasks, so urgent work is never skipped for cheaper
-//! work; they differ in who gets what.
+//! time, then age; due time first for [`DispatchPolicy::EarliestDue`]) and gives the cost
+//! of each vehicle–task pair (travel steps to the pickup; [`UNREACHABLE`] where a vehicle
+//! cannot do the task). The order-keeping policies serve the first `min(vehicles, tasks)`
+//! servable tasks, so urgent work is never skipped for cheaper work; they differ in who
+//! gets what. [`DispatchPolicy::MinEmptyTravel`] instead picks, among all tasks, the pairs
+//! of least total cost (the caller folds priority and lateness into the costs).
 
 /// Cost of a pair that cannot be assigned.
 pub const UNREACHABLE: u64 = u64::MAX;
@@ -15,8 +17,15 @@ pub enum DispatchPolicy {
     /// Task by task in order, each to the nearest vehicle still free (greedy).
     #[default]
     NearestIdle,
-    /// The assignment of least total cost (Hungarian method).
+    /// The assignment of least total cost (Hungarian method) over the tasks served.
     Optimal,
+    /// Tasks in order of due time, each to the nearest vehicle still free (the caller
+    /// orders them).
+    EarliestDue,
+    /// The assignment of least total cost over all waiting tasks and all vehicles
+    /// offered (idle ones, soon-idle ones and those on their way to a pickup): as many
+    /// pairs as the smaller side has, of least total cost.
+    MinEmptyTravel,
 }
 
 /// Pairs `(vehicle, task)` for `costs[vehicle][task]`; each vehicle and task at most once.
@@ -26,13 +35,16 @@ pub fn assign(policy: DispatchPolicy, costs: &[Vec<u64>]) -> Vec<(usize, usize)>
         return Vec::new();
     }
     let tasks = costs[0].len();
+    if policy == DispatchPolicy::MinEmptyTravel {
+        return least_total(costs);
+    }
     // Tasks some vehicle can do, in the caller's order, as many as there are vehicles.
     let served: Vec<usize> = (0..tasks)
         .filter(|&t| (0..vehicles).any(|v| costs[v][t] != UNREACHABLE))
         .take(vehicles)
         .collect();
     match policy {
-        DispatchPolicy::NearestIdle => {
+        DispatchPolicy::NearestIdle | DispatchPolicy::EarliestDue => {
             let mut taken = vec![false; vehicles];
             let mut out = Vec::new();
             for &t in &served {
@@ -46,6 +58,7 @@ pub fn assign(policy: DispatchPolicy, costs: &[Vec<u64>]) -> Vec<(usize, usize)>
             }
             out
         }
+        DispatchPolicy::MinEmptyTravel => unreachable!("handled above"),
         DispatchPolicy::Optimal => {
             // Rows are the served tasks (rows ≤ columns = vehicles).
             let big = costs
@@ -78,6 +91,47 @@ pub fn assign(policy: DispatchPolicy, costs: &[Vec<u64>]) -> Vec<(usize, usize)>
             out
         }
     }
+}
+
+/// Pairs `(vehicle, task)` of least total cost, `min(vehicles, tasks)` of them less those
+/// only an [`UNREACHABLE`] pair could make, sorted by task.
+fn least_total(costs: &[Vec<u64>]) -> Vec<(usize, usize)> {
+    let (vehicles, tasks) = (costs.len(), costs[0].len());
+    if tasks == 0 {
+        return Vec::new();
+    }
+    // An unreachable pair costs more than any assignment of reachable ones.
+    let big = costs
+        .iter()
+        .flatten()
+        .filter(|&&c| c != UNREACHABLE)
+        .max()
+        .unwrap_or(&0)
+        .saturating_add(1)
+        .saturating_mul(vehicles.min(tasks) as u64 + 1)
+        .min(i64::MAX as u64 / (vehicles + tasks + 1) as u64);
+    let cost = |v: usize, t: usize| -> i64 {
+        let c = costs[v][t];
+        (if c == UNREACHABLE { big } else { c.min(big) }) as i64
+    };
+    let mut out: Vec<(usize, usize)> = if vehicles <= tasks {
+        let m: Vec<Vec<i64>> = (0..vehicles)
+            .map(|v| (0..tasks).map(|t| cost(v, t)).collect())
+            .collect();
+        hungarian(&m).into_iter().enumerate().collect()
+    } else {
+        let m: Vec<Vec<i64>> = (0..tasks)
+            .map(|t| (0..vehicles).map(|v| cost(v, t)).collect())
+            .collect();
+        hungarian(&m)
+            .into_iter()
+            .enumerate()
+            .map(|(t, v)| (v, t))
+            .collect()
+    };
+    out.retain(|&(v, t)| costs[v][t] != UNREACHABLE);
+    out.sort_by_key(|&(_, t)| t);
+    out
 }
 
 /// Minimum-cost assignment of every row to a distinct column (rows ≤ columns), by the
@@ -176,6 +230,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn min_empty_travel_looks_past_the_first_tasks() {
+        // One vehicle, three tasks: it takes the cheapest (task 2), not the first.
+        assert_eq!(
+            assign(DispatchPolicy::MinEmptyTravel, &[vec![UNREACHABLE, 9, 1]]),
+            vec![(0, 2)]
+        );
+        // Three vehicles, two tasks: the pair of least total cost (3 + 1), each task once;
+        // a vehicle that can reach nothing gets nothing.
+        let costs = vec![vec![5, 2], vec![3, 8], vec![UNREACHABLE, UNREACHABLE]];
+        assert_eq!(
+            assign(DispatchPolicy::MinEmptyTravel, &costs),
+            vec![(1, 0), (0, 1)]
+        );
+        // Nobody can reach the only task.
+        assert!(assign(DispatchPolicy::MinEmptyTravel, &[vec![UNREACHABLE]]).is_empty());
+    }
+
     fn brute(cost: &[Vec<i64>]) -> i64 {
         fn go(cost: &[Vec<i64>], row: usize, used: &mut Vec<bool>) -> i64 {
             if row == cost.len() {
@@ -211,6 +283,35 @@ mod tests {
             prop_assert_eq!(seen.len(), rows);
             let total: i64 = cols_of.iter().enumerate().map(|(i, &j)| cost[i][j]).sum();
             prop_assert_eq!(total, brute(&cost));
+        }
+
+        #[test]
+        fn min_empty_travel_is_the_least_total_either_way_round(
+            vehicles in 1usize..5, tasks in 1usize..5,
+            seed in proptest::collection::vec(0u64..40, 25)
+        ) {
+            let costs: Vec<Vec<u64>> = (0..vehicles)
+                .map(|v| (0..tasks).map(|t| seed[(v * 5 + t) % seed.len()] + (v as u64 * 7 + t as u64 * 3) % 11).collect())
+                .collect();
+            let pairs = assign(DispatchPolicy::MinEmptyTravel, &costs);
+            prop_assert_eq!(pairs.len(), vehicles.min(tasks));
+            let mut vs: Vec<usize> = pairs.iter().map(|p| p.0).collect();
+            let mut ts: Vec<usize> = pairs.iter().map(|p| p.1).collect();
+            vs.sort();
+            vs.dedup();
+            ts.sort();
+            ts.dedup();
+            prop_assert_eq!((vs.len(), ts.len()), (pairs.len(), pairs.len()));
+            let total: u64 = pairs.iter().map(|&(v, t)| costs[v][t]).sum();
+            let as_i64 = |m: Vec<Vec<u64>>| -> Vec<Vec<i64>> {
+                m.into_iter().map(|r| r.into_iter().map(|c| c as i64).collect()).collect()
+            };
+            let best = if vehicles <= tasks {
+                brute(&as_i64(costs.clone()))
+            } else {
+                brute(&as_i64((0..tasks).map(|t| (0..vehicles).map(|v| costs[v][t]).collect()).collect()))
+            };
+            prop_assert_eq!(total as i64, best);
         }
     }
 }

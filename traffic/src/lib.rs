@@ -33,5 +33,5 @@ pub mod motion;
 mod swap;
 
 pub use layout::{Lane, Layout, LayoutError, Waypoint};
-pub use lifelong::{Traffic, TrafficError};
+pub use lifelong::{Coordination, Traffic, TrafficError};
 pub use motion::travel_time;

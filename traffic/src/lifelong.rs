@@ -46,6 +46,20 @@ struct Tables {
     computed: u64,
 }
 
+/// How the vehicles of a fleet keep out of each other's way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Coordination {
+    /// Central planning for the whole fleet (PIBT with swaps): no collisions, no deadlocks.
+    #[default]
+    Planned,
+    /// Each vehicle drives its own shortest route and enters a spot only when it is free
+    /// (zone blocking without a planner): no collisions, but vehicles meeting head-on in a
+    /// corridor wait for each other for ever.
+    Blocking,
+    /// Each vehicle drives as if alone (only to show what the safety monitor catches).
+    Off,
+}
+
 /// Steps without getting nearer before a vehicle may use the swap technique.
 const STALL_BEFORE_SWAP: u32 = 3;
 
@@ -83,7 +97,9 @@ pub struct Traffic {
     next: Vec<u32>,
     order: Vec<u32>,
     rng: TieBreak,
-    coordinated: bool,
+    coordination: Coordination,
+    /// The vehicle each one waited for in the last step (see [`Traffic::waits_for`]).
+    waits_for: Vec<u32>,
     /// Steps since each vehicle last got nearer its goal (or rested at it).
     stalled: Vec<u32>,
     /// Seconds per step (for speeds); 0 makes every segment one step.
@@ -134,7 +150,8 @@ impl Traffic {
             next: vec![NONE; n],
             order: (0..n as u32).collect(),
             rng,
-            coordinated: true,
+            coordination: Coordination::Planned,
+            waits_for: vec![NONE; n],
             stalled: vec![0; n],
             step_s: 0.0,
             speed: vec![f64::INFINITY; n],
@@ -149,10 +166,17 @@ impl Traffic {
         Ok(t)
     }
 
-    /// Turns coordination off: each vehicle then drives its own shortest route as if alone
-    /// (only to show what the safety monitor catches; collisions follow).
-    pub fn set_coordinated(&mut self, on: bool) {
-        self.coordinated = on;
+    /// Sets how vehicles keep out of each other's way (planned, the default).
+    pub fn set_coordination(&mut self, mode: Coordination) {
+        self.coordination = mode;
+    }
+
+    /// The vehicle that vehicle `i` waited for in the last step: `i` wanted to drive on,
+    /// did not move, and the spot nearest its goal is taken by that vehicle. `None` when
+    /// `i` moved, is held, is part-way along a segment, rests at its goal or waits for no
+    /// one. These are the edges of the fleet's wait-for graph: a cycle is a deadlock.
+    pub fn waits_for(&self, i: usize) -> Option<usize> {
+        (self.waits_for[i] != NONE).then_some(self.waits_for[i] as usize)
     }
 
     /// Sets the length of a step, seconds: segments then take as many steps as a vehicle's
@@ -282,10 +306,10 @@ impl Traffic {
 
     /// Moves the fleet one step and returns the new positions.
     pub fn step(&mut self) -> &[u32] {
-        if self.coordinated {
-            self.step_pibt();
-        } else {
-            self.step_alone();
+        match self.coordination {
+            Coordination::Planned => self.step_pibt(),
+            Coordination::Blocking => self.step_blocking(),
+            Coordination::Off => self.step_alone(),
         }
         for i in 0..self.at.len() {
             if let Some((to, all)) = self.begun[i].take() {
@@ -317,7 +341,96 @@ impl Traffic {
                 self.priority[i] += 1.0;
             }
         }
+        self.find_waits();
         &self.at
+    }
+
+    /// Records whom each vehicle that wanted to move and did not waits for.
+    fn find_waits(&mut self) {
+        let n = self.at.len();
+        if !(0..n).any(|i| self.wants_on(i)) {
+            self.waits_for.fill(NONE);
+            return;
+        }
+        for i in 0..n {
+            self.occupied_now[self.at[i] as usize] = i as u32;
+        }
+        for i in 0..n {
+            self.waits_for[i] = NONE;
+            if !self.wants_on(i) {
+                continue;
+            }
+            if let Some(u) = self.nearer(i) {
+                let j = self.occupied_now[u as usize];
+                if j != NONE && j as usize != i {
+                    self.waits_for[i] = j;
+                }
+            }
+        }
+        for i in 0..n {
+            self.occupied_now[self.at[i] as usize] = NONE;
+        }
+    }
+
+    /// The neighbour of vehicle `i`'s spot nearest its goal, if one is nearer than the
+    /// spot (the lowest-numbered among equals).
+    fn nearer(&self, i: usize) -> Option<u32> {
+        let v = self.at[i];
+        let d = &self.tables.tables[self.table[i]];
+        self.layout
+            .neighbours(v)
+            .iter()
+            .copied()
+            .filter(|&u| d[u as usize] < d[v as usize])
+            .min_by_key(|&u| (d[u as usize], u))
+    }
+
+    /// Whether vehicle `i` wanted to drive on and did not move in the last step.
+    fn wants_on(&self, i: usize) -> bool {
+        !(self.rolling[i]
+            || self.held[i]
+            || self.transit[i].is_some()
+            || self.at[i] == self.goal[i])
+    }
+
+    /// Zone blocking: in vehicle order, each takes the spot nearest its goal when nobody
+    /// stands on it or has taken it this step; a slow move holds both ends until it ends.
+    fn step_blocking(&mut self) {
+        let n = self.at.len();
+        for i in 0..n {
+            self.occupied_now[self.at[i] as usize] = i as u32;
+            if let Some((to, _, _)) = self.transit[i] {
+                self.occupied_now[to as usize] = i as u32;
+            }
+        }
+        for i in 0..n {
+            let v = self.at[i];
+            self.next[i] = v;
+            if self.held[i] || self.transit[i].is_some() {
+                continue;
+            }
+            let Some(u) = self.nearer(i) else { continue };
+            if self.occupied_now[u as usize] != NONE || self.occupied_next[u as usize] != NONE {
+                continue;
+            }
+            self.occupied_next[u as usize] = i as u32;
+            self.touched.push(u);
+            let steps = self.steps_for(i, v, u);
+            if steps > 1 {
+                self.begun[i] = Some((u, steps));
+            } else {
+                self.next[i] = u;
+            }
+        }
+        for i in 0..n {
+            self.occupied_now[self.at[i] as usize] = NONE;
+            if let Some((to, _, _)) = self.transit[i] {
+                self.occupied_now[to as usize] = NONE;
+            }
+        }
+        for v in self.touched.drain(..) {
+            self.occupied_next[v as usize] = NONE;
+        }
     }
 
     fn step_alone(&mut self) {

@@ -2,22 +2,33 @@
 //! traffic steps, batteries and charging, and the safety monitor.
 //!
 //! The fleet moves in lockstep traffic steps of [`Fleet::step`] (one cell at the fleet's
-//! speed), each a [`FleetEvent::Step`]. Each step: timed jobs that are done end (loading,
-//! unloading, charging), vehicles low on charge head for a free charger (giving back a
-//! task they have not picked up yet), free vehicles get waiting tasks, the orchestrator's
-//! [`Traffic`] moves everyone one segment or not at all, arrivals start their jobs, and the
-//! [`SafetyMonitor`] checks every footprint through the step. Tasks come from the
-//! scenario's list ([`FleetEvent::TaskRelease`]) or from whoever calls
+//! speed), each a [`FleetEvent::Step`]. Each step: vehicles break down or come back from
+//! repair, timed jobs that are done end (loading, unloading, charging, maintenance),
+//! vehicles low on charge head for a free charger and vehicles due for maintenance for
+//! their own parking spot (giving back a task they have not picked up yet), free vehicles
+//! get waiting tasks, the orchestrator's [`Traffic`] moves everyone one segment or not at
+//! all, arrivals start their jobs, idle vehicles that had to make way look for parking, the
+//! wait-for graph is searched for deadlocks, and the [`SafetyMonitor`] checks every
+//! footprint through the step. Tasks come from the scenario's list
+//! ([`FleetEvent::TaskRelease`], at fixed or random intervals) or from whoever calls
 //! [`FleetRuntime::create`]; a step says which tasks' loads were picked up and delivered.
+//!
+//! With [`DispatchPolicy::MinEmptyTravel`] every waiting task competes for every vehicle
+//! that is idle, on its way to a pickup (it may be given other work), or about to set its
+//! last load down (offered at its drop-off, from when it will be free): the assignment of
+//! least total cost is solved again whenever the picture changes (a task, a vehicle freed
+//! or delivering its last load, a breakdown). A pair's cost is the steps until the vehicle
+//! is free plus its empty steps to the pickup, plus the expected lateness times
+//! [`Fleet::lateness_weight`]; a task of higher priority outranks any travel saving.
 
 pub mod kpi;
 pub mod safety;
 
 use crate::alerts::{AlertLog, PlantAlert};
 use crate::scenario::{Fleet, Line};
-pub use kpi::{FleetKpis, TimeSplit};
+pub use kpi::{FleetKpis, TaskKpis, TimeSplit};
 use nalgebra::Point2;
-use orchestrator::{UNREACHABLE, assign};
+use orchestrator::{DispatchPolicy, UNREACHABLE, assign};
 use rand::RngExt;
 pub use safety::SafetyMonitor;
 use sim::{Calendar, SimDuration, SimTime};
@@ -60,6 +71,8 @@ pub struct Task {
     pub due: Option<SimTime>,
     /// When it was delivered.
     pub delivered: Option<SimTime>,
+    /// Its type, for the KPIs by type (see [`FleetKpis::by_task`]).
+    kind: usize,
 }
 
 /// What a vehicle is doing. The tasks it serves are its `assigned` ones (to pick up, all
@@ -77,6 +90,10 @@ enum Job {
     Unload(SimTime),
     ToCharge(usize),
     Charge(usize),
+    /// Heading home for planned maintenance.
+    ToService,
+    /// In maintenance at home, until then.
+    Service(SimTime),
 }
 
 impl Job {
@@ -90,12 +107,27 @@ impl Job {
             Job::Unload(_) => "unload",
             Job::ToCharge(_) => "to_charger",
             Job::Charge(_) => "charging",
+            Job::ToService => "to_maintenance",
+            Job::Service(_) => "maintenance",
         }
     }
 
     /// Whether the vehicle is driving to a goal.
     fn driving(self) -> bool {
-        matches!(self, Job::Fetch | Job::Carry | Job::ToCharge(_))
+        matches!(
+            self,
+            Job::Fetch | Job::Carry | Job::ToCharge(_) | Job::ToService
+        )
+    }
+
+    /// The same job `by` later (a breakdown pauses timed work).
+    fn delayed(self, by: SimDuration) -> Job {
+        match self {
+            Job::Load(t) => Job::Load(t + by),
+            Job::Unload(t) => Job::Unload(t + by),
+            Job::Service(t) => Job::Service(t + by),
+            other => other,
+        }
     }
 }
 
@@ -112,8 +144,8 @@ pub struct VehicleSnapshot {
     pub loads: usize,
     /// State of charge, 0 to 1; `None` without a battery.
     pub state_of_charge: Option<f64>,
-    /// What it is doing: `idle`, `fetch`, `load`, `carry`, `unload`, `to_charger` or
-    /// `charging`.
+    /// What it is doing: `idle`, `fetch`, `load`, `carry`, `unload`, `to_charger`,
+    /// `charging`, `to_maintenance`, `maintenance` or `broken_down`.
     pub doing: &'static str,
     /// Where it is driving to, metres, while it drives.
     pub goal: Option<Point2<f64>>,
@@ -130,6 +162,7 @@ enum Use {
     Charging = 3,
     Idle = 4,
     Waiting = 5,
+    Down = 6,
 }
 
 #[derive(Clone, Debug)]
@@ -140,15 +173,31 @@ struct Vehicle {
     assigned: Vec<usize>,
     /// Tasks on board, the next to deliver first.
     cargo: Vec<usize>,
+    /// Tasks to pick up once the cargo is delivered (offered while delivering its last).
+    reserved: Vec<usize>,
     home: u32,
+    /// Where it waits while idle, and whether it got there.
+    rest: u32,
+    at_rest: bool,
     /// Watt-hours left (infinite without a battery).
     charge_wh: f64,
     /// Least steps to the goal seen in the current job, and when.
     best: (u32, SimTime),
-    deadlocked: bool,
+    stalled: bool,
+    /// Broken down until then.
+    down_until: Option<SimTime>,
+    /// Seconds of counted time left to each failure mode's next breakdown.
+    to_failure: Vec<f64>,
+    /// When the next planned maintenance is due.
+    service_due: SimTime,
+    /// Since when it has waited in a cycle of the wait-for graph, and whether that cycle
+    /// was counted.
+    in_cycle: Option<SimTime>,
+    cycle_counted: bool,
     /// Seconds per [`Use`].
-    time: [f64; 6],
+    time: [f64; 7],
     distance_m: f64,
+    empty_m: f64,
     energy_wh: f64,
 }
 
@@ -158,9 +207,15 @@ struct Stats {
     created: u64,
     completed: u64,
     late: u64,
-    lead_s: Vec<f64>,
-    wait_s: Vec<f64>,
+    /// By task type: tasks created, and lead times and waits of those served, seconds.
+    created_by_kind: Vec<u64>,
+    lead_s: Vec<Vec<f64>>,
+    wait_s: Vec<Vec<f64>>,
+    waiting_max: u64,
     deadlocks: u64,
+    stalls: u64,
+    breakdowns: u64,
+    services: u64,
     collisions: u64,
     charges: u64,
     depleted: u64,
@@ -197,6 +252,20 @@ pub struct FleetRuntime {
     due_watch: std::collections::BinaryHeap<std::cmp::Reverse<(SimTime, usize)>>,
     /// The end of the run: no step or task release is scheduled past it.
     horizon: SimTime,
+    /// Task type names: the listed tasks, each line's pallets, each line's materials.
+    kinds: Vec<String>,
+    /// First material type of each line in `kinds`.
+    material_kind: Vec<usize>,
+    /// Draws of the listed tasks' intervals, one stream per task.
+    intervals: Vec<sim::StreamRng>,
+    /// Draws of breakdowns and repair times, one stream per vehicle.
+    wear: Vec<sim::StreamRng>,
+    /// Parking spots, sorted (idle vehicles look for a free one).
+    parking: Vec<u32>,
+    /// Whether the picture changed since tasks were last given out (min-empty-travel).
+    replan: bool,
+    /// Whether some vehicle is marked as waiting in a cycle.
+    cycles_open: bool,
 }
 
 impl FleetRuntime {
@@ -207,7 +276,7 @@ impl FleetRuntime {
         let starts: Vec<u32> = plan.parking[..n].to_vec();
         let mut traffic = Traffic::new(plan.layout.clone(), &starts, seed)
             .expect("validation keeps parking spots distinct");
-        traffic.set_coordinated(plan.coordinated);
+        traffic.set_coordination(plan.coordination);
         traffic.set_step_time(plan.step.as_secs_f64());
         for (v, &t) in plan.vehicles.iter().enumerate() {
             traffic.set_speed(v, plan.types[t].speed);
@@ -219,27 +288,60 @@ impl FleetRuntime {
             .map(|&t| plan.types[t].footprint)
             .collect();
         let positions: Vec<Point2<f64>> = starts.iter().map(|&s| plan.layout.position(s)).collect();
+        let streams = sim::RngStreams::new(seed);
+        let mut wear: Vec<sim::StreamRng> = (0..n)
+            .map(|v| streams.stream(&[sim::RngStreams::label("vehicle-wear"), v as u64]))
+            .collect();
         let vehicles: Vec<Vehicle> = plan
             .vehicles
             .iter()
             .zip(&starts)
-            .map(|(&kind, &home)| Vehicle {
+            .zip(&mut wear)
+            .map(|((&kind, &home), rng)| Vehicle {
                 kind,
                 job: Job::Idle,
                 assigned: Vec::new(),
                 cargo: Vec::new(),
+                reserved: Vec::new(),
                 home,
+                rest: home,
+                at_rest: true,
                 charge_wh: plan.types[kind]
                     .battery
                     .as_ref()
                     .map_or(f64::INFINITY, |b| b.capacity_wh * b.initial),
                 best: (u32::MAX, SimTime::ZERO),
-                deadlocked: false,
-                time: [0.0; 6],
+                stalled: false,
+                down_until: None,
+                to_failure: plan.types[kind]
+                    .failures
+                    .iter()
+                    .map(|f| f.tbf.sample(rng).as_secs_f64())
+                    .collect(),
+                service_due: plan.types[kind]
+                    .maintenance
+                    .map_or(SimTime(u64::MAX), |(every, _)| SimTime(every.0)),
+                in_cycle: None,
+                cycle_counted: false,
+                time: [0.0; 7],
                 distance_m: 0.0,
+                empty_m: 0.0,
                 energy_wh: 0.0,
             })
             .collect();
+        let mut kinds: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
+        kinds.extend(lines.iter().map(|l| format!("pallets from {}", l.name)));
+        let mut material_kind = Vec::new();
+        for l in lines {
+            material_kind.push(kinds.len());
+            kinds.extend(
+                l.materials
+                    .iter()
+                    .map(|m| format!("{} to {}", m.name, l.name)),
+            );
+        }
+        let mut parking = plan.parking.clone();
+        parking.sort_unstable();
         let has_batteries = plan.types.iter().any(|t| t.battery.is_some());
         FleetRuntime {
             monitor: SafetyMonitor::new(&footprints, &positions),
@@ -251,6 +353,9 @@ impl FleetRuntime {
             charger_taken: vec![false; plan.chargers.len()],
             stats: Stats {
                 min_soc: has_batteries.then_some(1.0),
+                created_by_kind: vec![0; kinds.len()],
+                lead_s: vec![Vec::new(); kinds.len()],
+                wait_s: vec![Vec::new(); kinds.len()],
                 ..Stats::default()
             },
             steps: 0,
@@ -262,7 +367,25 @@ impl FleetRuntime {
                 .collect(),
             due_watch: std::collections::BinaryHeap::new(),
             horizon,
+            intervals: (0..plan.tasks.len())
+                .map(|k| streams.stream(&[sim::RngStreams::label("task-intervals"), k as u64]))
+                .collect(),
+            wear,
+            kinds,
+            material_kind,
+            parking,
+            replan: true,
+            cycles_open: false,
             plan: plan.clone(),
+        }
+    }
+
+    /// The type of a task from `origin`, as an index into `kinds`.
+    fn kind_of(&self, origin: Origin) -> usize {
+        match origin {
+            Origin::Listed(k) => k,
+            Origin::Outfeed(l) => self.plan.tasks.len() + l,
+            Origin::Material(l, m) => self.material_kind[l] + m,
         }
     }
 
@@ -374,14 +497,23 @@ impl FleetRuntime {
                 .battery
                 .as_ref()
                 .map(|b| (veh.charge_wh / b.capacity_wh).clamp(0.0, 1.0));
-            snap.doing = veh.job.name();
+            snap.doing = if veh.down_until.is_some() {
+                "broken_down"
+            } else {
+                veh.job.name()
+            };
             snap.goal = veh
                 .job
                 .driving()
                 .then(|| self.plan.layout.position(self.traffic.goal(v)));
             snap.tasks.clear();
-            snap.tasks
-                .extend(veh.assigned.iter().chain(&veh.cargo).copied());
+            snap.tasks.extend(
+                veh.assigned
+                    .iter()
+                    .chain(&veh.cargo)
+                    .chain(&veh.reserved)
+                    .copied(),
+            );
         }
     }
 
@@ -430,6 +562,7 @@ impl FleetRuntime {
     ) -> usize {
         let from = self.draw(from);
         let to = self.draw(to);
+        let kind = self.kind_of(origin);
         self.tasks.push(Task {
             origin,
             from,
@@ -438,8 +571,11 @@ impl FleetRuntime {
             created: now,
             due: due.map(|d| now + d),
             delivered: None,
+            kind,
         });
         self.stats.created += 1;
+        self.stats.created_by_kind[kind] += 1;
+        self.replan = true;
         if let Some(d) = due {
             self.due_watch
                 .push(std::cmp::Reverse((now + d, self.tasks.len() - 1)));
@@ -462,12 +598,16 @@ impl FleetRuntime {
     /// Puts the fleet's first step and the first release of every listed task on `cal`.
     pub fn start(&mut self, cal: &mut impl Calendar<FleetEvent>) {
         cal.at(SimTime::ZERO, FleetEvent::Step);
-        for (k, t) in self.plan.tasks.iter().enumerate() {
-            if t.first.0 < self.horizon.0 {
-                cal.at(
-                    SimTime(t.first.0),
-                    FleetEvent::TaskRelease { task: k as u16 },
-                );
+        for k in 0..self.plan.tasks.len() {
+            let t = &self.plan.tasks[k];
+            let mut first = SimTime(t.first.0);
+            if t.random_start
+                && let Some(every) = &t.every
+            {
+                first = first + every.sample(&mut self.intervals[k]);
+            }
+            if first.0 < self.horizon.0 {
+                cal.at(first, FleetEvent::TaskRelease { task: k as u16 });
             }
         }
     }
@@ -496,10 +636,11 @@ impl FleetRuntime {
                         t.due,
                     );
                 }
-                if let Some(every) = t.every
-                    && now + every <= self.horizon
-                {
-                    cal.after(every, FleetEvent::TaskRelease { task });
+                if let Some(every) = &t.every {
+                    let after = every.sample(&mut self.intervals[task as usize]);
+                    if now + after <= self.horizon {
+                        cal.after(after, FleetEvent::TaskRelease { task });
+                    }
                 }
                 (Vec::new(), Vec::new())
             }
@@ -517,18 +658,139 @@ impl FleetRuntime {
     /// and those delivered during it (for the lines' logistics).
     fn step(&mut self, now: SimTime, alerts: &mut AlertLog) -> (Vec<Origin>, Vec<Origin>) {
         self.steps += 1;
+        self.break_down_and_repair(now);
         let done = self.end_timed_jobs(now);
         self.watch_due(now, alerts);
         self.send_low_batteries_to_charge(now);
-        self.dispatch(now);
+        self.send_due_to_maintenance(now);
+        if self.plan.dispatch == DispatchPolicy::MinEmptyTravel {
+            self.dispatch_min_empty_travel(now);
+        } else {
+            self.dispatch(now);
+        }
+        self.stats.waiting_max = self.stats.waiting_max.max(self.open.len() as u64);
         let (from_m, to_m) = self.drive();
         let arrive = now + self.plan.step;
+        // Whom somebody waits for (idle vehicles in the way look for parking).
+        let mut waited_for = vec![
+            false;
+            if self.plan.idle_home {
+                0
+            } else {
+                self.vehicles.len()
+            }
+        ];
+        if !self.plan.idle_home {
+            for v in 0..self.vehicles.len() {
+                if let Some(w) = self.traffic.waits_for(v) {
+                    waited_for[w] = true;
+                }
+            }
+        }
         for v in 0..self.vehicles.len() {
             self.account(v, (to_m[v] - from_m[v]).norm());
             self.start_arrival_jobs(v, arrive);
-            self.watch_for_deadlock(v, arrive);
+            self.watch_for_stall(v, arrive);
+            self.settle_idle(v, waited_for.get(v).copied().unwrap_or(false));
         }
+        self.watch_for_deadlocks(arrive, alerts);
         done
+    }
+
+    /// Vehicles whose failure clock ran out break down where they stand (timed work
+    /// pauses, a task not picked up goes back to the queue; loads on board stay); those
+    /// whose repair is over drive on.
+    fn break_down_and_repair(&mut self, now: SimTime) {
+        for v in 0..self.vehicles.len() {
+            if let Some(until) = self.vehicles[v].down_until {
+                if until <= now {
+                    self.vehicles[v].down_until = None;
+                    self.replan = true;
+                }
+                continue;
+            }
+            let kind = self.vehicles[v].kind;
+            let Some(mode) = self.vehicles[v].to_failure.iter().position(|&t| t <= 0.0) else {
+                continue;
+            };
+            let f = &self.plan.types[kind].failures[mode];
+            let repair = f.ttr.sample(&mut self.wear[v]);
+            let next = f.tbf.sample(&mut self.wear[v]).as_secs_f64();
+            let veh = &mut self.vehicles[v];
+            veh.to_failure[mode] = next;
+            veh.down_until = Some(now + repair);
+            veh.job = veh.job.delayed(repair);
+            self.stats.breakdowns += 1;
+            self.give_back(v);
+            if self.vehicles[v].job == Job::Fetch {
+                self.set_job(v, Job::Idle, now);
+            }
+            self.replan = true;
+        }
+    }
+
+    /// Tasks vehicle `v` was to pick up, and those reserved for it, go back to the queue.
+    fn give_back(&mut self, v: usize) {
+        let veh = &mut self.vehicles[v];
+        let given_back = std::mem::take(&mut veh.assigned);
+        self.open.extend(given_back);
+        self.open.append(&mut veh.reserved);
+    }
+
+    /// Idle vehicles due for planned maintenance head home for it.
+    fn send_due_to_maintenance(&mut self, now: SimTime) {
+        for v in 0..self.vehicles.len() {
+            let veh = &self.vehicles[v];
+            if veh.job == Job::Idle && veh.down_until.is_none() && veh.service_due <= now {
+                self.set_job(v, Job::ToService, now);
+            }
+        }
+    }
+
+    /// Whether vehicle `v` may take work now: not broken down, not short of charge, not
+    /// due for maintenance.
+    fn available(&self, v: usize, now: SimTime) -> bool {
+        let veh = &self.vehicles[v];
+        veh.down_until.is_none() && !self.needs_charge(v) && veh.service_due > now
+    }
+
+    /// An idle vehicle that had to make way for others (it no longer stands where it
+    /// rested), or that another waits for while it stands off the parking spots, goes to
+    /// the nearest parking spot nobody stands on or heads for.
+    fn settle_idle(&mut self, v: usize, waited_for: bool) {
+        if self.vehicles[v].job != Job::Idle || self.plan.idle_home || self.traffic.in_transit(v) {
+            return;
+        }
+        let at = self.traffic.positions()[v];
+        let in_the_way = waited_for && self.parking.binary_search(&at).is_err();
+        if at == self.vehicles[v].rest && !in_the_way {
+            self.vehicles[v].at_rest = true;
+            return;
+        }
+        if !self.vehicles[v].at_rest {
+            return;
+        }
+        let positions = self.traffic.positions();
+        let taken = |p: u32| {
+            positions.contains(&p)
+                || self
+                    .vehicles
+                    .iter()
+                    .any(|o| o.job == Job::Idle && o.rest == p)
+        };
+        let free: Vec<u32> = self
+            .parking
+            .iter()
+            .copied()
+            .filter(|&p| !taken(p))
+            .collect();
+        let nearest = free
+            .into_iter()
+            .min_by_key(|&p| (self.traffic.steps(at, p), p))
+            .unwrap_or(at);
+        let veh = &mut self.vehicles[v];
+        veh.rest = nearest;
+        veh.at_rest = nearest == at;
     }
 
     /// Ends loading, unloading and charging that are over (and charges for one step).
@@ -536,7 +798,18 @@ impl FleetRuntime {
         let dt_s = self.plan.step.as_secs_f64();
         let (mut picked, mut delivered) = (Vec::new(), Vec::new());
         for v in 0..self.vehicles.len() {
+            if self.vehicles[v].down_until.is_some() {
+                continue;
+            }
             match self.vehicles[v].job {
+                Job::Service(until) if until <= now => {
+                    let (every, _) = self.plan.types[self.vehicles[v].kind]
+                        .maintenance
+                        .expect("only vehicles with maintenance are serviced");
+                    let veh = &mut self.vehicles[v];
+                    veh.service_due = (veh.service_due + every).max(now);
+                    self.set_job(v, Job::Idle, now);
+                }
                 Job::Load(until) if until <= now => {
                     let loads = std::mem::take(&mut self.vehicles[v].assigned);
                     picked.extend(loads.iter().map(|&t| self.tasks[t].origin));
@@ -583,6 +856,12 @@ impl FleetRuntime {
         }
         let here = cargo.first().is_some_and(|&t| self.tasks[t].to == at);
         self.vehicles[v].cargo = cargo;
+        if self.vehicles[v].cargo.is_empty() && !self.vehicles[v].reserved.is_empty() {
+            let veh = &mut self.vehicles[v];
+            veh.assigned = std::mem::take(&mut veh.reserved);
+            self.set_job(v, Job::Fetch, now);
+            return;
+        }
         let job = match self.vehicles[v].cargo.first() {
             None => Job::Idle,
             Some(_) if here => {
@@ -599,16 +878,17 @@ impl FleetRuntime {
         for v in 0..self.vehicles.len() {
             let Some(b) = self.battery(v) else { continue };
             let low = self.vehicles[v].charge_wh < b.charge_below * b.capacity_wh;
-            let free_to_go = matches!(self.vehicles[v].job, Job::Idle | Job::Fetch);
+            let free_to_go = matches!(self.vehicles[v].job, Job::Idle | Job::Fetch)
+                && self.vehicles[v].down_until.is_none();
             if low && free_to_go {
                 let at = self.traffic.positions()[v];
                 let charger = (0..self.plan.chargers.len())
                     .filter(|&c| !self.charger_taken[c])
                     .min_by_key(|&c| (self.traffic.steps(at, self.plan.chargers[c]), c));
                 if let Some(c) = charger {
-                    let given_back = std::mem::take(&mut self.vehicles[v].assigned);
-                    self.stats.redispatched += given_back.len() as u64;
-                    self.open.extend(given_back);
+                    let veh = &self.vehicles[v];
+                    self.stats.redispatched += (veh.assigned.len() + veh.reserved.len()) as u64;
+                    self.give_back(v);
                     self.charger_taken[c] = true;
                     self.set_job(v, Job::ToCharge(c), now);
                 }
@@ -620,12 +900,15 @@ impl FleetRuntime {
     /// the positions before and after, metres.
     fn drive(&mut self) -> (Vec<Point2<f64>>, Vec<Point2<f64>>) {
         for v in 0..self.vehicles.len() {
-            let (goal, held) = match self.vehicles[v].job {
-                Job::Idle => (self.vehicles[v].home, false),
-                Job::Fetch => (self.tasks[self.vehicles[v].assigned[0]].from, false),
-                Job::Carry => (self.tasks[self.vehicles[v].cargo[0]].to, false),
+            let veh = &self.vehicles[v];
+            let (goal, held) = match veh.job {
+                _ if veh.down_until.is_some() => (self.traffic.positions()[v], true),
+                Job::Idle => (veh.rest, false),
+                Job::Fetch => (self.tasks[veh.assigned[0]].from, false),
+                Job::Carry => (self.tasks[veh.cargo[0]].to, false),
                 Job::ToCharge(c) => (self.plan.chargers[c], false),
-                Job::Load(..) | Job::Unload(..) | Job::Charge(_) => {
+                Job::ToService => (veh.home, false),
+                Job::Load(..) | Job::Unload(..) | Job::Charge(_) | Job::Service(_) => {
                     (self.traffic.positions()[v], true)
                 }
             };
@@ -646,20 +929,37 @@ impl FleetRuntime {
         let moved = metres > 0.0;
         let job = self.vehicles[v].job;
         let loaded = !self.vehicles[v].cargo.is_empty();
-        let wants_to_move = matches!(job, Job::Fetch | Job::Carry | Job::ToCharge(_))
-            || (job == Job::Idle && self.traffic.positions()[v] != self.vehicles[v].home);
+        let wants_to_move = job.driving()
+            || (job == Job::Idle && self.traffic.positions()[v] != self.vehicles[v].rest);
+        let down = self.vehicles[v].down_until.is_some();
         let use_ = match job {
             _ if moved && loaded => Use::Loaded,
             _ if moved => Use::Empty,
+            _ if down => Use::Down,
+            Job::Service(_) => Use::Down,
             Job::Load(..) | Job::Unload(..) => Use::Handling,
             Job::Charge(_) => Use::Charging,
             _ if wants_to_move => Use::Waiting,
             _ => Use::Idle,
         };
         let battery = self.battery(v).cloned();
+        let failures = &self.plan.types[self.vehicles[v].kind].failures;
         let veh = &mut self.vehicles[v];
+        // Failure clocks: operating time is time spent driving or handling loads.
+        let operating = matches!(
+            use_,
+            Use::Loaded | Use::Empty | Use::Handling | Use::Waiting
+        );
+        for (clock, f) in veh.to_failure.iter_mut().zip(failures) {
+            if !down && (operating || f.basis == crate::scenario::FailureBasis::Calendar) {
+                *clock -= dt_s;
+            }
+        }
         veh.time[use_ as usize] += dt_s;
         veh.distance_m += metres;
+        if !loaded {
+            veh.empty_m += metres;
+        }
         if let Some(b) = battery {
             let per_m = if loaded {
                 b.loaded_wh_per_m
@@ -698,7 +998,7 @@ impl FleetRuntime {
                 let loads = &self.vehicles[v].assigned;
                 for &t in loads {
                     let waited = arrive.since(self.tasks[t].created).as_secs_f64();
-                    self.stats.wait_s.push(waited);
+                    self.stats.wait_s[self.tasks[t].kind].push(waited);
                 }
                 self.stats.pickups += 1;
                 self.stats.loads_picked += loads.len() as u64;
@@ -712,6 +1012,13 @@ impl FleetRuntime {
                 self.stats.charges += 1;
                 Some(Job::Charge(c))
             }
+            Job::ToService if at == self.vehicles[v].home => {
+                self.stats.services += 1;
+                let (_, takes) = self.plan.types[self.vehicles[v].kind]
+                    .maintenance
+                    .expect("only vehicles with maintenance are serviced");
+                Some(Job::Service(arrive + takes))
+            }
             _ => None,
         };
         if let Some(j) = next {
@@ -719,22 +1026,118 @@ impl FleetRuntime {
         }
     }
 
-    /// Counts a deadlock when a vehicle with somewhere to be gets no nearer for too long.
-    fn watch_for_deadlock(&mut self, v: usize, arrive: SimTime) {
-        if !matches!(
-            self.vehicles[v].job,
-            Job::Fetch | Job::Carry | Job::ToCharge(_)
-        ) {
+    /// Counts a stall when a vehicle with somewhere to be gets no nearer for too long
+    /// (a long queue, a detour or a deadlock: [`FleetRuntime::watch_for_deadlocks`] tells
+    /// them apart).
+    fn watch_for_stall(&mut self, v: usize, arrive: SimTime) {
+        if !self.vehicles[v].job.driving() || self.vehicles[v].down_until.is_some() {
             return;
         }
         let d = self.traffic.steps_to_goal(v);
         let veh = &mut self.vehicles[v];
         if d < veh.best.0 {
             veh.best = (d, arrive);
-            veh.deadlocked = false;
-        } else if !veh.deadlocked && arrive.since(veh.best.1) >= self.plan.deadlock_after {
-            veh.deadlocked = true;
+            veh.stalled = false;
+        } else if !veh.stalled && arrive.since(veh.best.1) >= self.plan.stall_after {
+            veh.stalled = true;
+            self.stats.stalls += 1;
+        }
+    }
+
+    /// Counts a deadlock for every cycle of the wait-for graph (each vehicle in it waits
+    /// for a spot the next one stands on) that has lasted [`Fleet::deadlock_after`]:
+    /// once per cycle, however long it lasts. A vehicle waiting behind one that loads is
+    /// no deadlock: the loading vehicle waits for nobody.
+    fn watch_for_deadlocks(&mut self, arrive: SimTime, alerts: &mut AlertLog) {
+        let n = self.vehicles.len();
+        // Most steps nobody waits: no graph to search.
+        if (0..n).all(|v| self.traffic.waits_for(v).is_none()) {
+            if self.cycles_open {
+                for veh in &mut self.vehicles {
+                    veh.in_cycle = None;
+                    veh.cycle_counted = false;
+                }
+                self.cycles_open = false;
+            }
+            return;
+        }
+        const UNSEEN: usize = usize::MAX;
+        let mut walk = vec![UNSEEN; n];
+        let mut on_cycle = vec![false; n];
+        for s in 0..n {
+            let mut x = s;
+            let mut ended = false;
+            while walk[x] == UNSEEN {
+                walk[x] = s;
+                match self.traffic.waits_for(x) {
+                    Some(y) => x = y,
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            if !ended && walk[x] == s {
+                let mut y = x;
+                loop {
+                    on_cycle[y] = true;
+                    y = self
+                        .traffic
+                        .waits_for(y)
+                        .expect("a cycle's vehicles all wait");
+                    if y == x {
+                        break;
+                    }
+                }
+            }
+        }
+        for (veh, &c) in self.vehicles.iter_mut().zip(&on_cycle) {
+            if !c {
+                veh.in_cycle = None;
+                veh.cycle_counted = false;
+            } else if veh.in_cycle.is_none() {
+                veh.in_cycle = Some(arrive);
+            }
+        }
+        self.cycles_open = on_cycle.contains(&true);
+        for s in (0..n).filter(|&s| on_cycle[s]) {
+            if self.vehicles[s].cycle_counted {
+                continue;
+            }
+            let mut members = vec![s];
+            let mut y = self.traffic.waits_for(s).expect("on a cycle");
+            while y != s {
+                members.push(y);
+                y = self.traffic.waits_for(y).expect("on a cycle");
+            }
+            let lasted = members.iter().all(|&m| {
+                self.vehicles[m]
+                    .in_cycle
+                    .is_some_and(|t| arrive.since(t) >= self.plan.deadlock_after)
+            });
+            if !lasted {
+                continue;
+            }
+            for &m in &members {
+                self.vehicles[m].cycle_counted = true;
+            }
             self.stats.deadlocks += 1;
+            members.sort_unstable();
+            let names: Vec<String> = members.iter().map(|m| format!("#{m}")).collect();
+            alerts.raise(PlantAlert {
+                at_s: arrive.as_secs_f64(),
+                kind: "deadlock".into(),
+                line: None,
+                material: None,
+                location: None,
+                on_hand: None,
+                rate_per_h: None,
+                next_receipt_in_s: None,
+                hint: format!(
+                    "vehicles {} wait for each other in a cycle (each for the spot the next stands on): check one-way lanes and traffic coordination",
+                    names.join(", ")
+                ),
+            });
         }
     }
 
@@ -743,19 +1146,23 @@ impl FleetRuntime {
         let loaded = !self.vehicles[v].cargo.is_empty();
         self.traffic
             .set_speed(v, if loaded { ty.speed_loaded } else { ty.speed });
+        let at = self.traffic.positions()[v];
         let veh = &mut self.vehicles[v];
+        if job == Job::Idle && veh.job != Job::Idle {
+            veh.rest = if self.plan.idle_home { veh.home } else { at };
+            veh.at_rest = veh.rest == at;
+        }
         veh.job = job;
         veh.best = (u32::MAX, now);
-        veh.deadlocked = false;
+        veh.stalled = false;
+        self.replan = true;
     }
 
     fn finish(&mut self, t: usize, now: SimTime) {
         self.tasks[t].delivered = Some(now);
         let task = &self.tasks[t];
         self.stats.completed += 1;
-        self.stats
-            .lead_s
-            .push(now.since(task.created).as_secs_f64());
+        self.stats.lead_s[task.kind].push(now.since(task.created).as_secs_f64());
         if task.due.is_some_and(|d| now > d) {
             self.stats.late += 1;
         }
@@ -766,13 +1173,18 @@ impl FleetRuntime {
             return;
         }
         let free: Vec<usize> = (0..self.vehicles.len())
-            .filter(|&v| self.vehicles[v].job == Job::Idle && !self.needs_charge(v))
+            .filter(|&v| self.vehicles[v].job == Job::Idle && self.available(v, now))
             .collect();
         if free.is_empty() {
             return;
         }
         let tasks = &self.tasks;
-        self.open.sort_by_key(|&t| urgency(tasks, t));
+        if self.plan.dispatch == DispatchPolicy::EarliestDue {
+            self.open
+                .sort_by_key(|&t| (tasks[t].due.unwrap_or(SimTime(u64::MAX)), urgency(tasks, t)));
+        } else {
+            self.open.sort_by_key(|&t| urgency(tasks, t));
+        }
         let pickups: Vec<u32> = self.open.iter().map(|&t| self.tasks[t].from).collect();
         let costs: Vec<Vec<u64>> = free
             .iter()
@@ -804,6 +1216,115 @@ impl FleetRuntime {
         }
     }
 
+    /// Gives out tasks by [`DispatchPolicy::MinEmptyTravel`] when the picture changed
+    /// (see the module documentation).
+    fn dispatch_min_empty_travel(&mut self, now: SimTime) {
+        if !self.replan {
+            return;
+        }
+        let step_s = self.plan.step.as_secs_f64();
+        let steps_of = |d: SimDuration| (d.as_secs_f64() / step_s).ceil() as u64;
+        // The vehicles offered: where each will be free and in how many steps; the tasks
+        // they hold go back into the pool.
+        let mut offered: Vec<(usize, u32, u64)> = Vec::new();
+        let mut pool = self.open.clone();
+        for v in 0..self.vehicles.len() {
+            if !self.available(v, now) {
+                continue;
+            }
+            let at = self.traffic.positions()[v];
+            let veh = &self.vehicles[v];
+            match veh.job {
+                Job::Idle => offered.push((v, at, 0)),
+                Job::Fetch => {
+                    offered.push((v, at, 0));
+                    pool.extend(&veh.assigned);
+                }
+                Job::Carry | Job::Unload(_) if veh.cargo.len() == 1 => {
+                    let drop = self.tasks[veh.cargo[0]].to;
+                    let unload = self.plan.types[veh.kind].unload_time;
+                    let until = match veh.job {
+                        Job::Unload(end) => steps_of(end.since(now)),
+                        _ => u64::from(self.traffic.steps(at, drop)) + steps_of(unload),
+                    };
+                    pool.extend(&self.vehicles[v].reserved);
+                    offered.push((v, drop, until));
+                }
+                _ => {}
+            }
+        }
+        if offered.is_empty() || pool.is_empty() {
+            self.replan = false;
+            return;
+        }
+        let top = pool
+            .iter()
+            .map(|&t| self.tasks[t].priority)
+            .max()
+            .unwrap_or(0);
+        let loaded: Vec<u64> = pool
+            .iter()
+            .map(|&t| u64::from(self.traffic.steps(self.tasks[t].from, self.tasks[t].to)))
+            .collect();
+        let mut costs = Vec::with_capacity(offered.len());
+        for &(v, spot, until) in &offered {
+            let ty = &self.plan.types[self.vehicles[v].kind];
+            let handling = ty.load_time.as_secs_f64() + ty.unload_time.as_secs_f64();
+            let mut row = Vec::with_capacity(pool.len());
+            for (k, &t) in pool.iter().enumerate() {
+                let task = &self.tasks[t];
+                let empty = match self.traffic.steps(spot, task.from) {
+                    u32::MAX => {
+                        row.push(UNREACHABLE);
+                        continue;
+                    }
+                    d => until + u64::from(d),
+                };
+                let late_s = task.due.map_or(0.0, |due| {
+                    let eta_s = now.as_secs_f64() + (empty + loaded[k]) as f64 * step_s + handling;
+                    (eta_s - due.as_secs_f64()).max(0.0)
+                });
+                let late = (self.plan.lateness_weight * late_s / step_s).round() as u64;
+                let outranked = u64::from(top - task.priority) << PRIORITY_SHIFT;
+                row.push(empty.saturating_add(late).saturating_add(outranked));
+            }
+            costs.push(row);
+        }
+        let pairs = assign(DispatchPolicy::MinEmptyTravel, &costs);
+        let mut given = vec![None; offered.len()];
+        for (o, k) in pairs {
+            given[o] = Some(pool[k]);
+        }
+        self.open = pool
+            .iter()
+            .copied()
+            .filter(|t| !given.contains(&Some(*t)))
+            .collect();
+        for (o, &(v, _, _)) in offered.iter().enumerate() {
+            let job = self.vehicles[v].job;
+            let before = self.vehicles[v].assigned.first().copied();
+            match (job, given[o]) {
+                (Job::Idle | Job::Fetch, Some(t)) => {
+                    self.vehicles[v].assigned = vec![t];
+                    let capacity = self.plan.types[self.vehicles[v].kind].capacity;
+                    self.take_more_at(v, self.tasks[t].from, capacity);
+                    if job != Job::Fetch || before != Some(t) {
+                        self.set_job(v, Job::Fetch, now);
+                    }
+                }
+                (Job::Fetch, None) => {
+                    self.vehicles[v].assigned.clear();
+                    self.set_job(v, Job::Idle, now);
+                }
+                (Job::Carry | Job::Unload(_), t) => {
+                    self.vehicles[v].reserved = t.into_iter().collect();
+                }
+                _ => {}
+            }
+        }
+        self.replan = false;
+    }
+
     /// Gives vehicle `v` more open tasks picked up at `from`, most urgent first, until it
     /// has `capacity` loads.
     fn take_more_at(&mut self, v: usize, from: u32, capacity: u32) {
@@ -830,8 +1351,13 @@ impl FleetRuntime {
 
     /// Starts the statistics afresh (end of warm-up).
     pub fn reset_statistics(&mut self) {
+        let kinds = self.kinds.len();
         self.stats = Stats {
             min_soc: self.stats.min_soc,
+            created_by_kind: vec![0; kinds],
+            lead_s: vec![Vec::new(); kinds],
+            wait_s: vec![Vec::new(); kinds],
+            waiting_max: self.open.len() as u64,
             ..Stats::default()
         };
         self.base = self.vehicles.clone();
@@ -840,19 +1366,54 @@ impl FleetRuntime {
     /// The fleet's KPIs.
     pub fn kpis(&self) -> FleetKpis {
         let n = self.vehicles.len();
-        let mut time = [0.0; 6];
-        let (mut distance, mut energy) = (0.0, 0.0);
+        let mut time = [0.0; 7];
+        let (mut distance, mut empty, mut energy) = (0.0, 0.0, 0.0);
         for (v, b) in self.vehicles.iter().zip(&self.base) {
             for (k, t) in time.iter_mut().enumerate() {
                 *t += v.time[k] - b.time[k];
             }
             distance += v.distance_m - b.distance_m;
+            empty += v.empty_m - b.empty_m;
             energy += v.energy_wh - b.energy_wh;
         }
         let total: f64 = time.iter().sum::<f64>().max(f64::MIN_POSITIVE);
         let frac = |k: Use| time[k as usize] / total;
-        let (lead_mean, lead_p95) = mean_p95(&self.stats.lead_s);
-        let (wait_mean, wait_p95) = mean_p95(&self.stats.wait_s);
+        let (lead_mean, lead_p95) = mean_p95(&self.stats.lead_s.concat());
+        let (wait_mean, wait_p95) = mean_p95(&self.stats.wait_s.concat());
+        // By type name (two listed tasks may share one).
+        let mut by_task: std::collections::BTreeMap<String, (u64, Vec<f64>, Vec<f64>, u64)> =
+            std::collections::BTreeMap::new();
+        for (k, name) in self.kinds.iter().enumerate() {
+            if self.stats.created_by_kind[k] == 0 && self.stats.lead_s[k].is_empty() {
+                continue;
+            }
+            let e = by_task.entry(name.clone()).or_default();
+            e.0 += self.stats.created_by_kind[k];
+            e.1.extend(&self.stats.lead_s[k]);
+            e.2.extend(&self.stats.wait_s[k]);
+        }
+        for &t in &self.open {
+            if let Some(e) = by_task.get_mut(&self.kinds[self.tasks[t].kind]) {
+                e.3 += 1;
+            }
+        }
+        let by_task = by_task
+            .into_iter()
+            .map(|(name, (created, lead, wait, waiting))| {
+                let (lead_mean, lead_p95) = mean_p95(&lead);
+                let (wait_mean, wait_p95) = mean_p95(&wait);
+                let kpis = TaskKpis {
+                    created,
+                    completed: lead.len() as u64,
+                    waiting_at_end: waiting,
+                    lead_time_mean_s: lead_mean,
+                    lead_time_p95_s: lead_p95,
+                    wait_for_vehicle_mean_s: wait_mean,
+                    wait_for_vehicle_p95_s: wait_p95,
+                };
+                (name, kpis)
+            })
+            .collect();
         FleetKpis {
             vehicles: n,
             tasks_created: self.stats.created,
@@ -870,8 +1431,10 @@ impl FleetRuntime {
                 charging: frac(Use::Charging),
                 idle: frac(Use::Idle),
                 waiting_in_traffic: frac(Use::Waiting),
+                down: frac(Use::Down),
             },
             distance_km: distance / 1000.0,
+            empty_distance_km: empty / 1000.0,
             energy_kwh: energy / 1000.0,
             loads_per_pickup: if self.stats.pickups == 0 {
                 0.0
@@ -884,6 +1447,11 @@ impl FleetRuntime {
             battery_depleted: self.stats.depleted,
             collisions: self.stats.collisions,
             deadlocks: self.stats.deadlocks,
+            stalls: self.stats.stalls,
+            breakdowns: self.stats.breakdowns,
+            maintenance_stops: self.stats.services,
+            tasks_waiting_max: self.stats.waiting_max,
+            by_task,
         }
     }
 
@@ -892,6 +1460,10 @@ impl FleetRuntime {
         self.steps
     }
 }
+
+/// Cost steps by which each priority level below the highest waiting outranks travel
+/// (min-empty-travel dispatch): far more than any trip.
+const PRIORITY_SHIFT: u32 = 32;
 
 /// Sort key of task `t`, most urgent first: priority, then due time, then age.
 fn urgency(tasks: &[Task], t: usize) -> (std::cmp::Reverse<u32>, SimTime, SimTime, usize) {

@@ -137,7 +137,12 @@ pub const MAX_LISTED_TASKS: u64 = 10_000_000;
 /// Refuses task lists that would create more than [`MAX_LISTED_TASKS`] over `horizon`.
 fn check_task_load(c: &mut Checker<'_>, horizon: sim::SimDuration, fleet: &super::Fleet) {
     for (ti, t) in fleet.tasks.iter().enumerate() {
-        let Some(every) = t.every.filter(|e| e.0 > 0) else {
+        let Some(every) = t
+            .every
+            .as_ref()
+            .map(|e| sim::SimDuration::from_secs_f64(e.mean_secs()))
+            .filter(|e| e.0 > 0)
+        else {
             continue;
         };
         let releases = horizon.0.saturating_sub(t.first.0) / every.0 + 1;

@@ -4,7 +4,7 @@
 //! Every section has one layout: `file` (its serde mirror of the TOML), `model` (what it
 //! resolves to) and `resolve` (the checks between them): [`run`], [`line`], [`logistics`]
 //! (a line's outfeed and materials), [`fleet`] (floor, vehicles, tasks), [`stock`] and
-//! [`network`]. [`document`] is the whole file's mirror, [`template`] writes out the lines
+//! [`network`]; [`failure`] holds the breakdown modes stations and vehicles share. [`document`] is the whole file's mirror, [`template`] writes out the lines
 //! made from line templates, [`fields`] sets a field by dotted path, `load` resolves the
 //! document section by section, and `check` holds what they share: field paths, the
 //! checker that collects problems, and the common validators.
@@ -12,6 +12,7 @@
 mod check;
 pub mod document;
 pub mod error;
+pub mod failure;
 pub mod fields;
 pub mod fleet;
 pub mod line;

@@ -44,6 +44,7 @@ locations = [
   { name = "b", kind = "rack", at = [6, 0] },
 ]
 [fleet]
+idle = "home"
 [[fleet.vehicles]]
 name = "agv"
 count = 1
@@ -83,6 +84,24 @@ fn one_transport_worked_by_hand() {
     assert!((t.empty_travel * 120.0 - 18.0).abs() < 1e-9);
     assert!((t.loading * 120.0 - 40.0).abs() < 1e-9);
     assert_eq!((f.collisions, f.deadlocks), (0, 0));
+}
+
+#[test]
+fn an_idle_vehicle_stays_where_it_set_its_load_down() {
+    // The same transport with idle vehicles staying put: no drive home, so 18 m in all
+    // (9 empty to `a`, 9 loaded to `b`) and 6 s of empty travel; the vehicle ends at `b`.
+    let text = ONE_TRANSPORT.replace("idle = \"home\"", "idle = \"stay\"");
+    let k = run(&parse(&text), 1).remove(0);
+    let f = fleet(&k);
+    assert_eq!(f.tasks_completed, 1);
+    assert!((f.distance_km - 0.018).abs() < 1e-12, "{}", f.distance_km);
+    assert!((f.empty_distance_km - 0.009).abs() < 1e-12);
+    assert!((f.time_split.empty_travel * 120.0 - 6.0).abs() < 1e-9);
+    assert!((f.time_split.idle * 120.0 - (120.0 - 52.0)).abs() < 1e-9);
+    // By type: the one listed task.
+    let t = &f.by_task["move"];
+    assert_eq!((t.created, t.completed, t.waiting_at_end), (1, 1, 0));
+    assert!((t.lead_time_mean_s - 52.0).abs() < 1e-9);
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod closed_form;
 mod conservation;
 mod determinism;
 mod fleet;
+mod fleet_sizing;
 mod graph_lines;
 mod hand_worked;
 mod level_control;

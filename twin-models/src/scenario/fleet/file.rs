@@ -104,17 +104,31 @@ pub struct LocationFile {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FleetFile {
-    /// `nearest_idle` (default) or `optimal` (least total travel, Hungarian method).
+    /// `nearest_idle` (default), `optimal`, `earliest_due` or `min_empty_travel`.
     #[serde(default)]
     pub dispatch: Option<DispatchFile>,
-    /// Central traffic coordination. Default true; false lets every vehicle drive as if
-    /// alone (to see what the safety monitor catches).
+    /// With `min_empty_travel`: seconds of empty travel one second of expected lateness
+    /// is worth. Default 1.
     #[serde(default)]
-    pub coordination: Option<bool>,
-    /// A vehicle with somewhere to be that gets no nearer for this long counts as a
-    /// deadlock. Default "10min".
+    pub lateness_weight: Option<f64>,
+    /// What a vehicle with nothing to do does: `stay` where it is (the default; when it
+    /// has to make way, it goes to the nearest free parking spot) or drive `home` to its
+    /// own parking spot.
+    #[serde(default)]
+    pub idle: Option<IdleFile>,
+    /// How vehicles keep out of each other's way: `planned` (or true, the default),
+    /// `blocking` (each enters a spot only when it is free, no planner) or `off` (or false:
+    /// each drives as if alone, to see what the safety monitor catches).
+    #[serde(default)]
+    pub coordination: Option<CoordinationFile>,
+    /// Vehicles that wait for each other in a cycle (each for a spot another stands on)
+    /// for this long count as one deadlock. Default "30s".
     #[serde(default)]
     pub deadlock_after: Option<String>,
+    /// A vehicle with somewhere to be that gets no nearer its goal for this long counts
+    /// as a stall. Default "10min".
+    #[serde(default)]
+    pub stall_after: Option<String>,
     /// Vehicle types.
     pub vehicles: Vec<VehicleTypeFile>,
 }
@@ -125,8 +139,45 @@ pub struct FleetFile {
 pub enum DispatchFile {
     /// Each task, most urgent first, to the nearest free vehicle.
     NearestIdle,
-    /// The assignment of least total travel to the pickups.
+    /// The assignment of least total travel to the pickups, over the most urgent tasks.
     Optimal,
+    /// Tasks in order of due time, each to the nearest free vehicle.
+    EarliestDue,
+    /// The assignment of least empty travel (and weighted lateness) over all waiting
+    /// tasks and all idle or soon-idle vehicles, re-solved when the picture changes.
+    MinEmptyTravel,
+}
+
+/// What an idle vehicle does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdleFile {
+    /// Stays where it is; made to make way, it goes to the nearest free parking spot.
+    Stay,
+    /// Drives back to its own parking spot.
+    Home,
+}
+
+/// Traffic coordination: a switch or a mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CoordinationFile {
+    /// true: `planned`; false: `off`.
+    Switch(bool),
+    /// A mode by name.
+    Mode(CoordinationMode),
+}
+
+/// A traffic coordination mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordinationMode {
+    /// Central planning of the whole fleet.
+    Planned,
+    /// Zone blocking: a vehicle enters a spot only when it is free.
+    Blocking,
+    /// Every vehicle drives as if alone.
+    Off,
 }
 
 /// A type of vehicle and how many the fleet has.
@@ -157,6 +208,22 @@ pub struct VehicleTypeFile {
     /// Battery; none means the vehicle never needs charging.
     #[serde(default)]
     pub battery: Option<BatteryFile>,
+    /// Breakdowns: the vehicle stops where it stands until repaired.
+    #[serde(default)]
+    pub failures: Vec<crate::scenario::failure::FailureFile>,
+    /// Planned maintenance at the vehicle's own parking spot.
+    #[serde(default)]
+    pub maintenance: Option<MaintenanceFile>,
+}
+
+/// Planned maintenance of a vehicle.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceFile {
+    /// Time between services, counted from the start of the run, e.g. "24h".
+    pub every: String,
+    /// How long a service takes, e.g. "1h".
+    pub takes: String,
 }
 
 /// A vehicle battery.
@@ -194,11 +261,18 @@ pub struct TaskFile {
     pub from: String,
     /// Drop-off: a location or a group.
     pub to: String,
-    /// When the first is created, e.g. "30min".
-    pub at: String,
-    /// Created again at this interval. Default: once.
+    /// When the first is created, e.g. "30min". Default "0s"; with `per_hour`, when the
+    /// flow starts (its first load comes a random time later).
+    #[serde(default)]
+    pub at: Option<String>,
+    /// Created again after this interval, fixed ("2min") or random ("exp(120s)"; any of
+    /// the format's distributions). Default: once.
     #[serde(default)]
     pub every: Option<String>,
+    /// A flow of loads per hour, arriving at random (a Poisson stream: exponential times
+    /// between arrivals), instead of `every`.
+    #[serde(default)]
+    pub per_hour: Option<f64>,
     /// Loads each time. Default 1.
     #[serde(default)]
     pub loads: Option<u32>,

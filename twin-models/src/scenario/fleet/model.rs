@@ -4,7 +4,7 @@ use crate::scenario::check::{Checker, Seg};
 use orchestrator::DispatchPolicy;
 use sim::SimDuration;
 use std::collections::BTreeMap;
-use traffic::Layout;
+use traffic::{Coordination, Layout};
 
 pub use super::file::LocationKind;
 
@@ -21,10 +21,17 @@ pub struct Fleet {
     pub step: SimDuration,
     /// How tasks are given to vehicles.
     pub dispatch: DispatchPolicy,
-    /// Central traffic coordination (off only to demonstrate the safety monitor).
-    pub coordinated: bool,
-    /// No progress for this long counts as a deadlock.
+    /// With [`DispatchPolicy::MinEmptyTravel`]: seconds of empty travel one second of
+    /// expected lateness is worth.
+    pub lateness_weight: f64,
+    /// Whether idle vehicles drive home (else they stay where they are).
+    pub idle_home: bool,
+    /// How vehicles keep out of each other's way.
+    pub coordination: Coordination,
+    /// A wait-for cycle lasting this long counts as a deadlock.
     pub deadlock_after: SimDuration,
+    /// No progress towards a goal for this long counts as a stall.
+    pub stall_after: SimDuration,
     /// Vehicle types.
     pub types: Vec<VehicleType>,
     /// Type of each vehicle.
@@ -67,6 +74,10 @@ pub struct VehicleType {
     pub unload_time: SimDuration,
     /// Battery, if it needs charging.
     pub battery: Option<Battery>,
+    /// Breakdown modes.
+    pub failures: Vec<crate::scenario::FailureMode>,
+    /// Planned maintenance: (every, takes), the interval counted from the start.
+    pub maintenance: Option<(SimDuration, SimDuration)>,
 }
 
 /// A battery, in watt-hours and watts.
@@ -99,10 +110,13 @@ pub struct ListedTask {
     pub from: Vec<u32>,
     /// Drop-off spots (the nearest to the pickup is used).
     pub to: Vec<u32>,
-    /// First creation time.
+    /// First creation time (with `random_start`, when the stream starts).
     pub first: SimDuration,
-    /// Repeat interval.
-    pub every: Option<SimDuration>,
+    /// Time between creations.
+    pub every: Option<crate::distribution::Distribution>,
+    /// Whether the first creation comes one drawn interval after `first` (a flow of
+    /// random arrivals) rather than at `first`.
+    pub random_start: bool,
     /// Loads each time.
     pub loads: u32,
     /// Higher is more urgent.

@@ -7,7 +7,7 @@ use orchestrator::DispatchPolicy;
 use sim::SimDuration;
 use std::collections::BTreeMap;
 use traffic::mapf::GridMap;
-use traffic::{Lane, Layout, Waypoint};
+use traffic::{Coordination, Lane, Layout, Waypoint};
 
 fn grid_text(g: &str) -> String {
     if g.trim_start().starts_with("type") {
@@ -287,6 +287,27 @@ pub(crate) fn resolve_fleet(
                 "vehicles with batteries need at least one location of kind \"charger\"",
             );
         }
+        let failures = t
+            .failures
+            .iter()
+            .enumerate()
+            .filter_map(|(fi, f)| {
+                crate::scenario::failure::failure_mode(c, &at(&p, &[k("failures"), i(fi)]), f)
+            })
+            .collect();
+        let maintenance = t.maintenance.as_ref().and_then(|m| {
+            let mp = at(&p, &[k("maintenance")]);
+            let every = c.duration(&at(&mp, &[k("every")]), &m.every)?;
+            let takes = c.duration(&at(&mp, &[k("takes")]), &m.takes)?;
+            if every <= takes {
+                c.fail(
+                    &at(&mp, &[k("every")]),
+                    "must be longer than the service (`takes`)",
+                );
+                return None;
+            }
+            Some((every, takes))
+        });
         vehicles.extend(std::iter::repeat_n(types.len(), t.count as usize));
         types.push(VehicleType {
             name: t.name.clone(),
@@ -298,6 +319,8 @@ pub(crate) fn resolve_fleet(
             load_time: load_time.unwrap_or_default(),
             unload_time: unload_time.unwrap_or_default(),
             battery,
+            failures,
+            maintenance,
         });
     }
     if vehicles.is_empty() {
@@ -316,12 +339,18 @@ pub(crate) fn resolve_fleet(
             ),
         );
     }
-    let deadlock_after = match &ff.deadlock_after {
-        Some(d) => c
-            .duration(&at(&fb, &[k("deadlock_after")]), d)
-            .unwrap_or_default(),
-        None => SimDuration::from_secs(600),
+    let mut wait = |name: &str, text: &Option<String>, default_s: u64| match text {
+        Some(d) => c.duration(&at(&fb, &[k(name)]), d).unwrap_or_default(),
+        None => SimDuration::from_secs(default_s),
     };
+    let deadlock_after = wait("deadlock_after", &ff.deadlock_after, 30);
+    let stall_after = wait("stall_after", &ff.stall_after, 600);
+    let lateness_weight = ff.lateness_weight.unwrap_or(1.0);
+    c.at_least_zero(
+        &at(&fb, &[k("lateness_weight")]),
+        lateness_weight,
+        "the lateness weight",
+    );
     let fastest = types
         .iter()
         .map(|t| t.speed.max(t.speed_loaded))
@@ -339,13 +368,36 @@ pub(crate) fn resolve_fleet(
         let p = [k("tasks"), i(ti)];
         let from = places.resolve(c, &at(&p, &[k("from")]), &t.from);
         let to = places.resolve(c, &at(&p, &[k("to")]), &t.to);
-        let first = c.duration(&at(&p, &[k("at")]), &t.at);
-        let every = t
-            .every
-            .as_ref()
-            .and_then(|e| c.duration(&at(&p, &[k("every")]), e));
-        if every == Some(SimDuration::ZERO) {
-            c.fail(&at(&p, &[k("every")]), "must be longer than zero");
+        let first = match &t.at {
+            Some(a) => c.duration(&at(&p, &[k("at")]), a),
+            None => Some(SimDuration::ZERO),
+        };
+        let every = match (&t.every, t.per_hour) {
+            (Some(_), Some(_)) => {
+                c.fail(
+                    &at(&p, &[k("per_hour")]),
+                    "give `every` or `per_hour`, not both",
+                );
+                None
+            }
+            (Some(e), None) => c.distribution(&at(&p, &[k("every")]), e),
+            (None, Some(r)) => c
+                .positive(&at(&p, &[k("per_hour")]), r, "the flow (loads per hour)")
+                .then_some(crate::distribution::Distribution::Exponential { mean: 3600.0 / r }),
+            (None, None) => None,
+        };
+        if every.as_ref().is_some_and(|e| e.mean_secs() <= 0.0) {
+            c.fail(
+                &at(
+                    &p,
+                    &[k(if t.per_hour.is_some() {
+                        "per_hour"
+                    } else {
+                        "every"
+                    })],
+                ),
+                "the time between creations must be longer than zero",
+            );
         }
         let due = t
             .due
@@ -358,6 +410,7 @@ pub(crate) fn resolve_fleet(
                 to,
                 first,
                 every,
+                random_start: t.per_hour.is_some(),
                 loads: t.loads.unwrap_or(1),
                 priority: t.priority.unwrap_or(1),
                 due,
@@ -371,10 +424,22 @@ pub(crate) fn resolve_fleet(
         step,
         dispatch: match ff.dispatch {
             Some(DispatchFile::Optimal) => DispatchPolicy::Optimal,
-            _ => DispatchPolicy::NearestIdle,
+            Some(DispatchFile::EarliestDue) => DispatchPolicy::EarliestDue,
+            Some(DispatchFile::MinEmptyTravel) => DispatchPolicy::MinEmptyTravel,
+            Some(DispatchFile::NearestIdle) | None => DispatchPolicy::NearestIdle,
         },
-        coordinated: ff.coordination.unwrap_or(true),
+        lateness_weight,
+        idle_home: ff.idle == Some(IdleFile::Home),
+        coordination: match ff.coordination {
+            None
+            | Some(CoordinationFile::Switch(true))
+            | Some(CoordinationFile::Mode(CoordinationMode::Planned)) => Coordination::Planned,
+            Some(CoordinationFile::Mode(CoordinationMode::Blocking)) => Coordination::Blocking,
+            Some(CoordinationFile::Switch(false))
+            | Some(CoordinationFile::Mode(CoordinationMode::Off)) => Coordination::Off,
+        },
         deadlock_after,
+        stall_after,
         types,
         vehicles,
         parking,

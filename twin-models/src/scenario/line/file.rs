@@ -3,6 +3,8 @@
 use crate::scenario::logistics::{MaterialFile, OutfeedFile};
 use schemars::JsonSchema;
 use serde::Deserialize;
+
+pub use crate::scenario::failure::{FailureBasis, FailureFile};
 use std::collections::BTreeMap;
 
 /// A line: stations joined by buffers, fed by a source, emptied into a sink.
@@ -255,32 +257,6 @@ impl std::fmt::Display for StationNames {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.names().join(", "))
     }
-}
-
-/// Whether time between failures counts working time or all time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureBasis {
-    /// Only time spent working counts (wear-related failures). The default.
-    Operating,
-    /// Every second counts, whatever the machine does.
-    Calendar,
-}
-
-/// A breakdown mode.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FailureFile {
-    /// Name shown in reports. Default "breakdown".
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Time between failures, e.g. "exp(45min)".
-    pub tbf: String,
-    /// Time to repair, e.g. "lognormal(5min, 2min)".
-    pub ttr: String,
-    /// `operating` (default) or `calendar`.
-    #[serde(default)]
-    pub basis: Option<FailureBasis>,
 }
 
 /// Micro-stops: short jams in working time.

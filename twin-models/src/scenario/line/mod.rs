@@ -6,11 +6,12 @@ mod graph;
 pub mod model;
 pub(crate) mod resolve;
 
+pub use crate::scenario::failure::{FailureBasis, FailureFile};
 pub use file::{
     BufferFile, CampaignFile, CapacityFile, ChangeoverFile, ChangeoverTimeFile, CombineRule,
-    DivideRule, EngineChoice, FailureBasis, FailureFile, LevelFile, LevelSwitchFile, LineFile,
-    MicroStopFile, PlannedStopFile, ScheduleFile, SequenceFile, SourceFile, SourceKind,
-    StationFile, StationKind, StationNames, WhenFull,
+    DivideRule, EngineChoice, LevelFile, LevelSwitchFile, LineFile, MicroStopFile, PlannedStopFile,
+    ScheduleFile, SequenceFile, SourceFile, SourceKind, StationFile, StationKind, StationNames,
+    WhenFull,
 };
 pub use model::{
     Buffer, Campaign, CampaignAmount, Divide, FailureMode, LevelSwitch, Line, PlannedStop, Process,

@@ -6,7 +6,8 @@ use crate::scenario::logistics::{Material, Outfeed};
 use orchestrator::ChangeoverMatrix;
 use sim::SimDuration;
 
-pub use super::file::{CombineRule, FailureBasis, StationKind, WhenFull};
+pub use super::file::{CombineRule, StationKind, WhenFull};
+pub use crate::scenario::failure::{FailureBasis, FailureMode};
 
 /// A line: stations in flow order (every buffer runs from stations listed before to
 /// stations listed after; the first station is the only one no buffer feeds, the last the
@@ -198,21 +199,6 @@ impl LevelSwitch {
     pub fn is_high(&self) -> bool {
         self.on > self.off
     }
-}
-
-/// One way a machine stops.
-#[derive(Debug, Clone)]
-pub struct FailureMode {
-    /// Name shown in reports.
-    pub name: String,
-    /// Time between failures.
-    pub tbf: Distribution,
-    /// Time to repair (or jam length).
-    pub ttr: Distribution,
-    /// What time counts towards the next failure.
-    pub basis: FailureBasis,
-    /// A micro-stop (its own state) rather than a breakdown.
-    pub micro: bool,
 }
 
 /// A buffer or accumulation conveyor.

@@ -5,6 +5,7 @@ use super::file::*;
 use super::graph;
 use super::model::*;
 use crate::scenario::check::{Checker, Seg, at, i, k};
+use crate::scenario::failure::failure_mode;
 use crate::units::parse_rate;
 use orchestrator::{ChangeoverMatrix, SequenceRule, sequence_campaigns};
 use sim::SimDuration;
@@ -963,26 +964,7 @@ fn resolve_station(
     );
     let mut failures = Vec::new();
     for (fi, ff) in sf.failures.iter().enumerate() {
-        let fp = at(p, &[k("failures"), i(fi)]);
-        let tbf = c.distribution(&at(&fp, &[k("tbf")]), &ff.tbf);
-        let ttr = c.distribution(&at(&fp, &[k("ttr")]), &ff.ttr);
-        if let Some(t) = &tbf
-            && t.mean_secs() <= 0.0
-        {
-            c.fail(
-                &at(&fp, &[k("tbf")]),
-                "the mean time between failures must be longer than zero",
-            );
-        }
-        if let (Some(tbf), Some(ttr)) = (tbf, ttr) {
-            failures.push(FailureMode {
-                name: ff.name.clone().unwrap_or_else(|| "breakdown".to_string()),
-                tbf,
-                ttr,
-                basis: ff.basis.unwrap_or(FailureBasis::Operating),
-                micro: false,
-            });
-        }
+        failures.extend(failure_mode(c, &at(p, &[k("failures"), i(fi)]), ff));
     }
     if let Some(ms) = &sf.micro_stops {
         let mp = at(p, &[k("micro_stops")]);
