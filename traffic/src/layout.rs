@@ -87,6 +87,10 @@ pub struct Layout {
     grid: Option<(usize, Vec<u32>)>,
 }
 
+/// Spots a lane layout may have (waypoints and the cells lanes are cut into): a floor
+/// far larger than any plant's, refused before it is built.
+pub const MAX_LANE_SPOTS: usize = 4_000_000;
+
 impl Layout {
     /// A layout with a spot on every free cell of `map`, joined to its 4 neighbours both
     /// ways; `cell` is the side of a cell, metres. Cell (x, y) stands at
@@ -162,7 +166,14 @@ impl Layout {
             if a == b || length <= 0.0 {
                 return Err(LayoutError::EmptyLane(lane.from.clone(), lane.to.clone()));
             }
-            let n = ((length / cell).round() as usize).max(1);
+            let cells = (length / cell).round().max(1.0);
+            if cells.is_nan() || cells > MAX_LANE_SPOTS.saturating_sub(graph.node_count()) as f64 {
+                return Err(LayoutError::Geometry(format!(
+                    "lane {} → {} ({length:.3e} m) would cut the floor into more than {MAX_LANE_SPOTS} cells of {cell} m: check the waypoints' coordinates and the cell size",
+                    lane.from, lane.to
+                )));
+            }
+            let n = cells as usize;
             let mut chain = vec![a];
             for k in 1..n {
                 let p = pa + (pb - pa) * (k as f64 / n as f64);
@@ -384,5 +395,13 @@ mod tests {
         assert_eq!(l.segment_length(b, c), Some(4.0));
         assert_eq!(l.segment(c, b).unwrap().speed_limit, Some(0.5));
         assert!(!l.strongly_connected());
+
+        // A lane that would cut the floor into billions of cells is refused, not built
+        // (found by the fuzzer: 6 GB asked for).
+        let far = Layout::from_lanes(&[w("a", 0.0, 0.0), w("b", 3e12, 0.0)], &lanes[..1], 3.0);
+        assert!(
+            matches!(&far, Err(LayoutError::Geometry(m)) if m.contains("more than")),
+            "{far:?}"
+        );
     }
 }
