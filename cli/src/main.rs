@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod experiment;
 mod feed_report;
+mod lifelong;
 mod live;
 mod mapf;
 mod pace;
@@ -307,6 +308,23 @@ enum Command {
         #[arg(long)]
         no_scatter: bool,
         /// Result file in LaCAM's format.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a League of Robot Runners 2024 lifelong instance (its JSON) under the
+    /// competition's rules with twinline's task assignment and planner, every step
+    /// checked; print tasks finished and planning time per step.
+    Lifelong {
+        /// The instance JSON (its map, agents and tasks files relative to it).
+        problem: PathBuf,
+        /// Steps to run (the competition ran 500, 2000 and 5000 on its test instances).
+        #[arg(long, default_value_t = 5000)]
+        steps: u64,
+        /// Planning time per step; each full limit a step's planning takes costs a step
+        /// of everyone waiting.
+        #[arg(long, default_value = "1s", value_parser = duration_arg)]
+        step_limit: sim::SimDuration,
+        /// Result file (the start-kit's main fields, the actions as its letters).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -617,6 +635,17 @@ fn main() -> ExitCode {
             seed,
             anytime,
             !no_scatter,
+            out.as_deref(),
+        ),
+        Command::Lifelong {
+            problem,
+            steps,
+            step_limit,
+            out,
+        } => lifelong::run(
+            &problem,
+            steps,
+            std::time::Duration::from_nanos(step_limit.0),
             out.as_deref(),
         ),
         Command::WarehouseMap {

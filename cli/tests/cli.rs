@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-use common::{assert_refused, text, twinline};
+use common::{assert_refused, scratch_dir, text, twinline};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("twinline-cli-{}-{name}", std::process::id()));
@@ -900,4 +900,59 @@ switches = [{ on = 10, off = 50, step = "70%" }]
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read_to_string(out.join("timeline.csv")).unwrap() == timeline);
+}
+
+#[test]
+fn lifelong_runs_a_robot_runners_instance_and_writes_its_result() {
+    // A hand-made instance in the LoRR 2024 files: a 3 × 5 room, two robots, tasks
+    // between the corners.
+    let dir = scratch_dir("lifelong", "room");
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write(
+        "room.json",
+        r#"{"mapFile": "room.map", "agentFile": "room.agents", "teamSize": 2,
+            "taskFile": "room.tasks", "numTasksReveal": 1.5, "version": "2024 LoRR"}"#,
+    );
+    write(
+        "room.map",
+        "type octile\nheight 3\nwidth 5\nmap\n.....\n.@.@.\n.....\n",
+    );
+    write("room.agents", "# two\n2\n0\n14\n");
+    write("room.tasks", "# corners\n4\n4,10\n14,0\n10,4\n0,14\n");
+    let out = dir.join("result.json");
+    let o = twinline(&[
+        "lifelong",
+        dir.join("room.json").to_str().unwrap(),
+        "--steps",
+        "200",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let said = text(&o);
+    assert!(
+        said.contains("invalid joint actions 0   refused schedules 0"),
+        "{said}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(doc["teamSize"], 2);
+    assert_eq!(doc["numPlannerErrors"], 0);
+    assert!(doc["numTaskFinished"].as_u64().unwrap() >= 10, "{doc}");
+    // One action per robot per step (T for steps lost to overruns).
+    for p in doc["actualPaths"].as_array().unwrap() {
+        assert_eq!(p.as_str().unwrap().split(',').count(), 200);
+    }
+    // A bad instance is refused with the file and the reason, exit 2.
+    write(
+        "bad.json",
+        r#"{"mapFile": "room.map", "agentFile": "room.agents", "teamSize": 3, "taskFile": "room.tasks", "numTasksReveal": 1.5}"#,
+    );
+    let o = twinline(&["lifelong", dir.join("bad.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("2 starts for a team of 3"),
+        "{}",
+        text(&o)
+    );
 }

@@ -30,6 +30,7 @@ pub mod layout;
 pub mod lifelong;
 pub mod mapf;
 pub mod motion;
+pub mod runners;
 mod swap;
 
 pub use layout::{Lane, Layout, LayoutError, Waypoint};

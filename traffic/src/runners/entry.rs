@@ -1,0 +1,410 @@
+//! twinline's entry: task assignment and PIBT planning with orientations.
+//!
+//! Assignment, by the walk from a robot through a task's errands (exact distances on
+//! floors of up to [`EXACT_SCHEDULING_CELLS`] free cells, Manhattan distances above):
+//! - small problems (robots × revealed tasks up to [`REASSIGN_PAIRS`]): every step, the
+//!   tasks not begun are given out afresh to the robots without a begun task, cheapest
+//!   pairs first;
+//! - large ones: each free robot takes the task it would finish soonest, unassigned or
+//!   taken from a robot still on its way to it that is [`STEAL_MARGIN`] steps further
+//!   (which then looks again), at most [`STEALS`] takings a step.
+//!
+//! Planning: PIBT over cells (priority inheritance with backtracking; robots longest away
+//! from their goal first) gives every robot its next cell, trying its neighbours by the
+//! steps to reach them and go on (distance to the goal plus the quarter turns to face
+//! them), staying last. A robot facing its next cell moves forward; one that is not turns
+//! towards it and stays. A forward move into a cell whose robot does not leave it is
+//! cancelled, and so on back along the chain, so the joint action is always valid: no
+//! two robots end on one cell and none swap (PIBT plans no swaps).
+
+use super::format::Instance;
+use super::rules::{Action, View};
+use foldhash::fast::FixedState;
+
+type HashMap<K, V> = hashbrown::HashMap<K, V, FixedState>;
+type HashSet<K> = hashbrown::HashSet<K, FixedState>;
+
+/// Robot × task pairs up to which tasks not yet begun are given out afresh every step
+/// (cheapest pairs first); above it free robots only take unassigned tasks.
+pub const REASSIGN_PAIRS: usize = 100_000;
+
+/// Tasks taken from robots on their way to them, at most, per step (large problems).
+pub const STEALS: usize = 64;
+
+/// Steps nearer a robot must be to take a task from the robot heading for it.
+pub const STEAL_MARGIN: u64 = 4;
+
+/// Free cells up to which tasks are assigned by exact walking distances.
+pub const EXACT_SCHEDULING_CELLS: usize = 10_000;
+
+const NONE: u32 = u32::MAX;
+const FAR: u16 = u16::MAX;
+
+/// What staying adds to a robot's steps to go, in PIBT's ordering of its cells: more
+/// than a step back with a half turn, so a robot stays only when no neighbour is free.
+const STAY_COST: u32 = 4;
+
+/// The entry: what it knows of the floor and its own state between steps.
+pub struct Entry {
+    width: usize,
+    /// The four neighbours of each cell (east, south, west, north), `NONE` where blocked.
+    around: Vec<[u32; 4]>,
+    free_cells: usize,
+    /// Distance tables (steps to the cell, ignoring turns) by goal cell.
+    tables: HashMap<u32, Vec<u16>>,
+    /// Steps each robot has been away from its goal (PIBT's priority), plus a fraction
+    /// breaking ties.
+    priority: Vec<f64>,
+    goal: Vec<u32>,
+    next: Vec<u32>,
+    occupied_now: Vec<u32>,
+    occupied_next: Vec<u32>,
+    rng: u64,
+}
+
+/// Quarter turns from facing `from` to facing `to`.
+fn turns(from: u8, to: u8) -> u8 {
+    match (to + 4 - from) % 4 {
+        0 => 0,
+        2 => 2,
+        _ => 1,
+    }
+}
+
+impl Entry {
+    /// An entry for `instance`; `seed` breaks ties.
+    pub fn new(instance: &Instance, seed: u64) -> Entry {
+        let (w, h) = (instance.width, instance.height);
+        let around = (0..w * h)
+            .map(|c| {
+                let (r, col) = (c / w, c % w);
+                let ok = |n: usize| if instance.free[n] { n as u32 } else { NONE };
+                [
+                    if col + 1 < w { ok(c + 1) } else { NONE },
+                    if r + 1 < h { ok(c + w) } else { NONE },
+                    if col > 0 { ok(c - 1) } else { NONE },
+                    if r > 0 { ok(c - w) } else { NONE },
+                ]
+            })
+            .collect();
+        let n = instance.starts.len();
+        let mut rng = seed ^ 0x2545_F491_4F6C_DD1D;
+        let priority = (0..n)
+            .map(|_| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                (rng >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .collect();
+        Entry {
+            width: w,
+            around,
+            free_cells: instance.free.iter().filter(|&&f| f).count(),
+            tables: HashMap::default(),
+            priority,
+            goal: instance.starts.clone(),
+            next: vec![NONE; n],
+            occupied_now: vec![NONE; w * h],
+            occupied_next: vec![NONE; w * h],
+            rng,
+        }
+    }
+
+    fn random(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    /// Steps to `goal` from every cell (breadth-first, ignoring turns), cached.
+    fn table(&mut self, goal: u32) -> &[u16] {
+        let around = &self.around;
+        self.tables.entry(goal).or_insert_with(|| {
+            let mut d = vec![FAR; around.len()];
+            let mut queue = std::collections::VecDeque::new();
+            d[goal as usize] = 0;
+            queue.push_back(goal);
+            while let Some(v) = queue.pop_front() {
+                let dv = d[v as usize];
+                for &u in &around[v as usize] {
+                    if u != NONE && d[u as usize] == FAR {
+                        d[u as usize] = dv.saturating_add(1);
+                        queue.push_back(u);
+                    }
+                }
+            }
+            d
+        })
+    }
+
+    fn manhattan(&self, a: u32, b: u32) -> u64 {
+        let w = self.width;
+        let (ar, ac) = (a as usize / w, a as usize % w);
+        let (br, bc) = (b as usize / w, b as usize % w);
+        (ar.abs_diff(br) + ac.abs_diff(bc)) as u64
+    }
+
+    /// Steps from `a` to `b`: exact on small floors, Manhattan on large ones.
+    fn walk(&mut self, a: u32, b: u32) -> u64 {
+        if self.free_cells <= EXACT_SCHEDULING_CELLS {
+            u64::from(self.table(b)[a as usize])
+        } else {
+            self.manhattan(a, b)
+        }
+    }
+
+    /// The schedule for this step: robots keep their tasks; each free robot, in turn,
+    /// takes the unassigned task of the shortest walk through its errands.
+    fn schedule(&mut self, view: &View<'_>) -> Vec<Option<usize>> {
+        let n = view.robots.len();
+        let mut schedule = vec![None; n];
+        // Tasks up for grabs: unassigned ones, and (on small problems) those whose robot
+        // has not reached the first errand yet; (id, first errand, walk through the rest).
+        let mut open: Vec<(usize, u32, u64)> = Vec::new();
+        let reassign = view.robots.len() * view.tasks.len() <= REASSIGN_PAIRS;
+        let mut free = vec![false; n];
+        for t in view.tasks {
+            match t.robot {
+                Some(r) if t.done > 0 || !reassign => schedule[r] = Some(t.id),
+                _ => {
+                    if let Some(r) = t.robot {
+                        free[r] = true;
+                    }
+                    let errands = view.errands_of(t.id);
+                    let mut rest = 0;
+                    for w in errands[t.done..].windows(2) {
+                        rest += self.walk(w[0], w[1]);
+                    }
+                    open.push((t.id, errands[t.done], rest));
+                }
+            }
+        }
+        for r in 0..n {
+            if schedule[r].is_none() {
+                free[r] = true;
+            }
+        }
+        if reassign {
+            // Pairs, cheapest first, each robot and task once.
+            let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
+            for r in (0..n).filter(|&r| free[r]) {
+                let at = view.robots[r].cell;
+                for (k, &(_, first, rest)) in open.iter().enumerate() {
+                    pairs.push((self.walk(at, first) + rest, r, k));
+                }
+            }
+            pairs.sort_unstable();
+            let mut taken = vec![false; open.len()];
+            let mut placed = vec![false; n];
+            for (_, r, k) in pairs {
+                if !taken[k] && !placed[r] {
+                    taken[k] = true;
+                    placed[r] = true;
+                    schedule[r] = Some(open[k].0);
+                }
+            }
+            return schedule;
+        }
+        // Large problems: each free robot takes the task it would finish soonest, either
+        // unassigned or taken from a robot still on its way to the first errand that
+        // is further from it (that robot then looks again), a bounded number of times.
+        let mut holder: Vec<Option<usize>> = vec![None; open.len()];
+        let mut begun: Vec<(usize, u32, u64)> = Vec::new();
+        for t in view.tasks {
+            if t.done == 0
+                && let Some(r) = t.robot
+            {
+                let errands = view.errands_of(t.id);
+                let rest = errands.windows(2).map(|w| self.manhattan(w[0], w[1])).sum();
+                begun.push((t.id, errands[0], rest));
+                holder.push(Some(r));
+            }
+        }
+        open.extend(begun);
+        let mut queue: Vec<usize> = (0..n).filter(|&r| free[r]).collect();
+        queue.reverse();
+        let mut moves = 0;
+        while let Some(r) = queue.pop() {
+            let at = view.robots[r].cell;
+            let mut best: Option<(u64, usize)> = None;
+            for (k, &(_, first, rest)) in open.iter().enumerate() {
+                let cost = self.walk(at, first) + rest;
+                let better = match holder[k] {
+                    None => true,
+                    Some(q) => {
+                        let theirs = self.walk(view.robots[q].cell, first) + rest;
+                        moves < STEALS && cost + STEAL_MARGIN < theirs
+                    }
+                };
+                if better && best.is_none_or(|(c, _)| cost < c) {
+                    best = Some((cost, k));
+                }
+            }
+            if let Some((_, k)) = best {
+                if let Some(q) = holder[k].replace(r) {
+                    schedule[q] = None;
+                    queue.push(q);
+                    moves += 1;
+                }
+                schedule[r] = Some(open[k].0);
+            }
+        }
+        schedule
+    }
+
+    /// The joint action and the schedule for the step `view` shows.
+    pub fn decide(&mut self, view: &View<'_>) -> (Vec<Action>, Vec<Option<usize>>) {
+        let schedule = self.schedule(view);
+        let n = view.robots.len();
+        // Goals: each robot's task's next errand, or where it stands.
+        let mut done_of = HashMap::default();
+        for t in view.tasks {
+            done_of.insert(t.id, t.done);
+        }
+        for (r, task) in schedule.iter().enumerate() {
+            let goal = match task {
+                Some(id) => view.errands_of(*id)[done_of[id]],
+                None => view.robots[r].cell,
+            };
+            if goal != self.goal[r] {
+                self.goal[r] = goal;
+                self.priority[r] = self.priority[r].fract();
+            }
+        }
+        self.trim_tables();
+        for r in 0..n {
+            let g = self.goal[r];
+            self.table(g);
+        }
+        // PIBT, most urgent first.
+        for (r, robot) in view.robots.iter().enumerate() {
+            self.occupied_now[robot.cell as usize] = r as u32;
+            self.next[r] = NONE;
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let p = &self.priority;
+        order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
+        for &r in &order {
+            if self.next[r as usize] == NONE {
+                self.pibt(view, r);
+            }
+        }
+        let actions = self.actions(view);
+        for (r, robot) in view.robots.iter().enumerate() {
+            self.occupied_now[robot.cell as usize] = NONE;
+            self.occupied_next[self.next[r] as usize] = NONE;
+            if self.next[r] == self.goal[r] {
+                self.priority[r] = self.priority[r].fract();
+            } else {
+                self.priority[r] += 1.0;
+            }
+        }
+        (actions, schedule)
+    }
+
+    /// Drops the tables no robot heads for once there are twice as many as goals.
+    fn trim_tables(&mut self) {
+        if self.tables.len() > 2 * self.goal.len().max(64) {
+            let goals: HashSet<u32> = self.goal.iter().copied().collect();
+            self.tables.retain(|g, _| goals.contains(g));
+        }
+    }
+
+    /// PIBT for robot `r`: its next cell, asking the robot there to move first. Cells
+    /// are tried by the steps to get there and on (the turns to face them count).
+    fn pibt(&mut self, view: &View<'_>, r: u32) -> bool {
+        let robot = view.robots[r as usize];
+        let v = robot.cell;
+        let around = self.around[v as usize];
+        let table = &self.tables[&self.goal[r as usize]];
+        let mut cands: [(u32, u64, u32); 5] = [(u32::MAX, 0, NONE); 5];
+        let mut count = 0;
+        for (d, &u) in around.iter().enumerate() {
+            if u != NONE {
+                let cost = u32::from(table[u as usize]) + u32::from(turns(robot.facing, d as u8));
+                cands[count] = (cost, 0, u);
+                count += 1;
+            }
+        }
+        cands[count] = (u32::from(table[v as usize]) + STAY_COST, 0, v);
+        count += 1;
+        for c in cands.iter_mut().take(count) {
+            // Among equals, free cells first (nobody to push), then at random.
+            let busy = self.occupied_now[c.2 as usize] != NONE && c.2 != v;
+            c.1 = (u64::from(busy) << 62) | (self.random() >> 2);
+        }
+        cands[..count].sort_unstable();
+        for &(_, _, u) in &cands[..count] {
+            if self.occupied_next[u as usize] != NONE {
+                continue;
+            }
+            let j = self.occupied_now[u as usize];
+            if j != NONE && self.next[j as usize] == v {
+                continue;
+            }
+            self.occupied_next[u as usize] = r;
+            self.next[r as usize] = u;
+            if j != NONE && j != r && self.next[j as usize] == NONE && !self.pibt(view, j) {
+                continue;
+            }
+            return true;
+        }
+        self.next[r as usize] = v;
+        self.occupied_next[v as usize] = r;
+        false
+    }
+
+    /// Actions from the planned cells: forward where the robot faces its next cell and
+    /// that cell is being left (or empty); otherwise a turn towards it, or a wait.
+    fn actions(&self, view: &View<'_>) -> Vec<Action> {
+        let n = view.robots.len();
+        let mut actions = vec![Action::Wait; n];
+        for (r, robot) in view.robots.iter().enumerate() {
+            let v = robot.cell;
+            if self.next[r] == v {
+                continue;
+            }
+            let d = self.around[v as usize]
+                .iter()
+                .position(|&u| u == self.next[r])
+                .expect("PIBT plans a neighbour or the cell itself") as u8;
+            actions[r] = match (d + 4 - robot.facing) % 4 {
+                0 => Action::Forward,
+                3 => Action::Counter,
+                _ => Action::Clockwise,
+            };
+        }
+        // A forward move into a cell whose robot does not leave it is cancelled, and so
+        // on back along the chain. 0 unknown, 1 checking, 2 goes, 3 stays.
+        let mut state = vec![0u8; n];
+        for r in 0..n {
+            self.settle(r, &mut actions, &mut state);
+        }
+        actions
+    }
+
+    fn settle(&self, r: usize, actions: &mut [Action], state: &mut [u8]) -> bool {
+        match state[r] {
+            2 => return true,
+            3 => return false,
+            // Robots moving round a cycle into each other's cells all go (following is
+            // allowed; PIBT plans no swaps).
+            1 => return true,
+            _ => {}
+        }
+        if actions[r] != Action::Forward {
+            state[r] = 3;
+            return false;
+        }
+        state[r] = 1;
+        let j = self.occupied_now[self.next[r] as usize];
+        let goes = j == NONE || self.settle(j as usize, actions, state);
+        if !goes {
+            actions[r] = Action::Wait;
+        }
+        state[r] = if goes { 2 } else { 3 };
+        goes
+    }
+}
