@@ -7,12 +7,19 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use traffic::runners::{Contest, Entry, Instance, InstanceFiles};
 
-/// Runs `problem` for `steps` steps with `limit` per step; writes the result to `out`.
+/// Runs `problem` for `steps` steps with `limit` per step and the planner's `seed`;
+/// writes the result to `out`.
 #[allow(
     clippy::disallowed_methods,
     reason = "the per-step planning limit is wall-clock by the competition's rules"
 )]
-pub fn run(problem: &Path, steps: u64, limit: Duration, out: Option<&Path>) -> Result<(), Failure> {
+pub fn run(
+    problem: &Path,
+    steps: u64,
+    limit: Duration,
+    seed: u64,
+    out: Option<&Path>,
+) -> Result<(), Failure> {
     let read = |p: &Path| {
         std::fs::read_to_string(p)
             .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", p.display())))
@@ -28,7 +35,8 @@ pub fn run(problem: &Path, steps: u64, limit: Duration, out: Option<&Path>) -> R
     )
     .map_err(|e| Failure::BadInput(format!("{}: {e}", problem.display())))?;
     let mut contest = Contest::new(&instance);
-    let mut entry = Entry::new(&instance, 0);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut entry = Entry::new(&instance, seed).with_threads(threads);
     let mut times: Vec<f64> = Vec::new();
     let mut lost = 0u64;
     let mut paths: Vec<String> = vec![String::new(); instance.starts.len()];

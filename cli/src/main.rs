@@ -324,6 +324,9 @@ enum Command {
         /// of everyone waiting.
         #[arg(long, default_value = "1s", value_parser = duration_arg)]
         step_limit: sim::SimDuration,
+        /// Tie-breaking seed of the planner.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         /// Result file (the start-kit's main fields, the actions as its letters).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -641,11 +644,13 @@ fn main() -> ExitCode {
             problem,
             steps,
             step_limit,
+            seed,
             out,
         } => lifelong::run(
             &problem,
             steps,
             std::time::Duration::from_nanos(step_limit.0),
+            seed,
             out.as_deref(),
         ),
         Command::WarehouseMap {

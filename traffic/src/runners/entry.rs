@@ -37,6 +37,16 @@ pub const STEAL_MARGIN: u64 = 4;
 /// Free cells up to which tasks are assigned by exact walking distances.
 pub const EXACT_SCHEDULING_CELLS: usize = 10_000;
 
+/// PIBT plans tried per step (with other tie-breaks); the one of most progress is kept.
+const TRIALS: usize = 4;
+
+/// Decay of the flow memory per step.
+const FLOW_DECAY: f32 = 0.9;
+/// Recent moves the other way along an edge that make it "against the flow".
+const FLOW_THRESHOLD: f32 = 0.5;
+/// Steps' worth a move against the flow costs more.
+const FLOW_PENALTY: u32 = 3;
+
 const NONE: u32 = u32::MAX;
 const FAR: u16 = u16::MAX;
 
@@ -60,6 +70,30 @@ pub struct Entry {
     occupied_now: Vec<u32>,
     occupied_next: Vec<u32>,
     rng: u64,
+    /// Threads for distance tables.
+    threads: usize,
+    /// Recent forward moves out of each cell in each direction, decaying by
+    /// [`FLOW_DECAY`] a step.
+    flow: Vec<[f32; 4]>,
+}
+
+/// Steps from every cell to `goal` (breadth-first, ignoring turns); [`FAR`] where it
+/// cannot be reached.
+fn distances(around: &[[u32; 4]], goal: u32) -> Vec<u16> {
+    let mut d = vec![FAR; around.len()];
+    let mut queue = std::collections::VecDeque::new();
+    d[goal as usize] = 0;
+    queue.push_back(goal);
+    while let Some(v) = queue.pop_front() {
+        let dv = d[v as usize];
+        for &u in &around[v as usize] {
+            if u != NONE && d[u as usize] == FAR {
+                d[u as usize] = dv.saturating_add(1);
+                queue.push_back(u);
+            }
+        }
+    }
+    d
 }
 
 /// Quarter turns from facing `from` to facing `to`.
@@ -108,7 +142,16 @@ impl Entry {
             occupied_now: vec![NONE; w * h],
             occupied_next: vec![NONE; w * h],
             rng,
+            threads: 1,
+            flow: vec![[0.0; 4]; w * h],
         }
+    }
+
+    /// The entry computing distance tables on up to `threads` threads (the plans are the
+    /// same whatever the number).
+    pub fn with_threads(mut self, threads: usize) -> Entry {
+        self.threads = threads.max(1);
+        self
     }
 
     fn random(&mut self) -> u64 {
@@ -118,25 +161,39 @@ impl Entry {
         self.rng
     }
 
+    /// Computes the distance tables of `goals` that are missing, on the entry's threads
+    /// when there are many (the first step needs one per robot).
+    fn compute_tables(&mut self, goals: impl Iterator<Item = u32>) {
+        let mut missing: Vec<u32> = goals.filter(|g| !self.tables.contains_key(g)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let around = &self.around;
+        let threads = self.threads.clamp(1, missing.len().div_ceil(32).max(1));
+        let chunk = missing.len().div_ceil(threads).max(1);
+        let made: Vec<Vec<(u32, Vec<u16>)>> = std::thread::scope(|scope| {
+            let work: Vec<_> = missing
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|&g| (g, distances(around, g)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            work.into_iter()
+                .map(|w| w.join().expect("a distance table never panics"))
+                .collect()
+        });
+        self.tables.extend(made.into_iter().flatten());
+    }
+
     /// Steps to `goal` from every cell (breadth-first, ignoring turns), cached.
     fn table(&mut self, goal: u32) -> &[u16] {
         let around = &self.around;
-        self.tables.entry(goal).or_insert_with(|| {
-            let mut d = vec![FAR; around.len()];
-            let mut queue = std::collections::VecDeque::new();
-            d[goal as usize] = 0;
-            queue.push_back(goal);
-            while let Some(v) = queue.pop_front() {
-                let dv = d[v as usize];
-                for &u in &around[v as usize] {
-                    if u != NONE && d[u as usize] == FAR {
-                        d[u as usize] = dv.saturating_add(1);
-                        queue.push_back(u);
-                    }
-                }
-            }
-            d
-        })
+        self.tables
+            .entry(goal)
+            .or_insert_with(|| distances(around, goal))
     }
 
     fn manhattan(&self, a: u32, b: u32) -> u64 {
@@ -175,7 +232,7 @@ impl Entry {
                     let errands = view.errands_of(t.id);
                     let mut rest = 0;
                     for w in errands[t.done..].windows(2) {
-                        rest += self.walk(w[0], w[1]);
+                        rest += self.walk(w[0], w[1]) / 2;
                     }
                     open.push((t.id, errands[t.done], rest));
                 }
@@ -217,7 +274,11 @@ impl Entry {
                 && let Some(r) = t.robot
             {
                 let errands = view.errands_of(t.id);
-                let rest = errands.windows(2).map(|w| self.manhattan(w[0], w[1])).sum();
+                let rest = errands
+                    .windows(2)
+                    .map(|w| self.manhattan(w[0], w[1]))
+                    .sum::<u64>()
+                    / 2;
                 begun.push((t.id, errands[0], rest));
                 holder.push(Some(r));
             }
@@ -274,27 +335,55 @@ impl Entry {
             }
         }
         self.trim_tables();
-        for r in 0..n {
-            let g = self.goal[r];
-            self.table(g);
-        }
-        // PIBT, most urgent first.
+        let goals = std::mem::take(&mut self.goal);
+        self.compute_tables(goals.iter().copied());
+        self.goal = goals;
+        // PIBT, most urgent first, a few times with other tie-breaks; the plan that
+        // brings the robots nearest their goals in all is kept.
         for (r, robot) in view.robots.iter().enumerate() {
             self.occupied_now[robot.cell as usize] = r as u32;
-            self.next[r] = NONE;
         }
         let mut order: Vec<u32> = (0..n as u32).collect();
         let p = &self.priority;
         order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
-        for &r in &order {
-            if self.next[r as usize] == NONE {
-                self.pibt(view, r);
+        let mut best: Option<(i64, Vec<Action>, Vec<u32>)> = None;
+        for _ in 0..TRIALS {
+            self.next.fill(NONE);
+            for &r in &order {
+                if self.next[r as usize] == NONE {
+                    self.pibt(view, r);
+                }
+            }
+            let actions = self.actions(view);
+            let mut progress = 0i64;
+            for (r, (robot, a)) in view.robots.iter().zip(&actions).enumerate() {
+                if *a == Action::Forward {
+                    let table = &self.tables[&self.goal[r]];
+                    progress += i64::from(table[robot.cell as usize])
+                        - i64::from(table[self.next[r] as usize]);
+                }
+            }
+            for &c in &self.next {
+                self.occupied_next[c as usize] = NONE;
+            }
+            if best.as_ref().is_none_or(|b| progress > b.0) {
+                best = Some((progress, actions, self.next.clone()));
             }
         }
-        let actions = self.actions(view);
+        let (_, actions, next) = best.expect("at least one trial");
+        self.next = next;
+        for f in &mut self.flow {
+            for x in f.iter_mut() {
+                *x *= FLOW_DECAY;
+            }
+        }
+        for (robot, a) in view.robots.iter().zip(&actions) {
+            if *a == Action::Forward {
+                self.flow[robot.cell as usize][robot.facing as usize] += 1.0;
+            }
+        }
         for (r, robot) in view.robots.iter().enumerate() {
             self.occupied_now[robot.cell as usize] = NONE;
-            self.occupied_next[self.next[r] as usize] = NONE;
             if self.next[r] == self.goal[r] {
                 self.priority[r] = self.priority[r].fract();
             } else {
@@ -312,6 +401,24 @@ impl Entry {
         }
     }
 
+    /// Quarter turns a robot arriving on `cell` facing `facing` needs to face a
+    /// neighbour one step nearer the goal of `table` (none at the goal).
+    fn turns_on(&self, table: &[u16], cell: u32, facing: u8) -> u8 {
+        let d = table[cell as usize];
+        if d == 0 {
+            return 0;
+        }
+        let around = &self.around[cell as usize];
+        (0..4u8)
+            .filter(|&k| {
+                let n = around[k as usize];
+                n != NONE && table[n as usize] < d
+            })
+            .map(|k| turns(facing, k))
+            .min()
+            .unwrap_or(0)
+    }
+
     /// PIBT for robot `r`: its next cell, asking the robot there to move first. Cells
     /// are tried by the steps to get there and on (the turns to face them count).
     fn pibt(&mut self, view: &View<'_>, r: u32) -> bool {
@@ -323,7 +430,13 @@ impl Entry {
         let mut count = 0;
         for (d, &u) in around.iter().enumerate() {
             if u != NONE {
-                let cost = u32::from(table[u as usize]) + u32::from(turns(robot.facing, d as u8));
+                // Against the recent flow (robots lately came the other way along this
+                // edge): dearer, so lanes form instead of head-on meetings.
+                let against = self.flow[u as usize][(d + 2) % 4] > FLOW_THRESHOLD;
+                let cost = u32::from(table[u as usize])
+                    + u32::from(turns(robot.facing, d as u8))
+                    + u32::from(self.turns_on(table, u, d as u8))
+                    + u32::from(against) * FLOW_PENALTY;
                 cands[count] = (cost, 0, u);
                 count += 1;
             }
