@@ -1,7 +1,9 @@
 //! twinline's entry: task assignment and PIBT planning with orientations.
 //!
-//! Assignment, by the walk from a robot through a task's errands (exact distances on
-//! floors of up to [`EXACT_SCHEDULING_CELLS`] free cells, Manhattan distances above):
+//! Assignment, by the walk from a robot to a task's next errand plus half the walk
+//! through the rest (short tasks first finish more, but only the empty walk is waste;
+//! exact distances on floors of up to [`EXACT_SCHEDULING_CELLS`] free cells, Manhattan
+//! distances above):
 //! - small problems (robots × revealed tasks up to [`REASSIGN_PAIRS`]): every step, the
 //!   tasks not begun are given out afresh to the robots without a begun task, cheapest
 //!   pairs first;
@@ -11,11 +13,16 @@
 //!
 //! Planning: PIBT over cells (priority inheritance with backtracking; robots longest away
 //! from their goal first) gives every robot its next cell, trying its neighbours by the
-//! steps to reach them and go on (distance to the goal plus the quarter turns to face
-//! them), staying last. A robot facing its next cell moves forward; one that is not turns
-//! towards it and stays. A forward move into a cell whose robot does not leave it is
-//! cancelled, and so on back along the chain, so the joint action is always valid: no
-//! two robots end on one cell and none swap (PIBT plans no swaps).
+//! steps to reach them and go on: the distance to the goal, the quarter turns to face
+//! the cell and those to face the way on from it, and [`FLOW_PENALTY`] where robots
+//! lately came the other way along that edge (a decaying memory of moves: lanes form in
+//! aisles instead of head-on meetings); staying comes last. A robot facing its next cell
+//! moves forward; one that is not turns towards it and stays. A forward move into a cell
+//! whose robot does not leave it is cancelled, and so on back along the chain, so the
+//! joint action is always valid: no two robots end on one cell and none swap (PIBT plans
+//! no swaps). [`TRIALS`] plans with other tie-breaks are made each step and the one that
+//! brings the robots nearest their goals in all is kept. Distance tables (one per goal,
+//! breadth-first, dropped when no robot heads there) are computed on the entry's threads.
 
 use super::format::Instance;
 use super::rules::{Action, View};
@@ -38,14 +45,14 @@ pub const STEAL_MARGIN: u64 = 4;
 pub const EXACT_SCHEDULING_CELLS: usize = 10_000;
 
 /// PIBT plans tried per step (with other tie-breaks); the one of most progress is kept.
-const TRIALS: usize = 4;
+pub const TRIALS: usize = 4;
 
 /// Decay of the flow memory per step.
 const FLOW_DECAY: f32 = 0.9;
 /// Recent moves the other way along an edge that make it "against the flow".
 const FLOW_THRESHOLD: f32 = 0.5;
 /// Steps' worth a move against the flow costs more.
-const FLOW_PENALTY: u32 = 3;
+pub const FLOW_PENALTY: u32 = 3;
 
 const NONE: u32 = u32::MAX;
 const FAR: u16 = u16::MAX;
