@@ -345,6 +345,20 @@ impl Traffic {
         &self.at
     }
 
+    /// Clears the step's spot marks: where vehicles stand (both ends of a move under
+    /// way) and the spots taken for the next step.
+    fn clear_marks(&mut self) {
+        for i in 0..self.at.len() {
+            self.occupied_now[self.at[i] as usize] = NONE;
+            if let Some((to, _, _)) = self.transit[i] {
+                self.occupied_now[to as usize] = NONE;
+            }
+        }
+        for v in self.touched.drain(..) {
+            self.occupied_next[v as usize] = NONE;
+        }
+    }
+
     /// Records whom each vehicle that wanted to move and did not waits for.
     fn find_waits(&mut self) {
         let n = self.at.len();
@@ -422,15 +436,7 @@ impl Traffic {
                 self.next[i] = u;
             }
         }
-        for i in 0..n {
-            self.occupied_now[self.at[i] as usize] = NONE;
-            if let Some((to, _, _)) = self.transit[i] {
-                self.occupied_now[to as usize] = NONE;
-            }
-        }
-        for v in self.touched.drain(..) {
-            self.occupied_next[v as usize] = NONE;
-        }
+        self.clear_marks();
     }
 
     fn step_alone(&mut self) {
@@ -480,15 +486,7 @@ impl Traffic {
             }
         }
         self.order = order;
-        for i in 0..n {
-            self.occupied_now[self.at[i] as usize] = NONE;
-            if let Some((to, _, _)) = self.transit[i] {
-                self.occupied_now[to as usize] = NONE;
-            }
-        }
-        for v in self.touched.drain(..) {
-            self.occupied_next[v as usize] = NONE;
-        }
+        self.clear_marks();
     }
 
     fn dist(&self, i: u32) -> &[u32] {

@@ -99,16 +99,11 @@ fn flows_per_hour_arrive_as_poisson_streams_and_are_reported_by_type() {
 
 /// A corridor of nine cells with a pocket below the middle; two vehicles, one at each
 /// end, each carries a load to the other end.
-const HEAD_ON: &str = r#"
-name = "head-on"
-[run]
-horizon = "30min"
-[[lines]]
-name = "L"
-[[lines.stations]]
-name = "m"
-kind = "filler"
-speed = "3600/h"
+fn head_on() -> String {
+    floor("head-on", "30min", HEAD_ON_FLOOR)
+}
+
+const HEAD_ON_FLOOR: &str = r#"
 [layout]
 cell = 3.0
 grid = """
@@ -145,14 +140,14 @@ fn vehicles_meeting_head_on_without_a_planner_deadlock_once() {
     // Zone blocking: each enters a cell only when it is free, so the two meet in the
     // corridor, each waiting for the cell the other stands on, for ever: one deadlock
     // (counted once, with an alert), and neither load arrives.
-    let k = run(&parse(&HEAD_ON.replace("\"planned\"", "\"blocking\"")), 1).remove(0);
+    let k = run(&parse(&head_on().replace("\"planned\"", "\"blocking\"")), 1).remove(0);
     let f = fleet(&k);
     assert_eq!(f.deadlocks, 1);
     assert_eq!(f.tasks_completed, 0);
     assert_eq!(f.collisions, 0);
     assert_eq!(k.alerts.iter().filter(|a| a.kind == "deadlock").count(), 1);
     // The planner passes them through the pocket: no deadlock, both delivered.
-    let k = run(&parse(HEAD_ON), 1).remove(0);
+    let k = run(&parse(&head_on()), 1).remove(0);
     let f = fleet(&k);
     assert_eq!((f.deadlocks, f.tasks_completed, f.collisions), (0, 2, 0));
 }
@@ -162,16 +157,10 @@ fn a_long_wait_behind_a_loading_vehicle_is_a_stall_not_a_deadlock() {
     // A slow loader (20 min a load) stands in a corridor cell; a fast vehicle must pass
     // it to reach the room at the far end. The fast one waits behind it for about 20 minutes: a stall (no nearer for 10
     // min), but nobody waits in a cycle.
-    let text = r#"
-name = "behind-a-loader"
-[run]
-horizon = "1h"
-[[lines]]
-name = "L"
-[[lines.stations]]
-name = "m"
-kind = "filler"
-speed = "3600/h"
+    let text = floor(
+        "behind-a-loader",
+        "1h",
+        r#"
 [layout]
 cell = 3.0
 grid = """
@@ -209,8 +198,9 @@ name = "light"
 from = "p-fast"
 to = "far"
 at = "5s"
-"#;
-    let k = run(&parse(text), 1).remove(0);
+"#,
+    );
+    let k = run(&parse(&text), 1).remove(0);
     let f = fleet(&k);
     assert_eq!(f.deadlocks, 0);
     assert_eq!(f.stalls, 1);
@@ -223,17 +213,8 @@ fn lone_vehicle(hours: u32, vehicle_extra: &str) -> RunKpis {
 }
 
 fn lone_text(hours: u32, vehicle_extra: &str) -> String {
-    format!(
+    let floor_text = format!(
         r#"
-name = "lone"
-[run]
-horizon = "{hours}h"
-[[lines]]
-name = "L"
-[[lines.stations]]
-name = "m"
-kind = "filler"
-speed = "3600/h"
 [layout]
 cell = 3.0
 grid = """
@@ -250,6 +231,24 @@ load_time = "10s"
 unload_time = "10s"
 {vehicle_extra}
 "#
+    );
+    floor("lone", &format!("{hours}h"), &floor_text)
+}
+
+/// A scenario `name` over `horizon` with a stand-in line (the fleet tests need one) and
+/// `rest`: the floor, the fleet and the tasks.
+fn floor(name: &str, horizon: &str, rest: &str) -> String {
+    format!(
+        r#"name = "{name}"
+[run]
+horizon = "{horizon}"
+[[lines]]
+name = "L"
+[[lines.stations]]
+name = "m"
+kind = "filler"
+speed = "3600/h"
+{rest}"#
     )
 }
 
