@@ -25,6 +25,7 @@ pub mod kpi;
 pub mod safety;
 
 use crate::alerts::{AlertLog, PlantAlert};
+use crate::scenario::fleet::model::{IdlePolicy, REBALANCE_MEMORY};
 use crate::scenario::{Fleet, Line};
 pub use kpi::{FleetKpis, TaskKpis, TimeSplit};
 use nalgebra::Point2;
@@ -266,6 +267,9 @@ pub struct FleetRuntime {
     replan: bool,
     /// Whether some vehicle is marked as waiting in a cycle.
     cycles_open: bool,
+    /// Tasks lately created at each pickup (a count decaying with
+    /// [`REBALANCE_MEMORY`], as of when it was last updated), for rebalancing.
+    demand: std::collections::BTreeMap<u32, (f64, SimTime)>,
 }
 
 impl FleetRuntime {
@@ -376,6 +380,7 @@ impl FleetRuntime {
             parking,
             replan: true,
             cycles_open: false,
+            demand: std::collections::BTreeMap::new(),
             plan: plan.clone(),
         }
     }
@@ -575,6 +580,12 @@ impl FleetRuntime {
         });
         self.stats.created += 1;
         self.stats.created_by_kind[kind] += 1;
+        if self.plan.idle == IdlePolicy::Rebalance {
+            let tau = REBALANCE_MEMORY.as_secs_f64();
+            let (rate, since) = self.demand.entry(from).or_insert((0.0, now));
+            *rate = *rate * (-(now.since(*since).as_secs_f64()) / tau).exp() + 1.0;
+            *since = now;
+        }
         self.replan = true;
         if let Some(d) = due {
             self.due_watch
@@ -672,15 +683,9 @@ impl FleetRuntime {
         let (from_m, to_m) = self.drive();
         let arrive = now + self.plan.step;
         // Whom somebody waits for (idle vehicles in the way look for parking).
-        let mut waited_for = vec![
-            false;
-            if self.plan.idle_home {
-                0
-            } else {
-                self.vehicles.len()
-            }
-        ];
-        if !self.plan.idle_home {
+        let home = self.plan.idle == IdlePolicy::Home;
+        let mut waited_for = vec![false; if home { 0 } else { self.vehicles.len() }];
+        if !home {
             for v in 0..self.vehicles.len() {
                 if let Some(w) = self.traffic.waits_for(v) {
                     waited_for[w] = true;
@@ -758,7 +763,10 @@ impl FleetRuntime {
     /// rested), or that another waits for while it stands off the parking spots, goes to
     /// the nearest parking spot nobody stands on or heads for.
     fn settle_idle(&mut self, v: usize, waited_for: bool) {
-        if self.vehicles[v].job != Job::Idle || self.plan.idle_home || self.traffic.in_transit(v) {
+        if self.vehicles[v].job != Job::Idle
+            || self.plan.idle == IdlePolicy::Home
+            || self.traffic.in_transit(v)
+        {
             return;
         }
         let at = self.traffic.positions()[v];
@@ -1141,17 +1149,61 @@ impl FleetRuntime {
         }
     }
 
+    /// The pickup where an idle vehicle `v` standing at `at` is most wanted: the most
+    /// tasks lately created there per idle vehicle already resting there (the nearest
+    /// among equals); `at` when no task has come up yet.
+    fn where_demand_is(&mut self, v: usize, at: u32, now: SimTime) -> u32 {
+        let tau = REBALANCE_MEMORY.as_secs_f64();
+        let mut best: Option<(f64, u32, u32)> = None;
+        let spots: Vec<(u32, f64)> = self
+            .demand
+            .iter()
+            .map(|(&spot, &(rate, since))| {
+                (spot, rate * (-(now.since(since).as_secs_f64()) / tau).exp())
+            })
+            .collect();
+        for (spot, rate) in spots {
+            let there = self
+                .vehicles
+                .iter()
+                .enumerate()
+                .filter(|&(o, veh)| o != v && veh.job == Job::Idle && veh.rest == spot)
+                .count();
+            let score = rate / (1 + there) as f64;
+            let steps = self.traffic.steps(at, spot);
+            if steps == u32::MAX {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((s, d, _)) => {
+                    score > s * (1.0 + 1e-9) || (score >= s * (1.0 - 1e-9) && steps < d)
+                }
+            };
+            if better {
+                best = Some((score, steps, spot));
+            }
+        }
+        best.map_or(at, |(_, _, spot)| spot)
+    }
+
     fn set_job(&mut self, v: usize, job: Job, now: SimTime) {
         let ty = &self.plan.types[self.vehicles[v].kind];
         let loaded = !self.vehicles[v].cargo.is_empty();
         self.traffic
             .set_speed(v, if loaded { ty.speed_loaded } else { ty.speed });
         let at = self.traffic.positions()[v];
-        let veh = &mut self.vehicles[v];
-        if job == Job::Idle && veh.job != Job::Idle {
-            veh.rest = if self.plan.idle_home { veh.home } else { at };
-            veh.at_rest = veh.rest == at;
+        if job == Job::Idle && self.vehicles[v].job != Job::Idle {
+            let rest = match self.plan.idle {
+                IdlePolicy::Home => self.vehicles[v].home,
+                IdlePolicy::Stay => at,
+                IdlePolicy::Rebalance => self.where_demand_is(v, at, now),
+            };
+            let veh = &mut self.vehicles[v];
+            veh.rest = rest;
+            veh.at_rest = rest == at;
         }
+        let veh = &mut self.vehicles[v];
         veh.job = job;
         veh.best = (u32::MAX, now);
         veh.stalled = false;

@@ -71,6 +71,36 @@ fn min_empty_travel_drives_less_empty_than_nearest_idle() {
 }
 
 #[test]
+fn rebalancing_idle_vehicles_to_where_loads_start_cuts_the_wait() {
+    // On the loop, loads start at A more often than they end there (40 out, 15 in an
+    // hour): vehicles freed at B and C that wait at A meet the next load there sooner.
+    let text = bundled_text("textbook/agv-loop.toml").replace("count = 6", "count = 8");
+    let stay = run(&parse(&text), 2);
+    let moved = run(
+        &parse(&text.replace(
+            "dispatch = \"min_empty_travel\"",
+            "dispatch = \"min_empty_travel\"\nidle = \"rebalance\"",
+        )),
+        2,
+    );
+    for (a, b) in moved.iter().zip(&stay) {
+        let (a, b) = (fleet(a), fleet(b));
+        // Measured: 7–15 % shorter waits and 4 % shorter lead times on seeds 1–4, paid
+        // for with a third more empty driving (vehicles go to A before the load is
+        // there).
+        assert!(
+            a.wait_for_vehicle_mean_s < 0.95 * b.wait_for_vehicle_mean_s,
+            "wait: rebalance {} s, stay {} s",
+            a.wait_for_vehicle_mean_s,
+            b.wait_for_vehicle_mean_s
+        );
+        assert!(a.lead_time_mean_s < b.lead_time_mean_s);
+        assert!(a.empty_distance_km > b.empty_distance_km);
+        assert_eq!((a.collisions, a.deadlocks), (0, 0));
+    }
+}
+
+#[test]
 fn flows_per_hour_arrive_as_poisson_streams_and_are_reported_by_type() {
     let k = the_loop(8, "min_empty_travel", "48h", 1).remove(0);
     let f = fleet(&k);

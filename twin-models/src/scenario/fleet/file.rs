@@ -112,8 +112,9 @@ pub struct FleetFile {
     #[serde(default)]
     pub lateness_weight: Option<f64>,
     /// What a vehicle with nothing to do does: `stay` where it is (the default; when it
-    /// has to make way, it goes to the nearest free parking spot) or drive `home` to its
-    /// own parking spot.
+    /// has to make way, it goes to the nearest free parking spot), drive `home` to its
+    /// own parking spot, or `rebalance`: drive to the pickup where tasks have lately come
+    /// up most per idle vehicle already there.
     #[serde(default)]
     pub idle: Option<IdleFile>,
     /// How vehicles keep out of each other's way: `planned` (or true, the default),
@@ -156,6 +157,8 @@ pub enum IdleFile {
     Stay,
     /// Drives back to its own parking spot.
     Home,
+    /// Drives to where tasks have lately come up most, per idle vehicle already there.
+    Rebalance,
 }
 
 /// Traffic coordination: a switch or a mode.

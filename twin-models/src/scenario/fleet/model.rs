@@ -24,8 +24,8 @@ pub struct Fleet {
     /// With [`DispatchPolicy::MinEmptyTravel`]: seconds of empty travel one second of
     /// expected lateness is worth.
     pub lateness_weight: f64,
-    /// Whether idle vehicles drive home (else they stay where they are).
-    pub idle_home: bool,
+    /// What idle vehicles do.
+    pub idle: IdlePolicy,
     /// How vehicles keep out of each other's way.
     pub coordination: Coordination,
     /// A wait-for cycle lasting this long counts as a deadlock.
@@ -43,6 +43,22 @@ pub struct Fleet {
     /// Tasks listed in the scenario.
     pub tasks: Vec<ListedTask>,
 }
+
+/// What a vehicle with nothing to do does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdlePolicy {
+    /// Stays where it is (to the nearest free parking spot when in the way).
+    Stay,
+    /// Drives back to its own parking spot.
+    Home,
+    /// Drives to the pickup with the most demand per idle vehicle already there (tasks
+    /// created there lately, a rate that decays with [`REBALANCE_MEMORY`]).
+    Rebalance,
+}
+
+/// How long the memory of where tasks come up lasts for rebalancing (the time constant
+/// of its exponential decay).
+pub const REBALANCE_MEMORY: SimDuration = SimDuration::from_secs(3600);
 
 /// A named place.
 #[derive(Debug, Clone, PartialEq)]

@@ -429,7 +429,11 @@ pub(crate) fn resolve_fleet(
             Some(DispatchFile::NearestIdle) | None => DispatchPolicy::NearestIdle,
         },
         lateness_weight,
-        idle_home: ff.idle == Some(IdleFile::Home),
+        idle: match ff.idle {
+            None | Some(IdleFile::Stay) => IdlePolicy::Stay,
+            Some(IdleFile::Home) => IdlePolicy::Home,
+            Some(IdleFile::Rebalance) => IdlePolicy::Rebalance,
+        },
         coordination: match ff.coordination {
             None
             | Some(CoordinationFile::Switch(true))
