@@ -61,6 +61,56 @@ pub fn busy_traffic(map: &GridMap, n: usize, warm: usize) -> (Traffic, impl FnMu
     (t, rand)
 }
 
+/// The League of Robot Runners instance for the entry's bench: sortation_large_2000 from
+/// `../shared/lorr` when it is there, else 2,000 robots on a generated warehouse with
+/// tasks between random cells (the map's own free cells, drawn by a fixed generator).
+pub fn runners_instance() -> (String, traffic::runners::Instance) {
+    use traffic::runners::{Instance, InstanceFiles};
+    let dir = format!(
+        "{}/../../shared/lorr/warehouse.domain",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).ok();
+    if let Some(json) = read("sortation_large_2000.json") {
+        let files = InstanceFiles::parse(&json).expect("the published instance parses");
+        if let (Some(map), Some(agents), Some(tasks)) =
+            (read(&files.map), read(&files.agents), read(&files.tasks))
+        {
+            let inst = Instance::parse(&files, &map, &agents, &tasks)
+                .expect("the published instance parses");
+            return ("sortation_large_2000".into(), inst);
+        }
+    }
+    let shape = WarehouseShape {
+        blocks_x: 10,
+        blocks_y: 10,
+        rack_length: 10,
+        rack_depth: 2,
+        aisle: 2,
+        margin: 3,
+    };
+    let map = shape.to_map();
+    let free: Vec<u32> = (0..map.cells() as u32)
+        .filter(|&c| !map.neighbours(c).is_empty())
+        .collect();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut draw = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        free[(state % free.len() as u64) as usize]
+    };
+    let mut starts = std::collections::BTreeSet::new();
+    while starts.len() < 2000 {
+        starts.insert(draw());
+    }
+    let starts: Vec<u32> = starts.into_iter().collect();
+    let tasks = (0..20_000).map(|_| vec![draw(), draw()]).collect();
+    let inst = traffic::runners::Instance::from_parts(&shape.to_map_text(), &starts, tasks, 1.5)
+        .expect("a generated instance is valid");
+    ("generated warehouse, 2000 robots".into(), inst)
+}
+
 /// One lifelong step: move, then give vehicles at their goal a new one.
 pub fn lifelong_step(t: &mut Traffic, goal: &mut impl FnMut() -> u32) {
     t.step();
