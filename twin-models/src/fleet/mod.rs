@@ -692,11 +692,12 @@ impl FleetRuntime {
                 }
             }
         }
+        let mut taken = None;
         for v in 0..self.vehicles.len() {
             self.account(v, (to_m[v] - from_m[v]).norm());
             self.start_arrival_jobs(v, arrive);
             self.watch_for_stall(v, arrive);
-            self.settle_idle(v, waited_for.get(v).copied().unwrap_or(false));
+            self.settle_idle(v, waited_for.get(v).copied().unwrap_or(false), &mut taken);
         }
         self.watch_for_deadlocks(arrive, alerts);
         done
@@ -759,10 +760,18 @@ impl FleetRuntime {
         veh.down_until.is_none() && !self.needs_charge(v) && veh.service_due > now
     }
 
-    /// An idle vehicle that had to make way for others (it no longer stands where it
-    /// rested), or that another waits for while it stands off the parking spots, goes to
-    /// the nearest parking spot nobody stands on or heads for.
-    fn settle_idle(&mut self, v: usize, waited_for: bool) {
+    /// An idle vehicle that had to make way for others and would need more than
+    /// [`PUSHED_BACK`] steps to return to where it rested (a one-way lane), or that
+    /// another waits for while it stands off the parking spots, goes to the nearest
+    /// parking spot nobody stands on or heads for.
+    /// `taken` holds, once first needed in a step, the spots vehicles stand on or rest
+    /// at.
+    fn settle_idle(
+        &mut self,
+        v: usize,
+        waited_for: bool,
+        taken: &mut Option<std::collections::BTreeSet<u32>>,
+    ) {
         if self.vehicles[v].job != Job::Idle
             || self.plan.idle == IdlePolicy::Home
             || self.traffic.in_transit(v)
@@ -778,24 +787,23 @@ impl FleetRuntime {
         if !self.vehicles[v].at_rest {
             return;
         }
-        let positions = self.traffic.positions();
-        let taken = |p: u32| {
-            positions.contains(&p)
-                || self
-                    .vehicles
+        // Pushed a little way off its spot: it goes back (no new goal, no new table).
+        if at != self.vehicles[v].rest && self.traffic.steps_to_goal(v) <= PUSHED_BACK {
+            return;
+        }
+        let taken = taken.get_or_insert_with(|| {
+            let mut t: std::collections::BTreeSet<u32> =
+                self.traffic.positions().iter().copied().collect();
+            t.extend(
+                self.vehicles
                     .iter()
-                    .any(|o| o.job == Job::Idle && o.rest == p)
-        };
-        let free: Vec<u32> = self
-            .parking
-            .iter()
-            .copied()
-            .filter(|&p| !taken(p))
-            .collect();
-        let nearest = free
-            .into_iter()
-            .min_by_key(|&p| (self.traffic.steps(at, p), p))
-            .unwrap_or(at);
+                    .filter(|o| o.job == Job::Idle)
+                    .map(|o| o.rest),
+            );
+            t
+        });
+        let nearest = nearest_free(self.traffic.layout(), &self.parking, at, taken).unwrap_or(at);
+        taken.insert(nearest);
         let veh = &mut self.vehicles[v];
         veh.rest = nearest;
         veh.at_rest = nearest == at;
@@ -1513,9 +1521,36 @@ impl FleetRuntime {
     }
 }
 
+/// Steps back to its spot within which an idle vehicle pushed off it returns there.
+const PUSHED_BACK: u32 = 3;
+
 /// Cost steps by which each priority level below the highest waiting outranks travel
 /// (min-empty-travel dispatch): far more than any trip.
 const PRIORITY_SHIFT: u32 = 32;
+
+/// The parking spot (of `parking`, sorted) nearest `from` by driving, not in `taken`:
+/// a breadth-first search along the lanes from `from` that stops at the first one, so its
+/// cost is the floor explored, not the floor.
+fn nearest_free(
+    layout: &traffic::Layout,
+    parking: &[u32],
+    from: u32,
+    taken: &std::collections::BTreeSet<u32>,
+) -> Option<u32> {
+    let mut seen = std::collections::BTreeSet::from([from]);
+    let mut queue = std::collections::VecDeque::from([from]);
+    while let Some(s) = queue.pop_front() {
+        if s != from && parking.binary_search(&s).is_ok() && !taken.contains(&s) {
+            return Some(s);
+        }
+        for &n in layout.neighbours(s) {
+            if seen.insert(n) {
+                queue.push_back(n);
+            }
+        }
+    }
+    None
+}
 
 /// Sort key of task `t`, most urgent first: priority, then due time, then age.
 fn urgency(tasks: &[Task], t: usize) -> (std::cmp::Reverse<u32>, SimTime, SimTime, usize) {
