@@ -1162,37 +1162,38 @@ impl FleetRuntime {
     /// among equals); `at` when no task has come up yet.
     fn where_demand_is(&mut self, v: usize, at: u32, now: SimTime) -> u32 {
         let tau = REBALANCE_MEMORY.as_secs_f64();
-        let mut best: Option<(f64, u32, u32)> = None;
-        let spots: Vec<(u32, f64)> = self
+        let mut resting: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+        for (o, veh) in self.vehicles.iter().enumerate() {
+            if o != v && veh.job == Job::Idle {
+                *resting.entry(veh.rest).or_default() += 1;
+            }
+        }
+        // The best few by demand per vehicle there; of those, the nearest among equals
+        // (distances only for these: a table per spot would cost the floor each).
+        let mut spots: Vec<(f64, u32)> = self
             .demand
             .iter()
             .map(|(&spot, &(rate, since))| {
-                (spot, rate * (-(now.since(since).as_secs_f64()) / tau).exp())
+                let rate = rate * (-(now.since(since).as_secs_f64()) / tau).exp();
+                (
+                    rate / (1 + resting.get(&spot).copied().unwrap_or(0)) as f64,
+                    spot,
+                )
             })
             .collect();
-        for (spot, rate) in spots {
-            let there = self
-                .vehicles
-                .iter()
-                .enumerate()
-                .filter(|&(o, veh)| o != v && veh.job == Job::Idle && veh.rest == spot)
-                .count();
-            let score = rate / (1 + there) as f64;
-            let steps = self.traffic.steps(at, spot);
-            if steps == u32::MAX {
-                continue;
+        spots.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let top = spots.first().map_or(0.0, |s| s.0);
+        let mut best: Option<(u32, u32)> = None;
+        for &(score, spot) in spots.iter().take(REBALANCE_CANDIDATES) {
+            if score < top * (1.0 - 1e-9) {
+                break;
             }
-            let better = match best {
-                None => true,
-                Some((s, d, _)) => {
-                    score > s * (1.0 + 1e-9) || (score >= s * (1.0 - 1e-9) && steps < d)
-                }
-            };
-            if better {
-                best = Some((score, steps, spot));
+            let steps = self.traffic.steps(at, spot);
+            if steps != u32::MAX && best.is_none_or(|(d, _)| steps < d) {
+                best = Some((steps, spot));
             }
         }
-        best.map_or(at, |(_, _, spot)| spot)
+        best.map_or(at, |(_, spot)| spot)
     }
 
     fn set_job(&mut self, v: usize, job: Job, now: SimTime) {
@@ -1520,6 +1521,9 @@ impl FleetRuntime {
         self.steps
     }
 }
+
+/// Pickups of equal demand among which a rebalanced vehicle takes the nearest.
+const REBALANCE_CANDIDATES: usize = 8;
 
 /// Steps back to its spot within which an idle vehicle pushed off it returns there.
 const PUSHED_BACK: u32 = 3;
