@@ -8,6 +8,19 @@ pub use suite::{Measurement, Target, engine_suite};
 use traffic::mapf::{GridMap, WarehouseShape};
 use traffic::{Layout, Traffic};
 
+/// The generated warehouse that stands in for the benchmark floors where `../shared` is
+/// absent: 10 × 10 blocks of 10 × 2 racks, 2-cell aisles.
+fn stand_in_warehouse() -> WarehouseShape {
+    WarehouseShape {
+        blocks_x: 10,
+        blocks_y: 10,
+        rack_length: 10,
+        rack_depth: 2,
+        aisle: 2,
+        margin: 3,
+    }
+}
+
 /// The floor for the lifelong-traffic bench: MovingAI's warehouse-10-20-10-2-1 from
 /// `../shared/mapf` when it is there, else a generated warehouse of similar size.
 pub fn traffic_floor() -> (String, GridMap) {
@@ -20,17 +33,10 @@ pub fn traffic_floor() -> (String, GridMap) {
             "warehouse-10-20-10-2-1".into(),
             GridMap::parse(&text).expect("the MovingAI map parses"),
         ),
-        Err(_) => {
-            let shape = WarehouseShape {
-                blocks_x: 10,
-                blocks_y: 10,
-                rack_length: 10,
-                rack_depth: 2,
-                aisle: 2,
-                margin: 3,
-            };
-            ("generated 10×10 warehouse".into(), shape.to_map())
-        }
+        Err(_) => (
+            "generated 10×10 warehouse".into(),
+            stand_in_warehouse().to_map(),
+        ),
     }
 }
 
@@ -81,14 +87,7 @@ pub fn runners_instance() -> (String, traffic::runners::Instance) {
             return ("sortation_large_2000".into(), inst);
         }
     }
-    let shape = WarehouseShape {
-        blocks_x: 10,
-        blocks_y: 10,
-        rack_length: 10,
-        rack_depth: 2,
-        aisle: 2,
-        margin: 3,
-    };
+    let shape = stand_in_warehouse();
     let map = shape.to_map();
     let free: Vec<u32> = (0..map.cells() as u32)
         .filter(|&c| !map.neighbours(c).is_empty())

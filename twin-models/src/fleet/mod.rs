@@ -581,9 +581,8 @@ impl FleetRuntime {
         self.stats.created += 1;
         self.stats.created_by_kind[kind] += 1;
         if self.plan.idle == IdlePolicy::Rebalance {
-            let tau = REBALANCE_MEMORY.as_secs_f64();
             let (rate, since) = self.demand.entry(from).or_insert((0.0, now));
-            *rate = *rate * (-(now.since(*since).as_secs_f64()) / tau).exp() + 1.0;
+            *rate = decayed(*rate, *since, now) + 1.0;
             *since = now;
         }
         self.replan = true;
@@ -1077,9 +1076,11 @@ impl FleetRuntime {
             }
             return;
         }
+        // Each vehicle waits for at most one other: walk from every vehicle until the walk
+        // ends or meets itself; a walk that meets itself found a cycle.
         const UNSEEN: usize = usize::MAX;
         let mut walk = vec![UNSEEN; n];
-        let mut on_cycle = vec![false; n];
+        let mut cycles: Vec<Vec<usize>> = Vec::new();
         for s in 0..n {
             let mut x = s;
             let mut ended = false;
@@ -1094,18 +1095,25 @@ impl FleetRuntime {
                 }
             }
             if !ended && walk[x] == s {
-                let mut y = x;
-                loop {
-                    on_cycle[y] = true;
+                let mut members = vec![x];
+                let mut y = self
+                    .traffic
+                    .waits_for(x)
+                    .expect("a cycle's vehicles all wait");
+                while y != x {
+                    members.push(y);
                     y = self
                         .traffic
                         .waits_for(y)
                         .expect("a cycle's vehicles all wait");
-                    if y == x {
-                        break;
-                    }
                 }
+                members.sort_unstable();
+                cycles.push(members);
             }
+        }
+        let mut on_cycle = vec![false; n];
+        for &m in cycles.iter().flatten() {
+            on_cycle[m] = true;
         }
         for (veh, &c) in self.vehicles.iter_mut().zip(&on_cycle) {
             if !c {
@@ -1115,16 +1123,12 @@ impl FleetRuntime {
                 veh.in_cycle = Some(arrive);
             }
         }
-        self.cycles_open = on_cycle.contains(&true);
-        for s in (0..n).filter(|&s| on_cycle[s]) {
-            if self.vehicles[s].cycle_counted {
+        self.cycles_open = !cycles.is_empty();
+        // In order of each cycle's lowest-numbered vehicle.
+        cycles.sort_unstable();
+        for members in cycles {
+            if self.vehicles[members[0]].cycle_counted {
                 continue;
-            }
-            let mut members = vec![s];
-            let mut y = self.traffic.waits_for(s).expect("on a cycle");
-            while y != s {
-                members.push(y);
-                y = self.traffic.waits_for(y).expect("on a cycle");
             }
             let lasted = members.iter().all(|&m| {
                 self.vehicles[m]
@@ -1138,7 +1142,6 @@ impl FleetRuntime {
                 self.vehicles[m].cycle_counted = true;
             }
             self.stats.deadlocks += 1;
-            members.sort_unstable();
             let names: Vec<String> = members.iter().map(|m| format!("#{m}")).collect();
             alerts.raise(PlantAlert {
                 at_s: arrive.as_secs_f64(),
@@ -1161,7 +1164,6 @@ impl FleetRuntime {
     /// tasks lately created there per idle vehicle already resting there (the nearest
     /// among equals); `at` when no task has come up yet.
     fn where_demand_is(&mut self, v: usize, at: u32, now: SimTime) -> u32 {
-        let tau = REBALANCE_MEMORY.as_secs_f64();
         let mut resting: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
         for (o, veh) in self.vehicles.iter().enumerate() {
             if o != v && veh.job == Job::Idle {
@@ -1174,11 +1176,8 @@ impl FleetRuntime {
             .demand
             .iter()
             .map(|(&spot, &(rate, since))| {
-                let rate = rate * (-(now.since(since).as_secs_f64()) / tau).exp();
-                (
-                    rate / (1 + resting.get(&spot).copied().unwrap_or(0)) as f64,
-                    spot,
-                )
+                let there = 1 + resting.get(&spot).copied().unwrap_or(0);
+                (decayed(rate, since, now) / there as f64, spot)
             })
             .collect();
         spots.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -1353,13 +1352,16 @@ impl FleetRuntime {
         }
         let pairs = assign(DispatchPolicy::MinEmptyTravel, &costs);
         let mut given = vec![None; offered.len()];
+        let mut placed = vec![false; pool.len()];
         for (o, k) in pairs {
             given[o] = Some(pool[k]);
+            placed[k] = true;
         }
         self.open = pool
             .iter()
-            .copied()
-            .filter(|t| !given.contains(&Some(*t)))
+            .zip(&placed)
+            .filter(|&(_, &p)| !p)
+            .map(|(&t, _)| t)
             .collect();
         for (o, &(v, _, _)) in offered.iter().enumerate() {
             let job = self.vehicles[v].job;
@@ -1520,6 +1522,12 @@ impl FleetRuntime {
     pub fn steps(&self) -> u64 {
         self.steps
     }
+}
+
+/// A count of tasks that stood at `rate` at `since`, decayed to `now` with the time
+/// constant [`REBALANCE_MEMORY`].
+fn decayed(rate: f64, since: SimTime, now: SimTime) -> f64 {
+    rate * (-now.since(since).as_secs_f64() / REBALANCE_MEMORY.as_secs_f64()).exp()
 }
 
 /// Pickups of equal demand among which a rebalanced vehicle takes the nearest.
