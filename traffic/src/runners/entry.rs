@@ -219,8 +219,18 @@ impl Entry {
         }
     }
 
-    /// The schedule for this step: robots keep their tasks; each free robot, in turn,
-    /// takes the unassigned task of the shortest walk through its errands.
+    /// Half the walk from a task's next errand through the rest: short tasks first
+    /// finish more, but only the walk to a task is waste.
+    fn rest_walk(&mut self, errands: &[u32]) -> u64 {
+        errands
+            .windows(2)
+            .map(|w| self.walk(w[0], w[1]))
+            .sum::<u64>()
+            / 2
+    }
+
+    /// The schedule for this step (see the module documentation): begun tasks stay with
+    /// their robots; the others go to the robots that would finish them soonest.
     fn schedule(&mut self, view: &View<'_>) -> Vec<Option<usize>> {
         let n = view.robots.len();
         let mut schedule = vec![None; n];
@@ -236,12 +246,8 @@ impl Entry {
                     if let Some(r) = t.robot {
                         free[r] = true;
                     }
-                    let errands = view.errands_of(t.id);
-                    let mut rest = 0;
-                    for w in errands[t.done..].windows(2) {
-                        rest += self.walk(w[0], w[1]) / 2;
-                    }
-                    open.push((t.id, errands[t.done], rest));
+                    let errands = &view.errands_of(t.id)[t.done..];
+                    open.push((t.id, errands[0], self.rest_walk(errands)));
                 }
             }
         }
@@ -281,11 +287,7 @@ impl Entry {
                 && let Some(r) = t.robot
             {
                 let errands = view.errands_of(t.id);
-                let rest = errands
-                    .windows(2)
-                    .map(|w| self.manhattan(w[0], w[1]))
-                    .sum::<u64>()
-                    / 2;
+                let rest = self.rest_walk(errands);
                 begun.push((t.id, errands[0], rest));
                 holder.push(Some(r));
             }
