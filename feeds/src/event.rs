@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 /// An instant, nanoseconds since 1970-01-01T00:00:00Z (UTC).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
@@ -48,7 +50,9 @@ impl fmt::Display for Timestamp {
 }
 
 /// What an event says happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum EventKind {
     /// Goods received (quantity added).
     Receipt,
@@ -104,7 +108,7 @@ impl EventKind {
 
 /// One inventory event from a feed (replayed file or live stream). Text fields are shared
 /// (`Arc<str>`): a feed repeats the same sites, materials and units on every line.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeedEvent {
     /// Unique id: a second event with the same id is a duplicate.
     pub event_id: Arc<str>,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub type PositionKey = (Arc<str>, Arc<str>, Arc<str>);
 
 /// One stock position.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     /// On hand now, in `unit`.
     pub on_hand: f64,
@@ -41,7 +41,7 @@ pub struct Position {
 }
 
 /// A customer order not yet shipped in full.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenOrder {
     /// Its reference.
     pub order: Arc<str>,
@@ -110,7 +110,7 @@ impl Position {
 }
 
 /// What applying an event did.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Applied {
     /// On hand changed by this much.
     Changed(f64),
@@ -127,7 +127,7 @@ pub enum Applied {
 }
 
 /// All stock positions of a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct StockLedger {
     /// The positions, in the order they first appeared.
     positions: Vec<Position>,
@@ -146,7 +146,7 @@ impl PartialEq for StockLedger {
 }
 
 /// A position's key as borrowed text, to look it up by.
-#[derive(Hash)]
+#[derive(Hash, serde::Serialize, serde::Deserialize)]
 struct KeyText<'a>(&'a str, &'a str, &'a str);
 
 impl hashbrown::Equivalent<PositionKey> for KeyText<'_> {

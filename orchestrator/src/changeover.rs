@@ -3,7 +3,7 @@
 /// Setup times between products, indexed by product number (0..n), in nanoseconds.
 ///
 /// `time(a, a)` is always zero: running on with the same product needs no changeover.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChangeoverMatrix {
     n: usize,
     /// Row-major `n × n` setup times, nanoseconds.

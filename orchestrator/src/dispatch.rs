@@ -12,7 +12,7 @@
 pub const UNREACHABLE: u64 = u64::MAX;
 
 /// How tasks are given to free vehicles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum DispatchPolicy {
     /// Task by task in order, each to the nearest vehicle still free (greedy).
     #[default]

@@ -15,7 +15,7 @@
 //! ```
 
 /// Where a material stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StockPosition {
     /// On hand now.
     pub on_hand: f64,
@@ -33,7 +33,7 @@ impl StockPosition {
 }
 
 /// A replenishment policy, in the material's unit.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Policy {
     /// (s, Q): when the position is at `reorder_at` or below, order whole lots of `lot`
     /// until it is above.
@@ -117,7 +117,7 @@ impl Policy {
 }
 
 /// A consumption rate forecast by exponential smoothing.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConsumptionForecast {
     /// Smoothing weight of the newest observation, 0 < α ≤ 1.
     pub alpha: f64,

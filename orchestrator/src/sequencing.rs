@@ -6,7 +6,7 @@
 use crate::changeover::ChangeoverMatrix;
 
 /// How campaigns are put in order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum SequenceRule {
     /// Run the campaigns in the order listed.
     #[default]

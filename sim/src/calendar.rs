@@ -7,7 +7,9 @@
 //! that share a cache line or two. It is on every event's path: one push and one pop.
 
 use crate::time::SimTime;
+use serde::{Deserialize, Serialize};
 
+#[derive(Clone, Serialize, Deserialize)]
 struct Entry<E> {
     /// `time << 64 | seq`: earlier first, then scheduled first.
     key: u128,
@@ -21,6 +23,7 @@ const ARITY: usize = 4;
 ///
 /// Events cannot be removed: a model that changes its mind bumps a generation counter and
 /// ignores stale events when they come up, which is cheaper than a heap with deletion.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct EventCalendar<E> {
     heap: Vec<Entry<E>>,
     next_seq: u64,
@@ -109,6 +112,14 @@ impl<E> EventCalendar<E> {
             self.heap.swap(hole, child);
             hole = child;
         }
+    }
+
+    /// Whether the entries are in heap order and every one was scheduled before the next
+    /// sequence number: true of any calendar this type built, checked of one read back
+    /// from a file (a calendar out of order would hand events out of time order).
+    pub fn is_consistent(&self) -> bool {
+        (1..self.heap.len()).all(|c| self.heap[(c - 1) / ARITY].key <= self.heap[c].key)
+            && self.heap.iter().all(|e| (e.key as u64) < self.next_seq)
     }
 
     /// Number of pending events (stale ones included).

@@ -182,6 +182,19 @@ impl<E> Simulation<E> {
         f(&mut self.world, &mut sched)
     }
 
+    /// The calendar of pending events, for saving the run's state.
+    pub fn calendar(&self) -> &EventCalendar<E> {
+        &self.calendar
+    }
+
+    /// Puts the clock, the count of events handled and the calendar back as a saved run
+    /// had them; the world is the model's to restore.
+    pub fn restore(&mut self, now: SimTime, events_processed: u64, calendar: EventCalendar<E>) {
+        self.now = now;
+        self.events_processed = events_processed;
+        self.calendar = calendar;
+    }
+
     /// When the next pending event is due, if any.
     pub fn next_time(&self) -> Option<SimTime> {
         self.calendar.peek_time()

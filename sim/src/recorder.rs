@@ -1,18 +1,20 @@
 //! A time-series recorder: named columns sampled at instants chosen by the model.
 
 use crate::time::SimTime;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// One cell of a sample: a number or a label (such as a machine state).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SampleValue {
     /// A measured quantity.
     Number(f64),
     /// A categorical value.
-    Label(&'static str),
+    Label(Cow<'static, str>),
 }
 
 /// Rows of samples under fixed column names.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimeSeries {
     columns: Vec<String>,
     rows: Vec<(SimTime, Vec<SampleValue>)>,
@@ -122,13 +124,13 @@ mod tests {
         let mut b = TimeSeries::new(vec!["b".into()]);
         for t in [0, 5] {
             a.push(SimTime(t), vec![SampleValue::Number(t as f64)]);
-            b.push(SimTime(t), vec![SampleValue::Label("x")]);
+            b.push(SimTime(t), vec![SampleValue::Label("x".into())]);
         }
         let j = TimeSeries::join_columns(vec![a.clone(), b]).unwrap();
         assert_eq!(j.columns(), ["a", "b"]);
         assert_eq!(
             j.rows()[1].1,
-            vec![SampleValue::Number(5.0), SampleValue::Label("x")]
+            vec![SampleValue::Number(5.0), SampleValue::Label("x".into())]
         );
         let mut c = TimeSeries::new(vec!["c".into()]);
         c.push(SimTime(1), vec![SampleValue::Number(0.0)]);
@@ -140,11 +142,17 @@ mod tests {
         let mut ts = TimeSeries::new(vec!["level".into(), "state".into()]);
         ts.push(
             SimTime(1_500_000_000),
-            vec![SampleValue::Number(2.25), SampleValue::Label("working")],
+            vec![
+                SampleValue::Number(2.25),
+                SampleValue::Label("working".into()),
+            ],
         );
         ts.push(
             SimTime(3_000_000_000),
-            vec![SampleValue::Number(-0.0000001), SampleValue::Label("down")],
+            vec![
+                SampleValue::Number(-0.0000001),
+                SampleValue::Label("down".into()),
+            ],
         );
         assert_eq!(
             ts.to_csv(),

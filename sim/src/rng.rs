@@ -19,7 +19,7 @@ pub fn splitmix64(mut x: u64) -> u64 {
 }
 
 /// The source of all random numbers in one run, fixed by its seed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RngStreams {
     seed: u64,
 }

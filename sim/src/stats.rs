@@ -5,7 +5,7 @@ use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 
 /// Running mean and variance of observations (Welford's method, numerically stable).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     n: u64,
     mean: f64,
@@ -66,7 +66,7 @@ impl Tally {
 }
 
 /// Time average of a piecewise-constant signal, such as a buffer level.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimeWeighted {
     start: SimTime,
     last: SimTime,
@@ -123,7 +123,7 @@ impl TimeWeighted {
 /// A stock level over time (units on hand, pallets at a site): its value now, its time
 /// average and its least value since the statistics (re)started. Every change goes through
 /// [`Level::set`] or [`Level::add`] at the time it happens, so the average is exact.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Level {
     average: TimeWeighted,
     value: f64,
@@ -178,7 +178,7 @@ impl Level {
 
 /// Spells of a condition over time (a stock-out, a stopped station): how many began and
 /// how long they lasted, seconds, the one going on included.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Spells {
     since: Option<SimTime>,
     total_s: f64,

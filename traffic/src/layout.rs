@@ -35,14 +35,14 @@ pub enum LayoutError {
 }
 
 /// A spot of the layout: where a vehicle stands between steps.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Spot {
     /// Position on the floor, metres.
     pub position: Point2<f64>,
 }
 
 /// A lane segment: the least travel between two spots.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     /// Length, metres.
     pub length: f64,
@@ -51,7 +51,7 @@ pub struct Segment {
 }
 
 /// A waypoint of an explicit layout.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Waypoint {
     /// Unique name.
     pub name: String,
@@ -62,7 +62,7 @@ pub struct Waypoint {
 }
 
 /// A lane of an explicit layout.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Lane {
     /// Waypoint it starts at.
     pub from: String,
@@ -75,7 +75,7 @@ pub struct Lane {
 }
 
 /// The plant floor: spots, segments and named locations.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Layout {
     graph: DiGraph<Spot, Segment, u32>,
     /// Out-neighbours of each spot, in insertion order (the planner's hot path).

@@ -36,7 +36,7 @@ pub enum TrafficError {
 }
 
 /// Distance tables to goals, kept for the goals in use.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Tables {
     tables: Vec<Vec<u32>>,
     index: BTreeMap<u32, usize>,
@@ -47,7 +47,7 @@ struct Tables {
 }
 
 /// How the vehicles of a fleet keep out of each other's way.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Coordination {
     /// Central planning for the whole fleet (PIBT with swaps): no collisions, no deadlocks.
     #[default]
@@ -80,7 +80,7 @@ impl Tables {
 }
 
 /// The traffic of a fleet on a layout.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Traffic {
     layout: Layout,
     at: Vec<u32>,

@@ -83,7 +83,7 @@ pub(crate) fn swap_possible(c: &impl Corridor, pusher_at: u32, puller_at: u32) -
 }
 
 /// A small deterministic generator for tie-breaking and sampling (SplitMix64).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TieBreak(pub(crate) u64);
 
 impl TieBreak {

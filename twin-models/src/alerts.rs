@@ -36,9 +36,53 @@ pub struct PlantAlert {
 
 /// The alerts raised so far, oldest first (a resource of the plant's world): subsystems
 /// raise theirs here, and runs, replays and live twins read them from here.
-#[derive(Resource, Clone, Debug, Default)]
+#[derive(Resource, Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct AlertLog {
+    #[serde(with = "saved")]
     alerts: Vec<PlantAlert>,
+}
+
+/// Alerts as a snapshot keeps them: every field, none left out (the JSON form leaves out
+/// empty ones, which a binary encoding cannot read back).
+mod saved {
+    use super::PlantAlert;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "PlantAlert")]
+    struct Every {
+        at_s: f64,
+        kind: String,
+        line: Option<String>,
+        material: Option<String>,
+        location: Option<String>,
+        on_hand: Option<f64>,
+        rate_per_h: Option<f64>,
+        next_receipt_in_s: Option<f64>,
+        hint: String,
+    }
+
+    struct Ref<'a>(&'a PlantAlert);
+
+    impl Serialize for Ref<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Every::serialize(self.0, s)
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Own(#[serde(with = "Every")] PlantAlert);
+
+    pub fn serialize<S: Serializer>(alerts: &[PlantAlert], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(alerts.iter().map(Ref))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PlantAlert>, D::Error> {
+        Ok(Vec::<Own>::deserialize(d)?
+            .into_iter()
+            .map(|a| a.0)
+            .collect())
+    }
 }
 
 impl AlertLog {

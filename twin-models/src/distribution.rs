@@ -12,7 +12,7 @@ use rand_distr::{Distribution as _, StandardNormal};
 use sim::{SimDuration, StreamRng};
 
 /// A distribution of durations, resolved to seconds.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Distribution {
     /// Always this long.
     Fixed(SimDuration),

@@ -73,7 +73,10 @@ pub use distribution::Distribution;
 pub use feed::{FeedPlan, ReplayError, plan_feed};
 pub use plant::twin::{Twin, simulate_replay};
 pub use plant::work::{WORK_BUDGET, WorkEstimate, estimate};
-pub use plant::{RunOutput, RunOverrides, RunSpec, RunSpecError, simulate};
+pub use plant::{
+    RunOutput, RunOverrides, RunSpec, RunSpecError, SavedRun, Snapshot, SnapshotError,
+    SnapshotHeader, simulate,
+};
 pub use report::{Replications, Timing, kpis_document, replicate, replicate_with};
 pub use scenario::{
     MAX_REPLICATIONS, Scenario, ScenarioError, load_scenario, load_scenario_with_files,

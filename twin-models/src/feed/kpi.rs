@@ -96,3 +96,47 @@ pub struct FeedAlert {
     /// What to do about it, in one line.
     pub hint: String,
 }
+
+/// Feed alerts as a snapshot keeps them: every field, none left out (the JSON form leaves
+/// out empty ones, which a binary encoding cannot read back).
+pub(crate) mod saved {
+    use super::FeedAlert;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "FeedAlert")]
+    struct Every {
+        at_s: f64,
+        ts: String,
+        kind: String,
+        site: String,
+        location: String,
+        material: String,
+        on_hand: Option<f64>,
+        rate_per_h: Option<f64>,
+        silent_s: Option<f64>,
+        hint: String,
+    }
+
+    struct Ref<'a>(&'a FeedAlert);
+
+    impl Serialize for Ref<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Every::serialize(self.0, s)
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Own(#[serde(with = "Every")] FeedAlert);
+
+    pub fn serialize<S: Serializer>(alerts: &[FeedAlert], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(alerts.iter().map(Ref))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<FeedAlert>, D::Error> {
+        Ok(Vec::<Own>::deserialize(d)?
+            .into_iter()
+            .map(|a| a.0)
+            .collect())
+    }
+}

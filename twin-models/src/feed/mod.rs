@@ -41,7 +41,7 @@ const FORECAST_ALPHA: f64 = 0.3;
 const BUCKET_S: u64 = 3600;
 
 /// A position's stock over simulated time (positions the feed drives alone).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct PositionClock {
     /// On hand as the feed books it (below zero when the books are short).
     on_hand: f64,
@@ -83,11 +83,11 @@ pub enum ReplayError {
 
 /// The feed's event: its next events are due. Stale unless it is the wake-up booked
 /// ([`FeedRuntime::woken`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeedDue;
 
 /// A feed ready to replay: events in the order they apply, each at its simulated time.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FeedPlan {
     /// (simulated time, event), in (`ts`, `event_id`) order.
     pub events: Vec<(SimTime, FeedEvent)>,
@@ -120,7 +120,7 @@ pub fn plan_feed(
 }
 
 /// A position the twin simulates itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Target {
     /// Line `line`'s line-side material `material`.
     Line { line: usize, material: usize },
@@ -132,7 +132,7 @@ pub enum Target {
 
 /// The positions the twin simulates, by material name and the location names a feed may
 /// use for them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct TwinPositions {
     /// Per line, its line-side materials.
     pub lines: Vec<Vec<(String, Vec<String>)>>,
@@ -220,7 +220,7 @@ impl TwinPositions {
 }
 
 /// What one event does to the twin's own model.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ModelEffect {
     /// Nothing: the position is not one the twin simulates, or the twin does this itself.
     None,
@@ -236,7 +236,7 @@ pub enum ModelEffect {
 }
 
 /// The feed's state during a run (a resource of the plant's world).
-#[derive(bevy_ecs::resource::Resource)]
+#[derive(bevy_ecs::resource::Resource, serde::Serialize, serde::Deserialize)]
 pub struct FeedRuntime {
     plan: FeedPlan,
     /// The positions the twin simulates, to match events.
@@ -261,6 +261,7 @@ pub struct FeedRuntime {
     stock_drift_abs: f64,
     rejected: Vec<(String, String)>,
     clocks: BTreeMap<PositionKey, PositionClock>,
+    #[serde(with = "kpi::saved")]
     alerts: Vec<FeedAlert>,
 }
 

@@ -36,7 +36,7 @@ use sim::{Calendar, SimDuration, SimTime};
 use traffic::Traffic;
 
 /// An event of the fleet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FleetEvent {
     /// The fleet moves one traffic step.
     Step,
@@ -45,7 +45,7 @@ pub enum FleetEvent {
 }
 
 /// Where a task came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Origin {
     /// The scenario's task list, entry `k`.
     Listed(usize),
@@ -56,7 +56,7 @@ pub enum Origin {
 }
 
 /// A transport task: one load from a pickup to a drop-off.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Task {
     /// Where it came from.
     pub origin: Origin,
@@ -78,7 +78,7 @@ pub struct Task {
 
 /// What a vehicle is doing. The tasks it serves are its `assigned` ones (to pick up, all
 /// at one pickup) and its `cargo` (on board, the next to deliver first).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Job {
     Idle,
     /// Heading for the pickup of the assigned tasks.
@@ -133,7 +133,7 @@ impl Job {
 }
 
 /// One vehicle at an instant, for viewers and inspectors.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VehicleSnapshot {
     /// Vehicle number.
     pub index: usize,
@@ -155,7 +155,7 @@ pub struct VehicleSnapshot {
 }
 
 /// What a vehicle spent a step doing; [`TimeSplit`] order.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
 enum Use {
     Loaded = 0,
     Empty = 1,
@@ -166,7 +166,7 @@ enum Use {
     Down = 6,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Vehicle {
     kind: usize,
     job: Job,
@@ -203,7 +203,7 @@ struct Vehicle {
 }
 
 /// Counters of the fleet since the end of the warm-up.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Stats {
     created: u64,
     completed: u64,
@@ -229,7 +229,7 @@ struct Stats {
 }
 
 /// The fleet's runtime state (a resource of the plant's world).
-#[derive(bevy_ecs::resource::Resource)]
+#[derive(bevy_ecs::resource::Resource, serde::Serialize, serde::Deserialize)]
 pub struct FleetRuntime {
     plan: Fleet,
     traffic: Traffic,

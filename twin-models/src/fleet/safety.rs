@@ -17,6 +17,8 @@ const HALF_HEIGHT: f32 = 0.5;
 
 /// Checks footprints for contact.
 pub struct SafetyMonitor {
+    /// Each vehicle's footprint (width, length), metres.
+    footprints: Vec<(f64, f64)>,
     colliders: ColliderSet,
     bodies: RigidBodySet,
     islands: IslandManager,
@@ -56,6 +58,7 @@ impl SafetyMonitor {
             })
             .collect();
         let mut m = SafetyMonitor {
+            footprints: footprints.to_vec(),
             colliders,
             bodies: RigidBodySet::new(),
             islands: IslandManager::new(),
@@ -136,6 +139,70 @@ impl SafetyMonitor {
             }
         }
         self.touching = now;
+    }
+}
+
+/// A monitor as a snapshot keeps it: footprints, where each one stands, and the counts.
+/// The collision pipeline is built afresh at those places: contacts depend only on them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedMonitor {
+    footprints: Vec<(f64, f64)>,
+    /// Each footprint's pose: translation (x, y, z) and rotation (x, y, z, w).
+    poses: Vec<[f32; 7]>,
+    touching: BTreeSet<(usize, usize)>,
+    heading: Vec<f64>,
+    incidents: u64,
+    first_incidents: Vec<(usize, usize, Point2<f64>)>,
+}
+
+impl serde::Serialize for SafetyMonitor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let poses = self
+            .handles
+            .iter()
+            .map(|&h| {
+                let p = self.colliders[h].position();
+                let [x, y, z] = p.translation.to_array();
+                let [a, b, c, d] = p.rotation.to_array();
+                [x, y, z, a, b, c, d]
+            })
+            .collect();
+        SavedMonitor {
+            footprints: self.footprints.clone(),
+            poses,
+            touching: self.touching.clone(),
+            heading: self.heading.clone(),
+            incidents: self.incidents,
+            first_incidents: self.first_incidents.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SafetyMonitor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let saved = SavedMonitor::deserialize(d)?;
+        let n = saved.footprints.len();
+        if saved.poses.len() != n || saved.heading.len() != n {
+            return Err(serde::de::Error::custom(
+                "a safety monitor needs one pose and one heading per footprint",
+            ));
+        }
+        let origins = vec![Point2::origin(); n];
+        let mut m = SafetyMonitor::new(&saved.footprints, &origins);
+        for (v, pose) in saved.poses.iter().enumerate() {
+            let [x, y, z, a, b, c, w] = *pose;
+            m.colliders[m.handles[v]].set_position(Pose::from_parts(
+                Vector::new(x, y, z),
+                Rotation::from_xyzw(a, b, c, w),
+            ));
+        }
+        m.detect();
+        m.touching = saved.touching;
+        m.heading = saved.heading;
+        m.incidents = saved.incidents;
+        m.first_incidents = saved.first_incidents;
+        Ok(m)
     }
 }
 

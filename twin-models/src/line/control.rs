@@ -23,7 +23,7 @@ pub fn step_name(step: f64) -> String {
 }
 
 /// One switch's state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Switch {
     spec: LevelSwitch,
     /// `on` and `off` in the engine's level unit.
@@ -42,7 +42,7 @@ struct Switch {
 }
 
 /// The level switches of a line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Control {
     switches: Vec<Switch>,
     /// Per buffer, its switches.

@@ -12,7 +12,7 @@ use crate::units::TICKS_PER_UNIT;
 use sim::{Calendar, RngStreams, SimDuration, SimTime, StreamRng, Tally, TimeWeighted};
 use std::collections::VecDeque;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Unit {
     product: u16,
     /// When the unit entered the line (arrival, or release from unlimited supply).
@@ -22,14 +22,14 @@ struct Unit {
     content: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Phase {
     Idle,
     Working,
     Blocked,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct DStation {
     core: StationCore,
     phase: Phase,
@@ -55,7 +55,7 @@ struct DStation {
 }
 
 /// Where a station takes its next unit from.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 enum Src {
     /// The line's source (the first station).
     Start,
@@ -67,7 +67,7 @@ enum Src {
 
 /// A branching line's junctions: per station its buffers and rules, per buffer its
 /// stations and rules (series lines have none: their neighbours are `i - 1` and `i + 1`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Graph {
     stations: Vec<Node>,
     buffers: Vec<Edge>,
@@ -138,7 +138,7 @@ impl Graph {
 }
 
 /// A station's place in the graph.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Node {
     inputs: Vec<usize>,
     outputs: Vec<usize>,
@@ -155,7 +155,7 @@ struct Node {
 }
 
 /// A buffer's place in the graph.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Edge {
     from: Vec<usize>,
     to: Vec<usize>,
@@ -168,7 +168,7 @@ struct Edge {
     returns: VecDeque<Unit>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct DBuffer {
     capacity: Option<u64>,
     transport: u64,
@@ -188,7 +188,7 @@ impl DBuffer {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Arrivals {
     interarrival: Distribution,
     when_full: WhenFull,
@@ -251,7 +251,7 @@ fn scaled(d: SimDuration, factor: f64) -> u64 {
 }
 
 /// A line simulated unit by unit.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DiscreteLine {
     stations: Vec<DStation>,
     /// `buffers[i]` joins station i to station i + 1.

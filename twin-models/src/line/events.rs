@@ -1,7 +1,7 @@
 //! The events of a line.
 
 /// An event of one line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LineEvent {
     /// Fluid line: a buffer fills or empties, a product boundary or a failure clock is
     /// reached. Stale unless `epoch` matches the line's.

@@ -27,7 +27,7 @@ use std::collections::VecDeque;
 const EPS: u128 = TICKS_PER_UNIT / 1_000_000;
 const PPM: u128 = 1_000_000;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct FStation {
     core: StationCore,
     /// Full-speed rate per product, ticks per nanosecond.
@@ -50,7 +50,7 @@ struct FStation {
 }
 
 /// How a station makes one unit of several of its input.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Pack {
     /// Units of its input per unit it makes.
     takes: u128,
@@ -99,7 +99,7 @@ impl FStation {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Transit {
     /// Transport time, nanoseconds.
     tau: u64,
@@ -179,7 +179,7 @@ impl Transit {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct FBuffer {
     /// Base units in one of its units (what the station before it makes).
     equivalent: u128,
@@ -273,7 +273,7 @@ fn amount(rate: f64, dt: u64) -> u128 {
 }
 
 /// A line simulated as piecewise-constant flows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FluidLine {
     stations: Vec<FStation>,
     buffers: Vec<FBuffer>,

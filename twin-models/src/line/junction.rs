@@ -6,7 +6,7 @@ use crate::scenario::{CombineRule, Divide};
 use sim::SimTime;
 
 /// A divider's rule and the units each of its outputs has had.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Divider {
     rule: Divide,
     had: Vec<u64>,
@@ -58,7 +58,7 @@ impl Divider {
 }
 
 /// A combiner's rule and the input it served last.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Combiner {
     rule: CombineRule,
     inputs: usize,

@@ -28,7 +28,7 @@ pub use station::{Counters, StationCore, StationState, StepSpan};
 pub use timeline::{StationTimeline, TIMELINE_CSV_HEADER, steps_csv, stops_csv, timeline_csv};
 
 /// How a line is simulated.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum LineEngine {
     /// Piecewise-constant flows (unlimited supply, fixed cycles).
     Fluid(FluidLine),
@@ -37,7 +37,7 @@ pub enum LineEngine {
 }
 
 /// Why logistics stop a station.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Hold {
     /// A material ran out at line side.
     Material,
@@ -46,7 +46,7 @@ pub enum Hold {
 }
 
 /// A line's state in the world.
-#[derive(Component, Clone, Debug)]
+#[derive(Component, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct LineRuntime {
     /// The line's engine and state.
     pub engine: LineEngine,

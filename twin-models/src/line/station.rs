@@ -9,7 +9,7 @@ use rand::RngExt;
 use sim::{RngStreams, SimDuration, SimTime, StreamRng};
 
 /// The states a station's time is split into. Listed in reporting order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StationState {
     /// Processing units.
     Working,
@@ -73,7 +73,7 @@ impl StationState {
 }
 
 /// Quantities a station has counted, in ticks (see [`TICKS_PER_UNIT`]) and seconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     /// Units taken in.
     pub taken: u128,
@@ -94,7 +94,7 @@ pub struct Counters {
 /// A station's counts in whole units: in the fluid engine a machine is part way through a
 /// unit at most times; that unit counts as taken, and as passed on or rejected only once
 /// all of it is through (in the discrete engine counts are whole already).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WholeUnits {
     pub taken: u64,
     pub good: u64,
@@ -138,7 +138,7 @@ impl Counters {
 
 /// Per-failure-mode runtime: its random streams and, for operating-time modes, the working
 /// time left before it strikes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FailureClock {
     /// Time between failures.
     pub tbf: Distribution,
@@ -174,7 +174,7 @@ pub type StepSpan = (u64, u64, f64);
 
 /// Time at the speed steps of a station on a line with level switches: booked when the
 /// step changes, so that booking state time costs nothing more.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct StepLog {
     /// Seconds at each step since the statistics started.
     secs: Vec<(f64, f64)>,
@@ -225,7 +225,7 @@ impl StepLog {
 
 /// The part of a station both engines share: availability flags, product, time accounts,
 /// counters and random streams.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StationCore {
     /// Failure modes with their clocks.
     pub failures: Vec<FailureClock>,
@@ -498,7 +498,7 @@ impl StationCore {
 }
 
 /// Where a line is in its production schedule.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CampaignCursor {
     campaigns: Vec<Campaign>,
     repeat: bool,

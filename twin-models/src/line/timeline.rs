@@ -4,7 +4,7 @@ use super::StationState;
 use sim::SimDuration;
 
 /// A station's stops over a run: spans in which a stop state held it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StationTimeline {
     /// Line name.
     pub line: String,

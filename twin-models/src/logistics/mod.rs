@@ -18,7 +18,7 @@ use serde::Serialize;
 use sim::{Calendar, SimDuration, SimTime, Spells};
 
 /// An event of a line's logistics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LogisticsEvent {
     /// The outfeed or line-side stock may have crossed a threshold. Stale unless `epoch`
     /// matches the line's.
@@ -50,7 +50,7 @@ impl LineLogisticsKpis {
 }
 
 /// Why a stock could not serve a line's call, for the line's `line_starved` alert.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Shortfall {
     /// Where the stock is kept.
     pub at: String,
@@ -61,7 +61,7 @@ pub struct Shortfall {
 }
 
 /// What a check asks of the fleet.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Call {
     /// A pallet is ready at the outfeed.
     Pallet,
@@ -69,7 +69,7 @@ pub enum Call {
     Material(usize),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct OutfeedState {
     spec: Outfeed,
     last: usize,
@@ -78,7 +78,7 @@ struct OutfeedState {
     hold: Spells,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct MaterialState {
     spec: Material,
     delivered: u64,
@@ -104,7 +104,7 @@ impl MaterialState {
 }
 
 /// One line's outfeed and materials (a component of the line's entity).
-#[derive(Component, Clone, Debug)]
+#[derive(Component, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct LineLogistics {
     /// The line's name, for alerts and KPIs.
     name: String,

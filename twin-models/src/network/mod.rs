@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 pub use crate::scenario::network::PRODUCTION_TICK;
 
 /// An event of the network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NetworkEvent {
     /// Plants book their lines' output as finished goods.
     Tick,
@@ -31,14 +31,14 @@ pub enum NetworkEvent {
 }
 
 /// A customer order waiting at a DC.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct CustomerOrder {
     left: f64,
     due: SimTime,
 }
 
 /// A site's state and statistics.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct SiteState {
     /// Pallets on hand, with their time average and least since the warm-up.
     on_hand: Level,
@@ -115,13 +115,13 @@ impl SiteState {
 }
 
 /// A truck on a lane: the pallets it carries.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Truck {
     pallets: f64,
 }
 
 /// A truck to put on the calendar: it reaches the end of `lane` after `transit`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Departure {
     /// Lane index.
     lane: usize,
@@ -137,7 +137,7 @@ struct Departure {
 pub const TRUCKS_PER_TICK: usize = 1_000;
 
 /// The network's runtime state (a resource of the plant's world).
-#[derive(bevy_ecs::resource::Resource)]
+#[derive(bevy_ecs::resource::Resource, serde::Serialize, serde::Deserialize)]
 pub struct NetworkRuntime {
     net: Network,
     /// The end of the run: nothing is scheduled past it.

@@ -13,11 +13,13 @@
 //! feed and the alert log are resources. A line's own events, the per-unit hot path, go
 //! straight to its component; the rest reach the subsystems through one [`SystemState`].
 
+pub mod save;
 mod series;
 pub mod snapshot;
 pub mod twin;
 pub mod work;
 
+pub use save::{FORMAT_VERSION, SavedRun, Snapshot, SnapshotError, SnapshotHeader};
 pub use snapshot::{BufferSnapshot, LineSnapshot, PlantSnapshot, StationSnapshot, StockSnapshot};
 pub use twin::Twin;
 
@@ -40,7 +42,7 @@ use sim::{
 };
 
 /// An event of the plant: a subsystem's own event, wrapped, or one of the root's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PlantEvent {
     /// An event of line `line`.
     Line { line: u16, event: LineEvent },
@@ -61,7 +63,7 @@ pub enum PlantEvent {
 }
 
 /// Settings of one run, defaulting to the scenario's.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunSpec {
     /// Seed of this run.
     pub seed: u64,

@@ -8,6 +8,7 @@ use bevy_ecs::entity::Entity;
 use sim::{SampleValue, SimTime, TimeSeries, World};
 
 /// Takes the plant's samples.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct Sampler {
     series: TimeSeries,
     /// Per line, its level columns: `None` for the arrival queue, `Some(b)` for buffer `b`.
@@ -71,7 +72,7 @@ impl Sampler {
                 row.push(SampleValue::Number(rt.buffer_level(b)));
             }
             for i in 0..rt.stations() {
-                row.push(SampleValue::Label(rt.state(i).name()));
+                row.push(SampleValue::Label(rt.state(i).name().into()));
             }
             row.push(SampleValue::Number(rt.units_out()));
         }

@@ -2,6 +2,7 @@
 //! an optional feed of inventory events (replayed or live) and snapshots between steps.
 //! [`super::simulate`], [`simulate_replay`] and [`crate::replicate`] are thin calls on it.
 
+use super::save::{SavedRun, SnapshotError};
 use super::snapshot::{
     BufferSnapshot, LineSnapshot, PlantSnapshot, StationSnapshot, StockSnapshot,
 };
@@ -85,6 +86,24 @@ impl<S: Borrow<Scenario>> Twin<S> {
         world.insert_resource(runtime);
         plant.start();
         Twin { scenario, plant }
+    }
+
+    /// The twin of `scenario` as a snapshot took it: the same run, at the same instant,
+    /// going on exactly as it would have (the snapshot's settings, horizon included).
+    /// Refused when `scenario` is not the one the snapshot was taken of.
+    pub fn resume(scenario: S, run: SavedRun) -> Result<Self, SnapshotError> {
+        let s: &Scenario = scenario.borrow();
+        run.check_scenario(s)?;
+        let lines = (0..s.lines.len()).collect();
+        let mut plant = Plant::partition(s, run.spec(), lines);
+        super::save::restore(&mut plant, run)?;
+        Ok(Twin { scenario, plant })
+    }
+
+    /// The whole state of the run now, as a snapshot (see [`super::save`]); the run goes
+    /// on unchanged.
+    pub fn save(&self) -> Vec<u8> {
+        super::save::write(&self.plant, self.scenario.borrow())
     }
 
     /// The scenario it runs.

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// Whether time between failures counts working time or all time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureBasis {
     /// Only time spent working counts (wear-related failures). The default.
@@ -33,7 +33,7 @@ pub struct FailureFile {
 }
 
 /// One way a machine stops.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FailureMode {
     /// Name shown in reports.
     pub name: String,

@@ -9,7 +9,7 @@ use super::run::RunSettings;
 use super::stock::Stock;
 
 /// A validated scenario, ready to simulate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Scenario {
     /// Scenario name.
     pub name: String,

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 const BUCKET_S: u64 = 3600;
 
 /// What became of a call on the stock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Withdrawal {
     /// Served from stock now.
     Served,
@@ -23,7 +23,7 @@ pub enum Withdrawal {
 }
 
 /// A call waiting for stock: line, material of that line, units.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Waiting {
     line: usize,
     material: usize,
@@ -31,7 +31,7 @@ struct Waiting {
 }
 
 /// One stocked material's runtime state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StockRuntime {
     spec: Stock,
     /// Supplier receipts come from a feed (the real deliveries): the policy proposes

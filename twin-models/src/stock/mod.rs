@@ -20,7 +20,7 @@ use sim::{Calendar, RngStreams, SimDuration, SimTime};
 const STOCK_ALERT_WITHIN_S: f64 = 4.0 * 3600.0;
 
 /// An event of the stocked materials.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StockEvent {
     /// Supplier order `order` of stock `stock` arrives.
     Receipt { stock: u16, order: u32 },
@@ -64,7 +64,7 @@ pub struct StockKpis {
 }
 
 /// The stocked materials of the plant (a resource of its world), in the scenario's order.
-#[derive(Resource)]
+#[derive(Resource, serde::Serialize, serde::Deserialize)]
 pub struct Stocks {
     stock: Vec<StockRuntime>,
     /// Whether each stock has warned of running out since its last receipt.

@@ -13,6 +13,7 @@ mod network;
 mod properties;
 mod regression;
 mod replay;
+mod snapshot;
 mod stock;
 mod templates;
 mod timeline;

@@ -58,7 +58,7 @@ fn a_snapshot_shows_what_the_series_recorded_at_that_instant() {
         for st in &line.stations {
             assert_eq!(
                 cell(&format!("L1.{}", st.name)),
-                SampleValue::Label(st.state.name()),
+                SampleValue::Label(st.state.name().into()),
                 "{} at {hours} h",
                 st.name
             );

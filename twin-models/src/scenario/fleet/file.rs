@@ -60,7 +60,7 @@ pub struct LaneFile {
 }
 
 /// What a location is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationKind {
     /// Where material is dropped beside a station.

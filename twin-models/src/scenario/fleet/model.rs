@@ -9,7 +9,7 @@ use traffic::{Coordination, Layout};
 pub use super::file::LocationKind;
 
 /// The fleet and the floor it drives on.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Fleet {
     /// The floor.
     pub layout: Layout,
@@ -45,7 +45,7 @@ pub struct Fleet {
 }
 
 /// What a vehicle with nothing to do does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum IdlePolicy {
     /// Stays where it is (to the nearest free parking spot when in the way).
     Stay,
@@ -61,7 +61,7 @@ pub enum IdlePolicy {
 pub const REBALANCE_MEMORY: SimDuration = SimDuration::from_secs(3600);
 
 /// A named place.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     /// Its spot in the layout.
     pub spot: u32,
@@ -70,7 +70,7 @@ pub struct Location {
 }
 
 /// A vehicle type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VehicleType {
     /// Name.
     pub name: String,
@@ -97,7 +97,7 @@ pub struct VehicleType {
 }
 
 /// A battery, in watt-hours and watts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Battery {
     /// Capacity, watt-hours.
     pub capacity_wh: f64,
@@ -118,7 +118,7 @@ pub struct Battery {
 }
 
 /// A task from the scenario's list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListedTask {
     /// Name.
     pub name: String,

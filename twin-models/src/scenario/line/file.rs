@@ -89,7 +89,7 @@ pub enum SourceKind {
 }
 
 /// What an arrival does when the queue in front of the first station is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenFull {
     /// The arrival waits at the source; no further arrival is generated meanwhile.
@@ -221,7 +221,7 @@ pub enum DivideRule {
 }
 
 /// How a combiner picks, among its inputs that can give a unit now, the one it takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CombineRule {
     /// The unit finished first upstream (for a buffer's head, the time it entered the

@@ -13,7 +13,7 @@ pub use crate::scenario::failure::{FailureBasis, FailureMode};
 /// stations listed after; the first station is the only one no buffer feeds, the last the
 /// only one no buffer leaves). A series line is the chain where `stations[i]` feeds
 /// `buffers[i]`, which feeds `stations[i + 1]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     /// Line name.
     pub name: String,
@@ -88,7 +88,7 @@ impl Line {
 }
 
 /// How units enter a line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     /// Never starves the first station.
     Unlimited,
@@ -104,7 +104,7 @@ pub enum Source {
 }
 
 /// How long a station takes per unit.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Process {
     /// A fixed nominal speed, milli-units per hour.
     Rate(u64),
@@ -113,7 +113,7 @@ pub enum Process {
 }
 
 /// A machine.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Station {
     /// Name, unique in its line.
     pub name: String,
@@ -151,7 +151,7 @@ pub struct Station {
 
 /// How a divider picks, among its outputs that can take a unit now, the one that does
 /// (see the scenario format's `divide`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Divide {
     /// The most free room; ties to the fewest units had, then the first listed.
     MostRoom,
@@ -174,7 +174,7 @@ impl Station {
 }
 
 /// A level switch on a buffer, driving one machine's speed (line control).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LevelSwitch {
     /// Index of the buffer it reads.
     pub buffer: usize,
@@ -202,7 +202,7 @@ impl LevelSwitch {
 }
 
 /// A buffer or accumulation conveyor.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Buffer {
     /// Name, unique in its line.
     pub name: String,
@@ -221,7 +221,7 @@ pub struct Buffer {
 }
 
 /// A production campaign.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Campaign {
     /// Product index.
     pub product: usize,
@@ -230,7 +230,7 @@ pub struct Campaign {
 }
 
 /// When a campaign ends.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum CampaignAmount {
     /// After this many units are released into the line.
     Quantity(u64),
@@ -241,7 +241,7 @@ pub enum CampaignAmount {
 }
 
 /// A planned stop.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlannedStop {
     /// Name.
     pub name: String,

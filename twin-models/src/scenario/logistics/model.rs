@@ -3,7 +3,7 @@
 use sim::SimDuration;
 
 /// Finished pallets at a line's outfeed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outfeed {
     /// Outfeed spot.
     pub spot: u32,
@@ -20,7 +20,7 @@ pub struct Outfeed {
 }
 
 /// A material a station uses, brought by the fleet.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Material {
     /// Name.
     pub name: String,

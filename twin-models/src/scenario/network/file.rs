@@ -35,7 +35,7 @@ pub struct SiteFile {
 }
 
 /// What a site is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SiteKind {
     /// Makes finished goods on its lines.

@@ -7,7 +7,7 @@ use sim::SimDuration;
 pub use super::file::SiteKind;
 
 /// A site, resolved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Site {
     /// Name.
     pub name: String,
@@ -32,7 +32,7 @@ pub struct Site {
 }
 
 /// Generated customer orders.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Demand {
     /// Time between orders.
     pub every: Distribution,
@@ -43,7 +43,7 @@ pub struct Demand {
 }
 
 /// A transport lane, resolved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Lane {
     /// Shipping site (index).
     pub from: usize,
@@ -56,7 +56,7 @@ pub struct Lane {
 }
 
 /// The network: sites and lanes.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Network {
     /// Sites, in the scenario's order.
     pub sites: Vec<Site>,

@@ -18,7 +18,7 @@ pub fn samples(horizon: sim::SimDuration, interval: sim::SimDuration) -> u64 {
 }
 
 /// Run settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunSettings {
     /// The real time simulated time 0 stands for (for replayed feeds).
     pub start: Option<feeds::Timestamp>,

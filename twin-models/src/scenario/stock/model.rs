@@ -4,7 +4,7 @@ use crate::distribution::Distribution;
 use orchestrator::replenish::Policy;
 
 /// A stocked material, resolved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Stock {
     /// Material name.
     pub material: String,
