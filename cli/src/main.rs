@@ -15,6 +15,7 @@ mod mapf;
 mod pace;
 mod replay;
 mod report;
+mod snapshot;
 mod stream;
 mod table;
 #[cfg(feature = "view")]
@@ -59,6 +60,22 @@ struct RunOverrides {
     no_work_limit: bool,
 }
 
+/// Saving a run at an instant, and resuming one (docs/snapshots.md).
+#[derive(clap::Args)]
+struct Snapshots {
+    /// Save the run's whole state at this simulated time (e.g. 4h) into --snapshot, then
+    /// run on to the horizon.
+    #[arg(long, value_parser = duration_arg, requires = "snapshot", conflicts_with = "resume")]
+    snapshot_at: Option<sim::SimDuration>,
+    /// The snapshot file --snapshot-at writes.
+    #[arg(long, requires = "snapshot_at")]
+    snapshot: Option<PathBuf>,
+    /// Resume the run a snapshot holds and run it to its horizon (its seed, horizon and
+    /// warm-up are the snapshot's).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
 /// Settings of a run with a feed.
 #[derive(clap::Args, Clone, Copy)]
 struct FeedOptions {
@@ -84,10 +101,14 @@ enum Command {
     /// Run a scenario and print its KPIs; write kpis.json, timeseries.csv, timeline.csv and
     /// alerts.ndjson with --out (and report.html with --report).
     Run {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
+        /// Scenario file (TOML); with --resume, optional (the snapshot holds its scenario),
+        /// and when given it must be the one the snapshot was taken of.
+        #[arg(required_unless_present = "resume")]
+        scenario: Option<PathBuf>,
         #[command(flatten)]
         overrides: RunOverrides,
+        #[command(flatten)]
+        snapshots: Snapshots,
         /// Independent replications, reported as mean and 95% confidence interval.
         #[arg(long)]
         reps: Option<usize>,
@@ -491,11 +512,24 @@ fn main() -> ExitCode {
         Command::Run {
             scenario,
             overrides,
+            snapshots,
             reps,
             threads,
             output,
             report,
-        } => run(&scenario, &overrides, reps, threads, &output, report),
+        } => match (&snapshots.snapshot_at, &snapshots.resume, scenario) {
+            (None, None, Some(scenario)) => {
+                run(&scenario, &overrides, reps, threads, &output, report)
+            }
+            (_, _, scenario) => run_saved(
+                scenario.as_deref(),
+                &overrides,
+                snapshots,
+                reps,
+                &output,
+                report,
+            ),
+        },
         Command::Sweep {
             scenario,
             file,
@@ -688,7 +722,7 @@ fn run(
     output: &Output,
     report: bool,
 ) -> Result<(), Failure> {
-    let (out, reproducible) = (output.out.as_deref(), output.reproducible);
+    let out = output.out.as_deref();
     let scenario = read_scenario(path)?;
     // The series is written as the run goes; its size is bounded all the same (disk).
     let spec = spec_of(&scenario, overrides)?
@@ -715,14 +749,28 @@ fn run(
     if let Some(Err(e)) = written.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
+    finish_run(&scenario, spec, &result, started, output, report)
+}
+
+/// Prints a run's summary and writes its files (kpis.json, timeline.csv, alerts.ndjson and
+/// the report) into --out.
+fn finish_run(
+    scenario: &Scenario,
+    spec: RunSpec,
+    result: &twin_models::Replications,
+    started: Instant,
+    output: &Output,
+    report: bool,
+) -> Result<(), Failure> {
+    let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let wall = started.elapsed().as_secs_f64();
-    let doc = kpis_document(&scenario, spec, &result, Some(Timing { wall_time_s: wall }));
-    say(&table::summary(&scenario, spec, &result, &doc, wall));
+    let doc = kpis_document(scenario, spec, result, Some(Timing { wall_time_s: wall }));
+    say(&table::summary(scenario, spec, result, &doc, wall));
     if let Some(dir) = out {
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
         let file_doc = if reproducible {
-            kpis_document(&scenario, spec, &result, None)
+            kpis_document(scenario, spec, result, None)
         } else {
             doc
         };
@@ -751,6 +799,87 @@ fn run(
         }
     }
     Ok(())
+}
+
+/// `run` with --snapshot-at or --resume: one run, saved at an instant or resumed from a
+/// snapshot, its outputs as a plain run's.
+#[allow(clippy::disallowed_methods, reason = "the CLI reports wall time")]
+fn run_saved(
+    path: Option<&Path>,
+    overrides: &RunOverrides,
+    snapshots: Snapshots,
+    reps: Option<usize>,
+    output: &Output,
+    report: bool,
+) -> Result<(), Failure> {
+    if reps.is_some_and(|r| r != 1) {
+        return Err(Failure::BadInput(
+            "--reps: a snapshot is of one run; take one per replication with --seed".into(),
+        ));
+    }
+    let (scenario, spec, start, named) = match snapshots.resume {
+        Some(file) => {
+            let snap = snapshot::read_file(&file)?;
+            let spec = snap.run.spec();
+            if overrides.seed.is_some() || overrides.warmup.is_some() {
+                return Err(Failure::BadInput(format!(
+                    "{}: --seed and --warmup are the snapshot's (seed {}, warm-up {:.0} s); leave them out",
+                    file.display(),
+                    spec.seed,
+                    spec.warmup.as_secs_f64()
+                )));
+            }
+            if let Some(h) = overrides.horizon.filter(|&h| h != spec.horizon) {
+                return Err(Failure::BadInput(format!(
+                    "{}: --horizon {:.0} s: the snapshot resumes the run to its own horizon, {:.0} s",
+                    file.display(),
+                    h.as_secs_f64(),
+                    spec.horizon.as_secs_f64()
+                )));
+            }
+            let scenario = match path {
+                Some(p) => read_scenario(p)?,
+                None => snap.scenario,
+            };
+            let named = path.map_or_else(|| file.clone(), Path::to_path_buf);
+            let start = snapshot::Start::Resumed {
+                file,
+                run: Box::new(snap.run),
+            };
+            (scenario, spec, start, named)
+        }
+        None => {
+            let path = path.expect("clap asks for the scenario without --resume");
+            let scenario = read_scenario(path)?;
+            // The snapshot carries the series and timeline so far: the run records them.
+            let spec = spec_of(&scenario, overrides)?
+                .recording(&scenario, true)
+                .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
+            let at = snapshots.snapshot_at.expect("clap pairs the two flags");
+            if at >= spec.horizon {
+                return Err(Failure::BadInput(format!(
+                    "--snapshot-at {:.0} s must come before the horizon ({:.0} s)",
+                    at.as_secs_f64(),
+                    spec.horizon.as_secs_f64()
+                )));
+            }
+            let file = snapshots.snapshot.expect("clap pairs the two flags");
+            let start = snapshot::Start::Fresh {
+                at: sim::SimTime(at.0),
+                file,
+            };
+            (scenario, spec, start, path.to_path_buf())
+        }
+    };
+    check_work(&named, &scenario, spec, 1, !overrides.no_work_limit)?;
+    let started = Instant::now();
+    let out = output.out.as_deref();
+    let run = snapshot::run(&scenario, spec, out, start)?;
+    let result = twin_models::Replications {
+        seeds: vec![spec.seed],
+        runs: vec![run],
+    };
+    finish_run(&scenario, spec, &result, started, output, report)
 }
 
 /// Refuses `runs` runs of `scenario` whose work, estimated up front by a pilot, passes

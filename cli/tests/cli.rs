@@ -956,3 +956,151 @@ fn lifelong_runs_a_robot_runners_instance_and_writes_its_result() {
         text(&o)
     );
 }
+
+/// Runs `twinline run` with `args` and checks that it succeeds.
+fn ran(args: &[&str]) {
+    let o = twinline(args);
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+}
+
+#[test]
+fn a_run_saved_at_an_instant_and_resumed_writes_the_files_of_the_uninterrupted_run() {
+    for (scenario, horizon, at) in [
+        ("scenarios/plant-agv.toml", "8h", "3h"),
+        ("scenarios/bottling-line.toml", "24h", "7h"),
+        ("scenarios/network.toml", "3d", "29h"),
+        ("scenarios/textbook/mm1k.toml", "10h", "2h"),
+    ] {
+        let dir = scratch_dir("snapshot", scenario.rsplit('/').next().unwrap());
+        let d = |x: &str| dir.join(x).display().to_string();
+        let common = ["--horizon", horizon, "--reproducible", "--reps", "1"];
+        ran(&[&["run", scenario, "--out", &d("whole")][..], &common].concat());
+        ran(&[
+            &[
+                "run",
+                scenario,
+                "--snapshot-at",
+                at,
+                "--snapshot",
+                &d("at.snap"),
+            ][..],
+            &common[..2],
+        ]
+        .concat());
+        // Resumed alone (the snapshot holds its scenario) and with its scenario named.
+        ran(&[
+            "run",
+            "--resume",
+            &d("at.snap"),
+            "--out",
+            &d("alone"),
+            "--reproducible",
+        ]);
+        ran(&[
+            "run",
+            scenario,
+            "--resume",
+            &d("at.snap"),
+            "--horizon",
+            horizon,
+            "--out",
+            &d("named"),
+            "--reproducible",
+        ]);
+        for resumed in ["alone", "named"] {
+            for f in [
+                "kpis.json",
+                "timeseries.csv",
+                "timeline.csv",
+                "alerts.ndjson",
+            ] {
+                let a = std::fs::read(dir.join("whole").join(f)).unwrap();
+                let b = std::fs::read(dir.join(resumed).join(f)).unwrap();
+                assert!(
+                    a == b,
+                    "{scenario}: {resumed}/{f} differs from the whole run's"
+                );
+            }
+        }
+        assert!(!dir.join("at.snap.partial").exists());
+    }
+}
+
+#[test]
+fn a_snapshot_that_cannot_be_resumed_is_refused_with_its_file_and_reason() {
+    let dir = scratch_dir("snapshot", "refused");
+    let snap = dir.join("bl.snap").display().to_string();
+    ran(&[
+        "run",
+        "scenarios/bottling-line.toml",
+        "--horizon",
+        "4h",
+        "--snapshot-at",
+        "1h",
+        "--snapshot",
+        &snap,
+    ]);
+    // Another scenario.
+    assert_refused(
+        &[
+            "run",
+            "scenarios/bottling-line-serial.toml",
+            "--resume",
+            &snap,
+        ],
+        "differs from",
+    );
+    // Settings that are the snapshot's.
+    assert_refused(
+        &["run", "--resume", &snap, "--seed", "7"],
+        "are the snapshot's",
+    );
+    assert_refused(
+        &["run", "--resume", &snap, "--horizon", "9h"],
+        "its own horizon",
+    );
+    assert_refused(&["run", "--resume", &snap, "--reps", "3"], "one run");
+    // Damaged, cut short, another version, not a snapshot at all.
+    let bytes = std::fs::read(&snap).unwrap();
+    let write = |name: &str, b: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, b).unwrap();
+        p.display().to_string()
+    };
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 1;
+    let flipped = write("flipped.snap", &flipped);
+    assert_refused(&["run", "--resume", &flipped], "checksum");
+    assert_refused(&["run", "--resume", &flipped], "flipped.snap");
+    let cut = write("cut.snap", &bytes[..bytes.len() - 100]);
+    assert_refused(&["run", "--resume", &cut], "truncated");
+    let mut newer = bytes.clone();
+    newer[8] = 9;
+    let newer = write("newer.snap", &newer);
+    assert_refused(&["run", "--resume", &newer], "format version 9");
+    let scenario = write("scenario.snap", b"[run]\nhorizon = \"1h\"\n");
+    assert_refused(&["run", "--resume", &scenario], "not a twinline snapshot");
+    assert_refused(
+        &[
+            "run",
+            "--resume",
+            &dir.join("missing.snap").display().to_string(),
+        ],
+        "cannot read the snapshot",
+    );
+    // A snapshot instant past the horizon.
+    assert_refused(
+        &[
+            "run",
+            "scenarios/bottling-line.toml",
+            "--horizon",
+            "4h",
+            "--snapshot-at",
+            "5h",
+            "--snapshot",
+            &snap,
+        ],
+        "must come before the horizon",
+    );
+}

@@ -11,7 +11,13 @@
 //!   and every line is accounted for (lines in = applied + duplicates + quarantined); the
 //!   parallel NDJSON reader agrees with the serial one;
 //! - [`Target::Set`]: each line is a `--set PATH=VALUES` argument, applied to the bundled
-//!   bottling line as a sweep would (grids of at most [`SET_VARIANTS`] variants).
+//!   bottling line as a sweep would (grids of at most [`SET_VARIANTS`] variants);
+//! - [`Target::Snapshot`]: a snapshot file is read; one that reads is resumed and run to
+//!   its horizon (if small) with the scenario target's checks. A damaged file is refused by
+//!   its checksum, so each input is also read *re-sealed* (its length and checksum made to
+//!   fit), which puts the damage in front of the decoder: that must refuse it or read it,
+//!   never panic or allocate without bound. The corpus is snapshots of
+//!   [`snapshot_corpus`]'s scenarios, taken when the harness starts.
 //!
 //! A [`campaign`] mutates a corpus (byte flips, tokens that broke things before, deleted,
 //! repeated and swapped lines, extreme numbers) from a seed, for as long as the caller's
@@ -37,7 +43,7 @@ use feeds::{Ingestion, Parsed, Rejection, decode, parse_csv, parse_ndjson, parse
 use rand::{Rng, RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use twin_models::{RunSpec, estimate, load_scenario_with_files, simulate};
+use twin_models::{RunOutput, RunSpec, Twin, estimate, load_scenario_with_files, simulate};
 
 /// Work units (see `twin_models::estimate`) up to which a fuzzed scenario is run.
 pub const RUN_WORK: f64 = 1_000_000.0;
@@ -55,15 +61,17 @@ pub enum Target {
     Ndjson,
     Csv,
     Set,
+    Snapshot,
 }
 
 impl Target {
     /// Every target, with its name on the command line and its corpus folder.
-    pub const ALL: [(&'static str, Target); 4] = [
+    pub const ALL: [(&'static str, Target); 5] = [
         ("scenario", Target::Scenario),
         ("ndjson", Target::Ndjson),
         ("csv", Target::Csv),
         ("set", Target::Set),
+        ("snapshot", Target::Snapshot),
     ];
 
     /// The target named `name`.
@@ -113,6 +121,13 @@ impl Target {
                 "from = [\"lab-1\", \"lab-3\"]",
                 "..",
                 ",",
+            ],
+            Target::Snapshot => &[
+                "TWINSNAP",
+                "\u{0}",
+                "\u{1}\u{0}\u{0}\u{0}",
+                "\u{7f}\u{7f}\u{7f}\u{7f}",
+                "\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{1}",
             ],
             Target::Ndjson | Target::Csv => &[
                 "\u{feff}",
@@ -171,6 +186,7 @@ pub fn check(
         Target::Ndjson => ndjson(input),
         Target::Csv => csv(input),
         Target::Set => set(input),
+        Target::Snapshot => snapshot(input),
     }));
     match result {
         Ok(r) => r,
@@ -211,7 +227,13 @@ fn scenario(
     if work.work > RUN_WORK {
         return Ok(Outcome::Accepted);
     }
-    let out = simulate(&s, spec);
+    conserves(&simulate(&s, spec))?;
+    Ok(Outcome::Ran)
+}
+
+/// Checks a run's invariants: every line conserves units (in its base unit), and each
+/// station's state fractions sum to 1.
+fn conserves(out: &RunOutput) -> Result<(), String> {
     for line in &out.kpis.lines {
         // In the line's base unit: a line that packs gives its output in it too.
         let out = line.units_out_equivalent.unwrap_or(line.units_out);
@@ -239,6 +261,66 @@ fn scenario(
             }
         }
     }
+    Ok(())
+}
+
+/// Scenarios whose snapshots, taken halfway through 20 minutes, are the snapshot target's
+/// corpus: a series line, a branching line, a discrete queue and a fleet.
+pub const SNAPSHOT_SCENARIOS: [&str; 4] = [
+    include_str!("../../scenarios/bottling-line-serial.toml"),
+    include_str!("../../scenarios/textbook/dividers.toml"),
+    include_str!("../../scenarios/textbook/mm1k.toml"),
+    include_str!("../../scenarios/textbook/agv-loop.toml"),
+];
+
+/// Snapshots of [`SNAPSHOT_SCENARIOS`], each run for 20 minutes and saved halfway.
+pub fn snapshot_corpus() -> Vec<Vec<u8>> {
+    let none = |name: &str| Err(format!("no file `{name}` here"));
+    SNAPSHOT_SCENARIOS
+        .iter()
+        .map(|text| {
+            let s = load_scenario_with_files("corpus.toml", text, &none)
+                .expect("the bundled scenarios load");
+            let spec = RunSpec {
+                horizon: CORPUS_RUN,
+                warmup: sim::SimDuration::ZERO,
+                ..RunSpec::of(&s)
+            };
+            let mut twin = Twin::new(&s, spec);
+            twin.handle_events_to(sim::SimTime(CORPUS_RUN.0 / 2));
+            twin.save()
+        })
+        .collect()
+}
+
+/// How long the runs of the snapshot corpus are.
+const CORPUS_RUN: sim::SimDuration = sim::SimDuration(20 * 60 * 1_000_000_000);
+
+/// Length of a snapshot's prefix (magic, version, body length) and of its checksum.
+const SNAPSHOT_PREFIX: usize = 20;
+const SNAPSHOT_CHECKSUM: usize = 32;
+
+fn snapshot(input: &[u8]) -> Result<Outcome, String> {
+    // Re-sealed: the damage reaches the decoder, which must answer, not panic.
+    if input.len() >= SNAPSHOT_PREFIX + SNAPSHOT_CHECKSUM {
+        let body = input.len() - SNAPSHOT_PREFIX - SNAPSHOT_CHECKSUM;
+        let mut sealed = input[..input.len() - SNAPSHOT_CHECKSUM].to_vec();
+        sealed[12..SNAPSHOT_PREFIX].copy_from_slice(&(body as u64).to_le_bytes());
+        let sum = blake3::hash(&sealed);
+        sealed.extend_from_slice(sum.as_bytes());
+        let _ = twin_models::plant::save::read(&sealed);
+    }
+    let Ok(snap) = twin_models::plant::save::read(input) else {
+        return Ok(Outcome::Refused);
+    };
+    let spec = snap.run.spec();
+    if estimate(&snap.scenario, spec).work > RUN_WORK {
+        return Ok(Outcome::Accepted);
+    }
+    let mut twin = Twin::resume(&snap.scenario, snap.run)
+        .map_err(|e| format!("a snapshot that reads is refused on resuming: {e}"))?;
+    twin.advance_to(twin.horizon());
+    conserves(&twin.finish())?;
     Ok(Outcome::Ran)
 }
 

@@ -1,5 +1,5 @@
 //! `twinline-fuzz [TARGET...] [--seconds N] [--seed S] [--findings DIR]`: mutates the
-//! corpus of each target (all four by default) for N seconds in all (default 60), split
+//! corpus of each target (all five by default) for N seconds in all (default 60), split
 //! evenly, from seed S (default 1). Run from the repository root; `scripts/fuzz.sh` runs
 //! it under a memory limit. Every finding is written to DIR (default `target/fuzz-findings`)
 //! as the input that caused it and a note of what went wrong; the exit status is 1 when
@@ -22,6 +22,8 @@ fn corpus_dirs(target: Target) -> Vec<&'static str> {
         Target::Ndjson => vec!["scenarios/feeds", "fuzz/corpus/ndjson"],
         Target::Csv => vec!["fuzz/corpus/csv"],
         Target::Set => vec!["fuzz/corpus/set"],
+        // Snapshots are taken when the harness starts (their format follows the code).
+        Target::Snapshot => vec![],
     }
 }
 
@@ -34,9 +36,18 @@ pub fn corpus(target: Target) -> Vec<(PathBuf, Vec<u8>)> {
             Target::Ndjson => ext == "ndjson",
             Target::Csv => ext == "csv",
             Target::Set => ext == "txt",
+            Target::Snapshot => false,
         }
     };
     let mut files = Vec::new();
+    if target == Target::Snapshot {
+        for (k, bytes) in twinline_fuzz::snapshot_corpus().into_iter().enumerate() {
+            files.push((
+                PathBuf::from(format!("(snapshot of corpus scenario {k})")),
+                bytes,
+            ));
+        }
+    }
     for dir in corpus_dirs(target) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
@@ -92,7 +103,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--findings" => args.findings = PathBuf::from(value("--findings")?),
             name => args.targets.push(Target::named(name).ok_or(format!(
-                "unknown target `{name}`: the targets are scenario, ndjson, csv and set"
+                "unknown target `{name}`: the targets are scenario, ndjson, csv, set and snapshot"
             ))?),
         }
     }

@@ -104,8 +104,13 @@ fn a_short_campaign_per_target_finds_nothing() {
             Target::Ndjson => (&["fuzz/corpus/ndjson"], "ndjson"),
             Target::Csv => (&["fuzz/corpus/csv"], "csv"),
             Target::Set => (&["fuzz/corpus/set"], "txt"),
+            Target::Snapshot => (&[], ""),
         };
-        let corpus: Vec<Vec<u8>> = files(dirs, ext).into_iter().map(|(_, b)| b).collect();
+        let corpus: Vec<Vec<u8>> = if target == Target::Snapshot {
+            twinline_fuzz::snapshot_corpus()
+        } else {
+            files(dirs, ext).into_iter().map(|(_, b)| b).collect()
+        };
         let mut n = 0;
         let report = campaign(target, &corpus, 3, &scenario_file, || {
             n += 1;
@@ -113,5 +118,21 @@ fn a_short_campaign_per_target_finds_nothing() {
         });
         assert_eq!(report.cases, 150, "{name}");
         assert!(report.findings.is_empty(), "{name}: {:?}", report.findings);
+    }
+}
+
+#[test]
+fn snapshots_of_the_corpus_scenarios_resume_and_run_and_damaged_ones_are_refused() {
+    let none = |_: &str| Err("none".to_string());
+    for snap in twinline_fuzz::snapshot_corpus() {
+        assert_eq!(check(Target::Snapshot, &snap, &none), Ok(Outcome::Ran));
+        let mut bad = snap.clone();
+        let k = bad.len() / 3;
+        bad[k] ^= 0x10;
+        assert_eq!(check(Target::Snapshot, &bad, &none), Ok(Outcome::Refused));
+        assert_eq!(
+            check(Target::Snapshot, &snap[..snap.len() / 2], &none),
+            Ok(Outcome::Refused)
+        );
     }
 }

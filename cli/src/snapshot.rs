@@ -1,0 +1,95 @@
+//! `run --snapshot-at T --snapshot FILE` and `run --resume FILE`: one run stopped at T,
+//! saved whole, and resumed later as if it had never stopped (docs/snapshots.md).
+//!
+//! A run that writes a snapshot records its time series and timeline in memory up to T
+//! (they are part of the snapshot), so that the resumed run writes them whole.
+
+use crate::{Failure, say, stream};
+use sim::SimTime;
+use std::path::{Path, PathBuf};
+use twin_models::plant::save::read;
+use twin_models::{RunOutput, Scenario, Snapshot, Twin};
+
+/// How the one run starts.
+pub enum Start {
+    /// From time 0, saved at `at` into `file`.
+    Fresh {
+        /// When to take the snapshot.
+        at: SimTime,
+        /// Where to write it.
+        file: PathBuf,
+    },
+    /// From a snapshot read from `file`.
+    Resumed {
+        /// The snapshot's file, for messages.
+        file: PathBuf,
+        /// The run it holds.
+        run: Box<twin_models::SavedRun>,
+    },
+}
+
+/// Reads the snapshot in `file`.
+pub fn read_file(file: &Path) -> Result<Snapshot, Failure> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        Failure::BadInput(format!("{}: cannot read the snapshot: {e}", file.display()))
+    })?;
+    read(&bytes).map_err(|e| Failure::BadInput(format!("{}: cannot resume: {e}", file.display())))
+}
+
+/// Runs `scenario` once with `spec` from `start` to the horizon, writing the run's files
+/// into `out` as it goes, as a plain run does.
+pub fn run(
+    scenario: &Scenario,
+    spec: twin_models::RunSpec,
+    out: Option<&Path>,
+    start: Start,
+) -> Result<RunOutput, Failure> {
+    let twin = match start {
+        Start::Fresh { at, file } => {
+            let mut twin = Twin::new(scenario, spec);
+            twin.handle_events_to(at);
+            write_atomically(&file, &twin.save())?;
+            say(&format!(
+                "wrote {} (the run at {:.0} s)\n",
+                file.display(),
+                at.as_secs_f64()
+            ));
+            twin
+        }
+        Start::Resumed { file, run } => Twin::resume(scenario, *run)
+            .map_err(|e| Failure::BadInput(format!("{}: cannot resume: {e}", file.display())))?,
+    };
+    match out {
+        Some(dir) => {
+            let (output, written) = stream::finish(twin, dir);
+            written.map(|()| output)
+        }
+        None => {
+            let mut twin = twin;
+            twin.advance_to(twin.horizon());
+            Ok(twin.finish())
+        }
+    }
+}
+
+/// Writes `bytes` to `file` through a temporary file beside it, so that `file` is never
+/// left half written (a snapshot replaces the previous one whole or not at all).
+fn write_atomically(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let failed = |e: std::io::Error| {
+        Failure::Io(format!(
+            "{}: cannot write the snapshot: {e}",
+            file.display()
+        ))
+    };
+    let mut tmp = file.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(&tmp).map_err(failed)?;
+        f.write_all(bytes).map_err(failed)?;
+        // On disk before it takes the name: a crash leaves the old snapshot or the new.
+        f.sync_all().map_err(failed)?;
+    }
+    std::fs::rename(&tmp, file).map_err(failed)
+}
