@@ -421,6 +421,7 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
         ring.clone(),
         quiet(&ring, 1, None),
     ));
+    suite.extend(snapshot_measurements(agv.clone()));
     let feed = feeds::synthetic_ndjson(200_000);
     suite.push(Measurement {
         group: "feed",
@@ -463,4 +464,41 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
         ));
     }
     Ok(suite)
+}
+
+/// Writing a snapshot of plant-agv 12 h into its run, and reading it back into a twin ready
+/// to go on (targets: 50 ms each; the work units are the snapshot's bytes, at most 5 MB).
+fn snapshot_measurements(agv: Scenario) -> Vec<Measurement> {
+    let spec = RunSpec {
+        record_series: false,
+        ..RunSpec::of(&agv)
+    };
+    let mut twin = twin_models::Twin::new(agv.clone(), spec);
+    twin.handle_events_to(sim::SimTime(12 * 3600 * sim::NANOS_PER_SEC));
+    let bytes = std::sync::Arc::new(twin.save());
+    let write = Measurement {
+        group: "snapshot",
+        name: "plant_agv_12h_write".into(),
+        label: "snapshot of plant-agv at 12 h: write".into(),
+        target: Target::AtMostSeconds(0.050),
+        samples: 20,
+        repeat: 5,
+        run: Box::new(move || twin.save().len() as u64),
+    };
+    let read = Measurement {
+        group: "snapshot",
+        name: "plant_agv_12h_read".into(),
+        label: "snapshot of plant-agv at 12 h: read and resume".into(),
+        target: Target::AtMostSeconds(0.050),
+        samples: 20,
+        repeat: 5,
+        run: Box::new(move || {
+            let snap =
+                twin_models::plant::save::read(&bytes).expect("a snapshot just written reads");
+            let twin = twin_models::Twin::resume(&agv, snap.run).expect("of its own scenario");
+            std::hint::black_box(twin.now());
+            bytes.len() as u64
+        }),
+    };
+    vec![write, read]
 }
