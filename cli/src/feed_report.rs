@@ -25,7 +25,7 @@ pub fn scenario_and_spec(
 const QUARANTINE_ALERT: f64 = 0.01;
 
 /// Lines set aside, as NDJSON: where each came from, why, and what it was.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct Quarantine(String);
 
 impl Quarantine {

@@ -288,6 +288,15 @@ enum Command {
         /// the twin runs this far behind the feed clock.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         lateness: sim::SimDuration,
+        /// A directory that makes the run survive restarts (docs/feeds.md, "Restarts"):
+        /// every event is written there before the broker hears it was received, with
+        /// snapshots of the twin; started again with the same directory (and client id),
+        /// the twin goes on from where it was, losing no event and applying none twice.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Wall time between snapshots into --state (e.g. 60s).
+        #[arg(long, default_value = "60s", value_parser = duration_arg, requires = "state")]
+        state_every: sim::SimDuration,
         #[command(flatten)]
         feed: FeedOptions,
         #[command(flatten)]
@@ -628,6 +637,8 @@ fn main() -> ExitCode {
             speed,
             start,
             lateness,
+            state,
+            state_every,
             feed,
             overrides,
             output,
@@ -643,6 +654,8 @@ fn main() -> ExitCode {
                 start,
                 lateness,
                 gap_alert: feed.gap_alert,
+                state,
+                state_every: std::time::Duration::from_nanos(state_every.0),
             },
             |s| spec_of(s, &overrides),
             output.out.as_deref(),

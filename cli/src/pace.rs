@@ -8,18 +8,26 @@ pub struct Pace {
     began: Instant,
     /// Simulated seconds per wall second.
     speed: f64,
+    /// Simulated time when it began.
+    from: SimTime,
 }
 
 impl Pace {
     /// Starts the clock now.
+    pub fn new(speed: f64) -> Self {
+        Self::resumed(speed, SimTime::ZERO)
+    }
+
+    /// A clock at `speed` that reads `from` now (a run resumed from a snapshot).
     #[allow(
         clippy::disallowed_methods,
         reason = "pacing follows the wall clock on purpose"
     )]
-    pub fn new(speed: f64) -> Self {
+    pub fn resumed(speed: f64, from: SimTime) -> Self {
         Pace {
             began: Instant::now(),
             speed,
+            from,
         }
     }
 
@@ -35,7 +43,8 @@ impl Pace {
 
     /// Simulated time now.
     pub fn now(&self) -> SimTime {
-        SimTime((self.wall().as_secs_f64() * self.speed * 1e9) as u64)
+        let since = (self.wall().as_secs_f64() * self.speed * 1e9) as u64;
+        SimTime(self.from.0.saturating_add(since))
     }
 
     /// Simulated time now, `behind` earlier (not before 0).

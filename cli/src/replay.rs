@@ -6,7 +6,7 @@
 
 use crate::Failure;
 use crate::feed_report::{FedRun, Quarantine, Version, report};
-use crate::live::{AlertSink, drive, end_files, start_files};
+use crate::live::{AlertSink, Received, drive, end_files, start_files};
 use crate::pace::Pace;
 use feeds::{
     Admission, Conflict, Ingestion, Origin, Parsed, Rejection, decode, estimate_lines, parse_csv,
@@ -68,6 +68,11 @@ pub fn run(
     set_aside(&mut quarantine, &conflicts, &files);
     drop(files);
     let events = ingestion.flush();
+    let mut session = crate::live::Session {
+        ingestion,
+        quarantine,
+        ..crate::live::Session::new(0.0)
+    };
     let plan = plan_feed(scenario.run.start, spec.horizon, events)
         .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?;
     let pace = Pace::new(speed.unwrap_or(f64::INFINITY));
@@ -75,18 +80,20 @@ pub fn run(
     twin.set_gap_alert(gap_alert);
     let output = if speed.is_some() {
         let mut files = start_files(out, &twin)?;
-        let mut received = drive(
+        let mut received = Received::default();
+        drive(
             &mut twin,
             &pace,
             SimDuration::ZERO,
-            &mut ingestion,
+            &mut session,
             None,
             0,
-            &mut quarantine,
             &mut AlertSink::stdout(),
             &scenario.name,
             &std::sync::atomic::AtomicBool::new(false),
             files.as_mut(),
+            None,
+            &mut received,
         );
         let mut output = twin.finish();
         end_files(files, &mut output, &mut received)?;
@@ -105,8 +112,8 @@ pub fn run(
             scenario: &scenario,
             spec,
             output,
-            counters: ingestion.counters().clone(),
-            quarantine,
+            counters: session.ingestion.counters().clone(),
+            quarantine: session.quarantine,
             wall_s,
             extra: None,
             source_alerts: Vec::new(),

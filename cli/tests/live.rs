@@ -823,3 +823,150 @@ fn credentials_over_tls_to_a_broker_with_a_self_signed_authority() {
     assert_eq!(kpis(&out)["live"]["sources"][0]["connects"], 1);
     assert!(!format!("{stdout}{stderr}{}", every_output(&out)).contains("4kd"));
 }
+
+/// One receipt of a single cap, `i` seconds after 06:00 (hours and all).
+fn receipt_hours(i: usize) -> String {
+    let (h, m, s) = (6 + i / 3600, i / 60 % 60, i % 60);
+    format!(
+        r#"{{"event_id":"r-{i:05}","ts":"2026-11-23T{h:02}:{m:02}:{s:02}Z","site":"plant-agv","material":"test-caps","location":"warehouse","kind":"receipt","qty":1,"unit":"pcs"}}"#
+    )
+}
+
+/// Collects what `said` holds now into `log`.
+fn drain(said: &mpsc::Receiver<String>, log: &mut Vec<String>) {
+    while let Ok(l) = said.try_recv() {
+        log.push(l);
+    }
+}
+
+#[test]
+fn a_twin_killed_stopped_and_restarted_with_its_state_applies_every_event_exactly_once() {
+    const EVENTS: usize = 10_000;
+    let dir = temp_dir("restarts");
+    let (out, state) = (dir.join("out"), dir.join("state"));
+    let port = free_port();
+    let mut broker = Some(Broker::start(&dir, port));
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let client_id = format!("twin-restarts-{}", std::process::id());
+    let state_arg = state.display().to_string();
+    let source = [
+        "--mqtt",
+        &url,
+        "--topic",
+        "twinline/+/inventory/#",
+        "--client-id",
+        &client_id,
+        "--state",
+        &state_arg,
+        "--state-every",
+        "300ms",
+    ];
+    // 3 h at 1,200× is nine wall seconds; the receipts are dated over the first 2 h 47 min.
+    let pace = ["--speed", "1200", "--lateness", "5min", "--horizon", "3h"];
+    let mut log = Vec::new();
+    let (mut twin, mut said) = spawn_live(&source, &pace, &out);
+    wait_for(&said, &mut log, "subscribed");
+    let mut options = MqttOptions::new(
+        format!("sender-r-{}", std::process::id()),
+        "127.0.0.1",
+        port,
+    );
+    options
+        .set_clean_session(false)
+        .set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = Client::new(options, 64);
+    let done = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(AtomicUsize::new(0));
+    {
+        let (done, acked) = (done.clone(), acked.clone());
+        std::thread::spawn(move || {
+            for n in connection.iter() {
+                match n {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(_) => {}
+                    Err(_) if done.load(Ordering::SeqCst) => return,
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        });
+    }
+    let sent = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let sent = sent.clone();
+        std::thread::spawn(move || {
+            for i in 0..EVENTS {
+                let topic = format!("twinline/plant-agv/inventory/{}", i % 3);
+                client
+                    .publish(topic, QoS::AtLeastOnce, false, receipt_hours(i))
+                    .unwrap();
+                sent.fetch_add(1, Ordering::SeqCst);
+                if i % 100 == 0 {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+            client
+        })
+    };
+    let reached = |n: usize| {
+        while sent.load(Ordering::SeqCst) < n {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    // Killed outright mid-stream (SIGKILL: nothing saved on the way out), and started
+    // again with the same state and client id.
+    reached(EVENTS / 4);
+    twin.kill().unwrap();
+    twin.wait().unwrap();
+    drain(&said, &mut log);
+    (twin, said) = spawn_live(&source, &pace, &out);
+    wait_for(&said, &mut log, "connected");
+    // The broker goes down and comes back while the twin runs.
+    reached(EVENTS / 2);
+    broker.take().unwrap().stop();
+    std::thread::sleep(Duration::from_millis(500));
+    let _broker = Broker::start(&dir, port);
+    // Stopped cleanly (SIGTERM) and started again.
+    reached(EVENTS * 3 / 4);
+    let status = Command::new("kill")
+        .args(["-TERM", &twin.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(twin.wait().unwrap().success());
+    drain(&said, &mut log);
+    (twin, said) = spawn_live(&source, &pace, &out);
+    let client = sender.join().unwrap();
+    let status = twin.wait().unwrap();
+    done.store(true, Ordering::SeqCst);
+    let _ = client.try_disconnect();
+    drain(&said, &mut log);
+    assert!(status.success(), "{log:?}");
+    assert_eq!(sent.load(Ordering::SeqCst), EVENTS);
+    assert!(acked.load(Ordering::SeqCst) >= EVENTS, "{log:?}");
+    let k = kpis(&out);
+    let position = k["runs"][0]["kpis"]["feed"]["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["material"] == "test-caps")
+        .unwrap_or_else(|| panic!("no test-caps position: {k}"))
+        .clone();
+    // Every receipt applied once, across three runs of the twin.
+    assert_eq!(
+        position["on_hand"], EVENTS as f64,
+        "{log:?} {} {}",
+        k["ingestion"], k["live"]
+    );
+    assert_eq!(k["ingestion"]["accepted"], EVENTS, "{}", k["ingestion"]);
+    assert_eq!(k["ingestion"]["quarantined"], 0);
+    // Both restarts are on the record: the first after a crash, the second after a
+    // clean stop.
+    let restarts = k["live"]["restarts"].as_array().unwrap();
+    assert_eq!(restarts.len(), 2, "{restarts:?}");
+    assert_eq!(restarts[0]["clean"], false, "{restarts:?}");
+    assert_eq!(restarts[1]["clean"], true, "{restarts:?}");
+    let alerts = std::fs::read_to_string(out.join("alerts.ndjson")).unwrap();
+    assert_eq!(alerts.matches("twin_restarted").count(), 2, "{alerts}");
+}

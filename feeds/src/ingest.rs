@@ -20,7 +20,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// What became of an offered event.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Admission {
     /// Held until the window passes it.
     Held,
@@ -34,14 +34,14 @@ pub enum Admission {
 
 /// Where an offered event was read: a source (a file or stream, numbered by the caller)
 /// and a line of it (from 1; 0 where lines are not counted).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub source: u32,
     pub line: usize,
 }
 
 /// An event whose id was seen before with other content.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conflict {
     /// The event refused.
     pub event: FeedEvent,
@@ -59,7 +59,7 @@ pub struct Conflict {
 }
 
 /// Counters of an ingestion, for the run's KPIs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IngestionCounters {
     /// Valid events offered (first sight of their id).
     pub accepted: u64,
@@ -75,8 +75,35 @@ pub struct IngestionCounters {
     pub quarantined: u64,
 }
 
+/// A table by a 128-bit hash of an event id.
+#[allow(
+    clippy::disallowed_types,
+    reason = "looked up only; saved in key order (`by_key`): its order cannot leak"
+)]
+type IdTable<V> = std::collections::HashMap<(u64, u64), V, FixedState>;
+
+/// An [`IdTable`] as a saved ingestion keeps it: its entries in key order, so that equal
+/// tables give equal bytes whatever their history.
+mod by_key {
+    use super::IdTable;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, V: Serialize>(t: &IdTable<V>, s: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<_> = t.iter().collect();
+        entries.sort_unstable_by_key(|(k, _)| **k);
+        s.collect_seq(entries)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+        d: D,
+    ) -> Result<IdTable<V>, D::Error> {
+        let entries: Vec<((u64, u64), V)> = Vec::deserialize(d)?;
+        Ok(entries.into_iter().collect())
+    }
+}
+
 /// The ingestion state of one feed (or several merged).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Ingestion {
     /// Nanoseconds an event may arrive after later ones and still apply in order.
     lateness: i64,
@@ -84,21 +111,15 @@ pub struct Ingestion {
     /// with. Keeping hashes, not the ids, keeps the table small and its upkeep free of
     /// shared-pointer traffic; two different ids share a hash with odds of about 1 in
     /// 10^26 in a billion events (feeds are not adversarial).
-    #[allow(
-        clippy::disallowed_types,
-        reason = "looked up only, never iterated: order cannot leak"
-    )]
-    seen: std::collections::HashMap<(u64, u64), Seen, FixedState>,
+    #[serde(with = "by_key")]
+    seen: IdTable<Seen>,
     /// Where each id was first read, in order of first sighting (apart from the table,
     /// written in order and read only for conflicts).
     origins: Vec<Origin>,
     /// The contents seen for each id in conflict (rare): a repeat of any of them is a
     /// duplicate, whatever came between.
-    #[allow(
-        clippy::disallowed_types,
-        reason = "looked up only, never iterated: order cannot leak"
-    )]
-    conflicts: std::collections::HashMap<(u64, u64), Rivals, FixedState>,
+    #[serde(with = "by_key")]
+    conflicts: IdTable<Rivals>,
     /// Keys of the held events, earliest (time, id) on top, each naming its slot.
     held: BinaryHeap<Reverse<Held>>,
     /// The held events by slot (`None`: free). Events stay put while their small keys
@@ -373,7 +394,7 @@ impl Ingestion {
 /// number among the first sightings, in [`Ingestion::origins`]), and the slot it was held
 /// in ([`NOT_HELD`] if none). Sixteen bytes: the table of a feed of millions of ids stays
 /// in cache as much as it can (with the origin inside, ingestion took 35 % longer).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Seen {
     print: u64,
     /// Its place in [`Ingestion::origins`].
@@ -383,7 +404,7 @@ struct Seen {
 
 /// The versions of an id in conflict: whether the first applied before the second came,
 /// and the fingerprints of all.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Rivals {
     first_applied: bool,
     prints: Vec<u64>,
@@ -394,7 +415,7 @@ const NOT_HELD: u32 = u32::MAX;
 
 /// The key of a held event: its time and id (the order events apply in), and its slot.
 /// Ids are unique among held events, so the slot never decides the order.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 struct Held {
     ts: Timestamp,
     id: Arc<str>,

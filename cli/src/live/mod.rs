@@ -10,6 +10,7 @@
 //! within the window and still apply in (`ts`, `event_id`) order, exactly as a replay of
 //! the same events would; later ones apply on arrival as corrections.
 
+pub mod durable;
 pub mod mqtt;
 pub mod stdin;
 
@@ -55,6 +56,39 @@ pub enum Arrival {
     Ended,
     /// The source can never deliver (a broker refused the credentials): the run ends.
     Fatal { source: Arc<str>, reason: String },
+    /// An arrival read back from the state directory's log after a restart: taken as it
+    /// was taken before, and not logged again.
+    Logged(durable::Record),
+    /// Acknowledges to the source what it sent before (an MQTT message's events): to be
+    /// called once they are safe (with `--state`, on disk); `false` when it could not be
+    /// sent yet (the source's queue is full), to be tried again.
+    Ack(Box<dyn FnMut() -> bool + Send>),
+}
+
+/// What a live run knows of its feed: the ingestion, the quarantine, the sources seen (by
+/// the number the ingestion knows them by), the alerts already sent, and the restarts so
+/// far. With `--state` it is saved with the twin.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Session {
+    pub ingestion: Ingestion,
+    pub quarantine: Quarantine,
+    pub sources: Vec<Arc<str>>,
+    /// Alerts already sent (feed, plant).
+    pub shown: (usize, usize),
+    pub restarts: Vec<durable::Restart>,
+}
+
+impl Session {
+    /// A session of a feed read with `lateness` seconds of window.
+    pub fn new(lateness: f64) -> Self {
+        Session {
+            ingestion: Ingestion::new(lateness),
+            quarantine: Quarantine::default(),
+            sources: Vec::new(),
+            shown: (0, 0),
+            restarts: Vec::new(),
+        }
+    }
 }
 
 /// Where alerts go as they are raised: standard output (NDJSON), and an MQTT topic.
@@ -101,6 +135,10 @@ pub struct LiveSettings {
     pub lateness: SimDuration,
     /// A site silent this long raises a `feed_gap` alert.
     pub gap_alert: SimDuration,
+    /// The state directory that makes the run survive restarts, if any.
+    pub state: Option<PathBuf>,
+    /// Wall time between snapshots into the state directory.
+    pub state_every: Duration,
 }
 
 /// What came in, and when (wall seconds from the start).
@@ -115,6 +153,9 @@ pub struct Received {
     pub alerts: Vec<serde_json::Value>,
     /// The run's files could not be written as it went (it ran on without them).
     pub write_failed: Option<Failure>,
+    /// The state directory could not be written: the run stopped there (it would no
+    /// longer survive a restart).
+    pub state_failed: Option<Failure>,
 }
 
 /// The pacing loop: moves the twin along `pace`, a `lateness` behind it, offering events
@@ -126,29 +167,58 @@ pub fn drive(
     twin: &mut Twin<&Scenario>,
     pace: &Pace,
     lateness: SimDuration,
-    ingestion: &mut Ingestion,
+    session: &mut Session,
     arrivals: Option<&Receiver<Arrival>>,
     sources: usize,
-    quarantine: &mut Quarantine,
     alerts: &mut AlertSink,
     site: &str,
     stop: &AtomicBool,
     mut files: Option<&mut RunFiles>,
-) -> Received {
+    mut state: Option<&mut durable::StateDir>,
+    received: &mut Received,
+) {
     let start = twin
         .real_time(SimTime::ZERO)
         .expect("a paced twin has a start");
     let mut ended = 0usize;
     let mut flushed = false;
-    let mut shown = (0usize, 0usize);
-    let mut received = Received::default();
-    // The sources seen (MQTT topics may be many), by the number the ingestion knows
-    // them by, and that number by name.
-    let mut names: Vec<Arc<str>> = Vec::new();
-    let mut numbers: std::collections::BTreeMap<Arc<str>, u32> = Default::default();
-    let mut take =
-        |a: Arrival, ended: &mut usize, ingestion: &mut Ingestion, received: &mut Received| match a
-        {
+    // The sources seen (MQTT topics may be many) by number, and that number by name.
+    let mut numbers: std::collections::BTreeMap<Arc<str>, u32> = session
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(k, name)| (name.clone(), k as u32))
+        .collect();
+    let mut take = |a: Arrival,
+                    ended: &mut usize,
+                    session: &mut Session,
+                    received: &mut Received,
+                    state: Option<&mut durable::StateDir>| {
+        let a = match a {
+            Arrival::Logged(r) => r.arrival(),
+            a => {
+                // With a state directory, every arrival is logged before it counts.
+                if let Some(st) = state {
+                    match log(st, a) {
+                        Ok(Some(a)) => a,
+                        Ok(None) => return,
+                        Err(e) => {
+                            received.state_failed.get_or_insert(e);
+                            return;
+                        }
+                    }
+                } else {
+                    a
+                }
+            }
+        };
+        let Session {
+            ingestion,
+            quarantine,
+            sources: names,
+            ..
+        } = session;
+        match a {
             Arrival::Event {
                 source,
                 line,
@@ -195,12 +265,18 @@ pub fn drive(
             Arrival::Fatal { source, reason } => {
                 received.fatal.get_or_insert((source, reason));
             }
-        };
+            Arrival::Ack(mut ack) => {
+                // Without a state directory the sources acknowledge on their own.
+                let _ = ack();
+            }
+            Arrival::Logged(_) => unreachable!("read back above"),
+        }
+    };
     loop {
         if let Some(rx) = arrivals {
             for _ in 0..ROUND {
                 match rx.try_recv() {
-                    Ok(a) => take(a, &mut ended, ingestion, &mut received),
+                    Ok(a) => take(a, &mut ended, session, received, state.as_deref_mut()),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         ended = sources;
@@ -208,6 +284,15 @@ pub fn drive(
                     }
                 }
             }
+        }
+        // What was logged reaches the disk before the sources hear it was received.
+        if let Some(st) = state.as_deref_mut()
+            && let Err(e) = st.commit()
+        {
+            received.state_failed.get_or_insert(e);
+        }
+        if received.state_failed.is_some() {
+            return;
         }
         // Once every source has ended nothing more can come: no need to wait for it.
         let behind = if ended >= sources {
@@ -223,9 +308,11 @@ pub fn drive(
             Vec::new()
         } else if ended >= sources && !flushed {
             flushed = true;
-            ingestion.flush()
+            session.ingestion.flush()
         } else {
-            ingestion.release_until(Timestamp(start.0 + target.0 as i64))
+            session
+                .ingestion
+                .release_until(Timestamp(start.0 + target.0 as i64))
         };
         twin.offer(ready).expect("a paced twin has a start");
         if !waiting {
@@ -237,7 +324,14 @@ pub fn drive(
                 files = None;
             }
         }
-        alerts.catch_up(twin, site, &mut shown);
+        alerts.catch_up(twin, site, &mut session.shown);
+        if let Some(st) = state.as_deref_mut()
+            && st.due()
+            && let Err(e) = st.checkpoint(twin.save(), session, received, false)
+        {
+            received.state_failed.get_or_insert(e);
+            return;
+        }
         if let Some((source, reason)) = &received.fatal {
             // Loud, before the run ends with its error.
             let alert = json!({
@@ -248,20 +342,55 @@ pub fn drive(
             });
             alerts.emit(site, &alert);
             received.alerts.push(alert);
-            return received;
+            return;
         }
         if twin.done() || stop.load(Ordering::SeqCst) {
-            return received;
+            return;
         }
         match arrivals.filter(|_| ended < sources) {
             Some(rx) => match rx.recv_timeout(TICK) {
-                Ok(a) => take(a, &mut ended, ingestion, &mut received),
+                Ok(a) => take(a, &mut ended, session, received, state.as_deref_mut()),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => ended = sources,
             },
             None => std::thread::sleep(TICK),
         }
     }
+}
+
+/// Logs arrival `a` in the state directory; gives it back to be taken, or `None` when it
+/// was an acknowledgement (held until what came before it is on disk).
+fn log(st: &mut durable::StateDir, a: Arrival) -> Result<Option<Arrival>, Failure> {
+    let record = match &a {
+        Arrival::Event {
+            source,
+            line,
+            event,
+        } => durable::Record::Event {
+            source: source.clone(),
+            line: *line,
+            event: event.clone(),
+        },
+        Arrival::Refused {
+            source,
+            line,
+            reason,
+            raw,
+        } => durable::Record::Refused {
+            source: source.clone(),
+            line: *line,
+            reason: reason.clone(),
+            raw: raw.clone(),
+        },
+        Arrival::Ack(_) => {
+            let Arrival::Ack(ack) = a else { unreachable!() };
+            st.after_commit(ack);
+            return Ok(None);
+        }
+        Arrival::Ended | Arrival::Fatal { .. } | Arrival::Logged(_) => return Ok(Some(a)),
+    };
+    st.append(&record)?;
+    Ok(Some(a))
 }
 
 /// Starts writing the run's series and timeline into `out` as it goes, if given.
@@ -322,6 +451,8 @@ pub fn run(
                 settings.client_id.clone()
             },
             ca: settings.ca.clone(),
+            // With a state directory a message is acknowledged once its events are on disk.
+            manual_acks: settings.state.is_some(),
         };
         let client = mqtt::spawn(config, tx.clone(), link.clone(), pace.began())?;
         publisher.get_or_insert(mqtt::AlertPublisher::new(client));
@@ -333,8 +464,6 @@ pub fn run(
     // Only the sources hold senders: when they all stop, the channel says so.
     drop(tx);
     let sources = settings.mqtt.len() + usize::from(settings.stdin);
-    let mut ingestion = Ingestion::new(settings.lateness.as_secs_f64());
-    let mut quarantine = Quarantine::default();
     let mut alerts = AlertSink { mqtt: publisher };
     // Ctrl-C (or SIGTERM) ends the run where it is, with its results written.
     let stop = Arc::new(AtomicBool::new(false));
@@ -343,29 +472,117 @@ pub fn run(
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .map_err(|e| Failure::Io(format!("cannot take Ctrl-C to end the run cleanly: {e}")))?;
     }
-    let mut spec = spec;
-    let mut twin = Twin::live(&scenario, spec, start);
+    let (mut state, found) = match &settings.state {
+        Some(dir) => {
+            let (state, found) = durable::StateDir::open(dir, settings.state_every)?;
+            (Some(state), found)
+        }
+        None => (None, None),
+    };
+    let mut session = Session::new(settings.lateness.as_secs_f64());
+    let mut received = Received::default();
+    let mut backlog = Vec::new();
+    let (mut twin, pace) = match found {
+        None => (
+            Twin::live(&scenario, spec, start),
+            Pace::new(settings.speed),
+        ),
+        Some(found) => {
+            let dir = settings
+                .state
+                .as_deref()
+                .expect("found in a state directory");
+            let (twin, clean) = match found.saved {
+                Some(saved) => {
+                    let refused =
+                        |e| Failure::BadInput(format!("{}: cannot resume: {e}", dir.display()));
+                    let snap = twin_models::plant::save::read(&saved.twin).map_err(refused)?;
+                    let twin = Twin::resume(&scenario, snap.run).map_err(refused)?;
+                    session = saved.session;
+                    received = saved.received;
+                    (twin, saved.clean)
+                }
+                // Killed before its first snapshot: from the start, with its log.
+                None => (Twin::live(&scenario, spec, start), false),
+            };
+            let restart = durable::Restart {
+                from_s: twin.now().as_secs_f64(),
+                replayed: found.replay.len() as u64,
+                clean,
+            };
+            let alert = json!({
+                "at_s": restart.from_s,
+                "kind": "twin_restarted",
+                "source": dir.display().to_string(),
+                "hint": format!(
+                    "the twin resumed from its state at {:.0} s simulated with {} logged arrivals after it ({}); events the sources send again are duplicates",
+                    restart.from_s,
+                    restart.replayed,
+                    if restart.clean { "it had stopped cleanly" } else { "it had not stopped cleanly" }
+                ),
+            });
+            alerts.emit(&scenario.name, &alert);
+            received.alerts.push(alert);
+            session.restarts.push(restart);
+            backlog = found.replay;
+            // The clock goes on from the snapshot, a lateness ahead (the twin is that far
+            // behind the feed clock).
+            let pace = Pace::resumed(settings.speed, twin.now() + settings.lateness);
+            (twin, pace)
+        }
+    };
+    let mut spec = twin.spec();
     twin.set_gap_alert(settings.gap_alert);
     eprintln!(
-        "live: {} from {start}, {}× real time, {:.0} s behind the feed clock",
+        "live: {} from {}, {}× real time, {:.0} s behind the feed clock",
         scenario.name,
+        twin.real_time(SimTime::ZERO).unwrap_or(start),
         settings.speed,
         settings.lateness.as_secs_f64()
     );
-    let mut files = start_files(out, &twin)?;
-    let mut received = drive(
+    // With a state directory the series and timeline stay in the twin (they are part of
+    // its snapshots) and are written at the end.
+    let mut files = if state.is_some() {
+        None
+    } else {
+        start_files(out, &twin)?
+    };
+    // Arrivals logged after the last snapshot come first, as they came before.
+    let rx = if backlog.is_empty() {
+        rx
+    } else {
+        let (merged, merged_rx) = bounded(CHANNEL_CAPACITY);
+        std::thread::spawn(move || {
+            let logged = backlog.into_iter().map(Arrival::Logged);
+            for a in logged.chain(rx) {
+                if merged.send(a).is_err() {
+                    return;
+                }
+            }
+        });
+        merged_rx
+    };
+    drive(
         &mut twin,
         &pace,
         settings.lateness,
-        &mut ingestion,
+        &mut session,
         Some(&rx),
         sources,
-        &mut quarantine,
         &mut alerts,
         &scenario.name,
         &stop,
         files.as_mut(),
+        state.as_mut(),
+        &mut received,
     );
+    if let Some(e) = received.state_failed.take() {
+        return Err(e);
+    }
+    if let Some(st) = state.as_mut() {
+        // The state as the run stops: a restart goes on from here.
+        st.checkpoint(twin.save(), &session, &received, true)?;
+    }
     if !twin.done() {
         spec.horizon = twin.stop_here();
         if spec.warmup > spec.horizon {
@@ -377,7 +594,7 @@ pub fn run(
         );
     }
     // What is still held is dated past the horizon: counted, as a replay counts it.
-    twin.offer(ingestion.flush())
+    twin.offer(session.ingestion.flush())
         .expect("a live twin has a start");
     let mut output = twin.finish();
     end_files(files, &mut output, &mut received)?;
@@ -404,14 +621,15 @@ pub fn run(
         "alerts_published": alerts.mqtt.as_ref().map_or(0, |p| p.published),
         "alerts_not_published": alerts.mqtt.as_ref().map_or(0, |p| p.failed),
         "sources": sources_doc,
+        "restarts": session.restarts,
     });
     report(
         FedRun {
             scenario: &scenario,
             spec,
             output,
-            counters: ingestion.counters().clone(),
-            quarantine,
+            counters: session.ingestion.counters().clone(),
+            quarantine: session.quarantine,
             wall_s: wall,
             extra: Some(("live", live)),
             source_alerts: received.alerts,

@@ -150,6 +150,9 @@ pub struct Subscription {
     pub client_id: String,
     /// CA certificates (PEM) for TLS.
     pub ca: Option<PathBuf>,
+    /// Whether the engine acknowledges each message (once its events are safe), rather
+    /// than the client on receipt.
+    pub manual_acks: bool,
 }
 
 /// One broker connection's record: connections, messages, outages.
@@ -255,6 +258,7 @@ fn options(s: &Subscription) -> Result<MqttOptions, Failure> {
     let mut o = MqttOptions::new(&s.client_id, b.host.clone(), b.port);
     o.set_keep_alive(Duration::from_secs(10))
         .set_clean_session(false)
+        .set_manual_acks(s.manual_acks)
         .set_max_packet_size(1 << 20, 1 << 20);
     match (
         &b.credentials,
@@ -319,6 +323,7 @@ pub fn spawn(
     let subscriber = client.clone();
     let topics = s.topics.clone();
     let url = s.broker.shown.clone();
+    let manual_acks = s.manual_acks;
     std::thread::spawn(move || {
         let mut reader = FeedReader::new();
         let mut backoff = BACKOFF_MIN;
@@ -382,6 +387,13 @@ pub fn spawn(
                     for a in arrivals {
                         // The engine has stopped: the run is over.
                         if tx.send(a).is_err() {
+                            return;
+                        }
+                    }
+                    if manual_acks {
+                        let acker = subscriber.clone();
+                        let ack = move || acker.try_ack(&p).is_ok();
+                        if tx.send(Arrival::Ack(Box::new(ack))).is_err() {
                             return;
                         }
                     }

@@ -76,11 +76,11 @@ pub struct SavedRun {
 #[non_exhaustive]
 pub enum SnapshotError {
     /// The bytes do not begin as a snapshot does.
-    #[error("not a twinline snapshot (it does not begin with `TWINSNAP`)")]
+    #[error("not a twinline snapshot (it does not begin as one)")]
     NotASnapshot,
     /// Another format version.
     #[error(
-        "snapshot format version {found}, but this twinline reads version {FORMAT_VERSION} only: resume it with the twinline that wrote it"
+        "format version {found}, which this twinline does not read (it writes version {FORMAT_VERSION} snapshots): resume it with the twinline that wrote it"
     )]
     Version {
         /// The file's version.
@@ -204,11 +204,18 @@ pub(super) fn write(plant: &Plant, scenario: &Scenario) -> Vec<u8> {
     let mut body = postcard::to_stdvec(&header).expect("a header encodes");
     body.extend_from_slice(&scenario_bytes);
     body.extend(postcard::to_stdvec(&state).expect("a plant's state encodes"));
+    seal(MAGIC, FORMAT_VERSION, &body)
+}
+
+/// `body` sealed as a snapshot is: `magic`, `version`, the body's length, the body, and
+/// the blake3 of all of it (for other files of the same build, such as a live twin's
+/// state, which wraps a snapshot).
+pub fn seal(magic: &[u8; 8], version: u32, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(PREFIX + body.len() + CHECKSUM);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&body);
+    out.extend_from_slice(body);
     let sum = blake3::hash(&out);
     out.extend_from_slice(sum.as_bytes());
     out
@@ -216,7 +223,16 @@ pub(super) fn write(plant: &Plant, scenario: &Scenario) -> Vec<u8> {
 
 /// The body of a snapshot, its magic, version, length and checksum checked.
 fn body(bytes: &[u8]) -> Result<&[u8], SnapshotError> {
-    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+    unseal(MAGIC, FORMAT_VERSION, bytes)
+}
+
+/// The body of bytes [`seal`]ed with `magic` and `version`, every part checked.
+pub fn unseal<'a>(
+    magic: &[u8; 8],
+    version_read: u32,
+    bytes: &'a [u8],
+) -> Result<&'a [u8], SnapshotError> {
+    if bytes.len() < magic.len() || &bytes[..magic.len()] != magic {
         return Err(SnapshotError::NotASnapshot);
     }
     let truncated = |expected: u64| SnapshotError::Truncated {
@@ -229,7 +245,7 @@ fn body(bytes: &[u8]) -> Result<&[u8], SnapshotError> {
         .try_into()
         .map(u32::from_le_bytes)
         .expect("four bytes");
-    if version != FORMAT_VERSION {
+    if version != version_read {
         return Err(SnapshotError::Version { found: version });
     }
     let len = bytes

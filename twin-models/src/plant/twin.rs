@@ -121,6 +121,11 @@ impl<S: Borrow<Scenario>> Twin<S> {
         self.plant.sim.now()
     }
 
+    /// The run's settings.
+    pub fn spec(&self) -> RunSpec {
+        self.plant.spec
+    }
+
     /// The end of the run.
     pub fn horizon(&self) -> SimTime {
         SimTime(self.plant.spec.horizon.0)
