@@ -48,7 +48,7 @@ pub fn run(
         Start::Fresh { at, file } => {
             let mut twin = Twin::new(scenario, spec);
             twin.handle_events_to(at);
-            write_atomically(&file, &twin.save())?;
+            crate::live::durable::write_durably(&file, &twin.save())?;
             say(&format!(
                 "wrote {} (the run at {:.0} s)\n",
                 file.display(),
@@ -70,26 +70,4 @@ pub fn run(
             Ok(twin.finish())
         }
     }
-}
-
-/// Writes `bytes` to `file` through a temporary file beside it, so that `file` is never
-/// left half written (a snapshot replaces the previous one whole or not at all).
-fn write_atomically(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let failed = |e: std::io::Error| {
-        Failure::Io(format!(
-            "{}: cannot write the snapshot: {e}",
-            file.display()
-        ))
-    };
-    let mut tmp = file.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    {
-        use std::io::Write as _;
-        let mut f = std::fs::File::create(&tmp).map_err(failed)?;
-        f.write_all(bytes).map_err(failed)?;
-        // On disk before it takes the name: a crash leaves the old snapshot or the new.
-        f.sync_all().map_err(failed)?;
-    }
-    std::fs::rename(&tmp, file).map_err(failed)
 }

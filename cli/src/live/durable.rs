@@ -371,8 +371,8 @@ fn read_log(path: &Path) -> Result<(u64, Vec<Record>, u64), Failure> {
 }
 
 /// Writes `bytes` to `path` through a temporary file flushed to disk, so that `path` holds
-/// the old contents or the new, never half.
-fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+/// the old contents or the new, never half (a crash leaves one or the other).
+pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
