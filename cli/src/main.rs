@@ -121,6 +121,31 @@ enum Command {
         #[arg(long, requires = "out")]
         report: bool,
     },
+    /// What-ifs from now: replications run forward from a snapshot (of `run --snapshot`,
+    /// or a live twin's `--state` directory), each a fresh random future from the same
+    /// state; writes what `run` writes (docs/snapshots.md, "Forks").
+    Fork {
+        /// The snapshot file (or a live twin's state directory).
+        snapshot: PathBuf,
+        /// How far ahead to look, e.g. 8h (at most to the end of the run the snapshot was
+        /// taken from).
+        #[arg(long, value_parser = duration_arg)]
+        horizon: sim::SimDuration,
+        /// Replications (futures), reported as mean and 95% confidence interval.
+        #[arg(long, default_value = "30")]
+        reps: usize,
+        /// Base seed of the futures (default: one derived from the snapshot).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Threads (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        #[command(flatten)]
+        output: Output,
+        /// Also write report.html (plots of the first future) in the --out directory.
+        #[arg(long, requires = "out")]
+        report: bool,
+    },
     /// Run every combination of scenario field values (a grid), each for the same
     /// replications and seeds; writes results.json, results.csv and replications.csv.
     Sweep {
@@ -539,6 +564,15 @@ fn main() -> ExitCode {
                 report,
             ),
         },
+        Command::Fork {
+            snapshot,
+            horizon,
+            reps,
+            seed,
+            threads,
+            output,
+            report,
+        } => fork(&snapshot, horizon, reps, seed, threads, &output, report),
         Command::Sweep {
             scenario,
             file,
@@ -744,11 +778,7 @@ fn run(
     let reps = reps.unwrap_or(scenario.run.replications as usize);
     check_reps(reps)?;
     check_work(path, &scenario, spec, reps, !overrides.no_work_limit)?;
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(Failure::BadInput("--threads must be at least 1".into()));
-    }
+    let threads = threads_or_cores(threads)?;
     let started = Instant::now();
     let written = std::sync::Mutex::new(None);
     let result = match out {
@@ -893,6 +923,52 @@ fn run_saved(
         runs: vec![run],
     };
     finish_run(&scenario, spec, &result, started, output, report)
+}
+
+/// `fork`: replications forward from a snapshot.
+#[allow(clippy::disallowed_methods, reason = "the CLI reports wall time")]
+fn fork(
+    file: &Path,
+    ahead: sim::SimDuration,
+    reps: usize,
+    seed: Option<u64>,
+    threads: Option<usize>,
+    output: &Output,
+    report: bool,
+) -> Result<(), Failure> {
+    check_reps(reps)?;
+    let bytes = snapshot::read_bytes(file)?;
+    let snap = snapshot::decode(file, &bytes)?;
+    let (header, scenario) = (snap.header, snap.scenario);
+    let base = seed.unwrap_or_else(|| twin_models::fork_seed(header.seed, header.time));
+    let threads = threads_or_cores(threads)?;
+    let started = Instant::now();
+    let result = twin_models::fork_replications(&bytes, &scenario, base, ahead, reps, threads)
+        .map_err(|e| Failure::BadInput(format!("{}: {e}", file.display())))?;
+    let spec = RunSpec {
+        seed: base,
+        horizon: sim::SimDuration(header.time.0 + ahead.0),
+        warmup: sim::SimDuration(header.time.0),
+        ..RunSpec::of(&scenario)
+    };
+    if let (Some(dir), Some(first)) = (output.out.as_deref(), result.runs.first()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
+        if let Some(series) = &first.series {
+            write(&dir.join("timeseries.csv"), &series.to_csv())?;
+        }
+    }
+    finish_run(&scenario, spec, &result, started, output, report)
+}
+
+/// `--threads`, or every core.
+fn threads_or_cores(threads: Option<usize>) -> Result<usize, Failure> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(Failure::BadInput("--threads must be at least 1".into()));
+    }
+    Ok(threads)
 }
 
 /// Refuses `runs` runs of `scenario` whose work, estimated up front by a pilot, passes

@@ -30,10 +30,26 @@ pub enum Start {
 
 /// Reads the snapshot in `file`.
 pub fn read_file(file: &Path) -> Result<Snapshot, Failure> {
-    let bytes = std::fs::read(file).map_err(|e| {
-        Failure::BadInput(format!("{}: cannot read the snapshot: {e}", file.display()))
+    decode(file, &read_bytes(file)?)
+}
+
+/// The bytes of the snapshot in `file`: a snapshot file, or the twin's snapshot in a live
+/// twin's state directory (or its `live.snap`).
+pub fn read_bytes(file: &Path) -> Result<Vec<u8>, Failure> {
+    let path = if file.is_dir() {
+        file.join(crate::live::durable::STATE)
+    } else {
+        file.to_path_buf()
+    };
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Failure::BadInput(format!("{}: cannot read the snapshot: {e}", path.display()))
     })?;
-    read(&bytes).map_err(|e| Failure::BadInput(format!("{}: cannot resume: {e}", file.display())))
+    crate::live::durable::twin_of(&path, bytes)
+}
+
+/// Decodes snapshot `bytes` read from `file`.
+pub fn decode(file: &Path, bytes: &[u8]) -> Result<Snapshot, Failure> {
+    read(bytes).map_err(|e| Failure::BadInput(format!("{}: cannot resume: {e}", file.display())))
 }
 
 /// Runs `scenario` once with `spec` from `start` to the horizon, writing the run's files

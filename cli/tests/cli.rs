@@ -1104,3 +1104,54 @@ fn a_snapshot_that_cannot_be_resumed_is_refused_with_its_file_and_reason() {
         "must come before the horizon",
     );
 }
+
+#[test]
+fn fork_runs_replications_forward_from_a_snapshot_and_writes_what_run_writes() {
+    let dir = scratch_dir("snapshot", "fork");
+    let d = |x: &str| dir.join(x).display().to_string();
+    ran(&[
+        "run",
+        "scenarios/bottling-line.toml",
+        "--horizon",
+        "24h",
+        "--snapshot-at",
+        "6h",
+        "--snapshot",
+        &d("bl.snap"),
+    ]);
+    let fork = |out: &str, threads: &str| {
+        ran(&[
+            "fork",
+            &d("bl.snap"),
+            "--horizon",
+            "8h",
+            "--reps",
+            "5",
+            "--seed",
+            "9",
+            "--threads",
+            threads,
+            "--out",
+            &d(out),
+            "--reproducible",
+        ]);
+        std::fs::read_to_string(dir.join(out).join("kpis.json")).unwrap()
+    };
+    let one = fork("one", "1");
+    assert_eq!(one, fork("two", "2"), "the thread count changed the forks");
+    let k: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(k["replications"], 5);
+    assert_eq!(k["warmup_s"], 6.0 * 3600.0, "measured from the snapshot");
+    assert_eq!(k["horizon_s"], 14.0 * 3600.0, "eight hours ahead of it");
+    for f in ["timeseries.csv", "timeline.csv", "alerts.ndjson"] {
+        assert!(dir.join("one").join(f).exists(), "{f}");
+    }
+    assert_refused(
+        &["fork", &d("bl.snap"), "--horizon", "19h"],
+        "at most 64800 s ahead",
+    );
+    assert_refused(
+        &["fork", &d("missing.snap"), "--horizon", "1h"],
+        "cannot read the snapshot",
+    );
+}

@@ -122,6 +122,13 @@ impl<E> EventCalendar<E> {
             && self.heap.iter().all(|e| (e.key as u64) < self.next_seq)
     }
 
+    /// Keeps only the pending events `keep` says yes to (their order and ties unchanged).
+    pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
+        self.heap.retain(|e| keep(&e.event));
+        // A sorted array is a heap.
+        self.heap.sort_unstable_by_key(|e| e.key);
+    }
+
     /// Number of pending events (stale ones included).
     pub fn len(&self) -> usize {
         self.heap.len()

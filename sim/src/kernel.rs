@@ -187,6 +187,11 @@ impl<E> Simulation<E> {
         &self.calendar
     }
 
+    /// The calendar of pending events, to withdraw some (a fork changing its plans).
+    pub fn calendar_mut(&mut self) -> &mut EventCalendar<E> {
+        &mut self.calendar
+    }
+
     /// Puts the clock, the count of events handled and the calendar back as a saved run
     /// had them; the world is the model's to restore.
     pub fn restore(&mut self, now: SimTime, events_processed: u64, calendar: EventCalendar<E>) {

@@ -79,6 +79,11 @@ impl Tables {
     }
 }
 
+/// The tie-breaking numbers of `seed`.
+fn tie_break(seed: u64) -> TieBreak {
+    TieBreak(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+}
+
 /// The traffic of a fleet on a layout.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Traffic {
@@ -131,7 +136,7 @@ impl Traffic {
             *o = i as u32;
         }
         let n = starts.len();
-        let mut rng = TieBreak(seed ^ 0x5DEE_CE66_D1CE_4E5B);
+        let mut rng = tie_break(seed);
         let priority = (0..n)
             .map(|_| (rng.next() >> 11) as f64 / (1u64 << 53) as f64)
             .collect();
@@ -164,6 +169,12 @@ impl Traffic {
             t.table[i] = t.tables.table(&t.layout, s);
         }
         Ok(t)
+    }
+
+    /// Breaks ties from now on with the numbers of `seed` (a fork's fresh future from the
+    /// same state); the vehicles' priorities are state and stay.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = tie_break(seed);
     }
 
     /// Sets how vehicles keep out of each other's way (planned, the default).

@@ -31,7 +31,8 @@ use twin_models::plant::save::{seal, unseal};
 const MAGIC: &[u8; 8] = b"TWINLIVE";
 const VERSION: u32 = 1;
 const LOG: &str = "events.log";
-const STATE: &str = "live.snap";
+/// The state file in a state directory.
+pub const STATE: &str = "live.snap";
 /// A record's length and checksum.
 const RECORD_HEAD: usize = 4 + 8;
 
@@ -333,6 +334,24 @@ impl StateDir {
         self.last = Instant::now();
         Ok(())
     }
+}
+
+/// The twin's snapshot in `bytes`, read from `path`: the bytes themselves when they are a
+/// snapshot, the one inside when they are a live twin's state.
+pub fn twin_of(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, Failure> {
+    if !bytes.starts_with(MAGIC) {
+        return Ok(bytes);
+    }
+    let body = unseal(MAGIC, VERSION, &bytes)
+        .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))?;
+    postcard::from_bytes::<Saved>(body)
+        .map(|s| s.twin)
+        .map_err(|e| {
+            Failure::BadInput(format!(
+                "{}: cannot read: it does not decode ({e})",
+                path.display()
+            ))
+        })
 }
 
 /// Reads the log at `path`: the number of its first record, its whole records, and the

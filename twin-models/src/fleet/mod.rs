@@ -272,6 +272,21 @@ pub struct FleetRuntime {
     demand: std::collections::BTreeMap<u32, (f64, SimTime)>,
 }
 
+/// The stream of vehicle `v`'s breakdowns and repairs.
+fn wear_stream(streams: &sim::RngStreams, v: usize) -> sim::StreamRng {
+    streams.stream(&[sim::RngStreams::label("vehicle-wear"), v as u64])
+}
+
+/// The stream of listed task `k`'s intervals.
+fn interval_stream(streams: &sim::RngStreams, k: usize) -> sim::StreamRng {
+    streams.stream(&[sim::RngStreams::label("task-intervals"), k as u64])
+}
+
+/// The stream of draws among a group's spots.
+fn places_stream(streams: &sim::RngStreams) -> sim::StreamRng {
+    streams.stream(&[sim::RngStreams::label("fleet-places")])
+}
+
 impl FleetRuntime {
     /// The fleet of `plan` parked at its parking spots, serving `lines`, for a run to
     /// `horizon`; `seed` breaks the planner's ties.
@@ -293,9 +308,7 @@ impl FleetRuntime {
             .collect();
         let positions: Vec<Point2<f64>> = starts.iter().map(|&s| plan.layout.position(s)).collect();
         let streams = sim::RngStreams::new(seed);
-        let mut wear: Vec<sim::StreamRng> = (0..n)
-            .map(|v| streams.stream(&[sim::RngStreams::label("vehicle-wear"), v as u64]))
-            .collect();
+        let mut wear: Vec<sim::StreamRng> = (0..n).map(|v| wear_stream(&streams, v)).collect();
         let vehicles: Vec<Vehicle> = plan
             .vehicles
             .iter()
@@ -363,7 +376,7 @@ impl FleetRuntime {
                 ..Stats::default()
             },
             steps: 0,
-            draws: sim::RngStreams::new(seed).stream(&[sim::RngStreams::label("fleet-places")]),
+            draws: places_stream(&streams),
             line_names: lines.iter().map(|l| l.name.clone()).collect(),
             material_names: lines
                 .iter()
@@ -372,7 +385,7 @@ impl FleetRuntime {
             due_watch: std::collections::BinaryHeap::new(),
             horizon,
             intervals: (0..plan.tasks.len())
-                .map(|k| streams.stream(&[sim::RngStreams::label("task-intervals"), k as u64]))
+                .map(|k| interval_stream(&streams, k))
                 .collect(),
             wear,
             kinds,
@@ -383,6 +396,20 @@ impl FleetRuntime {
             demand: std::collections::BTreeMap::new(),
             plan: plan.clone(),
         }
+    }
+
+    /// Replaces every random stream of the fleet by the one of the same purpose under
+    /// `seed` (a fork's fresh future from the same state).
+    pub fn reseed(&mut self, seed: u64) {
+        let streams = sim::RngStreams::new(seed);
+        for (v, w) in self.wear.iter_mut().enumerate() {
+            *w = wear_stream(&streams, v);
+        }
+        for (k, i) in self.intervals.iter_mut().enumerate() {
+            *i = interval_stream(&streams, k);
+        }
+        self.draws = places_stream(&streams);
+        self.traffic.reseed(seed);
     }
 
     /// The type of a task from `origin`, as an index into `kinds`.

@@ -250,6 +250,11 @@ fn scaled(d: SimDuration, factor: f64) -> u64 {
     }
 }
 
+/// The stream of line `streams`'s arrivals.
+fn arrivals_stream(rng: &RngStreams, streams: usize) -> StreamRng {
+    rng.stream(&[streams as u64, RngStreams::label("arrivals")])
+}
+
 /// A line simulated unit by unit.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DiscreteLine {
@@ -352,7 +357,7 @@ impl DiscreteLine {
                 Some(Arrivals {
                     interarrival: interarrival.clone(),
                     when_full: *when_full,
-                    rng: rng.stream(&[streams as u64, RngStreams::label("arrivals")]),
+                    rng: arrivals_stream(rng, streams),
                     holding: None,
                     blocked: false,
                 }),
@@ -563,6 +568,14 @@ impl DiscreteLine {
     /// Mutable access to station `i`'s shared core (time must be booked first).
     pub fn core_mut(&mut self, i: usize) -> &mut StationCore {
         &mut self.stations[i].core
+    }
+
+    /// Replaces its arrivals' random stream by the one under `rng` (`streams`: as given to
+    /// [`DiscreteLine::new`]); the stations' streams are their cores'.
+    pub fn reseed_arrivals(&mut self, rng: &RngStreams, streams: usize) {
+        if let Some(a) = &mut self.arrivals {
+            a.rng = arrivals_stream(rng, streams);
+        }
     }
 
     /// Station `i`'s shared core.

@@ -85,6 +85,18 @@ impl LineRuntime {
         }
     }
 
+    /// Replaces every random stream of the line by the one of the same purpose under `rng`
+    /// (a fork's fresh future from the same state); `streams` as given to
+    /// [`LineRuntime::new`].
+    pub fn reseed(&mut self, rng: &RngStreams, streams: usize) {
+        if let LineEngine::Discrete(d) = &mut self.engine {
+            d.reseed_arrivals(rng, streams);
+        }
+        for i in 0..self.stations() {
+            self.core_mut(i).reseed(rng, streams, i);
+        }
+    }
+
     /// Number of stations.
     pub fn stations(&self) -> usize {
         match &self.engine {

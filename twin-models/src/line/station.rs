@@ -264,6 +264,16 @@ pub struct StationCore {
     pub timeline: Option<Vec<(u64, u64, StationState)>>,
 }
 
+/// The stream of station `index` of line `line` for `purpose` (its `j`-th, for failures).
+fn stream_of(rng: &RngStreams, line: usize, index: usize, purpose: &str, j: usize) -> StreamRng {
+    rng.stream(&[
+        line as u64,
+        index as u64,
+        RngStreams::label(purpose),
+        j as u64,
+    ])
+}
+
 impl StationCore {
     /// The core of `station` number `index` of line `line`, with streams from `rng`.
     pub fn new(
@@ -273,14 +283,7 @@ impl StationCore {
         rng: &RngStreams,
         first_product: usize,
     ) -> Self {
-        let key = |purpose: &str, j: usize| {
-            rng.stream(&[
-                line as u64,
-                index as u64,
-                RngStreams::label(purpose),
-                j as u64,
-            ])
-        };
+        let key = |purpose: &str, j: usize| stream_of(rng, line, index, purpose, j);
         let failures = station
             .failures
             .iter()
@@ -321,6 +324,17 @@ impl StationCore {
             steps: None,
             timeline: None,
         }
+    }
+
+    /// Replaces every random stream by the one of the same purpose under `rng` (a fork's
+    /// fresh future from the same state); `line` and `index` as given to [`StationCore::new`].
+    pub fn reseed(&mut self, rng: &RngStreams, line: usize, index: usize) {
+        for (j, f) in self.failures.iter_mut().enumerate() {
+            f.tbf_rng = stream_of(rng, line, index, "tbf", j);
+            f.ttr_rng = stream_of(rng, line, index, "ttr", j);
+        }
+        self.process_rng = stream_of(rng, line, index, "process", 0);
+        self.reject_rng = stream_of(rng, line, index, "reject", 0);
     }
 
     /// Setup time from the current product to `to`, nanoseconds.

@@ -152,6 +152,16 @@ pub struct NetworkRuntime {
     demand_rng: Vec<StreamRng>,
 }
 
+/// The stream of lane `l`'s transit times.
+fn lane_stream(streams: &RngStreams, l: usize) -> StreamRng {
+    streams.stream(&[RngStreams::label("lane-transit"), l as u64])
+}
+
+/// The stream of site `s`'s demand.
+fn demand_stream(streams: &RngStreams, s: usize) -> StreamRng {
+    streams.stream(&[RngStreams::label("dc-demand"), s as u64])
+}
+
 impl NetworkRuntime {
     /// The network at its initial stock, for a run to `horizon`; `seed` is the run's.
     pub fn new(net: &Network, seed: u64, horizon: SimTime) -> Self {
@@ -167,12 +177,24 @@ impl NetworkRuntime {
             trucks: vec![Vec::new(); net.lanes.len()],
             measured_from: vec![0; net.lanes.len()],
             lane_rng: (0..net.lanes.len())
-                .map(|l| streams.stream(&[RngStreams::label("lane-transit"), l as u64]))
+                .map(|l| lane_stream(&streams, l))
                 .collect(),
             demand_rng: (0..net.sites.len())
-                .map(|s| streams.stream(&[RngStreams::label("dc-demand"), s as u64]))
+                .map(|s| demand_stream(&streams, s))
                 .collect(),
             net: net.clone(),
+        }
+    }
+
+    /// Replaces every random stream by the one of the same purpose under `seed` (a fork's
+    /// fresh future from the same state).
+    pub fn reseed(&mut self, seed: u64) {
+        let streams = RngStreams::new(seed);
+        for (l, r) in self.lane_rng.iter_mut().enumerate() {
+            *r = lane_stream(&streams, l);
+        }
+        for (s, r) in self.demand_rng.iter_mut().enumerate() {
+            *r = demand_stream(&streams, s);
         }
     }
 

@@ -502,6 +502,11 @@ impl PlantModel {
 
     fn warmup_end(&mut self, world: &mut World, now: SimTime) {
         self.global_events += 1;
+        self.reset_statistics(world, now);
+    }
+
+    /// Every subsystem's statistics start afresh at `now`.
+    fn reset_statistics(&mut self, world: &mut World, now: SimTime) {
         let mut p = parts(&mut self.parts, world);
         if let Some(fleet) = p.fleet.as_mut() {
             fleet.reset_statistics();
@@ -732,6 +737,40 @@ impl Plant {
         if end >= self.sim.now() {
             self.sim.run_until(end, &mut self.model);
         }
+    }
+
+    /// Turns this plant, just restored, into a fork: every random stream replaced by the
+    /// one of the same purpose under `seed`, statistics starting afresh now, and the run
+    /// ending at `end` (at most the horizon it had: its subsystems planned up to that).
+    fn fork(&mut self, seed: u64, end: SimTime) {
+        let now = self.sim.now();
+        debug_assert!(end.0 <= self.spec.horizon.0 && end >= now);
+        let rng = RngStreams::new(seed);
+        let world = &mut self.sim.world;
+        for (&e, &si) in self.model.lines.iter().zip(&self.scenario_lines) {
+            world
+                .get_mut::<LineRuntime>(e)
+                .expect("every line entity has a runtime")
+                .reseed(&rng, si);
+        }
+        if let Some(mut fleet) = world.get_resource_mut::<FleetRuntime>() {
+            fleet.reseed(seed);
+        }
+        if let Some(mut stocks) = world.get_resource_mut::<Stocks>() {
+            stocks.reseed(seed);
+        }
+        if let Some(mut network) = world.get_resource_mut::<NetworkRuntime>() {
+            network.reseed(seed);
+        }
+        // The warm-up is now: a pending end of the original one would reset again.
+        self.sim
+            .calendar_mut()
+            .retain(|e| *e != PlantEvent::WarmupEnd);
+        self.model.reset_statistics(&mut self.sim.world, now);
+        self.spec.seed = seed;
+        self.spec.warmup = SimDuration(now.0);
+        self.spec.horizon = SimDuration(end.0);
+        self.model.horizon = end;
     }
 
     /// KPIs measured from the end of the warm-up to `end` (now, or the horizon), the

@@ -100,6 +100,22 @@ pub enum SnapshotError {
     /// The checksum matches but the contents do not decode (a bug, or a forged file).
     #[error("corrupt: {0}")]
     Decode(String),
+    /// A fork asked to look further ahead than the run the snapshot was taken from.
+    #[error(
+        "a fork of {:.0} s from {:.0} s passes the end of the run the snapshot was taken from ({:.0} s), up to which its plans were made: fork at most {:.0} s ahead, or take the snapshot from a run with a longer --horizon",
+        ahead.as_secs_f64(),
+        at.as_secs_f64(),
+        horizon.as_secs_f64(),
+        horizon.as_secs_f64() - at.as_secs_f64()
+    )]
+    BeyondRun {
+        /// How far ahead the fork was to look.
+        ahead: SimDuration,
+        /// When the snapshot was taken.
+        at: SimTime,
+        /// The end of its run.
+        horizon: SimDuration,
+    },
     /// Taken of another scenario than the one it is resumed with.
     #[error(
         "it was taken of scenario `{snapshot}`, which differs from `{given}` (scenario hashes {} and {}); resume it alone, or with the scenario it was taken of",

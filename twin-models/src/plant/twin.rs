@@ -100,6 +100,27 @@ impl<S: Borrow<Scenario>> Twin<S> {
         Ok(Twin { scenario, plant })
     }
 
+    /// A fork of the run a snapshot holds: the same state, a fresh random future drawn
+    /// with `seed` (every stream replaced by the one of the same purpose under it), the
+    /// statistics starting afresh at the snapshot's time, and the run ending `ahead` of
+    /// it. Refused past the end of the run the snapshot was taken from.
+    pub fn fork(
+        scenario: S,
+        run: SavedRun,
+        seed: u64,
+        ahead: SimDuration,
+    ) -> Result<Self, SnapshotError> {
+        let mut twin = Self::resume(scenario, run)?;
+        let at = twin.now();
+        let horizon = twin.plant.spec.horizon;
+        let end = at.0.checked_add(ahead.0).filter(|&e| e <= horizon.0);
+        let Some(end) = end else {
+            return Err(SnapshotError::BeyondRun { ahead, at, horizon });
+        };
+        twin.plant.fork(seed, SimTime(end));
+        Ok(twin)
+    }
+
     /// The whole state of the run now, as a snapshot (see [`super::save`]); the run goes
     /// on unchanged.
     pub fn save(&self) -> Vec<u8> {
@@ -465,4 +486,43 @@ pub fn simulate_replay(scenario: &Scenario, spec: RunSpec, feed: FeedPlan) -> Ru
     let mut twin = Twin::with_feed(scenario, spec, feed);
     twin.advance_to(SimTime(spec.horizon.0));
     twin.finish()
+}
+
+/// What-ifs from a snapshot: `reps` forks of the run in `snapshot` (its bytes) of
+/// `scenario`, each `ahead` of it with a fresh random future, replication `r` drawing with
+/// [`sim::replication_seed`]`(base, r)` (so variants share their random numbers), on up to
+/// `threads` threads; only the first keeps its series and timeline. The result does not
+/// depend on `threads`.
+pub fn fork_replications(
+    snapshot: &[u8],
+    scenario: &Scenario,
+    base: u64,
+    ahead: SimDuration,
+    reps: usize,
+    threads: usize,
+) -> Result<crate::Replications, SnapshotError> {
+    let fork = |seed: u64| {
+        let snap = super::save::read(snapshot)?;
+        Twin::fork(scenario, snap.run, seed, ahead)
+    };
+    // Refused before any thread starts, if at all.
+    fork(base)?;
+    let runs = sim::run_replications(reps, threads, base, |rep, seed| {
+        let mut twin = fork(seed).expect("a fork that was made once is made again");
+        if rep > 0 {
+            twin.plant.model.sampler = None;
+        }
+        twin.advance_to(twin.horizon());
+        twin.finish()
+    });
+    Ok(crate::Replications {
+        seeds: (0..reps).map(|r| sim::replication_seed(base, r)).collect(),
+        runs,
+    })
+}
+
+/// The base seed of forks of a snapshot of the run of `seed` taken at `at`, when none is
+/// given: each snapshot has futures of its own.
+pub fn fork_seed(seed: u64, at: SimTime) -> u64 {
+    sim::splitmix64(seed ^ sim::splitmix64(at.0))
 }

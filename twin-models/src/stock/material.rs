@@ -58,6 +58,11 @@ pub struct StockRuntime {
 }
 
 impl StockRuntime {
+    /// Replaces its random stream (a fork's fresh future from the same state).
+    pub fn reseed(&mut self, rng: StreamRng) {
+        self.rng = rng;
+    }
+
     /// `spec` at its initial level; `rng` draws the lead times.
     pub fn new(spec: &Stock, rng: StreamRng) -> Self {
         StockRuntime {

@@ -77,6 +77,11 @@ pub struct Stocks {
 /// that line).
 pub type Served = Vec<(usize, usize)>;
 
+/// The stream of material `k`'s supplier lead times in a run of `seed`.
+fn lead_time_stream(seed: u64, k: usize) -> sim::StreamRng {
+    RngStreams::new(seed).stream(&[RngStreams::label("supplier-lead-time"), k as u64])
+}
+
 impl Stocks {
     /// The materials of `specs` at their initial levels; `seed` is the run's (each draws
     /// its lead times from a stream of its own).
@@ -85,14 +90,18 @@ impl Stocks {
             stock: specs
                 .iter()
                 .enumerate()
-                .map(|(k, st)| {
-                    let rng = RngStreams::new(seed)
-                        .stream(&[RngStreams::label("supplier-lead-time"), k as u64]);
-                    StockRuntime::new(st, rng)
-                })
+                .map(|(k, st)| StockRuntime::new(st, lead_time_stream(seed, k)))
                 .collect(),
             warned: vec![false; specs.len()],
             reorder_proposed: vec![false; specs.len()],
+        }
+    }
+
+    /// Replaces every material's random stream by the one under `seed` (a fork's fresh
+    /// future from the same state).
+    pub fn reseed(&mut self, seed: u64) {
+        for (k, st) in self.stock.iter_mut().enumerate() {
+            st.reseed(lead_time_stream(seed, k));
         }
     }
 

@@ -213,3 +213,98 @@ fn damaged_truncated_foreign_and_newer_snapshots_are_refused_never_read() {
         "{text}"
     );
 }
+
+/// A snapshot of `s` (its own settings) at `at`.
+fn snapshot_at(s: &Scenario, at: SimTime) -> Vec<u8> {
+    let mut t = Twin::new(s, RunSpec::of(s));
+    t.handle_events_to(at);
+    t.save()
+}
+
+#[test]
+fn forks_are_reproducible_independent_of_threads_and_each_a_future_of_its_own() {
+    let s = load("plant-agv.toml");
+    let bytes = snapshot_at(&s, SimTime(8 * 3600 * sim::NANOS_PER_SEC));
+    let ahead = sim::SimDuration::from_secs(2 * 3600);
+    let doc = |threads| {
+        let r = twin_models::fork_replications(&bytes, &s, 11, ahead, 4, threads).unwrap();
+        r.runs
+            .iter()
+            .map(|o| serde_json::to_string(&o.kpis).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let one = doc(1);
+    assert_eq!(one, doc(2), "the thread count changed a fork");
+    let mut distinct = one.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "futures that should differ are the same");
+    // Each covers the two hours after the snapshot.
+    let r = twin_models::fork_replications(&bytes, &s, 11, ahead, 1, 1).unwrap();
+    assert_eq!(r.runs[0].kpis.measured_s, 7200.0);
+}
+
+#[test]
+fn a_fork_goes_on_from_the_state_it_was_taken_in() {
+    // M/M/1 with ρ = 0.8: the mean number in the system is 4, but over the half minute
+    // after an instant with a long queue it is about that queue.
+    let s = load("textbook/mm1.toml");
+    let mut t = Twin::new(&s, RunSpec::of(&s));
+    let mut at = SimTime(3 * 3_600 * sim::NANOS_PER_SEC);
+    let queue = loop {
+        t.handle_events_to(at);
+        // Units in the system now (queue and server).
+        let q = t.kpis().expect("past the warm-up").lines[0].wip_end;
+        if q >= 25.0 {
+            break q;
+        }
+        at = SimTime(at.0 + 60 * sim::NANOS_PER_SEC);
+        assert!(
+            at.0 < 40 * 3_600 * sim::NANOS_PER_SEC,
+            "no long queue found"
+        );
+    };
+    let bytes = t.save();
+    let r = twin_models::fork_replications(&bytes, &s, 5, sim::SimDuration::from_secs(30), 20, 2)
+        .unwrap();
+    let wip: Vec<f64> = r.runs.iter().map(|o| o.kpis.lines[0].wip_mean).collect();
+    let mean = wip.iter().sum::<f64>() / wip.len() as f64;
+    assert!(
+        (mean - queue).abs() < 8.0,
+        "queue {queue} at the snapshot, mean {mean} over the half minute after"
+    );
+}
+
+#[test]
+fn forks_of_mm1_agree_with_its_closed_form() {
+    // From a state already in steady state, each fork measures steady state at once:
+    // L = ρ / (1 − ρ) = 4 for ρ = 0.8.
+    let s = load("textbook/mm1.toml");
+    let bytes = snapshot_at(&s, SimTime(12 * 3_600 * sim::NANOS_PER_SEC));
+    let r = twin_models::fork_replications(
+        &bytes,
+        &s,
+        3,
+        sim::SimDuration::from_secs(24 * 3_600),
+        20,
+        2,
+    )
+    .unwrap();
+    let runs: Vec<_> = r.runs.into_iter().map(|o| o.kpis).collect();
+    crate::assert_agrees("L", crate::summary(&runs, |l| l.wip_mean), 4.0, 0.05);
+}
+
+#[test]
+fn a_fork_past_the_end_of_its_run_is_refused() {
+    let s = load("textbook/mm1.toml");
+    // The run ends at 48 h: from 40 h, at most 8 h ahead.
+    let bytes = snapshot_at(&s, SimTime(40 * 3_600 * sim::NANOS_PER_SEC));
+    let ahead = |h: u64| sim::SimDuration::from_secs(h * 3_600);
+    assert!(twin_models::fork_replications(&bytes, &s, 1, ahead(8), 1, 1).is_ok());
+    match twin_models::fork_replications(&bytes, &s, 1, ahead(9), 1, 1) {
+        Err(e @ SnapshotError::BeyondRun { .. }) => {
+            assert!(e.to_string().contains("at most 28800 s ahead"), "{e}")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
