@@ -322,6 +322,16 @@ enum Command {
         /// Wall time between snapshots into --state (e.g. 60s).
         #[arg(long, default_value = "60s", value_parser = duration_arg, requires = "state")]
         state_every: sim::SimDuration,
+        /// Project the next --project hours this often (simulated time, e.g. 1h): forks
+        /// of the twin as it is, written to projections.ndjson and sent as alerts.
+        #[arg(long, value_parser = duration_arg)]
+        project_every: Option<sim::SimDuration>,
+        /// How far each projection looks ahead.
+        #[arg(long, default_value = "8h", value_parser = duration_arg, requires = "project_every")]
+        project: sim::SimDuration,
+        /// Futures per projection.
+        #[arg(long, default_value = "30", requires = "project_every")]
+        project_reps: usize,
         #[command(flatten)]
         feed: FeedOptions,
         #[command(flatten)]
@@ -673,6 +683,9 @@ fn main() -> ExitCode {
             lateness,
             state,
             state_every,
+            project_every,
+            project,
+            project_reps,
             feed,
             overrides,
             output,
@@ -690,6 +703,11 @@ fn main() -> ExitCode {
                 gap_alert: feed.gap_alert,
                 state,
                 state_every: std::time::Duration::from_nanos(state_every.0),
+                projections: project_every.map(|every| live::projection::ProjectionSettings {
+                    every,
+                    ahead: project,
+                    reps: project_reps,
+                }),
             },
             |s| spec_of(s, &overrides),
             output.out.as_deref(),

@@ -93,6 +93,7 @@ pub fn run(
             &std::sync::atomic::AtomicBool::new(false),
             files.as_mut(),
             None,
+            None,
             &mut received,
         );
         let mut output = twin.finish();

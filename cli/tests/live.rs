@@ -970,3 +970,135 @@ fn a_twin_killed_stopped_and_restarted_with_its_state_applies_every_event_exactl
     let alerts = std::fs::read_to_string(out.join("alerts.ndjson")).unwrap();
     assert_eq!(alerts.matches("twin_restarted").count(), 2, "{alerts}");
 }
+
+#[test]
+fn a_live_run_projects_the_next_hours_as_it_goes() {
+    let feed = std::fs::read(root().join("scenarios/feeds/plant-agv.ndjson")).unwrap();
+    let out = temp_dir("projections");
+    // 6 h at 3,600× is six wall seconds; a projection of the next 2 h every simulated
+    // hour, 6 futures each.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .args(["live", "scenarios/plant-agv.toml", "--stdin"])
+        .args(["--start", "2026-11-23T06:00:00Z", "--speed", "3600"])
+        .args(["--lateness", "1h", "--horizon", "6h"])
+        .args([
+            "--project-every",
+            "1h",
+            "--project",
+            "2h",
+            "--project-reps",
+            "6",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&feed).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{said}");
+    let projections: Vec<serde_json::Value> =
+        std::fs::read_to_string(out.join("projections.ndjson"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    // One an hour at most, and the last looks only as far as the run goes.
+    assert!(
+        (3..=6).contains(&projections.len()),
+        "{} projections",
+        projections.len()
+    );
+    for p in &projections {
+        assert_eq!(p["kind"], "projection");
+        assert_eq!(p["futures"], 6);
+        let (at, ahead) = (p["at_s"].as_f64().unwrap(), p["ahead_s"].as_f64().unwrap());
+        assert!(ahead > 0.0 && at + ahead <= 6.0 * 3600.0 + 1e-6, "{p}");
+        for l in p["lines"].as_array().unwrap() {
+            // A line of about 20,000 units an hour makes that, give or take, per hour ahead.
+            let per_h = l["units_out"].as_f64().unwrap() / (ahead / 3600.0);
+            assert!((5_000.0..40_000.0).contains(&per_h), "{p}");
+            assert!(l["ci95"].as_f64().unwrap() >= 0.0, "{p}");
+        }
+        assert!(
+            p["hint"]
+                .as_str()
+                .unwrap()
+                .contains("units from now to 2026-11-23T"),
+            "{p}"
+        );
+    }
+    // Announced as alerts too, and counted.
+    let alerts = std::fs::read_to_string(out.join("alerts.ndjson")).unwrap();
+    assert_eq!(alerts.matches("\"projection\"").count(), projections.len());
+    assert_eq!(kpis(&out)["live"]["projections"], projections.len());
+}
+
+#[test]
+fn a_projection_says_what_runs_out_in_how_many_futures_and_when() {
+    // The bundled plant with caps in the warehouse for a little under three hours: every
+    // future of three hours from the first half hour to the second hour sees them run out.
+    let dir = temp_dir("projected-risks");
+    let bundled = std::fs::read_to_string(root().join("scenarios/plant-agv.toml")).unwrap();
+    let low = bundled.replace(
+        "material = \"caps\"\nat = \"warehouse\"\ninitial = 1_200_000",
+        "material = \"caps\"\nat = \"warehouse\"\ninitial = 60_000",
+    );
+    assert_ne!(low, bundled);
+    let scenario = dir.join("low-caps.toml");
+    std::fs::write(&scenario, low).unwrap();
+    let out = dir.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .arg("live")
+        .arg(&scenario)
+        .args([
+            "--stdin",
+            "--start",
+            "2026-11-23T06:00:00Z",
+            "--speed",
+            "3600",
+        ])
+        .args(["--lateness", "1h", "--horizon", "5h"])
+        .args([
+            "--project-every",
+            "30min",
+            "--project",
+            "3h",
+            "--project-reps",
+            "4",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(out.join("projections.ndjson")).unwrap();
+    let risky: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|p| (1800.0..=7200.0).contains(&p["at_s"].as_f64().unwrap()))
+        .collect();
+    assert!(!risky.is_empty(), "{text}");
+    for p in &risky {
+        let (at, ahead) = (p["at_s"].as_f64().unwrap(), p["ahead_s"].as_f64().unwrap());
+        let caps = p["risks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["material"] == "caps" && r["kind"] == "stock_out")
+            .unwrap_or_else(|| panic!("no caps risk: {p}"));
+        let share = caps["share"].as_f64().unwrap();
+        assert_eq!(share, 1.0, "{p}");
+        let when = caps["mean_at_s"].as_f64().unwrap();
+        assert!(at <= when && when <= at + ahead, "{p}");
+        assert!(p["hint"].as_str().unwrap().contains("caps runs out"), "{p}");
+        let said = format!("in {:.0} % of futures", 100.0 * share);
+        assert!(p["hint"].as_str().unwrap().contains(&said), "{p}");
+    }
+}

@@ -12,6 +12,7 @@
 
 pub mod durable;
 pub mod mqtt;
+pub mod projection;
 pub mod stdin;
 
 use crate::Failure;
@@ -139,6 +140,8 @@ pub struct LiveSettings {
     pub state: Option<PathBuf>,
     /// Wall time between snapshots into the state directory.
     pub state_every: Duration,
+    /// Projections of the next hours, if asked for.
+    pub projections: Option<projection::ProjectionSettings>,
 }
 
 /// What came in, and when (wall seconds from the start).
@@ -175,6 +178,7 @@ pub fn drive(
     stop: &AtomicBool,
     mut files: Option<&mut RunFiles>,
     mut state: Option<&mut durable::StateDir>,
+    mut projector: Option<&mut projection::Projector>,
     received: &mut Received,
 ) {
     let start = twin
@@ -325,6 +329,11 @@ pub fn drive(
             }
         }
         alerts.catch_up(twin, site, &mut session.shown);
+        if let Some(p) = projector.as_deref_mut()
+            && let Some(doc) = p.tick(twin, alerts, site)
+        {
+            received.alerts.push(doc);
+        }
         if let Some(st) = state.as_deref_mut()
             && st.due()
             && let Err(e) = st.checkpoint(twin.save(), session, received, false)
@@ -423,6 +432,15 @@ pub fn run(
     reproducible: bool,
 ) -> Result<(), Failure> {
     let (scenario, spec) = crate::feed_report::scenario_and_spec(path, spec_of, out)?;
+    if let Some(p) = settings.projections
+        && !(1..=twin_models::MAX_REPLICATIONS).contains(&p.reps)
+    {
+        return Err(Failure::BadInput(format!(
+            "--project-reps {}: between 1 and {} futures",
+            p.reps,
+            twin_models::MAX_REPLICATIONS
+        )));
+    }
     if settings.mqtt.is_empty() && !settings.stdin {
         return Err(Failure::BadInput(
             "live needs a source: --mqtt URL (with --topic), or --stdin".into(),
@@ -547,6 +565,10 @@ pub fn run(
     } else {
         start_files(out, &twin)?
     };
+    let mut projector = settings
+        .projections
+        .map(|p| projection::Projector::new(p, &scenario, twin.now(), out))
+        .transpose()?;
     // Arrivals logged after the last snapshot come first, as they came before.
     let rx = if backlog.is_empty() {
         rx
@@ -574,8 +596,14 @@ pub fn run(
         &stop,
         files.as_mut(),
         state.as_mut(),
+        projector.as_mut(),
         &mut received,
     );
+    if let Some(p) = projector.as_mut()
+        && let Some(doc) = p.finish(&twin, &mut alerts, &scenario.name)
+    {
+        received.alerts.push(doc);
+    }
     if let Some(e) = received.state_failed.take() {
         return Err(e);
     }
@@ -622,6 +650,7 @@ pub fn run(
         "alerts_not_published": alerts.mqtt.as_ref().map_or(0, |p| p.failed),
         "sources": sources_doc,
         "restarts": session.restarts,
+        "projections": projector.as_ref().map_or(0, |p| p.made),
     });
     report(
         FedRun {
