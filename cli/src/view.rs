@@ -9,8 +9,14 @@ use twinline_viewer::{ViewerOptions, run};
 /// What `twinline view` was asked for.
 #[derive(clap::Args)]
 pub(crate) struct ViewArgs {
-    /// Scenario file (TOML).
-    scenario: PathBuf,
+    /// Scenario file (TOML); with --resume, optional (the snapshot holds its scenario;
+    /// what-if changes need the file).
+    #[arg(required_unless_present = "resume")]
+    scenario: Option<PathBuf>,
+    /// Open a snapshot (of `run --snapshot`, or a live twin's --state directory) at its
+    /// time instead of starting at 0; --seed other than its own shows a fresh future.
+    #[arg(long, conflicts_with = "sets")]
+    resume: Option<PathBuf>,
     #[command(flatten)]
     overrides: RunOverrides,
     /// Run to this simulated time before showing it, e.g. 2h.
@@ -45,71 +51,68 @@ pub(crate) struct ViewArgs {
 }
 
 pub(crate) fn view(args: ViewArgs) -> Result<(), Failure> {
-    let path = args.scenario;
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Failure::BadInput(format!("{}: cannot read the scenario: {e}", path.display()))
-    })?;
-    let file = path.display().to_string();
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    // `--set PATH=VALUE` fields, under whatever the what-if panel changes later.
-    let mut base: Vec<(String, String)> = Vec::new();
-    for set in &args.sets {
-        let p = parse_set(set).map_err(|e| Failure::BadInput(e.to_string()))?;
-        let [value] = &p.values[..] else {
-            return Err(Failure::BadInput(format!(
-                "--set {set}: one value only (the viewer runs one plant; use `twinline sweep` for several)"
-            )));
-        };
-        base.push((p.path, experiments::sweep::value_text(value)));
-    }
-    let overrides = args.overrides;
-    let rebuild = move |changes: &[(String, String)]| {
-        let changes: Vec<(String, String)> = base.iter().chain(changes).cloned().collect();
-        let variant = Variant {
-            label: changes
-                .iter()
-                .map(|(p, v)| format!("{p}={v}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            settings: changes
-                .iter()
-                .map(|(p, v)| (p.clone(), parse_value(v)))
-                .collect(),
-        };
-        let dir = dir.clone();
-        let read = move |name: &str| {
-            std::fs::read_to_string(dir.join(name))
-                .map_err(|e| format!("{}: {e}", dir.join(name).display()))
-        };
-        let mut prepared = prepare(
-            &file,
-            &text,
-            &[variant],
-            twin_models::RunOverrides::default(),
-            &read,
-        )
-        .map_err(|e| e.to_string())?;
-        let mut scenario = prepared.remove(0).scenario;
-        with_run_settings(&mut scenario, &overrides)?;
-        Ok(scenario)
+    let resumed = match &args.resume {
+        Some(file) => {
+            let bytes = crate::snapshot::read_bytes(file)?;
+            let snap = crate::snapshot::decode(file, &bytes)?;
+            Some((bytes, snap))
+        }
+        None => None,
     };
-    let scenario = rebuild(&[]).map_err(Failure::BadInput)?;
+    let (rebuild, scenario): (Box<twinline_viewer::RebuildFn>, _) = match &args.scenario {
+        Some(path) => {
+            let rebuild = rebuilder(path, &args.sets, args.overrides)?;
+            let scenario = rebuild(&[]).map_err(Failure::BadInput)?;
+            (rebuild, scenario)
+        }
+        None => {
+            let (_, snap) = resumed
+                .as_ref()
+                .expect("clap asks for a scenario or a snapshot");
+            let refuse = |_: &[(String, String)]| -> Result<twin_models::Scenario, String> {
+                Err("what-if changes need the scenario file: give it before --resume".into())
+            };
+            (Box::new(refuse), snap.scenario.clone())
+        }
+    };
+    let (resume, from) = match resumed {
+        Some((bytes, snap)) => (Some(bytes), Some(snap.header)),
+        None => (None, None),
+    };
+    if let Some(h) = &from
+        && args.overrides.horizon.is_some_and(|x| x != h.horizon)
+    {
+        return Err(Failure::BadInput(
+            "--horizon: a snapshot is opened with the horizon of its run".into(),
+        ));
+    }
+    let horizon = from.as_ref().map_or(scenario.run.horizon, |h| h.horizon);
     if let Some(at) = args.at
-        && at > scenario.run.horizon
+        && at > horizon
     {
         return Err(Failure::BadInput(format!(
             "--at {}: past the run's horizon ({})",
             fmt_secs(at.as_secs_f64()),
-            fmt_secs(scenario.run.horizon.as_secs_f64())
+            fmt_secs(horizon.as_secs_f64())
         )));
     }
     if let Some(shot) = &args.screenshot {
         check_writable(shot)?;
     }
+    if let (Some(h), Some(at)) = (&from, args.at)
+        && at.0 < h.time.0
+    {
+        return Err(Failure::BadInput(format!(
+            "--at {}: before the snapshot's time ({})",
+            fmt_secs(at.as_secs_f64()),
+            fmt_secs(h.time.as_secs_f64())
+        )));
+    }
     let stats = run(ViewerOptions {
         seed: args.overrides.seed,
+        resume,
         scenario,
-        rebuild: Box::new(rebuild),
+        rebuild,
         at: args.at.map(|d| sim::SimTime(d.0)),
         speed: args.speed,
         play: args.play,
@@ -145,6 +148,61 @@ pub(crate) fn view(args: ViewArgs) -> Result<(), Failure> {
         crate::say(&text);
     }
     Ok(())
+}
+
+/// How the viewer builds `path`'s scenario with `sets` and then the what-if panel's
+/// changes.
+fn rebuilder(
+    path: &Path,
+    sets: &[String],
+    overrides: RunOverrides,
+) -> Result<Box<twinline_viewer::RebuildFn>, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::BadInput(format!("{}: cannot read the scenario: {e}", path.display()))
+    })?;
+    let file = path.display().to_string();
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    // `--set PATH=VALUE` fields, under whatever the what-if panel changes later.
+    let mut base: Vec<(String, String)> = Vec::new();
+    for set in sets {
+        let p = parse_set(set).map_err(|e| Failure::BadInput(e.to_string()))?;
+        let [value] = &p.values[..] else {
+            return Err(Failure::BadInput(format!(
+                "--set {set}: one value only (the viewer runs one plant; use `twinline sweep` for several)"
+            )));
+        };
+        base.push((p.path, experiments::sweep::value_text(value)));
+    }
+    Ok(Box::new(move |changes: &[(String, String)]| {
+        let changes: Vec<(String, String)> = base.iter().chain(changes).cloned().collect();
+        let variant = Variant {
+            label: changes
+                .iter()
+                .map(|(p, v)| format!("{p}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            settings: changes
+                .iter()
+                .map(|(p, v)| (p.clone(), parse_value(v)))
+                .collect(),
+        };
+        let dir = dir.clone();
+        let read = move |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+        };
+        let mut prepared = prepare(
+            &file,
+            &text,
+            &[variant],
+            twin_models::RunOverrides::default(),
+            &read,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut scenario = prepared.remove(0).scenario;
+        with_run_settings(&mut scenario, &overrides)?;
+        Ok(scenario)
+    }))
 }
 
 /// The command line's horizon and warm-up, checked against each other, put into the

@@ -214,6 +214,59 @@ fn the_screenshot_shows_each_machine_in_its_state_colour_where_it_stands() {
 }
 
 #[test]
+fn a_snapshot_opens_in_the_viewer_at_its_time_with_its_machines_as_they_were() {
+    let dir = scratch_dir("viewer", "resume");
+    let (png, map, snap) = (
+        dir.join("resumed.png"),
+        dir.join("resumed.json"),
+        dir.join("agv.snap"),
+    );
+    let (at_s, truth) = mixed_moment("plant-agv.toml", 3);
+    let run = common::twinline(&[
+        "run",
+        "scenarios/plant-agv.toml",
+        "--snapshot-at",
+        &format!("{at_s}s"),
+        "--snapshot",
+        snap.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    // The snapshot alone: its scenario comes with it.
+    let o = view_headless(&[
+        "--resume",
+        snap.to_str().unwrap(),
+        "--screenshot",
+        png.to_str().unwrap(),
+        "--screenshot-map",
+        map.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let map: Map = serde_json::from_str(&std::fs::read_to_string(&map).unwrap()).unwrap();
+    assert_eq!(map.time_s, at_s as f64, "opened at the snapshot's time");
+    assert_eq!(map.machines.len(), truth.len());
+    for m in &map.machines {
+        let state = truth
+            .iter()
+            .find(|(k, _)| *k == (m.line.clone(), m.station.clone()))
+            .map(|(_, s)| *s)
+            .unwrap();
+        assert_eq!(m.state, state.name(), "{} {}", m.line, m.station);
+    }
+    assert_refused(
+        &[
+            "view",
+            "--resume",
+            snap.to_str().unwrap(),
+            "--at",
+            "1h",
+            "--screenshot",
+            "x.png",
+        ],
+        "before the snapshot's time",
+    );
+}
+
+#[test]
 fn a_screenshot_past_the_horizon_or_into_a_missing_folder_is_refused_before_any_window() {
     let view = "scenarios/bottling-line-serial.toml";
     assert_refused(

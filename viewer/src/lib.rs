@@ -95,6 +95,9 @@ pub struct ViewerOptions {
     pub rebuild: Box<RebuildFn>,
     /// Seed of the run (the scenario's when `None`).
     pub seed: Option<u64>,
+    /// A snapshot (its bytes) of a run of `scenario` to open at its time instead of
+    /// starting at 0.
+    pub resume: Option<Vec<u8>>,
     /// Run to this time before the first frame.
     pub at: Option<SimTime>,
     /// Simulated seconds per wall second.
@@ -119,6 +122,9 @@ pub enum ViewerError {
     /// The screenshot could not be taken or written.
     #[error("screenshot: {0}")]
     Screenshot(String),
+    /// The snapshot to open cannot be resumed.
+    #[error("cannot open the snapshot: {0}")]
+    Snapshot(String),
     /// There is no display to open a window on.
     #[error(
         "no display to open the window on: DISPLAY is not set (without a screen, run under `xvfb-run -a`; see docs/viewer.md)"
@@ -137,8 +143,16 @@ pub fn run(options: ViewerOptions) -> Result<Option<FrameStats>, ViewerError> {
     if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
         return Err(ViewerError::NoDisplay);
     }
-    let seed = options.seed.unwrap_or(options.scenario.run.seed);
-    let mut playback = Playback::new(Arc::new(options.scenario), seed);
+    let scenario = Arc::new(options.scenario);
+    let mut playback = match options.resume {
+        Some(bytes) => Playback::resumed(scenario, Arc::new(bytes), options.seed)
+            .map_err(|e| ViewerError::Snapshot(e.to_string()))?,
+        None => Playback::new(
+            Arc::clone(&scenario),
+            options.seed.unwrap_or(scenario.run.seed),
+        ),
+    };
+    let seed = playback.seed;
     playback.speed = options.speed.clamp(playback::SPEEDS.0, playback::SPEEDS.1);
     if let Some(at) = options.at {
         playback.advance_to(at, || true);

@@ -6,7 +6,7 @@ use sim::{SimDuration, SimTime};
 use std::sync::Arc;
 use twin_models::Twin;
 use twin_models::plant::PlantSnapshot;
-use twin_models::{RunSpec, Scenario};
+use twin_models::{RunSpec, Scenario, SnapshotError};
 
 /// Slowest and fastest playback, simulated seconds per wall second.
 pub const SPEEDS: (f64, f64) = (1.0, 10_000.0);
@@ -126,18 +126,45 @@ pub struct Playback {
     next_sample: SimTime,
     /// Events handled by this run so far.
     pub events: u64,
+    /// The snapshot the run was resumed from, if it was: going back in time or starting
+    /// over goes back to it, not to time 0.
+    origin: Option<Arc<Vec<u8>>>,
 }
 
 impl Playback {
     /// A run of `scenario` with `seed`, at time 0, paused.
     pub fn new(scenario: Arc<Scenario>, seed: u64) -> Self {
-        let sample_every = sample_interval(&scenario);
         let spec = RunSpec {
             seed,
             ..RunSpec::of(&scenario)
         };
-        let mut twin = Twin::new(scenario, spec);
+        Self::with_twin(Twin::new(scenario, spec), seed, None)
+    }
+
+    /// The run a snapshot holds (its bytes), of `scenario`, at the snapshot's time,
+    /// paused: with the snapshot's own seed, its own future; with another, a fork (a fresh
+    /// future from the same state).
+    pub fn resumed(
+        scenario: Arc<Scenario>,
+        snapshot: Arc<Vec<u8>>,
+        seed: Option<u64>,
+    ) -> Result<Self, SnapshotError> {
+        let snap = twin_models::plant::save::read(&snapshot)?;
+        let own = snap.header.seed;
+        let twin = match seed.filter(|&s| s != own) {
+            None => Twin::resume(scenario, snap.run)?,
+            Some(s) => {
+                let left = SimDuration(snap.header.horizon.0 - snap.header.time.0);
+                Twin::fork(scenario, snap.run, s, left)?
+            }
+        };
+        Ok(Self::with_twin(twin, seed.unwrap_or(own), Some(snapshot)))
+    }
+
+    fn with_twin(mut twin: Twin<Arc<Scenario>>, seed: u64, origin: Option<Arc<Vec<u8>>>) -> Self {
+        let sample_every = sample_interval(twin.scenario());
         let snapshot = twin.snapshot();
+        let now = twin.now();
         let mut p = Playback {
             twin,
             snapshot,
@@ -148,8 +175,9 @@ impl Playback {
             seed,
             generation: 0,
             sample_every,
-            next_sample: SimTime::ZERO,
+            next_sample: now,
             events: 0,
+            origin,
         };
         p.sample();
         p
@@ -170,10 +198,16 @@ impl Playback {
         self.twin.horizon()
     }
 
-    /// Starts over with `seed` on `scenario` (the same one or a what-if variant).
+    /// Starts over with `seed` on `scenario` (the same one or a what-if variant): from
+    /// the snapshot it was resumed from when the scenario is the same, else from time 0.
     pub fn restart(&mut self, scenario: Arc<Scenario>, seed: u64) {
         let (playing, speed, generation) = (self.playing, self.speed, self.generation);
-        *self = Playback::new(scenario, seed);
+        let again = self
+            .origin
+            .as_ref()
+            .filter(|_| Arc::ptr_eq(&scenario, self.twin_scenario()))
+            .and_then(|o| Playback::resumed(Arc::clone(&scenario), Arc::clone(o), Some(seed)).ok());
+        *self = again.unwrap_or_else(|| Playback::new(scenario, seed));
         self.playing = playing;
         self.speed = speed;
         self.generation = generation + 1;
@@ -181,7 +215,8 @@ impl Playback {
 
     /// Runs on to `t` (at most the horizon), sampling the history on the way, and stops
     /// early once `budget` says so (it is asked between samples). Returns whether `t`
-    /// was reached.
+    /// was reached. Back in time, it starts over (from the snapshot a resumed run came
+    /// from, so not before that).
     pub fn advance_to(&mut self, t: SimTime, mut budget: impl FnMut() -> bool) -> bool {
         let t = t.min(self.horizon());
         if t < self.now() {
@@ -293,6 +328,30 @@ mod tests {
     }
 
     const MIN: u64 = 60_000_000_000;
+
+    #[test]
+    fn a_resumed_run_starts_at_its_snapshot_and_goes_back_no_further() {
+        let s = bundled("plant-agv.toml");
+        let spec = RunSpec::of(&s);
+        let mut twin = Twin::new(Arc::clone(&s), spec);
+        twin.handle_events_to(SimTime(90 * MIN));
+        let bytes = Arc::new(twin.save());
+        let mut p = Playback::resumed(Arc::clone(&s), Arc::clone(&bytes), None).unwrap();
+        assert_eq!(p.now(), SimTime(90 * MIN));
+        assert_eq!(p.seed, spec.seed);
+        // The same plant as the run that was saved, going on the same way.
+        twin.advance_to(SimTime(120 * MIN));
+        p.apply(Command::JumpTo(SimTime(120 * MIN)));
+        assert_eq!(p.snapshot, twin.snapshot());
+        // Back in time: to the snapshot, not before it.
+        p.apply(Command::JumpTo(SimTime(30 * MIN)));
+        assert_eq!(p.now(), SimTime(90 * MIN));
+        // Another seed: a fresh future from the same state.
+        p.apply(Command::Restart(spec.seed + 1));
+        assert_eq!(p.now(), SimTime(90 * MIN));
+        p.apply(Command::JumpTo(SimTime(120 * MIN)));
+        assert_ne!(p.snapshot, twin.snapshot());
+    }
 
     #[test]
     fn a_jump_back_is_the_same_plant_as_going_there_directly() {
