@@ -75,7 +75,7 @@ fn events_on_stdin_end_as_the_replay_of_the_same_file() {
     let mut l = kpis(&live_dir);
     let r = kpis(&replay_dir);
     let section = l.as_object_mut().unwrap().remove("live").unwrap();
-    assert_eq!(section["received"], 1883, "every valid line of the file");
+    assert_eq!(section["received"], 1890, "every valid line of the file");
     assert_eq!(l["ingestion"]["late_corrections"], 0);
     assert_eq!(l, r, "the live run's KPIs are the replay's");
     // The same lines refused for the same reasons (only the source's name differs).

@@ -66,17 +66,20 @@ pub enum EventKind {
     Demand,
     /// Goods shipped out (quantity taken).
     Shipment,
+    /// A machine's state (and counters) as the plant reports it: see [`MachineReport`].
+    MachineState,
 }
 
 impl EventKind {
     /// All kinds, with their names in feeds.
-    pub const NAMES: [(&'static str, EventKind); 6] = [
+    pub const NAMES: [(&'static str, EventKind); 7] = [
         ("receipt", EventKind::Receipt),
         ("consumption", EventKind::Consumption),
         ("adjustment", EventKind::Adjustment),
         ("cycle_count", EventKind::CycleCount),
         ("demand", EventKind::Demand),
         ("shipment", EventKind::Shipment),
+        ("machine_state", EventKind::MachineState),
     ];
 
     /// The kind named `name` in a feed.
@@ -101,9 +104,105 @@ impl EventKind {
         match self {
             EventKind::Receipt | EventKind::Adjustment => Some(qty),
             EventKind::Consumption | EventKind::Shipment => Some(-qty),
-            EventKind::CycleCount | EventKind::Demand => None,
+            EventKind::CycleCount | EventKind::Demand | EventKind::MachineState => None,
         }
     }
+}
+
+/// A machine's state in the PackML state model (ISA-TR88.00.02), as the plant reports it.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum PackmlState {
+    Idle,
+    Starting,
+    Execute,
+    Completing,
+    Complete,
+    Resetting,
+    Holding,
+    Held,
+    Unholding,
+    Suspending,
+    Suspended,
+    Unsuspending,
+    Stopping,
+    Stopped,
+    Aborting,
+    Aborted,
+    Clearing,
+}
+
+impl PackmlState {
+    /// Every state, with its name in feeds.
+    pub const NAMES: [(&'static str, PackmlState); 17] = [
+        ("idle", PackmlState::Idle),
+        ("starting", PackmlState::Starting),
+        ("execute", PackmlState::Execute),
+        ("completing", PackmlState::Completing),
+        ("complete", PackmlState::Complete),
+        ("resetting", PackmlState::Resetting),
+        ("holding", PackmlState::Holding),
+        ("held", PackmlState::Held),
+        ("unholding", PackmlState::Unholding),
+        ("suspending", PackmlState::Suspending),
+        ("suspended", PackmlState::Suspended),
+        ("unsuspending", PackmlState::Unsuspending),
+        ("stopping", PackmlState::Stopping),
+        ("stopped", PackmlState::Stopped),
+        ("aborting", PackmlState::Aborting),
+        ("aborted", PackmlState::Aborted),
+        ("clearing", PackmlState::Clearing),
+    ];
+
+    /// The state named `name` in a feed.
+    pub fn from_name(name: &str) -> Option<PackmlState> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, k)| k)
+    }
+
+    /// Its name in feeds.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("?", |(n, _)| n)
+    }
+
+    /// Whether the machine can produce in it: Execute, or Suspended (and its transitions),
+    /// where it waits only on its neighbours — lack of material before it or tailback
+    /// after it (Weihenstephan's sub-states), which the twin works out itself. Every other
+    /// state (held, stopped, aborted, idle, complete and their transitions) is a stop.
+    pub fn producing(self) -> bool {
+        matches!(
+            self,
+            PackmlState::Execute
+                | PackmlState::Suspending
+                | PackmlState::Suspended
+                | PackmlState::Unsuspending
+        )
+    }
+}
+
+/// A machine's state and counters, as a `machine_state` event reports them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MachineReport {
+    /// The line, by name.
+    pub line: Arc<str>,
+    /// The machine (station), by name.
+    pub station: Arc<str>,
+    /// Its state since the event's `ts`.
+    pub state: PackmlState,
+    /// Why it is suspended (Weihenstephan): `lack` (starved) or `tailback` (blocked).
+    pub sub_state: Option<Arc<str>>,
+    /// For a stop: how long it is expected to last, seconds.
+    pub repair_s: Option<f64>,
+    /// Units produced, as the machine counts them (cumulative).
+    pub produced: Option<f64>,
+    /// Units rejected, as the machine counts them (cumulative).
+    pub rejected: Option<f64>,
 }
 
 /// One inventory event from a feed (replayed file or live stream). Text fields are shared
@@ -136,6 +235,9 @@ pub struct FeedEvent {
     pub order: Option<Arc<str>>,
     /// When a demand is due to ship (default: at once, its `ts`).
     pub due: Option<Timestamp>,
+    /// A machine state event's report (its `material`, `location` and `unit` are empty and
+    /// its `qty` 0).
+    pub machine: Option<Box<MachineReport>>,
 }
 
 impl FeedEvent {
@@ -147,6 +249,36 @@ impl FeedEvent {
     /// The event as one NDJSON line in the documented format (times in UTC; optional
     /// fields only when given): what was read, where the line itself is not kept.
     pub fn to_ndjson(&self) -> String {
+        if let Some(m) = &self.machine {
+            let mut doc = serde_json::json!({
+                "event_id": &*self.event_id,
+                "ts": self.ts.to_string(),
+                "site": &*self.site,
+                "kind": self.kind.name(),
+                "line": &*m.line,
+                "station": &*m.station,
+                "state": m.state.name(),
+            });
+            let optional = [
+                (
+                    "sub_state",
+                    m.sub_state.as_deref().map(serde_json::Value::from),
+                ),
+                ("repair_s", m.repair_s.map(serde_json::Value::from)),
+                ("produced", m.produced.map(serde_json::Value::from)),
+                ("rejected", m.rejected.map(serde_json::Value::from)),
+                (
+                    "source",
+                    self.source.as_deref().map(serde_json::Value::from),
+                ),
+            ];
+            for (name, value) in optional {
+                if let Some(v) = value {
+                    doc[name] = v;
+                }
+            }
+            return doc.to_string();
+        }
         let mut doc = serde_json::json!({
             "event_id": &*self.event_id,
             "ts": self.ts.to_string(),

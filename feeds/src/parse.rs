@@ -91,9 +91,40 @@ pub(super) struct RawEvent<'a> {
     pub(super) order: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub(super) due: Option<Cow<'a, str>>,
+    // Machine states (`kind = "machine_state"`).
+    #[serde(borrow, default)]
+    pub(super) line: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(super) station: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(super) state: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(super) sub_state: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub(super) repair_s: Option<f64>,
+    #[serde(default)]
+    pub(super) produced: Option<f64>,
+    #[serde(default)]
+    pub(super) rejected: Option<f64>,
 }
 
 impl RawEvent<'_> {
+    /// The first field given that only a machine state has.
+    fn machine_field(&self) -> Option<&'static str> {
+        [
+            ("line", self.line.is_some()),
+            ("station", self.station.is_some()),
+            ("state", self.state.is_some()),
+            ("sub_state", self.sub_state.is_some()),
+            ("repair_s", self.repair_s.is_some()),
+            ("produced", self.produced.is_some()),
+            ("rejected", self.rejected.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, given)| *given)
+        .map(|(name, _)| name)
+    }
+
     /// Its fields as the fast NDJSON reading gives them.
     fn fields(&self) -> FlatFields<'_> {
         FlatFields {
@@ -186,6 +217,12 @@ impl FeedReader {
             let names: Vec<&str> = EventKind::NAMES.iter().map(|(n, _)| *n).collect();
             format!("`kind`: `{kind_name}` is not one of {}", names.join(", "))
         })?;
+        if kind == EventKind::MachineState {
+            return Err(
+                "a machine_state needs `line`, `station` and `state` (and no `material`, `location`, `qty` or `unit`)"
+                    .into(),
+            );
+        }
         let qty = raw.qty.ok_or_else(|| "`qty` is missing".to_string())?;
         if !qty.is_finite() {
             return Err(format!("`qty`: {qty} is not a number"));
@@ -227,6 +264,7 @@ impl FeedReader {
             source: text(raw, Field::Source).map(|r| self.share(Field::Source, r)),
             order: order.map(Arc::from),
             due,
+            machine: None,
         })
     }
 
@@ -243,7 +281,110 @@ impl FeedReader {
             return self.check(&fields).map_err(reject);
         }
         let raw: RawEvent<'_> = serde_json::from_str(text).map_err(|e| reject(format!("{e}")))?;
+        if raw.kind.as_deref() == Some(EventKind::MachineState.name()) {
+            return self.check_machine(&raw).map_err(reject);
+        }
+        if let Some(name) = raw.machine_field() {
+            return Err(reject(format!(
+                "`{name}` belongs to a machine_state; a {} has none",
+                raw.kind.as_deref().unwrap_or("feed event")
+            )));
+        }
         self.check(&raw.fields()).map_err(reject)
+    }
+
+    /// A `machine_state` event: a machine's PackML state and counters.
+    fn check_machine(&mut self, raw: &RawEvent<'_>) -> Result<FeedEvent, String> {
+        let fields = raw.fields();
+        let need = |v: &Option<Cow<'_, str>>, name: &str| -> Result<String, String> {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| format!("`{name}` is missing"))
+        };
+        let event_id: Arc<str> = Arc::from(
+            text(&fields, Field::EventId).ok_or_else(|| "`event_id` is missing".to_string())?,
+        );
+        let ts = Timestamp::parse(text(&fields, Field::Ts).ok_or("`ts` is missing")?)
+            .map_err(|e| format!("`ts`: {e}"))?;
+        let site = text(&fields, Field::Site).ok_or("`site` is missing")?;
+        for (name, given) in [
+            ("material", raw.material.is_some() || raw.sku.is_some()),
+            ("location", raw.location.is_some()),
+            ("qty", raw.qty.is_some()),
+            ("unit", raw.unit.is_some()),
+            ("order", raw.order.is_some()),
+            ("due", raw.due.is_some()),
+        ] {
+            if given {
+                return Err(format!(
+                    "`{name}` is not a field of a machine_state (it has `line`, `station` and `state`)"
+                ));
+            }
+        }
+        let state_name = need(&raw.state, "state")?;
+        let state = crate::PackmlState::from_name(&state_name).ok_or_else(|| {
+            let names: Vec<&str> = crate::PackmlState::NAMES.iter().map(|(n, _)| *n).collect();
+            format!(
+                "`state`: `{state_name}` is not a PackML state ({})",
+                names.join(", ")
+            )
+        })?;
+        let sub_state = match raw.sub_state.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s @ ("lack" | "tailback")) if state == crate::PackmlState::Suspended => {
+                Some(Arc::from(s))
+            }
+            Some(s @ ("lack" | "tailback")) => {
+                return Err(format!(
+                    "`sub_state`: `{s}` qualifies a suspended machine, not a {} one",
+                    state.name()
+                ));
+            }
+            Some(s) => {
+                return Err(format!(
+                    "`sub_state`: `{s}` is not `lack` (starved) or `tailback` (blocked)"
+                ));
+            }
+        };
+        let number = |v: Option<f64>, name: &str| match v {
+            Some(x) if !x.is_finite() || x < 0.0 => {
+                Err(format!("`{name}`: {x} is not a number of 0 or more"))
+            }
+            other => Ok(other),
+        };
+        let repair_s = number(raw.repair_s, "repair_s")?;
+        if repair_s.is_some() && state.producing() {
+            return Err(format!(
+                "`repair_s`: a {} machine is not stopped; only a stop has a repair time",
+                state.name()
+            ));
+        }
+        let empty = self.share(Field::Unit, "");
+        Ok(FeedEvent {
+            event_id,
+            ts,
+            site: self.share(Field::Site, site),
+            region: text(&fields, Field::Region).map(|r| self.share(Field::Region, r)),
+            material: empty.clone(),
+            location: empty.clone(),
+            kind: EventKind::MachineState,
+            qty: 0.0,
+            unit: empty,
+            source: text(&fields, Field::Source).map(|r| self.share(Field::Source, r)),
+            order: None,
+            due: None,
+            machine: Some(Box::new(crate::MachineReport {
+                line: Arc::from(need(&raw.line, "line")?),
+                station: Arc::from(need(&raw.station, "station")?),
+                state,
+                sub_state,
+                repair_s,
+                produced: number(raw.produced, "produced")?,
+                rejected: number(raw.rejected, "rejected")?,
+            })),
+        })
     }
 }
 

@@ -405,6 +405,7 @@ fn stream() -> impl Strategy<Value = Vec<FeedEvent>> {
                     source: None,
                     order: None,
                     due: None,
+                    machine: None,
                 }
             })
             .collect()
@@ -813,4 +814,72 @@ fn a_long_csv_row_reads_whole() {
     let events = parse_csv(&csv);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].as_ref().unwrap().event.material.len(), 3000);
+}
+
+#[test]
+fn machine_states_read_with_their_packml_state_and_counters_and_write_back_the_same() {
+    let text = r#"{"event_id":"m1","ts":"2026-11-23T07:00:00Z","site":"P1","kind":"machine_state","line":"L1","station":"filler","state":"held","repair_s":600,"produced":12000,"rejected":31}"#;
+    let e = parse_ndjson_line(text, 1).unwrap();
+    assert_eq!(e.kind, EventKind::MachineState);
+    let m = e.machine.as_deref().unwrap();
+    assert_eq!((&*m.line, &*m.station), ("L1", "filler"));
+    assert_eq!(m.state, feeds::PackmlState::Held);
+    assert!(!m.state.producing());
+    assert_eq!(
+        (m.repair_s, m.produced, m.rejected),
+        (Some(600.0), Some(12000.0), Some(31.0))
+    );
+    assert_eq!(parse_ndjson_line(&e.to_ndjson(), 1).unwrap(), e);
+    // Producing: Execute, and Suspended (lack or tailback: the twin's own business).
+    let state = |s: &str| {
+        let t = format!(
+            r#"{{"event_id":"m2","ts":"2026-11-23T07:00:00Z","site":"P1","kind":"machine_state","line":"L1","station":"filler","state":"{s}"}}"#
+        );
+        parse_ndjson_line(&t, 1).map(|e| e.machine.unwrap().state.producing())
+    };
+    assert_eq!(state("execute"), Ok(true));
+    assert_eq!(state("suspended"), Ok(true));
+    for stop in ["held", "stopped", "aborted", "idle", "complete", "clearing"] {
+        assert_eq!(state(stop), Ok(false), "{stop}");
+    }
+    let reason = |text: &str| parse_ndjson_line(text, 3).unwrap_err().reason;
+    let base = r#""event_id":"m3","ts":"2026-11-23T07:00:00Z","site":"P1","kind":"machine_state""#;
+    for (fields, says) in [
+        (r#","station":"filler","state":"held""#, "`line` is missing"),
+        (r#","line":"L1","state":"held""#, "`station` is missing"),
+        (r#","line":"L1","station":"filler""#, "`state` is missing"),
+        (
+            r#","line":"L1","station":"filler","state":"broken""#,
+            "is not a PackML state",
+        ),
+        (
+            r#","line":"L1","station":"filler","state":"held","sub_state":"lack""#,
+            "qualifies a suspended machine",
+        ),
+        (
+            r#","line":"L1","station":"filler","state":"suspended","sub_state":"tired""#,
+            "is not `lack`",
+        ),
+        (
+            r#","line":"L1","station":"filler","state":"execute","repair_s":60"#,
+            "only a stop has a repair time",
+        ),
+        (
+            r#","line":"L1","station":"filler","state":"held","produced":-1"#,
+            "`produced`: -1",
+        ),
+        (
+            r#","line":"L1","station":"filler","state":"held","qty":1"#,
+            "`qty` is not a field of a machine_state",
+        ),
+    ] {
+        let text = format!("{{{base}{fields}}}");
+        let r = reason(&text);
+        assert!(r.contains(says), "{text}: {r}");
+    }
+    // A machine's fields on an inventory event, and a machine state without them.
+    let receipt = r#"{"event_id":"r","ts":"2026-11-23T07:00:00Z","site":"P1","material":"caps","location":"WH","kind":"receipt","qty":1,"unit":"pcs","station":"filler"}"#;
+    assert!(reason(receipt).contains("`station` belongs to a machine_state"));
+    let bare = r#"{"event_id":"b","ts":"2026-11-23T07:00:00Z","site":"P1","material":"caps","location":"WH","kind":"machine_state","qty":1,"unit":"pcs"}"#;
+    assert!(reason(bare).contains("a machine_state needs `line`"));
 }

@@ -26,6 +26,37 @@ pub struct FeedKpis {
     pub alerts: Vec<FeedAlert>,
     /// Stock positions at the end, by (site, location, material).
     pub positions: Vec<FeedPositionKpis>,
+    /// Machines that reported their state (`machine_state` events), in order of first
+    /// report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub machines: Vec<MachineKpis>,
+    /// Machine states about machines the twin does not have (not applied).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub machine_states_unmatched: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A machine whose state the plant reports.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, serde::Deserialize)]
+pub struct MachineKpis {
+    /// Line.
+    pub line: String,
+    /// Station.
+    pub station: String,
+    /// States reported.
+    pub reports: u64,
+    /// Stops reported (reports that stopped a machine the twin had running).
+    pub stops: u64,
+    /// The last state reported (PackML name).
+    pub state: Option<String>,
+    /// The twin's good units of the machine minus the count it last reported (`None`
+    /// without a count).
+    pub produced_drift: Option<f64>,
+    /// The twin's rejects of the machine minus the count it last reported.
+    pub rejected_drift: Option<f64>,
 }
 
 /// One stock position at the end of a replay.

@@ -19,6 +19,8 @@
 
 pub mod kpi;
 
+pub use kpi::MachineKpis;
+
 use crate::scenario::Scenario;
 use feeds::{EventKind, FeedEvent, PositionKey, StockLedger, Timestamp};
 pub use kpi::{FeedAlert, FeedKpis, FeedPositionKpis};
@@ -128,6 +130,8 @@ pub enum Target {
     Stock(usize),
     /// Site `k` of the network (its finished goods).
     Site(usize),
+    /// Station `station` of line `line` (a machine's state).
+    Machine { line: usize, station: usize },
 }
 
 /// The positions the twin simulates, by material name and the location names a feed may
@@ -140,6 +144,8 @@ pub struct TwinPositions {
     pub stock: Vec<(String, Vec<String>)>,
     /// The network's sites as (site name, product): any location of the site.
     pub sites: Vec<(String, String)>,
+    /// Per line, its name and its stations' (for machine states).
+    pub machines: Vec<(String, Vec<String>)>,
 }
 
 impl TwinPositions {
@@ -154,11 +160,20 @@ impl TwinPositions {
                 .map(|s| (s.name.clone(), s.product.clone()))
                 .collect()
         });
+        let machines = scenario
+            .lines
+            .iter()
+            .map(|l| {
+                let stations = l.stations.iter().map(|s| s.name.clone()).collect();
+                (l.name.clone(), stations)
+            })
+            .collect();
         let Some(fleet) = &scenario.fleet else {
             return TwinPositions {
                 lines: scenario.lines.iter().map(|_| Vec::new()).collect(),
                 stock: Vec::new(),
                 sites,
+                machines,
             };
         };
         let names_at = |spots: &[u32]| -> Vec<String> {
@@ -193,11 +208,24 @@ impl TwinPositions {
                 })
                 .collect(),
             sites,
+            machines,
         }
     }
 
     /// The position event `e` is about, if the twin simulates it.
     fn target_of(&self, e: &FeedEvent) -> Option<Target> {
+        if let Some(m) = &e.machine {
+            return self
+                .machines
+                .iter()
+                .enumerate()
+                .find_map(|(line, (name, stations))| {
+                    (**name == *m.line)
+                        .then(|| stations.iter().position(|s| **s == *m.station))
+                        .flatten()
+                        .map(|station| Target::Machine { line, station })
+                });
+        }
         let matches = |(name, places): &(String, Vec<String>)| {
             **name == *e.material && places.iter().any(|p| **p == *e.location)
         };
@@ -233,6 +261,16 @@ pub enum ModelEffect {
     Received { stock: usize, qty: f64 },
     /// A customer order of `qty` due at `due` reached network site `site`.
     SiteOrder { site: usize, qty: f64, due: SimTime },
+    /// Machine `station` of line `line` reported a state since `since`: producing or
+    /// stopped (with the stop's expected length, seconds, if given). The twin's counters
+    /// of it go back to the feed through [`FeedRuntime::machine_counted`].
+    Machine {
+        line: usize,
+        station: usize,
+        producing: bool,
+        repair_s: Option<f64>,
+        since: SimTime,
+    },
 }
 
 /// The feed's state during a run (a resource of the plant's world).
@@ -263,6 +301,12 @@ pub struct FeedRuntime {
     clocks: BTreeMap<PositionKey, PositionClock>,
     #[serde(with = "kpi::saved")]
     alerts: Vec<FeedAlert>,
+    /// Machines that reported their state, by (line, station), in order of first report.
+    machines: Vec<((usize, usize), MachineKpis)>,
+    /// Machine states about machines the twin does not have.
+    machines_unmatched: u64,
+    /// The report of the machine state being applied (its counters wait for the twin's).
+    pending_report: Option<Box<feeds::MachineReport>>,
 }
 
 impl FeedRuntime {
@@ -291,6 +335,9 @@ impl FeedRuntime {
             rejected: Vec::new(),
             clocks: BTreeMap::new(),
             alerts: Vec::new(),
+            machines: Vec::new(),
+            machines_unmatched: 0,
+            pending_report: None,
         }
     }
 
@@ -401,6 +448,14 @@ impl FeedRuntime {
         self.heard.insert(e.site.clone(), (at, false));
         let target = self.targets[self.next];
         self.next += 1;
+        if let Some(report) = e.machine {
+            // Since its time stamp: an event applied late (live) began before now.
+            let since = match self.start {
+                Some(s) => SimTime(e.ts.0.saturating_sub(s.0).max(0) as u64).min(at),
+                None => at,
+            };
+            return self.machine_event(since, target, report);
+        }
         if let Err(reason) = self.ledger.apply(&e) {
             self.rejected.push((e.event_id.to_string(), reason));
             return ModelEffect::None;
@@ -434,6 +489,67 @@ impl FeedRuntime {
         }
     }
 
+    /// A machine state reported for `target` at `since` (simulated time of its `ts`).
+    fn machine_event(
+        &mut self,
+        since: SimTime,
+        target: Option<Target>,
+        report: Box<feeds::MachineReport>,
+    ) -> ModelEffect {
+        let Some(Target::Machine { line, station }) = target else {
+            self.machines_unmatched += 1;
+            return ModelEffect::None;
+        };
+        self.applied += 1;
+        let effect = ModelEffect::Machine {
+            line,
+            station,
+            producing: report.state.producing(),
+            repair_s: report.repair_s,
+            since,
+        };
+        self.pending_report = Some(report);
+        effect
+    }
+
+    /// Books the machine state just applied to machine `(line, station)`: whether it began
+    /// a stop there, and the twin's counts of the machine then (whole units, since time 0),
+    /// for the drift of the counters it reported.
+    pub fn machine_counted(
+        &mut self,
+        (line, station): (usize, usize),
+        stop_began: bool,
+        good: u64,
+        rejected: u64,
+    ) {
+        let Some(report) = self.pending_report.take() else {
+            return;
+        };
+        let k = match self.machines.iter().position(|m| m.0 == (line, station)) {
+            Some(k) => k,
+            None => {
+                let (name, stations) = &self.positions.machines[line];
+                let kpis = MachineKpis {
+                    line: name.clone(),
+                    station: stations[station].clone(),
+                    ..MachineKpis::default()
+                };
+                self.machines.push(((line, station), kpis));
+                self.machines.len() - 1
+            }
+        };
+        let m = &mut self.machines[k].1;
+        m.reports += 1;
+        m.stops += u64::from(stop_began);
+        m.state = Some(report.state.name().to_string());
+        if let Some(p) = report.produced {
+            m.produced_drift = Some(good as f64 - p);
+        }
+        if let Some(r) = report.rejected {
+            m.rejected_drift = Some(rejected as f64 - r);
+        }
+    }
+
     /// Books a count's drift (counted minus the twin's figure) at `target`.
     pub fn counted(&mut self, target: Target, drift: f64) {
         match target {
@@ -445,6 +561,7 @@ impl FeedRuntime {
                 self.stock_counts += 1;
                 self.stock_drift_abs += drift.abs();
             }
+            Target::Machine { .. } => {}
         }
     }
 
@@ -584,6 +701,8 @@ impl FeedRuntime {
                 })
                 .collect(),
             alerts: self.alerts.clone(),
+            machines: self.machines.iter().map(|(_, m)| m.clone()).collect(),
+            machine_states_unmatched: self.machines_unmatched,
         }
     }
 }

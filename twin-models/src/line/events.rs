@@ -27,4 +27,7 @@ pub enum LineEvent {
     SwitchDue { switch: u16, epoch: u32 },
     /// A duration campaign's time is up. Stale unless `epoch` matches the cursor's.
     CampaignEnd { epoch: u32 },
+    /// A stop the plant reported has lasted its time. Stale unless `epoch` matches the
+    /// station's report epoch (a later report decides).
+    ReportedUp { station: u16, epoch: u32 },
 }

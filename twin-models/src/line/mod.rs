@@ -23,7 +23,7 @@ use discrete::DiscreteLine;
 pub use events::LineEvent;
 use fluid::FluidLine;
 pub use kpi::{LineKpis, Link, Oee, SpeedStepShare, StateFractions, StationKpis, SwitchKpis};
-use sim::{Calendar, RngStreams, SimTime};
+use sim::{Calendar, RngStreams, SimDuration, SimTime};
 pub use station::{Counters, StationCore, StationState, StepSpan};
 pub use timeline::{StationTimeline, TIMELINE_CSV_HEADER, steps_csv, stops_csv, timeline_csv};
 
@@ -95,6 +95,55 @@ impl LineRuntime {
         for i in 0..self.stations() {
             self.core_mut(i).reseed(rng, streams, i);
         }
+    }
+
+    /// Puts station `i` into the state the plant reports for it since `since`: producing,
+    /// or stopped. A stop lasts `repair_s` from `since` if the report gives it, else the
+    /// rest of a repair time drawn from the station's breakdowns given how long it has
+    /// lasted already (or until the next report, without breakdowns). From its first
+    /// report on, the station stops only as reported. Returns its whole-unit counts now,
+    /// and whether the report began a stop (the station was not stopped as reported).
+    pub fn report_machine(
+        &mut self,
+        i: usize,
+        producing: bool,
+        repair_s: Option<f64>,
+        since: SimTime,
+        cal: &mut impl Calendar<LineEvent>,
+    ) -> (station::WholeUnits, bool) {
+        let now = cal.now();
+        self.sync(now);
+        let core = self.core_mut(i);
+        if !core.fed {
+            core.follow_reports();
+        }
+        core.report_epoch = core.report_epoch.wrapping_add(1);
+        let stop_began = !producing && !core.reported_down;
+        core.reported_down = !producing;
+        if stop_began {
+            core.counters.failures += 1;
+        }
+        if !producing {
+            let elapsed = now.since(since.min(now));
+            let left = match repair_s {
+                Some(r) => Some(SimDuration(
+                    SimDuration::from_secs_f64(r).0.saturating_sub(elapsed.0),
+                )),
+                None => core.remaining_repair(elapsed),
+            };
+            if let Some(left) = left {
+                let epoch = core.report_epoch;
+                cal.after(
+                    left,
+                    LineEvent::ReportedUp {
+                        station: i as u16,
+                        epoch,
+                    },
+                );
+            }
+        }
+        self.react(Some(i), cal);
+        (station::WholeUnits::of(&self.core(i).counters), stop_began)
     }
 
     /// Number of stations.
@@ -325,9 +374,21 @@ impl LineRuntime {
                 }
                 LineEngine::Discrete(d) => d.on_switch_due(switch, epoch, cal),
             },
+            // A machine the plant reports on stops only as reported.
+            LineEvent::CalendarFailure { station, .. } | LineEvent::Repair { station, .. }
+                if self.core(station as usize).fed => {}
             LineEvent::CalendarFailure { station, mode } => {
                 self.sync(now);
                 self.strike(vec![(station as usize, mode as usize)], cal);
+            }
+            LineEvent::ReportedUp { station, epoch } => {
+                let i = station as usize;
+                let core = self.core(i);
+                if core.report_epoch == epoch && core.reported_down {
+                    self.sync(now);
+                    self.core_mut(i).reported_down = false;
+                    self.react(Some(i), cal);
+                }
             }
             LineEvent::Repair { station, mode } => {
                 self.sync(now);

@@ -246,6 +246,14 @@ pub struct StationCore {
     pub counters: Counters,
     /// Counters at the end of the warm-up.
     pub baseline: Counters,
+    /// Whether the plant reports this machine's state (a `machine_state` feed): its own
+    /// random failures are then off, and its stops are the reported ones.
+    pub fed: bool,
+    /// Stopped as the plant reported (a PackML state that does not produce).
+    pub reported_down: bool,
+    /// Bumped at each reported state: a scheduled end of a reported stop from an earlier
+    /// report is stale.
+    pub report_epoch: u32,
     /// Random stream for processing times.
     pub process_rng: StreamRng,
     /// Random stream for reject decisions.
@@ -316,6 +324,9 @@ impl StationCore {
             last_account: SimTime::ZERO,
             counters: Counters::default(),
             baseline: Counters::default(),
+            fed: false,
+            reported_down: false,
+            report_epoch: 0,
             process_rng: key("process", 0),
             reject_rng: key("reject", 0),
             changeover: station.changeover.clone(),
@@ -354,7 +365,7 @@ impl StationCore {
 
     /// Whether a breakdown holds the station.
     pub fn is_down(&self) -> bool {
-        self.failures.iter().any(|f| f.active && !f.micro)
+        self.reported_down || self.failures.iter().any(|f| f.active && !f.micro)
     }
 
     /// Whether a micro-stop holds the station.
@@ -369,7 +380,31 @@ impl StationCore {
             && !self.material_hold
             && !self.outfeed_hold
             && self.switch_stop.is_none()
+            && !self.reported_down
             && !self.failures.iter().any(|f| f.active)
+    }
+
+    /// Hands the machine's stops over to the plant's reports: its own random failures
+    /// end and never strike again.
+    pub fn follow_reports(&mut self) {
+        self.fed = true;
+        for f in &mut self.failures {
+            f.active = false;
+            f.op_left = f64::INFINITY;
+        }
+    }
+
+    /// How much longer a stop that began `elapsed` ago lasts, drawn from the repair time
+    /// of the machine's first breakdown mode given that it has lasted that long; `None`
+    /// when the machine has no breakdown mode (or the draws never pass `elapsed`): the
+    /// stop lasts until the plant reports otherwise.
+    pub fn remaining_repair(&mut self, elapsed: SimDuration) -> Option<SimDuration> {
+        let f = self.failures.iter_mut().find(|f| !f.micro)?;
+        // Conditioning by rejection: a thousand draws at most.
+        (0..1000).find_map(|_| {
+            let d = f.draw_ttr();
+            (d > elapsed).then(|| SimDuration(d.0 - elapsed.0))
+        })
     }
 
     /// The state that overrides the flow state, if any (in priority order).

@@ -416,12 +416,42 @@ impl PlantModel {
                         .order_from_feed(site, qty, due, &mut sched.map(PlantEvent::Network));
                     continue;
                 }
+                ModelEffect::Machine {
+                    line,
+                    station,
+                    producing,
+                    repair_s,
+                    since,
+                } => {
+                    let (mut rt, _) = p
+                        .lines
+                        .get_mut(self.lines[line])
+                        .expect("every line entity has a runtime");
+                    let (counts, stop_began) = rt.report_machine(
+                        station,
+                        producing,
+                        repair_s,
+                        since,
+                        &mut line_calendar(sched, line),
+                    );
+                    p.feed.as_mut().expect("fed").machine_counted(
+                        (line, station),
+                        stop_began,
+                        counts.good,
+                        counts.rejected,
+                    );
+                    if self.logistics[line] {
+                        self.check_logistics(world, sched, line);
+                    }
+                    continue;
+                }
                 ModelEffect::Counted { target, qty } => (target, Some(qty), 0.0),
                 ModelEffect::Adjusted { target, delta } => (target, None, delta),
             };
             // A count resets the position and gives its drift; an adjustment moves it.
             let mut served = Served::new();
             let drift = match target {
+                Target::Machine { .. } => unreachable!("a machine state is applied above"),
                 Target::Line { line, material } => {
                     let (mut rt, logistics) = p
                         .lines

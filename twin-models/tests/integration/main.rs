@@ -9,6 +9,7 @@ mod fleet_sizing;
 mod graph_lines;
 mod hand_worked;
 mod level_control;
+mod machine_states;
 mod network;
 mod properties;
 mod regression;

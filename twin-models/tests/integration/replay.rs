@@ -28,6 +28,7 @@ fn event(
         source: None,
         order: None,
         due: None,
+        machine: None,
     }
 }
 

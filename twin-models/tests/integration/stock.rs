@@ -197,6 +197,7 @@ fn event(id: &str, ts: &str, kind: EventKind, qty: f64) -> FeedEvent {
         source: None,
         order: None,
         due: None,
+        machine: None,
     }
 }
 
