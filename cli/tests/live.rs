@@ -241,10 +241,117 @@ fn free_port() -> u16 {
 
 /// One receipt of a single cap, `i` seconds after 06:00.
 fn receipt(i: usize) -> String {
-    let (m, s) = (i / 60, i % 60);
+    let (h, m, s) = (6 + i / 3600, i / 60 % 60, i % 60);
     format!(
-        r#"{{"event_id":"r-{i:05}","ts":"2026-11-23T06:{m:02}:{s:02}Z","site":"plant-agv","material":"test-caps","location":"warehouse","kind":"receipt","qty":1,"unit":"pcs"}}"#
+        r#"{{"event_id":"r-{i:05}","ts":"2026-11-23T{h:02}:{m:02}:{s:02}Z","site":"plant-agv","material":"test-caps","location":"warehouse","kind":"receipt","qty":1,"unit":"pcs"}}"#
     )
+}
+
+/// The position of the receipts' test caps in a run's KPIs.
+fn test_caps(k: &serde_json::Value) -> serde_json::Value {
+    k["runs"][0]["kpis"]["feed"]["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["material"] == "test-caps")
+        .unwrap_or_else(|| panic!("no test-caps position: {k}"))
+        .clone()
+}
+
+/// A publisher of receipts on the bundled plant's inventory topics: QoS 1 on a persistent
+/// session, reconnecting as the twin does, counting what it sent and what the broker
+/// acknowledged.
+struct Sender {
+    sent: Arc<AtomicUsize>,
+    acked: Arc<AtomicUsize>,
+    done: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Client>,
+}
+
+impl Sender {
+    /// Sends `events` receipts made by `receipt` (every `twice`-th one a second time, as a
+    /// sender retrying would), resting `rest` every `every` events.
+    fn start(
+        port: u16,
+        name: &str,
+        events: usize,
+        receipt: fn(usize) -> String,
+        twice: Option<usize>,
+        (every, rest): (usize, Duration),
+    ) -> Sender {
+        let mut options =
+            MqttOptions::new(format!("{name}-{}", std::process::id()), "127.0.0.1", port);
+        options
+            .set_clean_session(false)
+            .set_keep_alive(Duration::from_secs(5));
+        let (client, mut connection) = Client::new(options, 64);
+        let done = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(AtomicUsize::new(0));
+        {
+            let (done, acked) = (done.clone(), acked.clone());
+            std::thread::spawn(move || {
+                for n in connection.iter() {
+                    match n {
+                        Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                            acked.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok(_) => {}
+                        Err(_) if done.load(Ordering::SeqCst) => return,
+                        Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                    }
+                }
+            });
+        }
+        let sent = Arc::new(AtomicUsize::new(0));
+        let thread = {
+            let sent = sent.clone();
+            std::thread::spawn(move || {
+                for i in 0..events {
+                    let topic = format!("twinline/plant-agv/inventory/{}", i % 3);
+                    client
+                        .publish(topic.clone(), QoS::AtLeastOnce, false, receipt(i))
+                        .unwrap();
+                    if twice.is_some_and(|k| i % k == 0) {
+                        client
+                            .publish(topic, QoS::AtLeastOnce, false, receipt(i))
+                            .unwrap();
+                    }
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    if i % every == 0 {
+                        std::thread::sleep(rest);
+                    }
+                }
+                client
+            })
+        };
+        Sender {
+            sent,
+            acked,
+            done,
+            thread,
+        }
+    }
+
+    /// Waits until it has sent `n`.
+    fn reached(&self, n: usize) {
+        while self.sent.load(Ordering::SeqCst) < n {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Waits until it has sent everything and `twin` has ended: the twin's exit status,
+    /// and the receipts sent and acknowledged.
+    fn finish(self, twin: &mut Child) -> (std::process::ExitStatus, usize, usize) {
+        let client = self.thread.join().unwrap();
+        let status = twin.wait().unwrap();
+        self.done.store(true, Ordering::SeqCst);
+        let _ = client.try_disconnect();
+        (
+            status,
+            self.sent.load(Ordering::SeqCst),
+            self.acked.load(Ordering::SeqCst),
+        )
+    }
 }
 
 #[test]
@@ -271,80 +378,31 @@ fn a_broker_restarted_mid_stream_loses_no_event_and_applies_none_twice() {
     );
     let mut log = Vec::new();
     wait_for(&said, &mut log, "subscribed");
-    // The sender: QoS 1 on a persistent session, reconnecting as the twin does.
-    let mut options = MqttOptions::new(format!("sender-{}", std::process::id()), "127.0.0.1", port);
-    options
-        .set_clean_session(false)
-        .set_keep_alive(Duration::from_secs(5));
-    let (client, mut connection) = Client::new(options, 64);
-    let done = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(AtomicUsize::new(0));
-    {
-        let (done, acked) = (done.clone(), acked.clone());
-        std::thread::spawn(move || {
-            for n in connection.iter() {
-                match n {
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
-                        acked.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Ok(_) => {}
-                    Err(_) if done.load(Ordering::SeqCst) => return,
-                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                }
-            }
-        });
-    }
-    let sent = Arc::new(AtomicUsize::new(0));
-    let sender = {
-        let sent = sent.clone();
-        std::thread::spawn(move || {
-            for i in 0..EVENTS {
-                let topic = format!("twinline/plant-agv/inventory/{}", i % 3);
-                client
-                    .publish(topic.clone(), QoS::AtLeastOnce, false, receipt(i))
-                    .unwrap();
-                // Every 100th is sent twice, as a sender retrying would.
-                if i % 100 == 0 {
-                    client
-                        .publish(topic, QoS::AtLeastOnce, false, receipt(i))
-                        .unwrap();
-                }
-                sent.fetch_add(1, Ordering::SeqCst);
-                if i % 50 == 0 {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-            client
-        })
-    };
+    // Every 100th receipt is sent twice, as a sender retrying would.
+    let sender = Sender::start(
+        port,
+        "sender",
+        EVENTS,
+        receipt,
+        Some(100),
+        (50, Duration::from_millis(20)),
+    );
     // Mid-stream, the broker goes down for a second and comes back.
-    while sent.load(Ordering::SeqCst) < EVENTS / 3 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    sender.reached(EVENTS / 3);
     broker.take().unwrap().stop();
     std::thread::sleep(Duration::from_secs(1));
     let _broker = Broker::start(&dir, port);
-    let client = sender.join().unwrap();
-    let status = twin.wait().unwrap();
-    done.store(true, Ordering::SeqCst);
-    let _ = client.try_disconnect();
+    let (status, sent, acked) = sender.finish(&mut twin);
     while let Ok(l) = said.try_recv() {
         log.push(l);
     }
     assert!(status.success(), "{log:?}");
-    let (sent, acked) = (sent.load(Ordering::SeqCst), acked.load(Ordering::SeqCst));
     assert!(
         sent == EVENTS && acked >= EVENTS,
         "the broker took every event: {sent} sent, {acked} acknowledged; {log:?}"
     );
     let k = kpis(&out);
-    let position = k["runs"][0]["kpis"]["feed"]["positions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["material"] == "test-caps")
-        .unwrap_or_else(|| panic!("no test-caps position: {k}"))
-        .clone();
+    let position = test_caps(&k);
     // Exactly once: every receipt counted, none twice.
     assert_eq!(position["on_hand"], EVENTS as f64, "{log:?}");
     assert_eq!(k["ingestion"]["accepted"], EVENTS);
@@ -824,14 +882,6 @@ fn credentials_over_tls_to_a_broker_with_a_self_signed_authority() {
     assert!(!format!("{stdout}{stderr}{}", every_output(&out)).contains("4kd"));
 }
 
-/// One receipt of a single cap, `i` seconds after 06:00 (hours and all).
-fn receipt_hours(i: usize) -> String {
-    let (h, m, s) = (6 + i / 3600, i / 60 % 60, i % 60);
-    format!(
-        r#"{{"event_id":"r-{i:05}","ts":"2026-11-23T{h:02}:{m:02}:{s:02}Z","site":"plant-agv","material":"test-caps","location":"warehouse","kind":"receipt","qty":1,"unit":"pcs"}}"#
-    )
-}
-
 /// Collects what `said` holds now into `log`.
 fn drain(said: &mpsc::Receiver<String>, log: &mut Vec<String>) {
     while let Ok(l) = said.try_recv() {
@@ -866,54 +916,15 @@ fn a_twin_killed_stopped_and_restarted_with_its_state_applies_every_event_exactl
     let mut log = Vec::new();
     let (mut twin, mut said) = spawn_live(&source, &pace, &out);
     wait_for(&said, &mut log, "subscribed");
-    let mut options = MqttOptions::new(
-        format!("sender-r-{}", std::process::id()),
-        "127.0.0.1",
+    let sender = Sender::start(
         port,
+        "sender-r",
+        EVENTS,
+        receipt,
+        None,
+        (100, Duration::from_millis(10)),
     );
-    options
-        .set_clean_session(false)
-        .set_keep_alive(Duration::from_secs(5));
-    let (client, mut connection) = Client::new(options, 64);
-    let done = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(AtomicUsize::new(0));
-    {
-        let (done, acked) = (done.clone(), acked.clone());
-        std::thread::spawn(move || {
-            for n in connection.iter() {
-                match n {
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
-                        acked.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Ok(_) => {}
-                    Err(_) if done.load(Ordering::SeqCst) => return,
-                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                }
-            }
-        });
-    }
-    let sent = Arc::new(AtomicUsize::new(0));
-    let sender = {
-        let sent = sent.clone();
-        std::thread::spawn(move || {
-            for i in 0..EVENTS {
-                let topic = format!("twinline/plant-agv/inventory/{}", i % 3);
-                client
-                    .publish(topic, QoS::AtLeastOnce, false, receipt_hours(i))
-                    .unwrap();
-                sent.fetch_add(1, Ordering::SeqCst);
-                if i % 100 == 0 {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-            }
-            client
-        })
-    };
-    let reached = |n: usize| {
-        while sent.load(Ordering::SeqCst) < n {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    };
+    let reached = |n: usize| sender.reached(n);
     // Killed outright mid-stream (SIGKILL: nothing saved on the way out), and started
     // again with the same state and client id.
     reached(EVENTS / 4);
@@ -937,22 +948,13 @@ fn a_twin_killed_stopped_and_restarted_with_its_state_applies_every_event_exactl
     assert!(twin.wait().unwrap().success());
     drain(&said, &mut log);
     (twin, said) = spawn_live(&source, &pace, &out);
-    let client = sender.join().unwrap();
-    let status = twin.wait().unwrap();
-    done.store(true, Ordering::SeqCst);
-    let _ = client.try_disconnect();
+    let (status, sent, acked) = sender.finish(&mut twin);
     drain(&said, &mut log);
     assert!(status.success(), "{log:?}");
-    assert_eq!(sent.load(Ordering::SeqCst), EVENTS);
-    assert!(acked.load(Ordering::SeqCst) >= EVENTS, "{log:?}");
+    assert_eq!(sent, EVENTS);
+    assert!(acked >= EVENTS, "{log:?}");
     let k = kpis(&out);
-    let position = k["runs"][0]["kpis"]["feed"]["positions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["material"] == "test-caps")
-        .unwrap_or_else(|| panic!("no test-caps position: {k}"))
-        .clone();
+    let position = test_caps(&k);
     // Every receipt applied once, across three runs of the twin.
     assert_eq!(
         position["on_hand"], EVENTS as f64,

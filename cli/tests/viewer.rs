@@ -53,6 +53,15 @@ struct VehicleAt {
     y: f32,
 }
 
+/// The state the engine had `m` in.
+fn state_of(truth: &[(Station, StationState)], m: &MachineAt) -> StationState {
+    truth
+        .iter()
+        .find(|(k, _)| *k == (m.line.clone(), m.station.clone()))
+        .map(|(_, s)| *s)
+        .unwrap()
+}
+
 fn pixel(rgb: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
     let i = ((y * width + x) * 3) as usize;
     [rgb[i], rgb[i + 1], rgb[i + 2]]
@@ -170,11 +179,7 @@ fn the_screenshot_shows_each_machine_in_its_state_colour_where_it_stands() {
     assert_eq!(map.machines.len(), truth.len(), "all 10 machines framed");
     let mut colours = std::collections::BTreeSet::new();
     for m in &map.machines {
-        let state = truth
-            .iter()
-            .find(|(k, _)| *k == (m.line.clone(), m.station.clone()))
-            .map(|(_, s)| *s)
-            .unwrap();
+        let state = state_of(&truth, m);
         assert_eq!(m.state, state.name(), "{} {}", m.line, m.station);
         assert_eq!(m.rgb, state.rgb());
         let hits = around(&rgb, w, h, m.x, m.y, 2, |p| near(p, m.rgb, 3));
@@ -245,11 +250,7 @@ fn a_snapshot_opens_in_the_viewer_at_its_time_with_its_machines_as_they_were() {
     assert_eq!(map.time_s, at_s as f64, "opened at the snapshot's time");
     assert_eq!(map.machines.len(), truth.len());
     for m in &map.machines {
-        let state = truth
-            .iter()
-            .find(|(k, _)| *k == (m.line.clone(), m.station.clone()))
-            .map(|(_, s)| *s)
-            .unwrap();
+        let state = state_of(&truth, m);
         assert_eq!(m.state, state.name(), "{} {}", m.line, m.station);
     }
     assert_refused(

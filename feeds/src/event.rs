@@ -49,6 +49,19 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// The value named `name` in a table of names.
+fn by_name<T: Copy>(names: &[(&'static str, T)], name: &str) -> Option<T> {
+    names.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+/// The name of `value` in a table of names.
+fn name_of<T: PartialEq>(names: &[(&'static str, T)], value: T) -> &'static str {
+    names
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or("?", |(n, _)| n)
+}
+
 /// What an event says happened.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -84,18 +97,12 @@ impl EventKind {
 
     /// The kind named `name` in a feed.
     pub fn from_name(name: &str) -> Option<EventKind> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, k)| k)
+        by_name(&Self::NAMES, name)
     }
 
     /// Its name in feeds.
     pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map_or("?", |(n, _)| n)
+        name_of(&Self::NAMES, self)
     }
 
     /// The change to stock on hand a quantity of this kind makes (`None`: it sets the level
@@ -157,18 +164,12 @@ impl PackmlState {
 
     /// The state named `name` in a feed.
     pub fn from_name(name: &str) -> Option<PackmlState> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, k)| k)
+        by_name(&Self::NAMES, name)
     }
 
     /// Its name in feeds.
     pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map_or("?", |(n, _)| n)
+        name_of(&Self::NAMES, self)
     }
 
     /// Whether the machine can produce in it: Execute, or Suspended (and its transitions),

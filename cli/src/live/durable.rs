@@ -17,14 +17,12 @@
 //! short by a crash ends the log: it was never acknowledged, so the broker sends it
 //! again), and goes on; events the broker redelivers are duplicates by `event_id`.
 
-use super::{Arrival, Received, Session};
+use super::{Reading, Received, Session};
 use crate::Failure;
-use feeds::FeedEvent;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use twin_models::plant::save::{seal, unseal};
 
@@ -35,52 +33,6 @@ const LOG: &str = "events.log";
 pub const STATE: &str = "live.snap";
 /// A record's length and checksum.
 const RECORD_HEAD: usize = 4 + 8;
-
-/// An arrival as the log keeps it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Record {
-    /// A valid event.
-    Event {
-        source: Arc<str>,
-        line: Option<usize>,
-        event: FeedEvent,
-    },
-    /// A line that is not a valid event.
-    Refused {
-        source: Arc<str>,
-        line: Option<usize>,
-        reason: String,
-        raw: String,
-    },
-}
-
-impl Record {
-    /// The arrival it records.
-    pub fn arrival(self) -> Arrival {
-        match self {
-            Record::Event {
-                source,
-                line,
-                event,
-            } => Arrival::Event {
-                source,
-                line,
-                event,
-            },
-            Record::Refused {
-                source,
-                line,
-                reason,
-                raw,
-            } => Arrival::Refused {
-                source,
-                line,
-                reason,
-                raw,
-            },
-        }
-    }
-}
 
 /// A restart of the twin, for the record.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -123,7 +75,7 @@ pub struct Found {
     /// The last snapshot, if one was taken.
     pub saved: Option<Resumed>,
     /// Arrivals logged after it (or since the start, without one), in order.
-    pub replay: Vec<Record>,
+    pub replay: Vec<Reading>,
 }
 
 /// The last snapshot of a live run.
@@ -201,7 +153,7 @@ impl StateDir {
             )));
         }
         let next = base + records.len() as u64;
-        let replay: Vec<Record> = records
+        let replay: Vec<Reading> = records
             .drain(..)
             .skip(covered.saturating_sub(base) as usize)
             .collect();
@@ -252,7 +204,7 @@ impl StateDir {
     }
 
     /// Appends `record` to the log (not yet on disk: see [`StateDir::commit`]).
-    pub fn append(&mut self, record: &Record) -> Result<(), Failure> {
+    pub fn append(&mut self, record: &Reading) -> Result<(), Failure> {
         let body = postcard::to_stdvec(record).expect("a record encodes");
         let mut head = Vec::with_capacity(RECORD_HEAD + body.len());
         head.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -356,7 +308,7 @@ pub fn twin_of(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, Failure> {
 
 /// Reads the log at `path`: the number of its first record, its whole records, and the
 /// length of the file they fill (0 when there is no log).
-fn read_log(path: &Path) -> Result<(u64, Vec<Record>, u64), Failure> {
+fn read_log(path: &Path) -> Result<(u64, Vec<Reading>, u64), Failure> {
     let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut f) => {
@@ -380,7 +332,7 @@ fn read_log(path: &Path) -> Result<(u64, Vec<Record>, u64), Failure> {
         if blake3::hash(body).as_bytes()[..8] != head[4..] {
             break;
         }
-        let Ok(record) = postcard::from_bytes::<Record>(body) else {
+        let Ok(record) = postcard::from_bytes::<Reading>(body) else {
             break;
         };
         records.push(record);

@@ -38,8 +38,9 @@ const TICK: Duration = Duration::from_millis(20);
 /// Arrivals taken in one round before the clock moves again.
 const ROUND: usize = 65_536;
 
-/// What a source hands the engine.
-pub enum Arrival {
+/// What a source read: an event, or a line refused (what the state directory logs).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum Reading {
     /// A valid event, and where it was read (a line number where lines are counted).
     Event {
         source: Arc<str>,
@@ -53,13 +54,19 @@ pub enum Arrival {
         reason: String,
         raw: String,
     },
+}
+
+/// What a source hands the engine.
+pub enum Arrival {
+    /// A line read.
+    Read(Reading),
     /// The source has no more (end of standard input).
     Ended,
     /// The source can never deliver (a broker refused the credentials): the run ends.
     Fatal { source: Arc<str>, reason: String },
-    /// An arrival read back from the state directory's log after a restart: taken as it
-    /// was taken before, and not logged again.
-    Logged(durable::Record),
+    /// A line read back from the state directory's log after a restart: taken as it was
+    /// taken before, and not logged again.
+    Logged(Reading),
     /// Acknowledges to the source what it sent before (an MQTT message's events): to be
     /// called once they are safe (with `--state`, on disk); `false` when it could not be
     /// sent yet (the source's queue is full), to be tried again.
@@ -198,23 +205,22 @@ pub fn drive(
                     session: &mut Session,
                     received: &mut Received,
                     state: Option<&mut durable::StateDir>| {
-        let a = match a {
-            Arrival::Logged(r) => r.arrival(),
-            a => {
-                // With a state directory, every arrival is logged before it counts.
-                if let Some(st) = state {
-                    match log(st, a) {
-                        Ok(Some(a)) => a,
-                        Ok(None) => return,
-                        Err(e) => {
-                            received.state_failed.get_or_insert(e);
-                            return;
-                        }
-                    }
-                } else {
-                    a
+        let a = match (a, state) {
+            (Arrival::Logged(r), _) => Arrival::Read(r),
+            // With a state directory, every line read is logged before it counts, and
+            // acknowledgements wait until it is on disk.
+            (Arrival::Read(r), Some(st)) => {
+                if let Err(e) = st.append(&r) {
+                    received.state_failed.get_or_insert(e);
+                    return;
                 }
+                Arrival::Read(r)
             }
+            (Arrival::Ack(ack), Some(st)) => {
+                st.after_commit(ack);
+                return;
+            }
+            (a, _) => a,
         };
         let Session {
             ingestion,
@@ -223,11 +229,11 @@ pub fn drive(
             ..
         } = session;
         match a {
-            Arrival::Event {
+            Arrival::Read(Reading::Event {
                 source,
                 line,
                 event,
-            } => {
+            }) => {
                 let at = pace.wall().as_secs_f64();
                 received.first_s.get_or_insert(at);
                 received.last_s = Some(at);
@@ -256,12 +262,12 @@ pub fn drive(
                     quarantine.conflict(&c, refused, first);
                 }
             }
-            Arrival::Refused {
+            Arrival::Read(Reading::Refused {
                 source,
                 line,
                 reason,
                 raw,
-            } => {
+            }) => {
                 ingestion.quarantine();
                 quarantine.add(&source, line, &reason, &raw);
             }
@@ -365,41 +371,6 @@ pub fn drive(
             None => std::thread::sleep(TICK),
         }
     }
-}
-
-/// Logs arrival `a` in the state directory; gives it back to be taken, or `None` when it
-/// was an acknowledgement (held until what came before it is on disk).
-fn log(st: &mut durable::StateDir, a: Arrival) -> Result<Option<Arrival>, Failure> {
-    let record = match &a {
-        Arrival::Event {
-            source,
-            line,
-            event,
-        } => durable::Record::Event {
-            source: source.clone(),
-            line: *line,
-            event: event.clone(),
-        },
-        Arrival::Refused {
-            source,
-            line,
-            reason,
-            raw,
-        } => durable::Record::Refused {
-            source: source.clone(),
-            line: *line,
-            reason: reason.clone(),
-            raw: raw.clone(),
-        },
-        Arrival::Ack(_) => {
-            let Arrival::Ack(ack) = a else { unreachable!() };
-            st.after_commit(ack);
-            return Ok(None);
-        }
-        Arrival::Ended | Arrival::Fatal { .. } | Arrival::Logged(_) => return Ok(Some(a)),
-    };
-    st.append(&record)?;
-    Ok(Some(a))
 }
 
 /// Starts writing the run's series and timeline into `out` as it goes, if given.

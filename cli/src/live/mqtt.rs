@@ -9,7 +9,7 @@
 //! file shows the broker as `scheme://host:port`. A broker that refuses them ends the run
 //! with an error.
 
-use super::Arrival;
+use super::{Arrival, Reading};
 use crate::Failure;
 use crossbeam_channel::Sender;
 use feeds::FeedReader;
@@ -363,26 +363,26 @@ pub fn spawn(
                             .map(|text| {
                                 line += 1;
                                 match reader.ndjson_line(text, line) {
-                                    Ok(event) => Arrival::Event {
+                                    Ok(event) => Arrival::Read(Reading::Event {
                                         source: source.clone(),
                                         line: None,
                                         event,
-                                    },
-                                    Err(r) => Arrival::Refused {
+                                    }),
+                                    Err(r) => Arrival::Read(Reading::Refused {
                                         source: source.clone(),
                                         line: None,
                                         reason: r.reason,
                                         raw: r.raw,
-                                    },
+                                    }),
                                 }
                             })
                             .collect(),
-                        Err(e) => vec![Arrival::Refused {
+                        Err(e) => vec![Arrival::Read(Reading::Refused {
                             source: source.clone(),
                             line: None,
                             reason: format!("payload is not UTF-8 text: {e}"),
                             raw: String::from_utf8_lossy(&p.payload).into_owned(),
-                        }],
+                        })],
                     };
                     for a in arrivals {
                         // The engine has stopped: the run is over.

@@ -1,6 +1,6 @@
 //! NDJSON events on standard input, one per line.
 
-use super::Arrival;
+use super::{Arrival, Reading};
 use crossbeam_channel::Sender;
 use feeds::FeedReader;
 use std::io::BufRead;
@@ -20,12 +20,12 @@ pub fn spawn(tx: Sender<Arrival>) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
-                    let _ = tx.send(Arrival::Refused {
+                    let _ = tx.send(Arrival::Read(Reading::Refused {
                         source: source.clone(),
                         line: Some(line + 1),
                         reason: format!("standard input failed: {e}"),
                         raw: String::new(),
-                    });
+                    }));
                     break;
                 }
             }
@@ -33,24 +33,24 @@ pub fn spawn(tx: Sender<Arrival>) {
             let arrival = match std::str::from_utf8(&buf) {
                 Ok(text) if text.trim().is_empty() => continue,
                 Ok(text) => match reader.ndjson_line(text.trim_end(), line) {
-                    Ok(event) => Arrival::Event {
+                    Ok(event) => Arrival::Read(Reading::Event {
                         source: source.clone(),
                         line: Some(line),
                         event,
-                    },
-                    Err(r) => Arrival::Refused {
+                    }),
+                    Err(r) => Arrival::Read(Reading::Refused {
                         source: source.clone(),
                         line: Some(r.line),
                         reason: r.reason,
                         raw: r.raw,
-                    },
+                    }),
                 },
-                Err(e) => Arrival::Refused {
+                Err(e) => Arrival::Read(Reading::Refused {
                     source: source.clone(),
                     line: Some(line),
                     reason: format!("not UTF-8 text: {e}"),
                     raw: String::from_utf8_lossy(&buf).into_owned(),
-                },
+                }),
             };
             // The engine has stopped (horizon reached): nothing more to do.
             if tx.send(arrival).is_err() {
