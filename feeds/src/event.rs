@@ -230,6 +230,14 @@ pub struct FeedEvent {
     pub unit: Arc<str>,
     /// The system that sent it, if given.
     pub source: Option<Arc<str>>,
+    /// What only some kinds carry (orders, due times, machine reports), out of line so
+    /// that the common event stays small (it is moved on every ingestion step).
+    pub detail: Option<Box<Detail>>,
+}
+
+/// The parts of an event only some kinds have.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Detail {
     /// The customer order a demand opens or a shipment serves (a demand without one is
     /// its own order, named by its `event_id`; a shipment without one serves the oldest
     /// open demand first).
@@ -238,7 +246,19 @@ pub struct FeedEvent {
     pub due: Option<Timestamp>,
     /// A machine state event's report (its `material`, `location` and `unit` are empty and
     /// its `qty` 0).
-    pub machine: Option<Box<MachineReport>>,
+    pub machine: Option<MachineReport>,
+}
+
+impl std::hash::Hash for Detail {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.order.hash(h);
+        self.due.hash(h);
+        if let Some(m) = &self.machine {
+            (&m.line, &m.station, m.state, &m.sub_state).hash(h);
+            let bits = |x: Option<f64>| x.map(f64::to_bits);
+            (bits(m.repair_s), bits(m.produced), bits(m.rejected)).hash(h);
+        }
+    }
 }
 
 impl FeedEvent {
@@ -247,10 +267,25 @@ impl FeedEvent {
         (self.ts, &self.event_id)
     }
 
+    /// The customer order it opens or serves, if it names one.
+    pub fn order(&self) -> Option<&Arc<str>> {
+        self.detail.as_ref()?.order.as_ref()
+    }
+
+    /// When a demand is due, if given.
+    pub fn due(&self) -> Option<Timestamp> {
+        self.detail.as_ref()?.due
+    }
+
+    /// A machine state's report.
+    pub fn machine(&self) -> Option<&MachineReport> {
+        self.detail.as_ref()?.machine.as_ref()
+    }
+
     /// The event as one NDJSON line in the documented format (times in UTC; optional
     /// fields only when given): what was read, where the line itself is not kept.
     pub fn to_ndjson(&self) -> String {
-        if let Some(m) = &self.machine {
+        if let Some(m) = self.machine() {
             let mut doc = serde_json::json!({
                 "event_id": &*self.event_id,
                 "ts": self.ts.to_string(),
@@ -293,8 +328,8 @@ impl FeedEvent {
         let optional = [
             ("region", self.region.as_deref().map(str::to_string)),
             ("source", self.source.as_deref().map(str::to_string)),
-            ("order", self.order.as_deref().map(str::to_string)),
-            ("due", self.due.map(|t| t.to_string())),
+            ("order", self.order().map(|o| o.to_string())),
+            ("due", self.due().map(|t| t.to_string())),
         ];
         for (name, value) in optional {
             if let Some(v) = value {

@@ -442,7 +442,6 @@ fn fingerprint(e: &FeedEvent) -> u64 {
         e.qty.to_bits(),
         &e.unit,
         &e.source,
-        &e.order,
-        e.due,
+        &e.detail,
     ))
 }

@@ -51,7 +51,7 @@ mod rfc3339;
 pub mod stock;
 mod synthetic;
 
-pub use event::{EventKind, FeedEvent, MachineReport, PackmlState, Timestamp};
+pub use event::{Detail, EventKind, FeedEvent, MachineReport, PackmlState, Timestamp};
 pub use ingest::{Admission, Conflict, Ingestion, IngestionCounters, Origin};
 pub use parse::{
     FeedReader, Parsed, Rejection, decode, estimate_lines, parse_csv, parse_ndjson,

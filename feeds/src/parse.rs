@@ -262,9 +262,13 @@ impl FeedReader {
             qty,
             unit: self.share(Field::Unit, unit),
             source: text(raw, Field::Source).map(|r| self.share(Field::Source, r)),
-            order: order.map(Arc::from),
-            due,
-            machine: None,
+            detail: (order.is_some() || due.is_some()).then(|| {
+                Box::new(crate::Detail {
+                    order: order.map(Arc::from),
+                    due,
+                    machine: None,
+                })
+            }),
         })
     }
 
@@ -373,16 +377,17 @@ impl FeedReader {
             qty: 0.0,
             unit: empty,
             source: text(&fields, Field::Source).map(|r| self.share(Field::Source, r)),
-            order: None,
-            due: None,
-            machine: Some(Box::new(crate::MachineReport {
-                line: Arc::from(need(&raw.line, "line")?),
-                station: Arc::from(need(&raw.station, "station")?),
-                state,
-                sub_state,
-                repair_s,
-                produced: number(raw.produced, "produced")?,
-                rejected: number(raw.rejected, "rejected")?,
+            detail: Some(Box::new(crate::Detail {
+                machine: Some(crate::MachineReport {
+                    line: Arc::from(need(&raw.line, "line")?),
+                    station: Arc::from(need(&raw.station, "station")?),
+                    state,
+                    sub_state,
+                    repair_s,
+                    produced: number(raw.produced, "produced")?,
+                    rejected: number(raw.rejected, "rejected")?,
+                }),
+                ..crate::Detail::default()
             })),
         })
     }

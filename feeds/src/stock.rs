@@ -71,9 +71,9 @@ impl Position {
         self.demanded += e.qty;
         self.demands += 1;
         self.open.push_back(OpenOrder {
-            order: e.order.clone().unwrap_or_else(|| e.event_id.clone()),
+            order: e.order().cloned().unwrap_or_else(|| e.event_id.clone()),
             left: e.qty,
-            due: e.due.unwrap_or(e.ts),
+            due: e.due().unwrap_or(e.ts),
         });
     }
 
@@ -81,8 +81,7 @@ impl Position {
     fn ship(&mut self, e: &FeedEvent) {
         let mut qty = e.qty;
         let named = e
-            .order
-            .as_ref()
+            .order()
             .and_then(|o| self.open.iter().position(|x| x.order == *o));
         if let Some(i) = named {
             qty = self.serve(i, qty, e.ts);

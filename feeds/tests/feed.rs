@@ -403,9 +403,7 @@ fn stream() -> impl Strategy<Value = Vec<FeedEvent>> {
                     qty,
                     unit: "pcs".into(),
                     source: None,
-                    order: None,
-                    due: None,
-                    machine: None,
+                    detail: None,
                 }
             })
             .collect()
@@ -821,7 +819,7 @@ fn machine_states_read_with_their_packml_state_and_counters_and_write_back_the_s
     let text = r#"{"event_id":"m1","ts":"2026-11-23T07:00:00Z","site":"P1","kind":"machine_state","line":"L1","station":"filler","state":"held","repair_s":600,"produced":12000,"rejected":31}"#;
     let e = parse_ndjson_line(text, 1).unwrap();
     assert_eq!(e.kind, EventKind::MachineState);
-    let m = e.machine.as_deref().unwrap();
+    let m = e.machine().unwrap();
     assert_eq!((&*m.line, &*m.station), ("L1", "filler"));
     assert_eq!(m.state, feeds::PackmlState::Held);
     assert!(!m.state.producing());
@@ -835,7 +833,7 @@ fn machine_states_read_with_their_packml_state_and_counters_and_write_back_the_s
         let t = format!(
             r#"{{"event_id":"m2","ts":"2026-11-23T07:00:00Z","site":"P1","kind":"machine_state","line":"L1","station":"filler","state":"{s}"}}"#
         );
-        parse_ndjson_line(&t, 1).map(|e| e.machine.unwrap().state.producing())
+        parse_ndjson_line(&t, 1).map(|e| e.machine().unwrap().state.producing())
     };
     assert_eq!(state("execute"), Ok(true));
     assert_eq!(state("suspended"), Ok(true));
@@ -882,4 +880,25 @@ fn machine_states_read_with_their_packml_state_and_counters_and_write_back_the_s
     assert!(reason(receipt).contains("`station` belongs to a machine_state"));
     let bare = r#"{"event_id":"b","ts":"2026-11-23T07:00:00Z","site":"P1","material":"caps","location":"WH","kind":"machine_state","qty":1,"unit":"pcs"}"#;
     assert!(reason(bare).contains("a machine_state needs `line`"));
+}
+
+#[test]
+fn a_machine_state_id_reused_with_another_state_is_a_conflict_and_repeated_a_duplicate() {
+    let at = |state: &str| {
+        parse_ndjson_line(
+            &format!(
+                r#"{{"event_id":"m1","ts":"2026-11-23T07:00:00Z","site":"P1","kind":"machine_state","line":"L1","station":"filler","state":"{state}"}}"#
+            ),
+            1,
+        )
+        .unwrap()
+    };
+    let mut ing = Ingestion::new(60.0);
+    let o = |line| Origin { source: 0, line };
+    assert_eq!(ing.offer(at("held"), o(1)), Admission::Held);
+    assert_eq!(ing.offer(at("held"), o(2)), Admission::Duplicate);
+    assert!(matches!(
+        ing.offer(at("execute"), o(3)),
+        Admission::Conflict(_)
+    ));
 }

@@ -214,7 +214,7 @@ impl TwinPositions {
 
     /// The position event `e` is about, if the twin simulates it.
     fn target_of(&self, e: &FeedEvent) -> Option<Target> {
-        if let Some(m) = &e.machine {
+        if let Some(m) = e.machine() {
             return self
                 .machines
                 .iter()
@@ -306,7 +306,7 @@ pub struct FeedRuntime {
     /// Machine states about machines the twin does not have.
     machines_unmatched: u64,
     /// The report of the machine state being applied (its counters wait for the twin's).
-    pending_report: Option<Box<feeds::MachineReport>>,
+    pending_report: Option<feeds::MachineReport>,
 }
 
 impl FeedRuntime {
@@ -448,7 +448,7 @@ impl FeedRuntime {
         self.heard.insert(e.site.clone(), (at, false));
         let target = self.targets[self.next];
         self.next += 1;
-        if let Some(report) = e.machine {
+        if let Some(report) = e.machine().cloned() {
             // Since its time stamp: an event applied late (live) began before now.
             let since = match self.start {
                 Some(s) => SimTime(e.ts.0.saturating_sub(s.0).max(0) as u64).min(at),
@@ -469,7 +469,7 @@ impl FeedRuntime {
                 ModelEffect::Received { stock, qty: e.qty }
             }
             (Some(Target::Site(site)), EventKind::Demand) => {
-                let due = e.due.unwrap_or(e.ts);
+                let due = e.due().unwrap_or(e.ts);
                 let due = match self.start {
                     Some(s) => SimTime(due.0.saturating_sub(s.0).max(0) as u64),
                     None => SimTime::ZERO,
@@ -494,7 +494,7 @@ impl FeedRuntime {
         &mut self,
         since: SimTime,
         target: Option<Target>,
-        report: Box<feeds::MachineReport>,
+        report: feeds::MachineReport,
     ) -> ModelEffect {
         let Some(Target::Machine { line, station }) = target else {
             self.machines_unmatched += 1;

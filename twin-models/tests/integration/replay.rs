@@ -26,9 +26,7 @@ fn event(
         qty,
         unit: "pcs".into(),
         source: None,
-        order: None,
-        due: None,
-        machine: None,
+        detail: None,
     }
 }
 

@@ -195,9 +195,7 @@ fn event(id: &str, ts: &str, kind: EventKind, qty: f64) -> FeedEvent {
         qty,
         unit: "pcs".into(),
         source: None,
-        order: None,
-        due: None,
-        machine: None,
+        detail: None,
     }
 }
 
