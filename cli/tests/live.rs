@@ -1104,3 +1104,57 @@ fn a_projection_says_what_runs_out_in_how_many_futures_and_when() {
         assert!(p["hint"].as_str().unwrap().contains(&said), "{p}");
     }
 }
+
+#[test]
+fn a_state_directory_that_cannot_be_resumed_is_refused_with_its_reason() {
+    let dir = temp_dir("bad-state");
+    let state = dir.join("state");
+    let live = |scenario: &str| {
+        Command::new(env!("CARGO_BIN_EXE_twinline"))
+            .args([
+                "live",
+                scenario,
+                "--stdin",
+                "--speed",
+                "7200",
+                "--horizon",
+                "2h",
+            ])
+            .args(["--start", "2026-11-23T06:00:00Z", "--state"])
+            .arg(&state)
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // A run that ends cleanly leaves its state; the same scenario goes on from it.
+    let first = live("scenarios/plant-agv.toml");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(state.join("live.snap").exists() && state.join("events.log").exists());
+    let again = live("scenarios/plant-agv.toml");
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("twin_restarted"));
+    // Another scenario: refused, as is a damaged state.
+    let other = live("scenarios/bottling-line.toml");
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("differs from"));
+    let mut bytes = std::fs::read(state.join("live.snap")).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(state.join("live.snap"), bytes).unwrap();
+    let damaged = live("scenarios/plant-agv.toml");
+    assert_eq!(damaged.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&damaged.stderr);
+    assert!(
+        said.contains("live.snap") && said.contains("checksum"),
+        "{said}"
+    );
+}
