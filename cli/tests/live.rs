@@ -1158,3 +1158,57 @@ fn a_state_directory_that_cannot_be_resumed_is_refused_with_its_reason() {
         "{said}"
     );
 }
+
+#[test]
+fn machine_states_come_over_mqtt_on_their_machines_topics() {
+    let dir = temp_dir("machine-topics");
+    let out = dir.join("out");
+    let port = free_port();
+    let _broker = Broker::start(&dir, port);
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let client_id = format!("twin-machines-{}", std::process::id());
+    let (mut twin, said) = spawn_live(
+        &[
+            "--mqtt",
+            &url,
+            "--topic",
+            "twinline/+/line/+/machine/+/state",
+            "--client-id",
+            &client_id,
+        ],
+        &["--speed", "1200", "--lateness", "5min", "--horizon", "2h"],
+        &out,
+    );
+    let mut log = Vec::new();
+    wait_for(&said, &mut log, "subscribed");
+    let options = MqttOptions::new(format!("plc-{}", std::process::id()), "127.0.0.1", port);
+    let (client, mut connection) = Client::new(options, 16);
+    std::thread::spawn(move || for _ in connection.iter() {});
+    // The topic names the machine; the payloads say only what happened.
+    let topic = "twinline/plant-agv/line/L1/machine/filler/state";
+    for (id, minute, state, extra) in [
+        ("m1", 10, "execute", ""),
+        ("m2", 20, "held", r#","repair_s":600"#),
+        ("m3", 25, "execute", r#","produced":5000"#),
+    ] {
+        let payload = format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-23T06:{minute:02}:00Z","site":"plant-agv","state":"{state}"{extra}}}"#
+        );
+        client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .unwrap();
+    }
+    let status = twin.wait().unwrap();
+    let _ = client.try_disconnect();
+    while let Ok(l) = said.try_recv() {
+        log.push(l);
+    }
+    assert!(status.success(), "{log:?}");
+    let k = kpis(&out);
+    let machines = &k["runs"][0]["kpis"]["feed"]["machines"];
+    assert_eq!(machines[0]["line"], "L1", "{k}");
+    assert_eq!(machines[0]["station"], "filler");
+    assert_eq!(machines[0]["reports"], 3);
+    assert_eq!(machines[0]["stops"], 1);
+    assert!(machines[0]["produced_drift"].is_number());
+}

@@ -356,12 +356,15 @@ pub fn spawn(
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     note(&|l| l.messages += 1);
                     let source: Arc<str> = Arc::from(format!("mqtt:{}", p.topic));
+                    let machine = machine_of_topic(&p.topic);
                     let arrivals: Vec<Arrival> = match std::str::from_utf8(&p.payload) {
                         Ok(text) => text
                             .lines()
                             .filter(|l| !l.trim().is_empty())
                             .map(|text| {
                                 line += 1;
+                                let named = machine.map(|m| with_machine(text, m));
+                                let text = named.as_deref().unwrap_or(text);
                                 match reader.ndjson_line(text, line) {
                                     Ok(event) => Arrival::Read(Reading::Event {
                                         source: source.clone(),
@@ -436,6 +439,36 @@ pub fn spawn(
     Ok(client)
 }
 
+/// The machine a state topic names: `…/line/<line>/machine/<station>/state`.
+fn machine_of_topic(topic: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = topic.rsplitn(6, '/').collect();
+    match parts[..] {
+        ["state", station, "machine", line, "line", ..]
+            if !line.is_empty() && !station.is_empty() =>
+        {
+            Some((line, station))
+        }
+        _ => None,
+    }
+}
+
+/// A payload line on a machine's state topic with what the topic says filled in where
+/// the line leaves it out: `kind` (`machine_state`), `line` and `station`. A line that
+/// is not a JSON object, or already says them, is left as it is (the parser judges it).
+fn with_machine(text: &str, (line, station): (&str, &str)) -> String {
+    let Ok(serde_json::Value::Object(mut doc)) = serde_json::from_str(text) else {
+        return text.to_string();
+    };
+    for (key, value) in [
+        ("kind", "machine_state"),
+        ("line", line),
+        ("station", station),
+    ] {
+        doc.entry(key).or_insert_with(|| value.into());
+    }
+    serde_json::Value::Object(doc).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,5 +510,29 @@ mod tests {
             assert!(err.contains(says), "{url}: {err}");
             assert!(!err.contains("s3") && !err.contains("ops"), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn a_state_topic_names_its_machine_where_the_payload_does_not() {
+        assert_eq!(
+            machine_of_topic("twinline/plant-agv/line/L1/machine/filler/state"),
+            Some(("L1", "filler"))
+        );
+        assert_eq!(machine_of_topic("twinline/plant-agv/inventory/0"), None);
+        assert_eq!(machine_of_topic("line//machine/filler/state"), None);
+        let named = with_machine(
+            r#"{"event_id":"m","ts":"2026-11-23T07:00:00Z","site":"s","state":"held"}"#,
+            ("L1", "filler"),
+        );
+        let doc: serde_json::Value = serde_json::from_str(&named).unwrap();
+        assert_eq!(doc["kind"], "machine_state");
+        assert_eq!(
+            (doc["line"].as_str(), doc["station"].as_str()),
+            (Some("L1"), Some("filler"))
+        );
+        // What the payload says stands; what is not JSON is left to the parser.
+        let own = with_machine(r#"{"line":"L2","station":"capper"}"#, ("L1", "filler"));
+        assert!(own.contains("L2") && own.contains("capper") && !own.contains("filler"));
+        assert_eq!(with_machine("not json", ("L1", "filler")), "not json");
     }
 }
