@@ -465,6 +465,7 @@ fn timestamp_arg(s: &str) -> Result<feeds::Timestamp, String> {
 }
 
 /// A failure, with the exit code it maps to.
+#[derive(Debug)]
 pub(crate) enum Failure {
     BadInput(String),
     Io(String),

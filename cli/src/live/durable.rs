@@ -164,16 +164,19 @@ impl StateDir {
             .truncate(false)
             .open(&log_path)
             .map_err(io(&log_path, "open"))?;
-        // A record cut short by a crash is dropped (it was never acknowledged).
-        let len = if good_len == 0 {
-            log.write_all(&base.to_le_bytes())
+        // Records are numbered on from the last one logged or covered. A log that does not
+        // reach that far (none yet, or cut before its first record's number) starts
+        // afresh there; otherwise a record cut short by a crash is dropped (it was never
+        // acknowledged).
+        let start = next.max(covered);
+        if good_len == 0 || next < covered {
+            log.set_len(0).map_err(io(&log_path, "start afresh"))?;
+            log.write_all(&start.to_le_bytes())
                 .map_err(io(&log_path, "write"))?;
-            8
         } else {
-            good_len
-        };
-        log.set_len(len)
-            .map_err(io(&log_path, "cut a torn record"))?;
+            log.set_len(good_len)
+                .map_err(io(&log_path, "cut a torn record"))?;
+        }
         log.seek(SeekFrom::End(0)).map_err(io(&log_path, "seek"))?;
         let saved = saved.map(|s| Resumed {
             twin: s.twin,
@@ -194,7 +197,7 @@ impl StateDir {
         let state = StateDir {
             dir: dir.to_path_buf(),
             log,
-            records: next.max(covered),
+            records: start,
             unsynced: false,
             acks: Vec::new(),
             every,
@@ -359,4 +362,82 @@ fn sync_dir(dir: &Path) -> Result<(), Failure> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io(dir, "flush to disk"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn refused(i: usize) -> Reading {
+        Reading::Refused {
+            source: Arc::from("test"),
+            line: Some(i),
+            reason: "r".into(),
+            raw: i.to_string(),
+        }
+    }
+
+    fn lines(found: &Option<Found>) -> Vec<usize> {
+        found.as_ref().map_or(Vec::new(), |f| {
+            f.replay
+                .iter()
+                .map(|r| match r {
+                    Reading::Refused { line, .. } | Reading::Event { line, .. } => line.unwrap(),
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn records_after_the_snapshot_come_back_once_whatever_became_of_the_log() {
+        let dir = std::env::temp_dir().join(format!("twinline-durable-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let hour = Duration::from_secs(3600);
+        let (mut st, found) = StateDir::open(&dir, hour).unwrap();
+        assert!(found.is_none());
+        for i in 0..3 {
+            st.append(&refused(i)).unwrap();
+        }
+        st.commit().unwrap();
+        // Killed before any snapshot: the whole log comes back.
+        drop(st);
+        let (mut st, found) = StateDir::open(&dir, hour).unwrap();
+        assert_eq!(lines(&found), [0, 1, 2]);
+        assert!(found.unwrap().saved.is_none());
+        st.checkpoint(vec![7], &Session::new(0.0), &Received::default(), false)
+            .unwrap();
+        st.append(&refused(3)).unwrap();
+        st.append(&refused(4)).unwrap();
+        st.commit().unwrap();
+        drop(st);
+        let (st, found) = StateDir::open(&dir, hour).unwrap();
+        assert_eq!(lines(&found), [3, 4]);
+        assert_eq!(found.unwrap().saved.unwrap().twin, [7]);
+        drop(st);
+        // A record cut short at the end is dropped, and the log goes on after the last
+        // whole one.
+        let log = dir.join(LOG);
+        let mut bytes = std::fs::read(&log).unwrap();
+        bytes.extend_from_slice(&[9, 0, 0, 0, 1, 2]);
+        std::fs::write(&log, &bytes).unwrap();
+        let (mut st, found) = StateDir::open(&dir, hour).unwrap();
+        assert_eq!(lines(&found), [3, 4]);
+        st.append(&refused(5)).unwrap();
+        st.commit().unwrap();
+        drop(st);
+        let (st, found) = StateDir::open(&dir, hour).unwrap();
+        assert_eq!(lines(&found), [3, 4, 5]);
+        drop(st);
+        // The log lost after a snapshot: records go on after the ones it covers.
+        std::fs::remove_file(&log).unwrap();
+        let (mut st, found) = StateDir::open(&dir, hour).unwrap();
+        assert_eq!(lines(&found), Vec::<usize>::new());
+        st.append(&refused(6)).unwrap();
+        st.commit().unwrap();
+        drop(st);
+        let (_, found) = StateDir::open(&dir, hour).unwrap();
+        assert_eq!(lines(&found), [6]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
