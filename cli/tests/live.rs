@@ -221,6 +221,24 @@ fn spawn_live(source: &[&str], pace: &[&str], out: &Path) -> (Child, mpsc::Recei
     (twin, said)
 }
 
+/// `live` on the bundled plant subscribed to `topic` on the test broker at `port` as
+/// client `client` (made unique to this process), 2 h at 1,200× real time, 5 min behind
+/// the feed clock.
+fn live_on_broker(
+    port: u16,
+    topic: &str,
+    client: &str,
+    out: &Path,
+) -> (Child, mpsc::Receiver<String>) {
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let client_id = format!("{client}-{}", std::process::id());
+    spawn_live(
+        &["--mqtt", &url, "--topic", topic, "--client-id", &client_id],
+        &["--speed", "1200", "--lateness", "5min", "--horizon", "2h"],
+        out,
+    )
+}
+
 /// Collects what twinline says into `log` until a line contains `what`.
 fn wait_for(said: &mpsc::Receiver<String>, log: &mut Vec<String>, what: &str) {
     while !log.iter().any(|l| l.contains(what)) {
@@ -361,21 +379,8 @@ fn a_broker_restarted_mid_stream_loses_no_event_and_applies_none_twice() {
     let out = dir.join("out");
     let port = free_port();
     let mut broker = Some(Broker::start(&dir, port));
-    let url = format!("mqtt://127.0.0.1:{port}");
     // 2 h at 1,200× is six wall seconds; the events are dated within the first 50 min.
-    let client_id = format!("twin-{}", std::process::id());
-    let (mut twin, said) = spawn_live(
-        &[
-            "--mqtt",
-            &url,
-            "--topic",
-            "twinline/+/inventory/#",
-            "--client-id",
-            &client_id,
-        ],
-        &["--speed", "1200", "--lateness", "5min", "--horizon", "2h"],
-        &out,
-    );
+    let (mut twin, said) = live_on_broker(port, "twinline/+/inventory/#", "twin", &out);
     let mut log = Vec::new();
     wait_for(&said, &mut log, "subscribed");
     // Every 100th receipt is sent twice, as a sender retrying would.
@@ -1165,18 +1170,10 @@ fn machine_states_come_over_mqtt_on_their_machines_topics() {
     let out = dir.join("out");
     let port = free_port();
     let _broker = Broker::start(&dir, port);
-    let url = format!("mqtt://127.0.0.1:{port}");
-    let client_id = format!("twin-machines-{}", std::process::id());
-    let (mut twin, said) = spawn_live(
-        &[
-            "--mqtt",
-            &url,
-            "--topic",
-            "twinline/+/line/+/machine/+/state",
-            "--client-id",
-            &client_id,
-        ],
-        &["--speed", "1200", "--lateness", "5min", "--horizon", "2h"],
+    let (mut twin, said) = live_on_broker(
+        port,
+        "twinline/+/line/+/machine/+/state",
+        "twin-machines",
         &out,
     );
     let mut log = Vec::new();

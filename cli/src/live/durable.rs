@@ -136,7 +136,7 @@ impl StateDir {
             Err(e) => return Err(io(&state_path, "read")(e)),
         };
         let log_path = dir.join(LOG);
-        let (base, mut records, good_len) = read_log(&log_path)?;
+        let (base, records, good_len) = read_log(&log_path)?;
         let covered = saved.as_ref().map_or(0, |s| s.covered);
         if saved.is_none() && base > 0 {
             return Err(Failure::BadInput(format!(
@@ -154,7 +154,7 @@ impl StateDir {
         }
         let next = base + records.len() as u64;
         let replay: Vec<Reading> = records
-            .drain(..)
+            .into_iter()
             .skip(covered.saturating_sub(base) as usize)
             .collect();
         let mut log = OpenOptions::new()
@@ -275,13 +275,7 @@ impl StateDir {
         write_durably(&path, &seal(MAGIC, VERSION, &body))?;
         // The snapshot covers the log: start it afresh at the next record.
         let log_path = self.dir.join(LOG);
-        let tmp = self.dir.join("events.log.partial");
-        let mut log = File::create(&tmp).map_err(io(&tmp, "create"))?;
-        log.write_all(&self.records.to_le_bytes())
-            .map_err(io(&tmp, "write"))?;
-        log.sync_all().map_err(io(&tmp, "flush to disk"))?;
-        std::fs::rename(&tmp, &log_path).map_err(io(&log_path, "replace"))?;
-        sync_dir(&self.dir)?;
+        write_durably(&log_path, &self.records.to_le_bytes())?;
         self.log = OpenOptions::new()
             .append(true)
             .open(&log_path)

@@ -98,7 +98,7 @@ pub enum SnapshotError {
     #[error("corrupt: its checksum does not match its contents")]
     Checksum,
     /// The checksum matches but the contents do not decode (a bug, or a forged file).
-    #[error("corrupt: {0}")]
+    #[error("unreadable: {0}")]
     Decode(String),
     /// A fork asked to look further ahead than the run the snapshot was taken from.
     #[error(
@@ -119,8 +119,8 @@ pub enum SnapshotError {
     /// Taken of another scenario than the one it is resumed with.
     #[error(
         "it was taken of scenario `{snapshot}`, which differs from `{given}` (scenario hashes {} and {}); resume it alone, or with the scenario it was taken of",
-        hex(&snapshot_hash[..6]),
-        hex(&given_hash[..6])
+        &blake3::Hash::from(*snapshot_hash).to_hex()[..12],
+        &blake3::Hash::from(*given_hash).to_hex()[..12]
     )]
     OtherScenario {
         /// The snapshot's scenario name.
@@ -132,10 +132,6 @@ pub enum SnapshotError {
         /// Its hash.
         given_hash: [u8; 32],
     },
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The hash that identifies a resolved scenario: blake3 of its binary encoding.
@@ -292,7 +288,11 @@ fn decode<'a, T: Deserialize<'a>>(
     what: &str,
 ) -> Result<(T, &'a [u8]), SnapshotError> {
     postcard::take_from_bytes(bytes)
-        .map_err(|e| SnapshotError::Decode(format!("its {what} does not decode ({e})")))
+        .map_err(|e| {
+            SnapshotError::Decode(format!(
+                "its {what} does not decode ({e}); a file whose checksum holds was written by another build of twinline (resume it with that build) or forged"
+            ))
+        })
 }
 
 /// Reads only what a snapshot is of.
