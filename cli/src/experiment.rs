@@ -403,19 +403,32 @@ pub fn compare_files(args: CompareArgs) -> Result<(), Failure> {
     let c = compare(&ra, &rb, args.alpha);
     say(&compare_table(&c, &both[0].label, &both[1].label, args.all));
     if let Some(dir) = &args.out {
-        create_dir(dir)?;
-        let text = serde_json::to_string_pretty(&serde_json::json!({
-            "format": "twinline-compare/1",
-            "a": args.a.display().to_string(),
-            "b": args.b.display().to_string(),
-            "seed": seed,
-            "comparison": c,
-        }))
-        .expect("a comparison serialises")
-            + "\n";
-        write(&dir.join("compare.json"), &text)?;
-        say(&format!("wrote {}\n", dir.join("compare.json").display()));
+        let (a, b) = (args.a.display().to_string(), args.b.display().to_string());
+        write_comparison(dir, &c, &a, &b, seed)?;
     }
+    Ok(())
+}
+
+/// Writes compare.json: the comparison of `a` with `b` (files, or variants) from `seed`.
+fn write_comparison(
+    dir: &Path,
+    c: &Comparison,
+    a: &str,
+    b: &str,
+    seed: u64,
+) -> Result<(), Failure> {
+    create_dir(dir)?;
+    let text = serde_json::to_string_pretty(&serde_json::json!({
+        "format": "twinline-compare/1",
+        "a": a,
+        "b": b,
+        "seed": seed,
+        "comparison": c,
+    }))
+    .expect("a comparison serialises")
+        + "\n";
+    write(&dir.join("compare.json"), &text)?;
+    say(&format!("wrote {}\n", dir.join("compare.json").display()));
     Ok(())
 }
 
@@ -481,4 +494,170 @@ fn compare_table(c: &Comparison, a: &str, b: &str, all: bool) -> String {
         out.push_str(&format!("only in B: {}\n", c.only_b.join(", ")));
     }
     out
+}
+
+/// What `twinline fork … --set` was asked.
+pub struct ForkSweepArgs<'a> {
+    pub snapshot: &'a Path,
+    pub scenario: Option<&'a Path>,
+    pub sets: &'a [String],
+    pub ahead: sim::SimDuration,
+    pub reps: usize,
+    pub seed: Option<u64>,
+    pub threads: Option<usize>,
+    pub out: Option<&'a Path>,
+    pub report: bool,
+}
+
+/// The scenario a snapshot was taken of, read from `path` (its TOML text, with the files
+/// it names) and checked to be it: no setting may differ.
+pub(crate) fn snapshot_scenario_text(
+    path: &Path,
+    snapshot: &Path,
+    taken_of: &twin_models::Scenario,
+) -> Result<String, Failure> {
+    let text = read(path, "scenario")?;
+    let scenario =
+        crate::load_scenario_file(path, &text).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let differs = match twin_models::plant::variant::changes(taken_of, &scenario) {
+        Ok(changes) => match changes.first() {
+            None => return Ok(text),
+            Some(change) => change.describe(taken_of),
+        },
+        Err(twin_models::SnapshotError::CannotChange { field, .. }) => format!("`{field}`"),
+        Err(e) => e.to_string(),
+    };
+    Err(Failure::BadInput(format!(
+        "{}: not the scenario {} was taken of ({differs} differs): give that one, and what to change with --set",
+        path.display(),
+        snapshot.display(),
+    )))
+}
+
+/// `twinline fork SNAPSHOT SCENARIO --set …`: a sweep (two variants: a comparison) of
+/// forks from the snapshot, every variant on the same futures.
+#[allow(clippy::disallowed_methods, reason = "the CLI reports wall time")]
+pub fn fork_sweep(args: ForkSweepArgs<'_>) -> Result<(), Failure> {
+    let Some(scenario_path) = args.scenario else {
+        return Err(Failure::BadInput(
+            "--set needs the scenario file the snapshot was taken of, after the snapshot (a snapshot holds its scenario resolved, not its text)".into(),
+        ));
+    };
+    if args.reps == 0 {
+        return Err(Failure::BadInput("--reps must be at least 1".into()));
+    }
+    let bytes = crate::snapshot::read_bytes(args.snapshot)?;
+    let snap = crate::snapshot::decode(args.snapshot, &bytes)?;
+    let text = snapshot_scenario_text(scenario_path, args.snapshot, &snap.scenario)?;
+    let mut parameters = Vec::new();
+    for s in args.sets {
+        let p = parse_set(s).map_err(bad)?;
+        if parameters
+            .iter()
+            .any(|q: &experiments::overrides::Parameter| q.path == p.path)
+        {
+            return Err(Failure::BadInput(format!(
+                "--set {}: the path is set twice",
+                p.path
+            )));
+        }
+        parameters.push(p);
+    }
+    let variants = sweep::grid(&parameters).map_err(bad)?;
+    sweep::check_runs(variants.len(), args.reps).map_err(bad)?;
+    let name = scenario_path.display().to_string();
+    let reader = file_reader(scenario_path);
+    let mut prepared =
+        sweep::prepare(&name, &text, &variants, RunOverrides::default(), &reader).map_err(bad)?;
+    let ahead = args.ahead;
+    let at = snap.header.time.0;
+    for p in &mut prepared {
+        // What the forks measure: from the snapshot to `ahead` of it.
+        p.spec.warmup = sim::SimDuration(at);
+        p.spec.horizon = sim::SimDuration(at.saturating_add(ahead.0));
+    }
+    // Each variant is forked once before any thread starts: a change the state cannot
+    // take, or a look past the run's end, is refused up front.
+    for p in &prepared {
+        let run = crate::snapshot::decode(args.snapshot, &bytes)?.run;
+        twin_models::Twin::fork_variant(&p.scenario, &snap.scenario, run, 0, ahead).map_err(
+            |e| {
+                Failure::BadInput(format!(
+                    "{}: variant {}: {e}",
+                    args.snapshot.display(),
+                    p.label
+                ))
+            },
+        )?;
+    }
+    let header = &snap.header;
+    let seed = args
+        .seed
+        .unwrap_or_else(|| twin_models::fork_seed(header.seed, header.time));
+    let threads = threads_of(args.threads)?;
+    say(&format!(
+        "fork {} at {:.0} s, {:.0} s ahead: {} variant(s) × {} future(s) on {threads} thread(s)\n",
+        args.snapshot.display(),
+        header.time.as_secs_f64(),
+        ahead.as_secs_f64(),
+        prepared.len(),
+        args.reps
+    ));
+    let started = std::time::Instant::now();
+    let progress = Progress::new(prepared.len() * args.reps, "futures");
+    let bar = progress.bar.clone();
+    let runs = sweep::run_with(
+        &prepared,
+        args.reps,
+        seed,
+        None,
+        &Controls {
+            threads,
+            on_done: &move || bar.inc(1),
+            stop: &progress.stop,
+        },
+        &|p, seed| {
+            twin_models::fork_run(&bytes, &p.scenario, seed, ahead, false)
+                .expect("a variant forked once forks again")
+        },
+    );
+    progress.bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    let params: Vec<String> = parameters.iter().map(|p| p.path.clone()).collect();
+    let results = SweepResults::new(
+        SweepHeader::new(
+            &scenario_stem(scenario_path),
+            &params,
+            &prepared,
+            args.reps,
+            seed,
+        ),
+        None,
+        &runs,
+    );
+    say(&sweep_table(&results));
+    let comparison = (prepared.len() == 2 && args.reps >= 2 && !progress.stopped()).then(|| {
+        let (ra, rb): (Vec<_>, Vec<_>) = runs.iter().cloned().partition(|r| r.variant == 0);
+        compare(&ra, &rb, 0.05)
+    });
+    if let Some(c) = &comparison {
+        say(&compare_table(
+            c,
+            &prepared[0].label,
+            &prepared[1].label,
+            false,
+        ));
+    }
+    say(&format!("{} future(s) in {wall:.2} s\n", runs.len()));
+    if let Some(dir) = args.out {
+        let kpis = args.report.then_some(&[][..]);
+        write_results(dir, &results, kpis)?;
+        if let Some(c) = &comparison {
+            write_comparison(dir, c, &prepared[0].label, &prepared[1].label, seed)?;
+        }
+    }
+    if progress.stopped() {
+        return Err(Failure::Interrupted);
+    }
+    Ok(())
 }

@@ -127,6 +127,16 @@ enum Command {
     Fork {
         /// The snapshot file (or a live twin's state directory).
         snapshot: PathBuf,
+        /// The scenario file the snapshot was taken of (checked against it): needed with
+        /// --set, as a snapshot holds its scenario resolved, not its text.
+        scenario: Option<PathBuf>,
+        /// PATH=V1,V2,... — a setting changed from the snapshot on, as for `sweep` (buffer
+        /// capacities, machine speeds, level switches, the fleet's dispatch, idle policy
+        /// and lateness weight, stock policies); every combination is a variant, all on
+        /// the same futures, reported as `sweep` reports (two variants: also as `compare`).
+        /// Repeatable.
+        #[arg(long = "set")]
+        sets: Vec<String>,
         /// How far ahead to look, e.g. 8h (at most to the end of the run the snapshot was
         /// taken from).
         #[arg(long, value_parser = duration_arg)]
@@ -577,13 +587,40 @@ fn main() -> ExitCode {
         },
         Command::Fork {
             snapshot,
+            scenario,
+            sets,
             horizon,
             reps,
             seed,
             threads,
             output,
             report,
-        } => fork(&snapshot, horizon, reps, seed, threads, &output, report),
+        } => {
+            if sets.is_empty() {
+                fork(
+                    &snapshot,
+                    scenario.as_deref(),
+                    horizon,
+                    reps,
+                    seed,
+                    threads,
+                    &output,
+                    report,
+                )
+            } else {
+                experiment::fork_sweep(experiment::ForkSweepArgs {
+                    snapshot: &snapshot,
+                    scenario: scenario.as_deref(),
+                    sets: &sets,
+                    ahead: horizon,
+                    reps,
+                    seed,
+                    threads,
+                    out: output.out.as_deref(),
+                    report,
+                })
+            }
+        }
         Command::Sweep {
             scenario,
             file,
@@ -946,8 +983,13 @@ fn run_saved(
 
 /// `fork`: replications forward from a snapshot.
 #[allow(clippy::disallowed_methods, reason = "the CLI reports wall time")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the command's flags, each used once"
+)]
 fn fork(
     file: &Path,
+    scenario_file: Option<&Path>,
     ahead: sim::SimDuration,
     reps: usize,
     seed: Option<u64>,
@@ -959,6 +1001,9 @@ fn fork(
     let bytes = snapshot::read_bytes(file)?;
     let snap = snapshot::decode(file, &bytes)?;
     let (header, scenario) = (snap.header, snap.scenario);
+    if let Some(path) = scenario_file {
+        experiment::snapshot_scenario_text(path, file, &scenario)?;
+    }
     let base = seed.unwrap_or_else(|| twin_models::fork_seed(header.seed, header.time));
     let threads = threads_or_cores(threads)?;
     let started = Instant::now();

@@ -1155,3 +1155,110 @@ fn fork_runs_replications_forward_from_a_snapshot_and_writes_what_run_writes() {
         "cannot read the snapshot",
     );
 }
+
+#[test]
+fn fork_with_set_runs_each_variant_on_the_plain_fork_s_futures() {
+    let dir = scratch_dir("snapshot", "fork-set");
+    let d = |x: &str| dir.join(x).display().to_string();
+    ran(&[
+        "run",
+        "scenarios/bottling-line.toml",
+        "--horizon",
+        "24h",
+        "--snapshot-at",
+        "6h",
+        "--snapshot",
+        &d("bl.snap"),
+    ]);
+    let (snap, plain_dir, set_dir) = (d("bl.snap"), d("plain"), d("set"));
+    let common = ["--horizon", "4h", "--reps", "3", "--seed", "9"];
+    let plain = [&["fork", &snap][..], &common, &["--out", &plain_dir]].concat();
+    ran(&plain);
+    let capacity = "lines.L1.buffers.rinse-fill.capacity";
+    let set = format!("{capacity}=1500,6000");
+    let sweep = [
+        &["fork", &snap, "scenarios/bottling-line.toml", "--set", &set][..],
+        &common,
+        &["--out", &set_dir],
+    ]
+    .concat();
+    let o = twinline(&sweep);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("capacity=1500") && text.contains("capacity=6000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("paired replication(s)"),
+        "two variants compare: {text}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("set/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        results["warmup_s"],
+        6.0 * 3600.0,
+        "measured from the snapshot"
+    );
+    assert_eq!(
+        results["horizon_s"],
+        10.0 * 3600.0,
+        "four hours ahead of it"
+    );
+    assert!(dir.join("set/compare.json").exists());
+    // The variant that sets the capacity it had is the plain fork, future by future.
+    let kpis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("plain/kpis.json")).unwrap())
+            .unwrap();
+    let plain_out: Vec<f64> = kpis["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kpis"]["lines"][0]["units_out"].as_f64().unwrap())
+        .collect();
+    let reps = std::fs::read_to_string(dir.join("set/replications.csv")).unwrap();
+    let out_of = |variant: &str| -> Vec<f64> {
+        reps.lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|c| c[0] == variant && c[5] == "lines.L1.units_out")
+            .map(|c| c[6].parse().unwrap())
+            .collect()
+    };
+    assert_eq!(out_of("0"), plain_out);
+    let wider = out_of("1");
+    assert_eq!(wider.len(), 3);
+    assert!(
+        wider.iter().zip(&plain_out).any(|(w, p)| w != p),
+        "a four times larger buffer changed nothing"
+    );
+    // What a fork cannot change, and a scenario that is not the snapshot's.
+    assert_refused(
+        &[
+            "fork",
+            &d("bl.snap"),
+            "scenarios/bottling-line.toml",
+            "--set",
+            "lines.L1.stations.filler.reject_rate=0.01",
+            "--horizon",
+            "1h",
+        ],
+        "cannot change `lines.L1.stations.filler.reject_rate`",
+    );
+    assert_refused(
+        &[
+            "fork",
+            &d("bl.snap"),
+            "scenarios/bottling-line-serial.toml",
+            "--set",
+            &set,
+            "--horizon",
+            "1h",
+        ],
+        "not the scenario",
+    );
+    assert_refused(
+        &["fork", &d("bl.snap"), "--set", &set, "--horizon", "1h"],
+        "needs the scenario file",
+    );
+}

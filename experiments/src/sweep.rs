@@ -15,7 +15,7 @@ use sim::replication_seed;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use twin_models::{
-    RunOverrides, RunSpec, RunSpecError, Scenario, load_scenario_with_files, simulate,
+    RunOutput, RunOverrides, RunSpec, RunSpecError, Scenario, load_scenario_with_files, simulate,
 };
 
 /// One combination of parameter values.
@@ -273,6 +273,21 @@ pub fn run(
     shard: Option<Shard>,
     controls: &Controls<'_>,
 ) -> Vec<Replication> {
+    run_with(variants, reps, base_seed, shard, controls, &|p, seed| {
+        simulate(&p.scenario, RunSpec { seed, ..p.spec })
+    })
+}
+
+/// [`run`] with each replication made by `replicate` (variant, seed), e.g. a fork from a
+/// snapshot instead of a run from time zero.
+pub fn run_with(
+    variants: &[Prepared],
+    reps: usize,
+    base_seed: u64,
+    shard: Option<Shard>,
+    controls: &Controls<'_>,
+    replicate: &(dyn Fn(&Prepared, u64) -> RunOutput + Sync),
+) -> Vec<Replication> {
     let todo = jobs(variants.len(), reps, shard);
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<Option<Replication>>> = Mutex::new(vec![None; todo.len()]);
@@ -289,8 +304,7 @@ pub fn run(
                         break;
                     };
                     let seed = replication_seed(base_seed, rep);
-                    let p = &variants[v];
-                    let out = simulate(&p.scenario, RunSpec { seed, ..p.spec });
+                    let out = replicate(&variants[v], seed);
                     let row = Replication {
                         variant: v,
                         rep,

@@ -398,6 +398,14 @@ impl FleetRuntime {
         }
     }
 
+    /// Takes `plan`'s dispatch rule, idle policy and lateness weight from the next
+    /// decision on (the plan it runs, with those changed; see [`crate::plant::variant`]).
+    pub fn retune(&mut self, plan: &Fleet) {
+        self.plan.dispatch = plan.dispatch;
+        self.plan.idle = plan.idle;
+        self.plan.lateness_weight = plan.lateness_weight;
+    }
+
     /// Replaces every random stream of the fleet by the one of the same purpose under
     /// `seed` (a fork's fresh future from the same state).
     pub fn reseed(&mut self, seed: u64) {

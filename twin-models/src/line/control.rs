@@ -91,6 +91,25 @@ impl Control {
         control
     }
 
+    /// Takes the levels, steps and delays of `other` (the same switches, built from a
+    /// changed scenario); each switch keeps its signal until its buffer is read again.
+    pub fn retune(&mut self, other: &Control) {
+        for (s, o) in self.switches.iter_mut().zip(&other.switches) {
+            debug_assert_eq!(
+                (s.spec.buffer, s.spec.machine),
+                (o.spec.buffer, o.spec.machine)
+            );
+            s.spec = o.spec.clone();
+            s.on = o.on;
+            s.off = o.off;
+        }
+        for b in 0..self.next.len() {
+            self.next[b] = self.waiting_levels(b);
+        }
+        // A step changed while its switch acts applies at once.
+        self.changed = true;
+    }
+
     /// Whether a switch started or stopped acting since the steps were last taken.
     pub fn changed(&self) -> bool {
         self.changed

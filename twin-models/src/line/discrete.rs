@@ -1273,6 +1273,32 @@ impl DiscreteLine {
         }
     }
 
+    /// Takes `line`'s buffer capacities, machine speeds and level switches (see
+    /// [`super::LineRuntime::retune`]); the switches read every buffer anew. The caller
+    /// kicks the line.
+    pub fn retune(&mut self, line: &Line, cal: &mut impl Calendar<LineEvent>) {
+        let fresh = DiscreteLine::new(0, line, &RngStreams::new(0));
+        for (st, f) in self.stations.iter_mut().zip(fresh.stations) {
+            st.cycle = f.cycle;
+            st.time_dist = f.time_dist;
+            st.speed_factors = f.speed_factors;
+        }
+        for (b, f) in self.buffers.iter_mut().zip(&fresh.buffers) {
+            b.capacity = f.capacity;
+        }
+        if self.control.is_empty() {
+            return;
+        }
+        self.control.retune(&fresh.control);
+        for b in 0..self.buffers.len() {
+            let level = self.buffers[b].units.len() as u128;
+            self.control.sense(b, level, 0, cal);
+        }
+        if self.control.take_changed() {
+            self.apply_steps(cal);
+        }
+    }
+
     /// A switch's time-out ran out: it follows its level now.
     pub fn on_switch_due(&mut self, switch: u16, epoch: u32, cal: &mut impl Calendar<LineEvent>) {
         self.control.due(switch, epoch);

@@ -393,6 +393,22 @@ impl FluidLine {
         }
     }
 
+    /// Takes `line`'s buffer capacities, machine speeds and level switches (see
+    /// [`super::LineRuntime::retune`]), after the flows are booked up to now; the caller
+    /// settles the line, which replans its rates.
+    pub fn retune(&mut self, line: &Line) {
+        let fresh = FluidLine::new(0, line, &RngStreams::new(0));
+        for (st, f) in self.stations.iter_mut().zip(fresh.stations) {
+            st.full_rate = f.full_rate;
+        }
+        for (b, f) in self.buffers.iter_mut().zip(&fresh.buffers) {
+            b.capacity = f.capacity;
+        }
+        if !self.control.is_empty() {
+            self.control.retune(&fresh.control);
+        }
+    }
+
     /// Starts the flows at time zero.
     pub fn start(&mut self, cal: &mut impl Calendar<LineEvent>) {
         self.start_campaign_timer(cal);

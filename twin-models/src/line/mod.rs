@@ -146,6 +146,19 @@ impl LineRuntime {
         (station::WholeUnits::of(&self.core(i).counters), stop_began)
     }
 
+    /// Takes `line`'s buffer capacities, machine speeds and level switches from now on
+    /// (the line it was built from, with those changed; see [`crate::plant::variant`]):
+    /// time is booked up to now at the old settings, a unit in process finishes at the
+    /// speed it started at, switches read their buffers anew, and the line reacts.
+    pub fn retune(&mut self, line: &Line, cal: &mut impl Calendar<LineEvent>) {
+        self.sync(cal.now());
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.retune(line),
+            LineEngine::Discrete(d) => d.retune(line, cal),
+        }
+        self.react(None, cal);
+    }
+
     /// Number of stations.
     pub fn stations(&self) -> usize {
         match &self.engine {

@@ -17,6 +17,7 @@ pub mod save;
 mod series;
 pub mod snapshot;
 pub mod twin;
+pub mod variant;
 pub mod work;
 
 pub use save::{FORMAT_VERSION, SavedRun, Snapshot, SnapshotError, SnapshotHeader};
@@ -801,6 +802,50 @@ impl Plant {
         self.spec.warmup = SimDuration(now.0);
         self.spec.horizon = SimDuration(end.0);
         self.model.horizon = end;
+    }
+
+    /// Puts `variant`'s settings into the running plant now, as `changes` (from
+    /// [`variant::changes`]) say they differ from those it was built with.
+    fn retune(&mut self, variant: &Scenario, changes: &[variant::Change]) {
+        let model = &mut self.model;
+        let scenario_lines = &self.scenario_lines;
+        self.sim.with_scheduler(|world, sched| {
+            for change in changes {
+                match *change {
+                    variant::Change::Line(si) => {
+                        let Some(l) = scenario_lines.iter().position(|&x| x == si) else {
+                            continue;
+                        };
+                        world
+                            .get_mut::<LineRuntime>(model.lines[l])
+                            .expect("every line entity has a runtime")
+                            .retune(&variant.lines[si], &mut line_calendar(sched, l));
+                        if model.logistics[l] {
+                            model.check_logistics(world, sched, l);
+                        }
+                    }
+                    variant::Change::Fleet => {
+                        if let (Some(mut fleet), Some(plan)) =
+                            (world.get_resource_mut::<FleetRuntime>(), &variant.fleet)
+                        {
+                            fleet.retune(plan);
+                        }
+                    }
+                    variant::Change::Stock(k) => {
+                        world.resource_scope(
+                            |world, mut stocks: bevy_ecs::change_detection::Mut<Stocks>| {
+                                stocks.retune(
+                                    k,
+                                    &variant.stock[k].policy,
+                                    &mut world.resource_mut::<AlertLog>(),
+                                    &mut sched.map(PlantEvent::Stock),
+                                );
+                            },
+                        );
+                    }
+                }
+            }
+        });
     }
 
     /// KPIs measured from the end of the warm-up to `end` (now, or the horizon), the

@@ -132,6 +132,15 @@ pub enum SnapshotError {
         /// Its hash.
         given_hash: [u8; 32],
     },
+    /// A fork's variant changes what a fork cannot start from the snapshot's state (see
+    /// [`super::variant`]).
+    #[error("a fork cannot change `{field}` from a snapshot: {reason}")]
+    CannotChange {
+        /// The field, by the resolved scenario's names.
+        field: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The hash that identifies a resolved scenario: blake3 of its binary encoding.

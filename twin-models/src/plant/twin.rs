@@ -92,8 +92,14 @@ impl<S: Borrow<Scenario>> Twin<S> {
     /// going on exactly as it would have (the snapshot's settings, horizon included).
     /// Refused when `scenario` is not the one the snapshot was taken of.
     pub fn resume(scenario: S, run: SavedRun) -> Result<Self, SnapshotError> {
+        run.check_scenario(scenario.borrow())?;
+        Self::restored(scenario, run)
+    }
+
+    /// The plant of `scenario` with the saved state put in (checked by the caller to be
+    /// of it, or of the scenario `scenario` is a variant of).
+    fn restored(scenario: S, run: SavedRun) -> Result<Self, SnapshotError> {
         let s: &Scenario = scenario.borrow();
-        run.check_scenario(s)?;
         let lines = (0..s.lines.len()).collect();
         let mut plant = Plant::partition(s, run.spec(), lines);
         super::save::restore(&mut plant, run)?;
@@ -111,14 +117,40 @@ impl<S: Borrow<Scenario>> Twin<S> {
         ahead: SimDuration,
     ) -> Result<Self, SnapshotError> {
         let mut twin = Self::resume(scenario, run)?;
-        let at = twin.now();
-        let horizon = twin.plant.spec.horizon;
+        twin.fork_ahead(seed, ahead)?;
+        Ok(twin)
+    }
+
+    /// A fork (as [`Twin::fork`]) of the run a snapshot of `base` holds, that runs on with
+    /// the settings of `variant`, a variant of `base`: its buffer capacities, machine
+    /// speeds, level switches, fleet policies and stock policies take effect at the
+    /// snapshot's time (see [`super::variant`]). Refused, naming the field, when the
+    /// variant changes anything else; with `variant` equal to `base`, the fork itself.
+    pub fn fork_variant(
+        variant: S,
+        base: &Scenario,
+        run: SavedRun,
+        seed: u64,
+        ahead: SimDuration,
+    ) -> Result<Self, SnapshotError> {
+        run.check_scenario(base)?;
+        let changes = super::variant::changes(base, variant.borrow())?;
+        let mut twin = Self::restored(variant, run)?;
+        twin.fork_ahead(seed, ahead)?;
+        // After the reseed: what the new settings set off draws from the fork's streams.
+        twin.plant.retune(twin.scenario.borrow(), &changes);
+        Ok(twin)
+    }
+
+    fn fork_ahead(&mut self, seed: u64, ahead: SimDuration) -> Result<(), SnapshotError> {
+        let at = self.now();
+        let horizon = self.plant.spec.horizon;
         let end = at.0.checked_add(ahead.0).filter(|&e| e <= horizon.0);
         let Some(end) = end else {
             return Err(SnapshotError::BeyondRun { ahead, at, horizon });
         };
-        twin.plant.fork(seed, SimTime(end));
-        Ok(twin)
+        self.plant.fork(seed, SimTime(end));
+        Ok(())
     }
 
     /// The whole state of the run now, as a snapshot (see [`super::save`]); the run goes
@@ -488,11 +520,12 @@ pub fn simulate_replay(scenario: &Scenario, spec: RunSpec, feed: FeedPlan) -> Ru
     twin.finish()
 }
 
-/// What-ifs from a snapshot: `reps` forks of the run in `snapshot` (its bytes) of
-/// `scenario`, each `ahead` of it with a fresh random future, replication `r` drawing with
-/// [`sim::replication_seed`]`(base, r)` (so variants share their random numbers), on up to
-/// `threads` threads; only the first keeps its series and timeline. The result does not
-/// depend on `threads`.
+/// What-ifs from a snapshot: `reps` forks of the run in `snapshot` (its bytes) with the
+/// settings of `scenario` (the snapshot's own, or a variant of it: see
+/// [`Twin::fork_variant`]), each `ahead` of it with a fresh random future, replication `r`
+/// drawing with [`sim::replication_seed`]`(base, r)` (so variants share their random
+/// numbers), on up to `threads` threads; only the first keeps its series and timeline.
+/// The result does not depend on `threads`.
 pub fn fork_replications(
     snapshot: &[u8],
     scenario: &Scenario,
@@ -501,24 +534,35 @@ pub fn fork_replications(
     reps: usize,
     threads: usize,
 ) -> Result<crate::Replications, SnapshotError> {
-    let fork = |seed: u64| {
-        let snap = super::save::read(snapshot)?;
-        Twin::fork(scenario, snap.run, seed, ahead)
-    };
     // Refused before any thread starts, if at all.
-    fork(base)?;
+    fork_run(snapshot, scenario, base, ahead, true)?;
     let runs = sim::run_replications(reps, threads, base, |rep, seed| {
-        let mut twin = fork(seed).expect("a fork that was made once is made again");
-        if rep > 0 {
-            twin.plant.model.sampler = None;
-        }
-        twin.advance_to(twin.horizon());
-        twin.finish()
+        fork_run(snapshot, scenario, seed, ahead, rep == 0)
+            .expect("a fork that was made once is made again")
     });
     Ok(crate::Replications {
         seeds: (0..reps).map(|r| sim::replication_seed(base, r)).collect(),
         runs,
     })
+}
+
+/// One fork of the run in `snapshot` (its bytes) with the settings of `scenario` (see
+/// [`Twin::fork_variant`]), drawing with `seed`, run `ahead` of the snapshot; with
+/// `record`, it keeps its time series and timeline.
+pub fn fork_run(
+    snapshot: &[u8],
+    scenario: &Scenario,
+    seed: u64,
+    ahead: SimDuration,
+    record: bool,
+) -> Result<RunOutput, SnapshotError> {
+    let snap = super::save::read(snapshot)?;
+    let mut twin = Twin::fork_variant(scenario, &snap.scenario, snap.run, seed, ahead)?;
+    if !record {
+        twin.plant.model.sampler = None;
+    }
+    twin.advance_to(twin.horizon());
+    Ok(twin.finish())
 }
 
 /// The base seed of forks of a snapshot of the run of `seed` taken at `at`, when none is

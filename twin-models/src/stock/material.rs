@@ -5,7 +5,7 @@
 
 use super::StockKpis;
 use crate::scenario::Stock;
-use orchestrator::replenish::{ConsumptionForecast, StockPosition};
+use orchestrator::replenish::{ConsumptionForecast, Policy, StockPosition};
 use sim::{Level, SimDuration, SimTime, Spells, StreamRng};
 use std::collections::VecDeque;
 
@@ -141,6 +141,11 @@ impl StockRuntime {
             qty,
         });
         Withdrawal::Waits { first }
+    }
+
+    /// Replaces the ordering policy.
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.spec.policy = policy;
     }
 
     /// What the policy would order now, if anything.

@@ -13,6 +13,7 @@ use crate::logistics::Shortfall;
 use crate::scenario::Stock;
 use bevy_ecs::resource::Resource;
 pub use material::{StockRuntime, Withdrawal};
+use orchestrator::replenish::Policy;
 use serde::Serialize;
 use sim::{Calendar, RngStreams, SimDuration, SimTime};
 
@@ -134,6 +135,20 @@ impl Stocks {
                 self.review(k, alerts, cal);
             }
         }
+    }
+
+    /// Gives stock `k` the policy `policy` from now on (see [`crate::plant::variant`])
+    /// and reviews it at once: the position may already call for an order.
+    pub fn retune(
+        &mut self,
+        k: usize,
+        policy: &Policy,
+        alerts: &mut AlertLog,
+        cal: &mut impl Calendar<StockEvent>,
+    ) {
+        self.stock[k].set_policy(*policy);
+        self.reorder_proposed[k] = false;
+        self.review(k, alerts, cal);
     }
 
     /// Line `line`'s call for `qty` units of its material `material` from stock `k`:

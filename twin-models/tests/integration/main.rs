@@ -6,6 +6,7 @@ mod conservation;
 mod determinism;
 mod fleet;
 mod fleet_sizing;
+mod fork_variants;
 mod graph_lines;
 mod hand_worked;
 mod level_control;
