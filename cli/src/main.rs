@@ -131,8 +131,8 @@ enum Command {
         /// --set, as a snapshot holds its scenario resolved, not its text.
         scenario: Option<PathBuf>,
         /// PATH=V1,V2,... — a setting changed from the snapshot on, as for `sweep` (buffer
-        /// capacities, machine speeds, level switches, the fleet's dispatch, idle policy
-        /// and lateness weight, stock policies); every combination is a variant, all on
+        /// capacities, machine speeds, level switches, the fleet's dispatch, idle policy,
+        /// lateness weight and size, stock policies); every combination is a variant, all on
         /// the same futures, reported as `sweep` reports (two variants: also as `compare`).
         /// Repeatable.
         #[arg(long = "set")]

@@ -171,6 +171,45 @@ impl Traffic {
         Ok(t)
     }
 
+    /// Whether a vehicle stands on `spot` or is on its way into it.
+    pub fn is_taken(&self, spot: u32) -> bool {
+        self.at.contains(&spot) || self.transit.iter().flatten().any(|t| t.0 == spot)
+    }
+
+    /// A vehicle more, standing on `spot` with its goal there (a fleet grown while it
+    /// runs); returns its number. Refused when the spot is not in the layout or a vehicle
+    /// stands on it or is on its way into it.
+    pub fn add_vehicle(&mut self, spot: u32) -> Result<usize, TrafficError> {
+        if spot as usize >= self.layout.spots() {
+            return Err(TrafficError::NoSuchSpot(spot));
+        }
+        let i = self.at.len();
+        if let Some(other) = self.at.iter().position(|&a| a == spot).or_else(|| {
+            self.transit
+                .iter()
+                .position(|t| t.is_some_and(|t| t.0 == spot))
+        }) {
+            return Err(TrafficError::SharedStart(other, i));
+        }
+        self.at.push(spot);
+        self.goal.push(spot);
+        let table = self.tables.table(&self.layout, spot);
+        self.table.push(table);
+        self.held.push(false);
+        self.priority
+            .push((self.rng.next() >> 11) as f64 / (1u64 << 53) as f64);
+        self.next.push(NONE);
+        self.order.push(i as u32);
+        self.waits_for.push(NONE);
+        self.stalled.push(0);
+        self.speed.push(f64::INFINITY);
+        self.acceleration.push(f64::INFINITY);
+        self.rolling.push(false);
+        self.transit.push(None);
+        self.begun.push(None);
+        Ok(i)
+    }
+
     /// Breaks ties from now on with the numbers of `seed` (a fork's fresh future from the
     /// same state); the vehicles' priorities are state and stay.
     pub fn reseed(&mut self, seed: u64) {

@@ -202,6 +202,52 @@ struct Vehicle {
     energy_wh: f64,
 }
 
+impl Vehicle {
+    /// A new vehicle of type `kind`, idle at home on `home` at `now`: battery at the
+    /// type's initial charge, its first breakdowns drawn from `rng`, its first service
+    /// one interval after `now`.
+    fn parked(
+        plan: &Fleet,
+        kind: usize,
+        home: u32,
+        now: SimTime,
+        rng: &mut sim::StreamRng,
+    ) -> Self {
+        let ty = &plan.types[kind];
+        Vehicle {
+            kind,
+            job: Job::Idle,
+            assigned: Vec::new(),
+            cargo: Vec::new(),
+            reserved: Vec::new(),
+            home,
+            rest: home,
+            at_rest: true,
+            charge_wh: ty
+                .battery
+                .as_ref()
+                .map_or(f64::INFINITY, |b| b.capacity_wh * b.initial),
+            best: (u32::MAX, now),
+            stalled: false,
+            down_until: None,
+            to_failure: ty
+                .failures
+                .iter()
+                .map(|f| f.tbf.sample(rng).as_secs_f64())
+                .collect(),
+            service_due: ty.maintenance.map_or(SimTime(u64::MAX), |(every, _)| {
+                SimTime(now.0.saturating_add(every.0))
+            }),
+            in_cycle: None,
+            cycle_counted: false,
+            time: [0.0; 7],
+            distance_m: 0.0,
+            empty_m: 0.0,
+            energy_wh: 0.0,
+        }
+    }
+}
+
 /// Counters of the fleet since the end of the warm-up.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Stats {
@@ -314,37 +360,7 @@ impl FleetRuntime {
             .iter()
             .zip(&starts)
             .zip(&mut wear)
-            .map(|((&kind, &home), rng)| Vehicle {
-                kind,
-                job: Job::Idle,
-                assigned: Vec::new(),
-                cargo: Vec::new(),
-                reserved: Vec::new(),
-                home,
-                rest: home,
-                at_rest: true,
-                charge_wh: plan.types[kind]
-                    .battery
-                    .as_ref()
-                    .map_or(f64::INFINITY, |b| b.capacity_wh * b.initial),
-                best: (u32::MAX, SimTime::ZERO),
-                stalled: false,
-                down_until: None,
-                to_failure: plan.types[kind]
-                    .failures
-                    .iter()
-                    .map(|f| f.tbf.sample(rng).as_secs_f64())
-                    .collect(),
-                service_due: plan.types[kind]
-                    .maintenance
-                    .map_or(SimTime(u64::MAX), |(every, _)| SimTime(every.0)),
-                in_cycle: None,
-                cycle_counted: false,
-                time: [0.0; 7],
-                distance_m: 0.0,
-                empty_m: 0.0,
-                energy_wh: 0.0,
-            })
+            .map(|((&kind, &home), rng)| Vehicle::parked(plan, kind, home, SimTime::ZERO, rng))
             .collect();
         let mut kinds: Vec<String> = plan.tasks.iter().map(|t| t.name.clone()).collect();
         kinds.extend(lines.iter().map(|l| format!("pallets from {}", l.name)));
@@ -396,6 +412,50 @@ impl FleetRuntime {
             demand: std::collections::BTreeMap::new(),
             plan: plan.clone(),
         }
+    }
+
+    /// Vehicles more, of the types `plan` has more of than this fleet (a fleet grown from
+    /// a snapshot; see [`crate::plant::variant`]): each new, idle, at home on a parking
+    /// spot of `plan`'s that no vehicle stands on, is on its way into, or calls home;
+    /// `seed` is the fork's, under which their breakdowns draw. Returns how many; refused
+    /// (with the reason) when no such spot is left for one.
+    pub fn add_vehicles(&mut self, plan: &Fleet, seed: u64, now: SimTime) -> Result<usize, String> {
+        let streams = sim::RngStreams::new(seed);
+        let mut added = 0;
+        for (kind, ty) in plan.types.iter().enumerate() {
+            let want = plan.vehicles.iter().filter(|&&k| k == kind).count();
+            let have = self.vehicles.iter().filter(|v| v.kind == kind).count();
+            for _ in have..want {
+                let spot = plan
+                    .parking
+                    .iter()
+                    .copied()
+                    .find(|&p| {
+                        !self.traffic.is_taken(p)
+                            && !self.vehicles.iter().any(|v| v.home == p || v.rest == p)
+                    })
+                    .ok_or_else(|| {
+                        format!(
+                            "no parking spot is free now for another {} (of {} parking spots, every one is a vehicle's home or has a vehicle on it)",
+                            ty.name,
+                            plan.parking.len()
+                        )
+                    })?;
+                let v = self.traffic.add_vehicle(spot).expect("the spot was free");
+                self.traffic.set_speed(v, ty.speed);
+                self.traffic.set_acceleration(v, ty.acceleration);
+                let mut rng = wear_stream(&streams, v);
+                let vehicle = Vehicle::parked(plan, kind, spot, now, &mut rng);
+                self.monitor.add(ty.footprint, plan.layout.position(spot));
+                self.base.push(vehicle.clone());
+                self.vehicles.push(vehicle);
+                self.wear.push(rng);
+                self.plan.vehicles.push(kind);
+                added += 1;
+            }
+        }
+        self.replan = true;
+        Ok(added)
     }
 
     /// Takes `plan`'s dispatch rule, idle policy and lateness weight from the next

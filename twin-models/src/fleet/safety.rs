@@ -15,6 +15,17 @@ const SUB_STEPS: usize = 4;
 /// Footprint height (the boxes are flat slabs on the floor), metres.
 const HALF_HEIGHT: f32 = 0.5;
 
+/// Vehicle `v`'s footprint (width, length) standing at `p`: a flat box, its length along
+/// x (the heading), its width along y.
+fn footprint_collider(v: usize, (w, l): (f64, f64), p: Point2<f64>) -> Collider {
+    ColliderBuilder::cuboid(l as f32 / 2.0, w as f32 / 2.0, HALF_HEIGHT)
+        .translation(Vector::new(p.x as f32, p.y as f32, HALF_HEIGHT))
+        .sensor(true)
+        .active_collision_types(ActiveCollisionTypes::all())
+        .user_data(v as u128)
+        .build()
+}
+
 /// Checks footprints for contact.
 pub struct SafetyMonitor {
     /// Each vehicle's footprint (width, length), metres.
@@ -46,16 +57,7 @@ impl SafetyMonitor {
             .iter()
             .zip(positions)
             .enumerate()
-            .map(|(v, (&(w, l), p))| {
-                // Length along x (the heading), width along y.
-                let c = ColliderBuilder::cuboid(l as f32 / 2.0, w as f32 / 2.0, HALF_HEIGHT)
-                    .translation(Vector::new(p.x as f32, p.y as f32, HALF_HEIGHT))
-                    .sensor(true)
-                    .active_collision_types(ActiveCollisionTypes::all())
-                    .user_data(v as u128)
-                    .build();
-                colliders.insert(c)
-            })
+            .map(|(v, (&fp, &p))| colliders.insert(footprint_collider(v, fp, p)))
             .collect();
         let mut m = SafetyMonitor {
             footprints: footprints.to_vec(),
@@ -74,6 +76,21 @@ impl SafetyMonitor {
         m.detect();
         m.touching.clear();
         m
+    }
+
+    /// A vehicle more, of footprint (width, length) in metres, standing at `position`
+    /// (a fleet grown while it runs); a contact it stands in from the start is not an
+    /// incident, as at the start of a run.
+    pub fn add(&mut self, footprint: (f64, f64), position: Point2<f64>) {
+        let v = self.handles.len();
+        let c = footprint_collider(v, footprint, position);
+        self.handles.push(self.colliders.insert(c));
+        self.footprints.push(footprint);
+        self.heading.push(0.0);
+        let counts = (self.incidents, self.first_incidents.len());
+        self.detect();
+        self.incidents = counts.0;
+        self.first_incidents.truncate(counts.1);
     }
 
     /// Checks a step in which vehicle `v` moves from `from[v]` to `to[v]` in a straight

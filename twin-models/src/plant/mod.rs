@@ -806,9 +806,15 @@ impl Plant {
 
     /// Puts `variant`'s settings into the running plant now, as `changes` (from
     /// [`variant::changes`]) say they differ from those it was built with.
-    fn retune(&mut self, variant: &Scenario, changes: &[variant::Change]) {
+    /// Refused (with the reason) when an added vehicle finds no free parking spot.
+    fn retune(
+        &mut self,
+        variant: &Scenario,
+        changes: &[variant::Change],
+    ) -> Result<(), save::SnapshotError> {
         let model = &mut self.model;
         let scenario_lines = &self.scenario_lines;
+        let seed = self.spec.seed;
         self.sim.with_scheduler(|world, sched| {
             for change in changes {
                 match *change {
@@ -831,6 +837,19 @@ impl Plant {
                             fleet.retune(plan);
                         }
                     }
+                    variant::Change::Vehicles => {
+                        if let (Some(mut fleet), Some(plan)) =
+                            (world.get_resource_mut::<FleetRuntime>(), &variant.fleet)
+                        {
+                            let now = sched.now();
+                            fleet.add_vehicles(plan, seed, now).map_err(|reason| {
+                                save::SnapshotError::CannotChange {
+                                    field: "fleet.vehicles".into(),
+                                    reason,
+                                }
+                            })?;
+                        }
+                    }
                     variant::Change::Stock(k) => {
                         world.resource_scope(
                             |world, mut stocks: bevy_ecs::change_detection::Mut<Stocks>| {
@@ -845,7 +864,8 @@ impl Plant {
                     }
                 }
             }
-        });
+            Ok(())
+        })
     }
 
     /// KPIs measured from the end of the warm-up to `end` (now, or the horizon), the

@@ -138,7 +138,7 @@ impl<S: Borrow<Scenario>> Twin<S> {
         let mut twin = Self::restored(variant, run)?;
         twin.fork_ahead(seed, ahead)?;
         // After the reseed: what the new settings set off draws from the fork's streams.
-        twin.plant.retune(twin.scenario.borrow(), &changes);
+        twin.plant.retune(twin.scenario.borrow(), &changes)?;
         Ok(twin)
     }
 

@@ -12,9 +12,11 @@
 //!   process finishes at the speed it started at);
 //! - a level switch's levels, step and delay (each switch reads its buffer's level anew);
 //! - the fleet's dispatch rule, idle policy and lateness weight (from its next decision);
+//! - more vehicles of a type (each new one idle on a parking spot free at the time, at
+//!   home there);
 //! - a stocked material's policy (reviewed at once: an order may be placed now).
 //!
-//! Anything else (another line, machine, vehicle count, layout, failure law, task list,
+//! Anything else (another line, machine, fewer vehicles, layout, failure law, task list,
 //! run setting …) changes what the state holds, or what it has already drawn, and is
 //! refused naming the field.
 
@@ -30,6 +32,8 @@ pub enum Change {
     Line(usize),
     /// The fleet's dispatch rule, idle policy or lateness weight.
     Fleet,
+    /// More vehicles of some types.
+    Vehicles,
     /// Stocked material `k`'s policy.
     Stock(usize),
 }
@@ -43,6 +47,7 @@ impl Change {
                 scenario.lines[l].name
             ),
             Change::Fleet => "the fleet's dispatch rule, idle policy or lateness weight".into(),
+            Change::Vehicles => "the number of vehicles".into(),
             Change::Stock(k) => format!("the policy of stock {k} ({})", scenario.stock[k].material),
         }
     }
@@ -153,14 +158,26 @@ fn classify(base: &Scenario, variant: &Scenario, path: &[Seg]) -> Result<Change,
         [Key(stock), At(k), Key(policy), ..] if stock == "stock" && policy == "policy" => {
             Ok(Change::Stock(*k))
         }
-        [Key(fleet), Key(vehicles), ..] if fleet == "fleet" && vehicles == "vehicles" => Err(
-            "the vehicles a fleet has are in the state (each where it is, with its task and battery); a fork keeps the fleet it was taken with",
-        ),
+        [Key(fleet), Key(vehicles), ..] if fleet == "fleet" && vehicles == "vehicles" => {
+            let counts = |s: &Scenario, kind: usize| {
+                s.fleet
+                    .as_ref()
+                    .map_or(0, |f| f.vehicles.iter().filter(|&&k| k == kind).count())
+            };
+            let types = base.fleet.as_ref().map_or(0, |f| f.types.len());
+            if (0..types).all(|k| counts(variant, k) >= counts(base, k)) {
+                Ok(Change::Vehicles)
+            } else {
+                Err(
+                    "a fork adds vehicles, and cannot take one away: each is in the state where it is, with its tasks and battery",
+                )
+            }
+        }
         [Key(run), ..] if run == "run" => Err(
             "a fork keeps the run's settings; give the fork's horizon with --horizon and its seed with --seed",
         ),
         _ => Err(
-            "the state holds what it shapes, or what was drawn from it already; a fork changes buffer capacities, machine speeds, level switches, the fleet's dispatch, idle policy and lateness weight, and stock policies",
+            "the state holds what it shapes, or what was drawn from it already; a fork changes buffer capacities, machine speeds, level switches, the fleet's dispatch, idle policy, lateness weight and size (more vehicles), and stock policies",
         ),
     }
 }

@@ -221,7 +221,7 @@ fn changes_a_state_cannot_take_are_refused_naming_the_field() {
     refused(
         &[("fleet.size", "9")],
         "fleet.vehicles",
-        "keeps the fleet it was taken with",
+        "cannot take one away",
     );
     refused(&[("run.horizon", "\"12h\"")], "run.horizon", "--horizon");
     refused(
@@ -232,6 +232,9 @@ fn changes_a_state_cannot_take_are_refused_naming_the_field() {
         "lines.L1.stations.filler.failures",
         "what was drawn from it already",
     );
+    // Twelve vehicles on twelve parking spots: the scenario itself cannot hold 13.
+    let err = std::panic::catch_unwind(|| variant(&text, &[("fleet.size", "13")]));
+    assert!(err.is_err());
     // A buffer of capacity 0 joins its machines directly.
     let t = tandem(1);
     let tb = load_scenario("tandem.toml", &t).unwrap();
@@ -280,5 +283,52 @@ fn a_buffer_shrunk_below_its_content_takes_nothing_until_it_has_drained_to_the_n
         let (a, b) = (k.stations[0].units_out, k.stations[1].units_out);
         assert!((a - 760.0).abs() <= 1.0, "{engine}: a made {a}");
         assert!((b - 800.0).abs() <= 1.0, "{engine}: b made {b}");
+    }
+}
+
+#[test]
+fn vehicles_added_from_a_snapshot_clear_a_backlog_three_could_not() {
+    // The textbook loop needs 4.9 vehicles of work an hour (agv-loop.toml): three fall
+    // behind, whatever they do, and the tasks waiting pile up. From a snapshot of three
+    // after 8 h, three more make the pile shrink; three alone leave it larger.
+    let text = crate::bundled_text("textbook/agv-loop.toml");
+    let three = variant(&text, &[("fleet.size", "3")]);
+    let snap = snapshot_at(&three, hours(8.0));
+    let waiting_at_snapshot = {
+        let mut t = Twin::new(&three, RunSpec::of(&three));
+        t.handle_events_to(hours(8.0));
+        t.kpis().unwrap().fleet.unwrap().tasks_waiting_at_end
+    };
+    assert!(
+        waiting_at_snapshot >= 20,
+        "a backlog of {waiting_at_snapshot}"
+    );
+    let six = variant(&text, &[("fleet.size", "6")]);
+    for (as_is, grown) in forks(&snap, &three, 24.0, 3)
+        .iter()
+        .zip(forks(&snap, &six, 24.0, 3))
+    {
+        let (a, g) = (as_is.fleet.as_ref().unwrap(), grown.fleet.unwrap());
+        assert_eq!((a.vehicles, g.vehicles), (3, 6));
+        assert!(
+            a.tasks_waiting_at_end > waiting_at_snapshot,
+            "three: {}",
+            a.tasks_waiting_at_end
+        );
+        assert!(
+            g.tasks_waiting_at_end < waiting_at_snapshot,
+            "six: {} waiting",
+            g.tasks_waiting_at_end
+        );
+        // Six serve every load that arrives (85 an hour, 2,040 in the day) and some of the
+        // pile. Three cannot: a load takes at least 60 s of handling and 105 s of loaded
+        // travel, so three vehicles deliver at most 3 × 86,400 / 165 = 1,570 a day.
+        assert!(
+            g.tasks_completed as f64 > 0.95 * 2_040.0,
+            "six: {}",
+            g.tasks_completed
+        );
+        assert!(a.tasks_completed <= 1_570, "three: {}", a.tasks_completed);
+        assert_eq!(g.collisions, 0);
     }
 }
