@@ -1105,10 +1105,8 @@ fn a_snapshot_that_cannot_be_resumed_is_refused_with_its_file_and_reason() {
     );
 }
 
-#[test]
-fn fork_runs_replications_forward_from_a_snapshot_and_writes_what_run_writes() {
-    let dir = scratch_dir("snapshot", "fork");
-    let d = |x: &str| dir.join(x).display().to_string();
+/// Writes `file`: a snapshot of the bundled bottling line, run for 24 h, at 6 h.
+fn bottling_line_at_6h(file: &str) {
     ran(&[
         "run",
         "scenarios/bottling-line.toml",
@@ -1117,8 +1115,15 @@ fn fork_runs_replications_forward_from_a_snapshot_and_writes_what_run_writes() {
         "--snapshot-at",
         "6h",
         "--snapshot",
-        &d("bl.snap"),
+        file,
     ]);
+}
+
+#[test]
+fn fork_runs_replications_forward_from_a_snapshot_and_writes_what_run_writes() {
+    let dir = scratch_dir("snapshot", "fork");
+    let d = |x: &str| dir.join(x).display().to_string();
+    bottling_line_at_6h(&d("bl.snap"));
     let fork = |out: &str, threads: &str| {
         ran(&[
             "fork",
@@ -1160,16 +1165,7 @@ fn fork_runs_replications_forward_from_a_snapshot_and_writes_what_run_writes() {
 fn fork_with_set_runs_each_variant_on_the_plain_fork_s_futures() {
     let dir = scratch_dir("snapshot", "fork-set");
     let d = |x: &str| dir.join(x).display().to_string();
-    ran(&[
-        "run",
-        "scenarios/bottling-line.toml",
-        "--horizon",
-        "24h",
-        "--snapshot-at",
-        "6h",
-        "--snapshot",
-        &d("bl.snap"),
-    ]);
+    bottling_line_at_6h(&d("bl.snap"));
     let (snap, plain_dir, set_dir) = (d("bl.snap"), d("plain"), d("set"));
     let common = ["--horizon", "4h", "--reps", "3", "--seed", "9"];
     let plain = [&["fork", &snap][..], &common, &["--out", &plain_dir]].concat();
