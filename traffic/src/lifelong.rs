@@ -572,6 +572,22 @@ impl Traffic {
     /// Plans vehicle `i`; `pushed` when another vehicle wants its spot.
     fn pibt(&mut self, i: u32, pushed: bool) -> bool {
         let v = self.at[i as usize];
+        if !pushed
+            && v == self.goal[i as usize]
+            && self.occupied_next[v as usize] == NONE
+            && self.stalled[i as usize] < STALL_BEFORE_SWAP
+        {
+            // At its goal with its spot free: staying (distance 0) is the first choice and
+            // is taken, as the full search below would; the tie-break numbers that search
+            // draws, one per choice, are drawn all the same so that the stream is unchanged.
+            for _ in 0..=self.layout.neighbours(v).len() {
+                self.rng.next();
+            }
+            self.occupied_next[v as usize] = i;
+            self.touched.push(v);
+            self.next[i as usize] = v;
+            return true;
+        }
         let mut cands: Vec<(u32, u64, u32)> = Vec::with_capacity(5);
         let around = self.held_next_to(v);
         for k in 0..=self.layout.neighbours(v).len() {
