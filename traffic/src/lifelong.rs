@@ -94,8 +94,13 @@ pub struct Traffic {
     held: Vec<bool>,
     priority: Vec<f64>,
     tables: Tables,
-    /// Tables that route around held vehicles, by goal; valid while the holds last.
-    detours: BTreeMap<u32, Vec<u32>>,
+    /// Per goal routed around held vehicles since the holds last changed: the spots held
+    /// vehicles stood on when it was first asked for (sorted), which its detours avoid.
+    detour_closed: BTreeMap<u32, Vec<u32>>,
+    /// Detour lengths found since the holds last changed, by (goal, from): derived from
+    /// `detour_closed`, so not saved.
+    #[serde(skip)]
+    detour_memo: BTreeMap<(u32, u32), u32>,
     occupied_now: Vec<u32>,
     occupied_next: Vec<u32>,
     touched: Vec<u32>,
@@ -150,7 +155,8 @@ impl Traffic {
             held: vec![false; n],
             priority,
             tables: Tables::default(),
-            detours: BTreeMap::new(),
+            detour_closed: BTreeMap::new(),
+            detour_memo: BTreeMap::new(),
             touched: Vec::new(),
             next: vec![NONE; n],
             order: (0..n as u32).collect(),
@@ -305,7 +311,8 @@ impl Traffic {
     pub fn hold(&mut self, i: usize, held: bool) {
         if self.held[i] != held {
             self.held[i] = held;
-            self.detours.clear();
+            self.detour_closed.clear();
+            self.detour_memo.clear();
         }
     }
 
@@ -551,22 +558,64 @@ impl Traffic {
         })
     }
 
-    /// Distances to `goal` around the spots of held vehicles.
-    fn detour(&mut self, goal: u32) -> &[u32] {
-        if !self.detours.contains_key(&goal) {
-            let closed: Vec<bool> = {
-                let mut c = vec![false; self.layout.spots()];
-                for (k, &h) in self.held.iter().enumerate() {
-                    if h {
-                        c[self.at[k] as usize] = true;
+    /// Steps from `from` to vehicle `i`'s goal around the spots of held vehicles
+    /// (`u32::MAX` when there is no way, or when `from` is such a spot other than the
+    /// goal). Found by A* guided by the free floor's distances to the goal, which no way
+    /// around beats, so it is exact, and it looks only where a way may lie: a table for
+    /// the whole floor per goal and per change of holds grew with the square of a fleet.
+    fn detour_steps(&mut self, i: u32, from: u32) -> u32 {
+        let goal = self.goal[i as usize];
+        if let Some(&d) = self.detour_memo.get(&(goal, from)) {
+            return d;
+        }
+        if !self.detour_closed.contains_key(&goal) {
+            let mut closed: Vec<u32> = (0..self.at.len())
+                .filter(|&k| self.held[k])
+                .map(|k| self.at[k])
+                .collect();
+            closed.sort_unstable();
+            self.detour_closed.insert(goal, closed);
+        }
+        let closed = &self.detour_closed[&goal];
+        let shut = |s: u32| s != goal && closed.binary_search(&s).is_ok();
+        let h = &self.tables.tables[self.table[i as usize]];
+        let d = if from == goal {
+            0
+        } else if shut(from) || h[from as usize] == u32::MAX {
+            u32::MAX
+        } else {
+            let mut g: BTreeMap<u32, u32> = BTreeMap::from([(from, 0)]);
+            // Least estimate first; among equals the deepest, which runs straight on.
+            let mut open = std::collections::BinaryHeap::from([(
+                std::cmp::Reverse(h[from as usize]),
+                0u32,
+                from,
+            )]);
+            let mut found = u32::MAX;
+            while let Some((_, gx, x)) = open.pop() {
+                if x == goal {
+                    found = gx;
+                    break;
+                }
+                if g.get(&x) != Some(&gx) {
+                    continue;
+                }
+                for &y in self.layout.neighbours(x) {
+                    let hy = h[y as usize];
+                    if hy == u32::MAX || shut(y) {
+                        continue;
+                    }
+                    let gy = gx + 1;
+                    if g.get(&y).is_none_or(|&old| gy < old) {
+                        g.insert(y, gy);
+                        open.push((std::cmp::Reverse(gy + hy), gy, y));
                     }
                 }
-                c
-            };
-            let t = self.layout.steps_to_avoiding(goal, |s| closed[s as usize]);
-            self.detours.insert(goal, t);
-        }
-        &self.detours[&goal]
+            }
+            found
+        };
+        self.detour_memo.insert((goal, from), d);
+        d
     }
 
     /// Plans vehicle `i`; `pushed` when another vehicle wants its spot.
@@ -596,8 +645,7 @@ impl Traffic {
             let busy = (self.occupied_now[u as usize] != NONE && u != v) as u64;
             let r = self.rng.next() >> 2;
             let d = if around {
-                let g = self.goal[i as usize];
-                self.detour(g)[u as usize]
+                self.detour_steps(i, u)
             } else {
                 self.dist(i)[u as usize]
             };
@@ -711,5 +759,65 @@ impl Corridor for Traffic {
     }
     fn cells(&self) -> usize {
         self.layout.spots()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapf::GridMap;
+
+    #[test]
+    fn detours_found_by_search_are_the_whole_floor_tables_distances() {
+        // A 12 × 9 floor with walls and a vehicle on every fourth free cell, a third of
+        // them held: from every spot, the way to each vehicle's goal around held vehicles
+        // is as long as a breadth-first search of the whole floor finds it.
+        let rows = [
+            "............",
+            "..@@@@@.....",
+            "......@..@..",
+            ".@@@..@..@..",
+            ".@....@..@..",
+            ".@..@@@..@@.",
+            ".@..........",
+            ".@@@@@.@@@..",
+            "............",
+        ];
+        let text = format!(
+            "type octile\nheight 9\nwidth 12\nmap\n{}\n",
+            rows.join("\n")
+        );
+        let layout = Layout::from_grid(&GridMap::parse(&text).unwrap(), 1.0).unwrap();
+        let spots = layout.spots() as u32;
+        let starts: Vec<u32> = (0..spots).step_by(4).collect();
+        let mut t = Traffic::new(layout, &starts, 1).unwrap();
+        let n = starts.len();
+        for i in 0..n {
+            t.set_goal(i, starts[(i * 7 + 3) % n]);
+            if i % 3 == 0 {
+                t.hold(i, true);
+            }
+        }
+        let held: Vec<u32> = (0..n).filter(|&k| t.held[k]).map(|k| t.at[k]).collect();
+        let (mut checked, mut around) = (0, 0);
+        for i in 0..n as u32 {
+            let goal = t.goal[i as usize];
+            let table = t.layout.steps_to_avoiding(goal, |s| held.contains(&s));
+            let free = t.layout.steps_to(goal);
+            around += table.iter().zip(&free).filter(|(a, b)| a != b).count();
+            for from in 0..spots {
+                assert_eq!(
+                    t.detour_steps(i, from),
+                    table[from as usize],
+                    "vehicle {i}, from {from} to {goal}"
+                );
+                checked += usize::from(table[from as usize] != u32::MAX);
+            }
+        }
+        assert!(checked > 1_000);
+        assert!(
+            around > 100,
+            "the held vehicles should force detours: {around}"
+        );
     }
 }

@@ -192,10 +192,11 @@ fn damaged_truncated_foreign_and_newer_snapshots_are_refused_never_read() {
     assert!(matches!(read(&longer), Err(SnapshotError::Decode(_))));
     // Another format version is refused by its number, before anything else.
     let mut newer = good.clone();
-    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let next = twin_models::plant::FORMAT_VERSION + 1;
+    newer[8..12].copy_from_slice(&next.to_le_bytes());
     assert_eq!(
         read(&newer).err(),
-        Some(SnapshotError::Version { found: 2 })
+        Some(SnapshotError::Version { found: next })
     );
     assert_eq!(
         read_header(b"PK\x03\x04 a zip").err(),
