@@ -94,6 +94,9 @@ pub struct FedRun<'a> {
     /// Alerts about the feed's sources (a broker that refused the credentials), raised
     /// outside the twin: they end alerts.ndjson.
     pub source_alerts: Vec<serde_json::Value>,
+    /// Whether the run wrote the twin's alerts into alerts.ndjson as it went (the rest
+    /// are appended).
+    pub alerts_written: bool,
 }
 
 /// The feed-quality alert, when too many lines were refused.
@@ -149,6 +152,7 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
         wall_s,
         extra,
         source_alerts,
+        alerts_written,
     } = run;
     // Events the stock positions refused (a count below zero, a unit that changed) were
     // released by the ingestion but not applied: they join the quarantine.
@@ -159,12 +163,21 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
             quarantine.add("(stock positions)", None, reason, id);
         }
     }
-    let mut alerts = alert_lines(&output.kpis);
+    // The twin's alerts, unless the run wrote them as it went; then those after them.
+    let mut alerts = if alerts_written {
+        String::new()
+    } else {
+        alert_lines(&output.kpis)
+    };
+    let twins = output.kpis.alerts.len() as u64
+        + output.kpis.alerts_omitted
+        + output.kpis.feed.as_ref().map_or(0, |f| f.alerts.len()) as u64;
+    let mut raised = twins;
     for alert in quality_alert(&counters).into_iter().chain(source_alerts) {
         alerts.push_str(&alert.to_string());
         alerts.push('\n');
+        raised += 1;
     }
-    let raised = alerts.lines().count();
     let result = Replications {
         seeds: vec![spec.seed],
         runs: vec![output],
@@ -193,7 +206,11 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
     let text = serde_json::to_string_pretty(&doc).expect("a JSON value serialises") + "\n";
     write(&dir.join("kpis.json"), &text)?;
     write(&dir.join("quarantine.ndjson"), &quarantine.0)?;
-    write(&dir.join("alerts.ndjson"), &alerts)?;
+    if alerts_written {
+        append(&dir.join("alerts.ndjson"), &alerts)?;
+    } else {
+        write(&dir.join("alerts.ndjson"), &alerts)?;
+    }
     if let Some(series) = result.runs[0].series.as_ref() {
         write(&dir.join("timeseries.csv"), &series.to_csv())?;
     }
@@ -208,4 +225,14 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
         dir.display()
     ));
     Ok(())
+}
+
+/// Appends `text` to the file at `path`.
+fn append(path: &Path, text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| Failure::Io(format!("{}: cannot write: {e}", path.display())))
 }

@@ -848,11 +848,11 @@ fn run(
     if let Some(Err(e)) = written.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
-    finish_run(&scenario, spec, &result, started, output, report)
+    finish_run(&scenario, spec, &result, started, output, report, true)
 }
 
 /// Prints a run's summary and writes its files (kpis.json, timeline.csv, alerts.ndjson and
-/// the report) into --out.
+/// the report) into --out; `alerts_written` when the run wrote its alerts as it went.
 fn finish_run(
     scenario: &Scenario,
     spec: RunSpec,
@@ -860,6 +860,7 @@ fn finish_run(
     started: Instant,
     output: &Output,
     report: bool,
+    alerts_written: bool,
 ) -> Result<(), Failure> {
     let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let wall = started.elapsed().as_secs_f64();
@@ -881,13 +882,16 @@ fn finish_run(
                 &twin_models::line::timeline_csv(timeline),
             )?;
         }
-        // The alerts of the first replication, as a replay writes them.
-        let alerts = result
-            .runs
-            .first()
-            .map(|r| feed_report::alert_lines(&r.kpis))
-            .unwrap_or_default();
-        write(&dir.join("alerts.ndjson"), &alerts)?;
+        // The alerts of the first replication, as a replay writes them (unless the run
+        // wrote them as it went).
+        if !alerts_written {
+            let alerts = result
+                .runs
+                .first()
+                .map(|r| feed_report::alert_lines(&r.kpis))
+                .unwrap_or_default();
+            write(&dir.join("alerts.ndjson"), &alerts)?;
+        }
         say(&format!(
             "wrote {}, {}, timeline.csv and alerts.ndjson\n",
             dir.join("kpis.json").display(),
@@ -978,7 +982,7 @@ fn run_saved(
         seeds: vec![spec.seed],
         runs: vec![run],
     };
-    finish_run(&scenario, spec, &result, started, output, report)
+    finish_run(&scenario, spec, &result, started, output, report, true)
 }
 
 /// `fork`: replications forward from a snapshot.
@@ -1022,7 +1026,7 @@ fn fork(
             write(&dir.join("timeseries.csv"), &series.to_csv())?;
         }
     }
-    finish_run(&scenario, spec, &result, started, output, report)
+    finish_run(&scenario, spec, &result, started, output, report, false)
 }
 
 /// `--threads`, or every core.

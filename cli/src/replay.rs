@@ -78,6 +78,8 @@ pub fn run(
     let pace = Pace::new(speed.unwrap_or(f64::INFINITY));
     let mut twin = Twin::with_feed(&scenario, spec, plan);
     twin.set_gap_alert(gap_alert);
+    // Without a pace, the run writes its alerts as it goes.
+    let alerts_written = speed.is_none() && out.is_some();
     let output = if speed.is_some() {
         let mut files = start_files(out, &twin)?;
         let mut received = Received::default();
@@ -118,6 +120,7 @@ pub fn run(
             wall_s,
             extra: None,
             source_alerts: Vec::new(),
+            alerts_written,
         },
         out,
         reproducible,

@@ -4,7 +4,9 @@
 //! The series is CSV in time order: rows are appended as they are sampled. The timeline is
 //! CSV grouped by station, so each station's stops are appended to a scratch file as they
 //! close, with where each piece lies, and put in station order at the end; the file is the
-//! same, byte for byte, as one written from memory.
+//! same, byte for byte, as one written from memory. A plain run or replay also writes its
+//! alerts as they come (`alerts.ndjson`, in time order, the plant's before the feed's at
+//! equal times, as one written from memory), and its KPIs keep only the first ones.
 
 use crate::Failure;
 use std::fs::File;
@@ -26,7 +28,7 @@ pub fn run(scenario: &Scenario, spec: RunSpec, dir: &Path) -> (RunOutput, Result
 /// `timeseries.csv` and `timeline.csv` into `dir` as it goes; the output keeps neither.
 pub fn finish(mut twin: Twin<&Scenario>, dir: &Path) -> (RunOutput, Result<(), Failure>) {
     let scenario = twin.scenario();
-    let mut files = match RunFiles::create(dir, &twin) {
+    let mut files = match RunFiles::create(dir, &twin).and_then(|f| f.with_alerts(dir)) {
         Ok(f) => f,
         Err(e) => return (twin.finish(), Err(e)),
     };
@@ -60,6 +62,78 @@ pub struct RunFiles {
     /// Per station: (offset, length) of its pieces in the scratch file, in time order.
     pieces: Vec<Vec<(u64, usize)>>,
     written: u64,
+    /// The plant's alerts, when written as they come.
+    alerts: Option<AlertStream>,
+}
+
+/// The plant's alerts on their way to `alerts.ndjson`: those that may still have a later
+/// one before them wait; the rest go to a scratch file in time order, merged with the
+/// feed's at the end.
+struct AlertStream {
+    scratch: (PathBuf, BufWriter<File>),
+    file: PathBuf,
+    /// Taken from the twin, not yet written, in the order raised.
+    pending: Vec<twin_models::kpi::PlantAlert>,
+}
+
+impl AlertStream {
+    /// Writes, in time order, the pending alerts dated before `now` (simulated seconds):
+    /// an alert is never dated before the instant it is raised at, so none to come goes
+    /// before them.
+    fn write_before(&mut self, now: f64) -> Result<(), Failure> {
+        let (mut ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|a| a.at_s < now);
+        self.pending = rest;
+        ready.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        let (path, scratch) = &mut self.scratch;
+        for a in &ready {
+            let line = serde_json::to_string(a).expect("an alert serialises") + "\n";
+            scratch.write_all(line.as_bytes()).map_err(failed(path))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `alerts.ndjson`: the plant's alerts merged with `feed` (in time order, the
+    /// plant's first at equal times); removes the scratch.
+    fn finish(mut self, feed: &[twin_models::kpi::FeedAlert]) -> Result<(), Failure> {
+        self.write_before(f64::INFINITY)?;
+        let (scratch_path, mut scratch) = self.scratch;
+        scratch.flush().map_err(failed(&scratch_path))?;
+        drop(scratch);
+        let plant =
+            std::io::BufReader::new(File::open(&scratch_path).map_err(failed(&scratch_path))?);
+        let (path, mut out) = create(self.file)?;
+        let mut feed: Vec<&twin_models::kpi::FeedAlert> = feed.iter().collect();
+        feed.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        let mut feed = feed.into_iter().peekable();
+        for line in std::io::BufRead::lines(plant) {
+            let line = line.map_err(failed(&scratch_path))?;
+            let at = serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v["at_s"].as_f64())
+                .unwrap_or(f64::INFINITY);
+            while let Some(f) = feed.next_if(|f| f.at_s < at) {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(f).expect("an alert serialises")
+                )
+                .map_err(failed(&path))?;
+            }
+            writeln!(out, "{line}").map_err(failed(&path))?;
+        }
+        for f in feed {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(f).expect("an alert serialises")
+            )
+            .map_err(failed(&path))?;
+        }
+        out.flush().map_err(failed(&path))?;
+        std::fs::remove_file(&scratch_path).map_err(failed(&scratch_path))
+    }
 }
 
 fn failed(path: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
@@ -88,11 +162,27 @@ impl RunFiles {
             timeline: dir.join("timeline.csv"),
             pieces: Vec::new(),
             written: 0,
+            alerts: None,
         })
+    }
+
+    /// Also writes the plant's alerts into `dir`'s `alerts.ndjson` as they come (the run's
+    /// KPIs then keep only the first ones).
+    pub fn with_alerts(mut self, dir: &Path) -> Result<RunFiles, Failure> {
+        self.alerts = Some(AlertStream {
+            scratch: create(dir.join("alerts.ndjson.part"))?,
+            file: dir.join("alerts.ndjson"),
+            pending: Vec::new(),
+        });
+        Ok(self)
     }
 
     /// Writes what `twin` recorded since the last time.
     pub fn take(&mut self, twin: &mut Twin<&Scenario>) -> Result<(), Failure> {
+        if let Some(alerts) = &mut self.alerts {
+            alerts.pending.extend(twin.take_alerts());
+            alerts.write_before(twin.now().as_secs_f64())?;
+        }
         let (path, series) = &mut self.series;
         series
             .write_all(twin.take_series_csv().as_bytes())
@@ -113,6 +203,10 @@ impl RunFiles {
 
     /// Writes the rest `output` holds, puts the timeline in order, and removes the scratch.
     pub fn finish(self, output: &mut RunOutput) -> Result<(), Failure> {
+        if let Some(alerts) = self.alerts {
+            let feed = output.kpis.feed.as_ref().map_or(&[][..], |f| &f.alerts[..]);
+            alerts.finish(feed)?;
+        }
         let (path, mut series) = self.series;
         if let Some(rest) = output.series.take() {
             let rows = sim::TimeSeries::csv_rows(rest.rows());

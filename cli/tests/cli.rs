@@ -840,6 +840,53 @@ fn run_out_streams_the_series_and_timeline_to_the_bytes_of_the_whole_run() {
     assert!(!dir.join("timeline.csv.part").exists());
 }
 
+/// `run --out` writes the plant's alerts as the run goes too: the file holds every alert
+/// of the whole run, in time order, while kpis.json keeps the first 1,000 and counts the
+/// rest, so that a long run's alerts cost disk, not memory.
+#[test]
+fn run_out_streams_the_alerts_and_keeps_the_first_thousand_in_the_kpis() {
+    // The AGV plant with two vehicles for twelve days: about 1,300 late transports.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plant-agv.toml");
+    let source = std::fs::read_to_string(&path)
+        .unwrap()
+        .replacen("count = 12", "count = 2", 1);
+    let dir = temp_dir("run-alerts-streamed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("agv-2.toml");
+    std::fs::write(&file, &source).unwrap();
+    let s = twin_models::load_scenario("agv-2.toml", &source).unwrap();
+    let spec = twin_models::RunSpec {
+        horizon: sim::SimDuration::from_secs(12 * 86_400),
+        ..twin_models::RunSpec::of(&s)
+    };
+    let mut whole = twin_models::simulate(&s, spec).kpis.alerts;
+    assert!(whole.len() > 1_100, "{} alerts", whole.len());
+    whole.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    let expected: String = whole
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap() + "\n")
+        .collect();
+    let out = dir.join("out");
+    let o = twinline(&[
+        "run",
+        file.to_str().unwrap(),
+        "--horizon",
+        "12d",
+        "--reproducible",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(out.join("alerts.ndjson")).unwrap() == expected);
+    assert!(!out.join("alerts.ndjson.part").exists());
+    let kpis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("kpis.json")).unwrap()).unwrap();
+    let fleet = &kpis["runs"][0]["kpis"]["fleet"];
+    assert_eq!(fleet["alerts"].as_array().unwrap().len(), 1_000);
+    assert_eq!(fleet["alerts_omitted"], whole.len() as u64 - 1_000);
+    assert!(kpis["summary"]["fleet"].get("alerts_omitted").is_none());
+}
+
 /// With level switches, the speed-step spans follow the stops in `timeline.csv`, and the
 /// file written as the run goes is still the bytes of the whole run.
 #[test]

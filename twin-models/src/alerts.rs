@@ -40,7 +40,16 @@ pub struct PlantAlert {
 pub struct AlertLog {
     #[serde(with = "saved")]
     alerts: Vec<PlantAlert>,
+    /// How many of `alerts` [`AlertLog::take_new`] has handed out.
+    taken: usize,
+    /// Alerts handed out and then let go (past the first [`KEPT_ALERTS`]).
+    omitted: u64,
 }
+
+/// Alerts a log keeps for the KPIs once a writer takes them as they come (see
+/// [`AlertLog::take_new`]): the first ones, and a count of the rest, so that a long run
+/// costs disk, not memory.
+pub const KEPT_ALERTS: usize = 1_000;
 
 /// Alerts as a snapshot keeps them: every field, none left out (the JSON form leaves out
 /// empty ones, which a binary encoding cannot read back).
@@ -91,8 +100,28 @@ impl AlertLog {
         self.alerts.push(alert);
     }
 
-    /// Every alert so far, oldest first.
+    /// Every alert so far, oldest first; once alerts are taken as they come, the first
+    /// [`KEPT_ALERTS`] of those taken and every one since.
     pub fn all(&self) -> &[PlantAlert] {
         &self.alerts
+    }
+
+    /// The alerts raised since the last call, oldest first, for a writer that keeps them
+    /// (a run's `alerts.ndjson`). From the first call on, the log keeps only the first
+    /// [`KEPT_ALERTS`] of those it has handed out, and counts the rest
+    /// ([`AlertLog::omitted`]).
+    pub fn take_new(&mut self) -> Vec<PlantAlert> {
+        let new = self.alerts[self.taken.min(self.alerts.len())..].to_vec();
+        if self.alerts.len() > KEPT_ALERTS {
+            self.omitted += (self.alerts.len() - KEPT_ALERTS) as u64;
+            self.alerts.truncate(KEPT_ALERTS);
+        }
+        self.taken = self.alerts.len();
+        new
+    }
+
+    /// Alerts handed out by [`AlertLog::take_new`] and no longer kept.
+    pub fn omitted(&self) -> u64 {
+        self.omitted
     }
 }

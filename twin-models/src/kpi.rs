@@ -30,8 +30,12 @@ pub struct RunKpis {
     /// Per stocked material (`[[stock]]`).
     pub stock: Vec<StockKpis>,
     /// Alerts the plant raised (lines starved, transports late, stock running out), in
-    /// time order.
+    /// the order raised; when a run writes them as they come (`alerts.ndjson`), the
+    /// first [`crate::alerts::KEPT_ALERTS`] of those written and the ones raised since.
     pub alerts: Vec<PlantAlert>,
+    /// Alerts written as they came and not kept in `alerts` (0 unless a run raised more
+    /// than [`crate::alerts::KEPT_ALERTS`] while writing them).
+    pub alerts_omitted: u64,
     /// The replayed inventory feed, when there is one.
     pub feed: Option<FeedKpis>,
     /// The network of sites, when the scenario has one.
@@ -55,6 +59,12 @@ struct FleetSection<'a> {
     lines: &'a [LineLogisticsKpis],
     stock: &'a [StockKpis],
     alerts: &'a [PlantAlert],
+    #[serde(skip_serializing_if = "is_zero")]
+    alerts_omitted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -80,6 +90,7 @@ impl Serialize for RunKpis {
                 lines: &self.logistics,
                 stock: &self.stock,
                 alerts: &self.alerts,
+                alerts_omitted: self.alerts_omitted,
             }),
             feed: self.feed.as_ref(),
             network: self.network.as_ref(),

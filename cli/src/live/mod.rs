@@ -633,6 +633,7 @@ pub fn run(
             wall_s: wall,
             extra: Some(("live", live)),
             source_alerts: received.alerts,
+            alerts_written: false,
         },
         out,
         reproducible,

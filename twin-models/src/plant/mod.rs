@@ -898,6 +898,7 @@ impl Plant {
                 .get_resource::<Stocks>()
                 .map_or(Vec::new(), |s| s.kpis(end)),
             alerts: world.resource::<AlertLog>().all().to_vec(),
+            alerts_omitted: world.resource::<AlertLog>().omitted(),
             feed: world.get_resource::<FeedRuntime>().map(|f| f.kpis(end)),
             network: world.get_resource::<NetworkRuntime>().map(|n| n.kpis(end)),
         }

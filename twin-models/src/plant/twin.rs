@@ -242,6 +242,14 @@ impl<S: Borrow<Scenario>> Twin<S> {
             .map_or_else(String::new, |s| s.take_csv())
     }
 
+    /// The plant's alerts raised since the last call, oldest first, for a caller writing
+    /// them as the run goes: from then on the KPIs keep only the first
+    /// [`crate::alerts::KEPT_ALERTS`] of those taken, and count the rest
+    /// (`RunKpis::alerts_omitted`).
+    pub fn take_alerts(&mut self) -> Vec<PlantAlert> {
+        self.plant.sim.world.resource_mut::<AlertLog>().take_new()
+    }
+
     /// Each station's stops recorded since the last call and over (all but the last, which
     /// may still grow), as CSV lines of the timeline, no longer kept; stations in the
     /// order of [`RunOutput::timeline`](super::RunOutput::timeline), which keeps what is
