@@ -60,6 +60,11 @@ pub enum Coordination {
     Off,
 }
 
+/// A vehicle's table index while it stands at its goal and has not needed its distance
+/// table yet: an idle fleet computes no table per resting vehicle (a table is a search of
+/// the whole floor, and 5,000 of them grew with the square of a fleet).
+const LAZY: usize = usize::MAX;
+
 /// Steps without getting nearer before a vehicle may use the swap technique.
 const STALL_BEFORE_SWAP: u32 = 3;
 
@@ -77,6 +82,30 @@ impl Tables {
         self.index.insert(goal, self.tables.len() - 1);
         self.tables.len() - 1
     }
+}
+
+/// The length of a shortest way on the free floor from `from` to `goal` that passes no
+/// spot where `shut` holds, when one is found by always stepping to the first open
+/// neighbour one step nearer by `h` (the free floor's distances to `goal`): then no way
+/// around is shorter. `None` when that descent is blocked (a way around may still exist,
+/// longer or by other spots).
+fn straight_down(
+    layout: &Layout,
+    h: &[u32],
+    from: u32,
+    goal: u32,
+    shut: &impl Fn(u32) -> bool,
+) -> Option<u32> {
+    let mut at = from;
+    while at != goal {
+        let want = h[at as usize].checked_sub(1)?;
+        at = layout
+            .neighbours(at)
+            .iter()
+            .copied()
+            .find(|&u| h[u as usize] == want && !shut(u))?;
+    }
+    Some(h[from as usize])
 }
 
 /// The tie-breaking numbers of `seed`.
@@ -101,6 +130,7 @@ pub struct Traffic {
     /// `detour_closed`, so not saved.
     #[serde(skip)]
     detour_memo: BTreeMap<(u32, u32), u32>,
+
     occupied_now: Vec<u32>,
     occupied_next: Vec<u32>,
     touched: Vec<u32>,
@@ -171,9 +201,8 @@ impl Traffic {
             transit: vec![None; n],
             begun: vec![None; n],
         };
-        for (i, &s) in starts.iter().enumerate() {
-            t.table[i] = t.tables.table(&t.layout, s);
-        }
+        // Every vehicle stands at its goal: its table waits until it is moved off.
+        t.table.fill(LAZY);
         Ok(t)
     }
 
@@ -199,8 +228,7 @@ impl Traffic {
         }
         self.at.push(spot);
         self.goal.push(spot);
-        let table = self.tables.table(&self.layout, spot);
-        self.table.push(table);
+        self.table.push(LAZY);
         self.held.push(false);
         self.priority
             .push((self.rng.next() >> 11) as f64 / (1u64 << 53) as f64);
@@ -302,9 +330,22 @@ impl Traffic {
         if self.goal[i] == goal {
             return;
         }
-        self.make_room(goal);
         self.goal[i] = goal;
-        self.table[i] = self.tables.table(&self.layout, goal);
+        if self.at[i] == goal {
+            self.table[i] = LAZY;
+        } else {
+            self.make_room(goal);
+            self.table[i] = self.tables.table(&self.layout, goal);
+        }
+    }
+
+    /// Gives vehicle `i` its distance table if it waits for one ([`LAZY`]).
+    fn ensure_table(&mut self, i: usize) {
+        if self.table[i] == LAZY {
+            let goal = self.goal[i];
+            self.make_room(goal);
+            self.table[i] = self.tables.table(&self.layout, goal);
+        }
     }
 
     /// Holds vehicle `i` where it stands (loading, charging) or lets it go.
@@ -336,6 +377,9 @@ impl Traffic {
         let mut kept = Tables::default();
         for k in 0..self.goal.len() {
             let g = self.goal[k];
+            if self.table[k] == LAZY {
+                continue;
+            }
             self.table[k] = match kept.index.get(&g) {
                 Some(&t) => t,
                 None => {
@@ -358,11 +402,20 @@ impl Traffic {
 
     /// Steps from vehicle `i`'s spot to its goal.
     pub fn steps_to_goal(&self, i: usize) -> u32 {
-        self.tables.tables[self.table[i]][self.at[i] as usize]
+        match self.table[i] {
+            // Only a vehicle standing at its goal waits for its table.
+            LAZY => 0,
+            t => self.tables.tables[t][self.at[i] as usize],
+        }
     }
 
     /// Moves the fleet one step and returns the new positions.
     pub fn step(&mut self) -> &[u32] {
+        for i in 0..self.at.len() {
+            if self.at[i] != self.goal[i] {
+                self.ensure_table(i);
+            }
+        }
         match self.coordination {
             Coordination::Planned => self.step_pibt(),
             Coordination::Blocking => self.step_blocking(),
@@ -380,8 +433,11 @@ impl Traffic {
                 };
             }
             self.rolling[i] = self.next[i] != self.at[i];
-            let d = &self.tables.tables[self.table[i]];
-            let nearer = d[self.next[i] as usize] < d[self.at[i] as usize];
+            // A vehicle without its table stood at its goal and stays there.
+            let nearer = self.table[i] != LAZY && {
+                let d = &self.tables.tables[self.table[i]];
+                d[self.next[i] as usize] < d[self.at[i] as usize]
+            };
             self.stalled[i] = if nearer
                 || self.next[i] == self.goal[i]
                 || self.held[i]
@@ -447,7 +503,8 @@ impl Traffic {
     /// spot (the lowest-numbered among equals).
     fn nearer(&self, i: usize) -> Option<u32> {
         let v = self.at[i];
-        let d = &self.tables.tables[self.table[i]];
+        // Without its table a vehicle stands at its goal: nothing is nearer.
+        let d = self.tables.tables.get(self.table[i])?;
         self.layout
             .neighbours(v)
             .iter()
@@ -499,7 +556,11 @@ impl Traffic {
     fn step_alone(&mut self) {
         for i in 0..self.at.len() {
             let v = self.at[i];
-            let d = &self.tables.tables[self.table[i]];
+            let Some(d) = self.tables.tables.get(self.table[i]) else {
+                // At its goal, waiting for its table: it stays.
+                self.next[i] = v;
+                continue;
+            };
             self.next[i] = if self.held[i] {
                 v
             } else {
@@ -560,9 +621,11 @@ impl Traffic {
 
     /// Steps from `from` to vehicle `i`'s goal around the spots of held vehicles
     /// (`u32::MAX` when there is no way, or when `from` is such a spot other than the
-    /// goal). Found by A* guided by the free floor's distances to the goal, which no way
-    /// around beats, so it is exact, and it looks only where a way may lie: a table for
-    /// the whole floor per goal and per change of holds grew with the square of a fleet.
+    /// goal). Mostly a shortest way of the free floor misses them, and a straight descent
+    /// by the free floor's distances finds it; where that is blocked, A* guided by those
+    /// distances (which no way around beats, so it is exact) looks only where a way may
+    /// lie. A table of the whole floor per goal and per change of holds grew with the
+    /// square of a fleet.
     fn detour_steps(&mut self, i: u32, from: u32) -> u32 {
         let goal = self.goal[i as usize];
         if let Some(&d) = self.detour_memo.get(&(goal, from)) {
@@ -583,6 +646,8 @@ impl Traffic {
             0
         } else if shut(from) || h[from as usize] == u32::MAX {
             u32::MAX
+        } else if let Some(d) = straight_down(&self.layout, h, from, goal, &shut) {
+            d
         } else {
             let mut g: BTreeMap<u32, u32> = BTreeMap::from([(from, 0)]);
             // Least estimate first; among equals the deepest, which runs straight on.
@@ -637,6 +702,7 @@ impl Traffic {
             self.next[i as usize] = v;
             return true;
         }
+        self.ensure_table(i as usize);
         let mut cands: Vec<(u32, u64, u32)> = Vec::with_capacity(5);
         let around = self.held_next_to(v);
         for k in 0..=self.layout.neighbours(v).len() {
@@ -655,6 +721,15 @@ impl Traffic {
         // Passing head-on by the swap technique only once plain pushing has stalled: used
         // eagerly in busy lifelong traffic it sets vehicles oscillating.
         let swap_with = if self.stalled[i as usize] >= STALL_BEFORE_SWAP {
+            // The swap weighs the distances of the vehicles it might swap with.
+            let around: Vec<u32> = std::iter::once(cands[0].2)
+                .chain(self.layout.neighbours(v).iter().copied())
+                .map(|u| self.occupied_now[u as usize])
+                .filter(|&k| k != NONE)
+                .collect();
+            for k in around {
+                self.ensure_table(k as usize);
+            }
             self.swap_partner(i, cands[0].2)
         } else {
             None

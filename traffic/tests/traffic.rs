@@ -322,3 +322,43 @@ fn regression_a_new_goal_computes_one_table_however_many_goals_are_in_use() {
     }
     assert_eq!(t.tables_computed() - before, 50, "one table per new goal");
 }
+
+/// A vehicle resting where its goal is needs no distance table until it is moved off:
+/// 5,000 resting vehicles made 5,000 tables of the whole floor (memory and time that grew
+/// with the square of the fleet). Pushed aside, one gets its table and goes back.
+#[test]
+fn resting_vehicles_compute_no_tables_until_one_is_pushed_aside() {
+    let side = 72;
+    let mut text = format!("type octile\nheight {side}\nwidth {side}\nmap\n");
+    for _ in 0..side {
+        text.push_str(&".".repeat(side));
+        text.push('\n');
+    }
+    let map = GridMap::parse(&text).unwrap();
+    let layout = Layout::from_grid(&map, 3.0).unwrap();
+    // 1,000 vehicles on every fifth cell of the floor's first 5,000.
+    let starts: Vec<u32> = (0..1000).map(|k| 5 * k).collect();
+    let mut t = Traffic::new(layout, &starts, 1).unwrap();
+    for _ in 0..10 {
+        t.step();
+    }
+    assert_eq!(t.tables_computed(), 0);
+    assert_eq!(t.steps_to_goal(7), 0);
+    // Vehicle 0 drives to the far corner through the resting fleet, which makes way.
+    let corner = (side * side - 1) as u32;
+    t.set_goal(0, corner);
+    let mut steps = 0;
+    while t.positions()[0] != corner {
+        t.step();
+        steps += 1;
+        assert!(steps < 1_000, "vehicle 0 is stuck");
+    }
+    let pushed = t.tables_computed() - 1;
+    assert!(pushed < 100, "resting vehicles computed tables: {pushed}");
+    // Everyone else is back where it rested.
+    for _ in 0..100 {
+        t.step();
+    }
+    let home = (1..1000).filter(|&i| t.positions()[i] == starts[i]).count();
+    assert_eq!(home, 999);
+}
