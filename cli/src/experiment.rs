@@ -507,6 +507,8 @@ pub struct ForkSweepArgs<'a> {
     pub threads: Option<usize>,
     pub out: Option<&'a Path>,
     pub report: bool,
+    /// Refuse work past the budget.
+    pub work_limit: bool,
 }
 
 /// The scenario a snapshot was taken of, read from `path` (its TOML text, with the files
@@ -565,6 +567,13 @@ pub fn fork_sweep(args: ForkSweepArgs<'_>) -> Result<(), Failure> {
     }
     let variants = sweep::grid(&parameters).map_err(bad)?;
     sweep::check_runs(variants.len(), args.reps).map_err(bad)?;
+    crate::check_fork_work(
+        args.snapshot,
+        &snap.scenario,
+        args.ahead,
+        variants.len() * args.reps,
+        args.work_limit,
+    )?;
     let name = scenario_path.display().to_string();
     let reader = file_reader(scenario_path);
     let mut prepared =

@@ -155,6 +155,10 @@ enum Command {
         /// Also write report.html (plots of the first future) in the --out directory.
         #[arg(long, requires = "out")]
         report: bool,
+        /// Run even when the work estimated up front passes the budget (docs/scenarios.md,
+        /// "Work budget"); without it such a fork is refused.
+        #[arg(long)]
+        no_work_limit: bool,
     },
     /// Run every combination of scenario field values (a grid), each for the same
     /// replications and seeds; writes results.json, results.csv and replications.csv.
@@ -595,6 +599,7 @@ fn main() -> ExitCode {
             threads,
             output,
             report,
+            no_work_limit,
         } => {
             if sets.is_empty() {
                 fork(
@@ -606,6 +611,7 @@ fn main() -> ExitCode {
                     threads,
                     &output,
                     report,
+                    !no_work_limit,
                 )
             } else {
                 experiment::fork_sweep(experiment::ForkSweepArgs {
@@ -618,6 +624,7 @@ fn main() -> ExitCode {
                     threads,
                     out: output.out.as_deref(),
                     report,
+                    work_limit: !no_work_limit,
                 })
             }
         }
@@ -1000,11 +1007,13 @@ fn fork(
     threads: Option<usize>,
     output: &Output,
     report: bool,
+    work_limit: bool,
 ) -> Result<(), Failure> {
     check_reps(reps)?;
     let bytes = snapshot::read_bytes(file)?;
     let snap = snapshot::decode(file, &bytes)?;
     let (header, scenario) = (snap.header, snap.scenario);
+    check_fork_work(file, &scenario, ahead, reps, work_limit)?;
     if let Some(path) = scenario_file {
         experiment::snapshot_scenario_text(path, file, &scenario)?;
     }
@@ -1027,6 +1036,25 @@ fn fork(
         }
     }
     finish_run(&scenario, spec, &result, started, output, report, false)
+}
+
+/// Refuses `runs` forks of `ahead` of `scenario` whose work passes the budget (unless
+/// `limit` is off): estimated as that many runs of `ahead` from time zero, as the work of
+/// a plant's hours does not depend much on where they start.
+pub(crate) fn check_fork_work(
+    snapshot: &Path,
+    scenario: &Scenario,
+    ahead: sim::SimDuration,
+    runs: usize,
+    limit: bool,
+) -> Result<(), Failure> {
+    let spec = RunSpec {
+        horizon: ahead,
+        warmup: sim::SimDuration(ahead.0 / 2),
+        record_series: false,
+        ..RunSpec::of(scenario)
+    };
+    check_work(snapshot, scenario, spec, runs, limit)
 }
 
 /// `--threads`, or every core.

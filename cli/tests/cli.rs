@@ -1206,6 +1206,18 @@ fn fork_runs_replications_forward_from_a_snapshot_and_writes_what_run_writes() {
         &["fork", &d("missing.snap"), "--horizon", "1h"],
         "cannot read the snapshot",
     );
+    // 100,000 futures of 18 h of the unit-by-unit line: past the work budget.
+    assert_refused(
+        &[
+            "fork",
+            &d("bl.snap"),
+            "--horizon",
+            "18h",
+            "--reps",
+            "100000",
+        ],
+        "refused before starting",
+    );
 }
 
 #[test]
@@ -1303,5 +1315,19 @@ fn fork_with_set_runs_each_variant_on_the_plain_fork_s_futures() {
     assert_refused(
         &["fork", &d("bl.snap"), "--set", &set, "--horizon", "1h"],
         "needs the scenario file",
+    );
+    assert_refused(
+        &[
+            "fork",
+            &d("bl.snap"),
+            "scenarios/bottling-line.toml",
+            "--set",
+            &set,
+            "--horizon",
+            "18h",
+            "--reps",
+            "60000",
+        ],
+        "refused before starting",
     );
 }
