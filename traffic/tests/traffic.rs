@@ -296,19 +296,23 @@ fn accelerating_vehicles_lose_time_starting_and_stopping() {
     assert_eq!(t.steps_for(0, a, next), 3);
 }
 
+/// An open floor of `side` × `side` cells of 3 m.
+fn open_floor(side: usize) -> Layout {
+    let mut text = format!("type octile\nheight {side}\nwidth {side}\nmap\n");
+    for _ in 0..side {
+        text.push_str(&".".repeat(side));
+        text.push('\n');
+    }
+    Layout::from_grid(&GridMap::parse(&text).unwrap(), 3.0).unwrap()
+}
+
 /// 5,000 AGVs on a 72 × 72 floor ran for minutes: with more distinct goals than the table
 /// cache holds, every new goal cleared it and computed a table for every vehicle again.
 /// Now a new goal computes its own table and no other.
 #[test]
 fn regression_a_new_goal_computes_one_table_however_many_goals_are_in_use() {
     let side = 72;
-    let mut text = format!("type octile\nheight {side}\nwidth {side}\nmap\n");
-    for _ in 0..side {
-        text.push_str(&".".repeat(side));
-        text.push('\n');
-    }
-    let map = GridMap::parse(&text).unwrap();
-    let layout = Layout::from_grid(&map, 3.0).unwrap();
+    let layout = open_floor(side);
     let n = 5000u32;
     let starts: Vec<u32> = (0..n).collect();
     let mut t = Traffic::new(layout, &starts, 1).unwrap();
@@ -329,13 +333,7 @@ fn regression_a_new_goal_computes_one_table_however_many_goals_are_in_use() {
 #[test]
 fn resting_vehicles_compute_no_tables_until_one_is_pushed_aside() {
     let side = 72;
-    let mut text = format!("type octile\nheight {side}\nwidth {side}\nmap\n");
-    for _ in 0..side {
-        text.push_str(&".".repeat(side));
-        text.push('\n');
-    }
-    let map = GridMap::parse(&text).unwrap();
-    let layout = Layout::from_grid(&map, 3.0).unwrap();
+    let layout = open_floor(side);
     // 1,000 vehicles on every fifth cell of the floor's first 5,000.
     let starts: Vec<u32> = (0..1000).map(|k| 5 * k).collect();
     let mut t = Traffic::new(layout, &starts, 1).unwrap();
