@@ -208,7 +208,16 @@ impl Traffic {
 
     /// Whether a vehicle stands on `spot` or is on its way into it.
     pub fn is_taken(&self, spot: u32) -> bool {
-        self.at.contains(&spot) || self.transit.iter().flatten().any(|t| t.0 == spot)
+        self.taken_by(spot).is_some()
+    }
+
+    /// The vehicle that stands on `spot`, or else one on its way into it.
+    fn taken_by(&self, spot: u32) -> Option<usize> {
+        self.at.iter().position(|&a| a == spot).or_else(|| {
+            self.transit
+                .iter()
+                .position(|t| t.is_some_and(|t| t.0 == spot))
+        })
     }
 
     /// A vehicle more, standing on `spot` with its goal there (a fleet grown while it
@@ -219,11 +228,7 @@ impl Traffic {
             return Err(TrafficError::NoSuchSpot(spot));
         }
         let i = self.at.len();
-        if let Some(other) = self.at.iter().position(|&a| a == spot).or_else(|| {
-            self.transit
-                .iter()
-                .position(|t| t.is_some_and(|t| t.0 == spot))
-        }) {
+        if let Some(other) = self.taken_by(spot) {
             return Err(TrafficError::SharedStart(other, i));
         }
         self.at.push(spot);
@@ -331,11 +336,11 @@ impl Traffic {
             return;
         }
         self.goal[i] = goal;
-        if self.at[i] == goal {
-            self.table[i] = LAZY;
-        } else {
-            self.make_room(goal);
-            self.table[i] = self.tables.table(&self.layout, goal);
+        // Its old table is no longer its own: a trim of the cache must not keep it under
+        // the new goal.
+        self.table[i] = LAZY;
+        if self.at[i] != goal {
+            self.ensure_table(i);
         }
     }
 

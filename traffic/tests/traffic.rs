@@ -325,6 +325,25 @@ fn regression_a_new_goal_computes_one_table_however_many_goals_are_in_use() {
         t.set_goal(k as usize, 5100 + k);
     }
     assert_eq!(t.tables_computed() - before, 50, "one table per new goal");
+    // Each vehicle's table is still its own goal's: on an open floor the steps are the
+    // Manhattan distance.
+    let cell = |s: u32| ((s as usize % side) as i64, (s as usize / side) as i64);
+    for i in 0..n as usize {
+        let ((x, y), (gx, gy)) = (cell(t.positions()[i]), cell(t.goal(i)));
+        assert_eq!(
+            t.steps_to_goal(i) as i64,
+            (x - gx).abs() + (y - gy).abs(),
+            "vehicle {i}"
+        );
+    }
+    // One vehicle sent to 3,000 goals in turn fills the cache and trims it as it turns to
+    // a new one: it keeps the table of the goal it turned to, not of the one it left.
+    let mut t = Traffic::new(open_floor(side), &[0], 1).unwrap();
+    for g in 1..3_000u32 {
+        t.set_goal(0, 5_183 - g);
+        let (gx, gy) = cell(5_183 - g);
+        assert_eq!(t.steps_to_goal(0) as i64, gx + gy, "goal {}", 5_183 - g);
+    }
 }
 
 /// A vehicle resting where its goal is needs no distance table until it is moved off:
