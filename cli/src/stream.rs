@@ -107,29 +107,22 @@ impl AlertStream {
         let mut feed: Vec<&twin_models::kpi::FeedAlert> = feed.iter().collect();
         feed.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
         let mut feed = feed.into_iter().peekable();
-        for line in std::io::BufRead::lines(plant) {
-            let line = line.map_err(failed(&scratch_path))?;
-            let at = serde_json::from_str::<serde_json::Value>(&line)
-                .ok()
-                .and_then(|v| v["at_s"].as_f64())
-                .unwrap_or(f64::INFINITY);
+        // The plant's lines, then an end that lets the rest of the feed's out.
+        for line in std::io::BufRead::lines(plant).map(Some).chain([None]) {
+            let line = line.transpose().map_err(failed(&scratch_path))?;
+            let at = line.as_deref().map_or(f64::INFINITY, |l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .ok()
+                    .and_then(|v| v["at_s"].as_f64())
+                    .unwrap_or(f64::INFINITY)
+            });
             while let Some(f) = feed.next_if(|f| f.at_s < at) {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string(f).expect("an alert serialises")
-                )
-                .map_err(failed(&path))?;
+                let text = serde_json::to_string(f).expect("an alert serialises");
+                writeln!(out, "{text}").map_err(failed(&path))?;
             }
-            writeln!(out, "{line}").map_err(failed(&path))?;
-        }
-        for f in feed {
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string(f).expect("an alert serialises")
-            )
-            .map_err(failed(&path))?;
+            if let Some(line) = line {
+                writeln!(out, "{line}").map_err(failed(&path))?;
+            }
         }
         out.flush().map_err(failed(&path))?;
         std::fs::remove_file(&scratch_path).map_err(failed(&scratch_path))

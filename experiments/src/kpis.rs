@@ -22,7 +22,7 @@ fn walk(v: &Value, prefix: String, out: &mut Vec<(String, f64)>) {
     match v {
         Value::Object(map) => {
             for (key, child) in map {
-                if key == "alerts" || key == "alerts_omitted" {
+                if key == "alerts" || twin_models::kpi::is_bookkeeping(key) {
                     continue;
                 }
                 walk(child, join(&prefix, key), out);
@@ -94,7 +94,7 @@ fn walk_summary(v: &Value, prefix: String, out: &mut Vec<(String, sim::Summary)>
         }
         Value::Object(map) => {
             for (key, child) in map {
-                if key != "alerts" && key != "alerts_omitted" {
+                if key != "alerts" && !twin_models::kpi::is_bookkeeping(key) {
                     walk_summary(child, join(&prefix, key), out);
                 }
             }

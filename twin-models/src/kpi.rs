@@ -63,6 +63,12 @@ struct FleetSection<'a> {
     alerts_omitted: u64,
 }
 
+/// Whether `key` of the KPIs' JSON form is bookkeeping, not a KPI (how many alerts a run
+/// wrote and did not keep): left out of summaries, sweeps and comparisons.
+pub fn is_bookkeeping(key: &str) -> bool {
+    key == "alerts_omitted"
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

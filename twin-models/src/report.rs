@@ -70,8 +70,7 @@ fn summarise(values: &[&Value]) -> Value {
     match values[0] {
         Value::Object(first) => {
             let mut out = Map::new();
-            // How many alerts a run wrote and did not keep is bookkeeping, not a KPI.
-            for key in first.keys().filter(|k| *k != "alerts_omitted") {
+            for key in first.keys().filter(|k| !crate::kpi::is_bookkeeping(k)) {
                 let column: Vec<&Value> = values.iter().map(|v| &v[key]).collect();
                 out.insert(key.clone(), summarise(&column));
             }
