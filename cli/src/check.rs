@@ -96,6 +96,7 @@ pub fn run(args: CheckArgs) -> Result<(), Failure> {
             threads,
             &format!("runs of {stem}"),
         );
+        crate::experiment::refuse_stalled_runs(&stem, &runs)?;
         if stopped {
             return Err(Failure::Interrupted);
         }

@@ -95,6 +95,19 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
+/// Refuses a sweep's runs when one of them stopped making progress.
+pub(crate) fn refuse_stalled_runs(name: &str, runs: &[sweep::Replication]) -> Result<(), Failure> {
+    crate::refuse_stalled(
+        name,
+        runs.iter().map(|r| {
+            (
+                format!("variant {} replication {}", r.variant, r.rep),
+                r.stalled,
+            )
+        }),
+    )
+}
+
 /// Runs `reps` replications of `prepared` (a shard's share) on `threads` with a progress
 /// bar counting `what`; returns what finished and whether Ctrl-C stopped it.
 pub(crate) fn run_with_progress(
@@ -201,6 +214,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     ));
     let started = std::time::Instant::now();
     let (runs, stopped) = run_with_progress(&prepared, reps, seed, args.shard, threads, "runs");
+    refuse_stalled_runs(&name, &runs)?;
     let wall = started.elapsed().as_secs_f64();
     let params: Vec<String> = parameters.iter().map(|p| p.path.clone()).collect();
     let header = SweepHeader::new(
@@ -396,6 +410,7 @@ pub fn compare_files(args: CompareArgs) -> Result<(), Failure> {
     let threads = threads_of(args.threads)?;
     let both = [a, b];
     let (runs, stopped) = run_with_progress(&both, args.reps, seed, None, threads, "runs");
+    refuse_stalled_runs("compare", &runs)?;
     if stopped {
         return Err(Failure::Interrupted);
     }
@@ -631,6 +646,7 @@ pub fn fork_sweep(args: ForkSweepArgs<'_>) -> Result<(), Failure> {
         },
     );
     progress.bar.finish_and_clear();
+    refuse_stalled_runs(&name, &runs)?;
     let wall = started.elapsed().as_secs_f64();
     let params: Vec<String> = parameters.iter().map(|p| p.path.clone()).collect();
     let results = SweepResults::new(

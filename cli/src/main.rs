@@ -489,6 +489,31 @@ pub(crate) enum Failure {
     Regressed,
     /// Stopped by Ctrl-C; what finished is written.
     Interrupted,
+    /// A run's model stopped making progress (see `sim::ProgressGuard`).
+    Stalled(String),
+}
+
+/// Refuses results of which a run stopped making progress: `what` names the scenario, and
+/// each item is a run's name (`replication 3`) and its stall, if it had one.
+pub(crate) fn refuse_stalled(
+    what: &str,
+    runs: impl IntoIterator<Item = (String, Option<sim::Stall>)>,
+) -> Result<(), Failure> {
+    let stalled: Vec<(String, sim::Stall)> = runs
+        .into_iter()
+        .filter_map(|(name, s)| s.map(|s| (name, s)))
+        .collect();
+    match stalled.first() {
+        None => Ok(()),
+        Some((name, stall)) => Err(Failure::Stalled(format!(
+            "{what}, {name}{}: {stall}; its results would not be the run asked for, so none are given. This is a defect of twinline: please report it with the scenario",
+            if stalled.len() > 1 {
+                format!(" (and {} more runs)", stalled.len() - 1)
+            } else {
+                String::new()
+            }
+        ))),
+    }
 }
 
 fn read_scenario(path: &Path) -> Result<Scenario, Failure> {
@@ -820,6 +845,10 @@ fn main() -> ExitCode {
         }
         Err(Failure::Unsolved | Failure::Regressed) => ExitCode::from(1),
         Err(Failure::Interrupted) => ExitCode::from(130),
+        Err(Failure::Stalled(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(3)
+        }
     }
 }
 
@@ -869,6 +898,10 @@ fn finish_run(
     report: bool,
     alerts_written: bool,
 ) -> Result<(), Failure> {
+    refuse_stalled(
+        &scenario.name,
+        (result.runs.iter().enumerate()).map(|(r, run)| (format!("replication {r}"), run.stalled)),
+    )?;
     let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let wall = started.elapsed().as_secs_f64();
     let doc = kpis_document(scenario, spec, result, Some(Timing { wall_time_s: wall }));
@@ -1142,7 +1175,9 @@ fn validate(files: &[PathBuf]) -> Result<(), Failure> {
                 s.lines.len(),
                 s.products.len()
             )),
-            Err(Failure::BadInput(msg) | Failure::Io(msg)) => problems.push(msg),
+            Err(Failure::BadInput(msg) | Failure::Io(msg) | Failure::Stalled(msg)) => {
+                problems.push(msg)
+            }
             Err(Failure::Unsolved | Failure::Regressed | Failure::Interrupted) => {}
         }
     }
@@ -1150,5 +1185,41 @@ fn validate(files: &[PathBuf]) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure::BadInput(problems.join("\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_of_a_stalled_run_are_refused_naming_the_run_and_where() {
+        let stall = sim::Stall {
+            at: sim::SimTime(3_600 * sim::NANOS_PER_SEC),
+            events: 20_000_001,
+            window: sim::SimDuration::from_secs(1),
+        };
+        let runs = |stalls: &[Option<sim::Stall>]| {
+            stalls
+                .iter()
+                .enumerate()
+                .map(|(r, s)| (format!("replication {r}"), *s))
+                .collect::<Vec<_>>()
+        };
+        assert!(refuse_stalled("line", runs(&[None, None])).is_ok());
+        let Err(Failure::Stalled(msg)) =
+            refuse_stalled("line", runs(&[None, Some(stall), Some(stall)]))
+        else {
+            panic!("a stalled run is refused");
+        };
+        assert!(
+            msg.starts_with("line, replication 1 (and 1 more runs): "),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("stopped making progress at 01:00:00.000"),
+            "{msg}"
+        );
+        assert!(msg.contains("20000001 events"), "{msg}");
     }
 }

@@ -341,6 +341,8 @@ pub fn merge(parts: &[(String, SweepResults)]) -> Result<SweepResults, Experimen
                 seed: r.seed,
                 events: r.events,
                 kpis: values,
+                // A shard is written only when none of its runs stalled.
+                stalled: None,
             };
             if let Some(seen) = rows.get(&(r.variant, r.rep)) {
                 if *seen != entry {

@@ -242,6 +242,9 @@ pub struct Replication {
     pub events: u64,
     /// Its KPIs, flattened.
     pub kpis: Vec<(String, f64)>,
+    /// Where its model stopped making progress, if it did (then its KPIs are not the
+    /// run asked for: see [`sim::ProgressGuard`]).
+    pub stalled: Option<sim::Stall>,
 }
 
 /// How a sweep runs: threads, a callback per finished job, and a flag that stops it
@@ -311,6 +314,7 @@ pub fn run_with(
                         seed,
                         events: out.events,
                         kpis: flatten(&out.kpis),
+                        stalled: out.stalled,
                     };
                     done.lock().unwrap_or_else(|e| e.into_inner())[j] = Some(row);
                     (controls.on_done)();

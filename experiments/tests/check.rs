@@ -287,6 +287,7 @@ fn reps(values: &[f64]) -> Vec<Replication> {
             seed: rep as u64,
             events: 0,
             kpis: vec![("lines.L1.throughput_per_h".into(), *x)],
+            stalled: None,
         })
         .collect()
 }

@@ -14,9 +14,10 @@ pub struct Scheduler<'a, E> {
     now: SimTime,
     calendar: &'a mut EventCalendar<E>,
     /// While running to an end: the end, and the count of events handled (a handler may
-    /// take the next events itself, see [`Scheduler::take_next_if`]). `None` when stepping
-    /// one event at a time, or outside the run loop.
-    running: Option<(SimTime, &'a mut u64)>,
+    /// take the next events itself, see [`Scheduler::take_next_if`]), and the count past
+    /// which it may take no more (the run loop's [`ProgressGuard`] then looks). `None` when
+    /// stepping one event at a time, or outside the run loop.
+    running: Option<(SimTime, &'a mut u64, u64)>,
 }
 
 impl<E> Scheduler<'_, E> {
@@ -42,9 +43,9 @@ impl<E> Scheduler<'_, E> {
     /// model handle a run of one part's events without looking the part up again for each.
     /// Always `None` when the simulation is stepped one event at a time.
     pub fn take_next_if(&mut self, wanted: impl FnOnce(&E) -> bool) -> Option<E> {
-        let (end, handled) = self.running.as_mut()?;
+        let (end, handled, most) = self.running.as_mut()?;
         let (t, next) = self.calendar.peek()?;
-        if t > *end || !wanted(next) {
+        if t > *end || **handled >= *most || !wanted(next) {
             return None;
         }
         let (t, event) = self.calendar.pop().expect("peeked just now");
@@ -125,6 +126,54 @@ pub enum RunEnd {
     Horizon,
     /// No event was left before the end time; the clock was moved to the end time.
     Exhausted,
+    /// The model stopped making progress (see [`ProgressGuard`]); the clock stays where
+    /// it stood, and the run handles nothing more.
+    Stalled(Stall),
+}
+
+/// How a run that no longer moves its clock is told from one that is busy: more than
+/// `events` events while the clock passes less than `window`. A model whose loop waits for
+/// a time that never comes (an event rescheduled at the same instant, or a nanosecond later
+/// for ever) would otherwise run for ever, and often grow memory as it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgressGuard {
+    /// Events, at most, within one window.
+    pub events: u64,
+    /// Simulated time the events must move the clock by.
+    pub window: SimDuration,
+}
+
+impl ProgressGuard {
+    /// Twenty million events within one simulated second: no plant needs that (a
+    /// machine at 100,000 units an hour makes 28 a second; a fleet steps a few times a
+    /// second), and at the engine's speed it is caught within a few seconds.
+    pub const DEFAULT: ProgressGuard = ProgressGuard {
+        events: 20_000_000,
+        window: SimDuration(crate::time::NANOS_PER_SEC),
+    };
+}
+
+/// Where and how a run stopped making progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Stall {
+    /// The clock when the guard acted.
+    pub at: SimTime,
+    /// Events handled since the clock was last a whole window earlier.
+    pub events: u64,
+    /// The guard's window.
+    pub window: SimDuration,
+}
+
+impl std::fmt::Display for Stall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the model stopped making progress at {}: {} events while the clock moved less than {} s (a loop that waits for a time that never comes)",
+            self.at,
+            self.events,
+            self.window.as_secs_f64()
+        )
+    }
 }
 
 /// A discrete-event simulation: world, calendar and clock.
@@ -134,6 +183,12 @@ pub struct Simulation<E> {
     calendar: EventCalendar<E>,
     now: SimTime,
     events_processed: u64,
+    guard: ProgressGuard,
+    /// The guard's current window: it ends at this time, and began with this many events
+    /// handled.
+    window_end: SimTime,
+    window_base: u64,
+    stalled: Option<Stall>,
 }
 
 impl<E> Default for Simulation<E> {
@@ -150,7 +205,22 @@ impl<E> Simulation<E> {
             calendar: EventCalendar::new(),
             now: SimTime::ZERO,
             events_processed: 0,
+            guard: ProgressGuard::DEFAULT,
+            window_end: SimTime::ZERO,
+            window_base: 0,
+            stalled: None,
         }
+    }
+
+    /// Sets how [`Simulation::run_until`] tells a stalled model (see [`ProgressGuard`]).
+    pub fn set_progress_guard(&mut self, guard: ProgressGuard) {
+        self.guard = guard;
+        self.window_end = SimTime::ZERO;
+    }
+
+    /// Where the run stopped making progress, if it did.
+    pub fn stalled(&self) -> Option<Stall> {
+        self.stalled
     }
 
     /// The current simulated time.
@@ -198,6 +268,8 @@ impl<E> Simulation<E> {
         self.now = now;
         self.events_processed = events_processed;
         self.calendar = calendar;
+        self.window_end = SimTime::ZERO;
+        self.stalled = None;
     }
 
     /// When the next pending event is due, if any.
@@ -220,22 +292,42 @@ impl<E> Simulation<E> {
     ) -> Option<SimTime> {
         let (t, event) = self.calendar.pop()?;
         self.events_processed += 1;
+        // A handler taking events itself stops where the guard would look again.
+        let most =
+            (self.window_base.saturating_add(self.guard.events + 1)).max(self.events_processed);
         let mut sched = Scheduler {
             now: t,
             calendar: &mut self.calendar,
-            running: end.map(|end| (end, &mut self.events_processed)),
+            running: end.map(|end| (end, &mut self.events_processed, most)),
         };
         handler.handle(&mut self.world, &mut sched, event);
         self.now = sched.now;
         Some(t)
     }
 
-    /// Handles every event up to and including `end`, then sets the clock to `end`.
+    /// Handles every event up to and including `end`, then sets the clock to `end`; or
+    /// stops where the model stopped making progress (see [`ProgressGuard`]), and from then
+    /// on handles nothing.
     pub fn run_until<H: EventHandler<E>>(&mut self, end: SimTime, handler: &mut H) -> RunEnd {
+        if let Some(stall) = self.stalled {
+            return RunEnd::Stalled(stall);
+        }
         while let Some(t) = self.calendar.peek_time() {
             if t > end {
                 self.now = end;
                 return RunEnd::Horizon;
+            }
+            if t >= self.window_end {
+                self.window_end = t.saturating_add(self.guard.window);
+                self.window_base = self.events_processed;
+            } else if self.events_processed - self.window_base > self.guard.events {
+                let stall = Stall {
+                    at: self.now,
+                    events: self.events_processed - self.window_base,
+                    window: self.guard.window,
+                };
+                self.stalled = Some(stall);
+                return RunEnd::Stalled(stall);
             }
             self.handle_next(handler, Some(end));
         }
@@ -390,5 +482,90 @@ mod tests {
         assert_eq!(sim.run_until(SimTime(1000), &mut Tick), RunEnd::Exhausted);
         assert_eq!(sim.world.get::<Counter>(e).unwrap().0, 15);
         assert_eq!(sim.events_processed(), 5);
+    }
+
+    /// Reschedules itself `step` nanoseconds later for ever; a second kind of event, every
+    /// 10 s, is a model that is busy but moves on.
+    struct Spinner {
+        step: u64,
+        busy: u64,
+    }
+    impl EventHandler<u32> for Spinner {
+        fn handle(&mut self, _: &mut World, sched: &mut Scheduler<'_, u32>, event: u32) {
+            match event {
+                0 => sched.after(SimDuration(self.step), 0),
+                _ => {
+                    self.busy += 1;
+                    // Many events a window, each 1 ms apart: the clock moves.
+                    sched.after(SimDuration(1_000_000), 1);
+                }
+            }
+        }
+    }
+
+    const SMALL: ProgressGuard = ProgressGuard {
+        events: 5_000,
+        window: SimDuration(crate::time::NANOS_PER_SEC),
+    };
+
+    #[test]
+    fn a_loop_that_does_not_move_the_clock_is_stopped_where_it_stands() {
+        for step in [0, 1, 2_000] {
+            let mut sim = Simulation::new();
+            sim.set_progress_guard(SMALL);
+            sim.schedule(SimTime(7), 0u32);
+            let mut model = Spinner { step, busy: 0 };
+            let end = sim.run_until(SimTime(3_600 * crate::time::NANOS_PER_SEC), &mut model);
+            let RunEnd::Stalled(stall) = end else {
+                panic!("step {step} ns: {end:?}")
+            };
+            // Stopped as soon as the window held more events than the guard allows.
+            assert_eq!(stall.events, SMALL.events + 1, "step {step}");
+            assert_eq!(sim.events_processed(), SMALL.events + 1);
+            assert_eq!(stall.at, SimTime(7 + step * SMALL.events), "step {step}");
+            assert_eq!(sim.now(), stall.at);
+            // It stays stopped.
+            assert_eq!(
+                sim.run_until(SimTime(u64::MAX), &mut model),
+                RunEnd::Stalled(stall)
+            );
+            assert_eq!(sim.events_processed(), SMALL.events + 1);
+            assert!(stall.to_string().contains("stopped making progress"));
+        }
+    }
+
+    #[test]
+    fn a_busy_model_whose_clock_moves_is_not_stopped() {
+        // 1,000 events a simulated second, 5,000 allowed: an hour runs to its end.
+        let mut sim = Simulation::new();
+        sim.set_progress_guard(SMALL);
+        sim.schedule(SimTime(0), 1u32);
+        let mut model = Spinner { step: 0, busy: 0 };
+        let hour = SimTime(3_600 * crate::time::NANOS_PER_SEC);
+        assert_eq!(sim.run_until(hour, &mut model), RunEnd::Horizon);
+        assert_eq!(model.busy, 3_600_001);
+    }
+
+    /// Takes every next event itself: a handler's own loop is bounded by the guard too.
+    struct Greedy;
+    impl EventHandler<u32> for Greedy {
+        fn handle(&mut self, _: &mut World, sched: &mut Scheduler<'_, u32>, _: u32) {
+            loop {
+                sched.after(SimDuration::ZERO, 0);
+                if sched.take_next_if(|_| true).is_none() {
+                    return;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_handler_taking_events_itself_cannot_escape_the_guard() {
+        let mut sim = Simulation::new();
+        sim.set_progress_guard(SMALL);
+        sim.schedule(SimTime(0), 0u32);
+        let end = sim.run_until(SimTime(10), &mut Greedy);
+        assert!(matches!(end, RunEnd::Stalled(_)), "{end:?}");
+        assert_eq!(sim.events_processed(), SMALL.events + 1);
     }
 }

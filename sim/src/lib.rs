@@ -45,7 +45,9 @@ pub mod time;
 pub use bevy_ecs;
 pub use bevy_ecs::world::World;
 pub use calendar::EventCalendar;
-pub use kernel::{Calendar, EventHandler, Mapped, RunEnd, Scheduler, Simulation};
+pub use kernel::{
+    Calendar, EventHandler, Mapped, ProgressGuard, RunEnd, Scheduler, Simulation, Stall,
+};
 pub use recorder::{SampleValue, TimeSeries};
 pub use replication::{replication_seed, run_replications};
 pub use rng::{RngStreams, StreamRng, splitmix64};

@@ -193,6 +193,11 @@ impl Playback {
         self.twin.now()
     }
 
+    /// Where the run stopped making progress, if it did (a defect: it goes no further).
+    pub fn stalled(&self) -> Option<sim::Stall> {
+        self.twin.stalled()
+    }
+
     /// The end of the run.
     pub fn horizon(&self) -> SimTime {
         self.twin.horizon()
@@ -223,7 +228,8 @@ impl Playback {
             let (scenario, seed) = (Arc::clone(self.twin_scenario()), self.seed);
             self.restart(scenario, seed);
         }
-        while self.now() < t {
+        // A run that stopped making progress goes no further.
+        while self.now() < t && self.twin.stalled().is_none() {
             let next = self.next_sample.min(t);
             self.twin.advance_to(next);
             if self.now() >= self.next_sample {
@@ -397,6 +403,22 @@ mod tests {
         assert!(!reached && p.now() < target && p.now() > SimTime::ZERO);
         assert!(p.advance_to(target, || true));
         assert_eq!(p.now(), target);
+    }
+
+    #[test]
+    fn a_jump_past_where_the_run_stopped_making_progress_returns() {
+        let s = bundled("bottling-line-serial.toml");
+        let mut p = Playback::new(s, 7);
+        // A guard this tight takes the busy line for a stalled one within minutes.
+        p.twin.set_progress_guard(sim::ProgressGuard {
+            events: 50,
+            window: sim::SimDuration(60 * MIN),
+        });
+        // It returned (a jump asks no budget), short of the target, saying why.
+        assert!(!p.advance_to(SimTime(120 * MIN), || true));
+        let stall = p.stalled().expect("the guard acted");
+        assert_eq!(p.now(), stall.at);
+        assert!(p.now() < SimTime(120 * MIN));
     }
 
     #[test]

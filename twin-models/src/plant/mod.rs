@@ -184,6 +184,10 @@ pub struct RunOutput {
     pub events: u64,
     /// Of those, the plant-wide events (samples, end of warm-up); every partition has them.
     global_events: u64,
+    /// Where the model stopped making progress, if it did (see [`sim::ProgressGuard`]):
+    /// the run ended there, and the KPIs measure up to there. A caller must not take them
+    /// for the run it asked for.
+    pub stalled: Option<sim::Stall>,
 }
 
 /// Every subsystem but a line's own events reaches its state through these.
@@ -906,8 +910,9 @@ impl Plant {
 
     /// Runs on to the horizon and measures.
     fn finish(mut self, scenario: &Scenario) -> RunOutput {
-        let end = SimTime(self.spec.horizon.0);
-        self.advance_to(end);
+        self.advance_to(SimTime(self.spec.horizon.0));
+        let stalled = self.sim.stalled();
+        let end = stalled.map_or(SimTime(self.spec.horizon.0), |s| s.at);
         let kpis = self.measure_at(scenario, end);
         let timeline = self.spec.record_series.then(|| {
             let world = &self.sim.world;
@@ -938,6 +943,7 @@ impl Plant {
             timeline,
             events: self.sim.events_processed() - global_events,
             global_events,
+            stalled,
         }
     }
 }
@@ -988,6 +994,8 @@ pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
 fn merge(outs: Vec<RunOutput>) -> RunOutput {
     let global_events = outs[0].global_events;
     let events = outs.iter().map(|o| o.events).sum::<u64>() + global_events;
+    // The partition that stalled first (each ran on to its own end).
+    let stalled = outs.iter().filter_map(|o| o.stalled).min_by_key(|s| s.at);
     let measured_s = outs[0].kpis.measured_s;
     let mut lines = Vec::new();
     let mut series = Vec::new();
@@ -1016,5 +1024,6 @@ fn merge(outs: Vec<RunOutput>) -> RunOutput {
         timeline,
         events,
         global_events,
+        stalled,
     }
 }

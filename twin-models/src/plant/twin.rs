@@ -186,7 +186,7 @@ impl<S: Borrow<Scenario>> Twin<S> {
 
     /// Whether the clock has reached the horizon.
     pub fn done(&self) -> bool {
-        self.now() >= self.horizon()
+        self.now() >= self.horizon() || self.stalled().is_some()
     }
 
     /// When the next event is due (none after the horizon).
@@ -219,6 +219,18 @@ impl<S: Borrow<Scenario>> Twin<S> {
         } else {
             self.plant.advance_to(t);
         }
+    }
+
+    /// Sets how the run tells a model that stopped making progress (by default
+    /// [`sim::ProgressGuard::DEFAULT`]): it then ends there, with
+    /// [`RunOutput::stalled`](super::RunOutput::stalled) saying so.
+    pub fn set_progress_guard(&mut self, guard: sim::ProgressGuard) {
+        self.plant.sim.set_progress_guard(guard);
+    }
+
+    /// Where the model stopped making progress, if it did: nothing more is handled.
+    pub fn stalled(&self) -> Option<sim::Stall> {
+        self.plant.sim.stalled()
     }
 
     /// Events handled so far.

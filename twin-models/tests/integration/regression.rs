@@ -377,3 +377,50 @@ fn regression_a_trigger_of_too_many_loads_is_refused() {
     assert_eq!(d[0].path, "lines[0].materials[2].trigger");
     assert!(d[0].reason.contains("more than the 100000 loads"), "{err}");
 }
+
+/// A model loop that waits for a time that never comes ran for ever (and with a fleet grew
+/// memory): every run is watched by the kernel's progress guard. No model of the bundled
+/// ones comes near the default; a guard set tight on purpose shows where a run stops and
+/// what it then says.
+#[test]
+fn a_run_that_stops_making_progress_ends_there_and_says_so() {
+    let s = bundled("textbook/mm1.toml");
+    let spec = RunSpec {
+        record_series: false,
+        ..RunSpec::of(&s)
+    };
+    let plain = twin_models::simulate(&s, spec);
+    assert_eq!(plain.stalled, None);
+    // Events come at a steady rate (arrivals, services); 20,000 of them within 10
+    // simulated hours is "no progress" to this guard: it acts when the 20,001st comes.
+    let rate = plain.events as f64 / spec.horizon.as_secs_f64();
+    let guard = sim::ProgressGuard {
+        events: 20_000,
+        window: sim::SimDuration::from_secs(10 * 3600),
+    };
+    let mut twin = Twin::new(&s, spec);
+    twin.set_progress_guard(guard);
+    twin.advance_to(sim::SimTime(spec.horizon.0));
+    let stall = twin.stalled().expect("the guard acted");
+    assert!(twin.done(), "a stalled run is over");
+    assert_eq!(
+        twin.now(),
+        stall.at,
+        "the clock stays where the run stopped"
+    );
+    assert_eq!(stall.events, guard.events + 1);
+    let expected = 20_001.0 / rate;
+    let at = stall.at.as_secs_f64();
+    assert!(
+        (at - expected).abs() < 0.05 * expected && at > spec.warmup.as_secs_f64(),
+        "stopped at {at} s, expected about {expected} s"
+    );
+    // Nothing more is handled, and the output says where it stopped and measures to there.
+    let events = twin.events();
+    twin.advance_to(sim::SimTime(spec.horizon.0));
+    assert_eq!(twin.events(), events);
+    let out = twin.finish();
+    assert_eq!(out.stalled, Some(stall));
+    let measured = stall.at.as_secs_f64() - spec.warmup.as_secs_f64();
+    assert!((out.kpis.measured_s - measured).abs() < 1e-6);
+}

@@ -39,6 +39,10 @@ pub fn show(
         ui.separator();
         let now = playback.now();
         ui.monospace(format!("{} / {}", clock(now), clock(playback.horizon())));
+        if let Some(stall) = playback.stalled() {
+            ui.colored_label(egui::Color32::RED, "⚠ stopped")
+                .on_hover_text(stall.to_string());
+        }
         let play = if playback.playing {
             "⏸ Pause"
         } else {
