@@ -113,6 +113,39 @@ fn tie_break(seed: u64) -> TieBreak {
     TieBreak(seed ^ 0x5DEE_CE66_D1CE_4E5B)
 }
 
+/// What the detour searches keep between calls since the holds last changed (derived from
+/// the closed spots, so never saved).
+#[derive(Clone, Debug, Default)]
+struct DetourScratch {
+    /// Detour lengths found, by (goal, from).
+    memo: HashMap<(u32, u32), u32>,
+    /// One bit per spot: in any goal's closed spots (a quick "open" for nearly every spot
+    /// a search looks at, before the goal's own list is searched). Stale unless `fresh`.
+    closed_any: Vec<u64>,
+    fresh: bool,
+    /// A*'s steps so far per spot, good where `seen` holds the current search's number.
+    g: Vec<u32>,
+    seen: Vec<u32>,
+    search: u32,
+}
+
+impl DetourScratch {
+    /// Forgets what was found (the holds changed).
+    fn forget(&mut self) {
+        self.memo.clear();
+        self.fresh = false;
+    }
+
+    /// Marks `spots` closed in the quick bits.
+    fn close(&mut self, spots: &[u32]) {
+        for &s in spots {
+            self.closed_any[s as usize / 64] |= 1 << (s % 64);
+        }
+    }
+}
+
+type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
+
 /// The traffic of a fleet on a layout.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Traffic {
@@ -126,10 +159,10 @@ pub struct Traffic {
     /// Per goal routed around held vehicles since the holds last changed: the spots held
     /// vehicles stood on when it was first asked for (sorted), which its detours avoid.
     detour_closed: BTreeMap<u32, Vec<u32>>,
-    /// Detour lengths found since the holds last changed, by (goal, from): derived from
-    /// `detour_closed`, so not saved.
+    /// What the detour searches keep between calls: derived from `detour_closed`, so not
+    /// saved.
     #[serde(skip)]
-    detour_memo: BTreeMap<(u32, u32), u32>,
+    detours: DetourScratch,
 
     occupied_now: Vec<u32>,
     occupied_next: Vec<u32>,
@@ -186,7 +219,7 @@ impl Traffic {
             priority,
             tables: Tables::default(),
             detour_closed: BTreeMap::new(),
-            detour_memo: BTreeMap::new(),
+            detours: DetourScratch::default(),
             touched: Vec::new(),
             next: vec![NONE; n],
             order: (0..n as u32).collect(),
@@ -358,7 +391,7 @@ impl Traffic {
         if self.held[i] != held {
             self.held[i] = held;
             self.detour_closed.clear();
-            self.detour_memo.clear();
+            self.detours.forget();
         }
     }
 
@@ -633,8 +666,18 @@ impl Traffic {
     /// square of a fleet.
     fn detour_steps(&mut self, i: u32, from: u32) -> u32 {
         let goal = self.goal[i as usize];
-        if let Some(&d) = self.detour_memo.get(&(goal, from)) {
+        if let Some(&d) = self.detours.memo.get(&(goal, from)) {
             return d;
+        }
+        let spots = self.layout.spots();
+        if !self.detours.fresh {
+            let scratch = &mut self.detours;
+            scratch.closed_any.clear();
+            scratch.closed_any.resize(spots.div_ceil(64), 0);
+            for closed in self.detour_closed.values() {
+                scratch.close(closed);
+            }
+            scratch.fresh = true;
         }
         if !self.detour_closed.contains_key(&goal) {
             let mut closed: Vec<u32> = (0..self.at.len())
@@ -642,10 +685,16 @@ impl Traffic {
                 .map(|k| self.at[k])
                 .collect();
             closed.sort_unstable();
+            self.detours.close(&closed);
             self.detour_closed.insert(goal, closed);
         }
         let closed = &self.detour_closed[&goal];
-        let shut = |s: u32| s != goal && closed.binary_search(&s).is_ok();
+        let bits = &self.detours.closed_any;
+        let shut = |s: u32| {
+            s != goal
+                && (bits[s as usize / 64] >> (s % 64)) & 1 == 1
+                && closed.binary_search(&s).is_ok()
+        };
         let h = &self.tables.tables[self.table[i as usize]];
         let d = if from == goal {
             0
@@ -654,7 +703,25 @@ impl Traffic {
         } else if let Some(d) = straight_down(&self.layout, h, from, goal, &shut) {
             d
         } else {
-            let mut g: BTreeMap<u32, u32> = BTreeMap::from([(from, 0)]);
+            // Steps so far by spot, in arrays kept between searches (a search's number
+            // tells its entries from older ones).
+            let (g, seen) = (&mut self.detours.g, &mut self.detours.seen);
+            if g.len() != spots {
+                *g = vec![0; spots];
+                *seen = vec![0; spots];
+                self.detours.search = 0;
+            }
+            self.detours.search = self.detours.search.wrapping_add(1);
+            if self.detours.search == 0 {
+                seen.fill(0);
+                self.detours.search = 1;
+            }
+            let search = self.detours.search;
+            let best = |g: &[u32], seen: &[u32], x: u32| {
+                (seen[x as usize] == search).then_some(g[x as usize])
+            };
+            g[from as usize] = 0;
+            seen[from as usize] = search;
             // Least estimate first; among equals the deepest, which runs straight on.
             let mut open = std::collections::BinaryHeap::from([(
                 std::cmp::Reverse(h[from as usize]),
@@ -667,7 +734,7 @@ impl Traffic {
                     found = gx;
                     break;
                 }
-                if g.get(&x) != Some(&gx) {
+                if best(g, seen, x) != Some(gx) {
                     continue;
                 }
                 for &y in self.layout.neighbours(x) {
@@ -676,15 +743,16 @@ impl Traffic {
                         continue;
                     }
                     let gy = gx + 1;
-                    if g.get(&y).is_none_or(|&old| gy < old) {
-                        g.insert(y, gy);
+                    if best(g, seen, y).is_none_or(|old| gy < old) {
+                        g[y as usize] = gy;
+                        seen[y as usize] = search;
                         open.push((std::cmp::Reverse(gy + hy), gy, y));
                     }
                 }
             }
             found
         };
-        self.detour_memo.insert((goal, from), d);
+        self.detours.memo.insert((goal, from), d);
         d
     }
 
