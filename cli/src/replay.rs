@@ -78,8 +78,8 @@ pub fn run(
     let pace = Pace::new(speed.unwrap_or(f64::INFINITY));
     let mut twin = Twin::with_feed(&scenario, spec, plan);
     twin.set_gap_alert(gap_alert);
-    // Without a pace, the run writes its alerts as it goes.
-    let alerts_written = speed.is_none() && out.is_some();
+    // With --out, the run writes its alerts as it goes.
+    let alerts_written = out.is_some();
     let output = if speed.is_some() {
         let mut files = start_files(out, &twin)?;
         let mut received = Received::default();

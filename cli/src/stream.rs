@@ -4,9 +4,10 @@
 //! The series is CSV in time order: rows are appended as they are sampled. The timeline is
 //! CSV grouped by station, so each station's stops are appended to a scratch file as they
 //! close, with where each piece lies, and put in station order at the end; the file is the
-//! same, byte for byte, as one written from memory. A plain run or replay also writes its
-//! alerts as they come (`alerts.ndjson`, in time order, the plant's before the feed's at
-//! equal times, as one written from memory), and its KPIs keep only the first ones.
+//! same, byte for byte, as one written from memory. The plant's alerts are written as they
+//! come too (`alerts.ndjson`, in time order, the plant's before the feed's at equal times,
+//! as one written from memory), and the KPIs keep only the first ones; a live twin with a
+//! state directory keeps its alerts, series and timeline in its snapshots instead.
 
 use crate::Failure;
 use std::fs::File;
@@ -170,10 +171,16 @@ impl RunFiles {
         Ok(self)
     }
 
-    /// Writes what `twin` recorded since the last time.
-    pub fn take(&mut self, twin: &mut Twin<&Scenario>) -> Result<(), Failure> {
+    /// Writes what `twin` recorded since the last time; returns the plant's alerts it
+    /// took (when it writes them as they come), for a caller that also sends them on.
+    pub fn take(
+        &mut self,
+        twin: &mut Twin<&Scenario>,
+    ) -> Result<Vec<twin_models::kpi::PlantAlert>, Failure> {
+        let mut taken = Vec::new();
         if let Some(alerts) = &mut self.alerts {
-            alerts.pending.extend(twin.take_alerts());
+            taken = twin.take_alerts();
+            alerts.pending.extend(taken.iter().cloned());
             alerts.write_before(twin.now().as_secs_f64())?;
         }
         let (path, series) = &mut self.series;
@@ -191,7 +198,7 @@ impl RunFiles {
                 self.written += text.len() as u64;
             }
         }
-        Ok(())
+        Ok(taken)
     }
 
     /// Writes the rest `output` holds, puts the timeline in order, and removes the scratch.

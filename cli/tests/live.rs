@@ -1209,3 +1209,67 @@ fn machine_states_come_over_mqtt_on_their_machines_topics() {
     assert_eq!(machines[0]["stops"], 1);
     assert!(machines[0]["produced_drift"].is_number());
 }
+
+/// A live twin with `--out` writes the plant's alerts as they come, as `run` does: its
+/// alerts.ndjson holds every one it sent, its KPIs the first thousand and a count (a long
+/// live run costs disk, not memory).
+#[test]
+fn a_live_twin_writes_its_alerts_as_they_come_and_keeps_the_first_thousand() {
+    // The AGV plant with one vehicle for twelve days: about 1,900 late transports.
+    let source = std::fs::read_to_string(root().join("scenarios/plant-agv.toml"))
+        .unwrap()
+        .replacen("count = 12", "count = 1", 1);
+    let dir = temp_dir("alerts-streamed");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("agv-2.toml");
+    std::fs::write(&file, &source).unwrap();
+    let out = dir.join("live");
+    // Nothing comes on standard input: twelve days at 10^7× are a fraction of a second.
+    let live = Command::new(env!("CARGO_BIN_EXE_twinline"))
+        .arg("live")
+        .arg(&file)
+        .args([
+            "--stdin",
+            "--start",
+            "2026-11-23T06:00:00Z",
+            "--speed",
+            "10000000",
+        ])
+        .args(["--horizon", "12d", "--reproducible", "--out"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    // What was sent as it came (standard output) and what was written, in time order.
+    let mut sent: Vec<String> = String::from_utf8_lossy(&live.stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(str::to_string)
+        .collect();
+    let written: Vec<String> = std::fs::read_to_string(out.join("alerts.ndjson"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(sent.len() > 1_500, "{} alerts", sent.len());
+    let at = |l: &String| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["at_s"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        written.windows(2).all(|w| at(&w[0]) <= at(&w[1])),
+        "in time order"
+    );
+    sent.sort_by(|a, b| at(a).total_cmp(&at(b)));
+    assert_eq!(written, sent, "every alert sent, once, and nothing else");
+    assert!(!out.join("alerts.ndjson.part").exists());
+    let fleet = &kpis(&out)["runs"][0]["kpis"]["fleet"];
+    assert_eq!(fleet["alerts"].as_array().unwrap().len(), 1_000);
+    assert_eq!(fleet["alerts_omitted"], sent.len() as u64 - 1_000);
+}

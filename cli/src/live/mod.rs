@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use twin_models::kpi::PlantAlert;
 use twin_models::{RunSpec, Scenario, Twin};
 
 /// Events in flight between the sources and the engine, at most.
@@ -119,15 +120,31 @@ impl AlertSink {
         }
     }
 
-    /// Sends the alerts `twin` raised since `shown` (feed, plant), and moves it on.
-    fn catch_up(&mut self, twin: &Twin<&Scenario>, site: &str, shown: &mut (usize, usize)) {
+    /// Sends the alerts `twin` raised since `shown` (feed, plant; counts sent so far), and
+    /// moves it on. The plant's new alerts are `taken` when the run's files took them;
+    /// else the twin gives them up here (its KPIs keep the first ones), unless it `keeps`
+    /// them all (a twin saved in a state directory).
+    fn catch_up(
+        &mut self,
+        twin: &mut Twin<&Scenario>,
+        site: &str,
+        shown: &mut (usize, usize),
+        taken: Option<Vec<PlantAlert>>,
+        keeps: bool,
+    ) {
         for a in &twin.feed_alerts()[shown.0..] {
             self.emit(&a.site, a);
         }
-        for a in &twin.plant_alerts()[shown.1..] {
+        shown.0 = twin.feed_alerts().len();
+        let new = match taken {
+            Some(taken) => taken,
+            None if keeps => twin.plant_alerts()[shown.1..].to_vec(),
+            None => twin.take_alerts(),
+        };
+        for a in &new {
             self.emit(site, a);
         }
-        *shown = (twin.feed_alerts().len(), twin.plant_alerts().len());
+        shown.1 += new.len();
     }
 }
 
@@ -325,16 +342,21 @@ pub fn drive(
                 .release_until(Timestamp(start.0 + target.0 as i64))
         };
         twin.offer(ready).expect("a paced twin has a start");
+        let mut taken = None;
         if !waiting {
             twin.advance_to(target);
-            if let Some(f) = files.as_deref_mut()
-                && let Err(e) = f.take(twin)
-            {
-                received.write_failed.get_or_insert(e);
-                files = None;
+            if let Some(f) = files.as_deref_mut() {
+                match f.take(twin) {
+                    Ok(alerts) => taken = Some(alerts),
+                    Err(e) => {
+                        received.write_failed.get_or_insert(e);
+                        files = None;
+                    }
+                }
             }
         }
-        alerts.catch_up(twin, site, &mut session.shown);
+        let keeps = state.is_some();
+        alerts.catch_up(twin, site, &mut session.shown, taken, keeps);
         if let Some(p) = projector.as_deref_mut()
             && let Some(doc) = p.tick(twin, alerts, site)
         {
@@ -373,12 +395,14 @@ pub fn drive(
     }
 }
 
-/// Starts writing the run's series and timeline into `out` as it goes, if given.
+/// Starts writing the run's series, timeline and plant alerts into `out` as it goes, if
+/// given.
 pub fn start_files(
     out: Option<&Path>,
     twin: &Twin<&Scenario>,
 ) -> Result<Option<RunFiles>, Failure> {
-    out.map(|dir| RunFiles::create(dir, twin)).transpose()
+    out.map(|dir| RunFiles::create(dir, twin).and_then(|f| f.with_alerts(dir)))
+        .transpose()
 }
 
 /// Finishes the files [`start_files`] began with what `output` holds; the first write
@@ -536,6 +560,7 @@ pub fn run(
     } else {
         start_files(out, &twin)?
     };
+    let alerts_written = files.is_some();
     let mut projector = settings
         .projections
         .map(|p| projection::Projector::new(p, &scenario, twin.now(), out))
@@ -633,7 +658,7 @@ pub fn run(
             wall_s: wall,
             extra: Some(("live", live)),
             source_alerts: received.alerts,
-            alerts_written: false,
+            alerts_written,
         },
         out,
         reproducible,
