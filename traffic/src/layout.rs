@@ -10,8 +10,8 @@
 use crate::mapf::GridMap;
 use nalgebra::Point2;
 use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::visit::{EdgeRef, Reversed};
-use std::collections::{BTreeMap, VecDeque};
+use petgraph::visit::EdgeRef;
+use std::collections::BTreeMap;
 
 /// Why a layout could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -76,6 +76,7 @@ pub struct Lane {
 
 /// The plant floor: spots, segments and named locations.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(from = "SavedLayout")]
 pub struct Layout {
     graph: DiGraph<Spot, Segment, u32>,
     /// Out-neighbours of each spot, in insertion order (the planner's hot path).
@@ -85,6 +86,61 @@ pub struct Layout {
     cell: f64,
     /// Grid layouts: columns and the spot of each cell (`u32::MAX` where blocked).
     grid: Option<(usize, Vec<u32>)>,
+    /// In-neighbours of every spot in one array (distance tables search against the
+    /// lanes): those of spot `s` are `into[into_at[s]..into_at[s + 1]]`. Derived from
+    /// the graph, so not saved.
+    #[serde(skip_serializing)]
+    into_at: Vec<u32>,
+    #[serde(skip_serializing)]
+    into: Vec<u32>,
+}
+
+/// A layout as saved: what [`Layout`] derives the rest from.
+#[derive(serde::Deserialize)]
+struct SavedLayout {
+    graph: DiGraph<Spot, Segment, u32>,
+    out: Vec<Vec<u32>>,
+    names: BTreeMap<String, u32>,
+    cell: f64,
+    grid: Option<(usize, Vec<u32>)>,
+}
+
+impl From<SavedLayout> for Layout {
+    fn from(s: SavedLayout) -> Layout {
+        let (into_at, into) = in_neighbours(&s.out);
+        Layout {
+            graph: s.graph,
+            out: s.out,
+            names: s.names,
+            cell: s.cell,
+            grid: s.grid,
+            into_at,
+            into,
+        }
+    }
+}
+
+/// The in-neighbours of every spot of a floor whose out-neighbours are `out`, as
+/// (start of each spot's run, the runs).
+fn in_neighbours(out: &[Vec<u32>]) -> (Vec<u32>, Vec<u32>) {
+    let mut at = vec![0u32; out.len() + 1];
+    for targets in out {
+        for &t in targets {
+            at[t as usize + 1] += 1;
+        }
+    }
+    for k in 1..at.len() {
+        at[k] += at[k - 1];
+    }
+    let mut fill = at.clone();
+    let mut into = vec![0u32; at[out.len()] as usize];
+    for (s, targets) in out.iter().enumerate() {
+        for &t in targets {
+            into[fill[t as usize] as usize] = s as u32;
+            fill[t as usize] += 1;
+        }
+    }
+    (at, into)
 }
 
 /// Spots a lane layout may have (waypoints and the cells lanes are cut into): a floor
@@ -210,12 +266,15 @@ impl Layout {
         for e in graph.edge_references() {
             out[e.source().index()].push(e.target().index() as u32);
         }
+        let (into_at, into) = in_neighbours(&out);
         Layout {
             graph,
             out,
             names: BTreeMap::new(),
             cell,
             grid: None,
+            into_at,
+            into,
         }
     }
 
@@ -276,6 +335,12 @@ impl Layout {
         &self.out[s as usize]
     }
 
+    /// Spots one step before `s` (from which a vehicle may drive to it).
+    pub fn neighbours_into(&self, s: u32) -> &[u32] {
+        let (from, to) = (self.into_at[s as usize], self.into_at[s as usize + 1]);
+        &self.into[from as usize..to as usize]
+    }
+
     /// Length of the segment `a → b`, metres (`None` when there is none).
     pub fn segment_length(&self, a: u32, b: u32) -> Option<f64> {
         self.segment(a, b).map(|s| s.length)
@@ -302,21 +367,20 @@ impl Layout {
     /// Steps from every spot to `goal` without passing through spots where `closed` is
     /// true (they get `u32::MAX`, unless one is the goal itself).
     pub fn steps_to_avoiding(&self, goal: u32, closed: impl Fn(u32) -> bool) -> Vec<u32> {
-        let reversed = Reversed(&self.graph);
         let mut dist = vec![u32::MAX; self.spots()];
-        let mut queue = VecDeque::from([NodeIndex::new(goal as usize)]);
+        // Breadth first: each spot enters the queue once, so a vector read from the front
+        // serves as the queue.
+        let mut queue = Vec::with_capacity(self.spots());
+        queue.push(goal);
         dist[goal as usize] = 0;
-        while let Some(v) = queue.pop_front() {
-            let dv = dist[v.index()];
-            for e in petgraph::visit::IntoEdgesDirected::edges_directed(
-                reversed,
-                v,
-                petgraph::Direction::Outgoing,
-            ) {
-                let u = e.target();
-                if dist[u.index()] == u32::MAX && !closed(u.index() as u32) {
-                    dist[u.index()] = dv + 1;
-                    queue.push_back(u);
+        let mut head = 0;
+        while let Some(&v) = queue.get(head) {
+            head += 1;
+            let dv = dist[v as usize];
+            for &u in self.neighbours_into(v) {
+                if dist[u as usize] == u32::MAX && !closed(u) {
+                    dist[u as usize] = dv + 1;
+                    queue.push(u);
                 }
             }
         }
@@ -395,6 +459,21 @@ mod tests {
         assert_eq!(l.segment_length(b, c), Some(4.0));
         assert_eq!(l.segment(c, b).unwrap().speed_limit, Some(0.5));
         assert!(!l.strongly_connected());
+        // Against the lanes: b is entered from the cell before it on a–b and from c.
+        let mut into_b = l.neighbours_into(b).to_vec();
+        into_b.sort_unstable();
+        let mut expected: Vec<u32> = (0..l.spots() as u32)
+            .filter(|&s| l.neighbours(s).contains(&b))
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(into_b, expected);
+        assert!(into_b.contains(&c) && into_b.len() == 2);
+        // Read back from its saved form, it searches alike (what it derives is rebuilt).
+        let back: Layout = postcard::from_bytes(&postcard::to_stdvec(&l).unwrap()).unwrap();
+        for s in 0..l.spots() as u32 {
+            assert_eq!(back.steps_to(s), l.steps_to(s));
+            assert_eq!(back.neighbours_into(s), l.neighbours_into(s));
+        }
 
         // A lane that would cut the floor into billions of cells is refused, not built
         // (found by the fuzzer: 6 GB asked for).

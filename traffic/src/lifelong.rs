@@ -127,6 +127,9 @@ struct DetourScratch {
     g: Vec<u32>,
     seen: Vec<u32>,
     search: u32,
+    /// The spots held vehicles stand on (sorted), as found in this step since the holds
+    /// last changed: the same for every goal asked for (vehicles move only between steps).
+    closed_now: Option<Vec<u32>>,
 }
 
 impl DetourScratch {
@@ -134,6 +137,7 @@ impl DetourScratch {
     fn forget(&mut self) {
         self.memo.clear();
         self.fresh = false;
+        self.closed_now = None;
     }
 
     /// Marks `spots` closed in the quick bits.
@@ -449,6 +453,8 @@ impl Traffic {
 
     /// Moves the fleet one step and returns the new positions.
     pub fn step(&mut self) -> &[u32] {
+        // Vehicles moved since the last step: held ones may have finished a move.
+        self.detours.closed_now = None;
         for i in 0..self.at.len() {
             if self.at[i] != self.goal[i] {
                 self.ensure_table(i);
@@ -680,11 +686,18 @@ impl Traffic {
             scratch.fresh = true;
         }
         if !self.detour_closed.contains_key(&goal) {
-            let mut closed: Vec<u32> = (0..self.at.len())
-                .filter(|&k| self.held[k])
-                .map(|k| self.at[k])
-                .collect();
-            closed.sort_unstable();
+            let closed = match &self.detours.closed_now {
+                Some(closed) => closed.clone(),
+                None => {
+                    let mut closed: Vec<u32> = (0..self.at.len())
+                        .filter(|&k| self.held[k])
+                        .map(|k| self.at[k])
+                        .collect();
+                    closed.sort_unstable();
+                    self.detours.closed_now = Some(closed.clone());
+                    closed
+                }
+            };
             self.detours.close(&closed);
             self.detour_closed.insert(goal, closed);
         }
