@@ -120,28 +120,20 @@ impl AlertSink {
         }
     }
 
-    /// Sends the alerts `twin` raised since `shown` (feed, plant; counts sent so far), and
-    /// moves it on. The plant's new alerts are `taken` when the run's files took them;
-    /// else the twin gives them up here (its KPIs keep the first ones), unless it `keeps`
-    /// them all (a twin saved in a state directory).
+    /// Sends the feed's alerts `twin` raised since `shown` (feed, plant: counts sent so
+    /// far) and the plant's `new` ones, and moves it on.
     fn catch_up(
         &mut self,
-        twin: &mut Twin<&Scenario>,
+        twin: &Twin<&Scenario>,
         site: &str,
         shown: &mut (usize, usize),
-        taken: Option<Vec<PlantAlert>>,
-        keeps: bool,
+        new: &[PlantAlert],
     ) {
         for a in &twin.feed_alerts()[shown.0..] {
             self.emit(&a.site, a);
         }
         shown.0 = twin.feed_alerts().len();
-        let new = match taken {
-            Some(taken) => taken,
-            None if keeps => twin.plant_alerts()[shown.1..].to_vec(),
-            None => twin.take_alerts(),
-        };
-        for a in &new {
+        for a in new {
             self.emit(site, a);
         }
         shown.1 += new.len();
@@ -355,8 +347,16 @@ pub fn drive(
                 }
             }
         }
-        let keeps = state.is_some();
-        alerts.catch_up(twin, site, &mut session.shown, taken, keeps);
+        // The plant's new alerts: those the files took; none while they have yet to take
+        // them; else the twin gives them up (its KPIs keep the first ones), unless it
+        // keeps them all for its snapshots (a state directory).
+        let new = match taken {
+            Some(taken) => taken,
+            None if files.is_some() => Vec::new(),
+            None if state.is_some() => twin.plant_alerts()[session.shown.1..].to_vec(),
+            None => twin.take_alerts(),
+        };
+        alerts.catch_up(twin, site, &mut session.shown, &new);
         if let Some(p) = projector.as_deref_mut()
             && let Some(doc) = p.tick(twin, alerts, site)
         {
