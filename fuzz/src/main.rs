@@ -22,8 +22,9 @@ fn corpus_dirs(target: Target) -> Vec<&'static str> {
         Target::Ndjson => vec!["scenarios/feeds", "fuzz/corpus/ndjson"],
         Target::Csv => vec!["fuzz/corpus/csv"],
         Target::Set => vec!["fuzz/corpus/set"],
-        // Snapshots are taken when the harness starts (their format follows the code).
-        Target::Snapshot => vec![],
+        // Snapshots are taken when the harness starts (their format follows the code), with
+        // the damaged ones that found bugs.
+        Target::Snapshot => vec!["fuzz/corpus/snapshot"],
     }
 }
 
@@ -36,7 +37,7 @@ pub fn corpus(target: Target) -> Vec<(PathBuf, Vec<u8>)> {
             Target::Ndjson => ext == "ndjson",
             Target::Csv => ext == "csv",
             Target::Set => ext == "txt",
-            Target::Snapshot => false,
+            Target::Snapshot => ext == "snap",
         }
     };
     let mut files = Vec::new();

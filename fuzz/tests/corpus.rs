@@ -136,3 +136,17 @@ fn snapshots_of_the_corpus_scenarios_resume_and_run_and_damaged_ones_are_refused
         );
     }
 }
+
+/// Snapshots the fuzzer damaged where a fleet's floor is saved (neighbour lists pointing
+/// past the floor's spots): reading one derived the floor's in-neighbours from the damaged
+/// lists and panicked. Each is now refused or runs; none panics.
+#[test]
+fn regression_snapshots_with_a_damaged_floor_are_refused_not_trusted() {
+    let none = |_: &str| Err("none".to_string());
+    let damaged = files(&["fuzz/corpus/snapshot"], "snap");
+    assert!(damaged.len() >= 5);
+    for (name, bytes) in damaged {
+        let outcome = check(Target::Snapshot, &bytes, &none);
+        assert!(outcome.is_ok(), "{name}: {outcome:?}");
+    }
+}

@@ -76,7 +76,7 @@ pub struct Lane {
 
 /// The plant floor: spots, segments and named locations.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(from = "SavedLayout")]
+#[serde(try_from = "SavedLayout")]
 pub struct Layout {
     graph: DiGraph<Spot, Segment, u32>,
     /// Out-neighbours of each spot, in insertion order (the planner's hot path).
@@ -105,18 +105,32 @@ struct SavedLayout {
     grid: Option<(usize, Vec<u32>)>,
 }
 
-impl From<SavedLayout> for Layout {
-    fn from(s: SavedLayout) -> Layout {
-        let (into_at, into) = in_neighbours(&s.out);
-        Layout {
-            graph: s.graph,
-            out: s.out,
-            names: s.names,
-            cell: s.cell,
-            grid: s.grid,
-            into_at,
-            into,
+impl TryFrom<SavedLayout> for Layout {
+    type Error = String;
+
+    /// Takes a saved layout whose parts agree (what a damaged file may not): its spots'
+    /// neighbours are the graph's, and named spots and grid cells are spots.
+    fn try_from(s: SavedLayout) -> Result<Layout, String> {
+        let built = Layout::of_graph(s.graph, s.cell);
+        if built.out != s.out {
+            return Err("a layout's neighbours do not match its segments".into());
         }
+        let spots = built.spots() as u32;
+        if s.names.values().any(|&spot| spot >= spots) {
+            return Err("a layout names a spot it does not have".into());
+        }
+        if let Some((width, cells)) = &s.grid
+            && (*width == 0
+                || cells.len() % width != 0
+                || cells.iter().any(|&c| c != u32::MAX && c >= spots))
+        {
+            return Err("a layout's grid does not fit its spots".into());
+        }
+        Ok(Layout {
+            names: s.names,
+            grid: s.grid,
+            ..built
+        })
     }
 }
 
@@ -474,6 +488,18 @@ mod tests {
             assert_eq!(back.steps_to(s), l.steps_to(s));
             assert_eq!(back.neighbours_into(s), l.neighbours_into(s));
         }
+
+        // A damaged saved layout is refused, not trusted: neighbours that are not its
+        // segments (found by the snapshot fuzzer: an index past the spots), a named spot
+        // it does not have.
+        let mut bad = back.clone();
+        bad.out[0].push(999);
+        let decoded = postcard::from_bytes::<Layout>(&postcard::to_stdvec(&bad).unwrap());
+        assert!(decoded.is_err());
+        let mut bad = back.clone();
+        bad.names.insert("z".into(), 999);
+        let decoded = postcard::from_bytes::<Layout>(&postcard::to_stdvec(&bad).unwrap());
+        assert!(decoded.is_err());
 
         // A lane that would cut the floor into billions of cells is refused, not built
         // (found by the fuzzer: 6 GB asked for).

@@ -140,10 +140,13 @@ impl DetourScratch {
         self.closed_now = None;
     }
 
-    /// Marks `spots` closed in the quick bits.
+    /// Marks `spots` closed in the quick bits (a spot off the floor, which only a damaged
+    /// saved state can hold, closes nothing a search meets).
     fn close(&mut self, spots: &[u32]) {
         for &s in spots {
-            self.closed_any[s as usize / 64] |= 1 << (s % 64);
+            if let Some(word) = self.closed_any.get_mut(s as usize / 64) {
+                *word |= 1 << (s % 64);
+            }
         }
     }
 }
