@@ -108,6 +108,50 @@ fn straight_down(
     Some(h[from as usize])
 }
 
+/// Whether the descent [`straight_down`] walks from `from` reaches `goal`. A blocked
+/// descent marks every spot it walked in `blocked` (with `search`), and a descent reaching a
+/// marked spot is blocked there too (each spot has one descent), so a search walks each
+/// spot once. `walk` is scratch.
+fn descends(
+    layout: &Layout,
+    h: &[u32],
+    from: u32,
+    goal: u32,
+    shut: &impl Fn(u32) -> bool,
+    (blocked, search): (&mut [u32], u32),
+    walk: &mut Vec<u32>,
+) -> bool {
+    walk.clear();
+    let mut at = from;
+    let open = loop {
+        if at == goal {
+            break true;
+        }
+        if blocked[at as usize] == search {
+            break false;
+        }
+        walk.push(at);
+        let Some(want) = h[at as usize].checked_sub(1) else {
+            break false;
+        };
+        match layout
+            .neighbours(at)
+            .iter()
+            .copied()
+            .find(|&u| h[u as usize] == want && !shut(u))
+        {
+            Some(u) => at = u,
+            None => break false,
+        }
+    };
+    if !open {
+        for &s in walk.iter() {
+            blocked[s as usize] = search;
+        }
+    }
+    open
+}
+
 /// The tie-breaking numbers of `seed`.
 fn tie_break(seed: u64) -> TieBreak {
     TieBreak(seed ^ 0x5DEE_CE66_D1CE_4E5B)
@@ -127,6 +171,11 @@ struct DetourScratch {
     g: Vec<u32>,
     seen: Vec<u32>,
     search: u32,
+    /// Spots whose straight descent (see [`descends`]) the current search found blocked,
+    /// good where it holds the search's number.
+    blocked: Vec<u32>,
+    /// The spots of the descent being walked.
+    walk: Vec<u32>,
     /// The spots held vehicles stand on (sorted), as found in this step since the holds
     /// last changed: the same for every goal asked for (vehicles move only between steps).
     closed_now: Option<Vec<u32>>,
@@ -671,8 +720,9 @@ impl Traffic {
     /// goal). Mostly a shortest way of the free floor misses them, and a straight descent
     /// by the free floor's distances finds it; where that is blocked, A* guided by those
     /// distances (which no way around beats, so it is exact) looks only where a way may
-    /// lie. A table of the whole floor per goal and per change of holds grew with the
-    /// square of a fleet.
+    /// lie, and stops at the first spot it takes whose straight descent is open (the rest
+    /// of the way is then known without searching it). A table of the whole floor per
+    /// goal and per change of holds grew with the square of a fleet.
     fn detour_steps(&mut self, i: u32, from: u32) -> u32 {
         let goal = self.goal[i as usize];
         if let Some(&d) = self.detours.memo.get(&(goal, from)) {
@@ -721,17 +771,24 @@ impl Traffic {
         } else {
             // Steps so far by spot, in arrays kept between searches (a search's number
             // tells its entries from older ones).
-            let (g, seen) = (&mut self.detours.g, &mut self.detours.seen);
+            let (g, seen, blocked) = (
+                &mut self.detours.g,
+                &mut self.detours.seen,
+                &mut self.detours.blocked,
+            );
             if g.len() != spots {
                 *g = vec![0; spots];
                 *seen = vec![0; spots];
+                *blocked = vec![0; spots];
                 self.detours.search = 0;
             }
             self.detours.search = self.detours.search.wrapping_add(1);
             if self.detours.search == 0 {
                 seen.fill(0);
+                blocked.fill(0);
                 self.detours.search = 1;
             }
+            let walk = &mut self.detours.walk;
             let search = self.detours.search;
             let best = |g: &[u32], seen: &[u32], x: u32| {
                 (seen[x as usize] == search).then_some(g[x as usize])
@@ -752,6 +809,13 @@ impl Traffic {
                 }
                 if best(g, seen, x) != Some(gx) {
                     continue;
+                }
+                // A spot with an open straight descent ends the search: no way from it is
+                // shorter than the free floor's, and none from a spot not yet taken is
+                // shorter than this one's (A* takes the least estimate first).
+                if x != from && descends(&self.layout, h, x, goal, &shut, (blocked, search), walk) {
+                    found = gx + h[x as usize];
+                    break;
                 }
                 for &y in self.layout.neighbours(x) {
                     let hy = h[y as usize];
