@@ -84,34 +84,12 @@ impl Tables {
     }
 }
 
-/// The length of a shortest way on the free floor from `from` to `goal` that passes no
-/// spot where `shut` holds, when one is found by always stepping to the first open
-/// neighbour one step nearer by `h` (the free floor's distances to `goal`): then no way
-/// around is shorter. `None` when that descent is blocked (a way around may still exist,
-/// longer or by other spots).
-fn straight_down(
-    layout: &Layout,
-    h: &[u32],
-    from: u32,
-    goal: u32,
-    shut: &impl Fn(u32) -> bool,
-) -> Option<u32> {
-    let mut at = from;
-    while at != goal {
-        let want = h[at as usize].checked_sub(1)?;
-        at = layout
-            .neighbours(at)
-            .iter()
-            .copied()
-            .find(|&u| h[u as usize] == want && !shut(u))?;
-    }
-    Some(h[from as usize])
-}
-
-/// Whether the descent [`straight_down`] walks from `from` reaches `goal`. A blocked
-/// descent marks every spot it walked in `blocked` (with `search`), and a descent reaching a
-/// marked spot is blocked there too (each spot has one descent), so a search walks each
-/// spot once. `walk` is scratch.
+/// Whether the straight descent from `from` reaches `goal`: always stepping to the first
+/// neighbour one step nearer by `h` (the free floor's distances to `goal`) where `shut`
+/// does not hold. If it does, the way is as short as the free floor's, and no way around
+/// is shorter. A blocked descent marks every spot it walked in `blocked` (with `search`),
+/// and a descent reaching a marked spot is blocked there too (each spot has one descent),
+/// so a search walks each spot once. `walk` is scratch.
 fn descends(
     layout: &Layout,
     h: &[u32],
@@ -182,6 +160,24 @@ struct DetourScratch {
 }
 
 impl DetourScratch {
+    /// Starts a search on a floor of `spots`: its number, which tells its entries in `g`,
+    /// `seen` and `blocked` from older ones.
+    fn begin(&mut self, spots: usize) -> u32 {
+        if self.g.len() != spots {
+            self.g = vec![0; spots];
+            self.seen = vec![0; spots];
+            self.blocked = vec![0; spots];
+            self.search = 0;
+        }
+        self.search = self.search.wrapping_add(1);
+        if self.search == 0 {
+            self.seen.fill(0);
+            self.blocked.fill(0);
+            self.search = 1;
+        }
+        self.search
+    }
+
     /// Forgets what was found (the holds changed).
     fn forget(&mut self) {
         self.memo.clear();
@@ -754,8 +750,16 @@ impl Traffic {
             self.detours.close(&closed);
             self.detour_closed.insert(goal, closed);
         }
+        let search = self.detours.begin(spots);
         let closed = &self.detour_closed[&goal];
-        let bits = &self.detours.closed_any;
+        let DetourScratch {
+            closed_any: bits,
+            g,
+            seen,
+            blocked,
+            walk,
+            ..
+        } = &mut self.detours;
         let shut = |s: u32| {
             s != goal
                 && (bits[s as usize / 64] >> (s % 64)) & 1 == 1
@@ -766,30 +770,10 @@ impl Traffic {
             0
         } else if shut(from) || h[from as usize] == u32::MAX {
             u32::MAX
-        } else if let Some(d) = straight_down(&self.layout, h, from, goal, &shut) {
-            d
+        } else if descends(&self.layout, h, from, goal, &shut, (blocked, search), walk) {
+            // Mostly a shortest way of the free floor misses the held vehicles.
+            h[from as usize]
         } else {
-            // Steps so far by spot, in arrays kept between searches (a search's number
-            // tells its entries from older ones).
-            let (g, seen, blocked) = (
-                &mut self.detours.g,
-                &mut self.detours.seen,
-                &mut self.detours.blocked,
-            );
-            if g.len() != spots {
-                *g = vec![0; spots];
-                *seen = vec![0; spots];
-                *blocked = vec![0; spots];
-                self.detours.search = 0;
-            }
-            self.detours.search = self.detours.search.wrapping_add(1);
-            if self.detours.search == 0 {
-                seen.fill(0);
-                blocked.fill(0);
-                self.detours.search = 1;
-            }
-            let walk = &mut self.detours.walk;
-            let search = self.detours.search;
             let best = |g: &[u32], seen: &[u32], x: u32| {
                 (seen[x as usize] == search).then_some(g[x as usize])
             };
@@ -812,8 +796,9 @@ impl Traffic {
                 }
                 // A spot with an open straight descent ends the search: no way from it is
                 // shorter than the free floor's, and none from a spot not yet taken is
-                // shorter than this one's (A* takes the least estimate first).
-                if x != from && descends(&self.layout, h, x, goal, &shut, (blocked, search), walk) {
+                // shorter than this one's (A* takes the least estimate first). (`from`'s
+                // own descent is known blocked already.)
+                if descends(&self.layout, h, x, goal, &shut, (blocked, search), walk) {
                     found = gx + h[x as usize];
                     break;
                 }
