@@ -97,15 +97,9 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 
 /// Refuses a sweep's runs when one of them stopped making progress.
 pub(crate) fn refuse_stalled_runs(name: &str, runs: &[sweep::Replication]) -> Result<(), Failure> {
-    crate::refuse_stalled(
-        name,
-        runs.iter().map(|r| {
-            (
-                format!("variant {} replication {}", r.variant, r.rep),
-                r.stalled,
-            )
-        }),
-    )
+    crate::refuse_stalled(name, runs.iter().map(|r| r.stalled), |k| {
+        format!("variant {} replication {}", runs[k].variant, runs[k].rep)
+    })
 }
 
 /// Runs `reps` replications of `prepared` (a shard's share) on `threads` with a progress

@@ -154,7 +154,7 @@ pub fn report(run: FedRun<'_>, out: Option<&Path>, reproducible: bool) -> Result
         source_alerts,
         alerts_written,
     } = run;
-    crate::refuse_stalled(&scenario.name, [("the run".to_string(), output.stalled)])?;
+    crate::refuse_stalled(&scenario.name, [output.stalled], |_| "the run".into())?;
     // Events the stock positions refused (a count below zero, a unit that changed) were
     // released by the ingestion but not applied: they join the quarantine.
     if let Some(feed) = &output.kpis.feed {

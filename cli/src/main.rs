@@ -493,20 +493,23 @@ pub(crate) enum Failure {
     Stalled(String),
 }
 
-/// Refuses results of which a run stopped making progress: `what` names the scenario, and
-/// each item is a run's name (`replication 3`) and its stall, if it had one.
+/// Refuses results of which a run stopped making progress: `what` names the scenario,
+/// `stalls` holds each run's stall, if it had one, and `name` names run k (`replication 3`).
 pub(crate) fn refuse_stalled(
     what: &str,
-    runs: impl IntoIterator<Item = (String, Option<sim::Stall>)>,
+    stalls: impl IntoIterator<Item = Option<sim::Stall>>,
+    name: impl Fn(usize) -> String,
 ) -> Result<(), Failure> {
-    let stalled: Vec<(String, sim::Stall)> = runs
+    let stalled: Vec<(usize, sim::Stall)> = stalls
         .into_iter()
-        .filter_map(|(name, s)| s.map(|s| (name, s)))
+        .enumerate()
+        .filter_map(|(k, s)| s.map(|s| (k, s)))
         .collect();
     match stalled.first() {
         None => Ok(()),
-        Some((name, stall)) => Err(Failure::Stalled(format!(
-            "{what}, {name}{}: {stall}; its results would not be the run asked for, so none are given. This is a defect of twinline: please report it with the scenario",
+        Some(&(k, stall)) => Err(Failure::Stalled(format!(
+            "{what}, {}{}: {stall}; its results would not be the run asked for, so none are given. This is a defect of twinline: please report it with the scenario",
+            name(k),
             if stalled.len() > 1 {
                 format!(" (and {} more runs)", stalled.len() - 1)
             } else {
@@ -900,7 +903,8 @@ fn finish_run(
 ) -> Result<(), Failure> {
     refuse_stalled(
         &scenario.name,
-        (result.runs.iter().enumerate()).map(|(r, run)| (format!("replication {r}"), run.stalled)),
+        result.runs.iter().map(|run| run.stalled),
+        |r| format!("replication {r}"),
     )?;
     let (out, reproducible) = (output.out.as_deref(), output.reproducible);
     let wall = started.elapsed().as_secs_f64();
@@ -1199,16 +1203,10 @@ mod tests {
             events: 20_000_001,
             window: sim::SimDuration::from_secs(1),
         };
-        let runs = |stalls: &[Option<sim::Stall>]| {
-            stalls
-                .iter()
-                .enumerate()
-                .map(|(r, s)| (format!("replication {r}"), *s))
-                .collect::<Vec<_>>()
-        };
-        assert!(refuse_stalled("line", runs(&[None, None])).is_ok());
+        let name = |r: usize| format!("replication {r}");
+        assert!(refuse_stalled("line", [None, None], name).is_ok());
         let Err(Failure::Stalled(msg)) =
-            refuse_stalled("line", runs(&[None, Some(stall), Some(stall)]))
+            refuse_stalled("line", [None, Some(stall), Some(stall)], name)
         else {
             panic!("a stalled run is refused");
         };

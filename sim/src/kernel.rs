@@ -154,7 +154,7 @@ impl ProgressGuard {
 }
 
 /// Where and how a run stopped making progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stall {
     /// The clock when the guard acted.
     pub at: SimTime,
@@ -292,13 +292,15 @@ impl<E> Simulation<E> {
     ) -> Option<SimTime> {
         let (t, event) = self.calendar.pop()?;
         self.events_processed += 1;
-        // A handler taking events itself stops where the guard would look again.
-        let most =
-            (self.window_base.saturating_add(self.guard.events + 1)).max(self.events_processed);
         let mut sched = Scheduler {
             now: t,
             calendar: &mut self.calendar,
-            running: end.map(|end| (end, &mut self.events_processed, most)),
+            running: end.map(|end| {
+                // A handler taking events itself stops where the guard would look again.
+                let most = (self.window_base.saturating_add(self.guard.events + 1))
+                    .max(self.events_processed);
+                (end, &mut self.events_processed, most)
+            }),
         };
         handler.handle(&mut self.world, &mut sched, event);
         self.now = sched.now;
@@ -485,7 +487,7 @@ mod tests {
     }
 
     /// Reschedules itself `step` nanoseconds later for ever; a second kind of event, every
-    /// 10 s, is a model that is busy but moves on.
+    /// millisecond, is a model that is busy but moves on.
     struct Spinner {
         step: u64,
         busy: u64,

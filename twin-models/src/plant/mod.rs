@@ -910,9 +910,10 @@ impl Plant {
 
     /// Runs on to the horizon and measures.
     fn finish(mut self, scenario: &Scenario) -> RunOutput {
-        self.advance_to(SimTime(self.spec.horizon.0));
+        let horizon = SimTime(self.spec.horizon.0);
+        self.advance_to(horizon);
         let stalled = self.sim.stalled();
-        let end = stalled.map_or(SimTime(self.spec.horizon.0), |s| s.at);
+        let end = stalled.map_or(horizon, |s| s.at);
         let kpis = self.measure_at(scenario, end);
         let timeline = self.spec.record_series.then(|| {
             let world = &self.sim.world;

@@ -184,7 +184,8 @@ impl<S: Borrow<Scenario>> Twin<S> {
         SimTime(self.plant.spec.horizon.0)
     }
 
-    /// Whether the clock has reached the horizon.
+    /// Whether the clock has reached the horizon, or the run stopped making progress (see
+    /// [`Twin::stalled`]): either way nothing more is handled.
     pub fn done(&self) -> bool {
         self.now() >= self.horizon() || self.stalled().is_some()
     }
