@@ -29,7 +29,7 @@ pub fn run(scenario: &Scenario, spec: RunSpec, dir: &Path) -> (RunOutput, Result
 /// `timeseries.csv` and `timeline.csv` into `dir` as it goes; the output keeps neither.
 pub fn finish(mut twin: Twin<&Scenario>, dir: &Path) -> (RunOutput, Result<(), Failure>) {
     let scenario = twin.scenario();
-    let mut files = match RunFiles::create(dir, &twin).and_then(|f| f.with_alerts(dir)) {
+    let mut files = match RunFiles::create(dir, &twin) {
         Ok(f) => f,
         Err(e) => return (twin.finish(), Err(e)),
     };
@@ -54,8 +54,8 @@ pub fn finish(mut twin: Twin<&Scenario>, dir: &Path) -> (RunOutput, Result<(), F
     (output, result)
 }
 
-/// The files of a run being written as it goes (`timeseries.csv`, `timeline.csv`), and
-/// where each station's timeline pieces lie in the scratch file.
+/// The files of a run being written as it goes (`timeseries.csv`, `timeline.csv`,
+/// `alerts.ndjson`), and where each station's timeline pieces lie in the scratch file.
 pub struct RunFiles {
     series: (PathBuf, BufWriter<File>),
     scratch: (PathBuf, BufWriter<File>),
@@ -63,8 +63,8 @@ pub struct RunFiles {
     /// Per station: (offset, length) of its pieces in the scratch file, in time order.
     pieces: Vec<Vec<(u64, usize)>>,
     written: u64,
-    /// The plant's alerts, when written as they come.
-    alerts: Option<AlertStream>,
+    /// The plant's alerts, written as they come.
+    alerts: AlertStream,
 }
 
 /// The plant's alerts on their way to `alerts.ndjson`: those that may still have a later
@@ -140,7 +140,8 @@ fn create(path: PathBuf) -> Result<(PathBuf, BufWriter<File>), Failure> {
 }
 
 impl RunFiles {
-    /// Starts the files of `twin`'s run in `dir`, made if missing.
+    /// Starts the files of `twin`'s run in `dir` (series, timeline, the plant's alerts), made
+    /// if missing; the KPIs then keep only the first alerts.
     pub fn create(dir: &Path, twin: &Twin<&Scenario>) -> Result<RunFiles, Failure> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::Io(format!("{}: cannot create: {e}", dir.display())))?;
@@ -156,33 +157,23 @@ impl RunFiles {
             timeline: dir.join("timeline.csv"),
             pieces: Vec::new(),
             written: 0,
-            alerts: None,
+            alerts: AlertStream {
+                scratch: create(dir.join("alerts.ndjson.part"))?,
+                file: dir.join("alerts.ndjson"),
+                pending: Vec::new(),
+            },
         })
     }
 
-    /// Also writes the plant's alerts into `dir`'s `alerts.ndjson` as they come (the run's
-    /// KPIs then keep only the first ones).
-    pub fn with_alerts(mut self, dir: &Path) -> Result<RunFiles, Failure> {
-        self.alerts = Some(AlertStream {
-            scratch: create(dir.join("alerts.ndjson.part"))?,
-            file: dir.join("alerts.ndjson"),
-            pending: Vec::new(),
-        });
-        Ok(self)
-    }
-
     /// Writes what `twin` recorded since the last time; returns the plant's alerts it
-    /// took (when it writes them as they come), for a caller that also sends them on.
+    /// took, for a caller that also sends them on.
     pub fn take(
         &mut self,
         twin: &mut Twin<&Scenario>,
     ) -> Result<Vec<twin_models::kpi::PlantAlert>, Failure> {
-        let mut taken = Vec::new();
-        if let Some(alerts) = &mut self.alerts {
-            taken = twin.take_alerts();
-            alerts.pending.extend(taken.iter().cloned());
-            alerts.write_before(twin.now().as_secs_f64())?;
-        }
+        let taken = twin.take_alerts();
+        self.alerts.pending.extend(taken.iter().cloned());
+        self.alerts.write_before(twin.now().as_secs_f64())?;
         let (path, series) = &mut self.series;
         series
             .write_all(twin.take_series_csv().as_bytes())
@@ -203,10 +194,8 @@ impl RunFiles {
 
     /// Writes the rest `output` holds, puts the timeline in order, and removes the scratch.
     pub fn finish(self, output: &mut RunOutput) -> Result<(), Failure> {
-        if let Some(alerts) = self.alerts {
-            let feed = output.kpis.feed.as_ref().map_or(&[][..], |f| &f.alerts[..]);
-            alerts.finish(feed)?;
-        }
+        let feed = output.kpis.feed.as_ref().map_or(&[][..], |f| &f.alerts[..]);
+        self.alerts.finish(feed)?;
         let (path, mut series) = self.series;
         if let Some(rest) = output.series.take() {
             let rows = sim::TimeSeries::csv_rows(rest.rows());

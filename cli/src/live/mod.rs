@@ -401,8 +401,7 @@ pub fn start_files(
     out: Option<&Path>,
     twin: &Twin<&Scenario>,
 ) -> Result<Option<RunFiles>, Failure> {
-    out.map(|dir| RunFiles::create(dir, twin).and_then(|f| f.with_alerts(dir)))
-        .transpose()
+    out.map(|dir| RunFiles::create(dir, twin)).transpose()
 }
 
 /// Finishes the files [`start_files`] began with what `output` holds; the first write

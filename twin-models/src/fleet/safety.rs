@@ -393,8 +393,7 @@ mod tests {
         let half = |(w, l): (f64, f64)| (l / 2.0, w / 2.0);
         let d = b.0 - a.0;
         for (x, y) in axes(a.1).into_iter().chain(axes(b.1)) {
-            let project = |(c, h, fp): (Point2<f64>, f64, (f64, f64))| {
-                let _ = c;
+            let project = |(_, h, fp): (Point2<f64>, f64, (f64, f64))| {
                 let (hl, hw) = half(fp);
                 let [(ux, uy), (vx, vy)] = axes(h);
                 hl * (ux * x + uy * y).abs() + hw * (vx * x + vy * y).abs()
