@@ -846,14 +846,8 @@ fn run_out_streams_the_series_and_timeline_to_the_bytes_of_the_whole_run() {
 #[test]
 fn run_out_streams_the_alerts_and_keeps_the_first_thousand_in_the_kpis() {
     // The AGV plant with two vehicles for twelve days: about 1,300 late transports.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plant-agv.toml");
-    let source = std::fs::read_to_string(&path)
-        .unwrap()
-        .replacen("count = 12", "count = 2", 1);
     let dir = temp_dir("run-alerts-streamed");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("agv-2.toml");
-    std::fs::write(&file, &source).unwrap();
+    let (file, source) = common::short_of_vehicles(&dir, 2);
     let s = twin_models::load_scenario("agv-2.toml", &source).unwrap();
     let spec = twin_models::RunSpec {
         horizon: sim::SimDuration::from_secs(12 * 86_400),

@@ -1216,13 +1216,8 @@ fn machine_states_come_over_mqtt_on_their_machines_topics() {
 #[test]
 fn a_live_twin_writes_its_alerts_as_they_come_and_keeps_the_first_thousand() {
     // The AGV plant with one vehicle for twelve days: about 1,900 late transports.
-    let source = std::fs::read_to_string(root().join("scenarios/plant-agv.toml"))
-        .unwrap()
-        .replacen("count = 12", "count = 1", 1);
     let dir = temp_dir("alerts-streamed");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("agv-2.toml");
-    std::fs::write(&file, &source).unwrap();
+    let (file, _) = common::short_of_vehicles(&dir, 1);
     let out = dir.join("live");
     // Nothing comes on standard input: twelve days at 10^7× are a fraction of a second.
     let live = Command::new(env!("CARGO_BIN_EXE_twinline"))

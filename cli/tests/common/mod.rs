@@ -57,3 +57,16 @@ pub fn read_png(path: &Path) -> (Vec<u8>, u32, u32) {
         .collect();
     (rgb, info.width, info.height)
 }
+
+/// The bundled AGV plant with `vehicles` AGVs instead of its twelve, written to
+/// `agv-<vehicles>.toml` in `dir` (made if missing): its file and its text. With few
+/// vehicles, late transports raise alerts by the thousand over some days.
+pub fn short_of_vehicles(dir: &Path, vehicles: usize) -> (PathBuf, String) {
+    let text = std::fs::read_to_string(root().join("scenarios/plant-agv.toml"))
+        .unwrap()
+        .replacen("count = 12", &format!("count = {vehicles}"), 1);
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join(format!("agv-{vehicles}.toml"));
+    std::fs::write(&file, &text).unwrap();
+    (file, text)
+}
