@@ -106,8 +106,9 @@ fn controlled_plant(read: Reader<'_>) -> Result<Scenario, String> {
 
 /// A branching line of `sections` × 3 + 1 stations: each section divides a station's
 /// output between two parallel machines (one unreliable) that merge onto the next
-/// station, 8 h unit by unit. Its cost should grow with its size, not faster.
-pub fn graph_line(sections: usize) -> Result<Scenario, String> {
+/// station, 8 h with `engine` ("discrete": unit by unit, whose cost should grow with its
+/// size, not faster; "auto": as flows).
+pub fn graph_line(sections: usize, engine: &str) -> Result<Scenario, String> {
     let mut stations = vec![
         r#"{ name = "s0", kind = "generic", speed = "20000/h", failures = [{ tbf = "exp(30min)", ttr = "exp(3min)" }] }"#
             .to_string(),
@@ -133,7 +134,7 @@ pub fn graph_line(sections: usize) -> Result<Scenario, String> {
         ));
     }
     let text = format!(
-        "name = \"graph-{}\"\n[run]\nhorizon = \"8h\"\n[[lines]]\nname = \"L\"\nstations = [\n{}\n]\nbuffers = [\n{}\n]\n",
+        "name = \"graph-{}\"\n[run]\nhorizon = \"8h\"\n[[lines]]\nname = \"L\"\nengine = \"{engine}\"\nstations = [\n{}\n]\nbuffers = [\n{}\n]\n",
         stations.len(),
         stations.join(",\n"),
         buffers.join(",\n")
@@ -377,12 +378,22 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
         ),
     ];
     for (sections, repeat) in [(33, 3), (333, 1)] {
-        let line = graph_line(sections)?;
+        let line = graph_line(sections, "discrete")?;
         let n = line.lines[0].stations.len();
         suite.push(simulation(
             "engine",
             &format!("graph_line_{n}_8h"),
-            &format!("branching line of {n} stations, 8 h"),
+            &format!("branching line of {n} stations, 8 h, unit by unit"),
+            Target::None,
+            (10, repeat),
+            line.clone(),
+            quiet(&line, 1, None),
+        ));
+        let line = graph_line(sections, "auto")?;
+        suite.push(simulation(
+            "engine",
+            &format!("graph_line_fluid_{n}_8h"),
+            &format!("branching line of {n} stations, 8 h, as flows"),
             Target::None,
             (10, repeat),
             line.clone(),

@@ -1200,18 +1200,25 @@ fn fork_runs_replications_forward_from_a_snapshot_and_writes_what_run_writes() {
         &["fork", &d("missing.snap"), "--horizon", "1h"],
         "cannot read the snapshot",
     );
-    // 100,000 futures of 18 h of the unit-by-unit line: past the work budget.
+    // 100,000 futures of 18 h of a unit-by-unit line (four unreliable machines, 200,000
+    // events in 18 h): past the work budget.
+    tandem_at_6h(&d("t.snap"));
     assert_refused(
-        &[
-            "fork",
-            &d("bl.snap"),
-            "--horizon",
-            "18h",
-            "--reps",
-            "100000",
-        ],
+        &["fork", &d("t.snap"), "--horizon", "18h", "--reps", "100000"],
         "refused before starting",
     );
+}
+
+/// A snapshot of the stress tandem (unit by unit) at 6 h of its 24.
+fn tandem_at_6h(file: &str) {
+    ran(&[
+        "run",
+        "scenarios/stress/tandem-4-failures.toml",
+        "--snapshot-at",
+        "6h",
+        "--snapshot",
+        file,
+    ]);
 }
 
 #[test]
@@ -1310,13 +1317,14 @@ fn fork_with_set_runs_each_variant_on_the_plain_fork_s_futures() {
         &["fork", &d("bl.snap"), "--set", &set, "--horizon", "1h"],
         "needs the scenario file",
     );
+    tandem_at_6h(&d("t.snap"));
     assert_refused(
         &[
             "fork",
-            &d("bl.snap"),
-            "scenarios/bottling-line.toml",
+            &d("t.snap"),
+            "scenarios/stress/tandem-4-failures.toml",
             "--set",
-            &set,
+            "lines.T.buffers.b12.capacity=10,20",
             "--horizon",
             "18h",
             "--reps",

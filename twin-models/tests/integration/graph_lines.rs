@@ -49,13 +49,22 @@ to = "packer"
 capacity = 50
 "#;
 
+/// `text` with its (first) line run unit by unit.
+fn discrete(text: &str) -> String {
+    text.replacen(
+        "name = \"L1\"\n",
+        "name = \"L1\"\nengine = \"discrete\"\n",
+        1,
+    )
+}
+
 #[test]
 fn two_parallel_machines_behind_a_faster_feeder_give_the_sum_of_their_rates() {
     // 2 × 12,000/h = 24,000/h < 36,000/h at the filler and 40,000/h at the packer: the
     // labellers never starve nor block, so the packer gets 24,000/h less the units
     // inside the labellers at the end (a cycle of 0.3 s each; the first out at 0.3 s
     // after the filler's first at 0.1 s).
-    let l = line(&parse(SHARED));
+    let l = line(&parse(&discrete(SHARED)));
     assert_eq!(l.engine, "discrete");
     for lab in ["lab1", "lab2"] {
         let s = station(&l, lab);
@@ -64,15 +73,25 @@ fn two_parallel_machines_behind_a_faster_feeder_give_the_sum_of_their_rates() {
         // end before 8 h.
         assert_eq!(s.units_out, 95_999.0, "{lab}");
     }
-    assert!(
-        (l.throughput_per_h - 24_000.0).abs() < 1.0,
-        "{}",
-        l.throughput_per_h
-    );
-    // The filler is blocked a third of the time (it could make 36,000/h).
-    let f = station(&l, "filler");
-    assert!((f.state_fractions.blocked - 1.0 / 3.0).abs() < 1e-3);
-    assert_conserved(&l);
+    // As flows, each labeller makes its 12,000/h from the first instant: 96,000 in 8 h.
+    let f = line(&parse(SHARED));
+    assert_eq!(f.engine, "fluid");
+    for lab in ["lab1", "lab2"] {
+        let s = station(&f, lab);
+        assert!((s.state_fractions.working - 1.0).abs() < 1e-9, "{lab}");
+        assert_eq!(s.units_out, 96_000.0, "{lab}");
+    }
+    for l in [&l, &f] {
+        assert!(
+            (l.throughput_per_h - 24_000.0).abs() < 1.0,
+            "{}",
+            l.throughput_per_h
+        );
+        // The filler is blocked a third of the time (it could make 36,000/h).
+        let filler = station(l, "filler");
+        assert!((filler.state_fractions.blocked - 1.0 / 3.0).abs() < 1e-3);
+        assert_conserved(l);
+    }
 }
 
 /// A filler whose discharge divides over two lanes, one per labeller; both labellers
@@ -196,7 +215,7 @@ fn lanes_of_capacity_zero_hand_units_straight_to_the_ready_machine() {
 
 /// Two labellers of 0.5 s each fed without end, putting onto one place before a packer
 /// of 1 s: both are finished and waiting whenever the place frees.
-fn merge(combine: &str) -> LineKpis {
+fn merge(combine: &str, engine: &str) -> LineKpis {
     let text = format!(
         r#"
 name = "combiner"
@@ -204,6 +223,7 @@ name = "combiner"
 horizon = "1h"
 [[lines]]
 name = "L1"
+engine = "{engine}"
 [[lines.stations]]
 name = "filler"
 kind = "filler"
@@ -243,16 +263,34 @@ fn combiners_serve_by_their_rule() {
     // once, lab2 puts its unit there. From then on the packer frees the place every
     // second, when both labellers wait with a finished unit (they need only 0.5 s).
     // By priority lab1 always goes first: lab2 never puts another.
-    let p = merge("priority");
+    let p = merge("priority", "discrete");
     assert_eq!(station(&p, "lab2").units_out, 2.0);
     assert_eq!(station(&p, "sink").units_out, 3_599.0);
     // Alternating, and first come (lab1 and lab2 finished their units in turn), share
     // the packer equally.
     for rule in ["alternate", "first_come"] {
-        let l = merge(rule);
+        let l = merge(rule, "discrete");
         let (a, b) = (station(&l, "lab1").units_out, station(&l, "lab2").units_out);
         assert!((a - b).abs() <= 1.0, "{rule}: {a} vs {b}");
         assert_eq!(a + b, 3_602.0, "{rule}");
+    }
+    // As flows: the place fills in its first quarter second (both put on at 7,200/h
+    // while the packer takes 3,600/h), then the packer's 3,600/h is the room to share:
+    // by priority all of it to lab1, lab2 blocked; otherwise half each.
+    let p = merge("priority", "auto");
+    assert_eq!(p.engine, "fluid");
+    let (a, b) = (station(&p, "lab1"), station(&p, "lab2"));
+    assert_eq!(b.units_out, 0.0);
+    assert!((b.state_fractions.blocked - 1.0).abs() < 1e-3);
+    assert_eq!(a.units_out, 3_600.0);
+    for rule in ["alternate", "first_come"] {
+        let l = merge(rule, "auto");
+        let (a, b) = (station(&l, "lab1"), station(&l, "lab2"));
+        assert_eq!(a.units_out, b.units_out, "{rule}");
+        assert_eq!(a.units_out, 1_800.0, "{rule}");
+        // Each could make 7,200/h and makes 1,800/h: blocked three quarters of the time.
+        assert!((a.state_fractions.blocked - 0.75).abs() < 1e-3, "{rule}");
+        assert_conserved(&l);
     }
 }
 

@@ -74,11 +74,12 @@ impl Line {
     }
 
     /// Whether the line runs as fluid flow (rates that change only at events) rather than
-    /// unit by unit: true when supply is unlimited, every machine has a fixed cycle and the
-    /// line is one chain (branching lines run unit by unit).
+    /// unit by unit: true when supply is unlimited, every machine has a fixed cycle and no
+    /// station is fed by several buffers or sends rejects back (those run unit by unit).
     pub fn is_fluid(&self) -> bool {
         !self.force_discrete
-            && self.is_series()
+            && !self.reworks()
+            && self.stations.iter().all(|s| s.inputs.len() <= 1)
             && matches!(self.source, Source::Unlimited)
             && self.stations.iter().all(|s| match &s.process {
                 Process::Rate(_) => true,

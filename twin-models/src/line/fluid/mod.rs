@@ -14,6 +14,9 @@
 //! that state. This is the fluid limit of blocking after service: it leaves out the one unit
 //! each machine holds.
 
+mod branch;
+mod graph;
+
 use super::control::Control;
 use super::events::LineEvent;
 use super::station::{CampaignCursor, StationCore, StationState};
@@ -289,6 +292,9 @@ pub struct FluidLine {
     control: Control,
     /// Whether a station makes its own unit of several of its input.
     packs: bool,
+    /// A branching line's shape and junctions (`None`: a series line).
+    #[serde(default)]
+    graph: Option<Box<graph::Graph>>,
 }
 
 impl FluidLine {
@@ -367,6 +373,7 @@ impl FluidLine {
                 TICKS_PER_UNIT,
             ),
             packs: line.converts(),
+            graph: (!line.is_series()).then(|| Box::new(graph::Graph::new(line))),
         }
     }
 
@@ -493,19 +500,23 @@ impl FluidLine {
 
     /// Moves all flows forward to `now` at the current rates.
     pub fn advance(&mut self, now: SimTime) {
-        // Lines that pack run the same code with the conversions in; the others without.
-        if self.packs {
-            self.advance_flows::<true>(now);
-        } else {
-            self.advance_flows::<false>(now);
-        }
-    }
-
-    fn advance_flows<const PACKS: bool>(&mut self, now: SimTime) {
         let dt = now.since(self.last).0;
         if dt == 0 {
             return;
         }
+        // Lines that pack run the same code with the conversions in; the others without.
+        match (self.graph.is_some(), self.packs) {
+            (false, true) => self.advance_flows::<true>(now, dt),
+            (false, false) => self.advance_flows::<false>(now, dt),
+            (true, true) => self.advance_graph::<true>(now, dt),
+            (true, false) => self.advance_graph::<false>(now, dt),
+        }
+        self.last = now;
+        self.wip_avg
+            .ramp_to(now, to_f64(self.wip_ticks()) / TICKS_PER_UNIT as f64);
+    }
+
+    fn advance_flows<const PACKS: bool>(&mut self, now: SimTime, dt: u64) {
         let n = self.stations.len();
         let mut a = std::mem::take(&mut self.scratch);
         a.clear();
@@ -569,41 +580,8 @@ impl FluidLine {
         }
 
         for i in 0..n {
-            let s = &mut self.stations[i];
-            let good = g[i];
-            let rejects = if !PACKS || s.pack.is_none() {
-                a[i] - good
-            } else {
-                s.pack_rejects(a[i])
-            };
-            s.processed += a[i];
-            let c = &mut s.core.counters;
-            c.taken += a[i];
-            c.good += good;
-            c.rejected += rejects;
-            // Sped up by a level switch, the faster cycle is the ideal: performance <= 1.
-            let full = if s.core.step > 1.0 {
-                s.full_rate[s.core.product] * s.core.step
-            } else {
-                s.full_rate[s.core.product]
-            };
-            c.ideal_secs += to_f64(a[i]) / full / 1e9;
-            let w = if s.max_rate > 0.0 {
-                to_f64(a[i]) / (s.max_rate * dt as f64)
-            } else {
-                0.0
-            };
-            let rest = if s.limit == StationState::Working {
-                StationState::Starved
-            } else {
-                s.limit
-            };
-            s.core.account(now, w, rest);
-            for f in &mut s.core.failures {
-                if f.basis == FailureBasis::Operating && !f.active {
-                    f.op_left -= w.min(1.0) * dt as f64;
-                }
-            }
+            self.book::<PACKS>(i, a[i], g[i], dt, now);
+            let (s, good) = (&self.stations[i], g[i]);
             if i + 1 < n {
                 let product = s.core.product;
                 let b = &mut self.buffers[i];
@@ -628,37 +606,92 @@ impl FluidLine {
         self.cursor.released += a[0];
         self.scratch = a;
         self.scratch_good = g;
-        self.last = now;
-        self.wip_avg
-            .ramp_to(now, to_f64(self.wip_ticks()) / TICKS_PER_UNIT as f64);
+    }
+
+    /// Books `a` ticks taken and `good` ticks made by station `i` over the last `dt`
+    /// nanoseconds to `now`: its counters, its time by state and its failure clocks.
+    fn book<const PACKS: bool>(&mut self, i: usize, a: u128, good: u128, dt: u64, now: SimTime) {
+        let s = &mut self.stations[i];
+        let rejects = if !PACKS || s.pack.is_none() {
+            a - good
+        } else {
+            s.pack_rejects(a)
+        };
+        s.processed += a;
+        let c = &mut s.core.counters;
+        c.taken += a;
+        c.good += good;
+        c.rejected += rejects;
+        // Sped up by a level switch, the faster cycle is the ideal: performance <= 1.
+        let full = if s.core.step > 1.0 {
+            s.full_rate[s.core.product] * s.core.step
+        } else {
+            s.full_rate[s.core.product]
+        };
+        c.ideal_secs += to_f64(a) / full / 1e9;
+        let w = if s.max_rate > 0.0 {
+            to_f64(a) / (s.max_rate * dt as f64)
+        } else {
+            0.0
+        };
+        let rest = if s.limit == StationState::Working {
+            StationState::Starved
+        } else {
+            s.limit
+        };
+        s.core.account(now, w, rest);
+        for f in &mut s.core.failures {
+            if f.basis == FailureBasis::Operating && !f.active {
+                f.op_left -= w.min(1.0) * dt as f64;
+            }
+        }
     }
 
     /// The product station `i` must change over to, if nothing of its own is left to come.
     fn changeover_target(&self, i: usize) -> Option<usize> {
         let mine = self.stations[i].core.product;
-        if i == 0 {
+        let Some(b) = self.input_of(i) else {
             let next = self.cursor.product();
             return (next != mine).then_some(next);
-        }
-        let b = &self.buffers[i - 1];
-        if b.leading(mine) > EPS {
+        };
+        let buf = &self.buffers[b];
+        if buf.leading(mine) > EPS {
             return None;
         }
-        match b.segments.iter().find(|(p, t)| *p != mine && *t > 0) {
+        match buf.segments.iter().find(|(p, t)| *p != mine && *t > 0) {
             Some((p, _)) => Some(*p),
             None => {
-                let up = self.stations[i - 1].core.product;
-                (up != mine).then_some(up)
+                // Every machine feeding it has moved on (to the first one's product).
+                let mut ups = self.feeders(b).map(|u| self.stations[u].core.product);
+                let first = ups.next()?;
+                (first != mine && ups.all(|p| p != mine)).then_some(first)
             }
         }
+    }
+
+    /// The buffer feeding station `i` (`None` for the first).
+    fn input_of(&self, i: usize) -> Option<usize> {
+        match &self.graph {
+            Some(g) => g.input[i],
+            None => i.checked_sub(1),
+        }
+    }
+
+    /// The stations feeding buffer `b`.
+    fn feeders(&self, b: usize) -> impl Iterator<Item = usize> + '_ {
+        let (series, branching) = match &self.graph {
+            Some(g) => (None, Some(g.feeds[b].iter().map(|&e| g.edge_from[e]))),
+            None => (Some(b), None),
+        };
+        series.into_iter().chain(branching.into_iter().flatten())
     }
 
     /// Starts a changeover of station `i` to `product` (time booked by the caller).
     fn begin_setup(&mut self, i: usize, product: usize, cal: &mut impl Calendar<LineEvent>) {
         // Crumbs of the old product (under a millionth of a unit) go with the new one.
-        if i > 0 {
+        if let Some(b) = self.input_of(i) {
             let old = self.stations[i].core.product;
-            for seg in self.buffers[i - 1]
+            for seg in self.buffers[b]
                 .segments
                 .iter_mut()
                 .take_while(|(p, _)| *p == old)
@@ -668,7 +701,7 @@ impl FluidLine {
         }
         match self.stations[i].core.begin_changeover(product) {
             Some(d) => cal.after(d, LineEvent::SetupDone { station: i as u16 }),
-            None if i == 0 => self.start_campaign_timer(cal),
+            None if self.input_of(i).is_none() => self.start_campaign_timer(cal),
             None => {}
         }
     }
@@ -727,13 +760,20 @@ impl FluidLine {
                 tr.delayed_rate_now = rate;
             }
         }
-        self.propagate();
-        for (b, buf) in self.buffers.iter_mut().enumerate() {
-            if let Some(tr) = &mut buf.transit {
-                let in_rate = self.stations[b].rate * self.stations[b].good_fraction();
-                if tr.history.back().is_none_or(|h| h.2 != in_rate) {
-                    tr.history.push_back((now.0, tr.cum_in, in_rate));
-                }
+        if self.graph.is_some() {
+            self.propagate_graph();
+        } else {
+            self.propagate();
+        }
+        for b in 0..self.buffers.len() {
+            if self.buffers[b].transit.is_none() {
+                continue;
+            }
+            let in_rate = self.in_rate(b);
+            if let Some(tr) = &mut self.buffers[b].transit
+                && tr.history.back().is_none_or(|h| h.2 != in_rate)
+            {
+                tr.history.push_back((now.0, tr.cum_in, in_rate));
             }
         }
         let at = self
@@ -800,13 +840,10 @@ impl FluidLine {
     /// Nanoseconds from `now` to the next flow boundary, if any.
     fn next_boundary(&self, now: SimTime) -> Option<f64> {
         let mut best = f64::INFINITY;
-        let n = self.stations.len();
         let controlled = !self.control.is_empty();
-        for b in 0..n.saturating_sub(1) {
-            let buf = &self.buffers[b];
-            let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
-            let in_r = up.rate * up.good_fraction();
-            let out_r = dn.rate;
+        for (b, buf) in self.buffers.iter().enumerate() {
+            let in_r = self.in_rate(b);
+            let out_r = self.out_rate(b);
             let level = to_f64(buf.level);
             if let Some(cap) = buf.capacity
                 && cap.saturating_sub(buf.level) > EPS
@@ -851,17 +888,42 @@ impl FluidLine {
                     best = best.min(to_f64(buf.level - to) / -net);
                 }
             }
-            // The last of this machine's product reaches it.
-            let lead = buf.leading(dn.core.product);
-            let boundary = buf.segments.len() > 1
-                || buf
-                    .segments
-                    .front()
-                    .is_some_and(|(p, _)| *p != dn.core.product)
-                || up.core.product != dn.core.product;
-            if boundary && lead > EPS && out_r > 0.0 {
-                best = best.min(to_f64(lead) / out_r);
+            // The last of a machine's product reaches it.
+            match &self.graph {
+                None => {
+                    let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
+                    let lead = buf.leading(dn.core.product);
+                    let boundary = buf.segments.len() > 1
+                        || buf
+                            .segments
+                            .front()
+                            .is_some_and(|(p, _)| *p != dn.core.product)
+                        || up.core.product != dn.core.product;
+                    if boundary && lead > EPS && out_r > 0.0 {
+                        best = best.min(to_f64(lead) / out_r);
+                    }
+                }
+                Some(g) => {
+                    for &t in &g.to[b] {
+                        let p = self.stations[t].core.product;
+                        let lead = buf.leading(p);
+                        let boundary = buf.segments.len() > 1
+                            || buf.segments.front().is_some_and(|(q, _)| *q != p)
+                            || self.feeders(b).any(|u| self.stations[u].core.product != p);
+                        let out: f64 = g.to[b]
+                            .iter()
+                            .filter(|&&u| self.stations[u].core.product == p)
+                            .map(|&u| self.stations[u].rate)
+                            .sum();
+                        if boundary && lead > EPS && out > 0.0 {
+                            best = best.min(to_f64(lead) / out);
+                        }
+                    }
+                }
             }
+        }
+        if self.graph.is_some() {
+            best = best.min(self.next_meeting());
         }
         for s in &self.stations {
             if s.rate > 0.0 {
@@ -879,6 +941,22 @@ impl FluidLine {
             best = best.min(to_f64(rem) / self.stations[0].rate);
         }
         best.is_finite().then_some(best)
+    }
+
+    /// Good flow into buffer `b` now, ticks per nanosecond.
+    fn in_rate(&self, b: usize) -> f64 {
+        match &self.graph {
+            None => self.stations[b].rate * self.stations[b].good_fraction(),
+            Some(_) => self.inflow(b),
+        }
+    }
+
+    /// Flow out of buffer `b` now, ticks per nanosecond.
+    fn out_rate(&self, b: usize) -> f64 {
+        match &self.graph {
+            None => self.stations[b + 1].rate,
+            Some(_) => self.outflow(b),
+        }
     }
 
     /// Whether a flow event of `epoch` is the pending one; if so it is now being handled.
