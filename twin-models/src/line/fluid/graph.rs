@@ -59,13 +59,16 @@ pub(super) struct Graph {
     pub cap: Vec<f64>,
     /// Per station: the input rate an empty buffer before it lets it run at.
     pub bound: Vec<f64>,
+    /// Per station: whether a junction's share depends on the hold on it (`cap`), so
+    /// that a change of that hold needs another sweep even where it holds nothing back.
+    pub shared: Vec<bool>,
     /// Per edge: ticks along it in the interval being advanced.
     pub now_put: Vec<u128>,
     /// Per buffer: ticks taken from it in the interval being advanced.
     pub now_taken: Vec<u128>,
     /// Room to work in (not state: rebuilt at each use).
     #[serde(skip)]
-    work: Work,
+    work: Option<Box<Work>>,
 }
 
 /// Vectors reused from one plan to the next, so that planning allocates nothing.
@@ -96,6 +99,22 @@ impl Graph {
         }
         out_start.push(edge_to.len());
         let edges = edge_to.len();
+        let mut shared = vec![false; n];
+        for (b, buf) in line.buffers.iter().enumerate() {
+            let by_room = buf.from.iter().any(|&f| {
+                line.stations[f].outputs.len() > 1 && line.stations[f].divide == Divide::MostRoom
+            });
+            if buf.to.len() > 1 || by_room {
+                for &t in &buf.to {
+                    shared[t] = true;
+                }
+            }
+            if feeds[b].len() > 1 {
+                for &f in &buf.from {
+                    shared[f] = true;
+                }
+            }
+        }
         Graph {
             input: line
                 .stations
@@ -116,10 +135,16 @@ impl Graph {
             taken: line.buffers.iter().map(|b| vec![0; b.to.len()]).collect(),
             cap: vec![INF; n],
             bound: vec![INF; n],
+            shared,
             now_put: vec![0; edges],
             now_taken: vec![0; line.buffers.len()],
-            work: Work::default(),
+            work: None,
         }
+    }
+
+    /// Sets the room allowed along edge `e`.
+    fn set_allow(&mut self, e: usize, room: f64) {
+        self.allow[e] = room;
     }
 
     pub fn edges(&self, s: usize) -> std::ops::Range<usize> {
@@ -140,12 +165,12 @@ impl FluidLine {
     }
 
     /// The reusable vectors, taken out while `self` is borrowed otherwise.
-    fn take_work(&mut self) -> Work {
-        std::mem::take(&mut self.graph_mut().work)
+    fn take_work(&mut self) -> Box<Work> {
+        self.graph_mut().work.take().unwrap_or_default()
     }
 
-    fn put_work(&mut self, work: Work) {
-        self.graph_mut().work = work;
+    fn put_work(&mut self, work: Box<Work>) {
+        self.graph_mut().work = Some(work);
     }
 
     /// Good flow into buffer `b` now, ticks per nanosecond.
@@ -415,7 +440,7 @@ impl FluidLine {
             for e in edges {
                 let b = self.graph().edge_to[e];
                 if !self.buffers[b].is_full() {
-                    self.graph_mut().allow[e] = INF;
+                    self.graph_mut().set_allow(e, INF);
                     open = true;
                     continue;
                 }
@@ -428,10 +453,10 @@ impl FluidLine {
                         .iter()
                         .map(|&t| self.stations[t].max_rate.min(g.cap[t]))
                         .sum();
-                    self.graph_mut().allow[e] = room;
+                    self.graph_mut().set_allow(e, room);
                 } else if feeds.len() == 1 {
                     let room = self.outflow(b);
-                    self.graph_mut().allow[e] = room;
+                    self.graph_mut().set_allow(e, room);
                 } else if feeds.last() == Some(&e) {
                     self.share_room(b);
                 }
@@ -444,14 +469,20 @@ impl FluidLine {
                 room_total / st.good_fraction()
             };
             let old = self.graph().cap[s];
-            if old != cap && (old.is_infinite() || (old - cap).abs() > 1e-12 * old.abs()) {
+            if self.graph().shared[s]
+                && old != cap
+                && (old.is_infinite() || (old - cap).abs() > 1e-12 * old.abs())
+            {
                 changed = true;
             }
             self.graph_mut().cap[s] = cap;
             let st = &mut self.stations[s];
             if st.rate > cap * (1.0 + 1e-12) {
+                // Less taken here leaves less for the machines after it that were
+                // planned on what it gave: sweep again.
                 st.rate = cap;
                 st.limit = StationState::Blocked;
+                changed = true;
             }
             if self.divide(s) {
                 changed = true;
@@ -483,8 +514,9 @@ impl FluidLine {
         w.out.resize(w.branches.len(), 0.0);
         branch::share(&w.branches, room, 0.5, &mut w.out, &mut w.sharing);
         let g = self.graph_mut();
-        for (k, &e) in g.feeds[b].iter().enumerate() {
-            g.allow[e] = w.out[k];
+        for k in 0..g.feeds[b].len() {
+            let e = g.feeds[b][k];
+            g.set_allow(e, w.out[k]);
         }
         self.put_work(w);
     }
@@ -652,7 +684,8 @@ impl FluidLine {
         now: sim::SimTime,
     ) {
         g.now_taken.fill(0);
-        let mut ready = std::mem::take(&mut g.work.ready);
+        let mut work = g.work.take().unwrap_or_default();
+        let mut ready = std::mem::take(&mut work.ready);
         ready.clear();
         ready.resize(self.buffers.len(), None);
         for s in 0..self.stations.len() {
@@ -666,9 +699,16 @@ impl FluidLine {
                     .sum();
                 let mut avail = buf.leading(product) + incoming;
                 if let Some(tr) = &buf.transit {
-                    let all_in: u128 = g.feeds[b].iter().map(|&e| g.now_put[e]).sum();
-                    let r = *ready[b].get_or_insert_with(|| tr.ready_with(now.0, all_in));
-                    avail = avail.min(r);
+                    // What had arrived at the last replan is there still: look the exact
+                    // figure up only when the machine might take more than that.
+                    let floor = tr
+                        .arrived_at_replan
+                        .saturating_sub(tr.cum_out + g.now_taken[b]);
+                    if a[s] > floor {
+                        let all_in: u128 = g.feeds[b].iter().map(|&e| g.now_put[e]).sum();
+                        let r = *ready[b].get_or_insert_with(|| tr.ready_with(now.0, all_in));
+                        avail = avail.min(r);
+                    }
                 }
                 let avail = avail.saturating_sub(g.now_taken[b]);
                 if a[s] > avail {
@@ -681,7 +721,8 @@ impl FluidLine {
             Self::split_ticks(g, s, good[s], &mut put_now);
             g.now_put = put_now;
         }
-        g.work.ready = ready;
+        work.ready = ready;
+        g.work = Some(work);
     }
 
     /// Splits `good` ticks of station `s` over its edges in proportion to the planned
