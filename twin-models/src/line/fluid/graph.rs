@@ -18,7 +18,7 @@
 //! the flows, as a buffer filling is.
 
 use super::branch::{self, Branch};
-use super::{EPS, FluidLine, amount};
+use super::{EPS, FluidLine};
 use crate::line::station::StationState;
 use crate::scenario::{CombineRule, Divide, Line};
 use serde::{Deserialize, Serialize};
@@ -591,20 +591,7 @@ impl FluidLine {
     /// machine takes (`a`) and makes (`good`), exactly, then booked.
     pub(super) fn advance_graph<const PACKS: bool>(&mut self, now: sim::SimTime, dt: u64) {
         let n = self.stations.len();
-        let mut a = std::mem::take(&mut self.scratch);
-        a.clear();
-        a.extend(self.stations.iter().map(|s| amount(s.rate, dt)));
-        if let Some(rem) = self.cursor.remaining_ticks() {
-            a[0] = a[0].min(rem);
-        }
-        let mut good = std::mem::take(&mut self.scratch_good);
-        good.clear();
-        good.extend(
-            self.stations
-                .iter()
-                .zip(&a)
-                .map(|(s, &x)| s.good_of::<PACKS>(x)),
-        );
+        let (mut a, mut good) = self.planned_amounts::<PACKS>(dt);
         let mut g = self.graph.take().expect("a branching line");
         self.take_what_is_there::<PACKS>(&mut g, &mut a, &mut good, now);
         // Nobody puts in more than there is room for: a buffer is looked at once every

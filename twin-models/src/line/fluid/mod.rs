@@ -516,8 +516,9 @@ impl FluidLine {
             .ramp_to(now, to_f64(self.wip_ticks()) / TICKS_PER_UNIT as f64);
     }
 
-    fn advance_flows<const PACKS: bool>(&mut self, now: SimTime, dt: u64) {
-        let n = self.stations.len();
+    /// What each station would take over `dt` nanoseconds at its rate (the first no more
+    /// than the campaign has left) and the good output of that, in the reused vectors.
+    fn planned_amounts<const PACKS: bool>(&mut self, dt: u64) -> (Vec<u128>, Vec<u128>) {
         let mut a = std::mem::take(&mut self.scratch);
         a.clear();
         a.extend(self.stations.iter().map(|s| amount(s.rate, dt)));
@@ -533,6 +534,12 @@ impl FluidLine {
                 .zip(&a)
                 .map(|(s, &x)| s.good_of::<PACKS>(x)),
         );
+        (a, g)
+    }
+
+    fn advance_flows<const PACKS: bool>(&mut self, now: SimTime, dt: u64) {
+        let n = self.stations.len();
+        let (mut a, mut g) = self.planned_amounts::<PACKS>(dt);
         // Forward: nobody takes more than is there (of its product, and done with transport).
         let forward =
             |a: &mut [u128], g: &mut [u128], stations: &[FStation], buffers: &[FBuffer]| {
