@@ -142,11 +142,6 @@ impl Graph {
         }
     }
 
-    /// Sets the room allowed along edge `e`.
-    fn set_allow(&mut self, e: usize, room: f64) {
-        self.allow[e] = room;
-    }
-
     pub fn edges(&self, s: usize) -> std::ops::Range<usize> {
         self.out_start[s]..self.out_start[s + 1]
     }
@@ -440,7 +435,7 @@ impl FluidLine {
             for e in edges {
                 let b = self.graph().edge_to[e];
                 if !self.buffers[b].is_full() {
-                    self.graph_mut().set_allow(e, INF);
+                    self.graph_mut().allow[e] = INF;
                     open = true;
                     continue;
                 }
@@ -453,10 +448,10 @@ impl FluidLine {
                         .iter()
                         .map(|&t| self.stations[t].max_rate.min(g.cap[t]))
                         .sum();
-                    self.graph_mut().set_allow(e, room);
+                    self.graph_mut().allow[e] = room;
                 } else if feeds.len() == 1 {
                     let room = self.outflow(b);
-                    self.graph_mut().set_allow(e, room);
+                    self.graph_mut().allow[e] = room;
                 } else if feeds.last() == Some(&e) {
                     self.share_room(b);
                 }
@@ -516,7 +511,7 @@ impl FluidLine {
         let g = self.graph_mut();
         for k in 0..g.feeds[b].len() {
             let e = g.feeds[b][k];
-            g.set_allow(e, w.out[k]);
+            g.allow[e] = w.out[k];
         }
         self.put_work(w);
     }
@@ -633,23 +628,12 @@ impl FluidLine {
             for e in g.edges(s) {
                 let b = g.edge_to[e];
                 let buf = &mut self.buffers[b];
-                buf.push(product, g.now_put[e]);
-                if let Some(tr) = &mut buf.transit {
-                    tr.cum_in += g.now_put[e];
-                }
+                buf.put_in(product, g.now_put[e]);
                 g.put[e] += g.now_put[e];
             }
             if let Some(b) = g.input[s] {
                 let buf = &mut self.buffers[b];
-                buf.pop(a[s]);
-                if let Some(tr) = &mut buf.transit {
-                    tr.cum_out += a[s];
-                    if let Some(x) = tr.delayed(now.0) {
-                        while tr.history.len() >= 2 && tr.history[1].0 <= x {
-                            tr.history.pop_front();
-                        }
-                    }
-                }
+                buf.take_out(a[s], now.0);
                 let j = g.to[b].iter().position(|&t| t == s).expect("fed by it");
                 g.taken[b][j] += a[s];
             }

@@ -216,6 +216,28 @@ impl FBuffer {
         }
         self.level += ticks;
     }
+    /// `ticks` of `product` put on by a machine before it (entering transport).
+    fn put_in(&mut self, product: usize, ticks: u128) {
+        self.push(product, ticks);
+        if let Some(tr) = &mut self.transit {
+            tr.cum_in += ticks;
+        }
+    }
+
+    /// `ticks` taken off by a machine after it at `now` (ns); the transport history
+    /// forgets what has left it.
+    fn take_out(&mut self, ticks: u128, now: u64) {
+        self.pop(ticks);
+        if let Some(tr) = &mut self.transit {
+            tr.cum_out += ticks;
+            if let Some(x) = tr.delayed(now) {
+                while tr.history.len() >= 2 && tr.history[1].0 <= x {
+                    tr.history.pop_front();
+                }
+            }
+        }
+    }
+
     fn pop(&mut self, mut ticks: u128) {
         self.level -= ticks;
         while ticks > 0 {
@@ -592,22 +614,11 @@ impl FluidLine {
             if i + 1 < n {
                 let product = s.core.product;
                 let b = &mut self.buffers[i];
-                b.push(product, good);
-                if let Some(tr) = &mut b.transit {
-                    tr.cum_in += good;
-                }
+                b.put_in(product, good);
             }
             if i > 0 {
                 let b = &mut self.buffers[i - 1];
-                b.pop(a[i]);
-                if let Some(tr) = &mut b.transit {
-                    tr.cum_out += a[i];
-                    if let Some(x) = tr.delayed(now.0) {
-                        while tr.history.len() >= 2 && tr.history[1].0 <= x {
-                            tr.history.pop_front();
-                        }
-                    }
-                }
+                b.take_out(a[i], now.0);
             }
         }
         self.cursor.released += a[0];
