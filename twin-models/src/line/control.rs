@@ -129,6 +129,11 @@ impl Control {
             .map(|&k| &self.switches[k as usize])
     }
 
+    /// The machine switch `switch` drives.
+    pub fn machine_of(&self, switch: u16) -> Option<usize> {
+        self.switches.get(switch as usize).map(|s| s.spec.machine)
+    }
+
     /// Whether the line has no switches.
     pub fn is_empty(&self) -> bool {
         self.switches.is_empty()

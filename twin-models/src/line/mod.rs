@@ -228,6 +228,15 @@ impl LineRuntime {
         }
     }
 
+    /// Books station `i` (and what it depends on) up to `now`, before something about it
+    /// changes.
+    fn touch(&mut self, i: usize, now: SimTime) {
+        match &mut self.engine {
+            LineEngine::Fluid(f) => f.touch(i, now),
+            LineEngine::Discrete(d) => d.sync(now),
+        }
+    }
+
     /// The state of station `i` now.
     pub fn state(&self, i: usize) -> StationState {
         match &self.engine {
@@ -318,6 +327,20 @@ impl LineRuntime {
         }
     }
 
+    /// Lets the engine react after a change at all of `stations` (booked to now): a line
+    /// of flows plans once for them all, a unit-by-unit one reacts station by station.
+    fn react_all(&mut self, stations: &[usize], cal: &mut impl Calendar<LineEvent>) {
+        match &self.engine {
+            _ if stations.is_empty() => {}
+            LineEngine::Fluid(_) => self.react(None, cal),
+            LineEngine::Discrete(_) => {
+                for &i in stations {
+                    self.react(Some(i), cal);
+                }
+            }
+        }
+    }
+
     /// Station `i`'s rates now, ticks per nanosecond (taken, good out); `None` for a
     /// unit-by-unit line, whose counters change only at its own events.
     pub fn rates(&self, i: usize) -> Option<(f64, f64)> {
@@ -356,7 +379,7 @@ impl LineRuntime {
                 if let LineEngine::Fluid(f) = &mut self.engine
                     && f.claim_flow(epoch)
                 {
-                    f.advance(now);
+                    f.on_flow(now);
                     let struck = f.settle(cal);
                     self.strike(struck, cal);
                 }
@@ -379,8 +402,7 @@ impl LineRuntime {
             }
             LineEvent::SwitchDue { switch, epoch } => match &mut self.engine {
                 LineEngine::Fluid(f) => {
-                    f.advance(now);
-                    if f.on_switch_due(switch, epoch) {
+                    if f.on_switch_due(switch, epoch, now) {
                         let struck = f.settle(cal);
                         self.strike(struck, cal);
                     }
@@ -391,20 +413,20 @@ impl LineRuntime {
             LineEvent::CalendarFailure { station, .. } | LineEvent::Repair { station, .. }
                 if self.core(station as usize).fed => {}
             LineEvent::CalendarFailure { station, mode } => {
-                self.sync(now);
+                self.touch(station as usize, now);
                 self.strike(vec![(station as usize, mode as usize)], cal);
             }
             LineEvent::ReportedUp { station, epoch } => {
                 let i = station as usize;
                 let core = self.core(i);
                 if core.report_epoch == epoch && core.reported_down {
-                    self.sync(now);
+                    self.touch(i, now);
                     self.core_mut(i).reported_down = false;
                     self.react(Some(i), cal);
                 }
             }
             LineEvent::Repair { station, mode } => {
-                self.sync(now);
+                self.touch(station as usize, now);
                 let (i, m) = (station as usize, mode as usize);
                 let f = &mut self.core_mut(i).failures[m];
                 f.active = false;
@@ -418,7 +440,7 @@ impl LineRuntime {
                 self.react(Some(i), cal);
             }
             LineEvent::SetupDone { station } => {
-                self.sync(now);
+                self.touch(station as usize, now);
                 self.core_mut(station as usize).setup = false;
                 if station == 0 {
                     self.start_campaign_timer(cal);
@@ -426,8 +448,10 @@ impl LineRuntime {
                 self.react(Some(station as usize), cal);
             }
             LineEvent::StopStart { stop } => {
-                self.sync(now);
                 let s = self.stops[stop as usize].clone();
+                for &i in &s.stations {
+                    self.touch(i, now);
+                }
                 for &i in &s.stations {
                     self.core_mut(i).planned += 1;
                 }
@@ -435,19 +459,17 @@ impl LineRuntime {
                 if let Some(every) = s.every {
                     cal.after(every, LineEvent::StopStart { stop });
                 }
-                for &i in &s.stations {
-                    self.react(Some(i), cal);
-                }
+                self.react_all(&s.stations, cal);
             }
             LineEvent::StopEnd { stop } => {
-                self.sync(now);
                 let stations = self.stops[stop as usize].stations.clone();
+                for &i in &stations {
+                    self.touch(i, now);
+                }
                 for &i in &stations {
                     self.core_mut(i).planned -= 1;
                 }
-                for &i in &stations {
-                    self.react(Some(i), cal);
-                }
+                self.react_all(&stations, cal);
             }
             LineEvent::CampaignEnd { epoch } => {
                 let cursor_gen = match &mut self.engine {
@@ -455,7 +477,7 @@ impl LineRuntime {
                     LineEngine::Discrete(d) => d.cursor_mut().timer_epoch,
                 };
                 if epoch == cursor_gen {
-                    self.sync(now);
+                    self.touch(0, now);
                     let changed = match &mut self.engine {
                         LineEngine::Fluid(f) => f.cursor_mut().advance(),
                         LineEngine::Discrete(d) => d.cursor_mut().advance(),

@@ -358,7 +358,7 @@ impl FluidLine {
                             .filter(|&&f| f != e)
                             .map(|&f| g.flow[f])
                             .sum();
-                        let level = self.buffers[b].level;
+                        let level = self.buffers[b].level();
                         let key = super::to_f64(level) - super::to_f64(c);
                         if level <= EPS {
                             // What the machines after it would take, were it never empty.
@@ -546,7 +546,7 @@ impl FluidLine {
                         let Some(c) = self.buffers[b].capacity else {
                             continue;
                         };
-                        let level = self.buffers[b].level;
+                        let level = self.buffers[b].level();
                         let mut rate = self.inflow(b) - self.outflow(b);
                         if level <= EPS {
                             rate = rate.max(0.0);
@@ -601,7 +601,7 @@ impl FluidLine {
             };
             loop {
                 let put: u128 = g.feeds[b].iter().map(|&e| g.now_put[e]).sum();
-                let after = (self.buffers[b].level + put).saturating_sub(g.now_taken[b]);
+                let after = (self.buffers[b].level() + put).saturating_sub(g.now_taken[b]);
                 if after <= cap {
                     break;
                 }
@@ -674,10 +674,12 @@ impl FluidLine {
                     // figure up only when the machine might take more than that.
                     let floor = tr
                         .arrived_at_replan
-                        .saturating_sub(tr.cum_out + g.now_taken[b]);
+                        .saturating_sub(buf.cum_out + g.now_taken[b]);
                     if a[s] > floor {
                         let all_in: u128 = g.feeds[b].iter().map(|&e| g.now_put[e]).sum();
-                        let r = *ready[b].get_or_insert_with(|| tr.ready_with(now.0, all_in));
+                        let r = *ready[b].get_or_insert_with(|| {
+                            tr.ready(now.0, buf.cum_in + all_in, buf.cum_out)
+                        });
                         avail = avail.min(r);
                     }
                 }

@@ -14,8 +14,10 @@
 //! that state. This is the fluid limit of blocking after service: it leaves out the one unit
 //! each machine holds.
 
+mod boundaries;
 mod branch;
 mod graph;
+mod series;
 
 use super::control::Control;
 use super::events::LineEvent;
@@ -23,6 +25,7 @@ use super::station::{CampaignCursor, StationCore, StationState};
 use crate::distribution::Distribution;
 use crate::scenario::{FailureBasis, Line, Process};
 use crate::units::{TICKS_PER_UNIT, rate_of_cycle};
+use boundaries::Boundaries;
 use sim::{Calendar, RngStreams, SimDuration, SimTime, TimeWeighted};
 use std::collections::VecDeque;
 
@@ -47,6 +50,11 @@ struct FStation {
     limit: StationState,
     /// Ticks processed since the start (for exact reject counting).
     processed: u128,
+    /// Series lines: the time its counters, clocks and buffers are booked up to (its rate
+    /// has not changed since).
+    since: SimTime,
+    /// Series lines: good ticks made (of its own unit) since the start, by `since`.
+    made: u128,
     /// A station that makes its own unit of several of its input: how (out of line, so
     /// that the others stay small).
     pack: Option<Box<Pack>>,
@@ -70,6 +78,18 @@ impl Pack {
 }
 
 impl FStation {
+    /// Sets its rate to the most it can run at now, limited by nothing yet (planning
+    /// starts there).
+    fn unlimit(&mut self) {
+        // At nominal speed the step is 1, and multiplying by 1 is exact.
+        self.max_rate = if self.core.available() {
+            self.full_rate[self.core.product] * self.core.step
+        } else {
+            0.0
+        };
+        self.rate = self.max_rate;
+        self.limit = StationState::Working;
+    }
     fn good_fraction(&self) -> f64 {
         self.good_fraction
     }
@@ -106,8 +126,6 @@ impl FStation {
 struct Transit {
     /// Transport time, nanoseconds.
     tau: u64,
-    cum_in: u128,
-    cum_out: u128,
     /// Breakpoints of the inflow: (time ns, cumulative ticks in, rate after).
     history: VecDeque<(u64, u128, f64)>,
     /// At the last replan: ticks ready to leave, and the inflow rate reaching the end.
@@ -123,13 +141,11 @@ impl Transit {
     fn delayed(&self, now: u64) -> Option<u64> {
         now.checked_sub(self.tau)
     }
-    /// Cumulative inflow at entry time `x` and the inflow rate then (nothing before time 0).
-    fn inflow_at(&self, x: Option<u64>) -> (u128, f64) {
-        self.inflow_with(x, 0)
-    }
-    /// As [`Transit::inflow_at`], with `pending` ticks entering in the interval being
-    /// advanced (not yet in `cum_in`), which the current inflow segment may already include.
-    fn inflow_with(&self, x: Option<u64>, pending: u128) -> (u128, f64) {
+    /// Cumulative inflow at entry time `x` and the inflow rate then (nothing before time
+    /// 0), when `cum_in` ticks have entered by now (the current inflow segment may already
+    /// include some not yet booked).
+    #[inline]
+    fn inflow_at(&self, x: Option<u64>, cum_in: u128) -> (u128, f64) {
         let Some(x) = x else { return (0, 0.0) };
         // The last breakpoint at or before `x` (times never decrease along the history).
         let k = self.history.partition_point(|(t, _, _)| *t <= x);
@@ -137,22 +153,23 @@ impl Transit {
             return (0, 0.0);
         }
         let (t, cum, rate) = self.history[k - 1];
-        let cap = self.history.get(k).map_or(self.cum_in + pending, |h| h.1);
+        let cap = self.history.get(k).map_or(cum_in, |h| h.1);
         let extra = to_ticks(rate * (x - t) as f64);
         ((cum + extra).min(cap), rate)
     }
     /// Ticks that have done their transport time at `now` and are still on the conveyor,
-    /// while `pending` ticks enter in the interval being advanced.
-    fn ready_with(&self, now: u64, pending: u128) -> u128 {
-        self.inflow_with(self.delayed(now), pending)
+    /// when `cum_in` ticks have entered and `cum_out` left.
+    #[inline]
+    fn ready(&self, now: u64, cum_in: u128, cum_out: u128) -> u128 {
+        self.inflow_at(self.delayed(now), cum_in)
             .0
-            .saturating_sub(self.cum_out)
+            .saturating_sub(cum_out)
     }
     /// Nanoseconds from `now` until the ready ticks, `ready` now and drained at `out` ticks
     /// per nanosecond, run out, following the recorded inflow as it reaches the end.
     fn time_to_drain(&self, now: u64, ready: u128, out: f64) -> Option<f64> {
         let x0 = now.checked_sub(self.tau);
-        let mut rate = self.inflow_at(x0).1;
+        let mut rate = self.inflow_at(x0, u128::MAX).1;
         let mut left = to_f64(ready);
         let mut elapsed = 0.0;
         let upcoming = self.history.iter().filter(|h| x0.is_none_or(|x| h.0 > x));
@@ -182,74 +199,113 @@ impl Transit {
     }
 }
 
+/// A buffer's content in cumulative terms: what has gone in and come out since time zero,
+/// and where each product's run starts. A series line books its machines at their own
+/// times, so the two counts may stand at different moments; the content at one moment is
+/// their difference then ([`FluidLine::cum_in_at`], [`FluidLine::cum_out_at`]).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct FBuffer {
     /// Base units in one of its units (what the station before it makes).
     equivalent: u128,
     capacity: Option<u128>,
-    level: u128,
-    /// Content by product, oldest first: (product, ticks).
-    segments: VecDeque<(usize, u128)>,
+    /// Good ticks put in since time zero.
+    cum_in: u128,
+    /// Ticks taken out since time zero.
+    cum_out: u128,
+    /// Each product's run, oldest first: (product, `cum_in` where it starts). The first
+    /// holds the head of the buffer; runs already taken out are dropped.
+    runs: VecDeque<(usize, u128)>,
     transit: Option<Transit>,
 }
 
 impl FBuffer {
+    fn new(equivalent: u128, capacity: Option<u128>, transit: Option<Transit>) -> Self {
+        FBuffer {
+            equivalent,
+            capacity,
+            cum_in: 0,
+            cum_out: 0,
+            runs: VecDeque::new(),
+            transit,
+        }
+    }
+    /// Ticks in the buffer (both sides booked to the same time).
+    #[inline]
+    fn level(&self) -> u128 {
+        self.cum_in.saturating_sub(self.cum_out)
+    }
     /// Ticks of `product` at the head of the buffer.
+    #[inline]
     fn leading(&self, product: usize) -> u128 {
-        self.segments
+        self.leading_between(product, self.cum_in, self.cum_out)
+    }
+    /// As [`FBuffer::leading`] when `cum_in` ticks have gone in and `cum_out` come out
+    /// (what has gone in since the last booking is of the last run's product).
+    #[inline]
+    fn leading_between(&self, product: usize, cum_in: u128, cum_out: u128) -> u128 {
+        if self.runs.front().is_none_or(|r| r.0 != product) {
+            return 0;
+        }
+        let end = self
+            .runs
             .iter()
-            .take_while(|(p, _)| *p == product)
-            .map(|(_, t)| t)
-            .sum()
+            .find(|r| r.0 != product)
+            .map_or(cum_in, |r| r.1);
+        end.saturating_sub(cum_out)
+    }
+    /// The content by product, oldest first, when `cum_in` ticks have gone in: (product,
+    /// ticks); runs already emptied show 0.
+    fn contents(&self, cum_in: u128) -> impl Iterator<Item = (usize, u128)> + '_ {
+        let ends = self.runs.iter().skip(1).map(|r| r.1).chain([cum_in]);
+        self.runs
+            .iter()
+            .zip(ends)
+            .map(|(r, end)| (r.0, end.saturating_sub(r.1.max(self.cum_out))))
     }
     fn is_full(&self) -> bool {
         self.capacity
-            .is_some_and(|c| c.saturating_sub(self.level) <= EPS)
-    }
-    fn push(&mut self, product: usize, ticks: u128) {
-        if ticks == 0 {
-            return;
-        }
-        match self.segments.back_mut() {
-            Some((p, t)) if *p == product => *t += ticks,
-            _ => self.segments.push_back((product, ticks)),
-        }
-        self.level += ticks;
+            .is_some_and(|c| c.saturating_sub(self.level()) <= EPS)
     }
     /// `ticks` of `product` put on by a machine before it (entering transport).
     fn put_in(&mut self, product: usize, ticks: u128) {
-        self.push(product, ticks);
-        if let Some(tr) = &mut self.transit {
-            tr.cum_in += ticks;
+        if ticks == 0 {
+            return;
         }
+        if self.runs.back().is_none_or(|r| r.0 != product) {
+            self.runs.push_back((product, self.cum_in));
+        }
+        self.cum_in += ticks;
     }
 
     /// `ticks` taken off by a machine after it at `now` (ns); the transport history
     /// forgets what has left it.
     fn take_out(&mut self, ticks: u128, now: u64) {
-        self.pop(ticks);
-        if let Some(tr) = &mut self.transit {
-            tr.cum_out += ticks;
-            if let Some(x) = tr.delayed(now) {
-                while tr.history.len() >= 2 && tr.history[1].0 <= x {
-                    tr.history.pop_front();
-                }
+        self.cum_out += ticks;
+        while self.runs.len() >= 2 && self.runs[1].1 <= self.cum_out {
+            self.runs.pop_front();
+        }
+        if let Some(tr) = &mut self.transit
+            && let Some(x) = tr.delayed(now)
+        {
+            while tr.history.len() >= 2 && tr.history[1].0 <= x {
+                tr.history.pop_front();
             }
         }
     }
 
-    fn pop(&mut self, mut ticks: u128) {
-        self.level -= ticks;
-        while ticks > 0 {
-            let front = self
-                .segments
-                .front_mut()
-                .expect("never takes more than the buffer holds");
-            let take = front.1.min(ticks);
-            front.1 -= take;
-            ticks -= take;
-            if front.1 == 0 {
-                self.segments.pop_front();
+    /// The runs of `old` at the head become `new` (crumbs of the old product go with the
+    /// new one at a changeover).
+    fn relabel_head(&mut self, old: usize, new: usize) {
+        for r in self.runs.iter_mut().take_while(|r| r.0 == old) {
+            r.0 = new;
+        }
+        // Runs of one product next to each other are one run.
+        let mut k = 1;
+        while k < self.runs.len() {
+            if self.runs[k].0 == self.runs[k - 1].0 {
+                self.runs.remove(k);
+            } else {
+                k += 1;
             }
         }
     }
@@ -284,7 +340,7 @@ fn to_ticks(x: f64) -> u128 {
 fn amount(rate: f64, dt: u64) -> u128 {
     if rate <= 0.0 {
         0
-    } else if rate.fract() == 0.0 && rate < 1e18 {
+    } else if rate < 1e18 && rate == rate as u64 as f64 {
         // Whole rates multiply exactly.
         rate as u64 as u128 * dt as u128
     } else {
@@ -315,8 +371,27 @@ pub struct FluidLine {
     /// Whether a station makes its own unit of several of its input.
     packs: bool,
     /// A branching line's shape and junctions (`None`: a series line).
-    #[serde(default)]
     graph: Option<Box<graph::Graph>>,
+    /// Whether each event books and plans only the stations it concerns (a long series
+    /// line, see `series`), rather than the whole line.
+    local: bool,
+    /// Series lines: when each buffer (`0..n-1`) and each station (`n-1..`) next reaches
+    /// a flow boundary at its current rates.
+    boundaries: Boundaries,
+    /// Series lines: the runs of stations booked to now since the last plan, to plan
+    /// again (inclusive ranges).
+    touched: Vec<(usize, usize)>,
+    /// Series lines: the WIP's slope (units per nanosecond) at the current rates, and
+    /// the WIP it gives at a time (it is exact at every full booking).
+    wip_slope: f64,
+    wip_est: (SimTime, f64),
+    /// Reused list of elements (due boundaries, buffers next to the planned runs).
+    #[serde(skip)]
+    due: Vec<usize>,
+    /// Series lines, per station: (instant, `since`, taken, made) last worked out by
+    /// `totals_at`.
+    #[serde(skip)]
+    totals: Vec<(u64, u64, u128, u128)>,
 }
 
 impl FluidLine {
@@ -355,6 +430,8 @@ impl FluidLine {
                     rate: 0.0,
                     limit: StationState::Working,
                     processed: 0,
+                    since: SimTime::ZERO,
+                    made: 0,
                 }
             })
             .collect();
@@ -362,22 +439,21 @@ impl FluidLine {
             .buffers
             .iter()
             .enumerate()
-            .map(|(bi, b)| FBuffer {
-                equivalent: u128::from(line.equivalent(bi)),
-                capacity: b.capacity.map(|c| c as u128 * TICKS_PER_UNIT),
-                level: 0,
-                segments: VecDeque::new(),
-                transit: (b.transport > SimDuration::ZERO).then(|| Transit {
-                    tau: b.transport.0,
-                    cum_in: 0,
-                    cum_out: 0,
-                    history: VecDeque::new(),
-                    ready_now: 0,
-                    arrived_at_replan: 0,
-                    delayed_rate_now: 0.0,
-                }),
+            .map(|(bi, b)| {
+                FBuffer::new(
+                    u128::from(line.equivalent(bi)),
+                    b.capacity.map(|c| c as u128 * TICKS_PER_UNIT),
+                    (b.transport > SimDuration::ZERO).then(|| Transit {
+                        tau: b.transport.0,
+                        history: VecDeque::new(),
+                        ready_now: 0,
+                        arrived_at_replan: 0,
+                        delayed_rate_now: 0.0,
+                    }),
+                )
             })
             .collect();
+        let n = line.stations.len();
         FluidLine {
             stations,
             buffers,
@@ -396,14 +472,14 @@ impl FluidLine {
             ),
             packs: line.converts(),
             graph: (!line.is_series()).then(|| Box::new(graph::Graph::new(line))),
+            local: line.is_series() && n >= series::LOCAL_FROM,
+            boundaries: Boundaries::new(2 * n - 1),
+            touched: Vec::new(),
+            wip_slope: 0.0,
+            wip_est: (SimTime::ZERO, 0.0),
+            due: Vec::new(),
+            totals: vec![(u64::MAX, 0, 0, 0); n],
         }
-    }
-
-    /// A switch's time-out ran out (flows advanced to now): whether it changed a step
-    /// (applied when the flows are planned again).
-    pub fn on_switch_due(&mut self, switch: u16, epoch: u32) -> bool {
-        self.control.due(switch, epoch);
-        self.control.changed()
     }
 
     /// Reads every buffer's level into its switches and gives each machine the stop and
@@ -412,7 +488,7 @@ impl FluidLine {
     fn sense_levels(&mut self, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
         for (b, buf) in self.buffers.iter().enumerate() {
-            self.control.sense(b, buf.level, EPS, cal);
+            self.control.sense(b, buf.level(), EPS, cal);
         }
         if !self.control.take_changed() {
             return;
@@ -482,12 +558,12 @@ impl FluidLine {
 
     /// Buffer `b`'s level, units.
     pub fn buffer_level(&self, b: usize) -> f64 {
-        crate::units::units(self.buffers[b].level)
+        crate::units::units(self.buffers[b].level())
     }
 
     /// Ticks in all buffers, in base units (what the line takes in).
     pub fn wip_ticks(&self) -> u128 {
-        self.buffers.iter().map(|b| b.level * b.equivalent).sum()
+        self.buffers.iter().map(|b| b.level() * b.equivalent).sum()
     }
 
     /// Time-average units in the line since the statistics started.
@@ -526,6 +602,11 @@ impl FluidLine {
         if dt == 0 {
             return;
         }
+        if self.local {
+            self.book_all(now);
+            self.last = now;
+            return;
+        }
         // Lines that pack run the same code with the conversions in; the others without.
         match (self.graph.is_some(), self.packs) {
             (false, true) => self.advance_flows::<true>(now, dt),
@@ -559,6 +640,7 @@ impl FluidLine {
         (a, g)
     }
 
+    /// A short series line: every station booked over the last `dt` nanoseconds to `now`.
     fn advance_flows<const PACKS: bool>(&mut self, now: SimTime, dt: u64) {
         let n = self.stations.len();
         let (mut a, mut g) = self.planned_amounts::<PACKS>(dt);
@@ -576,9 +658,9 @@ impl FluidLine {
                     if let Some(tr) = &b.transit {
                         // What had arrived at the last replan is there still: look the exact
                         // figure up only when the machine might take more than that.
-                        let floor = tr.arrived_at_replan.saturating_sub(tr.cum_out);
+                        let floor = tr.arrived_at_replan.saturating_sub(b.cum_out);
                         if a[i] > floor {
-                            avail = avail.min(tr.ready_with(now.0, g[i - 1]));
+                            avail = avail.min(tr.ready(now.0, b.cum_in + g[i - 1], b.cum_out));
                         }
                     }
                     if a[i] > avail {
@@ -593,7 +675,7 @@ impl FluidLine {
         for i in (0..n.saturating_sub(1)).rev() {
             if let Some(cap) = self.buffers[i].capacity {
                 loop {
-                    let after = (self.buffers[i].level + g[i]).saturating_sub(a[i + 1]);
+                    let after = (self.buffers[i].level() + g[i]).saturating_sub(a[i + 1]);
                     if after <= cap || a[i] == 0 {
                         break;
                     }
@@ -666,18 +748,19 @@ impl FluidLine {
     }
 
     /// The product station `i` must change over to, if nothing of its own is left to come.
-    fn changeover_target(&self, i: usize) -> Option<usize> {
+    fn changeover_target(&mut self, i: usize, now: SimTime) -> Option<usize> {
         let mine = self.stations[i].core.product;
         let Some(b) = self.input_of(i) else {
             let next = self.cursor.product();
             return (next != mine).then_some(next);
         };
+        let cum_in = self.cum_in_now(b, now);
         let buf = &self.buffers[b];
-        if buf.leading(mine) > EPS {
+        if buf.leading_between(mine, cum_in, buf.cum_out) > EPS {
             return None;
         }
-        match buf.segments.iter().find(|(p, t)| *p != mine && *t > 0) {
-            Some((p, _)) => Some(*p),
+        match buf.contents(cum_in).find(|(p, t)| *p != mine && *t > 0) {
+            Some((p, _)) => Some(p),
             None => {
                 // Every machine feeding it has moved on (to the first one's product).
                 let mut ups = self.feeders(b).map(|u| self.stations[u].core.product);
@@ -709,13 +792,7 @@ impl FluidLine {
         // Crumbs of the old product (under a millionth of a unit) go with the new one.
         if let Some(b) = self.input_of(i) {
             let old = self.stations[i].core.product;
-            for seg in self.buffers[b]
-                .segments
-                .iter_mut()
-                .take_while(|(p, _)| *p == old)
-            {
-                seg.0 = product;
-            }
+            self.buffers[b].relabel_head(old, product);
         }
         match self.stations[i].core.begin_changeover(product) {
             Some(d) => cal.after(d, LineEvent::SetupDone { station: i as u16 }),
@@ -728,24 +805,44 @@ impl FluidLine {
     /// failures, moves the campaign on, starts changeovers, sets rates and schedules the
     /// next boundary. Returns the failures that struck, for the caller to schedule repairs.
     pub fn settle(&mut self, cal: &mut impl Calendar<LineEvent>) -> Vec<(usize, usize)> {
+        let n = self.stations.len();
+        if self.local && self.touched.is_empty() {
+            // Nothing in particular: the whole line.
+            self.book_all(cal.now());
+            self.touched.push((0, n - 1));
+        }
+        // A long series line looks at the stations it booked; other lines at all.
+        let whole = [(0, n - 1)];
+        let booked = match self.local {
+            true => std::mem::take(&mut self.touched),
+            false => Vec::new(),
+        };
+        let ranges = if self.local { &booked[..] } else { &whole[..] };
         let mut struck = Vec::new();
-        for (i, s) in self.stations.iter().enumerate() {
-            for (m, f) in s.core.failures.iter().enumerate() {
-                if f.basis == FailureBasis::Operating && !f.active && f.op_left <= 0.5 {
-                    struck.push((i, m));
+        for &(lo, hi) in ranges {
+            for i in lo..=hi {
+                for (m, f) in self.stations[i].core.failures.iter().enumerate() {
+                    if f.basis == FailureBasis::Operating && !f.active && f.op_left <= 0.5 {
+                        struck.push((i, m));
+                    }
                 }
             }
         }
         if self.cursor.remaining_ticks().is_some_and(|r| r <= EPS) && !self.cursor.advance() {
             self.start_campaign_timer(cal);
         }
-        for i in 0..self.stations.len() {
-            if self.stations[i].core.setup {
-                continue;
+        for &(lo, hi) in ranges {
+            for i in lo..=hi {
+                if self.stations[i].core.setup {
+                    continue;
+                }
+                if let Some(target) = self.changeover_target(i, cal.now()) {
+                    self.begin_setup(i, target, cal);
+                }
             }
-            if let Some(target) = self.changeover_target(i) {
-                self.begin_setup(i, target, cal);
-            }
+        }
+        if self.local {
+            self.touched = booked;
         }
         // The caller marks struck failures active before rates are set.
         if struck.is_empty() {
@@ -754,26 +851,23 @@ impl FluidLine {
         struck
     }
 
-    /// Sets every machine's rate and schedules the next flow boundary.
+    /// Sets the machines' rates and schedules the next flow boundary.
     pub fn replan(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        if self.local {
+            self.replan_series(cal);
+            return;
+        }
         let now = cal.now();
         if !self.control.is_empty() {
             self.sense_levels(cal);
         }
         for s in &mut self.stations {
-            // At nominal speed the step is 1, and multiplying by 1 is exact.
-            s.max_rate = if s.core.available() {
-                s.full_rate[s.core.product] * s.core.step
-            } else {
-                0.0
-            };
-            s.rate = s.max_rate;
-            s.limit = StationState::Working;
+            s.unlimit();
         }
         for buf in &mut self.buffers {
             if let Some(tr) = &mut buf.transit {
-                let (arrived, rate) = tr.inflow_at(tr.delayed(now.0));
-                tr.ready_now = arrived.saturating_sub(tr.cum_out);
+                let (arrived, rate) = tr.inflow_at(tr.delayed(now.0), buf.cum_in);
+                tr.ready_now = arrived.saturating_sub(buf.cum_out);
                 tr.arrived_at_replan = arrived;
                 tr.delayed_rate_now = rate;
             }
@@ -781,22 +875,33 @@ impl FluidLine {
         if self.graph.is_some() {
             self.propagate_graph();
         } else {
-            self.propagate();
+            self.propagate(0, self.stations.len() - 1);
         }
         for b in 0..self.buffers.len() {
-            if self.buffers[b].transit.is_none() {
-                continue;
-            }
-            let in_rate = self.in_rate(b);
-            if let Some(tr) = &mut self.buffers[b].transit
-                && tr.history.back().is_none_or(|h| h.2 != in_rate)
-            {
-                tr.history.push_back((now.0, tr.cum_in, in_rate));
-            }
+            self.record_inflow(b, now);
         }
         let at = self
             .next_boundary(now)
             .map(|dt| SimTime(now.0.saturating_add(sim::ceil_u64(dt).max(1))));
+        self.schedule_flow(at, cal);
+    }
+
+    /// Notes a change of buffer `b`'s inflow rate at `now` in its transport history.
+    fn record_inflow(&mut self, b: usize, now: SimTime) {
+        if self.buffers[b].transit.is_none() {
+            return;
+        }
+        let in_rate = self.in_rate(b);
+        let buf = &mut self.buffers[b];
+        if let Some(tr) = &mut buf.transit
+            && tr.history.back().is_none_or(|h| h.2 != in_rate)
+        {
+            tr.history.push_back((now.0, buf.cum_in, in_rate));
+        }
+    }
+
+    /// Makes the line's flow event fire `at` (none: no boundary ahead).
+    fn schedule_flow(&mut self, at: Option<SimTime>, cal: &mut impl Calendar<LineEvent>) {
         // A flow event already pending for the same instant serves as well as a new one.
         if at != self.flow_at {
             self.epoch = self.epoch.wrapping_add(1);
@@ -807,13 +912,13 @@ impl FluidLine {
         }
     }
 
-    /// Lowers rates to what empty buffers let in (a sweep downstream) and full buffers let
-    /// out (a sweep upstream) until nothing changes.
-    fn propagate(&mut self) {
-        let n = self.stations.len();
-        for _ in 0..=n {
+    /// Lowers the rates of stations `lo..=hi` of a series line to what empty buffers let
+    /// in (a sweep downstream) and full buffers let out (a sweep upstream) until nothing
+    /// changes; the buffers at either end of the run are neither.
+    fn propagate(&mut self, lo: usize, hi: usize) {
+        for _ in lo..=hi + 1 {
             let mut changed = false;
-            for b in 0..n.saturating_sub(1) {
+            for b in lo..hi {
                 let buf = &self.buffers[b];
                 let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
                 let empty_bound = match &buf.transit {
@@ -836,7 +941,7 @@ impl FluidLine {
                     dn.limit = StationState::Starved;
                 }
             }
-            for b in (0..n.saturating_sub(1)).rev() {
+            for b in (lo..hi).rev() {
                 if self.buffers[b].is_full() {
                     let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
                     let bound = dn.rate / up.good_fraction();
@@ -855,110 +960,134 @@ impl FluidLine {
         }
     }
 
-    /// Nanoseconds from `now` to the next flow boundary, if any.
+    /// Nanoseconds from `now` to the next flow boundary of the whole line, if any.
     fn next_boundary(&self, now: SimTime) -> Option<f64> {
-        let mut best = f64::INFINITY;
-        let controlled = !self.control.is_empty();
+        let mut best = match self.graph {
+            Some(_) => self.next_meeting(),
+            None => f64::INFINITY,
+        };
         for (b, buf) in self.buffers.iter().enumerate() {
-            let in_r = self.in_rate(b);
-            let out_r = self.out_rate(b);
-            let level = to_f64(buf.level);
-            if let Some(cap) = buf.capacity
-                && cap.saturating_sub(buf.level) > EPS
-                && in_r > out_r
-            {
-                best = best.min((to_f64(cap) - level) / (in_r - out_r));
-            }
-            match &buf.transit {
-                None => {
-                    if buf.level > EPS && out_r > in_r {
-                        best = best.min(level / (out_r - in_r));
-                    }
-                }
-                Some(tr) => {
-                    let (ready, delayed) = (tr.ready_now, tr.delayed_rate_now);
-                    if ready <= EPS && out_r >= delayed * (1.0 - 1e-12) {
-                        // The next machine takes what arrives: it follows each change of
-                        // the inflow rate as it reaches the end.
-                        if let Some(dt) = tr.next_change(now.0) {
-                            best = best.min(dt as f64);
-                        }
-                    } else if let Some(dt) = tr.time_to_drain(now.0, ready, out_r) {
-                        // Otherwise only the moment the conveyor end runs dry matters.
-                        best = best.min(dt);
-                    }
-                }
-            }
-            // A level switch's threshold is reached.
-            if controlled {
-                let net = in_r - out_r;
-                let (rise, fall) = self.control.next_levels(b);
-                if let Some(to) = rise
-                    && net > 0.0
-                    && to > buf.level
-                {
-                    best = best.min(to_f64(to - buf.level) / net);
-                }
-                if let Some(to) = fall
-                    && net < 0.0
-                    && to < buf.level
-                {
-                    best = best.min(to_f64(buf.level - to) / -net);
-                }
-            }
-            // The last of a machine's product reaches it.
-            match &self.graph {
-                None => {
-                    let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
-                    let lead = buf.leading(dn.core.product);
-                    let boundary = buf.segments.len() > 1
-                        || buf
-                            .segments
-                            .front()
-                            .is_some_and(|(p, _)| *p != dn.core.product)
-                        || up.core.product != dn.core.product;
-                    if boundary && lead > EPS && out_r > 0.0 {
-                        best = best.min(to_f64(lead) / out_r);
-                    }
-                }
-                Some(g) => {
-                    for &t in &g.to[b] {
-                        let p = self.stations[t].core.product;
-                        let lead = buf.leading(p);
-                        let boundary = buf.segments.len() > 1
-                            || buf.segments.front().is_some_and(|(q, _)| *q != p)
-                            || self.feeders(b).any(|u| self.stations[u].core.product != p);
-                        let out: f64 = g.to[b]
-                            .iter()
-                            .filter(|&&u| self.stations[u].core.product == p)
-                            .map(|&u| self.stations[u].rate)
-                            .sum();
-                        if boundary && lead > EPS && out > 0.0 {
-                            best = best.min(to_f64(lead) / out);
-                        }
-                    }
-                }
-            }
+            best = best.min(self.buffer_boundary(b, now, buf.level(), buf.cum_in));
         }
-        if self.graph.is_some() {
-            best = best.min(self.next_meeting());
-        }
-        for s in &self.stations {
-            if s.rate > 0.0 {
-                let w = s.rate / s.max_rate;
-                for f in &s.core.failures {
-                    if f.basis == FailureBasis::Operating && !f.active {
-                        best = best.min(f.op_left / w);
-                    }
-                }
-            }
-        }
-        if let Some(rem) = self.cursor.remaining_ticks()
-            && self.stations[0].rate > 0.0
-        {
-            best = best.min(to_f64(rem) / self.stations[0].rate);
+        for i in 0..self.stations.len() {
+            best = best.min(self.station_boundary(i));
         }
         best.is_finite().then_some(best)
+    }
+
+    /// Nanoseconds from `now` until buffer `b`, holding `level` ticks when `cum_in` have
+    /// gone in, fills or empties, its conveyor's end runs dry or its inflow there changes,
+    /// a level switch's threshold is reached or the last of a machine's product reaches
+    /// it (infinite: none of them).
+    fn buffer_boundary(&self, b: usize, now: SimTime, level: u128, cum_in: u128) -> f64 {
+        let mut best = f64::INFINITY;
+        let buf = &self.buffers[b];
+        let in_r = self.in_rate(b);
+        let out_r = self.out_rate(b);
+        let level_f = to_f64(level);
+        if let Some(cap) = buf.capacity
+            && cap.saturating_sub(level) > EPS
+            && in_r > out_r
+        {
+            best = best.min((to_f64(cap) - level_f) / (in_r - out_r));
+        }
+        match &buf.transit {
+            None => {
+                if level > EPS && out_r > in_r {
+                    best = best.min(level_f / (out_r - in_r));
+                }
+            }
+            Some(tr) => {
+                let (ready, delayed) = (tr.ready_now, tr.delayed_rate_now);
+                if ready <= EPS && out_r >= delayed * (1.0 - 1e-12) {
+                    // The next machine takes what arrives: it follows each change of the
+                    // inflow rate as it reaches the end.
+                    if let Some(dt) = tr.next_change(now.0) {
+                        best = best.min(dt as f64);
+                    }
+                } else if let Some(dt) = tr.time_to_drain(now.0, ready, out_r) {
+                    // Otherwise only the moment the conveyor end runs dry matters.
+                    best = best.min(dt);
+                }
+            }
+        }
+        // A level switch's threshold is reached.
+        if !self.control.is_empty() {
+            let net = in_r - out_r;
+            let (rise, fall) = self.control.next_levels(b);
+            if let Some(to) = rise
+                && net > 0.0
+                && to > level
+            {
+                best = best.min(to_f64(to - level) / net);
+            }
+            if let Some(to) = fall
+                && net < 0.0
+                && to < level
+            {
+                best = best.min(to_f64(level - to) / -net);
+            }
+        }
+        // The last of a machine's product reaches it: the head of one product is followed
+        // by another, or a machine before it makes another.
+        let cum_out = cum_in.saturating_sub(level);
+        if self.graph.is_none() {
+            let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
+            let lead = buf.leading_between(dn.core.product, cum_in, cum_out);
+            if (lead < level || up.core.product != dn.core.product) && lead > EPS && out_r > 0.0 {
+                best = best.min(to_f64(lead) / out_r);
+            }
+            return best;
+        }
+        let mut last_product = None;
+        for t in self.takers(b) {
+            let p = self.stations[t].core.product;
+            if last_product.replace(p) == Some(p) {
+                continue;
+            }
+            let lead = buf.leading_between(p, cum_in, cum_out);
+            let boundary =
+                lead < level || self.feeders(b).any(|u| self.stations[u].core.product != p);
+            let out: f64 = self
+                .takers(b)
+                .filter(|&u| self.stations[u].core.product == p)
+                .map(|u| self.stations[u].rate)
+                .sum();
+            if boundary && lead > EPS && out > 0.0 {
+                best = best.min(to_f64(lead) / out);
+            }
+        }
+        best
+    }
+
+    /// Nanoseconds until station `i`'s operating-time failure clock runs out or, for the
+    /// first, the campaign's quantity is all released, at its rate now (infinite: never).
+    fn station_boundary(&self, i: usize) -> f64 {
+        let mut best = f64::INFINITY;
+        let s = &self.stations[i];
+        if s.rate > 0.0 {
+            let w = s.rate / s.max_rate;
+            for f in &s.core.failures {
+                if f.basis == FailureBasis::Operating && !f.active {
+                    best = best.min(f.op_left / w);
+                }
+            }
+            if i == 0
+                && let Some(rem) = self.cursor.remaining_ticks()
+            {
+                best = best.min(to_f64(rem) / s.rate);
+            }
+        }
+        best
+    }
+
+    /// The stations buffer `b` feeds.
+    fn takers(&self, b: usize) -> impl Iterator<Item = usize> + '_ {
+        let (series, branching) = match &self.graph {
+            Some(g) => (None, Some(g.to[b].iter().copied())),
+            None => (Some(b + 1), None),
+        };
+        series.into_iter().chain(branching.into_iter().flatten())
     }
 
     /// Good flow into buffer `b` now, ticks per nanosecond.
@@ -974,6 +1103,15 @@ impl FluidLine {
         match &self.graph {
             None => self.stations[b + 1].rate,
             Some(_) => self.outflow(b),
+        }
+    }
+
+    /// A flow event at `now` (claimed): books what reaches a boundary, to be planned at
+    /// the next settle.
+    pub fn on_flow(&mut self, now: SimTime) {
+        match self.local {
+            false => self.advance(now),
+            true => self.on_boundaries(now),
         }
     }
 

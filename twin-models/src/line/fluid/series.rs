@@ -1,0 +1,571 @@
+//! Long series lines (from [`LOCAL_FROM`] stations) planned where things change: each
+//! event books and replans only the run of machines joined to it through empty or full
+//! buffers. Shorter lines book and plan the whole line at each event, which costs less
+//! than finding the run when the run is most of the line.
+//!
+//! A machine runs at one rate between the events that change it, so what it has taken by
+//! any time follows from when it was last booked ([`FStation::since`]) and its rate; a
+//! buffer's content is what the machine before it has made less what the one after it
+//! has taken. Machines on either side of a buffer that is neither empty nor full do not
+//! limit each other: an event at one of them books and replans the stations up to the
+//! nearest such buffers on both sides and leaves the others as they are. Each buffer and
+//! station keeps its next boundary in [`Boundaries`], so finding the next event does not
+//! look at the whole line either. Where a buffer is empty or full, the machines on either
+//! side are booked together and nobody takes more than is there or puts in more than
+//! there is room for, exactly to the tick.
+
+use super::{EPS, FluidLine, PPM, amount, to_f64};
+use crate::line::events::LineEvent;
+use crate::units::TICKS_PER_UNIT;
+use sim::{Calendar, SimTime};
+
+/// A buffer within this of empty, full or the end of a machine's product joins the
+/// machines on either side (margin over [`EPS`] for the rounding of rates over time).
+const NEAR: u128 = 2 * EPS;
+
+/// Series lines of this many stations or more are planned locally. On the 7 stations of
+/// `plant-10-lines.toml`, whose V-curve keeps most buffers empty or full, planning
+/// locally took about a quarter longer than planning the whole line; on random lines of
+/// unreliable machines the two cost alike at 8 stations and planning locally costs less
+/// from 12 (half at 40, a twentieth at 4,000).
+pub(super) const LOCAL_FROM: usize = 16;
+
+impl FluidLine {
+    /// Good ticks, of its own unit, station `i` has made once it has taken `taken` in all:
+    /// rejects and packing are counted on the totals, so booking in any steps gives the
+    /// same counts.
+    fn made_of(&self, i: usize, taken: u128) -> u128 {
+        let s = &self.stations[i];
+        let good_in = if s.reject_ppm == 0 {
+            taken
+        } else {
+            taken - taken * s.reject_ppm / PPM
+        };
+        match &s.pack {
+            Some(p) => good_in / p.takes,
+            None => good_in,
+        }
+    }
+
+    /// The most station `i` may have taken in all and have made no more than `made`.
+    fn most_taken(&self, i: usize, made: u128) -> u128 {
+        let s = &self.stations[i];
+        if s.reject_ppm >= PPM {
+            return u128::MAX;
+        }
+        let takes = s.pack.as_ref().map_or(1, |p| p.takes);
+        // Good input that still makes no more than `made`.
+        let good = made * takes + (takes - 1);
+        let good_in = |a: u128| a - a * s.reject_ppm / PPM;
+        let mut a = good * PPM / (PPM - s.reject_ppm);
+        while good_in(a) > good {
+            a -= 1;
+        }
+        while good_in(a + 1) <= good {
+            a += 1;
+        }
+        a
+    }
+
+    /// Ticks station `i` has taken in all by `x`, at its rate since it was booked (the
+    /// first no more than the campaign has left).
+    fn taken_at(&self, i: usize, x: SimTime) -> u128 {
+        let s = &self.stations[i];
+        let mut a = amount(s.rate, x.0.saturating_sub(s.since.0));
+        if i == 0
+            && let Some(rem) = self.cursor.remaining_ticks()
+        {
+            a = a.min(rem);
+        }
+        s.processed + a
+    }
+
+    /// Ticks station `i` has taken and good ticks it has made in all by `x` (remembered
+    /// for the instant: one event asks several times).
+    fn totals_at(&mut self, i: usize, x: SimTime) -> (u128, u128) {
+        let s = &self.stations[i];
+        if s.since == x {
+            return (s.processed, s.made);
+        }
+        let key = (x.0, s.since.0);
+        if self.totals.len() != self.stations.len() {
+            // Not kept in snapshots.
+            self.totals = vec![(u64::MAX, 0, 0, 0); self.stations.len()];
+        }
+        let (at, since, taken, made) = self.totals[i];
+        if (at, since) == key {
+            return (taken, made);
+        }
+        let taken = self.taken_at(i, x);
+        let made = if taken == s.processed {
+            s.made
+        } else {
+            self.made_of(i, taken)
+        };
+        self.totals[i] = (key.0, key.1, taken, made);
+        (taken, made)
+    }
+
+    /// Good ticks gone into buffer `b` of a series line by `x`.
+    pub(super) fn cum_in_at(&mut self, b: usize, x: SimTime) -> u128 {
+        let made = self.totals_at(b, x).1;
+        self.buffers[b].cum_in + made - self.stations[b].made
+    }
+
+    /// Ticks taken out of buffer `b` of a series line by `x`.
+    fn cum_out_at(&mut self, b: usize, x: SimTime) -> u128 {
+        self.totals_at(b + 1, x).0
+    }
+
+    /// What has gone into buffer `b` by now: booked on a branching line, followed to `now`
+    /// on a series one.
+    pub(super) fn cum_in_now(&mut self, b: usize, now: SimTime) -> u128 {
+        match self.local {
+            false => self.buffers[b].cum_in,
+            true => self.cum_in_at(b, now),
+        }
+    }
+
+    /// Whether buffer `b` is within [`NEAR`] of empty, full or the end of the next
+    /// machine's product at `x`: the machines on either side are then booked together.
+    fn joins(&mut self, b: usize, x: SimTime) -> bool {
+        let (cum_in, cum_out) = (self.cum_in_at(b, x), self.cum_out_at(b, x));
+        let buf = &self.buffers[b];
+        let level = cum_in.saturating_sub(cum_out);
+        if buf
+            .capacity
+            .is_some_and(|c| c.saturating_sub(level) <= NEAR)
+        {
+            return true;
+        }
+        let product = self.stations[b + 1].core.product;
+        if buf.leading_between(product, cum_in, cum_out) <= NEAR {
+            return true;
+        }
+        buf.transit.as_ref().is_some_and(|tr| {
+            // What had arrived at the last plan has arrived still: look the history
+            // up only when that alone is near nothing.
+            tr.arrived_at_replan.saturating_sub(cum_out) <= NEAR
+                && tr.ready(x.0, cum_in, cum_out) <= NEAR
+        })
+    }
+
+    /// Books station `i` of a long series line and the stations joined to it at `now`, to
+    /// be planned again at the next [`FluidLine::settle`]. Other lines are booked whole.
+    pub fn touch(&mut self, i: usize, now: SimTime) {
+        if !self.local {
+            self.advance(now);
+            return;
+        }
+        if self.touched.iter().any(|&(lo, hi)| (lo..=hi).contains(&i)) {
+            return;
+        }
+        let (mut lo, mut hi) = (i, i);
+        while lo > 0 && self.joins(lo - 1, now) {
+            lo -= 1;
+        }
+        while hi + 1 < self.stations.len() && self.joins(hi, now) {
+            hi += 1;
+        }
+        self.book_range(lo, hi, now);
+        self.touched.push((lo, hi));
+    }
+
+    /// A flow event of a series line at `now`: touches the elements whose boundary it is.
+    pub(super) fn on_boundaries(&mut self, now: SimTime) {
+        let mut due = std::mem::take(&mut self.due);
+        self.boundaries.due(now.0, &mut due);
+        let buffers = self.buffers.len();
+        for &e in &due {
+            if e < buffers {
+                self.touch(e, now);
+                self.touch(e + 1, now);
+            } else {
+                self.touch(e - buffers, now);
+            }
+        }
+        self.due = due;
+    }
+
+    /// Books the whole series line up to `now`.
+    pub(super) fn book_all(&mut self, now: SimTime) {
+        let n = self.stations.len();
+        self.book_range(0, n - 1, now);
+        let exact = to_f64(self.wip_ticks()) / TICKS_PER_UNIT as f64;
+        self.wip_avg.ramp_to(now, exact);
+        self.wip_est = (now, exact);
+    }
+
+    /// Books stations `lo..=hi` (the buffers at either end neither empty nor full) up to
+    /// `x` at their rates: nobody takes more than is there, of its product and done with
+    /// transport, nor puts in more than there is room for.
+    fn book_range(&mut self, lo: usize, hi: usize, x: SimTime) {
+        let mut a = std::mem::take(&mut self.scratch);
+        a.clear();
+        for i in lo..=hi {
+            a.push(self.totals_at(i, x).0);
+        }
+        self.take_available(lo, hi, x, &mut a);
+        let mut cut = false;
+        for i in (lo..hi).rev() {
+            if let Some(cap) = self.buffers[i].capacity {
+                let room = a[i + 1 - lo] + cap;
+                if self.made_of(i, a[i - lo]) > room {
+                    a[i - lo] = self.most_taken(i, room).max(self.stations[i].processed);
+                    cut = true;
+                }
+            }
+        }
+        // Less put in upstream can leave less to take downstream.
+        if cut {
+            self.take_available(lo, hi, x, &mut a);
+        }
+        for i in lo..=hi {
+            let s = &self.stations[i];
+            let (before, after) = (s.processed, a[i - lo]);
+            let taken = after - before;
+            let made_now = match self.totals[i] {
+                _ if taken == 0 => s.made,
+                (at, since, t, m) if (at, since) == (x.0, s.since.0) && t == after => m,
+                _ => self.made_of(i, after),
+            };
+            let made = made_now - s.made;
+            let dt = x.0.saturating_sub(s.since.0);
+            if dt > 0 {
+                self.book::<true>(i, taken, made, dt, x);
+            }
+            if i == 0 {
+                self.cursor.released += taken;
+            }
+            let s = &mut self.stations[i];
+            s.since = x;
+            s.made = made_now;
+            let product = s.core.product;
+            if i + 1 < self.stations.len() {
+                self.buffers[i].put_in(product, made);
+            }
+            if i > 0 {
+                self.buffers[i - 1].take_out(taken, x.0);
+            }
+        }
+        self.scratch = a;
+    }
+
+    /// A sweep downstream over stations `lo..=hi` whose totals are `a`: nobody takes more
+    /// than the buffer before it holds of its product (and has done its transport).
+    fn take_available(&self, lo: usize, hi: usize, x: SimTime, a: &mut [u128]) {
+        for i in lo + 1..=hi {
+            let b = i - 1;
+            let buf = &self.buffers[b];
+            let (up, dn) = (&self.stations[b], &self.stations[i]);
+            let product = dn.core.product;
+            // What it made since it was booked is of its product now, after the runs.
+            let made = match self.totals[b] {
+                _ if a[b - lo] == up.processed => up.made,
+                (at, since, t, m) if (at, since) == (x.0, up.since.0) && t == a[b - lo] => m,
+                _ => self.made_of(b, a[b - lo]),
+            };
+            let cum_in = buf.cum_in + made - up.made;
+            let pending = if up.core.product == product {
+                cum_in - buf.cum_in
+            } else {
+                0
+            };
+            let mut end = match buf.runs.front() {
+                None => buf.cum_out + pending,
+                Some(head) if head.0 != product => buf.cum_out,
+                Some(_) => match buf.runs.iter().find(|r| r.0 != product) {
+                    Some(r) => r.1,
+                    None => buf.cum_in + pending,
+                },
+            };
+            let k = i - lo;
+            if let Some(tr) = &buf.transit
+                && a[k] > tr.arrived_at_replan
+            {
+                end = end.min(tr.inflow_at(tr.delayed(x.0), cum_in).0);
+            }
+            if a[k] > end {
+                a[k] = end.max(dn.processed);
+            }
+        }
+    }
+
+    /// Plans the runs booked since the last plan: their rates, their buffers' and their
+    /// own next boundaries, and the line's next flow event.
+    pub(super) fn replan_series(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
+        // The WIP up to now at the rates until now.
+        let wip = self.wip_est.1 + self.wip_slope * now.since(self.wip_est.0).0 as f64;
+        self.wip_avg.ramp_to(now, wip);
+        self.wip_est = (now, wip);
+        if !self.control.is_empty() {
+            self.sense_touched(cal);
+        }
+        let mut ranges = std::mem::take(&mut self.touched);
+        ranges.sort_unstable();
+        ranges.dedup_by(|next, prev| {
+            let overlap = next.0 <= prev.1;
+            if overlap {
+                prev.1 = prev.1.max(next.1);
+            }
+            overlap
+        });
+        // The buffers next to the runs, each once.
+        let n = self.stations.len();
+        let mut near = std::mem::take(&mut self.due);
+        near.clear();
+        for &(lo, hi) in &ranges {
+            // Buffer `b` lies between stations `b` and `b + 1`.
+            for b in lo.saturating_sub(1)..(hi + 1).min(n - 1) {
+                if near.last().is_none_or(|&l| l < b) {
+                    near.push(b);
+                }
+            }
+        }
+        let slope_before = self.wip_slope_of(&near);
+        for &(lo, hi) in &ranges {
+            for s in &mut self.stations[lo..=hi] {
+                s.unlimit();
+            }
+        }
+        for &b in &near {
+            if self.buffers[b].transit.is_none() {
+                continue;
+            }
+            let (cum_in, cum_out) = (self.cum_in_at(b, now), self.cum_out_at(b, now));
+            if let Some(tr) = &mut self.buffers[b].transit {
+                let (arrived, rate) = tr.inflow_at(tr.delayed(now.0), cum_in);
+                tr.ready_now = arrived.saturating_sub(cum_out);
+                tr.arrived_at_replan = arrived;
+                tr.delayed_rate_now = rate;
+            }
+        }
+        for &(lo, hi) in &ranges {
+            self.propagate(lo, hi);
+        }
+        for &b in &near {
+            // Only a machine booked now has its inflow here booked.
+            if self.stations[b].since == now {
+                self.record_inflow(b, now);
+            }
+            let cum_in = self.cum_in_at(b, now);
+            let level = cum_in.saturating_sub(self.cum_out_at(b, now));
+            let dt = self.buffer_boundary(b, now, level, cum_in);
+            self.boundaries.set(b, at_after(now, dt));
+        }
+        self.wip_slope += self.wip_slope_of(&near) - slope_before;
+        for &(lo, hi) in &ranges {
+            for i in lo..=hi {
+                let dt = self.station_boundary(i);
+                self.boundaries.set(n - 1 + i, at_after(now, dt));
+            }
+        }
+        self.due = near;
+        let earliest = self.boundaries.earliest();
+        self.schedule_flow((earliest != u64::MAX).then_some(SimTime(earliest)), cal);
+        ranges.clear();
+        self.touched = ranges;
+    }
+
+    /// The WIP's slope (units per nanosecond) that buffers `near` give at their rates.
+    fn wip_slope_of(&self, near: &[usize]) -> f64 {
+        let slope: f64 = near
+            .iter()
+            .map(|&b| (self.in_rate(b) - self.out_rate(b)) * to_f64(self.buffers[b].equivalent))
+            .sum();
+        slope / TICKS_PER_UNIT as f64
+    }
+
+    /// Reads the levels of the buffers next to the touched runs into their switches; a
+    /// machine whose step or stop changed is booked (touched) and follows it.
+    fn sense_touched(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
+        let ranges = self.touched.clone();
+        let n = self.stations.len();
+        for &(lo, hi) in &ranges {
+            // A buffer both of whose machines are booked to now shows its level.
+            for b in lo.saturating_sub(1)..(hi + 1).min(n - 1) {
+                if self.stations[b].since == now && self.stations[b + 1].since == now {
+                    let level = self.buffers[b].level();
+                    self.control.sense(b, level, EPS, cal);
+                }
+            }
+        }
+        if !self.control.take_changed() {
+            return;
+        }
+        for i in 0..self.stations.len() {
+            let setting = self.control.setting(i);
+            let core = &self.stations[i].core;
+            if (core.step, core.switch_stop) != setting {
+                self.touch(i, now);
+                self.stations[i].core.follow(now, setting);
+            }
+        }
+    }
+
+    /// A switch's time-out ran out at `now`: whether it changed a step; the machine it
+    /// drives is then booked, to be planned at the next settle.
+    pub fn on_switch_due(&mut self, switch: u16, epoch: u32, now: SimTime) -> bool {
+        if !self.local {
+            self.advance(now);
+        }
+        self.control.due(switch, epoch);
+        if !self.control.changed() {
+            return false;
+        }
+        if self.local
+            && let Some(m) = self.control.machine_of(switch)
+        {
+            self.touch(m, now);
+        }
+        true
+    }
+}
+
+/// The instant `dt` nanoseconds after `now`, at least one later (`u64::MAX`: never).
+fn at_after(now: SimTime, dt: f64) -> u64 {
+    if dt.is_finite() {
+        now.0.saturating_add(sim::ceil_u64(dt).max(1))
+    } else {
+        u64::MAX
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::line::events::LineEvent;
+    use crate::line::{LineEngine, LineRuntime};
+    use sim::{Calendar, EventCalendar, RngStreams, SimTime};
+
+    struct Cal {
+        now: SimTime,
+        queue: EventCalendar<LineEvent>,
+    }
+
+    impl Calendar<LineEvent> for Cal {
+        fn now(&self) -> SimTime {
+            self.now
+        }
+        fn at(&mut self, time: SimTime, event: LineEvent) {
+            self.queue.schedule(time.max(self.now), event);
+        }
+    }
+
+    /// A series line of 24 stations of different speeds (some with rejects, one packing
+    /// 6 into 1 and the next at its speed in packs) with breakdowns on operating time,
+    /// small buffers and conveyors, and two products with changeovers.
+    fn long_line() -> String {
+        let mut t = String::from(
+            "name = \"long\"\n[run]\nhorizon = \"12h\"\nseed = 5\n[[products]]\nname = \"A\"\n[[products]]\nname = \"B\"\n[[lines]]\nname = \"L\"\nschedule = { repeat = true, campaigns = [{ product = \"A\", quantity = 9000 }, { product = \"B\", quantity = 5000 }] }\nchangeover = { default = \"7min\" }\n",
+        );
+        for i in 0..24 {
+            let speed = [3600, 3300, 3900, 3450][i % 4];
+            let (speed, takes) = match i {
+                17 => (speed, "takes = 6\n"),
+                18.. => (speed / 6, ""),
+                _ => (speed, ""),
+            };
+            let reject = if i % 5 == 2 { 0.004 } else { 0.0 };
+            t += &format!(
+                "[[lines.stations]]\nname = \"s{i}\"\nkind = \"generic\"\nspeed = \"{speed}/h\"\nreject_rate = {reject}\n{takes}failures = [{{ tbf = \"exp({}min)\", ttr = \"exp(2min)\" }}]\n",
+                20 + 7 * (i % 6)
+            );
+        }
+        for i in 0..23 {
+            let transport = if i % 3 == 1 && i % 7 != 3 {
+                "transport_time = \"25s\"\n"
+            } else {
+                ""
+            };
+            t += &format!(
+                "[[lines.buffers]]\nname = \"b{i}\"\nfrom = \"s{i}\"\nto = \"s{}\"\ncapacity = {}\n{transport}",
+                i + 1,
+                if i % 7 == 3 { 0 } else { 30 + 5 * (i % 4) }
+            );
+        }
+        t
+    }
+
+    /// Runs the line for 12 h, planning each event locally or the whole line.
+    fn run(text: &str, local: bool) -> LineRuntime {
+        let scenario = crate::load_scenario("long.toml", text).expect("valid");
+        let line = &scenario.lines[0];
+        let mut rt = LineRuntime::new(line, 0, &RngStreams::new(5), false);
+        let LineEngine::Fluid(f) = &mut rt.engine else {
+            panic!("fixed cycles and unlimited supply run as flows")
+        };
+        assert!(f.local, "a line of 24 stations is planned locally");
+        f.local = local;
+        let mut cal = Cal {
+            now: SimTime::ZERO,
+            queue: EventCalendar::new(),
+        };
+        rt.start(&mut cal);
+        let end = SimTime::ZERO + sim::SimDuration::from_secs(12 * 3600);
+        while let Some((t, e)) = cal.queue.pop() {
+            if t > end {
+                break;
+            }
+            cal.now = t;
+            rt.handle(e, &mut cal);
+        }
+        rt.sync(end);
+        rt
+    }
+
+    #[test]
+    fn planning_locally_gives_what_planning_the_whole_line_gives() {
+        let text = long_line();
+        let (local, whole) = (run(&text, true), run(&text, false));
+        let LineEngine::Fluid(f) = &local.engine else {
+            unreachable!()
+        };
+        // Every buffer holds what the machine before it made less what the next took.
+        for b in 0..f.buffers.len() {
+            let buf = &f.buffers[b];
+            assert_eq!(buf.cum_in, f.stations[b].made, "buffer {b} in");
+            assert_eq!(buf.cum_out, f.stations[b + 1].processed, "buffer {b} out");
+            assert!(buf.cum_in >= buf.cum_out, "buffer {b} never below empty");
+            if let Some(cap) = buf.capacity {
+                assert!(buf.level() <= cap, "buffer {b} never above full");
+            }
+        }
+        let mut changeovers = 0;
+        for i in 0..24 {
+            let (a, b) = (local.core(i), whole.core(i));
+            let close = |x: u128, y: u128| x.abs_diff(y) <= (x.max(y) / 1_000_000).max(1);
+            assert!(
+                close(a.counters.taken, b.counters.taken),
+                "station {i} took {} planned locally, {} planned whole",
+                a.counters.taken,
+                b.counters.taken
+            );
+            assert!(close(a.counters.good, b.counters.good), "station {i} good");
+            assert!(
+                close(a.counters.rejected, b.counters.rejected),
+                "station {i} rejects"
+            );
+            assert_eq!(
+                a.counters.failures, b.counters.failures,
+                "station {i} failures"
+            );
+            for s in 0..7 {
+                assert!(
+                    (a.times[s] - b.times[s]).abs() <= 1e-3 * 12.0 * 3600.0,
+                    "station {i}, state {s}: {} s planned locally, {} s planned whole",
+                    a.times[s],
+                    b.times[s]
+                );
+            }
+            changeovers += a.counters.setups;
+        }
+        assert!(
+            local.units_out() > 1000.0,
+            "the line makes packs: {}",
+            local.units_out()
+        );
+        assert!(changeovers > 24, "products change over along the line");
+    }
+}
