@@ -4,7 +4,7 @@
 
 pub mod suite;
 
-pub use suite::{Measurement, Target, engine_suite};
+pub use suite::{Measurement, Target, engine_suite, series_line};
 use traffic::mapf::{GridMap, WarehouseShape};
 use traffic::{Layout, Traffic};
 

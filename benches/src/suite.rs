@@ -142,6 +142,34 @@ pub fn graph_line(sections: usize, engine: &str) -> Result<Scenario, String> {
     load_scenario("graph-line.toml", &text).map_err(|e| e.to_string())
 }
 
+/// A series line of `stations` unreliable fixed-cycle machines (3,000–3,600/h, in turn)
+/// with buffers of 40 between them, 8 h as flows: each event is planned only as far as
+/// it reaches, so the cost should grow with the line's size, not faster.
+pub fn series_line(stations: usize) -> Result<Scenario, String> {
+    let list: Vec<String> = (0..stations)
+        .map(|i| {
+            format!(
+                r#"{{ name = "s{i}", kind = "generic", speed = "{}/h", failures = [{{ tbf = "exp(45min)", ttr = "exp(3min)" }}] }}"#,
+                [3000, 3600, 3200, 3400][i % 4]
+            )
+        })
+        .collect();
+    let buffers: Vec<String> = (1..stations)
+        .map(|i| {
+            format!(
+                r#"{{ name = "b{i}", from = "s{}", to = "s{i}", capacity = 40 }}"#,
+                i - 1
+            )
+        })
+        .collect();
+    let text = format!(
+        "name = \"series-{stations}\"\n[run]\nhorizon = \"8h\"\n[[lines]]\nname = \"L\"\nstations = [\n{}\n]\nbuffers = [\n{}\n]\n",
+        list.join(",\n"),
+        buffers.join(",\n")
+    );
+    load_scenario("series-line.toml", &text).map_err(|e| e.to_string())
+}
+
 /// A run of `scenario` without series, on `threads` threads, with `horizon` when given.
 fn quiet(scenario: &Scenario, threads: usize, horizon: Option<SimDuration>) -> RunSpec {
     let mut spec = RunSpec {
@@ -394,6 +422,18 @@ pub fn engine_suite(read: Reader<'_>, cores: usize) -> Result<Vec<Measurement>, 
             "engine",
             &format!("graph_line_fluid_{n}_8h"),
             &format!("branching line of {n} stations, 8 h, as flows"),
+            Target::None,
+            (10, repeat),
+            line.clone(),
+            quiet(&line, 1, None),
+        ));
+    }
+    for (stations, repeat) in [(1000, 3), (4000, 1)] {
+        let line = series_line(stations)?;
+        suite.push(simulation(
+            "engine",
+            &format!("series_line_fluid_{stations}_8h"),
+            &format!("series line of {stations} unreliable machines, 8 h, as flows"),
             Target::None,
             (10, repeat),
             line.clone(),

@@ -1,7 +1,7 @@
 //! The shared suite loads from the repository, names each measurement once, and judges
 //! figures against its targets.
 
-use twinline_benches::{Target, engine_suite};
+use twinline_benches::{Target, engine_suite, series_line};
 
 fn scenarios(path: &str) -> Result<String, String> {
     let full = format!("{}/../scenarios/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -24,6 +24,8 @@ fn the_suite_loads_every_bundled_case_once() {
         "engine/bottling_line_serial_8h",
         "engine/graph_line_100_8h",
         "engine/graph_line_1000_8h",
+        "engine/series_line_fluid_1000_8h",
+        "engine/series_line_fluid_4000_8h",
         "mm1/mm1_events_12h",
         "mm1/tandem_4_failures_72h",
         "stress/plant_10_lines_1y",
@@ -69,4 +71,11 @@ fn a_missing_scenario_is_named() {
     let missing = |p: &str| Err(format!("{p}: not here"));
     let err = engine_suite(&missing, 1).err().unwrap();
     assert!(err.contains("bottling-line.toml"), "{err}");
+}
+
+#[test]
+fn the_long_series_line_runs_as_flows() {
+    let line = series_line(1000).unwrap();
+    assert_eq!(line.lines[0].stations.len(), 1000);
+    assert!(line.lines[0].is_fluid(), "fixed cycles, unlimited supply");
 }
