@@ -94,9 +94,14 @@ fn two_parallel_machines_behind_a_faster_feeder_give_the_sum_of_their_rates() {
     }
 }
 
-/// A filler whose discharge divides over two lanes, one per labeller; both labellers
-/// feed the packer through their own buffer (a combiner at the packer's infeed).
-fn lanes(divide: &str, lane_capacity: u64, lab_speed: &str, combine: &str) -> String {
+/// A filler dividing over two lanes of `lane_capacity`, one per labeller (line-level
+/// `extra` after the line's name); the caller adds the packer and what leads to it.
+fn filler_onto_two_lanes(
+    divide: &str,
+    lane_capacity: u64,
+    (lab_a, lab_b): (&str, &str),
+    extra: &str,
+) -> String {
     format!(
         r#"
 name = "lanes"
@@ -104,6 +109,7 @@ name = "lanes"
 horizon = "8h"
 [[lines]]
 name = "L1"
+{extra}
 [[lines.stations]]
 name = "filler"
 kind = "filler"
@@ -112,16 +118,11 @@ speed = "30000/h"
 [[lines.stations]]
 name = "lab-a"
 kind = "labeller"
-speed = "{lab_speed}"
+speed = "{lab_a}"
 [[lines.stations]]
 name = "lab-b"
 kind = "labeller"
-speed = "{lab_speed}"
-[[lines.stations]]
-name = "packer"
-kind = "packer"
-speed = "40000/h"
-combine = "{combine}"
+speed = "{lab_b}"
 [[lines.buffers]]
 name = "lane-a"
 from = "filler"
@@ -132,6 +133,21 @@ name = "lane-b"
 from = "filler"
 to = "lab-b"
 capacity = {lane_capacity}
+"#
+    )
+}
+
+/// A filler whose discharge divides over two lanes, one per labeller; both labellers
+/// feed the packer through their own buffer (a combiner at the packer's infeed).
+fn lanes(divide: &str, lane_capacity: u64, lab_speed: &str, combine: &str) -> String {
+    filler_onto_two_lanes(divide, lane_capacity, (lab_speed, lab_speed), "")
+        + &format!(
+            r#"
+[[lines.stations]]
+name = "packer"
+kind = "packer"
+speed = "40000/h"
+combine = "{combine}"
 [[lines.buffers]]
 name = "out-a"
 from = "lab-a"
@@ -143,7 +159,7 @@ from = "lab-b"
 to = "packer"
 capacity = 10
 "#
-    )
+        )
 }
 
 #[test]
@@ -665,48 +681,18 @@ fn the_survivor_of_two_parallel_labellers_speeds_up() {
 /// A filler dividing over two lanes of 100, one per labeller, both putting onto one
 /// merge before a fast packer (a line the fluid engine runs). `{…}` filled per test.
 fn merged_lanes(divide: &str, lab_a: &str, lab_b: &str, extra: &str) -> String {
-    format!(
-        r#"
-name = "merged lanes"
-[run]
-horizon = "8h"
-[[lines]]
-name = "L1"
-{extra}
-[[lines.stations]]
-name = "filler"
-kind = "filler"
-speed = "30000/h"
-{divide}
-[[lines.stations]]
-name = "lab-a"
-kind = "labeller"
-speed = "{lab_a}"
-[[lines.stations]]
-name = "lab-b"
-kind = "labeller"
-speed = "{lab_b}"
+    filler_onto_two_lanes(divide, 100, (lab_a, lab_b), extra)
+        + r#"
 [[lines.stations]]
 name = "packer"
 kind = "packer"
 speed = "60000/h"
-[[lines.buffers]]
-name = "lane-a"
-from = "filler"
-to = "lab-a"
-capacity = 100
-[[lines.buffers]]
-name = "lane-b"
-from = "filler"
-to = "lab-b"
-capacity = 100
 [[lines.buffers]]
 name = "merge"
 from = ["lab-a", "lab-b"]
 to = "packer"
 capacity = 50
 "#
-    )
 }
 
 #[test]

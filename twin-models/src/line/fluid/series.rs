@@ -106,6 +106,17 @@ impl FluidLine {
         (taken, made)
     }
 
+    /// What station `i` has made once it has taken `taken` in all by `x`, from what is
+    /// known already where it can be.
+    fn made_by(&self, i: usize, x: SimTime, taken: u128) -> u128 {
+        let s = &self.stations[i];
+        match self.totals[i] {
+            _ if taken == s.processed => s.made,
+            (at, since, t, m) if (at, since) == (x.0, s.since.0) && t == taken => m,
+            _ => self.made_of(i, taken),
+        }
+    }
+
     /// Good ticks gone into buffer `b` of a series line by `x`.
     pub(super) fn cum_in_at(&mut self, b: usize, x: SimTime) -> u128 {
         let made = self.totals_at(b, x).1;
@@ -224,11 +235,7 @@ impl FluidLine {
             let s = &self.stations[i];
             let (before, after) = (s.processed, a[i - lo]);
             let taken = after - before;
-            let made_now = match self.totals[i] {
-                _ if taken == 0 => s.made,
-                (at, since, t, m) if (at, since) == (x.0, s.since.0) && t == after => m,
-                _ => self.made_of(i, after),
-            };
+            let made_now = self.made_by(i, x, after);
             let made = made_now - s.made;
             let dt = x.0.saturating_sub(s.since.0);
             if dt > 0 {
@@ -260,12 +267,7 @@ impl FluidLine {
             let (up, dn) = (&self.stations[b], &self.stations[i]);
             let product = dn.core.product;
             // What it made since it was booked is of its product now, after the runs.
-            let made = match self.totals[b] {
-                _ if a[b - lo] == up.processed => up.made,
-                (at, since, t, m) if (at, since) == (x.0, up.since.0) && t == a[b - lo] => m,
-                _ => self.made_of(b, a[b - lo]),
-            };
-            let cum_in = buf.cum_in + made - up.made;
+            let cum_in = buf.cum_in + self.made_by(b, x, a[b - lo]) - up.made;
             let pending = if up.core.product == product {
                 cum_in - buf.cum_in
             } else {
