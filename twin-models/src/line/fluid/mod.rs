@@ -246,11 +246,9 @@ impl FBuffer {
         if self.runs.front().is_none_or(|r| r.0 != product) {
             return 0;
         }
-        let end = self
-            .runs
-            .iter()
-            .find(|r| r.0 != product)
-            .map_or(cum_in, |r| r.1);
+        // Next runs are of other products (runs of one product next to each other are
+        // one run), so the head's run ends where the second starts.
+        let end = self.runs.get(1).map_or(cum_in, |r| r.1);
         end.saturating_sub(cum_out)
     }
     /// The content by product, oldest first, when `cum_in` ticks have gone in: (product,
@@ -324,8 +322,16 @@ fn to_f64(x: u128) -> f64 {
     } else if x >> 75 == 0 {
         ((x >> 11) as u64) as f64 * 2048.0
     } else {
-        x as f64
+        wide_to_f64(x)
     }
+}
+
+/// [`to_f64`] of ten million units or more: out of line, so that the compiler does not
+/// call the slow conversion on every path and keep the fast result only (it did).
+#[cold]
+#[inline(never)]
+fn wide_to_f64(x: u128) -> f64 {
+    x as f64
 }
 
 /// A non-negative float as ticks; the common case (below 2^64) avoids the slow conversion.
@@ -621,6 +627,7 @@ impl FluidLine {
 
     /// What each station would take over `dt` nanoseconds at its rate (the first no more
     /// than the campaign has left) and the good output of that, in the reused vectors.
+    #[inline(always)]
     fn planned_amounts<const PACKS: bool>(&mut self, dt: u64) -> (Vec<u128>, Vec<u128>) {
         let mut a = std::mem::take(&mut self.scratch);
         a.clear();
@@ -710,6 +717,7 @@ impl FluidLine {
 
     /// Books `a` ticks taken and `good` ticks made by station `i` over the last `dt`
     /// nanoseconds to `now`: its counters, its time by state and its failure clocks.
+    #[inline(always)]
     fn book<const PACKS: bool>(&mut self, i: usize, a: u128, good: u128, dt: u64, now: SimTime) {
         let s = &mut self.stations[i];
         let rejects = if !PACKS || s.pack.is_none() {
@@ -759,6 +767,24 @@ impl FluidLine {
         if buf.leading_between(mine, cum_in, buf.cum_out) > EPS {
             return None;
         }
+        // Its product alone in the buffer and in the machine before it (a series line):
+        // nothing else is coming.
+        if self.graph.is_none()
+            && buf.runs.len() <= 1
+            && buf.runs.front().is_none_or(|r| r.0 == mine)
+            && self.stations[b].core.product == mine
+        {
+            return None;
+        }
+        self.product_after(b, mine, cum_in)
+    }
+
+    /// The product that comes after `mine` in buffer `b` (holding no more of it when
+    /// `cum_in` have gone in), if any: the rare half of [`Self::changeover_target`], kept
+    /// apart so that the check every station makes at every event stays small.
+    #[inline(never)]
+    fn product_after(&self, b: usize, mine: usize, cum_in: u128) -> Option<usize> {
+        let buf = &self.buffers[b];
         match buf.contents(cum_in).find(|(p, t)| *p != mine && *t > 0) {
             Some((p, _)) => Some(p),
             None => {
@@ -771,6 +797,7 @@ impl FluidLine {
     }
 
     /// The buffer feeding station `i` (`None` for the first).
+    #[inline(always)]
     fn input_of(&self, i: usize) -> Option<usize> {
         match &self.graph {
             Some(g) => g.input[i],
@@ -887,6 +914,7 @@ impl FluidLine {
     }
 
     /// Notes a change of buffer `b`'s inflow rate at `now` in its transport history.
+    #[inline]
     fn record_inflow(&mut self, b: usize, now: SimTime) {
         if self.buffers[b].transit.is_none() {
             return;
@@ -979,6 +1007,7 @@ impl FluidLine {
     /// gone in, fills or empties, its conveyor's end runs dry or its inflow there changes,
     /// a level switch's threshold is reached or the last of a machine's product reaches
     /// it (infinite: none of them).
+    #[inline(always)]
     fn buffer_boundary(&self, b: usize, now: SimTime, level: u128, cum_in: u128) -> f64 {
         let mut best = f64::INFINITY;
         let buf = &self.buffers[b];
@@ -1062,6 +1091,7 @@ impl FluidLine {
 
     /// Nanoseconds until station `i`'s operating-time failure clock runs out or, for the
     /// first, the campaign's quantity is all released, at its rate now (infinite: never).
+    #[inline(always)]
     fn station_boundary(&self, i: usize) -> f64 {
         let mut best = f64::INFINITY;
         let s = &self.stations[i];
@@ -1091,6 +1121,7 @@ impl FluidLine {
     }
 
     /// Good flow into buffer `b` now, ticks per nanosecond.
+    #[inline(always)]
     fn in_rate(&self, b: usize) -> f64 {
         match &self.graph {
             None => self.stations[b].rate * self.stations[b].good_fraction(),
@@ -1099,6 +1130,7 @@ impl FluidLine {
     }
 
     /// Flow out of buffer `b` now, ticks per nanosecond.
+    #[inline(always)]
     fn out_rate(&self, b: usize) -> f64 {
         match &self.graph {
             None => self.stations[b + 1].rate,
@@ -1122,5 +1154,33 @@ impl FluidLine {
             self.flow_at = None;
         }
         current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FBuffer;
+
+    /// A buffer's head run ends where the next run starts: runs of one product next to
+    /// each other are kept as one (`leading_between` relies on it), also after a
+    /// changeover relabels the head.
+    #[test]
+    fn a_buffer_keeps_one_run_per_stretch_of_a_product() {
+        let mut b = FBuffer::new(1, Some(100), None);
+        b.put_in(0, 10);
+        b.put_in(0, 4);
+        b.put_in(1, 5);
+        b.put_in(0, 3);
+        assert_eq!(b.runs.len(), 3, "A, B, A");
+        assert_eq!(b.leading(0), 14);
+        assert_eq!(b.leading(1), 0, "B is not at the head");
+        b.take_out(14, 0);
+        assert_eq!(b.leading(1), 5);
+        assert_eq!(b.level(), 8);
+        // A changeover takes B's crumbs as A: the head joins the A behind it.
+        b.relabel_head(1, 0);
+        assert_eq!(b.runs.len(), 1);
+        assert_eq!(b.leading(0), 8);
+        assert_eq!(b.leading_between(0, 20, 14), 6, "what had gone in by then");
     }
 }

@@ -130,6 +130,7 @@ impl FluidLine {
 
     /// What has gone into buffer `b` by now: booked on a branching line, followed to `now`
     /// on a series one.
+    #[inline(always)]
     pub(super) fn cum_in_now(&mut self, b: usize, now: SimTime) -> u128 {
         match self.local {
             false => self.buffers[b].cum_in,
