@@ -253,6 +253,7 @@ impl FluidLine {
     }
 
     /// Whether station `t` finds buffer `b` empty of what it takes now.
+    #[inline]
     fn runs_dry(&self, b: usize, t: usize) -> bool {
         let buf = &self.buffers[b];
         match &buf.transit {
@@ -264,6 +265,14 @@ impl FluidLine {
     /// Shares what flows into buffer `b` among the machines it feeds that find it empty,
     /// setting their `bound` (infinite for the others).
     fn share_empty(&mut self, b: usize) {
+        // Most of the time nobody finds it empty: every bound is infinite.
+        if !self.graph().to[b].iter().any(|&t| self.runs_dry(b, t)) {
+            for i in 0..self.graph().to[b].len() {
+                let t = self.graph().to[b][i];
+                self.graph_mut().bound[t] = INF;
+            }
+            return;
+        }
         let mut w = self.take_work();
         let first = self.graph().to[b][0];
         let supply = match &self.buffers[b].transit {
@@ -321,16 +330,26 @@ impl FluidLine {
 
     /// Shares station `s`'s good output among its outputs by its rule; whether a share
     /// changed (the machines after it then see another inflow).
+    #[inline(always)]
     fn divide(&mut self, s: usize) -> bool {
         let edges = self.graph().edges(s);
-        let st = &self.stations[s];
-        let good = st.rate * st.good_fraction();
         if edges.len() <= 1 {
+            let st = &self.stations[s];
+            let good = st.rate * st.good_fraction();
             if let Some(e) = edges.clone().next() {
                 self.graph_mut().flow[e] = good;
             }
             return false;
         }
+        self.divide_among(s)
+    }
+
+    /// [`Self::divide`] of a station with several outputs (out of line: most have one).
+    #[inline(never)]
+    fn divide_among(&mut self, s: usize) -> bool {
+        let edges = self.graph().edges(s);
+        let st = &self.stations[s];
+        let good = st.rate * st.good_fraction();
         let mut w = self.take_work();
         let g = self.graph();
         let rule = &g.divide[s];
