@@ -167,6 +167,7 @@ impl Transit {
     }
     /// Nanoseconds from `now` until the ready ticks, `ready` now and drained at `out` ticks
     /// per nanosecond, run out, following the recorded inflow as it reaches the end.
+    #[inline(always)]
     fn time_to_drain(&self, now: u64, ready: u128, out: f64) -> Option<f64> {
         let x0 = now.checked_sub(self.tau);
         let mut rate = self.inflow_at(x0, u128::MAX).1;
@@ -914,7 +915,7 @@ impl FluidLine {
     }
 
     /// Notes a change of buffer `b`'s inflow rate at `now` in its transport history.
-    #[inline]
+    #[inline(always)]
     fn record_inflow(&mut self, b: usize, now: SimTime) {
         if self.buffers[b].transit.is_none() {
             return;
