@@ -81,6 +81,45 @@ struct Work {
     dry: Vec<usize>,
     ready: Vec<Option<u128>>,
     sharing: branch::Scratch,
+    /// Per dividing station, the last sharing of its output: what it was asked (good
+    /// output, tolerance, branches and their edges) and the flows it gave. A plan sweeps
+    /// the line several times and mostly asks the same again.
+    divided: Vec<Divided>,
+}
+
+/// One remembered sharing of a station's output over its outputs.
+#[derive(Clone, Debug, Default)]
+struct Divided {
+    station: usize,
+    good: u64,
+    tol: u64,
+    branches: Vec<Branch>,
+    owner: Vec<usize>,
+    out: Vec<f64>,
+}
+
+impl Divided {
+    /// Whether it answers the sharing of `good` among `branches` (to the bit).
+    fn answers(&self, good: f64, tol: f64, branches: &[Branch], owner: &[usize]) -> bool {
+        let bits = |b: &Branch| {
+            (
+                b.key.to_bits(),
+                b.base.to_bits(),
+                b.slope.to_bits(),
+                b.cap.to_bits(),
+                b.phase,
+            )
+        };
+        self.good == good.to_bits()
+            && self.tol == tol.to_bits()
+            && self.owner == owner
+            && self.branches.len() == branches.len()
+            && self
+                .branches
+                .iter()
+                .zip(branches)
+                .all(|(a, b)| bits(a) == bits(b))
+    }
 }
 
 impl Graph {
@@ -425,13 +464,32 @@ impl FluidLine {
         } else {
             KEY_TOL
         };
-        w.parts.clear();
-        w.parts.resize(w.branches.len(), 0.0);
-        branch::share(&w.branches, good, tol, &mut w.parts, &mut w.sharing);
-        w.out.clear();
-        w.out.resize(edges.len(), 0.0);
-        for (x, &k) in w.parts.iter().zip(&w.owner) {
-            w.out[k] += x;
+        let known = w.divided.iter().position(|d| d.station == s);
+        match known {
+            Some(k) if w.divided[k].answers(good, tol, &w.branches, &w.owner) => {
+                w.out.clone_from(&w.divided[k].out);
+            }
+            _ => {
+                w.parts.clear();
+                w.parts.resize(w.branches.len(), 0.0);
+                branch::share(&w.branches, good, tol, &mut w.parts, &mut w.sharing);
+                w.out.clear();
+                w.out.resize(edges.len(), 0.0);
+                for (x, &k) in w.parts.iter().zip(&w.owner) {
+                    w.out[k] += x;
+                }
+                let k = known.unwrap_or_else(|| {
+                    w.divided.push(Divided::default());
+                    w.divided.len() - 1
+                });
+                let d = &mut w.divided[k];
+                d.station = s;
+                d.good = good.to_bits();
+                d.tol = tol.to_bits();
+                d.branches.clone_from(&w.branches);
+                d.owner.clone_from(&w.owner);
+                d.out.clone_from(&w.out);
+            }
         }
         let g = self.graph_mut();
         let changed = g.flow[edges.clone()]
