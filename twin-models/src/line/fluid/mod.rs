@@ -1061,27 +1061,27 @@ impl FluidLine {
         // The last of a machine's product reaches it: the head of one product is followed
         // by another, or a machine before it makes another.
         let cum_out = cum_in.saturating_sub(level);
-        if self.graph.is_none() {
+        let Some(g) = self.graph.as_deref() else {
             let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
             let lead = buf.leading_between(dn.core.product, cum_in, cum_out);
             if (lead < level || up.core.product != dn.core.product) && lead > EPS && out_r > 0.0 {
                 best = best.min(to_f64(lead) / out_r);
             }
             return best;
-        }
+        };
+        let product = |s: usize| self.stations[s].core.product;
         let mut last_product = None;
-        for t in self.takers(b) {
-            let p = self.stations[t].core.product;
+        for &t in &g.to[b] {
+            let p = product(t);
             if last_product.replace(p) == Some(p) {
                 continue;
             }
             let lead = buf.leading_between(p, cum_in, cum_out);
-            let boundary =
-                lead < level || self.feeders(b).any(|u| self.stations[u].core.product != p);
-            let out: f64 = self
-                .takers(b)
-                .filter(|&u| self.stations[u].core.product == p)
-                .map(|u| self.stations[u].rate)
+            let boundary = lead < level || g.feeds[b].iter().any(|&e| product(g.edge_from[e]) != p);
+            let out: f64 = g.to[b]
+                .iter()
+                .filter(|&&u| product(u) == p)
+                .map(|&u| self.stations[u].rate)
                 .sum();
             if boundary && lead > EPS && out > 0.0 {
                 best = best.min(to_f64(lead) / out);
@@ -1110,15 +1110,6 @@ impl FluidLine {
             }
         }
         best
-    }
-
-    /// The stations buffer `b` feeds.
-    fn takers(&self, b: usize) -> impl Iterator<Item = usize> + '_ {
-        let (series, branching) = match &self.graph {
-            Some(g) => (None, Some(g.to[b].iter().copied())),
-            None => (Some(b + 1), None),
-        };
-        series.into_iter().chain(branching.into_iter().flatten())
     }
 
     /// Good flow into buffer `b` now, ticks per nanosecond.
