@@ -81,16 +81,17 @@ struct Work {
     dry: Vec<usize>,
     ready: Vec<Option<u128>>,
     sharing: branch::Scratch,
-    /// Per dividing station, the last sharing of its output: what it was asked (good
-    /// output, tolerance, branches and their edges) and the flows it gave. A plan sweeps
-    /// the line several times and mostly asks the same again.
+    /// Per station (those with several outputs), the last sharing of its output: what
+    /// it was asked (good output, tolerance, branches and their edges) and the flows it
+    /// gave. A plan sweeps the line several times and mostly asks the same again.
     divided: Vec<Divided>,
 }
 
 /// One remembered sharing of a station's output over its outputs.
 #[derive(Clone, Debug, Default)]
 struct Divided {
-    station: usize,
+    /// Whether it holds one (not so before the station's first sharing).
+    asked: bool,
     good: u64,
     tol: u64,
     branches: Vec<Branch>,
@@ -110,7 +111,8 @@ impl Divided {
                 b.phase,
             )
         };
-        self.good == good.to_bits()
+        self.asked
+            && self.good == good.to_bits()
             && self.tol == tol.to_bits()
             && self.owner == owner
             && self.branches.len() == branches.len()
@@ -464,11 +466,11 @@ impl FluidLine {
         } else {
             KEY_TOL
         };
-        let known = w.divided.iter().position(|d| d.station == s);
-        match known {
-            Some(k) if w.divided[k].answers(good, tol, &w.branches, &w.owner) => {
-                w.out.clone_from(&w.divided[k].out);
-            }
+        if w.divided.len() <= s {
+            w.divided.resize_with(self.stations.len(), Divided::default);
+        }
+        match &w.divided[s] {
+            d if d.answers(good, tol, &w.branches, &w.owner) => w.out.clone_from(&d.out),
             _ => {
                 w.parts.clear();
                 w.parts.resize(w.branches.len(), 0.0);
@@ -478,12 +480,8 @@ impl FluidLine {
                 for (x, &k) in w.parts.iter().zip(&w.owner) {
                     w.out[k] += x;
                 }
-                let k = known.unwrap_or_else(|| {
-                    w.divided.push(Divided::default());
-                    w.divided.len() - 1
-                });
-                let d = &mut w.divided[k];
-                d.station = s;
+                let d = &mut w.divided[s];
+                d.asked = true;
                 d.good = good.to_bits();
                 d.tol = tol.to_bits();
                 d.branches.clone_from(&w.branches);
