@@ -247,10 +247,14 @@ impl FBuffer {
         if self.runs.front().is_none_or(|r| r.0 != product) {
             return 0;
         }
-        // Next runs are of other products (runs of one product next to each other are
-        // one run), so the head's run ends where the second starts.
-        let end = self.runs.get(1).map_or(cum_in, |r| r.1);
-        end.saturating_sub(cum_out)
+        self.head_end(cum_in).saturating_sub(cum_out)
+    }
+    /// Where the head's run ends, when `cum_in` ticks have gone in: the next runs are of
+    /// other products (runs of one product next to each other are one run), so it ends
+    /// where the second starts, or with all that has gone in.
+    #[inline]
+    fn head_end(&self, cum_in: u128) -> u128 {
+        self.runs.get(1).map_or(cum_in, |r| r.1)
     }
     /// The content by product, oldest first, when `cum_in` ticks have gone in: (product,
     /// ticks); runs already emptied show 0.

@@ -277,10 +277,7 @@ impl FluidLine {
             let mut end = match buf.runs.front() {
                 None => buf.cum_out + pending,
                 Some(head) if head.0 != product => buf.cum_out,
-                Some(_) => match buf.runs.iter().find(|r| r.0 != product) {
-                    Some(r) => r.1,
-                    None => buf.cum_in + pending,
-                },
+                Some(_) => buf.head_end(buf.cum_in + pending),
             };
             let k = i - lo;
             if let Some(tr) = &buf.transit
