@@ -45,6 +45,7 @@ impl<E> EventCalendar<E> {
     }
 
     /// Adds `event` at `time`.
+    #[inline]
     pub fn schedule(&mut self, time: SimTime, event: E) {
         let key = (time.0 as u128) << 64 | self.next_seq as u128;
         self.next_seq += 1;
@@ -62,6 +63,7 @@ impl<E> EventCalendar<E> {
     }
 
     /// The earliest event and its time, if any.
+    #[inline]
     pub fn peek(&self) -> Option<(SimTime, &E)> {
         self.heap
             .first()
@@ -69,11 +71,13 @@ impl<E> EventCalendar<E> {
     }
 
     /// The time of the earliest event, if any.
+    #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
         self.heap.first().map(|e| SimTime((e.key >> 64) as u64))
     }
 
     /// Removes and returns the earliest event.
+    #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let last = self.heap.pop()?;
         let top = if self.heap.is_empty() {
@@ -87,6 +91,7 @@ impl<E> EventCalendar<E> {
     }
 
     /// Moves the root down to its place.
+    #[inline]
     fn sift_down(&mut self) {
         let n = self.heap.len();
         let key = self.heap[0].key;

@@ -52,4 +52,7 @@ pub use recorder::{SampleValue, TimeSeries};
 pub use replication::{replication_seed, run_replications};
 pub use rng::{RngStreams, StreamRng, splitmix64};
 pub use stats::{Level, Spells, Summary, Tally, TimeWeighted, student_t_cdf, student_t_quantile};
-pub use time::{NANOS_PER_HOUR, NANOS_PER_SEC, SimDuration, SimTime, ceil_u64, round_half_up};
+pub use time::{
+    NANOS_PER_HOUR, NANOS_PER_SEC, SimDuration, SimTime, ceil_u64, f64_to_u64, round_half_up,
+    u64_to_f64,
+};

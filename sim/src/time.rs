@@ -22,15 +22,55 @@ pub struct SimTime(pub u64);
 )]
 pub struct SimDuration(pub u64);
 
+/// `x as f64`, the same number, converted in one instruction where `x` fits an `i64`: the
+/// baseline x86-64 target has no unsigned conversion, and the one the compiler writes
+/// instead costs several (times are converted on the per-event path).
+#[inline(always)]
+pub fn u64_to_f64(x: u64) -> f64 {
+    if x <= i64::MAX as u64 {
+        x as i64 as f64
+    } else {
+        wide_to_f64(x)
+    }
+}
+
+/// `x as u64` (saturating: NaN and below 0 give 0), the same number, converted through a
+/// signed conversion where `x` is below 2^63 (see [`u64_to_f64`]).
+#[inline(always)]
+pub fn f64_to_u64(x: f64) -> u64 {
+    // Saturating: NaN gives 0 (as `as u64` does), 2^63 and more give `i64::MAX`, which no
+    // float below 2^63 truncates to (the largest is 2^63 - 1024).
+    let i = x as i64;
+    if (0..i64::MAX).contains(&i) {
+        i as u64
+    } else {
+        wide_to_u64(x)
+    }
+}
+
+/// [`u64_to_f64`] from 2^63 on (out of line, so that the compiler keeps the branch).
+#[cold]
+#[inline(never)]
+fn wide_to_f64(x: u64) -> f64 {
+    x as f64
+}
+
+/// [`f64_to_u64`] below 0 and from 2^63 on.
+#[cold]
+#[inline(never)]
+fn wide_to_u64(x: f64) -> u64 {
+    x as u64
+}
+
 /// `x` (at least 0 and below 2^64) rounded to the nearest whole number, halves away from
 /// zero: what `x.round() as u64` gives, without the call into the maths library that
 /// `f64::round` costs on the baseline x86-64 target (it is on the per-event path).
 #[inline]
 pub fn round_half_up(x: f64) -> u64 {
     debug_assert!((0.0..u64::MAX as f64).contains(&x), "{x}");
-    let whole = x as u64;
+    let whole = f64_to_u64(x);
     // Exact: below 2^53 the fraction is representable; above, `x` is whole already.
-    let fraction = x - whole as f64;
+    let fraction = x - u64_to_f64(whole);
     whole + u64::from(fraction >= 0.5)
 }
 
@@ -41,8 +81,8 @@ pub fn ceil_u64(x: f64) -> u64 {
     if x >= u64::MAX as f64 {
         return u64::MAX;
     }
-    let whole = x as u64;
-    whole + u64::from(x > whole as f64)
+    let whole = f64_to_u64(x);
+    whole + u64::from(x > u64_to_f64(whole))
 }
 
 impl SimTime {
@@ -52,16 +92,19 @@ impl SimTime {
     pub const NEVER: SimTime = SimTime(u64::MAX);
 
     /// Seconds since the start, as a float (for reports only).
+    #[inline]
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / NANOS_PER_SEC as f64
+        u64_to_f64(self.0) / NANOS_PER_SEC as f64
     }
 
     /// `self + d`, saturating at [`SimTime::NEVER`].
+    #[inline]
     pub fn saturating_add(self, d: SimDuration) -> SimTime {
         SimTime(self.0.saturating_add(d.0))
     }
 
     /// The span from `earlier` to `self` (zero if `earlier` is later).
+    #[inline]
     pub fn since(self, earlier: SimTime) -> SimDuration {
         SimDuration(self.0.saturating_sub(earlier.0))
     }
@@ -72,6 +115,7 @@ impl SimDuration {
     pub const ZERO: SimDuration = SimDuration(0);
 
     /// A duration from seconds, rounded to the nearest nanosecond; negative and NaN give zero.
+    #[inline]
     pub fn from_secs_f64(secs: f64) -> SimDuration {
         if secs.is_nan() || secs <= 0.0 {
             return SimDuration::ZERO;
@@ -90,8 +134,9 @@ impl SimDuration {
     }
 
     /// Seconds, as a float (for reports only).
+    #[inline]
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / NANOS_PER_SEC as f64
+        u64_to_f64(self.0) / NANOS_PER_SEC as f64
     }
 }
 
@@ -163,6 +208,46 @@ mod tests {
             prop_assert_eq!(ceil_u64(x), x.ceil() as u64);
             prop_assert_eq!(ceil_u64(half), half.ceil() as u64);
             prop_assert_eq!(ceil_u64(-x), (-x).ceil() as u64);
+        }
+    }
+
+    #[test]
+    fn the_fast_conversions_give_what_the_casts_give_at_the_edges() {
+        for x in [
+            f64::NAN,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            -1.0,
+            -0.5,
+            -0.0,
+            0.0,
+            0.75,
+            2f64.powi(63) - 1024.0,
+            2f64.powi(63),
+            2f64.powi(64),
+            1e300,
+        ] {
+            assert_eq!(f64_to_u64(x), x as u64, "{x}");
+        }
+        for n in [
+            0,
+            1,
+            i64::MAX as u64 - 1,
+            i64::MAX as u64,
+            1 << 63,
+            u64::MAX,
+        ] {
+            assert_eq!(u64_to_f64(n).to_bits(), (n as f64).to_bits(), "{n}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_conversions_give_what_the_casts_give(bits in any::<u64>(), n in any::<u64>()) {
+            let x = f64::from_bits(bits);
+            prop_assert_eq!(f64_to_u64(x), x as u64);
+            prop_assert_eq!(u64_to_f64(n).to_bits(), (n as f64).to_bits());
+            prop_assert_eq!(u64_to_f64(n >> 1).to_bits(), ((n >> 1) as f64).to_bits());
         }
     }
 

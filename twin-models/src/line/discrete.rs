@@ -5,7 +5,7 @@
 use super::control::Control;
 use super::events::LineEvent;
 use super::junction::{Combiner, Divider};
-use super::station::{CampaignCursor, StationCore, StationState};
+use super::station::{CampaignCursor, FailureClock, StationCore, StationState};
 use crate::distribution::Distribution;
 use crate::scenario::{FailureBasis, Line, Process, Source, WhenFull};
 use crate::units::TICKS_PER_UNIT;
@@ -457,6 +457,11 @@ impl DiscreteLine {
 
     #[inline(always)]
     fn account(&mut self, i: usize, now: SimTime) {
+        // Booked at this instant already (a sweep books a blocked station at every pass):
+        // nothing to add.
+        if now == self.stations[i].core.booked_until() {
+            return;
+        }
         let state = self.flow_state(i);
         let w = if state == StationState::Working {
             1.0
@@ -498,7 +503,7 @@ impl DiscreteLine {
         st.work_started = now;
         st.running = true;
         st.epoch = st.epoch.wrapping_add(1);
-        let mut until = st.remaining as f64;
+        let mut until = sim::u64_to_f64(st.remaining);
         for f in &st.core.failures {
             if f.basis == FailureBasis::Operating && !f.active {
                 until = until.min(f.op_left);
@@ -526,7 +531,7 @@ impl DiscreteLine {
         st.remaining = st.remaining.saturating_sub(elapsed);
         for f in &mut st.core.failures {
             if f.basis == FailureBasis::Operating && !f.active {
-                f.op_left -= elapsed as f64;
+                f.op_left -= sim::u64_to_f64(elapsed);
             }
         }
         st.work_started = now;
@@ -678,17 +683,18 @@ impl DiscreteLine {
         }
         // Operating-time failures whose clock ran out strike now.
         let failures = &self.stations[i].core.failures;
-        let struck: Vec<(usize, usize)> = if failures.is_empty() {
-            Vec::new()
-        } else {
+        let due =
+            |f: &FailureClock| f.basis == FailureBasis::Operating && !f.active && f.op_left <= 0.5;
+        // Looked for first, listed only when one is due (most finishes strike nothing).
+        let struck: Vec<(usize, usize)> = if failures.iter().any(due) {
             failures
                 .iter()
                 .enumerate()
-                .filter(|(_, f)| {
-                    f.basis == FailureBasis::Operating && !f.active && f.op_left <= 0.5
-                })
+                .filter(|(_, f)| due(f))
                 .map(|(m, _)| (i, m))
                 .collect()
+        } else {
+            Vec::new()
         };
         if self.stations[i].remaining == 0 {
             self.finish_unit(i, now);

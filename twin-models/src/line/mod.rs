@@ -387,7 +387,9 @@ impl LineRuntime {
             LineEvent::Done { station, epoch } => {
                 if let LineEngine::Discrete(d) = &mut self.engine {
                     let struck = d.on_done(station as usize, epoch, cal);
-                    self.strike(struck, cal);
+                    if !struck.is_empty() {
+                        self.strike(struck, cal);
+                    }
                 }
             }
             LineEvent::Arrival => {

@@ -426,6 +426,12 @@ impl StationCore {
         }
     }
 
+    /// Until when its time is booked.
+    #[inline(always)]
+    pub fn booked_until(&self) -> SimTime {
+        self.last_account
+    }
+
     /// Books the time since the last booking: a `working` fraction of it as working and the
     /// rest as `rest`, unless an overlay state holds the whole span. Returns the seconds
     /// booked as working.
@@ -438,7 +444,12 @@ impl StationCore {
         }
         let dt = now.since(from).as_secs_f64();
         self.last_account = now;
-        let overlay = self.overlay();
+        // No overlay holds an available station (the usual case, one look at the failures).
+        let overlay = if self.available() {
+            None
+        } else {
+            self.overlay()
+        };
         if let (Some(state), Some(log)) = (overlay, &mut self.timeline) {
             match log.last_mut() {
                 Some(last) if last.1 == from.0 && last.2 == state => last.1 = now.0,
