@@ -21,6 +21,7 @@ impl Tally {
     }
 
     /// Adds one observation.
+    #[inline]
     pub fn record(&mut self, x: f64) {
         self.n += 1;
         if self.n == 1 {
@@ -86,6 +87,7 @@ impl TimeWeighted {
     }
 
     /// The signal changes to `value` at `now`.
+    #[inline]
     pub fn set(&mut self, now: SimTime, value: f64) {
         // No time has passed: the area stays as it is (adding `value × 0` would too).
         if now > self.last {

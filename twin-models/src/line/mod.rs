@@ -372,7 +372,25 @@ impl LineRuntime {
     }
 
     /// Handles one event of this line.
+    #[inline]
     pub fn handle(&mut self, event: LineEvent, cal: &mut impl Calendar<LineEvent>) {
+        // A unit's finish and an arrival are the per-unit engine's events: handled here,
+        // the rest out of line (so that these do not pay for the others' registers).
+        match (event, &mut self.engine) {
+            (LineEvent::Done { station, epoch }, LineEngine::Discrete(d)) => {
+                let struck = d.on_done(station as usize, epoch, cal);
+                if !struck.is_empty() {
+                    self.strike(struck, cal);
+                }
+            }
+            (LineEvent::Arrival, LineEngine::Discrete(d)) => d.on_arrival(cal),
+            _ => self.handle_other(event, cal),
+        }
+    }
+
+    /// [`Self::handle`] of every other event.
+    #[inline(never)]
+    fn handle_other(&mut self, event: LineEvent, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
         match event {
             LineEvent::Flow { epoch } => {
