@@ -463,17 +463,14 @@ impl DiscreteLine {
             return;
         }
         let state = self.flow_state(i);
-        let w = if state == StationState::Working {
-            1.0
-        } else {
-            0.0
-        };
         let st = &mut self.stations[i];
         // A unit is worked at its product's nominal speed: working time is its ideal time
         // (for random cycle times each unit's own draw, ISO 22400's planned time per item),
         // so performance cannot pass 1. Slowed by a level switch, it does a step's share of
         // that work per second; sped up, the faster cycle is its ideal.
-        let worked = st.core.account(now, w, state);
+        let worked = st
+            .core
+            .account_whole(now, state == StationState::Working, state);
         st.core.counters.ideal_secs += if st.step < 1.0 {
             worked * st.step
         } else {
