@@ -172,9 +172,7 @@ impl Distribution {
         // of line (the same draws either way).
         match self {
             Distribution::Exponential { mean } => {
-                // 1 - u lies in (0, 1], so the logarithm is finite.
-                let u: f64 = rng.random();
-                SimDuration::from_secs_f64(-mean * (1.0 - u).ln())
+                SimDuration::from_secs_f64(exponential_secs(*mean, rng))
             }
             _ => self.sample_other(rng),
         }
@@ -185,10 +183,7 @@ impl Distribution {
     fn sample_other(&self, rng: &mut StreamRng) -> SimDuration {
         let secs = match self {
             Distribution::Fixed(d) => return *d,
-            Distribution::Exponential { mean } => {
-                let u: f64 = rng.random();
-                -mean * (1.0 - u).ln()
-            }
+            Distribution::Exponential { mean } => exponential_secs(*mean, rng),
             Distribution::Uniform { low, high } => low + (high - low) * rng.random::<f64>(),
             Distribution::Triangular { min, mode, max } => {
                 let u: f64 = rng.random();
@@ -228,6 +223,14 @@ impl Distribution {
         };
         SimDuration::from_secs_f64(secs)
     }
+}
+
+/// An exponential draw of mean `mean` seconds, by inversion.
+#[inline(always)]
+fn exponential_secs(mean: f64, rng: &mut StreamRng) -> f64 {
+    // 1 - u lies in (0, 1], so the logarithm is finite.
+    let u: f64 = rng.random();
+    -mean * (1.0 - u).ln()
 }
 
 #[cfg(test)]

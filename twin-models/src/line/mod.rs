@@ -402,19 +402,8 @@ impl LineRuntime {
                     self.strike(struck, cal);
                 }
             }
-            LineEvent::Done { station, epoch } => {
-                if let LineEngine::Discrete(d) = &mut self.engine {
-                    let struck = d.on_done(station as usize, epoch, cal);
-                    if !struck.is_empty() {
-                        self.strike(struck, cal);
-                    }
-                }
-            }
-            LineEvent::Arrival => {
-                if let LineEngine::Discrete(d) = &mut self.engine {
-                    d.on_arrival(cal);
-                }
-            }
+            // A unit-by-unit line's are handled in `handle`; a line as flows has none.
+            LineEvent::Done { .. } | LineEvent::Arrival => {}
             LineEvent::TransitReady { buffer } => {
                 if let LineEngine::Discrete(d) = &mut self.engine {
                     d.on_transit_ready(buffer as usize, cal);
