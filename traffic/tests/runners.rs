@@ -100,10 +100,10 @@ fn bad_instance_files_say_what_is_wrong() {
 fn the_published_random_instance_beats_the_start_kit_entry() {
     // random_32_32_20_100: 100 robots, 500 steps; the start-kit's default entry finished
     // 894 tasks (the best known 1,186). Without the per-step time limit (the run is then
-    // deterministic; the CLI applies the limit). This entry finishes 993-1,014 over seeds
-    // 0-11; planning as on large floors (tables that ignore turns, a longer flow memory,
-    // staying ranked with the moves) it finished 894-926, so the bound below fails if
-    // the small floors' planning is lost.
+    // deterministic; the CLI applies the limit). This entry finishes 991-1,038 over seeds
+    // 0-11; before it planned small floors by tables that ignore turns, with a longer
+    // flow memory and staying ranked among the moves, it finished 894-926, so the bound
+    // below fails if that planning comes back.
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/lorr/random.domain"
