@@ -137,6 +137,43 @@ fn distances(around: &[[u32; 4]], goal: u32) -> Vec<u16> {
     d
 }
 
+/// The four neighbours of each cell of `instance` (east, south, west, north), `NONE`
+/// where blocked or off the floor.
+fn neighbours(instance: &Instance) -> Vec<[u32; 4]> {
+    let (w, h) = (instance.width, instance.height);
+    (0..w * h)
+        .map(|c| {
+            let (r, col) = (c / w, c % w);
+            let ok = |n: usize| if instance.free[n] { n as u32 } else { NONE };
+            [
+                if col + 1 < w { ok(c + 1) } else { NONE },
+                if r + 1 < h { ok(c + w) } else { NONE },
+                if col > 0 { ok(c - 1) } else { NONE },
+                if r > 0 { ok(c - w) } else { NONE },
+            ]
+        })
+        .collect()
+}
+
+/// The distance table of `goal`: by cell and facing where `oriented`, else by cell.
+fn table_of(around: &[[u32; 4]], oriented: bool, goal: u32) -> Vec<u16> {
+    match oriented {
+        true => oriented_distances(around, goal),
+        false => distances(around, goal),
+    }
+}
+
+/// Steps from `cell` by `table` (see [`Entry::tables`]): facing `facing` where the
+/// table counts turns and the facing is known, else the least over facings.
+fn steps_in(table: &[u16], oriented: bool, cell: u32, facing: Option<u8>) -> u16 {
+    let c = cell as usize;
+    match (oriented, facing) {
+        (false, _) => table[c],
+        (true, Some(f)) => table[c * 4 + f as usize],
+        (true, None) => table[c * 4..c * 4 + 4].iter().copied().min().unwrap_or(FAR),
+    }
+}
+
 /// Steps from every cell and facing (`cell * 4 + facing`) to `goal`, in any facing:
 /// forward moves and quarter turns each take one (breadth-first backwards from the goal);
 /// [`FAR`] where it cannot be reached.
@@ -181,18 +218,7 @@ impl Entry {
     /// An entry for `instance`; `seed` breaks ties.
     pub fn new(instance: &Instance, seed: u64) -> Entry {
         let (w, h) = (instance.width, instance.height);
-        let around = (0..w * h)
-            .map(|c| {
-                let (r, col) = (c / w, c % w);
-                let ok = |n: usize| if instance.free[n] { n as u32 } else { NONE };
-                [
-                    if col + 1 < w { ok(c + 1) } else { NONE },
-                    if r + 1 < h { ok(c + w) } else { NONE },
-                    if col > 0 { ok(c - 1) } else { NONE },
-                    if r > 0 { ok(c - w) } else { NONE },
-                ]
-            })
-            .collect();
+        let around = neighbours(instance);
         let n = instance.starts.len();
         let mut rng = seed ^ 0x2545_F491_4F6C_DD1D;
         let priority = (0..n)
@@ -250,13 +276,7 @@ impl Entry {
                 .map(|part| {
                     scope.spawn(move || {
                         part.iter()
-                            .map(|&g| {
-                                let table = match oriented {
-                                    true => oriented_distances(around, g),
-                                    false => distances(around, g),
-                                };
-                                (g, table)
-                            })
+                            .map(|&g| (g, table_of(around, oriented, g)))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -271,21 +291,9 @@ impl Entry {
     /// The distance table of `goal` (see [`Entry::tables`]), cached.
     fn table(&mut self, goal: u32) -> &[u16] {
         let (around, oriented) = (&self.around, self.oriented);
-        self.tables.entry(goal).or_insert_with(|| match oriented {
-            true => oriented_distances(around, goal),
-            false => distances(around, goal),
-        })
-    }
-
-    /// Steps from `cell` by `table`: facing `facing` where the table counts turns and the
-    /// facing is known, else the least over facings.
-    fn steps_in(&self, table: &[u16], cell: u32, facing: Option<u8>) -> u16 {
-        let c = cell as usize;
-        match (self.oriented, facing) {
-            (false, _) => table[c],
-            (true, Some(f)) => table[c * 4 + f as usize],
-            (true, None) => table[c * 4..c * 4 + 4].iter().copied().min().unwrap_or(FAR),
-        }
+        self.tables
+            .entry(goal)
+            .or_insert_with(|| table_of(around, oriented, goal))
     }
 
     fn manhattan(&self, a: u32, b: u32) -> u64 {
@@ -300,8 +308,8 @@ impl Entry {
     /// ones.
     fn walk(&mut self, a: u32, b: u32) -> u64 {
         if self.free_cells <= EXACT_SCHEDULING_CELLS {
-            self.table(b);
-            u64::from(self.steps_in(&self.tables[&b], a, None))
+            let oriented = self.oriented;
+            u64::from(steps_in(self.table(b), oriented, a, None))
         } else {
             self.manhattan(a, b)
         }
@@ -455,9 +463,10 @@ impl Entry {
             let mut progress = 0i64;
             for (r, (robot, a)) in view.robots.iter().zip(&actions).enumerate() {
                 let table = &self.tables[&self.goal[r]];
-                let before = self.steps_in(table, robot.cell, Some(robot.facing));
+                let steps = |cell| steps_in(table, self.oriented, cell, Some(robot.facing));
+                let before = steps(robot.cell);
                 let after = match a {
-                    Action::Forward => self.steps_in(table, self.next[r], Some(robot.facing)),
+                    Action::Forward => steps(self.next[r]),
                     _ => before,
                 };
                 progress += i64::from(before) - i64::from(after);
@@ -541,12 +550,11 @@ impl Entry {
                 // edge): dearer, so lanes form instead of head-on meetings.
                 let against = self.flow[u as usize][(d + 2) % 4] > FLOW_THRESHOLD;
                 // Steps on from the cell, facing the way the robot enters it.
-                let on = match self.oriented {
-                    true => u32::from(table[u as usize * 4 + d]),
-                    false => {
-                        u32::from(table[u as usize]) + u32::from(self.turns_on(table, u, d as u8))
-                    }
-                };
+                let on = u32::from(steps_in(table, self.oriented, u, Some(d as u8)))
+                    + match self.oriented {
+                        true => 0,
+                        false => u32::from(self.turns_on(table, u, d as u8)),
+                    };
                 let cost = on
                     + u32::from(turns(robot.facing, d as u8))
                     + u32::from(against) * FLOW_PENALTY;
@@ -554,7 +562,7 @@ impl Entry {
                 count += 1;
             }
         }
-        let here = self.steps_in(table, v, Some(robot.facing));
+        let here = steps_in(table, self.oriented, v, Some(robot.facing));
         // On its goal (an errand that needs another step there, or nothing to do),
         // staying comes first.
         let stay = if here == 0 {
@@ -645,27 +653,24 @@ impl Entry {
 
 #[cfg(test)]
 mod tests {
-    use super::{Entry, FAR, NONE, oriented_distances};
+    use super::{Entry, FAR, NONE, neighbours, oriented_distances};
     use crate::runners::{Contest, Instance};
 
-    /// The four neighbours of each cell of `rows` (`.` free, `@` blocked), as the entry
-    /// keeps them.
+    /// The floor of `rows` (`.` free, `@` blocked) with one robot in the top-left corner
+    /// and one task with both errands on `goal`.
+    fn floor(rows: &[&str], goal: u32) -> Instance {
+        let map = format!(
+            "type octile\nheight {}\nwidth {}\nmap\n{}\n",
+            rows.len(),
+            rows[0].len(),
+            rows.join("\n")
+        );
+        Instance::from_parts(&map, &[0], vec![vec![goal, goal]], 1.5).unwrap()
+    }
+
+    /// The four neighbours of each cell of `rows`, as the entry keeps them.
     fn around(rows: &[&str]) -> Vec<[u32; 4]> {
-        let (h, w) = (rows.len(), rows[0].len());
-        let free = |r: usize, c: usize| rows[r].as_bytes()[c] == b'.';
-        let mut out = Vec::new();
-        for r in 0..h {
-            for c in 0..w {
-                let at = |r: usize, c: usize| if free(r, c) { (r * w + c) as u32 } else { NONE };
-                out.push([
-                    if c + 1 < w { at(r, c + 1) } else { NONE },
-                    if r + 1 < h { at(r + 1, c) } else { NONE },
-                    if c > 0 { at(r, c - 1) } else { NONE },
-                    if r > 0 { at(r - 1, c) } else { NONE },
-                ]);
-            }
-        }
-        out
+        neighbours(&floor(rows, 0))
     }
 
     /// Steps from `(cell, facing)` until standing on `goal`, by a breadth-first search
@@ -738,16 +743,12 @@ mod tests {
         // independent search finds them; planning by distances that ignore turns
         // (looking one turn ahead) takes longer to some.
         let around = around(&FLOOR);
-        let map = format!(
-            "type octile\nheight 7\nwidth 10\nmap\n{}\n",
-            FLOOR.join("\n")
-        );
         for goal in 1..70u32 {
             if FLOOR[goal as usize / 10].as_bytes()[goal as usize % 10] != b'.' {
                 continue;
             }
             let want = u64::from(forward_search(&around, 0, 0, goal)) + 1;
-            let instance = Instance::from_parts(&map, &[0], vec![vec![goal, goal]], 1.5).unwrap();
+            let instance = floor(&FLOOR, goal);
             let mut contest = Contest::new(&instance);
             let mut entry = Entry::new(&instance, 0);
             let mut steps = 0;
