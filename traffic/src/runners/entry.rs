@@ -2,8 +2,8 @@
 //!
 //! Assignment, by the walk from a robot to a task's next errand plus a sixteenth of
 //! the walk through the rest (short tasks first finish more, but only the empty walk is
-//! waste; exact distances on floors of up to [`EXACT_SCHEDULING_CELLS`] free cells,
-//! Manhattan distances above):
+//! waste; by the distance tables' costs on floors of up to [`EXACT_SCHEDULING_CELLS`]
+//! free cells, Manhattan distances above):
 //! - small problems (robots × revealed tasks up to [`REASSIGN_PAIRS`]): every step, the
 //!   tasks not begun are given out afresh to the robots without a begun task, cheapest
 //!   pairs first;
@@ -13,22 +13,23 @@
 //!
 //! Planning: PIBT over cells (priority inheritance with backtracking; robots longest away
 //! from their goal first) gives every robot its next cell, trying its neighbours by the
-//! steps to reach them and go on: the quarter turns to face the cell, the steps from it
-//! (on floors of up to [`ORIENTED_CELLS`] free cells, exact steps from the cell facing
-//! the way the robot enters it, turns included; on larger ones, where such tables would
-//! take four times the memory, the distance along the floor's highways ignoring turns
-//! plus the turns to face the way on from it: rows and columns take turns in their way,
-//! and a step against it counts [`AGAINST_HIGHWAY`] steps, so that robots keep to lanes
-//! of their way in crowded aisles), and [`FLOW_PENALTY`] where robots lately came the
-//! other way along that edge (a decaying memory of moves: lanes form in aisles instead of
-//! head-on meetings);
+//! cost to reach them and go on. Costs run along one-way highways: rows and columns take
+//! turns in their way, and a step against it costs [`AGAINST_HIGHWAY`] steps, so that
+//! robots keep to lanes of their way in crowded aisles. A neighbour costs the quarter
+//! turns to face it, the step into it, the cost from it (on floors of up to
+//! [`ORIENTED_CELLS`] free cells, exact from the cell facing the way the robot enters
+//! it, turns included; on larger ones, where such tables would take four times the
+//! memory, the cost from the cell ignoring turns plus the turns to face the way on from
+//! it), and [`FLOW_PENALTY`] where robots lately came the other way along that edge (a
+//! decaying memory of moves: lanes form in aisles instead of head-on meetings);
 //! staying comes last (first on its goal). A robot facing its next cell
 //! moves forward; one that is not turns towards it and stays. A forward move into a cell
 //! whose robot does not leave it is cancelled, and so on back along the chain, so the
 //! joint action is always valid: no two robots end on one cell and none swap (PIBT plans
 //! no swaps). [`TRIALS`] plans with other tie-breaks are made each step and the one that
 //! brings the robots nearest their goals in all is kept. Distance tables (one per goal,
-//! breadth-first, dropped when no robot heads there) are computed on the entry's threads.
+//! searched backwards from it, dropped when no robot heads there) are computed on the
+//! entry's threads.
 
 use super::format::Instance;
 use super::rules::{Action, View};
@@ -73,13 +74,16 @@ const FLOW_THRESHOLD: f32 = 0.5;
 /// Steps' worth a move against the flow costs more.
 pub const FLOW_PENALTY: u32 = 3;
 
-/// What a step against its highway costs in a large floor's distance tables, in steps.
-/// Rows and columns take turns in their way (see `with_highway`), so robots keep to
-/// lanes going their way unless the way round is long, and meet head-on less in narrow
-/// aisles. Tasks finished (seed 0) with such a step costing 1 (no highways) / 1.5 / 2 /
-/// 2.5 / 3 / 3.5: warehouse_large_5000 69,376 / 84,392 / 85,427 / 84,622 / – / 80,159;
-/// sortation_large_2000 14,714 / 14,953 / 14,871 / – / 14,370 / –. Without the flow
-/// penalty besides, warehouse finished 83,500.
+/// What a step against its highway costs, in steps, in the distance tables and in
+/// PIBT's ordering. Rows and columns take turns in their way (see `with_highway`), so
+/// robots keep to lanes going their way unless the way round is long, and meet head-on
+/// less in narrow aisles. Tasks finished (seed 0; random: mean of seeds 0-11) with such a
+/// step costing 1 (no highways) / 1.5 / 2 / 2.5 / 3 / 3.5: warehouse_large_5000 69,376 /
+/// 84,392 / 85,427 / 84,622 / – / 80,159; sortation_large_2000 14,714 / 14,953 / 14,871
+/// / – / 14,370 / –; random_32_32_20_100 1,016 / – / 1,082 / – / 1,072 / – (4: 1,034).
+/// Without the flow penalty besides, warehouse finished 83,500. Counting the step into
+/// a neighbour (1 or 2) in PIBT's ordering, not only the cost from it, then gave
+/// warehouse 86,376, sortation 14,889 and random 1,080.
 pub const AGAINST_HIGHWAY: u32 = 2;
 
 const NONE: u32 = u32::MAX;
@@ -110,8 +114,9 @@ pub struct Entry {
     /// The four neighbours of each cell (east, south, west, north), `NONE` where blocked.
     around: Vec<[u32; 4]>,
     free_cells: usize,
-    /// Distance tables by goal cell: steps from each cell (ignoring turns), or, when
-    /// `oriented`, from each cell and facing (`cell * 4 + facing`, turns counted).
+    /// Distance tables by goal cell: the cost along the highways from each cell
+    /// (ignoring turns), or, when `oriented`, from each cell and facing (`cell * 4 +
+    /// facing`, turns counted).
     tables: HashMap<u32, Vec<u16>>,
     /// Whether the tables count turns (floors of up to [`ORIENTED_CELLS`] free cells).
     oriented: bool,
@@ -215,7 +220,7 @@ fn neighbours(instance: &Instance) -> Vec<[u32; 4]> {
 /// `oriented`, else by cell along the highways.
 fn table_of(around: &[[u32; 4]], width: usize, oriented: bool, goal: u32) -> Vec<u16> {
     match oriented {
-        true => oriented_distances(around, goal),
+        true => oriented_distances(around, width, goal),
         false => highway_distances(around, width, goal),
     }
 }
@@ -231,33 +236,60 @@ fn steps_in(table: &[u16], oriented: bool, cell: u32, facing: Option<u8>) -> u16
     }
 }
 
-/// Steps from every cell and facing (`cell * 4 + facing`) to `goal`, in any facing:
-/// forward moves and quarter turns each take one (breadth-first backwards from the goal);
+/// Steps from every cell and facing (`cell * 4 + facing`) of a floor `width` cells wide
+/// to `goal`, in any facing: a quarter turn takes one, a step forward one along its
+/// highway and [`AGAINST_HIGHWAY`] against it (see [`with_highway`]); a search backwards
+/// from the goal with a queue per cost still to come, as in [`highway_distances`];
 /// [`FAR`] where it cannot be reached.
-fn oriented_distances(around: &[[u32; 4]], goal: u32) -> Vec<u16> {
+fn oriented_distances(around: &[[u32; 4]], width: usize, goal: u32) -> Vec<u16> {
+    const SLOTS: usize = AGAINST_HIGHWAY as usize + 1;
     let mut d = vec![FAR; around.len() * 4];
-    let mut queue = std::collections::VecDeque::new();
+    let mut queues: [Vec<u32>; SLOTS] = std::array::from_fn(|_| Vec::new());
     for f in 0..4 {
         d[goal as usize * 4 + f] = 0;
-        queue.push_back(goal * 4 + f as u32);
+        queues[0].push(goal * 4 + f as u32);
     }
-    while let Some(s) = queue.pop_front() {
-        let (c, f) = (s / 4, s % 4);
-        let next = d[s as usize].saturating_add(1);
-        // Turning into facing `f` from either side, or moving forward facing `f` from the
-        // cell behind.
-        let behind = around[c as usize][((f + 2) % 4) as usize];
-        let before = [
-            Some(c * 4 + (f + 3) % 4),
-            Some(c * 4 + (f + 1) % 4),
-            (behind != NONE).then(|| behind * 4 + f),
-        ];
-        for p in before.into_iter().flatten() {
-            if d[p as usize] == FAR {
-                d[p as usize] = next;
-                queue.push_back(p);
+    let mut waiting = 4;
+    let mut cost = 0u32;
+    while waiting > 0 {
+        let slot = cost as usize % SLOTS;
+        let mut queue = std::mem::take(&mut queues[slot]);
+        waiting -= queue.len();
+        for &st in &queue {
+            // Reached more cheaply since it was queued.
+            if u32::from(d[st as usize]) != cost {
+                continue;
+            }
+            let (c, f) = (st / 4, st % 4);
+            let (x, y) = (c as usize % width, c as usize / width);
+            let behind = around[c as usize][((f + 2) % 4) as usize];
+            // Turning into facing `f` from either side, or moving forward facing `f` from
+            // the cell behind (along `c`'s row or column).
+            let forward = if with_highway(x, y, f as usize) {
+                1
+            } else {
+                AGAINST_HIGHWAY
+            };
+            let before = [
+                (Some(c * 4 + (f + 3) % 4), 1),
+                (Some(c * 4 + (f + 1) % 4), 1),
+                ((behind != NONE).then(|| behind * 4 + f), forward),
+            ];
+            for (p, w) in before {
+                let Some(p) = p else { continue };
+                let to = cost + w;
+                if to < u32::from(d[p as usize]) {
+                    d[p as usize] = to as u16;
+                    queues[to as usize % SLOTS].push(p);
+                    waiting += 1;
+                }
             }
         }
+        queue.clear();
+        if queues[slot].is_empty() {
+            queues[slot] = queue;
+        }
+        cost += 1;
     }
     d
 }
@@ -360,9 +392,9 @@ impl Entry {
         (ar.abs_diff(br) + ac.abs_diff(bc)) as u64
     }
 
-    /// Steps from `a` to `b`: exact on small floors (in the best facing where tables
-    /// count turns: counting the robot's own facing assigned worse), Manhattan on large
-    /// ones.
+    /// The walk from `a` to `b`: its cost along the highways on small floors (in the best
+    /// facing where tables count turns: counting the robot's own facing assigned worse),
+    /// Manhattan steps on large ones.
     fn walk(&mut self, a: u32, b: u32) -> u64 {
         if self.free_cells <= EXACT_SCHEDULING_CELLS {
             let oriented = self.oriented;
@@ -612,7 +644,15 @@ impl Entry {
                         true => 0,
                         false => u32::from(self.turns_on(table, u, d as u8)),
                     };
+                // The step into it: one along its highway, more against.
+                let (x, y) = (u as usize % self.width, u as usize / self.width);
+                let step = if with_highway(x, y, d) {
+                    1
+                } else {
+                    AGAINST_HIGHWAY
+                };
                 let cost = on
+                    + step
                     + u32::from(turns(robot.facing, d as u8))
                     + u32::from(against) * FLOW_PENALTY;
                 cands[count] = (cost, 0, u);
@@ -732,55 +772,69 @@ mod tests {
         neighbours(&floor(rows, 0))
     }
 
-    /// Steps from `(cell, facing)` until standing on `goal`, by a breadth-first search
-    /// forward through the action model (forward, clockwise, counter-clockwise).
-    fn forward_search(around: &[[u32; 4]], cell: u32, facing: u8, goal: u32) -> u16 {
-        let mut seen = vec![false; around.len() * 4];
-        let mut frontier = vec![(cell, facing)];
-        seen[cell as usize * 4 + facing as usize] = true;
-        for steps in 0.. {
-            if frontier.is_empty() {
-                return FAR;
+    /// What the move into `cell` of a floor `width` wide facing `facing` costs: 1 along
+    /// the highways (rows: even east, odd west; columns: even south, odd north), 2
+    /// against them.
+    fn move_cost(cell: u32, facing: u8, width: usize) -> u16 {
+        let (x, y) = (cell as usize % width, cell as usize / width);
+        // Facings 0 and 2 run along the row, 1 and 3 along the column.
+        let line = [y, x, y, x][facing as usize];
+        let even = line & 1 == 0;
+        // East and south go the way of even rows and columns.
+        if even == (facing < 2) { 1 } else { 2 }
+    }
+
+    /// The least cost from `(cell, facing)` to standing on `goal` (a quarter turn 1, a
+    /// move [`move_cost`]), by a search forward through the action model (forward,
+    /// clockwise, counter-clockwise) that settles the cheapest state first.
+    fn forward_search(around: &[[u32; 4]], width: usize, cell: u32, facing: u8, goal: u32) -> u16 {
+        let mut cost = vec![u32::MAX; around.len() * 4];
+        let mut open = std::collections::BinaryHeap::new();
+        cost[cell as usize * 4 + facing as usize] = 0;
+        open.push(std::cmp::Reverse((0u32, cell, facing)));
+        while let Some(std::cmp::Reverse((k, c, f))) = open.pop() {
+            if k > cost[c as usize * 4 + f as usize] {
+                continue;
             }
-            if frontier.iter().any(|&(c, _)| c == goal) {
-                return steps;
+            if c == goal {
+                return k as u16;
             }
-            let mut next = Vec::new();
-            for (c, f) in frontier {
-                let ahead = around[c as usize][f as usize];
-                let moves = [
-                    (ahead != NONE).then_some((ahead, f)),
-                    Some((c, (f + 1) % 4)),
-                    Some((c, (f + 3) % 4)),
-                ];
-                for (c2, f2) in moves.into_iter().flatten() {
-                    if !std::mem::replace(&mut seen[c2 as usize * 4 + f2 as usize], true) {
-                        next.push((c2, f2));
-                    }
+            let ahead = around[c as usize][f as usize];
+            let moves = [
+                (ahead != NONE).then(|| (ahead, f, u32::from(move_cost(ahead, f, width)))),
+                Some((c, (f + 1) % 4, 1)),
+                Some((c, (f + 3) % 4, 1)),
+            ];
+            for (c2, f2, w) in moves.into_iter().flatten() {
+                let slot = &mut cost[c2 as usize * 4 + f2 as usize];
+                if k + w < *slot {
+                    *slot = k + w;
+                    open.push(std::cmp::Reverse((k + w, c2, f2)));
                 }
             }
-            frontier = next;
         }
-        unreachable!()
+        FAR
     }
 
     #[test]
-    fn steps_from_a_cell_and_facing_count_the_turns() {
+    fn steps_from_a_cell_and_facing_count_the_turns_and_the_highways() {
         // A 3 x 3 room, goal in the top-left corner (cell 0). Facings: 0 east, 1 south,
-        // 2 west, 3 north.
+        // 2 west, 3 north. Rows: 0 east, 1 west, 2 east; columns: 0 south, 1 north, 2
+        // south (a step against them costs 2).
         let room = around(&["...", "...", "..."]);
-        let t = oriented_distances(&room, 0);
+        let t = oriented_distances(&room, 3, 0);
         // On the goal: done, whatever the facing.
         assert_eq!(&t[0..4], &[0, 0, 0, 0]);
-        // Cell 1 (right of the goal): facing west one step; north or south a turn and a
-        // step; east a half turn and a step.
-        assert_eq!(&t[4..8], &[3, 2, 1, 2]);
-        // The far corner (cell 8) facing west: two steps west, a turn north, two steps.
-        assert_eq!(t[8 * 4 + 2], 5);
-        // Facing east: a turn north first, and another turn on the way.
-        assert_eq!(t[8 * 4], 6);
-        // The cell below the goal (3) facing south: a half turn and a step.
-        assert_eq!(t[3 * 4 + 1], 3);
+        // Cell 1 (right of the goal): facing west one step against the top row (2);
+        // north or south a turn first; east a half turn.
+        assert_eq!(&t[4..8], &[4, 3, 2, 3]);
+        // The far corner (cell 8) facing west: west against the bottom row (2), a turn,
+        // north up the middle column twice (1 + 1), a turn, west against the top row (2):
+        // 8, where the two sides of the room (west and north against both) cost 9.
+        assert_eq!(t[8 * 4 + 2], 8);
+        // The cell below the goal (3) facing south: a half turn and a step against the
+        // first column.
+        assert_eq!(t[3 * 4 + 1], 4);
     }
 
     #[test]
@@ -888,42 +942,56 @@ mod tests {
     ];
 
     #[test]
-    fn a_robot_alone_takes_the_fewest_steps_turns_included() {
+    fn a_robot_alone_takes_the_cheapest_way_turns_and_highways_included() {
         // One robot from the top-left corner, facing east, to each free cell in turn (a
         // task with both errands there: the second counts a step after the first). It
-        // must arrive in the fewest steps the actions allow, turns included, as an
-        // independent search finds them; planning by distances that ignore turns
-        // (looking one turn ahead) takes longer to some.
+        // must arrive by the cheapest way the actions allow (a turn 1, a move 1 along
+        // its highway and 2 against it), as an independent search finds it, never
+        // waiting on the way.
         let around = around(&FLOOR);
         for goal in 1..70u32 {
             if FLOOR[goal as usize / 10].as_bytes()[goal as usize % 10] != b'.' {
                 continue;
             }
-            let want = u64::from(forward_search(&around, 0, 0, goal)) + 1;
+            let want = u64::from(forward_search(&around, 10, 0, 0, goal));
             let instance = floor(&FLOOR, goal);
             let mut contest = Contest::new(&instance);
             let mut entry = Entry::new(&instance, 0);
-            let mut steps = 0;
+            let (mut steps, mut cost, mut actions_taken) = (0, 0, 0);
             while contest.finished() == 0 && steps < 100 {
+                let before = contest.view().robots[0];
                 let (actions, schedule) = entry.decide(&contest.view());
                 contest.step(&actions, &schedule);
                 steps += 1;
+                let after = contest.view().robots[0];
+                if after.cell != before.cell {
+                    cost += u64::from(move_cost(after.cell, after.facing, 10));
+                    actions_taken += 1;
+                } else if after.facing != before.facing {
+                    cost += 1;
+                    actions_taken += 1;
+                }
             }
-            assert_eq!(steps, want, "to cell {goal}");
+            assert_eq!(cost, want, "to cell {goal}");
+            assert_eq!(
+                steps,
+                actions_taken + 1,
+                "to cell {goal}: no wait on the way"
+            );
         }
     }
 
     #[test]
-    fn steps_from_a_cell_and_facing_match_a_search_through_the_actions() {
+    fn costs_from_a_cell_and_facing_match_a_search_through_the_actions() {
         let floor = FLOOR;
         let around = around(&floor);
         for goal in [0u32, 9, 34, 45, 69] {
-            let t = oriented_distances(&around, goal);
+            let t = oriented_distances(&around, 10, goal);
             for cell in 0..around.len() as u32 {
                 let free = floor[cell as usize / 10].as_bytes()[cell as usize % 10] == b'.';
                 for f in 0..4u8 {
                     let want = if free {
-                        forward_search(&around, cell, f, goal)
+                        forward_search(&around, 10, cell, f, goal)
                     } else {
                         // A blocked cell is reached from nowhere and reaches nothing.
                         FAR
