@@ -378,6 +378,60 @@ impl Layout {
         self.steps_to_avoiding(goal, |_| false)
     }
 
+    /// Costs from every spot to `goal` along one-way highways, on a grid layout (`None` on
+    /// a waypoint graph; `u32::MAX` where `goal` cannot be reached): rows take turns in
+    /// their way (the first towards rising columns) and columns in theirs (the first
+    /// towards rising rows); a move along its highway costs 1, against it 2. A search
+    /// backwards from the goal with a queue per cost still to come (Dial's).
+    pub fn highway_costs_to(&self, goal: u32) -> Option<Vec<u32>> {
+        let (width, cells) = self.grid.as_ref()?;
+        let mut at = vec![(0, 0); self.spots()];
+        for (k, &s) in cells.iter().enumerate() {
+            if let Some(a) = at.get_mut(s as usize) {
+                *a = (k % width, k / width);
+            }
+        }
+        let mut cost = vec![u32::MAX; self.spots()];
+        let mut queues: [Vec<u32>; 3] = std::array::from_fn(|_| Vec::new());
+        cost[goal as usize] = 0;
+        queues[0].push(goal);
+        let (mut waiting, mut c) = (1, 0u32);
+        while waiting > 0 {
+            let slot = c as usize % 3;
+            let mut queue = std::mem::take(&mut queues[slot]);
+            waiting -= queue.len();
+            for &v in &queue {
+                // Reached more cheaply since it was queued.
+                if cost[v as usize] != c {
+                    continue;
+                }
+                let (x, y) = at[v as usize];
+                for &u in self.neighbours_into(v) {
+                    let (ux, uy) = at[u as usize];
+                    // The move u -> v runs along row `y` or column `x`.
+                    let with = match (ux.cmp(&x), uy.cmp(&y)) {
+                        (std::cmp::Ordering::Less, _) => y.is_multiple_of(2),
+                        (std::cmp::Ordering::Greater, _) => !y.is_multiple_of(2),
+                        (_, std::cmp::Ordering::Less) => x.is_multiple_of(2),
+                        _ => !x.is_multiple_of(2),
+                    };
+                    let to = c + if with { 1 } else { 2 };
+                    if to < cost[u as usize] {
+                        cost[u as usize] = to;
+                        queues[to as usize % 3].push(u);
+                        waiting += 1;
+                    }
+                }
+            }
+            queue.clear();
+            if queues[slot].is_empty() {
+                queues[slot] = queue;
+            }
+            c += 1;
+        }
+        Some(cost)
+    }
+
     /// Steps from every spot to `goal` without passing through spots where `closed` is
     /// true (they get `u32::MAX`, unless one is the goal itself).
     pub fn steps_to_avoiding(&self, goal: u32, closed: impl Fn(u32) -> bool) -> Vec<u32> {
@@ -435,6 +489,27 @@ mod tests {
     }
 
     #[test]
+    fn highway_costs_run_one_way_along_rows_and_columns() {
+        // Rows: 0 towards rising columns, 1 falling; columns: 0 towards rising rows, 1
+        // falling, 2 rising. Goal: the top right corner (2, 0); (1, 2) is blocked.
+        let map = GridMap::parse("type octile\nheight 3\nwidth 3\nmap\n...\n...\n.@.\n").unwrap();
+        let l = Layout::from_grid(&map, 1.0).unwrap();
+        let goal = l.grid_spot(2, 0).unwrap();
+        let t = l.highway_costs_to(goal).unwrap();
+        let at = |x, y| t[l.grid_spot(x, y).unwrap() as usize];
+        // Along the top row: 1 a cell. (2, 1): up its column, against it. (1, 1): up
+        // column 1 (its way) and along the top row, not along row 1 against it and up.
+        // (0, 1): along row 1 against it, or up column 0 against it, then 2. (0, 2): up
+        // column 0 against it, then 4 ((1, 2) is blocked). (2, 2): up column 2 against
+        // it, then 2.
+        assert_eq!((at(0, 0), at(1, 0), at(2, 0)), (2, 1, 0));
+        assert_eq!((at(0, 1), at(1, 1), at(2, 1)), (4, 2, 2));
+        assert_eq!((at(0, 2), at(2, 2)), (6, 4));
+        // Plain steps stay plain.
+        assert_eq!(l.steps_to(goal)[l.grid_spot(0, 2).unwrap() as usize], 4);
+    }
+
+    #[test]
     fn lanes_are_cut_into_cells_and_one_way_lanes_go_one_way() {
         let w = |n: &str, x, y| Waypoint {
             name: n.into(),
@@ -470,6 +545,8 @@ mod tests {
         );
         assert_eq!(l.steps_to(c)[a as usize], 4);
         assert_eq!(l.steps_to(a)[c as usize], u32::MAX);
+        // No rows or columns: no highways.
+        assert_eq!(l.highway_costs_to(c), None);
         assert_eq!(l.segment_length(b, c), Some(4.0));
         assert_eq!(l.segment(c, b).unwrap().speed_limit, Some(0.5));
         assert!(!l.strongly_connected());

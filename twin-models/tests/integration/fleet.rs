@@ -262,6 +262,56 @@ fn three_hundred_vehicles_in_the_stress_warehouse_never_touch() {
 }
 
 #[test]
+fn highways_keep_the_stress_warehouse_safe_and_need_a_grid() {
+    // Coordinated along one-way highways, 300 vehicles still never touch or lock.
+    let text = bundled_text("warehouse-stress.toml")
+        .replace("horizon = \"2h\"", "horizon = \"15min\"")
+        .replace(
+            "dispatch = \"nearest_idle\"",
+            "dispatch = \"nearest_idle\"\ncoordination = \"highways\"",
+        );
+    assert!(text.contains("coordination = \"highways\""));
+    let read = |f: &str| Ok(bundled_text(f));
+    let s = twin_models::load_scenario_with_files("warehouse-stress.toml", &text, &read).unwrap();
+    let k = run(&s, 1).remove(0);
+    let f = fleet(&k);
+    assert_eq!((f.collisions, f.deadlocks), (0, 0));
+    assert!(f.tasks_completed > 300, "{} tasks", f.tasks_completed);
+    // A waypoint graph has no rows or columns to run highways along.
+    let lanes = r#"
+name = "lanes"
+[run]
+horizon = "3min"
+[[lines]]
+name = "L"
+[[lines.stations]]
+name = "m"
+kind = "filler"
+speed = "3600/h"
+[layout]
+cell = 3.0
+waypoints = [{ name = "a", x = 0.0, y = 0.0 }, { name = "b", x = 9.0, y = 0.0 }]
+lanes = [{ from = "a", to = "b" }]
+locations = [{ name = "park", kind = "parking", waypoint = "a" }]
+[fleet]
+coordination = "highways"
+[[fleet.vehicles]]
+name = "agv"
+count = 1
+speed = 1.5
+footprint = [1.0, 1.6]
+load_time = "10s"
+unload_time = "10s"
+"#;
+    let err = load_scenario("lanes.toml", lanes).unwrap_err().to_string();
+    assert!(
+        err.contains("fleet.coordination") && err.contains("waypoint graph"),
+        "{err}"
+    );
+    assert!(load_scenario("lanes.toml", &lanes.replace("\"highways\"", "\"planned\"")).is_ok());
+}
+
+#[test]
 fn a_slower_loaded_trip_worked_by_hand() {
     // Loaded at 0.75 m/s a 3 m cell takes two 2 s steps: the three cells to `b` take 12 s
     // instead of 6, so delivery is at 68 s, a lead time of 58 s; the same 36 m are driven.

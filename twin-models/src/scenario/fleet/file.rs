@@ -118,8 +118,9 @@ pub struct FleetFile {
     #[serde(default)]
     pub idle: Option<IdleFile>,
     /// How vehicles keep out of each other's way: `planned` (or true, the default),
-    /// `blocking` (each enters a spot only when it is free, no planner) or `off` (or false:
-    /// each drives as if alone, to see what the safety monitor catches).
+    /// `highways` (planned, preferring one-way highways on a grid layout), `blocking`
+    /// (each enters a spot only when it is free, no planner) or `off` (or false: each
+    /// drives as if alone, to see what the safety monitor catches).
     #[serde(default)]
     pub coordination: Option<CoordinationFile>,
     /// Vehicles that wait for each other in a cycle (each for a spot another stands on)
@@ -181,6 +182,9 @@ pub enum CoordinationMode {
     Blocking,
     /// Every vehicle drives as if alone.
     Off,
+    /// Central planning along one-way highways (grid layouts): rows and columns take
+    /// turns in their way, and a move against its highway counts two cells.
+    Highways,
 }
 
 /// A type of vehicle and how many the fleet has.

@@ -417,6 +417,14 @@ pub(crate) fn resolve_fleet(
             });
         }
     }
+    if ff.coordination == Some(CoordinationFile::Mode(CoordinationMode::Highways))
+        && layout.grid_size().is_none()
+    {
+        c.fail(
+            &[k("fleet"), k("coordination")],
+            "\"highways\" runs along a grid's rows and columns: this layout is a waypoint graph (give `map` or `grid`)",
+        );
+    }
     Some(Fleet {
         layout,
         locations,
@@ -439,6 +447,7 @@ pub(crate) fn resolve_fleet(
             | Some(CoordinationFile::Switch(true))
             | Some(CoordinationFile::Mode(CoordinationMode::Planned)) => Coordination::Planned,
             Some(CoordinationFile::Mode(CoordinationMode::Blocking)) => Coordination::Blocking,
+            Some(CoordinationFile::Mode(CoordinationMode::Highways)) => Coordination::Highways,
             Some(CoordinationFile::Switch(false))
             | Some(CoordinationFile::Mode(CoordinationMode::Off)) => Coordination::Off,
         },
