@@ -7,10 +7,12 @@
 //! travel. Places with a meaning (line-side points, outfeeds, racks, docks, chargers,
 //! parking) are named spots.
 
+use crate::costs::{NO_STATE, least_costs};
 use crate::mapf::GridMap;
 use nalgebra::Point2;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// Why a layout could not be built.
@@ -391,45 +393,29 @@ impl Layout {
                 *a = (k % width, k / width);
             }
         }
-        let mut cost = vec![u32::MAX; self.spots()];
-        let mut queues: [Vec<u32>; 3] = std::array::from_fn(|_| Vec::new());
-        cost[goal as usize] = 0;
-        queues[0].push(goal);
-        let (mut waiting, mut c) = (1, 0u32);
-        while waiting > 0 {
-            let slot = c as usize % 3;
-            let mut queue = std::mem::take(&mut queues[slot]);
-            waiting -= queue.len();
-            for &v in &queue {
-                // Reached more cheaply since it was queued.
-                if cost[v as usize] != c {
-                    continue;
-                }
-                let (x, y) = at[v as usize];
-                for &u in self.neighbours_into(v) {
+        // Steps cost 1 or 2: three queues.
+        Some(least_costs::<3, _>(self.spots(), [goal], u32::MAX, |v| {
+            let (x, y) = at[v as usize];
+            let into = self.neighbours_into(v);
+            debug_assert!(
+                into.len() <= 4,
+                "a grid's cells have four neighbours at most"
+            );
+            std::array::from_fn(|k| match into.get(k) {
+                None => (NO_STATE, 0),
+                Some(&u) => {
                     let (ux, uy) = at[u as usize];
                     // The move u -> v runs along row `y` or column `x`.
                     let with = match (ux.cmp(&x), uy.cmp(&y)) {
-                        (std::cmp::Ordering::Less, _) => y.is_multiple_of(2),
-                        (std::cmp::Ordering::Greater, _) => !y.is_multiple_of(2),
-                        (_, std::cmp::Ordering::Less) => x.is_multiple_of(2),
+                        (Ordering::Less, _) => y.is_multiple_of(2),
+                        (Ordering::Greater, _) => !y.is_multiple_of(2),
+                        (_, Ordering::Less) => x.is_multiple_of(2),
                         _ => !x.is_multiple_of(2),
                     };
-                    let to = c + if with { 1 } else { 2 };
-                    if to < cost[u as usize] {
-                        cost[u as usize] = to;
-                        queues[to as usize % 3].push(u);
-                        waiting += 1;
-                    }
+                    (u, if with { 1 } else { 2 })
                 }
-            }
-            queue.clear();
-            if queues[slot].is_empty() {
-                queues[slot] = queue;
-            }
-            c += 1;
-        }
-        Some(cost)
+            })
+        }))
     }
 
     /// Steps from every spot to `goal` without passing through spots where `closed` is

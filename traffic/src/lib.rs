@@ -26,6 +26,7 @@
 //! assert_eq!(fleet.positions(), &[east, west]);
 //! ```
 
+mod costs;
 pub mod layout;
 pub mod lifelong;
 pub mod mapf;

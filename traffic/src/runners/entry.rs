@@ -33,6 +33,7 @@
 
 use super::format::Instance;
 use super::rules::{Action, View};
+use crate::costs::{NO_STATE, least_costs};
 use foldhash::fast::FixedState;
 
 type HashMap<K, V> = hashbrown::HashMap<K, V, FixedState>;
@@ -85,6 +86,9 @@ pub const FLOW_PENALTY: u32 = 3;
 /// a neighbour (1 or 2) in PIBT's ordering, not only the cost from it, then gave
 /// warehouse 86,376, sortation 14,889 and random 1,080.
 pub const AGAINST_HIGHWAY: u32 = 2;
+
+/// Queues of costs still to come in a table's search: a step costs 1 to [`AGAINST_HIGHWAY`].
+const STEP_COSTS: usize = AGAINST_HIGHWAY as usize + 1;
 
 const NONE: u32 = u32::MAX;
 const FAR: u16 = u16::MAX;
@@ -152,50 +156,16 @@ fn with_highway(x: usize, y: usize, k: usize) -> bool {
 /// the goal with a queue per cost still to come (Dial's); [`FAR`] where it cannot be
 /// reached (or only in more).
 fn highway_distances(around: &[[u32; 4]], width: usize, goal: u32) -> Vec<u16> {
-    const SLOTS: usize = AGAINST_HIGHWAY as usize + 1;
-    let mut d = vec![FAR; around.len()];
-    let mut queues: [Vec<u32>; SLOTS] = std::array::from_fn(|_| Vec::new());
-    d[goal as usize] = 0;
-    queues[0].push(goal);
-    let mut waiting = 1;
-    let mut cost = 0u32;
-    while waiting > 0 {
-        let slot = cost as usize % SLOTS;
-        let mut queue = std::mem::take(&mut queues[slot]);
-        waiting -= queue.len();
-        for &c in &queue {
-            // Reached more cheaply since it was queued.
-            if u32::from(d[c as usize]) != cost {
-                continue;
-            }
-            // A step into `c` runs along its row or its column.
-            let (x, y) = (c as usize % width, c as usize / width);
-            for k in 0..4 {
-                // `p` steps in direction `k` into `c`: it is `c`'s neighbour the other way.
-                let p = around[c as usize][(k + 2) % 4];
-                if p == NONE {
-                    continue;
-                }
-                let step = if with_highway(x, y, k) {
-                    1
-                } else {
-                    AGAINST_HIGHWAY
-                };
-                let to = cost + step;
-                if to < u32::from(d[p as usize]) {
-                    d[p as usize] = to as u16;
-                    queues[to as usize % SLOTS].push(p);
-                    waiting += 1;
-                }
-            }
-        }
-        queue.clear();
-        if queues[slot].is_empty() {
-            queues[slot] = queue;
-        }
-        cost += 1;
-    }
-    d
+    least_costs::<STEP_COSTS, _>(around.len(), [goal], FAR, |c| {
+        // A step into `c` runs along its row or its column.
+        let (x, y) = (c as usize % width, c as usize / width);
+        // `p` steps in direction `k` into `c`: it is `c`'s neighbour the other way.
+        std::array::from_fn(|k| match around[c as usize][(k + 2) % 4] {
+            NONE => (NO_STATE, 0),
+            p if with_highway(x, y, k) => (p, 1),
+            p => (p, AGAINST_HIGHWAY),
+        })
+    })
 }
 
 /// The four neighbours of each cell of `instance` (east, south, west, north), `NONE`
@@ -242,56 +212,24 @@ fn steps_in(table: &[u16], oriented: bool, cell: u32, facing: Option<u8>) -> u16
 /// from the goal with a queue per cost still to come, as in [`highway_distances`];
 /// [`FAR`] where it cannot be reached.
 fn oriented_distances(around: &[[u32; 4]], width: usize, goal: u32) -> Vec<u16> {
-    const SLOTS: usize = AGAINST_HIGHWAY as usize + 1;
-    let mut d = vec![FAR; around.len() * 4];
-    let mut queues: [Vec<u32>; SLOTS] = std::array::from_fn(|_| Vec::new());
-    for f in 0..4 {
-        d[goal as usize * 4 + f] = 0;
-        queues[0].push(goal * 4 + f as u32);
-    }
-    let mut waiting = 4;
-    let mut cost = 0u32;
-    while waiting > 0 {
-        let slot = cost as usize % SLOTS;
-        let mut queue = std::mem::take(&mut queues[slot]);
-        waiting -= queue.len();
-        for &st in &queue {
-            // Reached more cheaply since it was queued.
-            if u32::from(d[st as usize]) != cost {
-                continue;
-            }
-            let (c, f) = (st / 4, st % 4);
-            let (x, y) = (c as usize % width, c as usize / width);
-            let behind = around[c as usize][((f + 2) % 4) as usize];
-            // Turning into facing `f` from either side, or moving forward facing `f` from
-            // the cell behind (along `c`'s row or column).
-            let forward = if with_highway(x, y, f as usize) {
-                1
-            } else {
-                AGAINST_HIGHWAY
-            };
-            let before = [
-                (Some(c * 4 + (f + 3) % 4), 1),
-                (Some(c * 4 + (f + 1) % 4), 1),
-                ((behind != NONE).then(|| behind * 4 + f), forward),
-            ];
-            for (p, w) in before {
-                let Some(p) = p else { continue };
-                let to = cost + w;
-                if to < u32::from(d[p as usize]) {
-                    d[p as usize] = to as u16;
-                    queues[to as usize % SLOTS].push(p);
-                    waiting += 1;
-                }
-            }
-        }
-        queue.clear();
-        if queues[slot].is_empty() {
-            queues[slot] = queue;
-        }
-        cost += 1;
-    }
-    d
+    let goals = (0..4).map(|f| goal * 4 + f);
+    least_costs::<STEP_COSTS, _>(around.len() * 4, goals, FAR, |s| {
+        let (c, f) = (s / 4, s % 4);
+        let (x, y) = (c as usize % width, c as usize / width);
+        // Turning into facing `f` from either side, or moving forward facing `f` from the
+        // cell behind (along `c`'s row or column).
+        let behind = match around[c as usize][((f + 2) % 4) as usize] {
+            NONE => (NO_STATE, 0),
+            b if with_highway(x, y, f as usize) => (b * 4 + f, 1),
+            b => (b * 4 + f, AGAINST_HIGHWAY),
+        };
+        [
+            (c * 4 + (f + 3) % 4, 1),
+            (c * 4 + (f + 1) % 4, 1),
+            behind,
+            (NO_STATE, 0),
+        ]
+    })
 }
 
 /// Quarter turns from facing `from` to facing `to`.

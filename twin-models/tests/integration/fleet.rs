@@ -278,37 +278,15 @@ fn highways_keep_the_stress_warehouse_safe_and_need_a_grid() {
     assert_eq!((f.collisions, f.deadlocks), (0, 0));
     assert!(f.tasks_completed > 300, "{} tasks", f.tasks_completed);
     // A waypoint graph has no rows or columns to run highways along.
-    let lanes = r#"
-name = "lanes"
-[run]
-horizon = "3min"
-[[lines]]
-name = "L"
-[[lines.stations]]
-name = "m"
-kind = "filler"
-speed = "3600/h"
-[layout]
-cell = 3.0
-waypoints = [{ name = "a", x = 0.0, y = 0.0 }, { name = "b", x = 9.0, y = 0.0 }]
-lanes = [{ from = "a", to = "b" }]
-locations = [{ name = "park", kind = "parking", waypoint = "a" }]
-[fleet]
-coordination = "highways"
-[[fleet.vehicles]]
-name = "agv"
-count = 1
-speed = 1.5
-footprint = [1.0, 1.6]
-load_time = "10s"
-unload_time = "10s"
-"#;
-    let err = load_scenario("lanes.toml", lanes).unwrap_err().to_string();
+    let planned = lane_scenario("");
+    let lanes = planned.replace("[fleet]\n", "[fleet]\ncoordination = \"highways\"\n");
+    assert_ne!(lanes, planned);
+    let err = load_scenario("lanes.toml", &lanes).unwrap_err().to_string();
     assert!(
         err.contains("fleet.coordination") && err.contains("waypoint graph"),
         "{err}"
     );
-    assert!(load_scenario("lanes.toml", &lanes.replace("\"highways\"", "\"planned\"")).is_ok());
+    assert!(load_scenario("lanes.toml", &planned).is_ok());
 }
 
 #[test]
@@ -349,13 +327,11 @@ fn mixed_fleets_on_speed_limited_lanes_run_without_incidents() {
     assert!(f.tasks_completed > 300);
 }
 
-#[test]
-fn lane_layouts_with_speed_limits_slow_the_trip() {
-    // Waypoints a – b – c in a line, 9 m apart; the lane b – c is limited to 0.5 m/s, so its
-    // three 3 m segments take 6 s each (three 2 s steps) instead of 2 s.
-    let text = |limit: &str| {
-        format!(
-            r#"
+/// Waypoints a – b – c in a line, 9 m apart, lanes a – b and b – c (`limit` appended to
+/// the second), parking at a, a dock at b, a rack at c; one vehicle, one task b -> c.
+fn lane_scenario(limit: &str) -> String {
+    format!(
+        r#"
 name = "lanes"
 [run]
 horizon = "3min"
@@ -388,8 +364,14 @@ from = "pick"
 to = "drop"
 at = "0s"
 "#
-        )
-    };
+    )
+}
+
+#[test]
+fn lane_layouts_with_speed_limits_slow_the_trip() {
+    // Waypoints a – b – c in a line, 9 m apart; the lane b – c is limited to 0.5 m/s, so its
+    // three 3 m segments take 6 s each (three 2 s steps) instead of 2 s.
+    let text = lane_scenario;
     let lead = |t: String| fleet(&run(&parse(&t), 1)[0]).lead_time_mean_s;
     // The first traffic step (at 0 s) comes before the task (also at 0 s), so it is
     // dispatched at the 2 s step. Free: 3 steps to b (at 8 s), load to 18 s, 3 steps to c
