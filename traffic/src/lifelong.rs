@@ -1047,7 +1047,7 @@ mod tests {
             t.set_coordination(mode);
             t.set_goal(0, far);
             let mut steps = 0;
-            while t.positions()[0] != far {
+            while t.positions()[0] != far && steps < 100 {
                 t.step();
                 steps += 1;
             }
