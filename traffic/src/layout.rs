@@ -7,7 +7,7 @@
 //! travel. Places with a meaning (line-side points, outfeeds, racks, docks, chargers,
 //! parking) are named spots.
 
-use crate::costs::{NO_STATE, least_costs};
+use crate::costs::{HIGHWAY_QUEUES, NO_STATE, highway_step, least_costs};
 use crate::mapf::GridMap;
 use nalgebra::Point2;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -383,8 +383,9 @@ impl Layout {
     /// Costs from every spot to `goal` along one-way highways, on a grid layout (`None` on
     /// a waypoint graph; `u32::MAX` where `goal` cannot be reached): rows take turns in
     /// their way (the first towards rising columns) and columns in theirs (the first
-    /// towards rising rows); a move along its highway costs 1, against it 2. A search
-    /// backwards from the goal with a queue per cost still to come (Dial's).
+    /// towards rising rows); a move along its highway costs 1, against it
+    /// `costs::AGAINST_HIGHWAY` (2). A search backwards from the goal with a queue
+    /// per cost still to come (Dial's).
     pub fn highway_costs_to(&self, goal: u32) -> Option<Vec<u32>> {
         let (width, cells) = self.grid.as_ref()?;
         let mut at = vec![(0, 0); self.spots()];
@@ -393,29 +394,34 @@ impl Layout {
                 *a = (k % width, k / width);
             }
         }
-        // Steps cost 1 or 2: three queues.
-        Some(least_costs::<3, _>(self.spots(), [goal], u32::MAX, |v| {
-            let (x, y) = at[v as usize];
-            let into = self.neighbours_into(v);
-            debug_assert!(
-                into.len() <= 4,
-                "a grid's cells have four neighbours at most"
-            );
-            std::array::from_fn(|k| match into.get(k) {
-                None => (NO_STATE, 0),
-                Some(&u) => {
-                    let (ux, uy) = at[u as usize];
-                    // The move u -> v runs along row `y` or column `x`.
-                    let with = match (ux.cmp(&x), uy.cmp(&y)) {
-                        (Ordering::Less, _) => y.is_multiple_of(2),
-                        (Ordering::Greater, _) => !y.is_multiple_of(2),
-                        (_, Ordering::Less) => x.is_multiple_of(2),
-                        _ => !x.is_multiple_of(2),
-                    };
-                    (u, if with { 1 } else { 2 })
-                }
-            })
-        }))
+        Some(least_costs::<HIGHWAY_QUEUES, _>(
+            self.spots(),
+            [goal],
+            u32::MAX,
+            |v| {
+                let (x, y) = at[v as usize];
+                let into = self.neighbours_into(v);
+                debug_assert!(
+                    into.len() <= 4,
+                    "a grid's cells have four neighbours at most"
+                );
+                std::array::from_fn(|k| match into.get(k) {
+                    None => (NO_STATE, 0),
+                    Some(&u) => {
+                        // The direction of the move u -> v: rising or falling columns, rising
+                        // or falling rows.
+                        let (ux, uy) = at[u as usize];
+                        let direction = match (ux.cmp(&x), uy.cmp(&y)) {
+                            (Ordering::Less, _) => 0,
+                            (Ordering::Greater, _) => 2,
+                            (_, Ordering::Less) => 1,
+                            _ => 3,
+                        };
+                        (u, highway_step(x, y, direction))
+                    }
+                })
+            },
+        ))
     }
 
     /// Steps from every spot to `goal` without passing through spots where `closed` is

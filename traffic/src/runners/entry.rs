@@ -14,7 +14,7 @@
 //! Planning: PIBT over cells (priority inheritance with backtracking; robots longest away
 //! from their goal first) gives every robot its next cell, trying its neighbours by the
 //! cost to reach them and go on. Costs run along one-way highways: rows and columns take
-//! turns in their way, and a step against it costs [`AGAINST_HIGHWAY`] steps, so that
+//! turns in their way, and a step against it costs `costs::AGAINST_HIGHWAY` steps, so that
 //! robots keep to lanes of their way in crowded aisles. A neighbour costs the quarter
 //! turns to face it, the step into it, the cost from it (on floors of up to
 //! [`ORIENTED_CELLS`] free cells, exact from the cell facing the way the robot enters
@@ -33,7 +33,7 @@
 
 use super::format::Instance;
 use super::rules::{Action, View};
-use crate::costs::{NO_STATE, least_costs};
+use crate::costs::{HIGHWAY_QUEUES, NO_STATE, highway_step, least_costs};
 use foldhash::fast::FixedState;
 
 type HashMap<K, V> = hashbrown::HashMap<K, V, FixedState>;
@@ -74,21 +74,6 @@ const ORIENTED_FLOW_DECAY: f32 = 0.6;
 const FLOW_THRESHOLD: f32 = 0.5;
 /// Steps' worth a move against the flow costs more.
 pub const FLOW_PENALTY: u32 = 3;
-
-/// What a step against its highway costs, in steps, in the distance tables and in
-/// PIBT's ordering. Rows and columns take turns in their way (see `with_highway`), so
-/// robots keep to lanes going their way unless the way round is long, and meet head-on
-/// less in narrow aisles. Tasks finished (seed 0; random: mean of seeds 0-11) with such a
-/// step costing 1 (no highways) / 1.5 / 2 / 2.5 / 3 / 3.5: warehouse_large_5000 69,376 /
-/// 84,392 / 85,427 / 84,622 / – / 80,159; sortation_large_2000 14,714 / 14,953 / 14,871
-/// / – / 14,370 / –; random_32_32_20_100 1,016 / – / 1,082 / – / 1,072 / – (4: 1,034).
-/// Without the flow penalty besides, warehouse finished 83,500. Counting the step into
-/// a neighbour (1 or 2) in PIBT's ordering, not only the cost from it, then gave
-/// warehouse 86,376, sortation 14,889 and random 1,080.
-pub const AGAINST_HIGHWAY: u32 = 2;
-
-/// Queues of costs still to come in a table's search: a step costs 1 to [`AGAINST_HIGHWAY`].
-const STEP_COSTS: usize = AGAINST_HIGHWAY as usize + 1;
 
 const NONE: u32 = u32::MAX;
 const FAR: u16 = u16::MAX;
@@ -139,31 +124,17 @@ pub struct Entry {
     flow: Vec<[f32; 4]>,
 }
 
-/// Whether a step in direction `k` (east, south, west, north) along row `y` or column `x`
-/// goes the way of its highway: rows alternate east and west (the first east), columns
-/// south and north (the first south).
-fn with_highway(x: usize, y: usize, k: usize) -> bool {
-    match k {
-        0 => y.is_multiple_of(2),
-        2 => !y.is_multiple_of(2),
-        1 => x.is_multiple_of(2),
-        _ => !x.is_multiple_of(2),
-    }
-}
-
-/// Steps from every cell to `goal` (ignoring turns), a step against its highway (see
-/// [`with_highway`]) counting [`AGAINST_HIGHWAY`]: a breadth-first search backwards from
-/// the goal with a queue per cost still to come (Dial's); [`FAR`] where it cannot be
-/// reached (or only in more).
+/// Costs from every cell to `goal` (ignoring turns), a step against its highway (see
+/// `costs::highway_step`) counting `costs::AGAINST_HIGHWAY`: a search backwards from the goal
+/// with a queue per cost still to come (Dial's); [`FAR`] where it cannot be reached (or
+/// only in more).
 fn highway_distances(around: &[[u32; 4]], width: usize, goal: u32) -> Vec<u16> {
-    least_costs::<STEP_COSTS, _>(around.len(), [goal], FAR, |c| {
-        // A step into `c` runs along its row or its column.
+    least_costs::<HIGHWAY_QUEUES, _>(around.len(), [goal], FAR, |c| {
         let (x, y) = (c as usize % width, c as usize / width);
         // `p` steps in direction `k` into `c`: it is `c`'s neighbour the other way.
         std::array::from_fn(|k| match around[c as usize][(k + 2) % 4] {
             NONE => (NO_STATE, 0),
-            p if with_highway(x, y, k) => (p, 1),
-            p => (p, AGAINST_HIGHWAY),
+            p => (p, highway_step(x, y, k)),
         })
     })
 }
@@ -195,7 +166,7 @@ fn table_of(around: &[[u32; 4]], width: usize, oriented: bool, goal: u32) -> Vec
     }
 }
 
-/// Steps from `cell` by `table` (see [`Entry::tables`]): facing `facing` where the
+/// The cost from `cell` by `table` (see [`Entry::tables`]): facing `facing` where the
 /// table counts turns and the facing is known, else the least over facings.
 fn steps_in(table: &[u16], oriented: bool, cell: u32, facing: Option<u8>) -> u16 {
     let c = cell as usize;
@@ -208,20 +179,19 @@ fn steps_in(table: &[u16], oriented: bool, cell: u32, facing: Option<u8>) -> u16
 
 /// Steps from every cell and facing (`cell * 4 + facing`) of a floor `width` cells wide
 /// to `goal`, in any facing: a quarter turn takes one, a step forward one along its
-/// highway and [`AGAINST_HIGHWAY`] against it (see [`with_highway`]); a search backwards
+/// highway and `costs::AGAINST_HIGHWAY` against it (`costs::highway_step`); a search backwards
 /// from the goal with a queue per cost still to come, as in [`highway_distances`];
 /// [`FAR`] where it cannot be reached.
 fn oriented_distances(around: &[[u32; 4]], width: usize, goal: u32) -> Vec<u16> {
     let goals = (0..4).map(|f| goal * 4 + f);
-    least_costs::<STEP_COSTS, _>(around.len() * 4, goals, FAR, |s| {
+    least_costs::<HIGHWAY_QUEUES, _>(around.len() * 4, goals, FAR, |s| {
         let (c, f) = (s / 4, s % 4);
         let (x, y) = (c as usize % width, c as usize / width);
         // Turning into facing `f` from either side, or moving forward facing `f` from the
-        // cell behind (along `c`'s row or column).
+        // cell behind.
         let behind = match around[c as usize][((f + 2) % 4) as usize] {
             NONE => (NO_STATE, 0),
-            b if with_highway(x, y, f as usize) => (b * 4 + f, 1),
-            b => (b * 4 + f, AGAINST_HIGHWAY),
+            b => (b * 4 + f, highway_step(x, y, f as usize)),
         };
         [
             (c * 4 + (f + 3) % 4, 1),
@@ -584,11 +554,7 @@ impl Entry {
                     };
                 // The step into it: one along its highway, more against.
                 let (x, y) = (u as usize % self.width, u as usize / self.width);
-                let step = if with_highway(x, y, d) {
-                    1
-                } else {
-                    AGAINST_HIGHWAY
-                };
+                let step = highway_step(x, y, d);
                 let cost = on
                     + step
                     + u32::from(turns(robot.facing, d as u8))
