@@ -681,18 +681,26 @@ fn the_survivor_of_two_parallel_labellers_speeds_up() {
 /// A filler dividing over two lanes of 100, one per labeller, both putting onto one
 /// merge before a fast packer (a line the fluid engine runs). `{…}` filled per test.
 fn merged_lanes(divide: &str, lab_a: &str, lab_b: &str, extra: &str) -> String {
-    filler_onto_two_lanes(divide, 100, (lab_a, lab_b), extra)
-        + r#"
+    filler_onto_two_lanes(divide, 100, (lab_a, lab_b), extra) + &merge_onto("60000/h", "first_come")
+}
+
+/// Both labellers putting onto one merge of 50 (by `combine`) before a packer of
+/// `packer` speed.
+fn merge_onto(packer: &str, combine: &str) -> String {
+    format!(
+        r#"
 [[lines.stations]]
 name = "packer"
 kind = "packer"
-speed = "60000/h"
+speed = "{packer}"
 [[lines.buffers]]
 name = "merge"
 from = ["lab-a", "lab-b"]
 to = "packer"
 capacity = 50
+combine = "{combine}"
 "#
+    )
 }
 
 #[test]
@@ -779,6 +787,32 @@ fn as_flows_a_priority_divider_overflows_to_the_second_lane() {
     assert_eq!(a.units_in, 160_000.0);
     assert_eq!(b.units_in, 80_000.0 - 100.0);
     assert!(station(&l, "filler").state_fractions.blocked < 1e-9);
+    assert_conserved(&l);
+}
+
+#[test]
+fn as_flows_a_merge_gives_the_room_a_short_machine_cannot_use_to_the_other() {
+    // 30,000/h by priority onto lanes of 100 before labellers of 20,000/h, merging
+    // (alternately) before a packer of 36,000/h stopped for the first hour. In that hour
+    // lab-a fills the merge (50 units) and everything before it fills. From 1 h the
+    // merge's room is shared 18,000/h each: lane a gets 18,000/h, lane b the other
+    // 12,000/h and drains in 60 s (100 units at 6,000/h). Then lab-b is short: its share
+    // of the room is what reaches it, 12,000/h, and lab-a takes the rest up to its
+    // 20,000/h at once (not only once the merge has drained empty, 30 s later, 16.7
+    // units fewer). lab-a: 50 + 18,000/h for 60 s + 20,000/h for the 7 h less 60 s.
+    let stop = r#"planned_stops = [{ name = "fix", start = "0s", duration = "1h", stations = ["packer"] }]"#;
+    let text = filler_onto_two_lanes("divide = \"priority\"", 100, ("20000/h", "20000/h"), stop)
+        + &merge_onto("36000/h", "alternate");
+    let l = line(&parse(&text));
+    assert_eq!(l.engine, "fluid");
+    let expected = 50.0 + 18_000.0 / 60.0 + 20_000.0 * (7.0 - 1.0 / 60.0);
+    let a = station(&l, "lab-a").units_in;
+    assert!(
+        (a - expected).abs() <= 1.0,
+        "lab-a took {a}, not {expected}"
+    );
+    // 250 units until the lanes and the merge are full, then 30,000/h for 7 h.
+    assert_eq!(station(&l, "filler").units_out, 210_250.0);
     assert_conserved(&l);
 }
 

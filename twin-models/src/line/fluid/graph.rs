@@ -18,10 +18,11 @@
 //! the flows, as a buffer filling is.
 
 use super::branch::{self, Branch};
-use super::{EPS, FluidLine};
+use super::{EPS, FluidLine, amount};
 use crate::line::station::StationState;
 use crate::scenario::{CombineRule, Divide, Line};
 use serde::{Deserialize, Serialize};
+use sim::SimTime;
 
 const INF: f64 = f64::INFINITY;
 
@@ -186,6 +187,14 @@ impl Graph {
     pub fn edges(&self, s: usize) -> std::ops::Range<usize> {
         self.out_start[s]..self.out_start[s + 1]
     }
+
+    /// Whether every station feeding buffer `b` or fed by it is marked in `mark` at least
+    /// `least`.
+    pub fn settled(&self, mark: &[u8], least: u8, b: usize) -> bool {
+        let marked = |s: usize| mark.get(s).is_some_and(|&m| m >= least);
+        self.feeds[b].iter().all(|&e| marked(self.edge_from[e]))
+            && self.to[b].iter().all(|&t| marked(t))
+    }
 }
 
 /// Sharing keys (ticks) closer than this are equal; a priority's keys are whole places.
@@ -207,6 +216,14 @@ impl FluidLine {
 
     fn put_work(&mut self, work: Box<Work>) {
         self.graph_mut().work = Some(work);
+    }
+
+    /// Whether buffer `b`'s content is known exactly while planning: always when the whole
+    /// line is planned; planning locally, when every station next to it is planned now
+    /// (any other buffer next to the planned stations is neither empty nor full).
+    #[inline(always)]
+    pub(super) fn settled(&self, b: usize) -> bool {
+        !self.local || self.graph().settled(&self.mark, super::reach::PLANNED, b)
     }
 
     /// Good flow into buffer `b` now, ticks per nanosecond.
@@ -234,31 +251,35 @@ impl FluidLine {
             .sum()
     }
 
-    /// Sets every machine's rate on a branching line: starting from what each could run
-    /// at, a sweep downstream shares what empty buffers let in and a sweep upstream what
-    /// full ones let out, until neither changes anything.
-    pub(super) fn propagate_graph(&mut self) {
-        let n = self.stations.len();
-        {
-            let g = self.graph_mut();
-            g.cap.fill(INF);
-            g.allow.fill(INF);
+    /// Sets the rates of `stations` (in flow order; the others keep theirs) on a
+    /// branching line: starting from what each could run at, a sweep downstream shares
+    /// what empty buffers let in and a sweep upstream what full ones let out, until neither
+    /// changes anything.
+    pub(super) fn propagate_graph<I>(&mut self, stations: I)
+    where
+        I: DoubleEndedIterator<Item = usize> + ExactSizeIterator + Clone,
+    {
+        let g = self.graph.as_deref_mut().expect("a branching line");
+        for s in stations.clone() {
+            g.cap[s] = INF;
+            g.bound[s] = INF;
+            for e in g.out_start[s]..g.out_start[s + 1] {
+                g.allow[e] = INF;
+            }
+            let st = &mut self.stations[s];
+            st.rate = st.max_rate;
+            st.limit = StationState::Working;
         }
-        for s in &mut self.stations {
-            s.rate = s.max_rate;
-            s.limit = StationState::Working;
-        }
-        for _ in 0..=n {
-            self.sweep_down();
-            if !self.sweep_up() {
+        for _ in 0..=stations.len() {
+            self.sweep_down(stations.clone());
+            if !self.sweep_up(stations.clone().rev()) {
                 break;
             }
         }
     }
 
-    fn sweep_down(&mut self) {
-        let n = self.stations.len();
-        for s in 0..n {
+    fn sweep_down(&mut self, stations: impl Iterator<Item = usize>) {
+        for s in stations {
             let st = &mut self.stations[s];
             let before = st.limit;
             st.rate = st.max_rate;
@@ -294,8 +315,11 @@ impl FluidLine {
     }
 
     /// Whether station `t` finds buffer `b` empty of what it takes now.
-    #[inline]
+    #[inline(always)]
     fn runs_dry(&self, b: usize, t: usize) -> bool {
+        if !self.settled(b) {
+            return false;
+        }
         let buf = &self.buffers[b];
         match &buf.transit {
             Some(tr) => tr.ready_now <= EPS,
@@ -501,15 +525,15 @@ impl FluidLine {
 
     /// Holds back machines whose outputs are all full to the room the machines after
     /// them free; whether any machine's hold changed.
-    fn sweep_up(&mut self) -> bool {
+    fn sweep_up(&mut self, stations: impl Iterator<Item = usize>) -> bool {
         let mut changed = false;
-        for s in (0..self.stations.len()).rev() {
+        for s in stations {
             let edges = self.graph().edges(s);
             let mut open = edges.is_empty();
             let mut room_total = 0.0;
             for e in edges {
                 let b = self.graph().edge_to[e];
-                if !self.buffers[b].is_full() {
+                if !self.settled(b) || !self.buffers[b].is_full() {
                     self.graph_mut().allow[e] = INF;
                     open = true;
                     continue;
@@ -570,13 +594,16 @@ impl FluidLine {
         w.branches.clear();
         w.branches
             .extend(g.feeds[b].iter().enumerate().map(|(k, &e)| {
-                let s = &self.stations[g.edge_from[e]];
+                let f = g.edge_from[e];
+                let s = &self.stations[f];
                 Branch {
                     key: if priority { k as f64 } else { 0.0 },
                     base: 0.0,
                     slope: 1.0,
-                    // What it would put on, were the buffer not full.
-                    cap: s.max_rate.min(g.cap[g.edge_from[e]]) * s.good_fraction(),
+                    // What it would put on, were the buffer not full: no more than its
+                    // other outputs and its input let it (a share it cannot use goes to
+                    // the others).
+                    cap: s.max_rate.min(g.cap[f]).min(g.bound[f]) * s.good_fraction(),
                     phase: 0,
                 }
             }));
@@ -591,92 +618,116 @@ impl FluidLine {
         self.put_work(w);
     }
 
-    /// Nanoseconds until two sharing keys meet (after which they are served together).
+    /// Nanoseconds until two sharing keys meet anywhere on the line (after which they are
+    /// served together).
     pub(super) fn next_meeting(&self) -> f64 {
+        let stations = (0..self.stations.len()).map(|s| self.divider_meeting(s));
+        let buffers = (0..self.buffers.len()).map(|b| self.dry_meeting(b));
+        stations.chain(buffers).fold(INF, f64::min)
+    }
+
+    /// Nanoseconds until two keys by which station `s` shares its output over its outputs
+    /// meet (infinite: never).
+    pub(super) fn divider_meeting(&self, s: usize) -> f64 {
         let g = self.graph();
-        let mut best = INF;
-        let mut keys: Vec<(f64, f64)> = Vec::new();
-        let earliest = |keys: &[(f64, f64)], best: &mut f64| {
-            for &(k, r) in keys {
-                for &(k2, r2) in keys {
-                    if k < k2 - KEY_TOL
-                        && let Some(dt) = branch::meeting(k, r, k2, r2)
-                    {
-                        *best = best.min(dt);
-                    }
-                }
-            }
-        };
-        for s in 0..self.stations.len() {
-            let edges = g.edges(s);
-            if edges.len() < 2 {
-                continue;
-            }
-            keys.clear();
-            match &g.divide[s] {
-                Divide::Priority => continue,
-                Divide::MostRoom => {
-                    for e in edges {
-                        let b = g.edge_to[e];
-                        let Some(c) = self.buffers[b].capacity else {
-                            continue;
-                        };
-                        let level = self.buffers[b].level();
-                        let mut rate = self.inflow(b) - self.outflow(b);
-                        if level <= EPS {
-                            rate = rate.max(0.0);
-                        }
-                        keys.push((super::to_f64(level) - super::to_f64(c), rate));
-                    }
-                }
-                Divide::Shares(w) => {
-                    for (k, e) in edges.enumerate() {
-                        keys.push((g.put[e] as f64 / w[k], g.flow[e] / w[k]));
-                    }
-                }
-            }
-            earliest(&keys, &mut best);
+        let edges = g.edges(s);
+        if edges.len() < 2 {
+            return INF;
         }
-        for (b, to) in g.to.iter().enumerate() {
-            if to.len() < 2 || g.share_out[b] == Divide::Priority {
-                continue;
-            }
-            keys.clear();
-            for (j, &t) in to.iter().enumerate() {
-                if !self.runs_dry(b, t) {
-                    continue;
+        let key = |k: usize, e: usize| match &g.divide[s] {
+            Divide::Priority => None,
+            Divide::MostRoom => {
+                let b = g.edge_to[e];
+                let c = self.buffers[b].capacity?;
+                let level = self.buffers[b].level();
+                let mut rate = self.inflow(b) - self.outflow(b);
+                if level <= EPS {
+                    rate = rate.max(0.0);
                 }
+                Some((super::to_f64(level) - super::to_f64(c), rate))
+            }
+            Divide::Shares(w) => Some((g.put[e] as f64 / w[k], g.flow[e] / w[k])),
+        };
+        earliest_meeting(edges.enumerate().filter_map(|(k, e)| key(k, e)))
+    }
+
+    /// Nanoseconds until two keys by which the machines finding buffer `b` empty share
+    /// what flows in meet (infinite: never).
+    pub(super) fn dry_meeting(&self, b: usize) -> f64 {
+        let g = self.graph();
+        let to = &g.to[b];
+        if to.len() < 2 || g.share_out[b] == Divide::Priority {
+            return INF;
+        }
+        let keys = to
+            .iter()
+            .enumerate()
+            .filter(|&(_, &t)| self.runs_dry(b, t))
+            .map(|(j, &t)| {
                 let w = match &g.share_out[b] {
                     Divide::Shares(w) => w[j],
                     _ => 1.0,
                 };
-                keys.push((g.taken[b][j] as f64 / w, self.stations[t].rate / w));
-            }
-            earliest(&keys, &mut best);
-        }
-        best
+                (g.taken[b][j] as f64 / w, self.stations[t].rate / w)
+            });
+        earliest_meeting(keys)
     }
 
-    /// Moves a branching line's flows forward by `dt` nanoseconds to `now`: what each
-    /// machine takes (`a`) and makes (`good`), exactly, then booked.
-    pub(super) fn advance_graph<const PACKS: bool>(&mut self, now: sim::SimTime, dt: u64) {
+    /// Books `stations` of a branching line (in flow order) up to `now` at their rates,
+    /// exactly: what each takes (`a`) and makes (`good`). On a buffer all of whose
+    /// machines are booked together (`whole`: every buffer), nobody takes more than is
+    /// there nor puts in more than there is room for; the others are neither empty nor
+    /// full (see `reach`).
+    pub(super) fn book_graph<const PACKS: bool, I>(
+        &mut self,
+        stations: I,
+        whole: bool,
+        now: SimTime,
+    ) where
+        I: DoubleEndedIterator<Item = usize> + Clone,
+    {
         let n = self.stations.len();
-        let (mut a, mut good) = self.planned_amounts::<PACKS>(dt);
+        let (mut a, mut good) = (
+            std::mem::take(&mut self.scratch),
+            std::mem::take(&mut self.scratch_good),
+        );
+        a.resize(n, 0);
+        good.resize(n, 0);
+        let remaining = self.cursor.remaining_ticks();
+        for s in stations.clone() {
+            let st = &self.stations[s];
+            let mut x = amount(st.rate, now.0.saturating_sub(st.since.0));
+            if s == 0
+                && let Some(rem) = remaining
+            {
+                x = x.min(rem);
+            }
+            a[s] = x;
+            good[s] = st.good_of::<PACKS>(x);
+        }
         let mut g = self.graph.take().expect("a branching line");
-        self.take_what_is_there::<PACKS>(&mut g, &mut a, &mut good, now);
+        let together =
+            |g: &Graph, b: usize| whole || g.settled(&self.mark, super::reach::BOOKING, b);
+        self.take_what_is_there::<PACKS>(&mut g, stations.clone(), whole, &mut a, &mut good, now);
         // Nobody puts in more than there is room for: a buffer is looked at once every
         // machine it feeds has given way (those come after all that feed it).
         let mut cut = false;
-        for t in (0..n).rev() {
+        for t in stations.clone().rev() {
             let Some(b) = g.input[t].filter(|&b| g.to[b][0] == t) else {
                 continue;
             };
             let Some(cap) = self.buffers[b].capacity else {
                 continue;
             };
+            if !together(&g, b) {
+                continue;
+            }
             loop {
+                // In totals: a machine booked ahead of the others may have taken what
+                // they have not yet put in.
                 let put: u128 = g.feeds[b].iter().map(|&e| g.now_put[e]).sum();
-                let after = (self.buffers[b].level() + put).saturating_sub(g.now_taken[b]);
+                let buf = &self.buffers[b];
+                let after = (buf.cum_in + put).saturating_sub(buf.cum_out + g.now_taken[b]);
                 if after <= cap {
                     break;
                 }
@@ -685,57 +736,83 @@ impl FluidLine {
                     break;
                 };
                 let s = g.edge_from[e];
-                a[s] -= (after - cap).min(a[s]);
+                let less = (after - cap).min(a[s]);
+                a[s] -= less;
+                // It takes less from the buffer before it too (looked at later).
+                if let Some(before) = g.input[s] {
+                    g.now_taken[before] = g.now_taken[before].saturating_sub(less);
+                }
                 good[s] = self.stations[s].good_of::<PACKS>(a[s]);
                 let mut put_now = std::mem::take(&mut g.now_put);
-                Self::split_ticks(&g, s, good[s], &mut put_now);
+                Self::split_ticks(&g, s, good[s], |e, x| put_now[e] = x);
                 g.now_put = put_now;
                 cut = true;
             }
         }
         // Less put in upstream can leave less to take downstream.
         if cut {
-            self.take_what_is_there::<PACKS>(&mut g, &mut a, &mut good, now);
+            self.take_what_is_there::<PACKS>(
+                &mut g,
+                stations.clone(),
+                whole,
+                &mut a,
+                &mut good,
+                now,
+            );
         }
-        for s in 0..n {
-            self.book::<PACKS>(s, a[s], good[s], dt, now);
-            let product = self.stations[s].core.product;
+        for s in stations.clone() {
+            let dt = now.0.saturating_sub(self.stations[s].since.0);
+            if dt > 0 {
+                self.book::<PACKS>(s, a[s], good[s], dt, now);
+            }
+            let st = &mut self.stations[s];
+            st.since = now;
+            st.made += good[s];
+            let product = st.core.product;
             for e in g.edges(s) {
                 let b = g.edge_to[e];
-                let buf = &mut self.buffers[b];
-                buf.put_in(product, g.now_put[e]);
+                self.buffers[b].put_in(product, g.now_put[e]);
                 g.put[e] += g.now_put[e];
             }
             if let Some(b) = g.input[s] {
-                let buf = &mut self.buffers[b];
-                buf.take_out(a[s], now.0);
+                self.buffers[b].take_out(a[s], now.0);
                 let j = g.to[b].iter().position(|&t| t == s).expect("fed by it");
                 g.taken[b][j] += a[s];
+            } else {
+                self.cursor.released += a[s];
             }
         }
         self.graph = Some(g);
-        self.cursor.released += a[0];
         self.scratch = a;
         self.scratch_good = good;
     }
 
-    /// A sweep downstream: nobody takes more than is there (of its product, done with
-    /// transport, less what the machines before it on the same buffer took); each
-    /// station's good output is split over its outputs.
+    /// A sweep downstream over `stations`: nobody takes more than is there (of its
+    /// product, done with transport, less what the machines before it on the same buffer
+    /// took) from a buffer booked together; each station's good output is split over its
+    /// outputs.
     fn take_what_is_there<const PACKS: bool>(
         &self,
         g: &mut Graph,
+        stations: impl Iterator<Item = usize> + Clone,
+        whole: bool,
         a: &mut [u128],
         good: &mut [u128],
-        now: sim::SimTime,
+        now: SimTime,
     ) {
-        g.now_taken.fill(0);
         let mut work = g.work.take().unwrap_or_default();
         let mut ready = std::mem::take(&mut work.ready);
-        ready.clear();
         ready.resize(self.buffers.len(), None);
-        for s in 0..self.stations.len() {
+        for s in stations.clone() {
             if let Some(b) = g.input[s] {
+                g.now_taken[b] = 0;
+                ready[b] = None;
+            }
+        }
+        for s in stations {
+            if let Some(b) = g.input[s]
+                && (whole || g.settled(&self.mark, super::reach::BOOKING, b))
+            {
                 let buf = &self.buffers[b];
                 let product = self.stations[s].core.product;
                 let incoming: u128 = g.feeds[b]
@@ -743,7 +820,12 @@ impl FluidLine {
                     .filter(|&&e| self.stations[g.edge_from[e]].core.product == product)
                     .map(|&e| g.now_put[e])
                     .sum();
-                let mut avail = buf.leading(product) + incoming;
+                // In totals: where what it may take ends (a machine booked ahead of the
+                // others may have taken what they have not yet put in).
+                let mut end = match buf.runs.front() {
+                    Some(head) if head.0 == product => buf.head_end(buf.cum_in),
+                    _ => buf.cum_in.min(buf.cum_out),
+                } + incoming;
                 if let Some(tr) = &buf.transit {
                     // What had arrived at the last replan is there still: look the exact
                     // figure up only when the machine might take more than that.
@@ -755,10 +837,10 @@ impl FluidLine {
                         let r = *ready[b].get_or_insert_with(|| {
                             tr.ready(now.0, buf.cum_in + all_in, buf.cum_out)
                         });
-                        avail = avail.min(r);
+                        end = end.min(buf.cum_out + r);
                     }
                 }
-                let avail = avail.saturating_sub(g.now_taken[b]);
+                let avail = end.saturating_sub(buf.cum_out + g.now_taken[b]);
                 if a[s] > avail {
                     a[s] = avail;
                     good[s] = self.stations[s].good_of::<PACKS>(avail);
@@ -766,7 +848,7 @@ impl FluidLine {
                 g.now_taken[b] += a[s];
             }
             let mut put_now = std::mem::take(&mut g.now_put);
-            Self::split_ticks(g, s, good[s], &mut put_now);
+            Self::split_ticks(g, s, good[s], |e, x| put_now[e] = x);
             g.now_put = put_now;
         }
         work.ready = ready;
@@ -774,12 +856,13 @@ impl FluidLine {
     }
 
     /// Splits `good` ticks of station `s` over its edges in proportion to the planned
-    /// flows (the last edge carrying any flow takes what rounding leaves).
-    fn split_ticks(g: &Graph, s: usize, good: u128, put: &mut [u128]) {
+    /// flows (the last edge carrying any flow takes what rounding leaves), giving each
+    /// edge's share to `put`.
+    pub(super) fn split_ticks(g: &Graph, s: usize, good: u128, mut put: impl FnMut(usize, u128)) {
         let edges = g.edges(s);
         match edges.len() {
             0 => {}
-            1 => put[edges.start] = good,
+            1 => put(edges.start, good),
             _ => {
                 let total: f64 = g.flow[edges.clone()].iter().sum();
                 let last = edges
@@ -798,11 +881,41 @@ impl FluidLine {
                         0
                     };
                     let x = x.min(left);
-                    put[e] = x;
+                    put(e, x);
                     left -= x;
                 }
-                put[last] = left;
+                put(last, left);
             }
         }
     }
+}
+
+/// Nanoseconds until the first two of `keys` (key, rate of change) meet (infinite: never).
+fn earliest_meeting(keys: impl Iterator<Item = (f64, f64)>) -> f64 {
+    // Junctions have few outputs: their keys are worked out once, on the stack.
+    let mut few = [(0.0, 0.0); 8];
+    let mut many = Vec::new();
+    let mut n = 0;
+    for key in keys {
+        match few.get_mut(n) {
+            Some(slot) => *slot = key,
+            None => many.push(key),
+        }
+        n += 1;
+    }
+    if n > few.len() {
+        many.splice(0..0, few);
+    }
+    let keys = if n > few.len() { &many[..] } else { &few[..n] };
+    let mut best = INF;
+    for &(k, r) in keys {
+        for &(k2, r2) in keys {
+            if k < k2 - KEY_TOL
+                && let Some(dt) = branch::meeting(k, r, k2, r2)
+            {
+                best = best.min(dt);
+            }
+        }
+    }
+    best
 }

@@ -17,7 +17,10 @@
 mod boundaries;
 mod branch;
 mod graph;
+mod reach;
 mod series;
+#[cfg(test)]
+mod testing;
 
 use super::control::Control;
 use super::events::LineEvent;
@@ -383,16 +386,24 @@ pub struct FluidLine {
     packs: bool,
     /// A branching line's shape and junctions (`None`: a series line).
     graph: Option<Box<graph::Graph>>,
-    /// Whether each event books and plans only the stations it concerns (a long series
-    /// line, see `series`), rather than the whole line.
+    /// Whether each event books and plans only the stations it concerns (a long line, see
+    /// `series` and `reach`), rather than the whole line.
     local: bool,
-    /// Series lines: when each buffer (`0..n-1`) and each station (`n-1..`) next reaches
-    /// a flow boundary at its current rates.
+    /// Lines planned locally: when each buffer (`0..buffers`) and each station (from
+    /// `buffers` on) next reaches a flow boundary at its current rates.
     boundaries: Boundaries,
-    /// Series lines: the runs of stations booked to now since the last plan, to plan
-    /// again (inclusive ranges).
+    /// Lines planned locally: the runs of stations booked to now since the last plan, to
+    /// plan again (inclusive ranges).
     touched: Vec<(usize, usize)>,
-    /// Series lines: the WIP's slope (units per nanosecond) at the current rates, and
+    /// Branching lines planned locally, per station: whether it is booked to now to be
+    /// planned again (the stations of `touched`, while they are booked and planned).
+    #[serde(skip)]
+    mark: Vec<u8>,
+    /// Branching lines planned locally: the stations being booked or planned, in flow
+    /// order (reused).
+    #[serde(skip)]
+    reach: Vec<usize>,
+    /// Lines planned locally: the WIP's slope (units per nanosecond) at the current rates, and
     /// the WIP it gives at a time (it is exact at every full booking).
     wip_slope: f64,
     wip_est: (SimTime, f64),
@@ -483,9 +494,15 @@ impl FluidLine {
             ),
             packs: line.converts(),
             graph: (!line.is_series()).then(|| Box::new(graph::Graph::new(line))),
-            local: line.is_series() && n >= series::LOCAL_FROM,
-            boundaries: Boundaries::new(2 * n - 1),
+            local: n
+                >= match line.is_series() {
+                    true => series::LOCAL_FROM,
+                    false => reach::LOCAL_FROM,
+                },
+            boundaries: Boundaries::new(line.buffers.len() + n),
             touched: Vec::new(),
+            mark: Vec::new(),
+            reach: Vec::new(),
             wip_slope: 0.0,
             wip_est: (SimTime::ZERO, 0.0),
             due: Vec::new(),
@@ -622,8 +639,8 @@ impl FluidLine {
         match (self.graph.is_some(), self.packs) {
             (false, true) => self.advance_flows::<true>(now, dt),
             (false, false) => self.advance_flows::<false>(now, dt),
-            (true, true) => self.advance_graph::<true>(now, dt),
-            (true, false) => self.advance_graph::<false>(now, dt),
+            (true, true) => self.book_graph::<true, _>(0..self.stations.len(), true, now),
+            (true, false) => self.book_graph::<false, _>(0..self.stations.len(), true, now),
         }
         self.last = now;
         self.wip_avg
@@ -885,9 +902,10 @@ impl FluidLine {
 
     /// Sets the machines' rates and schedules the next flow boundary.
     pub fn replan(&mut self, cal: &mut impl Calendar<LineEvent>) {
-        if self.local {
-            self.replan_series(cal);
-            return;
+        match (self.local, self.graph.is_some()) {
+            (true, false) => return self.replan_series(cal),
+            (true, true) => return self.replan_reach(cal),
+            (false, _) => {}
         }
         let now = cal.now();
         if !self.control.is_empty() {
@@ -905,7 +923,7 @@ impl FluidLine {
             }
         }
         if self.graph.is_some() {
-            self.propagate_graph();
+            self.propagate_graph(0..self.stations.len());
         } else {
             self.propagate(0, self.stations.len() - 1);
         }
@@ -921,15 +939,18 @@ impl FluidLine {
     /// Notes a change of buffer `b`'s inflow rate at `now` in its transport history.
     #[inline(always)]
     fn record_inflow(&mut self, b: usize, now: SimTime) {
-        if self.buffers[b].transit.is_none() {
-            return;
+        if self.buffers[b].transit.is_some() {
+            self.record_inflow_at(b, now, self.buffers[b].cum_in);
         }
+    }
+
+    /// [`Self::record_inflow`] when `cum_in` ticks have gone into buffer `b` by `now`.
+    fn record_inflow_at(&mut self, b: usize, now: SimTime, cum_in: u128) {
         let in_rate = self.in_rate(b);
-        let buf = &mut self.buffers[b];
-        if let Some(tr) = &mut buf.transit
+        if let Some(tr) = &mut self.buffers[b].transit
             && tr.history.back().is_none_or(|h| h.2 != in_rate)
         {
-            tr.history.push_back((now.0, buf.cum_in, in_rate));
+            tr.history.push_back((now.0, cum_in, in_rate));
         }
     }
 
@@ -1025,10 +1046,26 @@ impl FluidLine {
         {
             best = best.min((to_f64(cap) - level_f) / (in_r - out_r));
         }
+        // On a branching line, a buffer full while more leaves it than enters (a machine
+        // feeding it held to its share of the room while another, divided elsewhere,
+        // leaves part of its own unused) lets its machines go once a unit has left it; one
+        // empty while more enters than leaves, once a unit has come in. A unit, not a
+        // tick: were letting go to fill (or empty) it again at once, the two would take
+        // turns a unit apart, not a tick.
+        const UNIT: f64 = TICKS_PER_UNIT as f64;
+        if let Some(cap) = buf.capacity
+            && cap.saturating_sub(level) <= EPS
+            && out_r > in_r
+            && self.holds(b, StationState::Blocked)
+        {
+            best = best.min((level_f - (to_f64(cap) - UNIT)) / (out_r - in_r));
+        }
         match &buf.transit {
             None => {
                 if level > EPS && out_r > in_r {
                     best = best.min(level_f / (out_r - in_r));
+                } else if level <= EPS && in_r > out_r && self.holds(b, StationState::Starved) {
+                    best = best.min((UNIT - level_f) / (in_r - out_r));
                 }
             }
             Some(tr) => {
@@ -1092,6 +1129,19 @@ impl FluidLine {
             }
         }
         best
+    }
+
+    /// Whether buffer `b` of a branching line holds a machine next to it back: one
+    /// feeding it `Blocked`, or one it feeds `Starved`.
+    fn holds(&self, b: usize, state: StationState) -> bool {
+        let Some(g) = self.graph.as_deref() else {
+            return false;
+        };
+        let held = |s: usize| self.stations[s].limit == state;
+        match state {
+            StationState::Blocked => g.feeds[b].iter().any(|&e| held(g.edge_from[e])),
+            _ => g.to[b].iter().any(|&t| held(t)),
+        }
     }
 
     /// Nanoseconds until station `i`'s operating-time failure clock runs out or, for the

@@ -21,7 +21,7 @@ use sim::{Calendar, SimTime};
 
 /// A buffer within this of empty, full or the end of a machine's product joins the
 /// machines on either side (margin over [`EPS`] for the rounding of rates over time).
-const NEAR: u128 = 2 * EPS;
+pub(super) const NEAR: u128 = 2 * EPS;
 
 /// Series lines of this many stations or more are planned locally. On the 7 stations of
 /// `plant-10-lines.toml`, whose V-curve keeps most buffers empty or full, planning
@@ -69,7 +69,7 @@ impl FluidLine {
 
     /// Ticks station `i` has taken in all by `x`, at its rate since it was booked (the
     /// first no more than the campaign has left).
-    fn taken_at(&self, i: usize, x: SimTime) -> u128 {
+    pub(super) fn taken_at(&self, i: usize, x: SimTime) -> u128 {
         let s = &self.stations[i];
         let mut a = amount(s.rate, x.0.saturating_sub(s.since.0));
         if i == 0
@@ -132,9 +132,10 @@ impl FluidLine {
     /// on a series one.
     #[inline(always)]
     pub(super) fn cum_in_now(&mut self, b: usize, now: SimTime) -> u128 {
-        match self.local {
-            false => self.buffers[b].cum_in,
-            true => self.cum_in_at(b, now),
+        match (self.local, self.graph.is_some()) {
+            (false, _) => self.buffers[b].cum_in,
+            (true, false) => self.cum_in_at(b, now),
+            (true, true) => self.content_at(b, now).0,
         }
     }
 
@@ -169,6 +170,9 @@ impl FluidLine {
             self.advance(now);
             return;
         }
+        if self.graph.is_some() {
+            return self.touch_reach(i, now);
+        }
         if self.touched.iter().any(|&(lo, hi)| (lo..=hi).contains(&i)) {
             return;
         }
@@ -189,7 +193,9 @@ impl FluidLine {
         self.boundaries.due(now.0, &mut due);
         let buffers = self.buffers.len();
         for &e in &due {
-            if e < buffers {
+            if e < buffers && self.graph.is_some() {
+                self.touch_buffer(e, now);
+            } else if e < buffers {
                 self.touch(e, now);
                 self.touch(e + 1, now);
             } else {
@@ -202,7 +208,11 @@ impl FluidLine {
     /// Books the whole series line up to `now`.
     pub(super) fn book_all(&mut self, now: SimTime) {
         let n = self.stations.len();
-        self.book_range(0, n - 1, now);
+        match (self.graph.is_some(), self.packs) {
+            (false, _) => self.book_range(0, n - 1, now),
+            (true, true) => self.book_graph::<true, _>(0..n, true, now),
+            (true, false) => self.book_graph::<false, _>(0..n, true, now),
+        }
         let exact = to_f64(self.wip_ticks()) / TICKS_PER_UNIT as f64;
         self.wip_avg.ramp_to(now, exact);
         self.wip_est = (now, exact);
@@ -295,10 +305,7 @@ impl FluidLine {
     /// own next boundaries, and the line's next flow event.
     pub(super) fn replan_series(&mut self, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
-        // The WIP up to now at the rates until now.
-        let wip = self.wip_est.1 + self.wip_slope * now.since(self.wip_est.0).0 as f64;
-        self.wip_avg.ramp_to(now, wip);
-        self.wip_est = (now, wip);
+        self.ramp_wip(now);
         if !self.control.is_empty() {
             self.sense_touched(cal);
         }
@@ -368,8 +375,15 @@ impl FluidLine {
         self.touched = ranges;
     }
 
+    /// The WIP's time average up to `now`, at the rates until now.
+    pub(super) fn ramp_wip(&mut self, now: SimTime) {
+        let wip = self.wip_est.1 + self.wip_slope * now.since(self.wip_est.0).0 as f64;
+        self.wip_avg.ramp_to(now, wip);
+        self.wip_est = (now, wip);
+    }
+
     /// The WIP's slope (units per nanosecond) that buffers `near` give at their rates.
-    fn wip_slope_of(&self, near: &[usize]) -> f64 {
+    pub(super) fn wip_slope_of(&self, near: &[usize]) -> f64 {
         let slope: f64 = near
             .iter()
             .map(|&b| (self.in_rate(b) - self.out_rate(b)) * to_f64(self.buffers[b].equivalent))
@@ -392,8 +406,14 @@ impl FluidLine {
                 }
             }
         }
+        self.follow_switches(now);
+    }
+
+    /// After the switches sensed the levels at `now`: whether any changed; if so, each
+    /// machine whose step or stop changed is booked (touched) and follows it.
+    pub(super) fn follow_switches(&mut self, now: SimTime) -> bool {
         if !self.control.take_changed() {
-            return;
+            return false;
         }
         for i in 0..self.stations.len() {
             let setting = self.control.setting(i);
@@ -403,6 +423,7 @@ impl FluidLine {
                 self.stations[i].core.follow(now, setting);
             }
         }
+        true
     }
 
     /// A switch's time-out ran out at `now`: whether it changed a step; the machine it
@@ -425,7 +446,7 @@ impl FluidLine {
 }
 
 /// The instant `dt` nanoseconds after `now`, at least one later (`u64::MAX`: never).
-fn at_after(now: SimTime, dt: f64) -> u64 {
+pub(super) fn at_after(now: SimTime, dt: f64) -> u64 {
     if dt.is_finite() {
         now.0.saturating_add(sim::ceil_u64(dt).max(1))
     } else {
@@ -435,23 +456,8 @@ fn at_after(now: SimTime, dt: f64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::line::events::LineEvent;
-    use crate::line::{LineEngine, LineRuntime};
-    use sim::{Calendar, EventCalendar, RngStreams, SimTime};
-
-    struct Cal {
-        now: SimTime,
-        queue: EventCalendar<LineEvent>,
-    }
-
-    impl Calendar<LineEvent> for Cal {
-        fn now(&self) -> SimTime {
-            self.now
-        }
-        fn at(&mut self, time: SimTime, event: LineEvent) {
-            self.queue.schedule(time.max(self.now), event);
-        }
-    }
+    use super::super::testing::{assert_same_counts, run_line};
+    use crate::line::LineEngine;
 
     /// A series line of 24 stations of different speeds (some with rejects, one packing
     /// 6 into 1 and the next at its speed in packs) with breakdowns on operating time,
@@ -488,37 +494,10 @@ mod tests {
         t
     }
 
-    /// Runs the line for 12 h, planning each event locally or the whole line.
-    fn run(text: &str, local: bool) -> LineRuntime {
-        let scenario = crate::load_scenario("long.toml", text).expect("valid");
-        let line = &scenario.lines[0];
-        let mut rt = LineRuntime::new(line, 0, &RngStreams::new(5), false);
-        let LineEngine::Fluid(f) = &mut rt.engine else {
-            panic!("fixed cycles and unlimited supply run as flows")
-        };
-        assert!(f.local, "a line of 24 stations is planned locally");
-        f.local = local;
-        let mut cal = Cal {
-            now: SimTime::ZERO,
-            queue: EventCalendar::new(),
-        };
-        rt.start(&mut cal);
-        let end = SimTime::ZERO + sim::SimDuration::from_secs(12 * 3600);
-        while let Some((t, e)) = cal.queue.pop() {
-            if t > end {
-                break;
-            }
-            cal.now = t;
-            rt.handle(e, &mut cal);
-        }
-        rt.sync(end);
-        rt
-    }
-
     #[test]
     fn planning_locally_gives_what_planning_the_whole_line_gives() {
         let text = long_line();
-        let (local, whole) = (run(&text, true), run(&text, false));
+        let ((local, _), (whole, _)) = (run_line(&text, true), run_line(&text, false));
         let LineEngine::Fluid(f) = &local.engine else {
             unreachable!()
         };
@@ -532,35 +511,8 @@ mod tests {
                 assert!(buf.level() <= cap, "buffer {b} never above full");
             }
         }
-        let mut changeovers = 0;
-        for i in 0..24 {
-            let (a, b) = (local.core(i), whole.core(i));
-            let close = |x: u128, y: u128| x.abs_diff(y) <= (x.max(y) / 1_000_000).max(1);
-            assert!(
-                close(a.counters.taken, b.counters.taken),
-                "station {i} took {} planned locally, {} planned whole",
-                a.counters.taken,
-                b.counters.taken
-            );
-            assert!(close(a.counters.good, b.counters.good), "station {i} good");
-            assert!(
-                close(a.counters.rejected, b.counters.rejected),
-                "station {i} rejects"
-            );
-            assert_eq!(
-                a.counters.failures, b.counters.failures,
-                "station {i} failures"
-            );
-            for s in 0..7 {
-                assert!(
-                    (a.times[s] - b.times[s]).abs() <= 1e-3 * 12.0 * 3600.0,
-                    "station {i}, state {s}: {} s planned locally, {} s planned whole",
-                    a.times[s],
-                    b.times[s]
-                );
-            }
-            changeovers += a.counters.setups;
-        }
+        assert_eq!(local.stations(), 24);
+        let changeovers = assert_same_counts(&local, &whole, 1_000_000);
         assert!(
             local.units_out() > 1000.0,
             "the line makes packs: {}",

@@ -1,0 +1,447 @@
+//! Long branching lines (from [`LOCAL_FROM`] stations) planned where things change, as
+//! long series lines are (see `series`): an event books and replans only its **reach**,
+//! the stations joined to it through buffers that are empty or full, and leaves the
+//! others at their rates.
+//!
+//! A buffer joins every station feeding it and fed by it when it is within [`NEAR`] of
+//! full, of empty (of the product any machine after it runs, or at its conveyor's end),
+//! when it is a direct coupling, or when a station divides over it by most room (the
+//! division follows its level whatever it is). The rates of the reach's stations depend
+//! only on each other and on the flows of the buffers at its edge, which hold them back in
+//! nothing, so planning the reach alone gives the rates planning the whole line would.
+//! What a station not yet booked has put into or taken from a buffer by a time follows
+//! from its rate since it was booked ([`FluidLine::content_at`]), exactly as booking it
+//! would count it.
+
+use super::series::{NEAR, at_after};
+use super::{EPS, FluidLine};
+use crate::line::events::LineEvent;
+use crate::scenario::Divide;
+use sim::{Calendar, SimTime};
+
+/// A station's mark: not booked since the last plan.
+pub(super) const UNMARKED: u8 = 0;
+/// A station's mark: booked to now, to be planned again.
+pub(super) const PLANNED: u8 = 1;
+/// A station's mark: in the reach being booked now.
+pub(super) const BOOKING: u8 = 2;
+
+/// Branching lines of this many stations or more are planned locally.
+pub(super) const LOCAL_FROM: usize = 48;
+
+impl FluidLine {
+    /// Whether station `s` is booked to now, to be planned again.
+    #[inline]
+    fn marked(&self, s: usize) -> bool {
+        self.mark.get(s).is_some_and(|&m| m != UNMARKED)
+    }
+
+    /// Whether station `s` is in the reach being booked.
+    #[inline]
+    fn booking(&self, s: usize) -> bool {
+        self.mark.get(s) == Some(&BOOKING)
+    }
+
+    /// Marks station `s` as `mark`; whether it was not marked before.
+    fn mark_station(&mut self, s: usize, mark: u8) -> bool {
+        if self.mark.len() != self.stations.len() {
+            self.mark = vec![UNMARKED; self.stations.len()];
+        }
+        std::mem::replace(&mut self.mark[s], mark) == UNMARKED
+    }
+
+    /// Good ticks station `s` has made since it was booked, by `x`, at its rate.
+    fn made_since_booked(&self, s: usize, x: SimTime) -> u128 {
+        let st = &self.stations[s];
+        if st.since >= x {
+            return 0;
+        }
+        st.good_of::<true>(self.taken_at(s, x) - st.processed)
+    }
+
+    /// What has gone into and come out of buffer `b` of a branching line by `x`: what is
+    /// booked, and what the stations next to it not booked to `x` have put in (split over
+    /// their outputs as booking splits it) and taken at their rates.
+    pub(super) fn content_at(&self, b: usize, x: SimTime) -> (u128, u128) {
+        let g = self.graph.as_deref().expect("a branching line");
+        let buf = &self.buffers[b];
+        let (mut cum_in, mut cum_out) = (buf.cum_in, buf.cum_out);
+        for &e in &g.feeds[b] {
+            let f = g.edge_from[e];
+            let made = self.made_since_booked(f, x);
+            if made > 0 {
+                Self::split_ticks(g, f, made, |edge, put| {
+                    if edge == e {
+                        cum_in += put;
+                    }
+                });
+            }
+        }
+        for &t in &g.to[b] {
+            if self.stations[t].since < x {
+                cum_out += self.taken_at(t, x) - self.stations[t].processed;
+            }
+        }
+        (cum_in, cum_out)
+    }
+
+    /// Whether buffer `b` joins the stations next to it at `x` (see the module's doc).
+    fn joins_at(&self, b: usize, x: SimTime) -> bool {
+        let g = self.graph.as_deref().expect("a branching line");
+        let buf = &self.buffers[b];
+        let by_room = g.feeds[b].iter().any(|&e| {
+            let f = g.edge_from[e];
+            g.edges(f).len() > 1 && g.divide[f] == Divide::MostRoom
+        });
+        if by_room || buf.capacity == Some(0) {
+            return true;
+        }
+        let (cum_in, cum_out) = self.content_at(b, x);
+        let level = cum_in.saturating_sub(cum_out);
+        if buf
+            .capacity
+            .is_some_and(|c| c.saturating_sub(level) <= NEAR)
+        {
+            return true;
+        }
+        let dry = g.to[b].iter().any(|&t| {
+            let product = self.stations[t].core.product;
+            buf.leading_between(product, cum_in, cum_out) <= NEAR
+        });
+        dry || buf.transit.as_ref().is_some_and(|tr| {
+            tr.arrived_at_replan.saturating_sub(cum_out) <= NEAR
+                && tr.ready(x.0, cum_in, cum_out) <= NEAR
+        })
+    }
+
+    /// The buffers next to station `s`: the one feeding it, then those it feeds.
+    fn buffers_of(&self, s: usize) -> impl Iterator<Item = usize> + '_ {
+        let g = self.graph.as_deref().expect("a branching line");
+        g.input[s]
+            .into_iter()
+            .chain(g.edges(s).map(|e| g.edge_to[e]))
+    }
+
+    /// The stations feeding buffer `b` and those it feeds.
+    fn stations_of(&self, b: usize) -> impl Iterator<Item = usize> + '_ {
+        let g = self.graph.as_deref().expect("a branching line");
+        g.feeds[b]
+            .iter()
+            .map(|&e| g.edge_from[e])
+            .chain(g.to[b].iter().copied())
+    }
+
+    /// The `j`-th of [`Self::stations_of`] buffer `b` (by index, for callers that book
+    /// stations between lookups).
+    fn station_of(&self, b: usize, j: usize) -> usize {
+        let g = self.graph.as_deref().expect("a branching line");
+        match g.feeds[b].get(j) {
+            Some(&e) => g.edge_from[e],
+            None => g.to[b][j - g.feeds[b].len()],
+        }
+    }
+
+    /// Books station `i` of a long branching line and its reach at `now`, to be planned
+    /// again at the next [`FluidLine::settle`].
+    pub(super) fn touch_reach(&mut self, i: usize, now: SimTime) {
+        if self.marked(i) {
+            return;
+        }
+        let mut reach = std::mem::take(&mut self.reach);
+        reach.clear();
+        self.mark_station(i, BOOKING);
+        reach.push(i);
+        let mut k = 0;
+        let mut joined = std::mem::take(&mut self.due);
+        while k < reach.len() {
+            let s = reach[k];
+            k += 1;
+            joined.clear();
+            // A buffer whose stations are all in already adds nobody.
+            joined.extend(self.buffers_of(s).filter(|&b| {
+                self.stations_of(b).any(|t| !self.booking(t)) && self.joins_at(b, now)
+            }));
+            for &b in &joined {
+                for j in 0..self.stations_of(b).count() {
+                    let t = self.station_of(b, j);
+                    // One booked earlier at this instant is booked again (for nothing
+                    // more), so that every buffer joining the reach is booked whole.
+                    if !self.booking(t) {
+                        self.mark_station(t, BOOKING);
+                        reach.push(t);
+                    }
+                }
+            }
+        }
+        self.due = joined;
+        reach.sort_unstable();
+        match self.packs {
+            true => self.book_graph::<true, _>(reach.iter().copied(), false, now),
+            false => self.book_graph::<false, _>(reach.iter().copied(), false, now),
+        }
+        for &s in &reach {
+            self.mark[s] = PLANNED;
+        }
+        self.touched.extend(reach.iter().map(|&s| (s, s)));
+        self.reach = reach;
+    }
+
+    /// A buffer of a long branching line reaches a boundary: every station next to it is
+    /// booked with its reach.
+    pub(super) fn touch_buffer(&mut self, b: usize, now: SimTime) {
+        for j in 0..self.stations_of(b).count() {
+            let s = self.station_of(b, j);
+            self.touch(s, now);
+        }
+    }
+
+    /// Plans the reaches booked since the last plan: their rates, the boundaries of their
+    /// stations and of the buffers next to them, and the line's next flow event.
+    pub(super) fn replan_reach(&mut self, cal: &mut impl Calendar<LineEvent>) {
+        let now = cal.now();
+        self.ramp_wip(now);
+        let (mut reach, mut near) = self.collect_reach();
+        if !self.control.is_empty() {
+            for &b in &near {
+                if self.settled(b) {
+                    let level = self.buffers[b].level();
+                    self.control.sense(b, level, EPS, cal);
+                }
+            }
+            if self.follow_switches(now) {
+                self.reach = reach;
+                self.due = near;
+                (reach, near) = self.collect_reach();
+            }
+        }
+        let slope_before = self.wip_slope_of(&near);
+        for &s in &reach {
+            self.stations[s].unlimit();
+        }
+        for &b in &near {
+            if self.buffers[b].transit.is_none() {
+                continue;
+            }
+            let (cum_in, cum_out) = self.content_at(b, now);
+            if let Some(tr) = &mut self.buffers[b].transit {
+                let (arrived, rate) = tr.inflow_at(tr.delayed(now.0), cum_in);
+                tr.ready_now = arrived.saturating_sub(cum_out);
+                tr.arrived_at_replan = arrived;
+                tr.delayed_rate_now = rate;
+            }
+        }
+        self.propagate_graph(reach.iter().copied());
+        let buffers = self.buffers.len();
+        for &b in &near {
+            let (cum_in, cum_out) = self.content_at(b, now);
+            if self.buffers[b].transit.is_some() {
+                self.record_inflow_at(b, now, cum_in);
+            }
+            let level = cum_in.saturating_sub(cum_out);
+            let dt = self
+                .buffer_boundary(b, now, level, cum_in)
+                .min(self.dry_meeting(b));
+            self.boundaries.set(b, at_after(now, dt));
+        }
+        self.wip_slope += self.wip_slope_of(&near) - slope_before;
+        for &s in &reach {
+            let dt = self.station_boundary(s).min(self.divider_meeting(s));
+            self.boundaries.set(buffers + s, at_after(now, dt));
+        }
+        for &s in &reach {
+            self.mark[s] = UNMARKED;
+        }
+        self.touched.clear();
+        self.reach = reach;
+        self.due = near;
+        let earliest = self.boundaries.earliest();
+        self.schedule_flow((earliest != u64::MAX).then_some(SimTime(earliest)), cal);
+    }
+
+    /// The stations booked since the last plan, marked and in flow order, and the
+    /// buffers next to them, each once (in the reused vectors).
+    fn collect_reach(&mut self) -> (Vec<usize>, Vec<usize>) {
+        let mut reach = std::mem::take(&mut self.reach);
+        let mut near = std::mem::take(&mut self.due);
+        reach.clear();
+        near.clear();
+        let touched = std::mem::take(&mut self.touched);
+        for &(lo, hi) in &touched {
+            for s in lo..=hi {
+                // Stations booked by `book_all` are not marked yet.
+                self.mark_station(s, PLANNED);
+                reach.push(s);
+            }
+        }
+        self.touched = touched;
+        reach.sort_unstable();
+        reach.dedup();
+        for &s in &reach {
+            near.extend(self.buffers_of(s));
+        }
+        near.sort_unstable();
+        near.dedup();
+        (reach, near)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{assert_same_counts, run_line};
+    use crate::line::LineEngine;
+
+    /// A branching line of `sections` sections, each a station dividing its output over
+    /// two parallel machines that combine onto the next section's station, with every
+    /// rule in turn: a station dividing by most room, by shares and by priority over two
+    /// buffers (one a conveyor); a buffer shared by two machines by most room and by
+    /// shares; combiners first come, by priority and alternating. Breakdowns on operating
+    /// time, rejects, a packer (6 into 1) with the stations after it at its speed in
+    /// packs and small buffers; with `products`, two products with changeovers; with
+    /// `switches`, level switches (stops and speed steps, one with a delay).
+    ///
+    /// Not both: where the machines merging onto one buffer run different products at
+    /// once, the buffer holds them in the order they are booked, which planning the whole
+    /// line at every event cuts into finer stripes (and more changeovers after them).
+    fn branching_line(sections: usize, products: bool, switches: bool) -> String {
+        let mut t = String::from("name = \"branching\"\n[run]\nhorizon = \"12h\"\nseed = 5\n");
+        if products {
+            t += "[[products]]\nname = \"A\"\n[[products]]\nname = \"B\"\n[[lines]]\nname = \"L\"\nschedule = { repeat = true, campaigns = [{ product = \"A\", quantity = 9000 }, { product = \"B\", quantity = 5000 }] }\nchangeover = { default = \"7min\" }\n";
+        } else {
+            t += "[[lines]]\nname = \"L\"\n";
+        }
+        let pack = sections * 2 / 3;
+        // Speeds in the section's own unit: packs of 6 after the packer.
+        let per = |k: usize, x: usize| if k > pack { x / 6 } else { x };
+        let failures = |k: usize| {
+            format!(
+                "failures = [{{ tbf = \"exp({}min)\", ttr = \"exp(2min)\" }}]\n",
+                25 + 7 * (k % 5)
+            )
+        };
+        for k in 0..=sections {
+            let speed = per(k, [7200, 6600, 7800][k % 3]);
+            let takes = if k == pack { "takes = 6\n" } else { "" };
+            let divide = match k % 3 {
+                0 => "divide = \"most_room\"\n".to_string(),
+                1 => format!("divide = \"shares\"\nshares = {{ a{k} = 2, b{k} = 1 }}\n"),
+                _ => "divide = \"priority\"\n".to_string(),
+            };
+            let station_divides = k < sections && k % 2 == 0;
+            t += &format!(
+                "[[lines.stations]]\nname = \"s{k}\"\nkind = \"generic\"\nspeed = \"{speed}/h\"\n{takes}{}{}",
+                if station_divides { divide.as_str() } else { "" },
+                if k % 4 == 1 {
+                    failures(k)
+                } else {
+                    String::new()
+                }
+            );
+            if k == sections {
+                break;
+            }
+            let reject = if k % 5 == 3 { 0.003 } else { 0.0 };
+            t += &format!(
+                "[[lines.stations]]\nname = \"p{k}\"\nkind = \"generic\"\nspeed = \"{}/h\"\nreject_rate = {reject}\n{}",
+                per(k + 1, 4000),
+                failures(k)
+            );
+            t += &format!(
+                "[[lines.stations]]\nname = \"q{k}\"\nkind = \"generic\"\nspeed = \"{}/h\"\n{}",
+                per(k + 1, 3600 + 200 * (k % 3)),
+                failures(k + 2)
+            );
+        }
+        for k in 0..sections {
+            let capacity = 20 + 10 * (k % 3);
+            let combine = ["first_come", "priority", "alternate"][k % 3];
+            if k % 2 == 0 {
+                let transport = if k % 3 == 2 {
+                    "transport_time = \"20s\"\n"
+                } else {
+                    ""
+                };
+                t += &format!(
+                    "[[lines.buffers]]\nname = \"a{k}\"\nfrom = \"s{k}\"\nto = \"p{k}\"\ncapacity = {capacity}\n{transport}[[lines.buffers]]\nname = \"b{k}\"\nfrom = \"s{k}\"\nto = \"q{k}\"\ncapacity = {capacity}\n"
+                );
+            } else {
+                let divide = match k % 3 {
+                    1 => format!("divide = \"shares\"\nshares = {{ p{k} = 2, q{k} = 1 }}\n"),
+                    _ => "divide = \"most_room\"\n".to_string(),
+                };
+                let switches = match k % 4 {
+                    3 if switches => format!(
+                        "switches = [{{ on = \"90%\", off = \"60%\", machine = \"upstream\" }}, {{ on = \"10%\", off = \"30%\", machine = \"q{k}\", step = \"115%\", delay = \"5s\" }}]\n"
+                    ),
+                    _ => String::new(),
+                };
+                t += &format!(
+                    "[[lines.buffers]]\nname = \"a{k}\"\nfrom = \"s{k}\"\nto = [\"p{k}\", \"q{k}\"]\ncapacity = {capacity}\n{divide}{switches}"
+                );
+            }
+            let switches = match k % 4 {
+                0 if switches => format!(
+                    "switches = [{{ on = \"80%\", off = \"50%\", machine = \"p{k}\" }}, {{ on = \"20%\", off = \"40%\", machine = \"s{}\", step = \"90%\" }}]\n",
+                    k + 1
+                ),
+                _ => String::new(),
+            };
+            t += &format!(
+                "[[lines.buffers]]\nname = \"c{k}\"\nfrom = [\"p{k}\", \"q{k}\"]\nto = \"s{}\"\ncapacity = {}\ncombine = \"{combine}\"\n{switches}",
+                k + 1,
+                capacity + 10
+            );
+        }
+        t
+    }
+
+    #[test]
+    fn planning_reaches_gives_what_planning_the_whole_line_gives() {
+        for (products, switches) in [(true, false), (false, true)] {
+            same_counts(&branching_line(16, products, switches), products);
+        }
+    }
+
+    /// Runs `text`'s line planned locally and planned whole, comparing what each station
+    /// did (and the changeovers along the line, with `products`).
+    fn same_counts(text: &str, products: bool) {
+        let ((local, local_events), (whole, whole_events)) =
+            (run_line(text, true), run_line(text, false));
+        let LineEngine::Fluid(f) = &local.engine else {
+            unreachable!()
+        };
+        // Every buffer holds what went in less what came out, never below empty nor
+        // above full.
+        for b in 0..f.buffers.len() {
+            let buf = &f.buffers[b];
+            assert!(buf.cum_in >= buf.cum_out, "buffer {b} never below empty");
+            if let Some(cap) = buf.capacity {
+                assert!(buf.level() <= cap, "buffer {b} never above full");
+            }
+        }
+        let n = local.stations();
+        assert_eq!(n, 49);
+        // Machines merging onto one buffer may share its room a little differently for
+        // a while: planning the whole line lets a machine held to a share another leaves
+        // unused go at the next event anywhere, a reach at the next event it meets (or
+        // once a unit has left the buffer).
+        let changeovers = assert_same_counts(&local, &whole, 100_000);
+        assert!(
+            local.units_out() > 500.0,
+            "the line makes packs: {}",
+            local.units_out()
+        );
+        if products {
+            assert!(
+                changeovers > n as u64,
+                "products change over along the line"
+            );
+        } else {
+            let switchings: u64 = f.control.switchings().map(|(n, _)| n).sum();
+            assert!(switchings > 100, "switches act: {switchings}");
+        }
+        assert!(
+            local_events <= whole_events + whole_events / 10,
+            "planning reaches adds no events: {local_events} against {whole_events}"
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! What the tests of planning locally share: a line run for 12 h planned locally or
+//! whole, and the two compared station by station.
+
+use crate::line::events::LineEvent;
+use crate::line::{LineEngine, LineRuntime};
+use sim::{Calendar, EventCalendar, RngStreams, SimDuration, SimTime};
+
+struct Cal {
+    now: SimTime,
+    queue: EventCalendar<LineEvent>,
+}
+
+impl Calendar<LineEvent> for Cal {
+    fn now(&self) -> SimTime {
+        self.now
+    }
+    fn at(&mut self, time: SimTime, event: LineEvent) {
+        self.queue.schedule(time.max(self.now), event);
+    }
+}
+
+/// Runs the first line of `text` for 12 h (a line long enough to be planned locally),
+/// planning each event locally or the whole line: the runtime and the events it took.
+pub(super) fn run_line(text: &str, local: bool) -> (LineRuntime, usize) {
+    let scenario = crate::load_scenario("long.toml", text).expect("valid");
+    let line = &scenario.lines[0];
+    let mut rt = LineRuntime::new(line, 0, &RngStreams::new(5), false);
+    let LineEngine::Fluid(f) = &mut rt.engine else {
+        panic!("fixed cycles and unlimited supply run as flows")
+    };
+    assert!(f.local, "a line this long is planned locally");
+    f.local = local;
+    let mut cal = Cal {
+        now: SimTime::ZERO,
+        queue: EventCalendar::new(),
+    };
+    rt.start(&mut cal);
+    let end = SimTime::ZERO + SimDuration::from_secs(12 * 3600);
+    let mut events = 0;
+    while let Some((t, e)) = cal.queue.pop() {
+        if t > end {
+            break;
+        }
+        cal.now = t;
+        events += 1;
+        rt.handle(e, &mut cal);
+    }
+    rt.sync(end);
+    (rt, events)
+}
+
+/// Asserts that every station of `local` took, made and rejected what it did in
+/// `whole` to within one part in `parts`, failed as often and spent as long in each
+/// state to within a thousandth of the 12 h; returns the changeovers along the line.
+pub(super) fn assert_same_counts(local: &LineRuntime, whole: &LineRuntime, parts: u128) -> u64 {
+    let mut changeovers = 0;
+    for i in 0..local.stations() {
+        let (a, b) = (local.core(i), whole.core(i));
+        let close = |x: u128, y: u128| x.abs_diff(y) <= (x.max(y) / parts).max(1);
+        assert!(
+            close(a.counters.taken, b.counters.taken),
+            "station {i} took {} planned locally, {} planned whole",
+            a.counters.taken,
+            b.counters.taken
+        );
+        assert!(close(a.counters.good, b.counters.good), "station {i} good");
+        assert!(
+            close(a.counters.rejected, b.counters.rejected),
+            "station {i} rejects"
+        );
+        assert_eq!(
+            a.counters.failures, b.counters.failures,
+            "station {i} failures"
+        );
+        for s in 0..7 {
+            assert!(
+                (a.times[s] - b.times[s]).abs() <= 1e-3 * 12.0 * 3600.0,
+                "station {i}, state {s}: {} s planned locally, {} s planned whole",
+                a.times[s],
+                b.times[s]
+            );
+        }
+        changeovers += a.counters.setups;
+    }
+    changeovers
+}
