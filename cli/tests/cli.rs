@@ -1,16 +1,14 @@
 //! The `twinline` binary end to end: files written, exit codes, reproducible bytes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
 
-use common::{assert_refused, scratch_dir, text, twinline};
+use common::{Scratch, assert_refused, scratch_dir, text, twinline};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twinline-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+fn temp_dir(name: &str) -> Scratch {
+    Scratch::new("cli", name)
 }
 
 #[test]

@@ -2,14 +2,14 @@
 //! through the binary. The report tests look at the page in a real headless Chromium
 //! (Debian package `chromium`, installed by scripts/test.sh).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod common;
 
 use common::{read_png, root, text, twinline};
 
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> common::Scratch {
     common::scratch_dir("exp", name)
 }
 

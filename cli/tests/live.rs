@@ -18,7 +18,7 @@ mod common;
 
 use common::root;
 
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> common::Scratch {
     common::scratch_dir("live", name)
 }
 

@@ -37,11 +37,49 @@ pub fn assert_refused(args: &[&str], says: &str) {
 }
 
 /// An empty scratch directory `twinline-<group>-<pid>-<name>` under the system's temp dir.
-pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("twinline-{group}-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+pub fn scratch_dir(group: &str, name: &str) -> Scratch {
+    let dir = Scratch::new(group, name);
+    std::fs::create_dir_all(&*dir).unwrap();
     dir
+}
+
+/// A test's folder under the system's temporary folder (`twinline-GROUP-PID-NAME`),
+/// empty at first (not created) and removed with all in it when the test ends, passed or
+/// failed, so that test runs leave nothing behind.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(group: &str, name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("twinline-{group}-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The pixels of a PNG file as RGB bytes, with its width and height.
