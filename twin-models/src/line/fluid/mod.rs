@@ -193,6 +193,15 @@ impl Transit {
         (net > 0.0).then(|| elapsed + left.max(0.0) / net)
     }
 
+    /// Notes at `now` (a plan), when `cum_in` ticks have entered and `cum_out` left, what
+    /// is ready to leave, what has arrived and the inflow rate reaching the end.
+    fn replan_at(&mut self, now: u64, cum_in: u128, cum_out: u128) {
+        let (arrived, rate) = self.inflow_at(self.delayed(now), cum_in);
+        self.ready_now = arrived.saturating_sub(cum_out);
+        self.arrived_at_replan = arrived;
+        self.delayed_rate_now = rate;
+    }
+
     /// Nanoseconds until the inflow rate reaching the end of the conveyor next changes.
     fn next_change(&self, now: u64) -> Option<u64> {
         let x = self.delayed(now);
@@ -916,10 +925,7 @@ impl FluidLine {
         }
         for buf in &mut self.buffers {
             if let Some(tr) = &mut buf.transit {
-                let (arrived, rate) = tr.inflow_at(tr.delayed(now.0), buf.cum_in);
-                tr.ready_now = arrived.saturating_sub(buf.cum_out);
-                tr.arrived_at_replan = arrived;
-                tr.delayed_rate_now = rate;
+                tr.replan_at(now.0, buf.cum_in, buf.cum_out);
             }
         }
         if self.graph.is_some() {

@@ -342,10 +342,7 @@ impl FluidLine {
             }
             let (cum_in, cum_out) = (self.cum_in_at(b, now), self.cum_out_at(b, now));
             if let Some(tr) = &mut self.buffers[b].transit {
-                let (arrived, rate) = tr.inflow_at(tr.delayed(now.0), cum_in);
-                tr.ready_now = arrived.saturating_sub(cum_out);
-                tr.arrived_at_replan = arrived;
-                tr.delayed_rate_now = rate;
+                tr.replan_at(now.0, cum_in, cum_out);
             }
         }
         for &(lo, hi) in &ranges {
