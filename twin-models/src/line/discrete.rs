@@ -864,7 +864,9 @@ impl DiscreteLine {
                 node.inputs
                     .iter()
                     .enumerate()
-                    .filter_map(|(k, &b)| offer(b).map(|(_, _, t)| (k, t))),
+                    .filter_map(|(k, &b)| offer(b).map(|(_, u, t)| (k, b, u, t)))
+                    .filter(|&(_, b, u, _)| !self.input_holds(i, b, u))
+                    .map(|(k, _, _, t)| (k, t)),
             )?,
         };
         offer(node.inputs[k]).map(|(src, unit, _)| (src, unit))
@@ -900,7 +902,9 @@ impl DiscreteLine {
                     edge.from
                         .iter()
                         .enumerate()
-                        .filter(|&(_, &s)| self.stations[s].phase == Phase::Blocked)
+                        .filter(|&(_, &s)| {
+                            self.stations[s].phase == Phase::Blocked && !self.merge_holds(b, s)
+                        })
                         .map(|(k, &s)| (k, self.stations[s].work_started)),
                 )?;
                 if edge.from[pick] != i {
@@ -922,6 +926,78 @@ impl DiscreteLine {
             )?,
         };
         Some(Some(node.outputs[k]))
+    }
+
+    /// Whether buffer `b`, fed by several machines (a merge), holds back the unit station
+    /// `s` holds: it is of another product than the one the merge takes (that of its last
+    /// unit or, empty, of the machine after it) while another machine feeding it still
+    /// has that one to give. A merge takes the last of a product before the next, so that
+    /// the machine after it changes over once, not at each unit of the two in turn (as
+    /// the line as flows does).
+    #[inline(never)]
+    fn merge_holds(&self, b: usize, s: usize) -> bool {
+        let g = self
+            .graph
+            .as_deref()
+            .expect("a branching line has junctions");
+        let Some(unit) = self.stations[s].unit else {
+            return false;
+        };
+        let taken = match self.buffers[b].units.back() {
+            Some((u, _)) => u.product as usize,
+            None => self.stations[g.buffers[b].to[0]].core.product,
+        };
+        unit.product as usize != taken
+            && g.buffers[b]
+                .from
+                .iter()
+                .any(|&f| f != s && self.gives(f, taken))
+    }
+
+    /// Whether station `i`, taking from several buffers, leaves `unit` at the head of
+    /// buffer `b` for now: it is of another product than `i` runs while another of its
+    /// inputs still has that one to give (the last of a product before the next, as at a
+    /// merge).
+    #[inline(never)]
+    fn input_holds(&self, i: usize, b: usize, unit: Unit) -> bool {
+        let g = self
+            .graph
+            .as_deref()
+            .expect("a branching line has junctions");
+        let mine = self.stations[i].core.product;
+        unit.product as usize != mine
+            && g.stations[i].inputs.iter().any(|&a| {
+                a != b
+                    && (self.buffers[a]
+                        .units
+                        .front()
+                        .is_some_and(|(u, _)| u.product as usize == mine)
+                        || g.buffers[a].from.iter().any(|&f| self.gives(f, mine)))
+            })
+    }
+
+    /// Whether station `f` still has units of `product` to give: one in hand, at the
+    /// head of one of its inputs, or more coming from a machine before that one still
+    /// running it.
+    fn gives(&self, f: usize, product: usize) -> bool {
+        let g = self
+            .graph
+            .as_deref()
+            .expect("a branching line has junctions");
+        if let Some(u) = self.stations[f].unit {
+            return u.product as usize == product;
+        }
+        self.stations[f].core.product == product
+            && g.stations[f].inputs.iter().any(|&a| {
+                self.buffers[a]
+                    .units
+                    .front()
+                    .is_some_and(|(u, _)| u.product as usize == product)
+                    || g.buffers[a]
+                        .from
+                        .iter()
+                        .any(|&x| self.stations[x].core.product == product)
+            })
     }
 
     /// Sends station `i`'s reject back for rework, if its rejects go back: off the machine

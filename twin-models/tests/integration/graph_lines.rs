@@ -852,3 +852,56 @@ fn the_bundled_bottling_line_agrees_as_flows_and_unit_by_unit() {
         }
     }
 }
+
+/// Two products through lanes of their own that merge (on one buffer, or at a packer
+/// taking from both labellers' buffers): the lane of the faster labeller runs out of the
+/// first product long before the other, so its labeller changes over while the other
+/// still puts the first product on.
+fn two_products_merging(engine: &str, at_packer: bool) -> String {
+    let products = "\n[[products]]\nname = \"cola\"\n[[products]]\nname = \"lemon\"\n";
+    let engine = if engine == "fluid" { "auto" } else { engine };
+    let extra = format!(
+        "engine = \"{engine}\"\nchangeover = {{ default = \"1min\" }}\nschedule = {{ campaigns = [{{ product = \"cola\", quantity = 40000 }}, {{ product = \"lemon\", quantity = 40000 }}] }}"
+    );
+    let merge = match at_packer {
+        false => merge_onto("36000/h", "first_come"),
+        true => "\n[[lines.stations]]\nname = \"packer\"\nkind = \"packer\"\nspeed = \"36000/h\"\ncombine = \"first_come\"\n[[lines.buffers]]\nname = \"out-a\"\nfrom = \"lab-a\"\nto = \"packer\"\ncapacity = 25\n[[lines.buffers]]\nname = \"out-b\"\nfrom = \"lab-b\"\nto = \"packer\"\ncapacity = 25\n".to_string(),
+    };
+    let text = filler_onto_two_lanes(
+        "divide = \"shares\"\nshares = { lane-a = 2, lane-b = 1 }",
+        1000,
+        ("24000/h", "9000/h"),
+        &extra,
+    ) + &merge;
+    text.replacen(
+        "name = \"lanes\"\n",
+        &format!("name = \"lanes\"\n{products}"),
+        1,
+    )
+}
+
+#[test]
+fn a_merge_takes_the_last_of_a_product_before_the_next() {
+    // Shares 2:1 of 30,000/h: lane b gets 10,000/h and lab-b takes 9,000/h, so lane b
+    // fills (1,000 units) and then takes only 9,000/h. When the filler has made its
+    // 40,000 cola (in 1 h 20 min at 30,000/h), lane a holds little and lane b its 1,000:
+    // lab-a changes over to lemon (1 min) some 5 min before lab-b has run out its cola.
+    // Were lab-a's lemon let onto the merge while lab-b's cola still came, the two would
+    // stripe it and the packer change over at each stripe (it did, 399 times, making
+    // 40,000 instead of 237,000); the merge holds lemon back until the last cola is on
+    // it, so every machine changes over once. A packer taking from both labellers'
+    // buffers (unit by unit) takes the last cola first alike.
+    for (engine, at_packer) in [("fluid", false), ("discrete", false), ("discrete", true)] {
+        let l = line(&parse(&two_products_merging(engine, at_packer)));
+        assert_eq!(l.engine, engine);
+        for s in ["filler", "lab-a", "lab-b", "packer"] {
+            assert_eq!(station(&l, s).changeovers, 1, "{engine}: {s}");
+        }
+        // 30,000/h for 8 h less the filler's minute of changeover and 1,000 held back
+        // while lab-b runs out its cola (lane b full: 1,000 units more in the lanes), less
+        // what is inside at the end.
+        let out = station(&l, "packer").units_out;
+        assert!((236_000.0..=237_500.0).contains(&out), "{engine}: {out}");
+        assert_conserved(&l);
+    }
+}

@@ -270,6 +270,10 @@ impl FluidLine {
             st.rate = st.max_rate;
             st.limit = StationState::Working;
         }
+        // Merges hold a product back only where the stations planned run several.
+        let mut products = stations.clone().map(|s| self.stations[s].core.product);
+        let first = products.next();
+        self.mixed_products = products.any(|p| Some(p) != first);
         for _ in 0..=stations.len() {
             self.sweep_down(stations.clone());
             if !self.sweep_up(stations.clone().rev()) {
@@ -533,9 +537,10 @@ impl FluidLine {
             let mut room_total = 0.0;
             for e in edges {
                 let b = self.graph().edge_to[e];
+                let held = self.merge_holds(b, s);
                 if !self.settled(b) || !self.buffers[b].is_full() {
-                    self.graph_mut().allow[e] = INF;
-                    open = true;
+                    self.graph_mut().allow[e] = if held { 0.0 } else { INF };
+                    open |= !held;
                     continue;
                 }
                 let feeds = &self.graph().feeds[b];
@@ -553,6 +558,9 @@ impl FluidLine {
                     self.graph_mut().allow[e] = room;
                 } else if feeds.last() == Some(&e) {
                     self.share_room(b);
+                }
+                if held {
+                    self.graph_mut().allow[e] = 0.0;
                 }
                 room_total += self.graph().allow[e];
             }
@@ -585,6 +593,44 @@ impl FluidLine {
         changed
     }
 
+    /// Whether buffer `b`, a merge, holds station `s` back now: `s` runs another product
+    /// than the one the merge takes (that of what it holds last or, empty, of the machine
+    /// after it) while another machine feeding it still has that one to give. A merge
+    /// takes the last of a product before the next, so that the machine after it changes
+    /// over once, not at each unit of the two products in turn.
+    #[inline(always)]
+    pub(super) fn merge_holds(&self, b: usize, s: usize) -> bool {
+        self.mixed_products && self.graph().feeds[b].len() > 1 && self.merge_holds_back(b, s)
+    }
+
+    /// [`Self::merge_holds`] of a merge (out of line: most buffers have one feeder).
+    #[inline(never)]
+    fn merge_holds_back(&self, b: usize, s: usize) -> bool {
+        let g = self.graph();
+        let product = |t: usize| self.stations[t].core.product;
+        let buf = &self.buffers[b];
+        let taken = match buf.runs.back() {
+            Some(r) if buf.level() > EPS => r.0,
+            _ => product(g.to[b][0]),
+        };
+        if product(s) == taken {
+            return false;
+        }
+        // It still has `taken` to give: some at the head of its input, or more coming
+        // from a machine before that one still running it.
+        let gives = |f: usize| {
+            product(f) == taken
+                && g.input[f].is_some_and(|a| {
+                    self.buffers[a].leading(taken) > EPS
+                        || g.feeds[a].iter().any(|&e| product(g.edge_from[e]) == taken)
+                })
+        };
+        g.feeds[b]
+            .iter()
+            .map(|&e| g.edge_from[e])
+            .any(|f| f != s && gives(f))
+    }
+
     /// Shares the room freed on full buffer `b` among the stations feeding it, by its rule.
     fn share_room(&mut self, b: usize) {
         let mut w = self.take_work();
@@ -602,8 +648,11 @@ impl FluidLine {
                     slope: 1.0,
                     // What it would put on, were the buffer not full: no more than its
                     // other outputs and its input let it (a share it cannot use goes to
-                    // the others).
-                    cap: s.max_rate.min(g.cap[f]).min(g.bound[f]) * s.good_fraction(),
+                    // the others), nothing while the merge holds its product back.
+                    cap: match self.merge_holds(b, f) {
+                        true => 0.0,
+                        false => s.max_rate.min(g.cap[f]).min(g.bound[f]) * s.good_fraction(),
+                    },
                     phase: 0,
                 }
             }));

@@ -412,6 +412,10 @@ pub struct FluidLine {
     /// order (reused).
     #[serde(skip)]
     reach: Vec<usize>,
+    /// While planning: whether the stations planned run more than one product (else no
+    /// merge holds one back).
+    #[serde(skip)]
+    mixed_products: bool,
     /// Lines planned locally: the WIP's slope (units per nanosecond) at the current rates, and
     /// the WIP it gives at a time (it is exact at every full booking).
     wip_slope: f64,
@@ -512,6 +516,7 @@ impl FluidLine {
             touched: Vec::new(),
             mark: Vec::new(),
             reach: Vec::new(),
+            mixed_products: false,
             wip_slope: 0.0,
             wip_est: (SimTime::ZERO, 0.0),
             due: Vec::new(),
