@@ -1118,8 +1118,8 @@ impl DiscreteLine {
     }
 
     /// [`Self::changeover_target`] of a branching line's station `i` with nothing to
-    /// take: when every buffer feeding it is empty and no machine feeding them holds a
-    /// unit of its product, the product of the first of them.
+    /// take: when every buffer feeding it is empty and no machine feeding them has a unit
+    /// of its product to give, the product of the first of them.
     #[inline(never)]
     fn changeover_target_graph(&self, i: usize) -> Option<usize> {
         let mine = self.stations[i].core.product;
@@ -1136,13 +1136,10 @@ impl DiscreteLine {
             if !self.buffers[b].units.is_empty() {
                 return None;
             }
-            for &u in &g.buffers[b].from {
-                if self.stations[u]
-                    .unit
-                    .is_some_and(|x| x.product as usize == mine)
-                {
-                    return None;
-                }
+            // A machine feeding them still has its product to give (in hand, before it,
+            // or still coming to it).
+            if g.buffers[b].from.iter().any(|&u| self.gives(u, mine)) {
+                return None;
             }
         }
         let upstream = self.stations[g.buffers[first].from[0]].core.product;
