@@ -934,20 +934,34 @@ impl DiscreteLine {
     /// has that one to give. A merge takes the last of a product before the next, so that
     /// the machine after it changes over once, not at each unit of the two in turn (as
     /// the line as flows does).
-    #[inline(never)]
+    #[inline(always)]
     fn merge_holds(&self, b: usize, s: usize) -> bool {
+        let Some(unit) = self.stations[s].unit else {
+            return false;
+        };
+        // Most of the time it is the product of the last unit on the merge.
+        if self.buffers[b]
+            .units
+            .back()
+            .is_some_and(|(u, _)| u.product == unit.product)
+        {
+            return false;
+        }
+        self.merge_holds_back(b, s, unit.product as usize)
+    }
+
+    /// [`Self::merge_holds`] of a unit of `product` not that of the merge's last unit.
+    #[inline(never)]
+    fn merge_holds_back(&self, b: usize, s: usize, product: usize) -> bool {
         let g = self
             .graph
             .as_deref()
             .expect("a branching line has junctions");
-        let Some(unit) = self.stations[s].unit else {
-            return false;
-        };
         let taken = match self.buffers[b].units.back() {
             Some((u, _)) => u.product as usize,
             None => self.stations[g.buffers[b].to[0]].core.product,
         };
-        unit.product as usize != taken
+        product != taken
             && g.buffers[b]
                 .from
                 .iter()
@@ -958,22 +972,27 @@ impl DiscreteLine {
     /// buffer `b` for now: it is of another product than `i` runs while another of its
     /// inputs still has that one to give (the last of a product before the next, as at a
     /// merge).
-    #[inline(never)]
+    #[inline(always)]
     fn input_holds(&self, i: usize, b: usize, unit: Unit) -> bool {
+        unit.product as usize != self.stations[i].core.product && self.input_holds_back(i, b)
+    }
+
+    /// [`Self::input_holds`] of a unit of another product than station `i` runs.
+    #[inline(never)]
+    fn input_holds_back(&self, i: usize, b: usize) -> bool {
         let g = self
             .graph
             .as_deref()
             .expect("a branching line has junctions");
         let mine = self.stations[i].core.product;
-        unit.product as usize != mine
-            && g.stations[i].inputs.iter().any(|&a| {
-                a != b
-                    && (self.buffers[a]
-                        .units
-                        .front()
-                        .is_some_and(|(u, _)| u.product as usize == mine)
-                        || g.buffers[a].from.iter().any(|&f| self.gives(f, mine)))
-            })
+        g.stations[i].inputs.iter().any(|&a| {
+            a != b
+                && (self.buffers[a]
+                    .units
+                    .front()
+                    .is_some_and(|(u, _)| u.product as usize == mine)
+                    || g.buffers[a].from.iter().any(|&f| self.gives(f, mine)))
+        })
     }
 
     /// Whether station `f` still has units of `product` to give: one in hand, at the
