@@ -7,9 +7,10 @@
 //! full, of empty (of the product any machine after it runs, or at its conveyor's end),
 //! when it is a direct coupling, when a station divides over it by most room (the
 //! division follows its level whatever it is), or when it is a merge whose machines run
-//! different products (it holds one back while another has its product to give). The rates of the reach's stations depend
-//! only on each other and on the flows of the buffers at its edge, which hold them back in
-//! nothing, so planning the reach alone gives the rates planning the whole line would.
+//! different products (it holds one back while another has its product to give). The
+//! rates of the reach's stations depend only on each other and on the flows of the
+//! buffers at its edge, which hold them back in nothing, so planning the reach alone
+//! gives the rates planning the whole line would.
 //! What a station not yet booked has put into or taken from a buffer by a time follows
 //! from its rate since it was booked ([`FluidLine::content_at`]), exactly as booking it
 //! would count it.
