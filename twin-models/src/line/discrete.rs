@@ -987,11 +987,7 @@ impl DiscreteLine {
         let mine = self.stations[i].core.product;
         g.stations[i].inputs.iter().any(|&a| {
             a != b
-                && (self.buffers[a]
-                    .units
-                    .front()
-                    .is_some_and(|(u, _)| u.product as usize == mine)
-                    || g.buffers[a].from.iter().any(|&f| self.gives(f, mine)))
+                && (self.heads(a, mine) || g.buffers[a].from.iter().any(|&f| self.gives(f, mine)))
         })
     }
 
@@ -1008,15 +1004,20 @@ impl DiscreteLine {
         }
         self.stations[f].core.product == product
             && g.stations[f].inputs.iter().any(|&a| {
-                self.buffers[a]
-                    .units
-                    .front()
-                    .is_some_and(|(u, _)| u.product as usize == product)
+                self.heads(a, product)
                     || g.buffers[a]
                         .from
                         .iter()
                         .any(|&x| self.stations[x].core.product == product)
             })
+    }
+
+    /// Whether the unit at the head of buffer `a` is of `product`.
+    fn heads(&self, a: usize, product: usize) -> bool {
+        self.buffers[a]
+            .units
+            .front()
+            .is_some_and(|(u, _)| u.product as usize == product)
     }
 
     /// Sends station `i`'s reject back for rework, if its rejects go back: off the machine

@@ -271,9 +271,7 @@ impl FluidLine {
             st.limit = StationState::Working;
         }
         // Merges hold a product back only where the stations planned run several.
-        let mut products = stations.clone().map(|s| self.stations[s].core.product);
-        let first = products.next();
-        self.mixed_products = products.any(|p| Some(p) != first);
+        self.mixed_products = self.run_several(stations.clone());
         for _ in 0..=stations.len() {
             self.sweep_down(stations.clone());
             if !self.sweep_up(stations.clone().rev()) {
@@ -601,6 +599,13 @@ impl FluidLine {
     #[inline(always)]
     pub(super) fn merge_holds(&self, b: usize, s: usize) -> bool {
         self.mixed_products && self.graph().feeds[b].len() > 1 && self.merge_holds_back(b, s)
+    }
+
+    /// Whether `stations` run more than one product between them.
+    pub(super) fn run_several(&self, mut stations: impl Iterator<Item = usize>) -> bool {
+        let product = |s: usize| self.stations[s].core.product;
+        let first = stations.next().map(product);
+        stations.any(|s| Some(product(s)) != first)
     }
 
     /// [`Self::merge_holds`] of a merge (out of line: most buffers have one feeder).

@@ -100,14 +100,8 @@ impl FluidLine {
         }
         // A merge whose machines run different products holds one back while another
         // still has the product it takes to give (see `merge_holds`).
-        if g.feeds[b].len() > 1 {
-            let mut products = g.feeds[b]
-                .iter()
-                .map(|&e| self.stations[g.edge_from[e]].core.product);
-            let first = products.next();
-            if products.any(|p| Some(p) != first) {
-                return true;
-            }
+        if g.feeds[b].len() > 1 && self.run_several(g.feeds[b].iter().map(|&e| g.edge_from[e])) {
+            return true;
         }
         let (cum_in, cum_out) = self.content_at(b, x);
         let level = cum_in.saturating_sub(cum_out);
