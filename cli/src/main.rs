@@ -1117,13 +1117,13 @@ pub(crate) fn check_work(
         return Ok(());
     }
     let estimate = twin_models::estimate(scenario, spec);
-    if estimate.within(runs, twin_models::WORK_BUDGET) {
+    if estimate.within(runs) {
         return Ok(());
     }
     Err(Failure::BadInput(format!(
         "{}: refused before starting: {}; shorten the horizon (--horizon), lengthen intervals that are too short for it, or pass --no-work-limit to run it anyway",
         path.display(),
-        estimate.describe(runs, twin_models::WORK_BUDGET)
+        estimate.describe(runs)
     )))
 }
 

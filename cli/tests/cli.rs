@@ -721,17 +721,28 @@ fn regression_a_run_past_the_work_budget_is_refused_with_its_estimate() {
         ],
         "about 584 years",
     );
-    // 500 years of the line, a thousand times over.
+    // Ten years of the line, a thousand times over: each run within the budget of one,
+    // together past the command's.
     let long = [
         "run",
         "scenarios/bottling-line-serial.toml",
         "--horizon",
-        "182500d",
+        "3650d",
         "--reps",
         "1000",
     ];
     assert_refused(&long, "over the budget of 1e10");
     assert_refused(&long, "--no-work-limit");
+    // 500 years of it once: past the budget of one run.
+    assert_refused(
+        &[
+            "run",
+            "scenarios/bottling-line-serial.toml",
+            "--horizon",
+            "182500d",
+        ],
+        "over the budget of 3e8 for one run",
+    );
     for command in [
         &[
             "sweep",

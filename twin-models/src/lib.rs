@@ -72,7 +72,7 @@ pub mod units;
 pub use distribution::Distribution;
 pub use feed::{FeedPlan, ReplayError, plan_feed};
 pub use plant::twin::{Twin, fork_replications, fork_run, fork_seed, simulate_replay};
-pub use plant::work::{WORK_BUDGET, WorkEstimate, estimate};
+pub use plant::work::{RUN_BUDGET, WORK_BUDGET, WorkEstimate, estimate};
 pub use plant::{
     RunOutput, RunOverrides, RunSpec, RunSpecError, SavedRun, Snapshot, SnapshotError,
     SnapshotHeader, simulate,

@@ -159,6 +159,15 @@ impl LineRuntime {
         self.react(None, cal);
     }
 
+    /// Stations planned so far as flows, once per plan each (0 unit by unit, where each
+    /// event concerns one station).
+    pub fn planned_stations(&self) -> u64 {
+        match &self.engine {
+            LineEngine::Fluid(f) => f.planned(),
+            LineEngine::Discrete(_) => 0,
+        }
+    }
+
     /// Number of stations.
     pub fn stations(&self) -> usize {
         match &self.engine {

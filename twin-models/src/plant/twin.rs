@@ -302,6 +302,18 @@ impl<S: Borrow<Scenario>> Twin<S> {
         self.plant.model.fleet_steps
     }
 
+    /// Stations the lines run as flows have planned so far, once per plan each.
+    pub fn planned_stations(&self) -> u64 {
+        let world = &self.plant.sim.world;
+        self.plant
+            .model
+            .lines
+            .iter()
+            .filter_map(|&e| world.get::<LineRuntime>(e))
+            .map(LineRuntime::planned_stations)
+            .sum()
+    }
+
     /// The feed's runtime (a twin made with a feed has one).
     fn feed(&self) -> Option<&FeedRuntime> {
         self.plant.sim.world.get_resource::<FeedRuntime>()

@@ -1,14 +1,19 @@
 //! What a run will cost, estimated before it starts, so that a command can refuse work far
 //! beyond what was meant (a horizon of a billion days, a sampling interval of a
-//! nanosecond) instead of running for ever.
+//! nanosecond, a line so long and so coupled that each event replans thousands of
+//! stations) instead of running for ever.
 //!
-//! Work is counted in events weighted by what they cost: a line's event once per station of
-//! an average line (the fluid engine replans a whole line at an event, so a line of 10,000
-//! stations costs 10,000 times an event of a one-station line), and a fleet's traffic step
-//! once per vehicle it moves. A pilot runs the
-//! first [`PILOT_WORK`] units of the run, and the rate of its second half (work per
-//! simulated second, past any burst at the start) is carried to the horizon. The pilot is
-//! deterministic: the same scenario gives the same estimate on every machine.
+//! Work is counted in units of about what one station's share of an event costs: an event
+//! once, and each station a line run as flows plans once per plan (the whole line at every
+//! event of a short line; on a long one, what the event reaches), and a fleet's traffic
+//! step once per vehicle it moves. A unit costs 100 to 550 ns on the machines measured
+//! (`WorkEstimate::work` against the wall time of whole runs: M/M/1, the ten-line plant,
+//! series and branching lines of up to 10,000 stations).
+//!
+//! A pilot runs the first [`PILOT_WORK`] units and [`PILOT_EVENTS`] events of the run (at
+//! most [`PILOT_CAP`] units), and the rate of its second half (work per simulated second,
+//! past any burst at the start) is carried to the horizon. The pilot is deterministic: the
+//! same scenario gives the same estimate on every machine.
 
 use super::RunSpec;
 use super::twin::Twin;
@@ -17,20 +22,32 @@ use crate::scenario::Scenario;
 /// Work units a pilot takes, at most (a few hundredths of a second).
 pub const PILOT_WORK: f64 = 200_000.0;
 
-/// The work a command may take without being told to go ahead: about ten minutes to an
-/// hour on one core, by the engine's speed (1 to 15 million events a second).
+/// Events a pilot takes at least, unless it passes [`PILOT_CAP`] first.
+pub const PILOT_EVENTS: f64 = 1_000.0;
+
+/// Work units a pilot takes at most (a second or two).
+pub const PILOT_CAP: f64 = 5_000_000.0;
+
+/// The work one run may take without being told to go ahead: one to three minutes on one
+/// core. A run's lines share the cores, but each line runs on one, so cores do not shorten
+/// a run of one long line.
+pub const RUN_BUDGET: f64 = 3e8;
+
+/// The work all the runs of a command may take together without being told to go ahead:
+/// about twenty minutes to an hour and a half on one core.
 pub const WORK_BUDGET: f64 = 1e10;
 
 /// A run's estimated work.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WorkEstimate {
-    /// Work units (events by an average line's stations; a fleet step once per vehicle)
-    /// the whole run takes:
+    /// Work units (see the module) the whole run takes:
     /// exact when the pilot reached the horizon, else extrapolated. Infinite when the
     /// pilot's second half did not move the clock (a run that cannot make progress).
     pub work: f64,
     /// Events the pilot handled.
     pub pilot_events: u64,
+    /// Stations the pilot's lines run as flows planned, once per plan each.
+    pub pilot_planned: u64,
     /// Simulated seconds the pilot covered.
     pub pilot_s: f64,
     /// Whether the pilot reached the horizon (then `work` is exact).
@@ -38,15 +55,17 @@ pub struct WorkEstimate {
 }
 
 impl WorkEstimate {
-    /// Whether `runs` runs of this size stay within `budget` work units.
-    pub fn within(&self, runs: usize, budget: f64) -> bool {
-        self.work * runs as f64 <= budget
+    /// Whether `runs` runs of this size stay within the budgets: each run within
+    /// [`RUN_BUDGET`], all of them within [`WORK_BUDGET`].
+    pub fn within(&self, runs: usize) -> bool {
+        self.work <= RUN_BUDGET && self.work * runs as f64 <= WORK_BUDGET
     }
 
-    /// A sentence on the estimate for an error message: `runs` runs against `budget`.
-    pub fn describe(&self, runs: usize, budget: f64) -> String {
+    /// A sentence on the estimate for an error message: `runs` runs against the budget
+    /// they pass.
+    pub fn describe(&self, runs: usize) -> String {
         let total = self.work * runs as f64;
-        let base = if self.exact {
+        let mut base = if self.exact {
             format!("{} events", self.pilot_events)
         } else {
             format!(
@@ -54,17 +73,29 @@ impl WorkEstimate {
                 self.pilot_events, self.pilot_s
             )
         };
-        if total.is_finite() {
+        if self.pilot_planned > self.pilot_events {
+            // Mostly a line's planning: say how far its events reach.
+            base += &format!(
+                "; lines run as flows replanned {:.0} stations an event",
+                self.pilot_planned as f64 / self.pilot_events.max(1) as f64
+            );
+        }
+        if !total.is_finite() {
+            format!("the run makes no progress ({base}: the clock stood still)")
+        } else if self.work > RUN_BUDGET {
             format!(
-                "about {total:.2e} units of work ({base}{}), over the budget of {budget:.0e}",
+                "about {:.2e} units of work a run ({base}), over the budget of {RUN_BUDGET:.0e} for one run",
+                self.work
+            )
+        } else {
+            format!(
+                "about {total:.2e} units of work ({base}{}), over the budget of {WORK_BUDGET:.0e}",
                 if runs > 1 {
                     format!("; {runs} runs")
                 } else {
                     String::new()
                 }
             )
-        } else {
-            format!("the run makes no progress ({base}: the clock stood still)")
         }
     }
 }
@@ -72,22 +103,25 @@ impl WorkEstimate {
 /// Estimates the work of one run of `scenario` with `spec` by a pilot (see the module).
 pub fn estimate(scenario: &Scenario, spec: RunSpec) -> WorkEstimate {
     let vehicles = scenario.fleet.as_ref().map_or(0, |f| f.vehicles.len()) as f64;
-    let stations: usize = scenario.lines.iter().map(|l| l.stations.len()).sum();
-    let per_event = (stations as f64 / scenario.lines.len().max(1) as f64).max(1.0);
     // Series recorded or not as the run will (sampling is work too).
     let mut twin = Twin::new(scenario, spec);
-    let work =
-        |t: &Twin<&Scenario>| t.events() as f64 * per_event + t.fleet_steps() as f64 * vehicles;
+    let work = |t: &Twin<&Scenario>| {
+        (t.events() + t.planned_stations()) as f64 + t.fleet_steps() as f64 * vehicles
+    };
     let mut mid = None;
-    while work(&twin) < PILOT_WORK {
-        if mid.is_none() && work(&twin) >= PILOT_WORK / 2.0 {
+    let past = |t: &Twin<&Scenario>, part: f64| {
+        (work(t) >= PILOT_WORK * part && t.events() as f64 >= PILOT_EVENTS * part)
+            || work(t) >= PILOT_CAP * part
+    };
+    while !past(&twin, 1.0) {
+        if mid.is_none() && past(&twin, 0.5) {
             mid = Some((work(&twin), twin.now()));
         }
         if twin.step().is_none() {
             break;
         }
     }
-    let (pilot_events, now) = (twin.events(), twin.now());
+    let (pilot_events, pilot_planned, now) = (twin.events(), twin.planned_stations(), twin.now());
     let exact = twin.next_event().is_none();
     let done = work(&twin);
     let work = match mid {
@@ -107,6 +141,7 @@ pub fn estimate(scenario: &Scenario, spec: RunSpec) -> WorkEstimate {
     WorkEstimate {
         work,
         pilot_events,
+        pilot_planned,
         pilot_s: now.as_secs_f64(),
         exact,
     }

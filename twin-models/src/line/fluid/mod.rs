@@ -427,6 +427,10 @@ pub struct FluidLine {
     /// `totals_at`.
     #[serde(skip)]
     totals: Vec<(u64, u64, u128, u128)>,
+    /// Stations planned since the line was built or read back, once per plan each (what
+    /// the planner's work grows with: a work estimate's measure).
+    #[serde(skip)]
+    planned: u64,
 }
 
 impl FluidLine {
@@ -521,7 +525,14 @@ impl FluidLine {
             wip_est: (SimTime::ZERO, 0.0),
             due: Vec::new(),
             totals: vec![(u64::MAX, 0, 0, 0); n],
+            planned: 0,
         }
+    }
+
+    /// Stations planned since the line was built or read back, once per plan each: the
+    /// whole line at every plan of a short line, what each event reaches on a long one.
+    pub fn planned(&self) -> u64 {
+        self.planned
     }
 
     /// Reads every buffer's level into its switches and gives each machine the stop and
@@ -921,6 +932,7 @@ impl FluidLine {
             (true, true) => return self.replan_reach(cal),
             (false, _) => {}
         }
+        self.planned += self.stations.len() as u64;
         let now = cal.now();
         if !self.control.is_empty() {
             self.sense_levels(cal);

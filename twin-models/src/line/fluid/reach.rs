@@ -222,6 +222,7 @@ impl FluidLine {
             }
         }
         let slope_before = self.wip_slope_of(&near);
+        self.planned += reach.len() as u64;
         for &s in &reach {
             self.stations[s].unlimit();
         }

@@ -332,6 +332,7 @@ impl FluidLine {
         }
         let slope_before = self.wip_slope_of(&near);
         for &(lo, hi) in &ranges {
+            self.planned += (hi + 1 - lo) as u64;
             for s in &mut self.stations[lo..=hi] {
                 s.unlimit();
             }
