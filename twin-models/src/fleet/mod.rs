@@ -316,6 +316,38 @@ pub struct FleetRuntime {
     /// Tasks lately created at each pickup (a count decaying with
     /// [`REBALANCE_MEMORY`], as of when it was last updated), for rebalancing.
     demand: std::collections::BTreeMap<u32, (f64, SimTime)>,
+    /// The spots a search for parking has reached, reused between searches.
+    #[serde(skip)]
+    reached: Reached,
+}
+
+/// Spots reached by a breadth-first search, marked by the search's number so that a
+/// search costs what it explores, not the floor, and its queue.
+#[derive(Clone, Debug, Default)]
+struct Reached {
+    mark: Vec<u32>,
+    search: u32,
+    queue: std::collections::VecDeque<u32>,
+}
+
+impl Reached {
+    /// Starts a new search on a floor of `spots` spots.
+    fn start(&mut self, spots: usize) {
+        if self.mark.len() != spots || self.search == u32::MAX {
+            self.mark = vec![0; spots];
+            self.search = 0;
+        }
+        self.search += 1;
+        self.queue.clear();
+    }
+
+    /// Marks `s` reached; whether it was not yet in this search.
+    fn reach(&mut self, s: u32) -> bool {
+        let m = &mut self.mark[s as usize];
+        let new = *m != self.search;
+        *m = self.search;
+        new
+    }
 }
 
 /// The stream of vehicle `v`'s breakdowns and repairs.
@@ -410,6 +442,7 @@ impl FleetRuntime {
             replan: true,
             cycles_open: false,
             demand: std::collections::BTreeMap::new(),
+            reached: Reached::default(),
             plan: plan.clone(),
         }
     }
@@ -860,12 +893,7 @@ impl FleetRuntime {
     /// parking spot nobody stands on or heads for.
     /// `taken` holds, once first needed in a step, the spots vehicles stand on or rest
     /// at.
-    fn settle_idle(
-        &mut self,
-        v: usize,
-        waited_for: bool,
-        taken: &mut Option<std::collections::BTreeSet<u32>>,
-    ) {
+    fn settle_idle(&mut self, v: usize, waited_for: bool, taken: &mut Option<Vec<bool>>) {
         if self.vehicles[v].job != Job::Idle
             || self.plan.idle == IdlePolicy::Home
             || self.traffic.in_transit(v)
@@ -886,18 +914,26 @@ impl FleetRuntime {
             return;
         }
         let taken = taken.get_or_insert_with(|| {
-            let mut t: std::collections::BTreeSet<u32> =
-                self.traffic.positions().iter().copied().collect();
-            t.extend(
-                self.vehicles
-                    .iter()
-                    .filter(|o| o.job == Job::Idle)
-                    .map(|o| o.rest),
-            );
+            let mut t = vec![false; self.traffic.layout().spots()];
+            let rests = self
+                .vehicles
+                .iter()
+                .filter(|o| o.job == Job::Idle)
+                .map(|o| o.rest);
+            for s in self.traffic.positions().iter().copied().chain(rests) {
+                t[s as usize] = true;
+            }
             t
         });
-        let nearest = nearest_free(self.traffic.layout(), &self.parking, at, taken).unwrap_or(at);
-        taken.insert(nearest);
+        let nearest = nearest_free(
+            self.traffic.layout(),
+            &self.parking,
+            at,
+            taken,
+            &mut self.reached,
+        )
+        .unwrap_or(at);
+        taken[nearest as usize] = true;
         let veh = &mut self.vehicles[v];
         veh.rest = nearest;
         veh.at_rest = nearest == at;
@@ -1642,17 +1678,19 @@ fn nearest_free(
     layout: &traffic::Layout,
     parking: &[u32],
     from: u32,
-    taken: &std::collections::BTreeSet<u32>,
+    taken: &[bool],
+    reached: &mut Reached,
 ) -> Option<u32> {
-    let mut seen = std::collections::BTreeSet::from([from]);
-    let mut queue = std::collections::VecDeque::from([from]);
-    while let Some(s) = queue.pop_front() {
-        if s != from && parking.binary_search(&s).is_ok() && !taken.contains(&s) {
+    reached.start(layout.spots());
+    reached.reach(from);
+    reached.queue.push_back(from);
+    while let Some(s) = reached.queue.pop_front() {
+        if s != from && parking.binary_search(&s).is_ok() && !taken[s as usize] {
             return Some(s);
         }
         for &n in layout.neighbours(s) {
-            if seen.insert(n) {
-                queue.push_back(n);
+            if reached.reach(n) {
+                reached.queue.push_back(n);
             }
         }
     }

@@ -50,10 +50,10 @@ pub struct SafetyMonitor {
     heading: Vec<f64>,
     /// Each footprint's circumscribed radius with a millimetre to spare, metres.
     reach: Vec<f64>,
-    /// Scratch for [`SafetyMonitor::any_near`]: (x, y, reach, vehicle) of each footprint,
-    /// left sorted by x (the next check starts from that order: vehicles move little
-    /// between checks, so it is nearly sorted already).
-    near: Vec<(f64, f64, f64, usize)>,
+    /// Scratch for [`SafetyMonitor::any_near`]: each footprint, left sorted by band of x
+    /// and y (the next check starts from that order: vehicles move little between checks,
+    /// so it is nearly sorted already).
+    near: Vec<Footprint>,
     /// Contacts that began.
     pub incidents: u64,
     /// The first few incidents: (vehicle, vehicle, position of the first, metres).
@@ -163,7 +163,7 @@ impl SafetyMonitor {
     /// Whether two footprints are near enough to touch: their circumscribed circles (with
     /// a millimetre to spare) overlap. Contacts need that, so when no pair is near the
     /// contact set is empty without asking the collision pipeline, whose bounding-volume
-    /// upkeep would cost most of a plant's run (a sweep over the vehicles sorted by x).
+    /// upkeep would cost most of a plant's run (vehicles sorted into bands of x).
     fn any_near(&mut self) -> bool {
         let (colliders, handles) = (&self.colliders, &self.handles);
         Self::any_near_at(&mut self.near, &self.reach, |v| {
@@ -174,37 +174,79 @@ impl SafetyMonitor {
 
     /// [`SafetyMonitor::any_near`] with vehicle `v` at `at(v)` (x, y), metres.
     fn any_near_at(
-        near: &mut Vec<(f64, f64, f64, usize)>,
+        near: &mut Vec<Footprint>,
         reaches: &[f64],
         at: impl Fn(usize) -> (f64, f64),
     ) -> bool {
         let reach = reaches.iter().copied().fold(0.0f64, f64::max);
+        // Bands of x as wide as the widest pair's reach: a near pair lies in one band or in
+        // two next to each other, at most that reach apart in y.
+        let h = 2.0 * reach;
+        let band = |x: f64| if h > 0.0 { (x / h).floor() } else { 0.0 };
         if near.len() == reaches.len() {
             for e in near.iter_mut() {
-                (e.0, e.1) = at(e.3);
+                let (x, y) = at(e.4);
+                (e.0, e.1, e.2) = (band(x), y, x);
             }
         } else {
             near.clear();
             near.extend(reaches.iter().enumerate().map(|(v, &r)| {
                 let (x, y) = at(v);
-                (x, y, r, v)
+                (band(x), y, x, r, v)
             }));
         }
-        // A small fleet checks every pair; a large one sorts by x first.
-        let sorted = near.len() > 24;
-        if sorted {
-            sort_by_x(near);
+        let near_pair = |a: &Footprint, b: &Footprint| {
+            let d = a.3 + b.3;
+            (b.2 - a.2).powi(2) + (b.1 - a.1).powi(2) <= d * d
+        };
+        // A small fleet checks every pair.
+        if near.len() <= 24 || !(h > 0.0 && h.is_finite()) {
+            return near
+                .iter()
+                .enumerate()
+                .any(|(i, a)| near[i + 1..].iter().any(|b| near_pair(a, b)));
         }
-        for (i, &(x, y, r, _)) in near.iter().enumerate() {
-            for &(x2, y2, r2, _) in &near[i + 1..] {
-                if sorted && x2 - x > r + reach {
-                    break;
+        // A large one is sorted by band, then y (a sweep over x alone checked every pair
+        // of a column of a packed floor).
+        sort_by_band(near);
+        let n = near.len();
+        let mut i = 0;
+        while i < n {
+            // This band's run, `i..end`, and the next band's, `end..after`, whose first
+            // footprint not below the current one's reach, `from`, only moves on.
+            let b = near[i].0;
+            let mut end = i + 1;
+            while end < n && near[end].0 == b {
+                end += 1;
+            }
+            let mut after = end;
+            while after < n && near[after].0 == b + 1.0 {
+                after += 1;
+            }
+            let mut from = end;
+            for k in i..end {
+                let a = &near[k];
+                for e in &near[k + 1..end] {
+                    if e.1 > a.1 + h {
+                        break;
+                    }
+                    if near_pair(a, e) {
+                        return true;
+                    }
                 }
-                let d = r + r2;
-                if (x2 - x).powi(2) + (y2 - y).powi(2) <= d * d {
-                    return true;
+                while from < after && near[from].1 < a.1 - h {
+                    from += 1;
+                }
+                for e in &near[from..after] {
+                    if e.1 > a.1 + h {
+                        break;
+                    }
+                    if near_pair(a, e) {
+                        return true;
+                    }
                 }
             }
+            i = end;
         }
         false
     }
@@ -309,21 +351,27 @@ impl<'de> serde::Deserialize<'de> for SafetyMonitor {
     }
 }
 
-/// Sorts `near` by x. Left in the order of the last check, it is nearly sorted (vehicles
-/// move a fraction of a cell between checks): insertion sort then takes one pass, against
-/// a full sort's n log n comparisons; past a few moves per entry it hands over to one.
-fn sort_by_x(near: &mut [(f64, f64, f64, usize)]) {
+/// A vehicle's footprint for [`SafetyMonitor::any_near`]: its band of x, y, x, reach
+/// (metres) and the vehicle.
+type Footprint = (f64, f64, f64, f64, usize);
+
+/// Sorts `near` by band, then y. Left in the order of the last check, it is nearly sorted
+/// (vehicles move a fraction of a cell between checks): insertion sort then takes one
+/// pass, against a full sort's n log n comparisons; past a few moves per entry it hands
+/// over to one.
+fn sort_by_band(near: &mut [Footprint]) {
+    let after = |a: &Footprint, b: &Footprint| a.0 > b.0 || (a.0 == b.0 && a.1 > b.1);
     let mut moves = 0usize;
     let most = 4 * near.len();
     for k in 1..near.len() {
         let mut j = k;
-        while j > 0 && near[j - 1].0 > near[j].0 {
+        while j > 0 && after(&near[j - 1], &near[j]) {
             near.swap(j - 1, j);
             j -= 1;
             moves += 1;
         }
         if moves > most {
-            near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
             return;
         }
     }
@@ -522,8 +570,12 @@ mod tests {
                     SafetyMonitor::any_near_at(&mut near, &reaches, pos),
                     every_pair
                 );
-                assert!(near.windows(2).all(|w| w[0].0 <= w[1].0), "sorted by x");
-                let mut seen: Vec<usize> = near.iter().map(|e| e.3).collect();
+                assert!(
+                    near.windows(2)
+                        .all(|w| (w[0].0, w[0].1) <= (w[1].0, w[1].1)),
+                    "sorted by band of x, then y"
+                );
+                let mut seen: Vec<usize> = near.iter().map(|e| e.4).collect();
                 seen.sort_unstable();
                 assert!(seen.iter().copied().eq(0..60), "each vehicle once");
                 if every_pair {
