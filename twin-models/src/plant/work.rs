@@ -8,7 +8,9 @@
 //! event of a short line; on a long one, what the event reaches), and a fleet's traffic
 //! step once per vehicle it moves. A unit costs 100 to 550 ns on the machines measured
 //! (`WorkEstimate::work` against the wall time of whole runs: M/M/1, the ten-line plant,
-//! series and branching lines of up to 10,000 stations).
+//! series and branching lines of up to 10,000 stations, fleets of up to 300 AGVs); a
+//! vehicle's step on a floor packed full costs more as the fleet grows (vehicles pushed
+//! aside in longer chains): 0.3 to 1.6 µs from 500 to 5,000 AGVs on a floor 96 % full.
 //!
 //! A pilot runs the first [`PILOT_WORK`] units and [`PILOT_EVENTS`] events of the run (at
 //! most [`PILOT_CAP`] units), and the rate of its second half (work per simulated second,
