@@ -111,13 +111,17 @@ pub fn estimate(scenario: &Scenario, spec: RunSpec) -> WorkEstimate {
         (t.events() + t.planned_stations()) as f64 + t.fleet_steps() as f64 * vehicles
     };
     let mut mid = None;
-    let past = |t: &Twin<&Scenario>, part: f64| {
-        (work(t) >= PILOT_WORK * part && t.events() as f64 >= PILOT_EVENTS * part)
-            || work(t) >= PILOT_CAP * part
-    };
-    while !past(&twin, 1.0) {
-        if mid.is_none() && past(&twin, 0.5) {
-            mid = Some((work(&twin), twin.now()));
+    loop {
+        // Work counted once a step (it sums over the lines).
+        let (w, events) = (work(&twin), twin.events() as f64);
+        let past = |part: f64| {
+            (w >= PILOT_WORK * part && events >= PILOT_EVENTS * part) || w >= PILOT_CAP * part
+        };
+        if past(1.0) {
+            break;
+        }
+        if mid.is_none() && past(0.5) {
+            mid = Some((w, twin.now()));
         }
         if twin.step().is_none() {
             break;
