@@ -22,7 +22,7 @@ pub(super) struct Branch {
     pub slope: f64,
     /// The most it can take, ticks per nanosecond (infinite when unbounded).
     pub cap: f64,
-    /// Among equal keys, branches of phase 0 are filled before those of phase 1.
+    /// Among equal keys, branches of a lower phase are filled before those of a higher one.
     pub phase: u8,
 }
 
@@ -41,7 +41,8 @@ pub(super) struct Scratch {
 
 /// Shares `total` among `branches` into `out` (one each): the lowest keys first (keys
 /// within `tol` of each other count as equal), each group filled at one level up to what
-/// its branches can take (its phase-0 branches first), the rest to the next group.
+/// its branches can take (its lowest phase first, phase by phase), the rest to the next
+/// group.
 /// Returns what was placed (less than `total` when all are full).
 pub(super) fn share(
     branches: &[Branch],
@@ -71,11 +72,11 @@ pub(super) fn share(
         }
         let group = &mut order[start..end];
         group.sort_by_key(|&k| branches[k].phase);
-        let first = group.partition_point(|&k| branches[k].phase == 0);
-        for phase in [&group[..first], &group[first..]] {
-            if !phase.is_empty() && left > 0.0 {
-                left -= fill(branches, phase, left, out, &mut scratch.points);
+        for phase in group.chunk_by(|&a, &b| branches[a].phase == branches[b].phase) {
+            if left <= 0.0 {
+                break;
             }
+            left -= fill(branches, phase, left, out, &mut scratch.points);
         }
         start = end;
     }
@@ -252,6 +253,32 @@ mod tests {
         // 6: both machines full (4), the 2 left rise the lanes alike.
         let (_, x) = shared(&lanes, 6.0);
         assert_eq!(x, vec![3.0, 1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn a_lane_held_at_its_level_comes_before_an_empty_lane_of_equal_room() {
+        // Lanes of equal room: one holding units, drained at 1, and one empty before a
+        // machine taking up to 3. Phase by phase: what holds the first at its level, then
+        // what keeps the second empty, then a common rise.
+        let phase = |phase, base, cap| Branch {
+            phase,
+            ..b(0.0, base, 1.0, cap)
+        };
+        let lanes = [
+            phase(0, 1.0, 1.0),
+            phase(2, 0.0, INF),
+            phase(1, 0.0, 3.0),
+            phase(2, 0.0, INF),
+        ];
+        // 2.5: the first held (1), the empty lane's machine gets 1.5 and starves.
+        let (_, x) = shared(&lanes, 2.5);
+        assert_eq!(x, vec![1.0, 0.0, 1.5, 0.0]);
+        // 0.5: too little to hold the first; the empty lane gets nothing.
+        let (_, x) = shared(&lanes, 0.5);
+        assert_eq!(x, vec![0.5, 0.0, 0.0, 0.0]);
+        // 6: both held (4), the 2 left rise the lanes alike.
+        let (_, x) = shared(&lanes, 6.0);
+        assert_eq!(x, vec![1.0, 1.0, 3.0, 1.0]);
     }
 
     #[test]

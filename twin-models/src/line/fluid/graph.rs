@@ -420,9 +420,13 @@ impl FluidLine {
         let mut w = self.take_work();
         let g = self.graph();
         let rule = &g.divide[s];
-        // Per edge, one branch, or two for an empty lane by most room: first what keeps
-        // it empty, turn by turn with the other empty lanes (the unit-by-unit tie goes to
-        // the lane that has had fewest), then its share of a common rise.
+        // Per edge, one branch, or two for a lane by most room. Among lanes of equal room,
+        // first what holds each lane that is not empty at its level (a lane that fell
+        // below the others would have the most room and be served alone; too little for
+        // all, they fall alike), then what keeps each empty lane empty, turn by turn with
+        // the other empty lanes (the unit-by-unit tie goes to the lane that has had
+        // fewest), then their shares of a common rise. Unit by unit an empty lane's
+        // machine starves while a lane of equal room would drop below it.
         let (branches, owner) = (&mut w.branches, &mut w.owner);
         branches.clear();
         owner.clear();
@@ -455,22 +459,27 @@ impl FluidLine {
                             let keep = (want - others).max(0.0).min(cap);
                             branches.push(Branch {
                                 cap: keep,
+                                phase: 1,
                                 ..one(key, 0.0, 1.0)
                             });
                             branches.push(Branch {
                                 cap: cap - keep,
-                                phase: 1,
+                                phase: 2,
                                 ..one(key, 0.0, 1.0)
                             });
-                            owner.extend([k, k]);
                         } else {
-                            let drained = (self.outflow(b) - others).max(0.0);
+                            let drained = (self.outflow(b) - others).max(0.0).min(cap);
                             branches.push(Branch {
-                                phase: 1,
+                                cap: drained,
                                 ..one(key, drained, 1.0)
                             });
-                            owner.push(k);
+                            branches.push(Branch {
+                                cap: cap - drained,
+                                phase: 2,
+                                ..one(key, 0.0, 1.0)
+                            });
                         }
+                        owner.extend([k, k]);
                     }
                     None => {
                         branches.push(one(f64::MIN, 0.0, 1.0));
