@@ -339,11 +339,12 @@ proptest! {
     /// Branching lines of fixed cycles without failures or rejects, with buffers of 5
     /// units or more, and half of them with two products in campaigns (merges taking the
     /// last of one before the next), run as flows and unit by unit: their throughputs
-    /// agree within 1 %
-    /// (the unit-by-unit line starts a unit later at each machine and holds a unit in
-    /// each blocked machine; over 3 h of units at 600–6,000/h that is well under 1 %).
-    /// On smaller buffers a divider holding one unit for a machine that is not yet ready
-    /// costs the unit-by-unit line throughput the flows do not lose (docs/scenarios.md). How a combiner shares a full buffer among
+    /// agree within 1 % (the unit-by-unit line starts a unit later at each machine and
+    /// holds a unit in each blocked machine; over 3 h of units at 600–6,000/h that is
+    /// well under 1 %), with campaigns within 1 % plus what the line holds per
+    /// changeover (below). On smaller buffers a divider holding one unit for a machine
+    /// that is not yet ready costs the unit-by-unit line throughput the flows do not lose
+    /// (docs/scenarios.md). How a combiner shares a full buffer among
     /// machines exactly as fast as the room frees is a tie unit by unit (the favoured
     /// machine is just starting its next unit when the room frees), so branches are
     /// compared by what they carry together.
@@ -390,14 +391,37 @@ proptest! {
         prop_assert_eq!(f.engine, "fluid");
         prop_assert_eq!(d.engine, "discrete");
         assert_conserved(&f);
-        // With campaigns the two part a little more: after a changeover the machines
-        // catch up on a full merge, where unit by unit a slow machine waits for its turn
-        // of the room (up to a cycle of the machine after the merge) and the flows do
-        // not (1.07 % on a line this test found: 15-min changeovers, a machine of 600/h
-        // on an alternating merge blocked 6.4 % of the time unit by unit, never as
-        // flows; the same before merges held products back).
-        let within = if campaigns.is_some() { 0.02 } else { 0.01 };
-        let close = |a: f64, b: f64| (a - b).abs() <= within * a.max(b) + 3.0;
+        // Without campaigns the two agree within 1 % (the most found over 1,980 random
+        // lines: 0.34 %). With campaigns a changeover runs out the old product along the
+        // line, and how much of it each branch holds then differs: unit by unit a slow
+        // machine on a full first-come merge waits for its turn with every unit (the flows
+        // give it the room it can use), and a unit arriving at a shared infeed while the
+        // first machine by priority is busy goes to the next (the flows send the next only
+        // what the first cannot take); a branch that does not drain then holds more (or
+        // less), and the machine after the merge waits for it to run out. So a changeover
+        // may shift the line by what the last machine makes while the slowest branch runs
+        // out all it can hold (its buffers and a unit per machine, at its slowest
+        // machine's speed): 1 % plus that per changeover. (Of 2,026 random lines with
+        // campaigns the most apart was 4.9 %, 350 units over 4 changeovers; 20,000 more
+        // lines held within this bound; docs/scenarios.md.)
+        let drain_h = g
+            .branches
+            .iter()
+            .enumerate()
+            .map(|(b, branch)| {
+                let lane = if g.lanes { g.caps[b] } else { 0 };
+                let buffers: u32 = branch.iter().skip(1).map(|(_, c)| c).sum();
+                let holds = (lane + buffers) as f64 + branch.len() as f64;
+                let slowest = branch.iter().map(|(s, _)| s.speed).min().unwrap_or(1);
+                holds / slowest as f64
+            })
+            .fold(0.0, f64::max);
+        let changeovers = f.changeovers.max(d.changeovers) as f64;
+        // Units an hour over the measured 2 h 50 min.
+        let measured_h = (3.0 * 3600.0 - 600.0) / 3600.0;
+        let shifted = changeovers * drain_h * g.last.speed as f64 / measured_h;
+        let close = |a: f64, b: f64| (a - b).abs() <= 0.01 * a.max(b) + 3.0 + shifted;
+        prop_assert!(campaigns.is_some() || changeovers == 0.0);
         prop_assert!(
             close(f.throughput_per_h, d.throughput_per_h),
             "throughput {} fluid vs {} unit by unit\n{}",
@@ -405,10 +429,10 @@ proptest! {
             d.throughput_per_h,
             text
         );
-        let first = |l: &twin_models::kpi::LineKpis| l.stations[0].units_out;
+        let first = |l: &twin_models::kpi::LineKpis| l.stations[0].units_out / measured_h;
         prop_assert!(
             close(first(&f), first(&d)),
-            "first station {} fluid vs {} unit by unit\n{}",
+            "first station {}/h fluid vs {}/h unit by unit\n{}",
             first(&f),
             first(&d),
             text
