@@ -209,6 +209,12 @@ impl SafetyMonitor {
         // A large one is sorted by band, then y (a sweep over x alone checked every pair
         // of a column of a packed floor).
         sort_by_band(near);
+        // Whether `a` is near one of `run` (sorted by y) no further than `h` above it.
+        let near_above = |a: &Footprint, run: &[Footprint]| {
+            run.iter()
+                .take_while(|e| e.1 <= a.1 + h)
+                .any(|e| near_pair(a, e))
+        };
         let n = near.len();
         let mut i = 0;
         while i < n {
@@ -226,24 +232,11 @@ impl SafetyMonitor {
             let mut from = end;
             for k in i..end {
                 let a = &near[k];
-                for e in &near[k + 1..end] {
-                    if e.1 > a.1 + h {
-                        break;
-                    }
-                    if near_pair(a, e) {
-                        return true;
-                    }
-                }
                 while from < after && near[from].1 < a.1 - h {
                     from += 1;
                 }
-                for e in &near[from..after] {
-                    if e.1 > a.1 + h {
-                        break;
-                    }
-                    if near_pair(a, e) {
-                        return true;
-                    }
+                if near_above(a, &near[k + 1..end]) || near_above(a, &near[from..after]) {
+                    return true;
                 }
             }
             i = end;
