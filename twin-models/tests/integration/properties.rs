@@ -341,8 +341,8 @@ proptest! {
     /// last of one before the next), run as flows and unit by unit: their throughputs
     /// agree within 1 % (the unit-by-unit line starts a unit later at each machine and
     /// holds a unit in each blocked machine; over 3 h of units at 600–6,000/h that is
-    /// well under 1 %), with campaigns within 1 % plus what the line holds per
-    /// changeover (below). On smaller buffers a divider holding one unit for a machine
+    /// well under 1 %), with campaigns within 1 % plus, per changeover, what the last
+    /// machine makes while the slowest branch runs out all it can hold (below). On smaller buffers a divider holding one unit for a machine
     /// that is not yet ready costs the unit-by-unit line throughput the flows do not lose
     /// (docs/scenarios.md). How a combiner shares a full buffer among
     /// machines exactly as fast as the room frees is a tie unit by unit (the favoured
