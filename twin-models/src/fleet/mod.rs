@@ -819,12 +819,12 @@ impl FleetRuntime {
                 }
             }
         }
-        let mut taken = None;
+        let mut picture = None;
         for v in 0..self.vehicles.len() {
             self.account(v, (to_m[v] - from_m[v]).norm());
             self.start_arrival_jobs(v, arrive);
             self.watch_for_stall(v, arrive);
-            self.settle_idle(v, waited_for.get(v).copied().unwrap_or(false), &mut taken);
+            self.settle_idle(v, waited_for.get(v).copied().unwrap_or(false), &mut picture);
         }
         self.watch_for_deadlocks(arrive, alerts);
         done
@@ -887,13 +887,14 @@ impl FleetRuntime {
         veh.down_until.is_none() && !self.needs_charge(v) && veh.service_due > now
     }
 
-    /// An idle vehicle that had to make way for others and would need more than
-    /// [`PUSHED_BACK`] steps to return to where it rested (a one-way lane), or that
-    /// another waits for while it stands off the parking spots, goes to the nearest
-    /// parking spot nobody stands on or heads for.
-    /// `taken` holds, once first needed in a step, the spots vehicles stand on or rest
-    /// at.
-    fn settle_idle(&mut self, v: usize, waited_for: bool, taken: &mut Option<Vec<bool>>) {
+    /// An idle vehicle that had to make way for others stays where it was pushed when that
+    /// is a parking spot no other idle vehicle keeps, or trades spots with the idle vehicle
+    /// that keeps it while away from it; else it goes back when that is at most
+    /// [`PUSHED_BACK`] steps, and further (a one-way lane) to the nearest parking spot
+    /// nobody stands on or heads for, its own included. One that another waits for while
+    /// it stands off the parking spots goes to the nearest such spot.
+    /// `picture` holds, once first needed in a step, which parking spots are free.
+    fn settle_idle(&mut self, v: usize, waited_for: bool, picture: &mut Option<ParkingPicture>) {
         if self.vehicles[v].job != Job::Idle
             || self.plan.idle == IdlePolicy::Home
             || self.traffic.in_transit(v)
@@ -909,31 +910,56 @@ impl FleetRuntime {
         if !self.vehicles[v].at_rest {
             return;
         }
-        // Pushed a little way off its spot: it goes back (no new goal, no new table).
-        if at != self.vehicles[v].rest && self.traffic.steps_to_goal(v) <= PUSHED_BACK {
-            return;
-        }
-        let taken = taken.get_or_insert_with(|| {
-            let mut t = vec![false; self.traffic.layout().spots()];
+        let picture = picture.get_or_insert_with(|| {
             let rests = self
                 .vehicles
                 .iter()
-                .filter(|o| o.job == Job::Idle)
-                .map(|o| o.rest);
-            for s in self.traffic.positions().iter().copied().chain(rests) {
-                t[s as usize] = true;
-            }
-            t
+                .enumerate()
+                .filter(|(_, o)| o.job == Job::Idle)
+                .map(|(w, o)| (w, o.rest));
+            ParkingPicture::new(
+                self.traffic.layout().spots(),
+                &self.parking,
+                self.traffic.positions(),
+                rests,
+            )
         });
-        let nearest = nearest_free(
-            self.traffic.layout(),
-            &self.parking,
-            at,
-            taken,
-            &mut self.reached,
-        )
-        .unwrap_or(at);
-        taken[nearest as usize] = true;
+        let rest = self.vehicles[v].rest;
+        // Pushed onto a parking spot nobody else keeps, it stays there; pushed onto the
+        // spot of an idle vehicle that is itself away from it, the two trade spots (which
+        // never lengthens their ways back, together). On a packed floor every vehicle
+        // making way would otherwise drive back through the others.
+        let parked = |s: u32| self.parking.binary_search(&s).is_ok();
+        if at != rest && parked(at) {
+            if picture.unclaimed(at) {
+                picture.resettle(v, rest, at);
+                self.vehicles[v].rest = at;
+                return;
+            }
+            if let Some(w) = picture.claimant(at)
+                && w != v
+                && parked(rest)
+                && self.vehicles[w].job == Job::Idle
+                && self.vehicles[w].rest == at
+            {
+                picture.resettle(v, rest, at);
+                picture.resettle(w, at, rest);
+                self.vehicles[v].rest = at;
+                self.vehicles[w].rest = rest;
+                return;
+            }
+        }
+        // Pushed a little way off its spot: it goes back (no new goal, no new table).
+        if at != rest && self.traffic.steps_to_goal(v) <= PUSHED_BACK {
+            return;
+        }
+        // Its own spot, where it is a parking spot, is a candidate too: the search then
+        // ends within the way back (on a packed floor, the free spots may lie far off).
+        let own = (rest != at && parked(rest)).then_some(rest);
+        let nearest = picture
+            .nearest(self.traffic.layout(), at, own, &mut self.reached)
+            .unwrap_or(at);
+        picture.resettle(v, rest, nearest);
         let veh = &mut self.vehicles[v];
         veh.rest = nearest;
         veh.at_rest = nearest == at;
@@ -1671,30 +1697,112 @@ const PUSHED_BACK: u32 = 3;
 /// (min-empty-travel dispatch): far more than any trip.
 const PRIORITY_SHIFT: u32 = 32;
 
-/// The parking spot (of `parking`, sorted) nearest `from` by driving, not in `taken`:
-/// a breadth-first search along the lanes from `from` that stops at the first one, so its
-/// cost is the floor explored, not the floor.
-fn nearest_free(
-    layout: &traffic::Layout,
-    parking: &[u32],
-    from: u32,
-    taken: &[bool],
-    reached: &mut Reached,
-) -> Option<u32> {
-    reached.start(layout.spots());
-    reached.reach(from);
-    reached.queue.push_back(from);
-    while let Some(s) = reached.queue.pop_front() {
-        if s != from && parking.binary_search(&s).is_ok() && !taken[s as usize] {
-            return Some(s);
+/// Which parking spots are free (nobody stands on one, no idle vehicle rests at or heads
+/// for it), kept up to date as idle vehicles settle in a step.
+struct ParkingPicture {
+    /// By spot: a parking spot.
+    parking: Vec<bool>,
+    /// By spot: a vehicle stands on it.
+    stands: Vec<bool>,
+    /// By spot: idle vehicles resting at or heading for it.
+    rests: Vec<u32>,
+    /// By spot: the idle vehicle that last claimed it (`u32::MAX`: none).
+    claimant: Vec<u32>,
+    /// Free parking spots: with none left, a search would explore the whole floor for
+    /// nothing (a packed floor has none left most of the time).
+    left: usize,
+}
+
+impl ParkingPicture {
+    /// On a floor of `spots` with `parking` spots, vehicles standing on `stands` and idle
+    /// ones resting at (or heading for) `rests`.
+    fn new(
+        spots: usize,
+        parking: &[u32],
+        stands: &[u32],
+        rests: impl Iterator<Item = (usize, u32)>,
+    ) -> ParkingPicture {
+        let mut picture = ParkingPicture {
+            parking: vec![false; spots],
+            stands: vec![false; spots],
+            rests: vec![0; spots],
+            claimant: vec![u32::MAX; spots],
+            left: 0,
+        };
+        for &p in parking {
+            picture.parking[p as usize] = true;
         }
-        for &n in layout.neighbours(s) {
-            if reached.reach(n) {
-                reached.queue.push_back(n);
+        for &s in stands {
+            picture.stands[s as usize] = true;
+        }
+        for (v, s) in rests {
+            picture.rests[s as usize] += 1;
+            picture.claimant[s as usize] = v as u32;
+        }
+        picture.left = parking.iter().filter(|&&p| picture.is_free(p)).count();
+        picture
+    }
+
+    fn is_free(&self, s: u32) -> bool {
+        let s = s as usize;
+        self.parking[s] && !self.stands[s] && self.rests[s] == 0
+    }
+
+    /// Whether `s` is a parking spot no idle vehicle rests at or heads for.
+    fn unclaimed(&self, s: u32) -> bool {
+        self.parking[s as usize] && self.rests[s as usize] == 0
+    }
+
+    /// The idle vehicle that last claimed `s`.
+    fn claimant(&self, s: u32) -> Option<usize> {
+        let v = self.claimant[s as usize];
+        (v != u32::MAX).then_some(v as usize)
+    }
+
+    /// Idle vehicle `v` rests at `to` instead of `from`.
+    fn resettle(&mut self, v: usize, from: u32, to: u32) {
+        self.claimant[to as usize] = v as u32;
+        for (s, by) in [(from, -1i64), (to, 1)] {
+            let was = self.is_free(s);
+            let r = &mut self.rests[s as usize];
+            *r = (i64::from(*r) + by).max(0) as u32;
+            match (was, self.is_free(s)) {
+                (true, false) => self.left -= 1,
+                (false, true) => self.left += 1,
+                _ => {}
             }
         }
     }
-    None
+
+    /// The free parking spot nearest `from` by driving, or `own` (the spot of the vehicle
+    /// searching) where that is as near: a breadth-first search along the lanes from
+    /// `from` that stops at the first one, so its cost is the floor explored, not the
+    /// floor.
+    fn nearest(
+        &self,
+        layout: &traffic::Layout,
+        from: u32,
+        own: Option<u32>,
+        reached: &mut Reached,
+    ) -> Option<u32> {
+        if self.left == 0 && own.is_none() {
+            return None;
+        }
+        reached.start(layout.spots());
+        reached.reach(from);
+        reached.queue.push_back(from);
+        while let Some(s) = reached.queue.pop_front() {
+            if s != from && (Some(s) == own || self.is_free(s)) {
+                return Some(s);
+            }
+            for &n in layout.neighbours(s) {
+                if reached.reach(n) {
+                    reached.queue.push_back(n);
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Sort key of task `t`, most urgent first: priority, then due time, then age.
@@ -1717,4 +1825,66 @@ fn mean_p95(xs: &[f64]) -> (f64, f64) {
     s.sort_by(f64::total_cmp);
     let rank = ((0.95 * s.len() as f64).ceil() as usize).clamp(1, s.len());
     (s.iter().sum::<f64>() / s.len() as f64, s[rank - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A floor of one row of `width` cells, numbered from the left (spot = column).
+    fn row(width: usize) -> traffic::Layout {
+        let text = format!(
+            "type octile\nheight 1\nwidth {width}\nmap\n{}\n",
+            ".".repeat(width)
+        );
+        let map = traffic::mapf::GridMap::parse(&text).unwrap();
+        traffic::Layout::from_grid(&map, 3.0).unwrap()
+    }
+
+    #[test]
+    fn the_nearest_free_parking_spot_or_ones_own_where_that_is_as_near() {
+        let layout = row(10);
+        let s = |x: usize| layout.grid_spot(x, 0).unwrap();
+        // Parking at 0, 1, 2 and 8, 9; vehicles stand on 1 and 5; idle vehicle 0 rests at
+        // 2, vehicle 1 at 9.
+        let parking: Vec<u32> = [0, 1, 2, 8, 9].map(s).to_vec();
+        let mut picture = ParkingPicture::new(
+            layout.spots(),
+            &parking,
+            &[s(1), s(5)],
+            [(0, s(2)), (1, s(9))].into_iter(),
+        );
+        assert_eq!(picture.left, 2, "0 and 8 are free");
+        let mut reached = Reached::default();
+        // From 5: 8 is three away, 0 five; its own spot 9, four away, loses to 8.
+        assert_eq!(
+            picture.nearest(&layout, s(5), None, &mut reached),
+            Some(s(8))
+        );
+        assert_eq!(
+            picture.nearest(&layout, s(5), Some(s(9)), &mut reached),
+            Some(s(8))
+        );
+        // From 3: its own spot 2 is one away, the free 0 three.
+        assert_eq!(
+            picture.nearest(&layout, s(3), Some(s(2)), &mut reached),
+            Some(s(2))
+        );
+        // Vehicle 1 moves from 9 to 8: 8 is taken, 9 free.
+        picture.resettle(1, s(9), s(8));
+        assert_eq!(picture.left, 2);
+        assert!(!picture.is_free(s(8)) && picture.is_free(s(9)));
+        assert_eq!(picture.claimant(s(8)), Some(1));
+        // With every parking spot claimed, nothing is searched, and only one's own spot
+        // is found.
+        picture.resettle(2, s(7), s(9));
+        picture.resettle(3, s(7), s(0));
+        assert_eq!(picture.left, 0);
+        assert_eq!(picture.nearest(&layout, s(5), None, &mut reached), None);
+        assert_eq!(
+            picture.nearest(&layout, s(5), Some(s(2)), &mut reached),
+            Some(s(2))
+        );
+        assert!(picture.unclaimed(s(1)) && !picture.unclaimed(s(2)) && !picture.unclaimed(s(5)));
+    }
 }
