@@ -104,20 +104,21 @@ fn an_idle_vehicle_stays_where_it_set_its_load_down() {
     assert!((t.lead_time_mean_s - 52.0).abs() < 1e-9);
 }
 
-/// A corridor: a dock at 0, parking at 1 and 2, a rack at 3, parking at 4 and 5.
-const MADE_WAY: &str = r#"
-name = "made-way"
-[run]
-horizon = "2min"
-[[lines]]
-name = "L"
-[[lines.stations]]
-name = "m"
-kind = "filler"
-speed = "3600/h"
-[layout]
-cell = 3.0
-grid = """
+/// [`ONE_TRANSPORT`] in a corridor with two vehicles staying where they are idle: a dock
+/// at 0, parking at 1 and 2, a rack at 3, parking at 4 and 5.
+fn made_way() -> String {
+    let mut text = ONE_TRANSPORT.to_string();
+    for (from, to) in [
+        (
+            r#"grid = """
+........
+"""
+locations = [
+  { name = "park", kind = "parking", at = [0, 0] },
+  { name = "a", kind = "dock", at = [3, 0] },
+  { name = "b", kind = "rack", at = [6, 0] },
+]"#,
+            r#"grid = """
 ......
 """
 locations = [
@@ -125,22 +126,16 @@ locations = [
   { name = "west", kind = "parking", area = [1, 0, 2, 0] },
   { name = "b", kind = "rack", at = [3, 0] },
   { name = "east", kind = "parking", area = [4, 0, 5, 0] },
-]
-[fleet]
-idle = "stay"
-[[fleet.vehicles]]
-name = "agv"
-count = 2
-speed = 1.5
-footprint = [1.0, 1.6]
-load_time = "20s"
-unload_time = "20s"
-[[tasks]]
-name = "move"
-from = "a"
-to = "b"
-at = "10s"
-"#;
+]"#,
+        ),
+        ("idle = \"home\"", "idle = \"stay\""),
+        ("count = 1", "count = 2"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        text = text.replace(from, to);
+    }
+    text
+}
 
 /// Vehicle 0 (parked at 1) takes the load at 0 to the rack at 3; vehicle 1, parked at 2,
 /// makes way, pushed to 3 and then to 4, a free parking spot, where it stays. Worked by
@@ -149,7 +144,7 @@ at = "10s"
 /// shuffled along the corridor for the rest of the run (216 m).
 #[test]
 fn an_idle_vehicle_that_made_way_stays_on_the_free_parking_spot_it_was_pushed_to() {
-    let k = run(&parse(MADE_WAY), 1).remove(0);
+    let k = run(&parse(&made_way()), 1).remove(0);
     let f = fleet(&k);
     assert_eq!(f.tasks_completed, 1);
     assert!((f.distance_km - 0.018).abs() < 1e-12, "{}", f.distance_km);
