@@ -520,15 +520,10 @@ impl Traffic {
     }
 
     /// Labels vehicle `i`'s table (if it has one) where it stands and at the spots a move
-    /// reaches, and where a move under way ends: all that planning its next step reads.
+    /// reaches: all that planning its next step reads.
     fn label_around(&mut self, i: usize) {
-        if self.table[i] == LAZY {
-            return;
-        }
-        let table = &mut self.tables.tables[self.table[i]];
-        table.label_around(&self.layout, self.at[i]);
-        if let Some((to, _, _)) = self.transit[i] {
-            table.label(&self.layout, to);
+        if self.table[i] != LAZY {
+            self.tables.tables[self.table[i]].label_around(&self.layout, self.at[i]);
         }
     }
 
@@ -610,8 +605,11 @@ impl Traffic {
             if self.at[i] != self.goal[i] {
                 self.ensure_table(i);
             }
-            if self.transit[i].is_some() {
-                self.label_around(i);
+            // Arriving, it compares its steps at both ends of the move.
+            if let Some((to, _, _)) = self.transit[i]
+                && self.table[i] != LAZY
+            {
+                self.tables.tables[self.table[i]].label(&self.layout, to);
             }
         }
         match self.coordination {

@@ -929,8 +929,7 @@ impl FleetRuntime {
         // spot of an idle vehicle that is itself away from it, the two trade spots (which
         // never lengthens their ways back, together). On a packed floor every vehicle
         // making way would otherwise drive back through the others.
-        let parked = |s: u32| self.parking.binary_search(&s).is_ok();
-        if at != rest && parked(at) {
+        if at != rest && picture.is_parking(at) {
             if picture.unclaimed(at) {
                 picture.resettle(v, rest, at);
                 self.vehicles[v].rest = at;
@@ -938,7 +937,7 @@ impl FleetRuntime {
             }
             if let Some(w) = picture.claimant(at)
                 && w != v
-                && parked(rest)
+                && picture.is_parking(rest)
                 && self.vehicles[w].job == Job::Idle
                 && self.vehicles[w].rest == at
             {
@@ -955,7 +954,7 @@ impl FleetRuntime {
         }
         // Its own spot, where it is a parking spot, is a candidate too: the search then
         // ends within the way back (on a packed floor, the free spots may lie far off).
-        let own = (rest != at && parked(rest)).then_some(rest);
+        let own = (rest != at && picture.is_parking(rest)).then_some(rest);
         let nearest = picture
             .nearest(self.traffic.layout(), at, own, &mut self.reached)
             .unwrap_or(at);
@@ -1743,6 +1742,10 @@ impl ParkingPicture {
         picture
     }
 
+    fn is_parking(&self, s: u32) -> bool {
+        self.parking[s as usize]
+    }
+
     fn is_free(&self, s: u32) -> bool {
         let s = s as usize;
         self.parking[s] && !self.stands[s] && self.rests[s] == 0
@@ -1764,6 +1767,7 @@ impl ParkingPicture {
         self.claimant[to as usize] = v as u32;
         for (s, by) in [(from, -1i64), (to, 1)] {
             let was = self.is_free(s);
+            // A vehicle that fell idle after the picture was taken was not counted at `from`.
             let r = &mut self.rests[s as usize];
             *r = (i64::from(*r) + by).max(0) as u32;
             match (was, self.is_free(s)) {

@@ -342,12 +342,12 @@ proptest! {
     /// agree within 1 % (the unit-by-unit line starts a unit later at each machine and
     /// holds a unit in each blocked machine; over 3 h of units at 600–6,000/h that is
     /// well under 1 %), with campaigns within 1 % plus, per changeover, what the last
-    /// machine makes while the slowest branch runs out all it can hold (below). On smaller buffers a divider holding one unit for a machine
-    /// that is not yet ready costs the unit-by-unit line throughput the flows do not lose
-    /// (docs/scenarios.md). How a combiner shares a full buffer among
-    /// machines exactly as fast as the room frees is a tie unit by unit (the favoured
-    /// machine is just starting its next unit when the room frees), so branches are
-    /// compared by what they carry together.
+    /// machine makes while the slowest branch runs out all it can hold (below). On smaller
+    /// buffers a divider holding one unit for a machine that is not yet ready costs the
+    /// unit-by-unit line throughput the flows do not lose (docs/scenarios.md). How a
+    /// combiner shares a full buffer among machines exactly as fast as the room frees is a
+    /// tie unit by unit (the favoured machine is just starting its next unit when the room
+    /// frees), so branches are compared by what they carry together.
     #[test]
     fn fluid_and_unit_by_unit_branching_lines_agree(
         g in graph(),
