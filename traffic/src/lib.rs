@@ -35,5 +35,5 @@ pub mod runners;
 mod swap;
 
 pub use layout::{Lane, Layout, LayoutError, Waypoint};
-pub use lifelong::{Coordination, Traffic, TrafficError};
+pub use lifelong::{Coordination, PlanningWork, Traffic, TrafficError};
 pub use motion::travel_time;

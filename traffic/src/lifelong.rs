@@ -77,23 +77,48 @@ impl Table {
         true
     }
 
-    /// Searches until `s` is labelled (or the goal is found unreachable from it).
-    fn label(&mut self, layout: &Layout, s: u32) {
-        while self.steps[s as usize] == u32::MAX && self.grow(layout) {}
-    }
-
-    /// Labels `s` and the spots a move from it reaches.
-    fn label_around(&mut self, layout: &Layout, s: u32) {
-        self.label(layout, s);
-        for &u in layout.neighbours(s) {
-            self.label(layout, u);
+    /// Searches until `s` is labelled (or the goal is found unreachable from it); returns
+    /// the spots searched.
+    fn label(&mut self, layout: &Layout, s: u32) -> u64 {
+        let mut searched = 0;
+        while self.steps[s as usize] == u32::MAX && self.grow(layout) {
+            searched += 1;
         }
+        searched
     }
 
-    /// Searches the whole floor.
-    fn complete(&mut self, layout: &Layout) {
-        while self.grow(layout) {}
+    /// Labels `s` and the spots a move from it reaches; returns the spots searched.
+    fn label_around(&mut self, layout: &Layout, s: u32) -> u64 {
+        let mut searched = self.label(layout, s);
+        for &u in layout.neighbours(s) {
+            searched += self.label(layout, u);
+        }
+        searched
     }
+
+    /// Searches the whole floor; returns the spots searched.
+    fn complete(&mut self, layout: &Layout) -> u64 {
+        let mut searched = 0;
+        while self.grow(layout) {
+            searched += 1;
+        }
+        searched
+    }
+}
+
+/// What a fleet's planning has done so far: the part of its work that grows with how
+/// crowded the floor is and how far vehicles drive, which the fleet's size alone does not
+/// tell (a vehicle resting at its goal costs next to nothing; one driving through a packed
+/// floor is planned each step and pushes others, who are planned in turn).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanningWork {
+    /// Vehicles planned by PIBT other than resting at a free goal: on their way, or asked
+    /// to make room.
+    pub plans: u64,
+    /// Spots the distance and highway tables searched.
+    pub table_spots: u64,
+    /// Spots the detour searches (A* around held vehicles) took.
+    pub detour_spots: u64,
 }
 
 /// Distance tables to goals, kept for the goals in use.
@@ -317,6 +342,8 @@ pub struct Traffic {
     /// With [`Coordination::Highways`] on a grid layout.
     #[serde(skip)]
     highways: HighwayTables,
+    /// What planning has done so far (see [`Traffic::planning_work`]).
+    work: PlanningWork,
 }
 
 impl Traffic {
@@ -364,6 +391,7 @@ impl Traffic {
             transit: vec![None; n],
             begun: vec![None; n],
             highways: HighwayTables::default(),
+            work: PlanningWork::default(),
         };
         // Every vehicle stands at its goal: its table waits until it is moved off.
         t.table.fill(LAZY);
@@ -516,22 +544,16 @@ impl Traffic {
             self.make_room(goal);
             self.table[i] = self.tables.table(&self.layout, goal);
         }
-        self.tables.tables[self.table[i]].label(&self.layout, self.at[i]);
+        self.work.table_spots += self.tables.tables[self.table[i]].label(&self.layout, self.at[i]);
     }
 
     /// Labels vehicle `i`'s table (if it has one) where it stands and at the spots a move
     /// reaches: all that planning its next step reads.
     fn label_around(&mut self, i: usize) {
         if self.table[i] != LAZY {
-            self.tables.tables[self.table[i]].label_around(&self.layout, self.at[i]);
+            self.work.table_spots +=
+                self.tables.tables[self.table[i]].label_around(&self.layout, self.at[i]);
         }
-    }
-
-    /// Searches vehicle `i`'s table over the whole floor (for what reads it far from
-    /// where the vehicle stands: detours and the swap technique).
-    fn complete_table(&mut self, i: usize) {
-        self.ensure_table(i);
-        self.tables.tables[self.table[i]].complete(&self.layout);
     }
 
     /// Holds vehicle `i` where it stands (loading, charging) or lets it go.
@@ -548,7 +570,7 @@ impl Traffic {
         self.make_room(to);
         let t = self.tables.table(&self.layout, to);
         let table = &mut self.tables.tables[t];
-        table.label(&self.layout, from);
+        self.work.table_spots += table.label(&self.layout, from);
         table.steps[from as usize]
     }
 
@@ -588,6 +610,13 @@ impl Traffic {
         self.tables.computed
     }
 
+    /// What planning has done since the fleet was placed: a measure of the fleet's work
+    /// that follows its cost (vehicles planned, spots searched), where the fleet's size
+    /// times its steps does not on a crowded floor.
+    pub fn planning_work(&self) -> PlanningWork {
+        self.work
+    }
+
     /// Steps from vehicle `i`'s spot to its goal.
     pub fn steps_to_goal(&self, i: usize) -> u32 {
         match self.table[i] {
@@ -609,7 +638,7 @@ impl Traffic {
             if let Some((to, _, _)) = self.transit[i]
                 && self.table[i] != LAZY
             {
-                self.tables.tables[self.table[i]].label(&self.layout, to);
+                self.work.table_spots += self.tables.tables[self.table[i]].label(&self.layout, to);
             }
         }
         match self.coordination {
@@ -805,7 +834,7 @@ impl Traffic {
         self.clear_marks();
     }
 
-    fn dist(&self, i: u32) -> &[u32] {
+    fn distances(&self, i: u32) -> &[u32] {
         &self.tables.tables[self.table[i as usize]].steps
     }
 
@@ -857,7 +886,7 @@ impl Traffic {
             self.detour_closed.insert(goal, closed);
         }
         // A* reads the free floor's steps wherever it looks.
-        self.tables.tables[self.table[i as usize]].complete(&self.layout);
+        self.work.table_spots += self.tables.tables[self.table[i as usize]].complete(&self.layout);
         let search = self.detours.begin(spots);
         let closed = &self.detour_closed[&goal];
         let DetourScratch {
@@ -895,6 +924,7 @@ impl Traffic {
             )]);
             let mut found = u32::MAX;
             while let Some((_, gx, x)) = open.pop() {
+                self.work.detour_spots += 1;
                 if x == goal {
                     found = gx;
                     break;
@@ -936,6 +966,7 @@ impl Traffic {
             return Some(t);
         }
         let table = self.layout.highway_costs_to(goal)?;
+        self.work.table_spots += table.len() as u64;
         if self.highways.tables.len() >= MAX_TABLES.max(2 * self.goal.len()) {
             let old = std::mem::take(&mut self.highways);
             for &g in &self.goal {
@@ -971,6 +1002,7 @@ impl Traffic {
             self.next[i as usize] = v;
             return true;
         }
+        self.work.plans += 1;
         self.ensure_table(i as usize);
         self.label_around(i as usize);
         let mut cands: Vec<(u32, u64, u32)> = Vec::with_capacity(5);
@@ -987,7 +1019,7 @@ impl Traffic {
             let d = match highway {
                 _ if around => self.detour_steps(i, u),
                 Some(t) => self.highways.tables[t][u as usize],
-                None => self.dist(i)[u as usize],
+                None => self.distances(i)[u as usize],
             };
             cands.push((d, (busy << 62) | r, u));
         }
@@ -995,17 +1027,6 @@ impl Traffic {
         // Passing head-on by the swap technique only once plain pushing has stalled: used
         // eagerly in busy lifelong traffic it sets vehicles oscillating.
         let swap_with = if self.stalled[i as usize] >= STALL_BEFORE_SWAP {
-            // The swap weighs the distances of the vehicles it might swap with.
-            let around: Vec<u32> = std::iter::once(cands[0].2)
-                .chain(self.layout.neighbours(v).iter().copied())
-                .map(|u| self.occupied_now[u as usize])
-                .filter(|&k| k != NONE)
-                .collect();
-            // It reads their tables along the corridor, however far.
-            self.complete_table(i as usize);
-            for k in around {
-                self.complete_table(k as usize);
-            }
             self.swap_partner(i, cands[0].2)
         } else {
             None
@@ -1069,7 +1090,7 @@ impl Traffic {
     }
 
     /// The vehicle `i` should swap with, when it wants `best` (lacam2's swap technique).
-    fn swap_partner(&self, i: u32, best: u32) -> Option<u32> {
+    fn swap_partner(&mut self, i: u32, best: u32) -> Option<u32> {
         let v = self.at[i as usize];
         if best == v {
             return None;
@@ -1082,8 +1103,8 @@ impl Traffic {
         {
             return Some(j);
         }
-        for &u in self.layout.neighbours(v) {
-            let k = self.occupied_now[u as usize];
+        for n in 0..self.layout.neighbours(v).len() {
+            let k = self.occupied_now[self.layout.neighbours(v)[n] as usize];
             if k == NONE || best == self.at[k as usize] || self.held[k as usize] {
                 continue;
             }
@@ -1105,8 +1126,14 @@ impl Corridor for Traffic {
     fn parked(&self, a: u32, v: u32) -> bool {
         self.goal[a as usize] == v || self.held[a as usize]
     }
-    fn dist(&self, a: u32, v: u32) -> u32 {
-        self.tables.tables[self.table[a as usize]].steps[v as usize]
+    /// Labels the table as far as the walk reads it: completing the tables of the vehicles
+    /// around one that might swap searched the whole floor for each of thousands of
+    /// parked vehicles on a packed floor.
+    fn dist(&mut self, a: u32, v: u32) -> u32 {
+        self.ensure_table(a as usize);
+        let table = &mut self.tables.tables[self.table[a as usize]];
+        self.work.table_spots += table.label(&self.layout, v);
+        table.steps[v as usize]
     }
     fn cells(&self) -> usize {
         self.layout.spots()

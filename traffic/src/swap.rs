@@ -13,8 +13,9 @@ pub(crate) trait Corridor {
     fn occupant(&self, v: u32) -> u32;
     /// Whether agent `a` on `v` stays put (resting at its goal, or held there).
     fn parked(&self, a: u32, v: u32) -> bool;
-    /// Agent `a`'s distance from `v` to its goal.
-    fn dist(&self, a: u32, v: u32) -> u32;
+    /// Agent `a`'s distance from `v` to its goal (mutable so that a planner may search
+    /// its distances only as far as the walks read them).
+    fn dist(&mut self, a: u32, v: u32) -> u32;
     /// Number of cells (bounds the walks).
     fn cells(&self) -> usize;
 }
@@ -38,17 +39,15 @@ fn ways_out(c: &impl Corridor, puller: u32, pusher: u32) -> (usize, u32) {
 /// Whether `pusher` (on `pusher_at`) would have to push `puller` (on `puller_at`) back along
 /// a corridor to get anywhere, while the puller wants to go the other way.
 pub(crate) fn swap_required(
-    c: &impl Corridor,
+    c: &mut impl Corridor,
     pusher: u32,
     puller: u32,
     pusher_at: u32,
     puller_at: u32,
 ) -> bool {
-    let dp = |v: u32| c.dist(pusher, v);
-    let dq = |v: u32| c.dist(puller, v);
     let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
     let mut steps = 0;
-    while dp(v_puller) < dp(v_pusher) && steps < c.cells() {
+    while c.dist(pusher, v_puller) < c.dist(pusher, v_pusher) && steps < c.cells() {
         steps += 1;
         let (n, next) = ways_out(c, v_puller, v_pusher);
         if n >= 2 {
@@ -60,7 +59,8 @@ pub(crate) fn swap_required(
         v_pusher = v_puller;
         v_puller = next;
     }
-    dq(v_pusher) < dq(v_puller) && (dp(v_pusher) == 0 || dp(v_puller) < dp(v_pusher))
+    c.dist(puller, v_pusher) < c.dist(puller, v_puller)
+        && (c.dist(pusher, v_pusher) == 0 || c.dist(pusher, v_puller) < c.dist(pusher, v_pusher))
 }
 
 /// Whether the corridor behind `puller_at` widens somewhere, so the two can pass.

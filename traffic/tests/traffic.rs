@@ -420,3 +420,68 @@ fn a_fleet_read_back_mid_detour_plans_as_the_one_that_went_on() {
         }
     }
 }
+
+/// What planning does, counted by hand: a vehicle driving a corridor of six cells is
+/// planned once a step until it arrives and then no more; its table searches, from the
+/// goal, only as far as the cells it reads; one resting at its goal meanwhile is never
+/// planned.
+#[test]
+fn planning_work_counts_the_vehicles_planned_and_the_spots_searched() {
+    let text = "type octile\nheight 2\nwidth 6\nmap\n......\n.@@@@@\n";
+    let (layout, a, b) = floor_with_ends(text, 5);
+    let rest = layout.grid_spot(0, 1).unwrap();
+    let mut t = Traffic::new(layout, &[a, rest], 1).unwrap();
+    assert_eq!(t.planning_work(), traffic::PlanningWork::default());
+    t.set_goal(0, b);
+    // Labelling cell 0 (5 steps from the goal) takes the cells 5, 4, 3, 2 and 1 off the
+    // search's queue.
+    assert_eq!(t.planning_work().table_spots, 5);
+    for _ in 0..10 {
+        t.step();
+    }
+    assert_eq!(t.positions(), &[b, rest]);
+    let work = t.planning_work();
+    assert_eq!(
+        work.plans, 5,
+        "one plan a move, none at the goal nor for the resting one"
+    );
+    // Planning the first move reads the cells next to cell 0, the resting vehicle's
+    // below it (6 steps) among them: cell 0 comes off the queue too. Every later move
+    // reads cells labelled already.
+    assert_eq!(work.table_spots, 6);
+    assert_eq!(work.detour_spots, 0, "nobody held, no detour");
+}
+
+/// The swap technique reads the distances along the corridor where two vehicles meet, and
+/// only those: it searched the whole floor for each vehicle around the one that might swap,
+/// thousands of tables of a packed floor. Here a room of 900 cells opens off the corridor's
+/// end; the pass is the same, and the tables search a few dozen cells of the room.
+#[test]
+fn passing_in_a_corridor_searches_the_tables_no_further_than_it_reads() {
+    let mut text = String::from("type octile\nheight 30\nwidth 37\nmap\n");
+    text.push_str(&".".repeat(37));
+    text.push('\n');
+    text.push_str(&format!("@@@.@@@{}\n", ".".repeat(30)));
+    for _ in 2..30 {
+        text.push_str(&format!("@@@@@@@{}\n", ".".repeat(30)));
+    }
+    let (layout, a, b) = floor_with_ends(&text, 6);
+    let mut t = Traffic::new(layout.clone(), &[a, b], 1).unwrap();
+    t.set_goal(0, b);
+    t.set_goal(1, a);
+    let checker = Checker::new(&text);
+    let mut before: Vec<_> = t.positions().iter().map(|&s| xy(&layout, 3.0, s)).collect();
+    let mut steps = 0;
+    while t.positions() != [b, a] {
+        let after: Vec<_> = t.step().iter().map(|&s| xy(&layout, 3.0, s)).collect();
+        checker.check_step(&before, &after);
+        before = after;
+        steps += 1;
+        assert!(steps < 40, "no pass after 40 steps");
+    }
+    let searched = t.planning_work().table_spots;
+    assert!(
+        searched < 120,
+        "searched {searched} cells of 908 for two tables"
+    );
+}

@@ -262,7 +262,7 @@ impl Pibt<'_> {
     }
 
     /// The agent `i` should swap with, when it wants `best` (lacam2's swap technique).
-    fn swap_partner(&self, i: u32, best: u32, from: &[u32], to: &[u32]) -> Option<u32> {
+    fn swap_partner(&mut self, i: u32, best: u32, from: &[u32], to: &[u32]) -> Option<u32> {
         let v = from[i as usize];
         if best == v {
             return None;
@@ -275,8 +275,8 @@ impl Pibt<'_> {
         {
             return Some(j);
         }
-        for &u in self.map.neighbours(v) {
-            let k = self.occupied_now[u as usize];
+        for n in 0..self.map.neighbours(v).len() {
+            let k = self.occupied_now[self.map.neighbours(v)[n] as usize];
             if k == NONE || best == from[k as usize] {
                 continue;
             }
@@ -298,7 +298,7 @@ impl Corridor for Pibt<'_> {
     fn parked(&self, a: u32, v: u32) -> bool {
         self.goals[a as usize] == v
     }
-    fn dist(&self, a: u32, v: u32) -> u32 {
+    fn dist(&mut self, a: u32, v: u32) -> u32 {
         self.dist[a as usize].get(v)
     }
     fn cells(&self) -> usize {

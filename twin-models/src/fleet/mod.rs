@@ -1678,6 +1678,11 @@ impl FleetRuntime {
     pub fn steps(&self) -> u64 {
         self.steps
     }
+
+    /// What the traffic's planning has done so far (its share of the run's work).
+    pub fn planning_work(&self) -> traffic::PlanningWork {
+        self.traffic.planning_work()
+    }
 }
 
 /// A count of tasks that stood at `rate` at `since`, decayed to `now` with the time

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use sim::{EventCalendar, SimDuration, SimTime};
 
 /// The snapshot format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 const MAGIC: &[u8; 8] = b"TWINSNAP";
 /// Magic, version and body length.

@@ -302,6 +302,16 @@ impl<S: Borrow<Scenario>> Twin<S> {
         self.plant.model.fleet_steps
     }
 
+    /// What the fleet's traffic planning has done so far (nothing without a fleet).
+    pub fn fleet_planning(&self) -> traffic::PlanningWork {
+        self.plant
+            .sim
+            .world
+            .get_resource::<FleetRuntime>()
+            .map(FleetRuntime::planning_work)
+            .unwrap_or_default()
+    }
+
     /// Stations the lines run as flows have planned so far, once per plan each.
     pub fn planned_stations(&self) -> u64 {
         let world = &self.plant.sim.world;

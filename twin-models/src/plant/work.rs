@@ -5,12 +5,18 @@
 //!
 //! Work is counted in units of about what one station's share of an event costs: an event
 //! once, and each station a line run as flows plans once per plan (the whole line at every
-//! event of a short line; on a long one, what the event reaches), and a fleet's traffic
-//! step once per vehicle it moves. A unit costs 100 to 550 ns on the machines measured
-//! (`WorkEstimate::work` against the wall time of whole runs: M/M/1, the ten-line plant,
-//! series and branching lines of up to 10,000 stations, fleets of up to 300 AGVs); a
-//! vehicle's step on a floor packed full costs more as the fleet grows (vehicles pushed
-//! aside in longer chains): 0.3 to 1.6 µs from 500 to 5,000 AGVs on a floor 96 % full.
+//! event of a short line; on a long one, what the event reaches). A fleet's traffic step
+//! counts once per vehicle, and its planning what it did ([`traffic::PlanningWork`]):
+//! [`PLAN_WORK`] per vehicle planned on its way or asked to make room,
+//! [`TABLE_SPOT_WORK`] per spot a distance table searched and [`DETOUR_SPOT_WORK`] per
+//! spot a detour search took. On a crowded floor that planning is most of the cost, and
+//! it grows faster than the fleet (a fleet twice as large on a floor as full crosses a
+//! wider floor and pushes longer chains of parked vehicles aside), so counting vehicles
+//! alone made the cost of a unit grow fourfold from 500 to 5,000 AGVs.
+//!
+//! A unit costs 100 to 550 ns on the machines measured (`WorkEstimate::work` against the
+//! wall time of whole runs: M/M/1, the ten-line plant, series and branching lines of up to
+//! 10,000 stations, fleets of up to 300 AGVs, floors 96 % full of 500 to 5,000 AGVs).
 //!
 //! A pilot runs the first [`PILOT_WORK`] units and [`PILOT_EVENTS`] events of the run (at
 //! most [`PILOT_CAP`] units), and the rate of its second half (work per simulated second,
@@ -29,6 +35,16 @@ pub const PILOT_EVENTS: f64 = 1_000.0;
 
 /// Work units a pilot takes at most (a second or two).
 pub const PILOT_CAP: f64 = 5_000_000.0;
+
+/// Work units of a vehicle planned (its moves ordered by four tables, others asked to
+/// make room): measured against a vehicle's share of a step on floors 96 % full.
+pub const PLAN_WORK: f64 = 2.0;
+
+/// Work units of a spot a distance table searched (one queue entry and its neighbours).
+pub const TABLE_SPOT_WORK: f64 = 0.25;
+
+/// Work units of a spot a detour search took (a heap entry and a straight descent).
+pub const DETOUR_SPOT_WORK: f64 = 2.0;
 
 /// The work one run may take without being told to go ahead: one to three minutes on one
 /// core. A run's lines share the cores, but each line runs on one, so cores do not shorten
@@ -50,6 +66,10 @@ pub struct WorkEstimate {
     pub pilot_events: u64,
     /// Stations the pilot's lines run as flows planned, once per plan each.
     pub pilot_planned: u64,
+    /// Traffic steps of the pilot's fleet.
+    pub pilot_fleet_steps: u64,
+    /// Work units of the pilot's fleet planning (see the module).
+    pub pilot_fleet_planning: f64,
     /// Simulated seconds the pilot covered.
     pub pilot_s: f64,
     /// Whether the pilot reached the horizon (then `work` is exact).
@@ -82,6 +102,13 @@ impl WorkEstimate {
                 self.pilot_planned as f64 / self.pilot_events.max(1) as f64
             );
         }
+        if self.pilot_fleet_steps > 0 {
+            // A crowded floor's planning grows faster than its fleet: say what a step took.
+            base += &format!(
+                "; the fleet's planning took {:.0} units a traffic step",
+                self.pilot_fleet_planning / self.pilot_fleet_steps as f64
+            );
+        }
         if !total.is_finite() {
             format!("the run makes no progress ({base}: the clock stood still)")
         } else if self.work > RUN_BUDGET {
@@ -108,7 +135,9 @@ pub fn estimate(scenario: &Scenario, spec: RunSpec) -> WorkEstimate {
     // Series recorded or not as the run will (sampling is work too).
     let mut twin = Twin::new(scenario, spec);
     let work = |t: &Twin<&Scenario>| {
-        (t.events() + t.planned_stations()) as f64 + t.fleet_steps() as f64 * vehicles
+        (t.events() + t.planned_stations()) as f64
+            + t.fleet_steps() as f64 * vehicles
+            + planning(t.fleet_planning())
     };
     let mut mid = None;
     loop {
@@ -128,6 +157,8 @@ pub fn estimate(scenario: &Scenario, spec: RunSpec) -> WorkEstimate {
         }
     }
     let (pilot_events, pilot_planned, now) = (twin.events(), twin.planned_stations(), twin.now());
+    let (pilot_fleet_steps, pilot_fleet_planning) =
+        (twin.fleet_steps(), planning(twin.fleet_planning()));
     let exact = twin.next_event().is_none();
     let done = work(&twin);
     let work = match mid {
@@ -148,7 +179,16 @@ pub fn estimate(scenario: &Scenario, spec: RunSpec) -> WorkEstimate {
         work,
         pilot_events,
         pilot_planned,
+        pilot_fleet_steps,
+        pilot_fleet_planning,
         pilot_s: now.as_secs_f64(),
         exact,
     }
+}
+
+/// Work units of a fleet's planning (see the module).
+fn planning(work: traffic::PlanningWork) -> f64 {
+    work.plans as f64 * PLAN_WORK
+        + work.table_spots as f64 * TABLE_SPOT_WORK
+        + work.detour_spots as f64 * DETOUR_SPOT_WORK
 }

@@ -298,6 +298,97 @@ fn regression_a_line_coupled_end_to_end_is_weighed_by_what_its_events_replan() {
     assert!(e.within(1), "{e:?}");
 }
 
+/// A fleet on a packed floor costs more a vehicle step the larger it is (issue 18): ten
+/// times the vehicles cross a floor three times as wide and push longer chains of parked
+/// ones aside, so the estimate, which counted vehicles × steps, weighed 5,000 AGVs at a
+/// quarter of what 500 cost a unit. It now adds what the traffic's planning did (vehicles
+/// planned, spots searched), exactly for a run its pilot covers and by the pilot's rate
+/// beyond.
+#[test]
+fn regression_a_fleet_on_a_packed_floor_is_weighed_by_its_planning() {
+    use twin_models::plant::work::{DETOUR_SPOT_WORK, PLAN_WORK, TABLE_SPOT_WORK};
+    let counted = |twin: &Twin<&twin_models::Scenario>, vehicles: f64| {
+        let p = twin.fleet_planning();
+        assert!(p.plans > 0 && p.table_spots > 0, "{p:?}");
+        (twin.events() + twin.planned_stations()) as f64
+            + twin.fleet_steps() as f64 * vehicles
+            + p.plans as f64 * PLAN_WORK
+            + p.table_spots as f64 * TABLE_SPOT_WORK
+            + p.detour_spots as f64 * DETOUR_SPOT_WORK
+    };
+    for (horizon, exact) in [("5min", true), ("30min", false)] {
+        let s = crate::parse(&packed_floor(24, horizon));
+        let vehicles = s.fleet.as_ref().unwrap().vehicles.len() as f64;
+        assert_eq!(vehicles, 524.0);
+        let spec = RunSpec::of(&s);
+        let e = twin_models::estimate(&s, spec);
+        assert_eq!(e.exact, exact, "{e:?}");
+        let mut twin = Twin::new(&s, spec);
+        while twin.step().is_some() {}
+        let work = counted(&twin, vehicles);
+        if exact {
+            assert_eq!(e.work, work);
+        } else {
+            assert!(
+                (0.8..1.25).contains(&(e.work / work)),
+                "{e:?} against {work}"
+            );
+        }
+        let why = e.describe(1);
+        assert!(why.contains("the fleet's planning took"), "{why}");
+    }
+}
+
+/// `side` × `side` cells of 3 m, the top `side` − 2 rows parking packed 99 % full, the two
+/// bottom rows racks (west) and docks (east) with loads between them, one an hour for
+/// every 2.5 vehicles.
+fn packed_floor(side: usize, horizon: &str) -> String {
+    let row = ".".repeat(side);
+    let grid = vec![row.as_str(); side].join("\n");
+    let (last, half) = (side - 1, side / 2);
+    let count = side * (side - 2) - 4;
+    format!(
+        r#"name = "packed"
+[run]
+horizon = "{horizon}"
+seed = 1
+[layout]
+cell = 3.0
+grid = """
+{grid}
+"""
+locations = [
+  {{ name = "park", kind = "parking", area = [0, 0, {last}, {park}] }},
+  {{ name = "a", kind = "rack", area = [0, {dock}, {west}, {last}], group = "west" }},
+  {{ name = "b", kind = "dock", area = [{half}, {dock}, {last}, {last}], group = "east" }},
+]
+[fleet]
+[[fleet.vehicles]]
+name = "agv"
+count = {count}
+speed = 1.5
+footprint = [1.0, 1.6]
+load_time = "20s"
+unload_time = "20s"
+[[tasks]]
+name = "move"
+from = "west"
+to = "east"
+per_hour = {per_hour}
+[[lines]]
+name = "L"
+[[lines.stations]]
+name = "m"
+kind = "filler"
+speed = "3600/h"
+"#,
+        park = side - 3,
+        dock = side - 2,
+        west = half - 1,
+        per_hour = count * 2 / 5,
+    )
+}
+
 /// A branching line of `sections` × 3 + 1 stations, all its buffers of 20 nearly empty or
 /// full: each section divides a station's 20,000/h over two machines of 11,000/h (one
 /// failing every 20 min) that merge onto a station of 21,000/h.
