@@ -235,11 +235,9 @@ fn floor_with_ends(map_text: &str, x: usize) -> (Layout, u32, u32) {
     (layout, a, b)
 }
 
-#[test]
-fn a_corridor_with_a_siding_lets_vehicles_pass() {
-    // Two vehicles head for each other's end of a corridor; a one-cell siding in the
-    // middle is the only place to pass.
-    let text = "type octile\nheight 2\nwidth 7\nmap\n.......\n@@@.@@@\n";
+/// Two vehicles swap the ends of the corridor along the top row of `text` (cells 0 and 6),
+/// every step checked; returns the traffic and the steps taken.
+fn pass_in_corridor(text: &str) -> (Traffic, usize) {
     let (layout, a, b) = floor_with_ends(text, 6);
     let mut t = Traffic::new(layout.clone(), &[a, b], 1).unwrap();
     t.set_goal(0, b);
@@ -254,6 +252,15 @@ fn a_corridor_with_a_siding_lets_vehicles_pass() {
         steps += 1;
         assert!(steps < 40, "no pass after 40 steps");
     }
+    (t, steps)
+}
+
+#[test]
+fn a_corridor_with_a_siding_lets_vehicles_pass() {
+    // Two vehicles head for each other's end of a corridor; a one-cell siding in the
+    // middle is the only place to pass.
+    let text = "type octile\nheight 2\nwidth 7\nmap\n.......\n@@@.@@@\n";
+    let (_, steps) = pass_in_corridor(text);
     // Each needs 6 moves; passing costs one of them a detour into the siding and out
     // (2 moves) and a wait, after up to three steps of stand-off before the swap technique
     // is tried (see `STALL_BEFORE_SWAP`).
@@ -455,7 +462,7 @@ fn planning_work_counts_the_vehicles_planned_and_the_spots_searched() {
 /// The swap technique reads the distances along the corridor where two vehicles meet, and
 /// only those: it searched the whole floor for each vehicle around the one that might swap,
 /// thousands of tables of a packed floor. Here a room of 900 cells opens off the corridor's
-/// end; the pass is the same, and the tables search a few dozen cells of the room.
+/// end; the two still pass, and their tables search a few dozen cells of the room.
 #[test]
 fn passing_in_a_corridor_searches_the_tables_no_further_than_it_reads() {
     let mut text = String::from("type octile\nheight 30\nwidth 37\nmap\n");
@@ -465,20 +472,7 @@ fn passing_in_a_corridor_searches_the_tables_no_further_than_it_reads() {
     for _ in 2..30 {
         text.push_str(&format!("@@@@@@@{}\n", ".".repeat(30)));
     }
-    let (layout, a, b) = floor_with_ends(&text, 6);
-    let mut t = Traffic::new(layout.clone(), &[a, b], 1).unwrap();
-    t.set_goal(0, b);
-    t.set_goal(1, a);
-    let checker = Checker::new(&text);
-    let mut before: Vec<_> = t.positions().iter().map(|&s| xy(&layout, 3.0, s)).collect();
-    let mut steps = 0;
-    while t.positions() != [b, a] {
-        let after: Vec<_> = t.step().iter().map(|&s| xy(&layout, 3.0, s)).collect();
-        checker.check_step(&before, &after);
-        before = after;
-        steps += 1;
-        assert!(steps < 40, "no pass after 40 steps");
-    }
+    let (t, _) = pass_in_corridor(&text);
     let searched = t.planning_work().table_spots;
     assert!(
         searched < 120,
