@@ -45,16 +45,78 @@ pub enum TrafficError {
 struct Table {
     /// Steps to the goal by spot: exact where labelled; `u32::MAX` where not labelled yet
     /// or, once `frontier` is empty, where the goal cannot be reached.
-    steps: Vec<u32>,
+    steps: Steps,
     /// Labelled spots whose neighbours (against the lanes' direction) are not searched yet,
     /// nearest first.
     frontier: VecDeque<u32>,
 }
 
+/// Steps by spot, `u32::MAX` for none: two bytes a spot on floors of fewer than 65,535
+/// spots (no way on them is longer), four on larger ones. The tables of thousands of
+/// vehicles are most of a fleet's memory, and their reads its cache misses.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Steps {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Default for Steps {
+    fn default() -> Steps {
+        Steps::Narrow(Vec::new())
+    }
+}
+
+impl Steps {
+    /// `spots` spots, none labelled.
+    fn new(spots: usize) -> Steps {
+        if spots < usize::from(u16::MAX) {
+            Steps::Narrow(vec![u16::MAX; spots])
+        } else {
+            Steps::Wide(vec![u32::MAX; spots])
+        }
+    }
+
+    /// The steps from `s` (`u32::MAX`: none known).
+    #[inline]
+    fn get(&self, s: u32) -> u32 {
+        match self {
+            Steps::Narrow(v) => match v[s as usize] {
+                u16::MAX => u32::MAX,
+                d => u32::from(d),
+            },
+            Steps::Wide(v) => v[s as usize],
+        }
+    }
+
+    /// Sets the steps from `s` (less than the spots).
+    #[inline]
+    fn set(&mut self, s: u32, d: u32) {
+        match self {
+            // Fewer than u16::MAX spots: every way is shorter.
+            Steps::Narrow(v) => v[s as usize] = d as u16,
+            Steps::Wide(v) => v[s as usize] = d,
+        }
+    }
+
+    /// Every spot's steps (for tests).
+    #[cfg(test)]
+    fn to_vec(&self) -> Vec<u32> {
+        (0..self.len() as u32).map(|s| self.get(s)).collect()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Steps::Narrow(v) => v.len(),
+            Steps::Wide(v) => v.len(),
+        }
+    }
+}
+
 impl Table {
     fn new(layout: &Layout, goal: u32) -> Table {
-        let mut steps = vec![u32::MAX; layout.spots()];
-        steps[goal as usize] = 0;
+        let mut steps = Steps::new(layout.spots());
+        steps.set(goal, 0);
         Table {
             steps,
             frontier: VecDeque::from([goal]),
@@ -67,10 +129,10 @@ impl Table {
         let Some(v) = self.frontier.pop_front() else {
             return false;
         };
-        let dv = self.steps[v as usize];
+        let dv = self.steps.get(v);
         for &u in layout.neighbours_into(v) {
-            if self.steps[u as usize] == u32::MAX {
-                self.steps[u as usize] = dv + 1;
+            if self.steps.get(u) == u32::MAX {
+                self.steps.set(u, dv + 1);
                 self.frontier.push_back(u);
             }
         }
@@ -81,7 +143,7 @@ impl Table {
     /// the spots searched.
     fn label(&mut self, layout: &Layout, s: u32) -> u64 {
         let mut searched = 0;
-        while self.steps[s as usize] == u32::MAX && self.grow(layout) {
+        while self.steps.get(s) == u32::MAX && self.grow(layout) {
             searched += 1;
         }
         searched
@@ -192,7 +254,7 @@ impl Tables {
 /// so a search walks each spot once. `walk` is scratch.
 fn descends(
     layout: &Layout,
-    h: &[u32],
+    h: &Steps,
     from: u32,
     goal: u32,
     shut: &impl Fn(u32) -> bool,
@@ -209,14 +271,14 @@ fn descends(
             break false;
         }
         walk.push(at);
-        let Some(want) = h[at as usize].checked_sub(1) else {
+        let Some(want) = h.get(at).checked_sub(1) else {
             break false;
         };
         match layout
             .neighbours(at)
             .iter()
             .copied()
-            .find(|&u| h[u as usize] == want && !shut(u))
+            .find(|&u| h.get(u) == want && !shut(u))
         {
             Some(u) => at = u,
             None => break false,
@@ -571,7 +633,7 @@ impl Traffic {
         let t = self.tables.table(&self.layout, to);
         let table = &mut self.tables.tables[t];
         self.work.table_spots += table.label(&self.layout, from);
-        table.steps[from as usize]
+        table.steps.get(from)
     }
 
     /// Drops the tables no vehicle is heading for when the cache is full and `goal` needs
@@ -622,7 +684,7 @@ impl Traffic {
         match self.table[i] {
             // Only a vehicle standing at its goal waits for its table.
             LAZY => 0,
-            t => self.tables.tables[t].steps[self.at[i] as usize],
+            t => self.tables.tables[t].steps.get(self.at[i]),
         }
     }
 
@@ -661,7 +723,7 @@ impl Traffic {
             // A vehicle without its table stood at its goal and stays there.
             let nearer = self.table[i] != LAZY && {
                 let d = &self.tables.tables[self.table[i]].steps;
-                d[self.next[i] as usize] < d[self.at[i] as usize]
+                d.get(self.next[i]) < d.get(self.at[i])
             };
             self.stalled[i] = if nearer
                 || self.next[i] == self.goal[i]
@@ -734,8 +796,8 @@ impl Traffic {
             .neighbours(v)
             .iter()
             .copied()
-            .filter(|&u| d[u as usize] < d[v as usize])
-            .min_by_key(|&u| (d[u as usize], u))
+            .filter(|&u| d.get(u) < d.get(v))
+            .min_by_key(|&u| (d.get(u), u))
     }
 
     /// Whether vehicle `i` wanted to drive on and did not move in the last step.
@@ -795,8 +857,8 @@ impl Traffic {
                     .neighbours(v)
                     .iter()
                     .copied()
-                    .filter(|&u| d[u as usize] < d[v as usize])
-                    .min_by_key(|&u| d[u as usize])
+                    .filter(|&u| d.get(u) < d.get(v))
+                    .min_by_key(|&u| d.get(u))
                     .unwrap_or(v)
             };
         }
@@ -834,7 +896,7 @@ impl Traffic {
         self.clear_marks();
     }
 
-    fn distances(&self, i: u32) -> &[u32] {
+    fn distances(&self, i: u32) -> &Steps {
         &self.tables.tables[self.table[i as usize]].steps
     }
 
@@ -905,11 +967,11 @@ impl Traffic {
         let h = &self.tables.tables[self.table[i as usize]].steps;
         let d = if from == goal {
             0
-        } else if shut(from) || h[from as usize] == u32::MAX {
+        } else if shut(from) || h.get(from) == u32::MAX {
             u32::MAX
         } else if descends(&self.layout, h, from, goal, &shut, (blocked, search), walk) {
             // Mostly a shortest way of the free floor misses the held vehicles.
-            h[from as usize]
+            h.get(from)
         } else {
             let best = |g: &[u32], seen: &[u32], x: u32| {
                 (seen[x as usize] == search).then_some(g[x as usize])
@@ -917,11 +979,8 @@ impl Traffic {
             g[from as usize] = 0;
             seen[from as usize] = search;
             // Least estimate first; among equals the deepest, which runs straight on.
-            let mut open = std::collections::BinaryHeap::from([(
-                std::cmp::Reverse(h[from as usize]),
-                0u32,
-                from,
-            )]);
+            let mut open =
+                std::collections::BinaryHeap::from([(std::cmp::Reverse(h.get(from)), 0u32, from)]);
             let mut found = u32::MAX;
             while let Some((_, gx, x)) = open.pop() {
                 self.work.detour_spots += 1;
@@ -937,11 +996,11 @@ impl Traffic {
                 // shorter than this one's (A* takes the least estimate first). (`from`'s
                 // own descent is known blocked already.)
                 if descends(&self.layout, h, x, goal, &shut, (blocked, search), walk) {
-                    found = gx + h[x as usize];
+                    found = gx + h.get(x);
                     break;
                 }
                 for &y in self.layout.neighbours(x) {
-                    let hy = h[y as usize];
+                    let hy = h.get(y);
                     if hy == u32::MAX || shut(y) {
                         continue;
                     }
@@ -1019,7 +1078,7 @@ impl Traffic {
             let d = match highway {
                 _ if around => self.detour_steps(i, u),
                 Some(t) => self.highways.tables[t][u as usize],
-                None => self.distances(i)[u as usize],
+                None => self.distances(i).get(u),
             };
             cands.push((d, (busy << 62) | r, u));
         }
@@ -1133,7 +1192,7 @@ impl Corridor for Traffic {
         self.ensure_table(a as usize);
         let table = &mut self.tables.tables[self.table[a as usize]];
         self.work.table_spots += table.label(&self.layout, v);
-        table.steps[v as usize]
+        table.steps.get(v)
     }
     fn cells(&self) -> usize {
         self.layout.spots()
@@ -1187,18 +1246,19 @@ mod tests {
                     let s = (rng.next() % u64::from(n)) as u32;
                     table.label(layout, s);
                     assert_eq!(
-                        table.steps[s as usize], whole[s as usize],
+                        table.steps.get(s),
+                        whole[s as usize],
                         "goal {goal}, spot {s}"
                     );
                 }
                 // What it labelled on the way is exact too.
-                for (&d, &exact) in table.steps.iter().zip(&whole) {
+                for (d, &exact) in table.steps.to_vec().into_iter().zip(&whole) {
                     if d != u32::MAX {
                         assert_eq!(d, exact);
                     }
                 }
                 table.complete(layout);
-                assert_eq!(table.steps, whole);
+                assert_eq!(table.steps.to_vec(), whole);
             }
         }
         let open = Layout::from_grid(
@@ -1215,13 +1275,62 @@ mod tests {
         table.label_around(&open, at(23, 20));
         let labelled: Vec<u32> = table
             .steps
-            .iter()
-            .copied()
+            .to_vec()
+            .into_iter()
             .filter(|&d| d != u32::MAX)
             .collect();
         assert!(labelled.iter().all(|&d| d <= 4), "{labelled:?}");
         // Of the 1,600 spots, those within 3 steps (25) and some of those 4 away.
         assert!((25..=41).contains(&labelled.len()), "{}", labelled.len());
+    }
+
+    /// Floors of fewer than 65,535 spots keep two bytes a spot (their longest way is
+    /// shorter), larger ones four; both give the whole search's steps, the longest way of
+    /// the larger floor (65,918 steps) past what two bytes hold.
+    #[test]
+    fn tables_of_small_floors_take_two_bytes_a_spot_and_large_ones_four() {
+        let floor = |rows: &[String]| {
+            let text = format!(
+                "type octile\nheight {}\nwidth {}\nmap\n{}\n",
+                rows.len(),
+                rows[0].len(),
+                rows.join("\n")
+            );
+            Layout::from_grid(&GridMap::parse(&text).unwrap(), 3.0).unwrap()
+        };
+        // A serpentine of rows of 510 cells: open rows, walled ones between them with a
+        // gap at alternate ends, one long way through all of them.
+        let serpentine = |height: usize| -> Vec<String> {
+            (0..height)
+                .map(|y| match y % 4 {
+                    1 => format!("{}.", "@".repeat(509)),
+                    3 => format!(".{}", "@".repeat(509)),
+                    _ => ".".repeat(510),
+                })
+                .collect()
+        };
+        let small = floor(&serpentine(128));
+        let large = floor(&serpentine(258));
+        assert!(small.spots() < 65_535 && large.spots() > 65_535);
+        for (layout, narrow) in [(&small, true), (&large, false)] {
+            let goal = 0;
+            let mut table = Table::new(layout, goal);
+            assert_eq!(matches!(table.steps, Steps::Narrow(_)), narrow);
+            table.complete(layout);
+            let whole = layout.steps_to(goal);
+            assert_eq!(table.steps.to_vec(), whole);
+            let far = whole
+                .iter()
+                .copied()
+                .filter(|&d| d != u32::MAX)
+                .max()
+                .unwrap();
+            assert_eq!(
+                far as usize,
+                layout.spots() - 1,
+                "one way through every spot"
+            );
+        }
     }
 
     #[test]
