@@ -10,7 +10,7 @@
 //! [`PLAN_WORK`] per vehicle planned on its way or asked to make room,
 //! [`TABLE_SPOT_WORK`] per spot a distance table searched and [`DETOUR_SPOT_WORK`] per
 //! spot a detour search took. On a crowded floor that planning is most of the cost, and
-//! it grows faster than the fleet (a fleet twice as large on a floor as full crosses a
+//! it grows faster than the fleet (a fleet twice as large, on a floor as full, crosses a
 //! wider floor and pushes longer chains of parked vehicles aside), so counting vehicles
 //! alone made the cost of a unit grow fourfold from 500 to 5,000 AGVs.
 //!
