@@ -606,7 +606,12 @@ impl Traffic {
             self.make_room(goal);
             self.table[i] = self.tables.table(&self.layout, goal);
         }
-        self.work.table_spots += self.tables.tables[self.table[i]].label(&self.layout, self.at[i]);
+        self.label(i, self.at[i]);
+    }
+
+    /// Labels vehicle `i`'s table (it has one) at `s`, counting the spots searched.
+    fn label(&mut self, i: usize, s: u32) {
+        self.work.table_spots += self.tables.tables[self.table[i]].label(&self.layout, s);
     }
 
     /// Labels vehicle `i`'s table (if it has one) where it stands and at the spots a move
@@ -700,7 +705,7 @@ impl Traffic {
             if let Some((to, _, _)) = self.transit[i]
                 && self.table[i] != LAZY
             {
-                self.work.table_spots += self.tables.tables[self.table[i]].label(&self.layout, to);
+                self.label(i, to);
             }
         }
         match self.coordination {
@@ -1190,9 +1195,8 @@ impl Corridor for Traffic {
     /// parked vehicles on a packed floor.
     fn dist(&mut self, a: u32, v: u32) -> u32 {
         self.ensure_table(a as usize);
-        let table = &mut self.tables.tables[self.table[a as usize]];
-        self.work.table_spots += table.label(&self.layout, v);
-        table.steps.get(v)
+        self.label(a as usize, v);
+        self.distances(a).get(v)
     }
     fn cells(&self) -> usize {
         self.layout.spots()
@@ -1261,15 +1265,7 @@ mod tests {
                 assert_eq!(table.steps.to_vec(), whole);
             }
         }
-        let open = Layout::from_grid(
-            &GridMap::parse(&format!(
-                "type octile\nheight 40\nwidth 40\nmap\n{}",
-                format!("{}\n", ".".repeat(40)).repeat(40)
-            ))
-            .unwrap(),
-            3.0,
-        )
-        .unwrap();
+        let open = Layout::from_grid(&GridMap::from_cells(40, 40, vec![true; 1600]), 3.0).unwrap();
         let at = |x: usize, y: usize| open.grid_spot(x, y).unwrap();
         let mut table = Table::new(&open, at(20, 20));
         table.label_around(&open, at(23, 20));
@@ -1289,28 +1285,17 @@ mod tests {
     /// the larger floor (65,918 steps) past what two bytes hold.
     #[test]
     fn tables_of_small_floors_take_two_bytes_a_spot_and_large_ones_four() {
-        let floor = |rows: &[String]| {
-            let text = format!(
-                "type octile\nheight {}\nwidth {}\nmap\n{}\n",
-                rows.len(),
-                rows[0].len(),
-                rows.join("\n")
-            );
-            Layout::from_grid(&GridMap::parse(&text).unwrap(), 3.0).unwrap()
-        };
         // A serpentine of rows of 510 cells: open rows, walled ones between them with a
         // gap at alternate ends, one long way through all of them.
-        let serpentine = |height: usize| -> Vec<String> {
-            (0..height)
-                .map(|y| match y % 4 {
-                    1 => format!("{}.", "@".repeat(509)),
-                    3 => format!(".{}", "@".repeat(509)),
-                    _ => ".".repeat(510),
-                })
-                .collect()
+        let serpentine = |height: usize| {
+            let free = (0..height * 510).map(|c| match (c / 510) % 4 {
+                1 => c % 510 == 509,
+                3 => c % 510 == 0,
+                _ => true,
+            });
+            Layout::from_grid(&GridMap::from_cells(510, height, free.collect()), 3.0).unwrap()
         };
-        let small = floor(&serpentine(128));
-        let large = floor(&serpentine(258));
+        let (small, large) = (serpentine(128), serpentine(258));
         assert!(small.spots() < 65_535 && large.spots() > 65_535);
         for (layout, narrow) in [(&small, true), (&large, false)] {
             let goal = 0;

@@ -1842,11 +1842,7 @@ mod tests {
 
     /// A floor of one row of `width` cells, numbered from the left (spot = column).
     fn row(width: usize) -> traffic::Layout {
-        let text = format!(
-            "type octile\nheight 1\nwidth {width}\nmap\n{}\n",
-            ".".repeat(width)
-        );
-        let map = traffic::mapf::GridMap::parse(&text).unwrap();
+        let map = traffic::mapf::GridMap::from_cells(width, 1, vec![true; width]);
         traffic::Layout::from_grid(&map, 3.0).unwrap()
     }
 
