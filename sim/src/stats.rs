@@ -32,7 +32,7 @@ impl Tally {
             self.max = self.max.max(x);
         }
         let d = x - self.mean;
-        self.mean += d / self.n as f64;
+        self.mean += d / crate::time::u64_to_f64(self.n);
         self.m2 += d * (x - self.mean);
     }
 

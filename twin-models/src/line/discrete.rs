@@ -500,13 +500,19 @@ impl DiscreteLine {
         st.work_started = now;
         st.running = true;
         st.epoch = st.epoch.wrapping_add(1);
-        let mut until = sim::u64_to_f64(st.remaining);
-        for f in &st.core.failures {
-            if f.basis == FailureBasis::Operating && !f.active {
-                until = until.min(f.op_left);
+        // Without failure clocks the finish is the work left (below 2^53 nanoseconds, as
+        // the float gives it exactly: about 104 days).
+        let at = if st.core.failures.is_empty() && st.remaining < 1 << 53 {
+            SimTime(now.0 + st.remaining)
+        } else {
+            let mut until = sim::u64_to_f64(st.remaining);
+            for f in &st.core.failures {
+                if f.basis == FailureBasis::Operating && !f.active {
+                    until = until.min(f.op_left);
+                }
             }
-        }
-        let at = SimTime(now.0 + sim::ceil_u64(until.max(0.0)));
+            SimTime(now.0 + sim::ceil_u64(until.max(0.0)))
+        };
         cal.at(
             at,
             LineEvent::Done {
@@ -1467,7 +1473,13 @@ impl DiscreteLine {
             loop {
                 let mut changed = false;
                 for i in (0..self.stations.len()).rev() {
-                    changed |= self.step::<EXTRAS, GRAPH>(i, now, cal);
+                    // A station that took a unit works on it, and what it took from is
+                    // before it, which this pass steps next: another pass is needed only
+                    // for the other moves (deposits, changeovers), or on a line whose
+                    // takes may change speeds anywhere (level switches).
+                    if self.step::<EXTRAS, GRAPH>(i, now, cal) {
+                        changed |= EXTRAS || self.stations[i].phase != Phase::Working;
+                    }
                 }
                 if !changed {
                     break;
