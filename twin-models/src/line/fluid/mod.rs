@@ -826,6 +826,20 @@ impl FluidLine {
         self.product_after(b, mine, cum_in)
     }
 
+    /// Whether a series line runs one product throughout: the schedule's, at every
+    /// machine and alone in every buffer. Then no machine has to change over (each one's
+    /// input holds its product, or nothing and nothing else is coming), which is most of
+    /// the time, and the check of every machine at every event can be left out.
+    fn one_product(&self) -> bool {
+        let product = self.cursor.product();
+        self.graph.is_none()
+            && self.stations.iter().all(|s| s.core.product == product)
+            && self
+                .buffers
+                .iter()
+                .all(|b| b.runs.len() <= 1 && b.runs.front().is_none_or(|r| r.0 == product))
+    }
+
     /// The product that comes after `mine` in buffer `b` (holding no more of it when
     /// `cum_in` have gone in), if any: the rare half of [`Self::changeover_target`], kept
     /// apart so that the check every station makes at every event stays small.
@@ -905,13 +919,15 @@ impl FluidLine {
         if self.cursor.remaining_ticks().is_some_and(|r| r <= EPS) && !self.cursor.advance() {
             self.start_campaign_timer(cal);
         }
-        for &(lo, hi) in ranges {
-            for i in lo..=hi {
-                if self.stations[i].core.setup {
-                    continue;
-                }
-                if let Some(target) = self.changeover_target(i, cal.now()) {
-                    self.begin_setup(i, target, cal);
+        if self.local || !self.one_product() {
+            for &(lo, hi) in ranges {
+                for i in lo..=hi {
+                    if self.stations[i].core.setup {
+                        continue;
+                    }
+                    if let Some(target) = self.changeover_target(i, cal.now()) {
+                        self.begin_setup(i, target, cal);
+                    }
                 }
             }
         }
