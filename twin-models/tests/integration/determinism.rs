@@ -83,6 +83,32 @@ processing_time = "{service}"
     assert_ne!(a.mean_time_in_system_s, b.mean_time_in_system_s);
 }
 
+/// A run of a plant whose lines share nothing takes each line on its own, one after
+/// another on one thread: the same KPIs, series, timeline and event count, to the bit, as
+/// the whole plant on one calendar.
+#[test]
+fn lines_run_one_after_another_give_the_whole_plant_s_run() {
+    let mut s = bundled("plant-10-lines.toml");
+    s.run.horizon = sim::SimDuration::from_secs(36 * 3600);
+    s.run.warmup = sim::SimDuration::from_secs(3600);
+    s.run.sample_interval = sim::SimDuration::from_secs(900);
+    let spec = RunSpec {
+        threads: 1,
+        ..RunSpec::of(&s)
+    };
+    assert_eq!(twin_models::plant::partitions(&s, 10).len(), 10);
+    let alone = twin_models::simulate(&s, spec);
+    let whole = twin_models::Twin::new(&s, spec).finish();
+    assert_eq!(alone.kpis, whole.kpis);
+    assert_eq!(alone.events, whole.events);
+    let csv = |o: &twin_models::RunOutput| o.series.as_ref().expect("recorded").to_csv();
+    assert_eq!(csv(&alone), csv(&whole));
+    let timeline = |o: &twin_models::RunOutput| {
+        twin_models::line::timeline_csv(o.timeline.as_ref().expect("recorded"))
+    };
+    assert_eq!(timeline(&alone), timeline(&whole));
+}
+
 #[test]
 fn lines_on_several_threads_give_the_same_run() {
     // A single run of a multi-line plant splits its independent lines over threads.
