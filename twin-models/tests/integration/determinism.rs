@@ -83,15 +83,22 @@ processing_time = "{service}"
     assert_ne!(a.mean_time_in_system_s, b.mean_time_in_system_s);
 }
 
+/// `plant-10-lines.toml` run for `hours`, the first a warm-up, sampled every `sample_s`
+/// seconds.
+fn ten_lines(hours: u64, sample_s: u64) -> twin_models::Scenario {
+    let mut s = bundled("plant-10-lines.toml");
+    s.run.horizon = sim::SimDuration::from_secs(hours * 3600);
+    s.run.warmup = sim::SimDuration::from_secs(3600);
+    s.run.sample_interval = sim::SimDuration::from_secs(sample_s);
+    s
+}
+
 /// A run of a plant whose lines share nothing takes each line on its own, one after
 /// another on one thread: the same KPIs, series, timeline and event count, to the bit, as
 /// the whole plant on one calendar.
 #[test]
 fn lines_run_one_after_another_give_the_whole_plant_s_run() {
-    let mut s = bundled("plant-10-lines.toml");
-    s.run.horizon = sim::SimDuration::from_secs(36 * 3600);
-    s.run.warmup = sim::SimDuration::from_secs(3600);
-    s.run.sample_interval = sim::SimDuration::from_secs(900);
+    let s = ten_lines(36, 900);
     let spec = RunSpec {
         threads: 1,
         ..RunSpec::of(&s)
@@ -112,10 +119,7 @@ fn lines_run_one_after_another_give_the_whole_plant_s_run() {
 #[test]
 fn lines_on_several_threads_give_the_same_run() {
     // A single run of a multi-line plant splits its independent lines over threads.
-    let mut s = bundled("plant-10-lines.toml");
-    s.run.horizon = sim::SimDuration::from_secs(12 * 3600);
-    s.run.warmup = sim::SimDuration::from_secs(3600);
-    s.run.sample_interval = sim::SimDuration::from_secs(600);
+    let s = ten_lines(12, 600);
     let spec = RunSpec::of(&s);
     let one = replicate(&s, spec, 1, 1);
     let three = replicate(&s, spec, 1, 3);
