@@ -971,32 +971,24 @@ pub fn partitions(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
 /// processor's cache, where lines run together take turns at both. The output does not
 /// depend on the number of threads.
 pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
-    let groups = partitions(scenario, scenario.lines.len());
-    if groups.len() <= 1 {
+    // Lines that share nothing split as finely as there are lines.
+    if partitions(scenario, scenario.lines.len()).len() <= 1 {
         return twin::Twin::new(scenario, spec).finish();
     }
-    let run = |g: Vec<usize>| {
-        let mut plant = Plant::partition(scenario, spec, g);
+    let run = |line: &usize| {
+        let mut plant = Plant::partition(scenario, spec, vec![*line]);
         plant.start();
         plant.finish(scenario)
     };
-    let threads = spec.threads.clamp(1, groups.len());
-    if threads == 1 {
-        return merge(groups.into_iter().map(run).collect());
+    // Each thread's lines: a run of consecutive ones.
+    let shares = partitions(scenario, spec.threads);
+    if let [lines] = &shares[..] {
+        return merge(lines.iter().map(run).collect());
     }
-    // Consecutive groups to each thread, as even as they divide.
-    let n = groups.len();
-    let mut groups = groups.into_iter();
-    let shares: Vec<Vec<Vec<usize>>> = (0..threads)
-        .map(|t| {
-            let take = (t + 1) * n / threads - t * n / threads;
-            groups.by_ref().take(take).collect()
-        })
-        .collect();
     let outs: Vec<RunOutput> = std::thread::scope(|scope| {
         let handles: Vec<_> = shares
-            .into_iter()
-            .map(|share| scope.spawn(move || share.into_iter().map(run).collect::<Vec<_>>()))
+            .iter()
+            .map(|lines| scope.spawn(move || lines.iter().map(run).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
