@@ -6,7 +6,9 @@
 //! technique, detours around held vehicles, slow moves that hold both ends of a segment;
 //! [`travel_time`] gives segment times with acceleration). [`mapf`] reads MovingAI maps
 //! and scenarios and solves one-shot instances (LaCAM-style search over scattered paths,
-//! large neighbourhood search in anytime mode).
+//! large neighbourhood search in anytime mode). [`runners`] plays the League of Robot
+//! Runners lifelong benchmark. All three plan each step with one PIBT; they differ in how
+//! an agent ranks its moves.
 //!
 //! ```
 //! use traffic::mapf::GridMap;
@@ -31,6 +33,7 @@ pub mod layout;
 pub mod lifelong;
 pub mod mapf;
 pub mod motion;
+mod pibt;
 pub mod runners;
 mod swap;
 

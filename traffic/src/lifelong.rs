@@ -2,9 +2,12 @@
 //! with no two vehicles on one spot and no two swapping along a segment.
 //!
 //! The next positions come from PIBT (priority inheritance with backtracking, Okumura et
-//! al.), planned for the whole fleet at once: vehicles in order of priority (steps spent
+//! al.; the crate's one implementation, which the LoRR entry and the one-shot solver also
+//! use), planned for the whole fleet at once: vehicles in order of priority (steps spent
 //! away from their goal) take their most wanted free spot, and a vehicle whose spot is
 //! wanted is asked to move first, recursively; a vehicle that cannot move keeps its spot.
+//! What is the fleet's own is how a vehicle ranks its moves: by its steps to the goal on
+//! the free floor, or around held vehicles, or along one-way highways.
 //! lacam2's swap technique lets vehicles pass each other in corridors. Goals change at any
 //! time (lifelong); a vehicle with nothing to do is given a parking spot as its goal and is
 //! pushed aside by busy ones. Vehicles that are *held* (loading, charging) never move.
@@ -20,7 +23,8 @@
 
 use crate::layout::Layout;
 use crate::motion::travel_time;
-use crate::swap::{Corridor, NONE, TieBreak, swap_possible, swap_required};
+use crate::pibt::{Agents, NONE, Occupancy, advance, by_priority, plan};
+use crate::swap::{Corridor, TieBreak, swap_partner};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Why a fleet could not be placed.
@@ -378,9 +382,8 @@ pub struct Traffic {
     #[serde(skip)]
     detours: DetourScratch,
 
-    occupied_now: Vec<u32>,
-    occupied_next: Vec<u32>,
-    touched: Vec<u32>,
+    /// Who stands where, and the spots taken in the step being planned.
+    occupancy: Occupancy,
     next: Vec<u32>,
     order: Vec<u32>,
     rng: TieBreak,
@@ -401,6 +404,13 @@ pub struct Traffic {
     transit: Vec<Option<(u32, u32, u32)>>,
     /// Moves of several steps begun in this step's planning: (target, steps in all).
     begun: Vec<Option<(u32, u32)>>,
+    /// Scratch for ranking a vehicle's moves (distance, tie-break, spot), kept so that
+    /// planning a vehicle does not allocate.
+    #[serde(skip)]
+    ranking: Vec<(u32, u64, u32)>,
+    /// Lists of moves PIBT is done with, to fill again (one per level of its recursion).
+    #[serde(skip)]
+    spare_moves: Vec<Vec<u32>>,
     /// With [`Coordination::Highways`] on a grid layout.
     #[serde(skip)]
     highways: HighwayTables,
@@ -428,8 +438,7 @@ impl Traffic {
             .map(|_| (rng.next() >> 11) as f64 / (1u64 << 53) as f64)
             .collect();
         let mut t = Traffic {
-            occupied_now: vec![NONE; layout.spots()],
-            occupied_next: vec![NONE; layout.spots()],
+            occupancy: Occupancy::new(layout.spots()),
             layout,
             at: starts.to_vec(),
             goal: starts.to_vec(),
@@ -439,7 +448,6 @@ impl Traffic {
             tables: Tables::default(),
             detour_closed: BTreeMap::new(),
             detours: DetourScratch::default(),
-            touched: Vec::new(),
             next: vec![NONE; n],
             order: (0..n as u32).collect(),
             rng,
@@ -452,6 +460,8 @@ impl Traffic {
             rolling: vec![false; n],
             transit: vec![None; n],
             begun: vec![None; n],
+            ranking: Vec::new(),
+            spare_moves: Vec::new(),
             highways: HighwayTables::default(),
             work: PlanningWork::default(),
         };
@@ -740,11 +750,10 @@ impl Traffic {
                 self.stalled[i] + 1
             };
             self.at[i] = self.next[i];
-            if self.at[i] == self.goal[i] || self.held[i] {
-                self.priority[i] = self.priority[i].fract();
-            } else {
-                self.priority[i] += 1.0;
-            }
+            advance(
+                &mut self.priority[i],
+                self.at[i] == self.goal[i] || self.held[i],
+            );
         }
         self.find_waits();
         &self.at
@@ -754,14 +763,12 @@ impl Traffic {
     /// way) and the spots taken for the next step.
     fn clear_marks(&mut self) {
         for i in 0..self.at.len() {
-            self.occupied_now[self.at[i] as usize] = NONE;
+            self.occupancy.now[self.at[i] as usize] = NONE;
             if let Some((to, _, _)) = self.transit[i] {
-                self.occupied_now[to as usize] = NONE;
+                self.occupancy.now[to as usize] = NONE;
             }
         }
-        for v in self.touched.drain(..) {
-            self.occupied_next[v as usize] = NONE;
-        }
+        self.occupancy.clear_next();
     }
 
     /// Records whom each vehicle that wanted to move and did not waits for.
@@ -772,7 +779,7 @@ impl Traffic {
             return;
         }
         for i in 0..n {
-            self.occupied_now[self.at[i] as usize] = i as u32;
+            self.occupancy.now[self.at[i] as usize] = i as u32;
         }
         for i in 0..n {
             self.waits_for[i] = NONE;
@@ -780,14 +787,14 @@ impl Traffic {
                 continue;
             }
             if let Some(u) = self.nearer(i) {
-                let j = self.occupied_now[u as usize];
+                let j = self.occupancy.now[u as usize];
                 if j != NONE && j as usize != i {
                     self.waits_for[i] = j;
                 }
             }
         }
         for i in 0..n {
-            self.occupied_now[self.at[i] as usize] = NONE;
+            self.occupancy.now[self.at[i] as usize] = NONE;
         }
     }
 
@@ -818,9 +825,9 @@ impl Traffic {
     fn step_blocking(&mut self) {
         let n = self.at.len();
         for i in 0..n {
-            self.occupied_now[self.at[i] as usize] = i as u32;
+            self.occupancy.now[self.at[i] as usize] = i as u32;
             if let Some((to, _, _)) = self.transit[i] {
-                self.occupied_now[to as usize] = i as u32;
+                self.occupancy.now[to as usize] = i as u32;
             }
         }
         for i in 0..n {
@@ -831,11 +838,10 @@ impl Traffic {
             }
             self.label_around(i);
             let Some(u) = self.nearer(i) else { continue };
-            if self.occupied_now[u as usize] != NONE || self.occupied_next[u as usize] != NONE {
+            if self.occupancy.now[u as usize] != NONE || self.occupancy.next[u as usize] != NONE {
                 continue;
             }
-            self.occupied_next[u as usize] = i as u32;
-            self.touched.push(u);
+            self.occupancy.take(u, i as u32);
             let steps = self.steps_for(i, v, u);
             if steps > 1 {
                 self.begun[i] = Some((u, steps));
@@ -872,31 +878,32 @@ impl Traffic {
     fn step_pibt(&mut self) {
         let n = self.at.len();
         for i in 0..n {
-            self.occupied_now[self.at[i] as usize] = i as u32;
+            self.occupancy.now[self.at[i] as usize] = i as u32;
             self.next[i] = NONE;
         }
         for i in 0..n {
             if let Some((to, _, _)) = self.transit[i] {
                 // Both ends stay taken until it arrives.
-                self.occupied_now[to as usize] = i as u32;
-                self.occupied_next[to as usize] = i as u32;
-                self.touched.push(to);
+                self.occupancy.now[to as usize] = i as u32;
+                self.occupancy.take(to, i as u32);
             }
             if self.held[i] || self.transit[i].is_some() {
                 let v = self.at[i];
                 self.next[i] = v;
-                self.occupied_next[v as usize] = i as u32;
-                self.touched.push(v);
+                self.occupancy.take(v, i as u32);
             }
         }
         let mut order = std::mem::take(&mut self.order);
-        let p = &self.priority;
-        order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
-        for &i in &order {
-            if self.next[i as usize] == NONE {
-                self.pibt(i, false);
-            }
-        }
+        by_priority(&self.priority, &mut order);
+        let mut next = std::mem::take(&mut self.next);
+        // Held and moving vehicles take only their own spots and the empty spots they
+        // head for: every other vehicle's spot stays free until it is asked to move.
+        let planned = plan(self, &order, &mut next);
+        debug_assert!(
+            planned,
+            "a vehicle's own spot is taken only after asking it"
+        );
+        self.next = next;
         self.order = order;
         self.clear_marks();
     }
@@ -908,7 +915,7 @@ impl Traffic {
     /// Whether a held vehicle stands next to `v` (so the plain distances may lead into it).
     fn held_next_to(&self, v: u32) -> bool {
         self.layout.neighbours(v).iter().any(|&u| {
-            let a = self.occupied_now[u as usize];
+            let a = self.occupancy.now[u as usize];
             a != NONE && self.held[a as usize]
         })
     }
@@ -1046,30 +1053,48 @@ impl Traffic {
         self.highways.tables.push(table);
         Some(self.highways.tables.len() - 1)
     }
+}
 
-    /// Plans vehicle `i`; `pushed` when another vehicle wants its spot.
-    fn pibt(&mut self, i: u32, pushed: bool) -> bool {
+impl Agents for Traffic {
+    type Moves = Vec<u32>;
+
+    fn occupancy(&mut self) -> &mut Occupancy {
+        &mut self.occupancy
+    }
+
+    fn stands_on(&self, i: u32) -> u32 {
+        self.at[i as usize]
+    }
+
+    /// At its goal with its spot free, not asked to move and not stalled: staying
+    /// (distance 0) is the first choice and is taken, as the full ranking would find.
+    fn rests(&mut self, i: u32, pushed: bool) -> bool {
         let v = self.at[i as usize];
-        if !pushed
+        let rests = !pushed
             && v == self.goal[i as usize]
-            && self.occupied_next[v as usize] == NONE
-            && self.stalled[i as usize] < STALL_BEFORE_SWAP
-        {
-            // At its goal with its spot free: staying (distance 0) is the first choice and
-            // is taken, as the full search below would; the tie-break numbers that search
-            // draws, one per choice, are drawn all the same so that the stream is unchanged.
+            && self.occupancy.next[v as usize] == NONE
+            && self.stalled[i as usize] < STALL_BEFORE_SWAP;
+        if rests {
+            // The tie-break numbers the ranking draws, one per move, are drawn all the
+            // same so that the stream is unchanged.
             for _ in 0..=self.layout.neighbours(v).len() {
                 self.rng.next();
             }
-            self.occupied_next[v as usize] = i;
-            self.touched.push(v);
-            self.next[i as usize] = v;
-            return true;
         }
+        rests
+    }
+
+    /// Nearer the goal first (by the free floor's steps, along the highways where they are
+    /// planned, or around held vehicles when one stands next to it); among equals, free
+    /// spots first, then at random.
+    #[inline(always)]
+    fn moves(&mut self, i: u32, _: bool, to: &[u32]) -> (Vec<u32>, Option<u32>) {
+        let v = self.at[i as usize];
         self.work.plans += 1;
         self.ensure_table(i as usize);
         self.label_around(i as usize);
-        let mut cands: Vec<(u32, u64, u32)> = Vec::with_capacity(5);
+        let mut cands = std::mem::take(&mut self.ranking);
+        cands.clear();
         let around = self.held_next_to(v);
         let highway = match self.coordination {
             Coordination::Highways if !around => self.highway_table(self.goal[i as usize]),
@@ -1077,8 +1102,7 @@ impl Traffic {
         };
         for k in 0..=self.layout.neighbours(v).len() {
             let u = self.layout.neighbours(v).get(k).copied().unwrap_or(v);
-            // Nearer the goal first; among equals, free spots first, then at random.
-            let busy = (self.occupied_now[u as usize] != NONE && u != v) as u64;
+            let busy = (self.occupancy.now[u as usize] != NONE && u != v) as u64;
             let r = self.rng.next() >> 2;
             let d = match highway {
                 _ if around => self.detour_steps(i, u),
@@ -1090,93 +1114,33 @@ impl Traffic {
         cands.sort_unstable();
         // Passing head-on by the swap technique only once plain pushing has stalled: used
         // eagerly in busy lifelong traffic it sets vehicles oscillating.
-        let swap_with = if self.stalled[i as usize] >= STALL_BEFORE_SWAP {
-            self.swap_partner(i, cands[0].2)
+        let pull = if self.stalled[i as usize] >= STALL_BEFORE_SWAP {
+            swap_partner(self, i, cands[0].2, to)
         } else {
             None
         };
-        if swap_with.is_some() {
-            cands.reverse();
-        }
-        for (k, &(_, _, u)) in cands.iter().enumerate() {
-            if self.occupied_next[u as usize] != NONE {
-                continue;
-            }
-            // Made to make room, a move is a short shunt at the fleet's pace; otherwise it
-            // takes as many steps as the vehicle's speed and the lane's limit need.
-            let steps = if u == v || pushed {
-                1
-            } else {
-                self.steps_for(i as usize, v, u)
-            };
-            let j = self.occupied_now[u as usize];
-            if j != NONE && self.next[j as usize] == v {
-                continue;
-            }
-            self.occupied_next[u as usize] = i;
-            self.touched.push(u);
-            self.next[i as usize] = u;
-            // A slow move keeps this spot too: taken before asking anyone to move, so that
-            // nobody further down the chain plans to follow into it.
-            let kept = self.occupied_next[v as usize];
-            if steps > 1 {
-                self.occupied_next[v as usize] = i;
-                self.touched.push(v);
-            }
-            let moved_away =
-                j == NONE || j == i || self.next[j as usize] != NONE || self.pibt(j, true);
-            if !moved_away {
-                if steps > 1 {
-                    self.occupied_next[v as usize] = kept;
-                }
-                continue;
-            }
-            if steps > 1 {
-                self.next[i as usize] = v;
-                self.begun[i as usize] = Some((u, steps));
-                return true;
-            }
-            if k == 0
-                && let Some(j) = swap_with
-                && self.next[j as usize] == NONE
-                && self.occupied_next[v as usize] == NONE
-            {
-                self.next[j as usize] = v;
-                self.occupied_next[v as usize] = j;
-                self.touched.push(v);
-            }
-            return true;
-        }
-        self.next[i as usize] = v;
-        self.occupied_next[v as usize] = i;
-        self.touched.push(v);
-        false
+        let mut moves = self.spare_moves.pop().unwrap_or_default();
+        moves.extend(cands.iter().map(|c| c.2));
+        self.ranking = cands;
+        (moves, pull)
     }
 
-    /// The vehicle `i` should swap with, when it wants `best` (lacam2's swap technique).
-    fn swap_partner(&mut self, i: u32, best: u32) -> Option<u32> {
-        let v = self.at[i as usize];
-        if best == v {
-            return None;
+    /// Made to make room, a move is a short shunt at the fleet's pace; otherwise it takes
+    /// as many steps as the vehicle's speed and the lane's limit need.
+    fn steps(&self, i: u32, v: u32, u: u32, pushed: bool) -> u32 {
+        match pushed {
+            true => 1,
+            false => self.steps_for(i as usize, v, u),
         }
-        let j = self.occupied_now[best as usize];
-        if j != NONE
-            && self.next[j as usize] == NONE
-            && swap_required(self, i, j, v, best)
-            && swap_possible(self, best, v)
-        {
-            return Some(j);
-        }
-        for n in 0..self.layout.neighbours(v).len() {
-            let k = self.occupied_now[self.layout.neighbours(v)[n] as usize];
-            if k == NONE || best == self.at[k as usize] || self.held[k as usize] {
-                continue;
-            }
-            if swap_required(self, k, i, v, best) && swap_possible(self, best, v) {
-                return Some(k);
-            }
-        }
-        None
+    }
+
+    fn begin(&mut self, i: u32, u: u32, steps: u32) {
+        self.begun[i as usize] = Some((u, steps));
+    }
+
+    fn recycle(&mut self, mut moves: Vec<u32>) {
+        moves.clear();
+        self.spare_moves.push(moves);
     }
 }
 
@@ -1185,7 +1149,7 @@ impl Corridor for Traffic {
         self.layout.neighbours(v)
     }
     fn occupant(&self, v: u32) -> u32 {
-        self.occupied_now[v as usize]
+        self.occupancy.now[v as usize]
     }
     fn parked(&self, a: u32, v: u32) -> bool {
         self.goal[a as usize] == v || self.held[a as usize]
@@ -1200,6 +1164,9 @@ impl Corridor for Traffic {
     }
     fn cells(&self) -> usize {
         self.layout.spots()
+    }
+    fn pullable(&self, a: u32) -> bool {
+        !self.held[a as usize]
     }
 }
 

@@ -2,8 +2,7 @@
 //! traffic: when two agents meet head-on in a corridor, the one that would push the other
 //! back instead steps back and pulls it along, until the corridor widens and they can pass.
 
-/// No agent / no cell.
-pub(crate) const NONE: u32 = u32::MAX;
+use crate::pibt::{Agents, NONE};
 
 /// What the swap technique needs to know of a planner's state.
 pub(crate) trait Corridor {
@@ -18,6 +17,45 @@ pub(crate) trait Corridor {
     fn dist(&mut self, a: u32, v: u32) -> u32;
     /// Number of cells (bounds the walks).
     fn cells(&self) -> usize;
+    /// Whether agent `a` may be pulled along (not held where it stands).
+    fn pullable(&self, _a: u32) -> bool {
+        true
+    }
+}
+
+/// The agent that agent `i`, wanting the neighbouring `best`, should pull along instead
+/// of pushing back (lacam2's swap technique): the agent on `best` when `i` would have to
+/// push it back along a corridor that widens somewhere behind it, or else a neighbour of
+/// `i` that would have to push `i` back that way. `to` holds the spots planned so far.
+#[inline]
+pub(crate) fn swap_partner<C: Corridor + Agents>(
+    c: &mut C,
+    i: u32,
+    best: u32,
+    to: &[u32],
+) -> Option<u32> {
+    let v = c.stands_on(i);
+    if best == v {
+        return None;
+    }
+    let j = c.occupant(best);
+    if j != NONE
+        && to[j as usize] == NONE
+        && swap_required(c, i, j, v, best)
+        && swap_possible(c, best, v)
+    {
+        return Some(j);
+    }
+    for n in 0..c.neighbours(v).len() {
+        let k = c.occupant(c.neighbours(v)[n]);
+        if k == NONE || best == c.stands_on(k) || !c.pullable(k) {
+            continue;
+        }
+        if swap_required(c, k, i, v, best) && swap_possible(c, best, v) {
+            return Some(k);
+        }
+    }
+    None
 }
 
 /// The neighbours of `puller` other than `pusher` and dead ends holding a parked agent:
@@ -38,7 +76,7 @@ fn ways_out(c: &impl Corridor, puller: u32, pusher: u32) -> (usize, u32) {
 
 /// Whether `pusher` (on `pusher_at`) would have to push `puller` (on `puller_at`) back along
 /// a corridor to get anywhere, while the puller wants to go the other way.
-pub(crate) fn swap_required(
+fn swap_required(
     c: &mut impl Corridor,
     pusher: u32,
     puller: u32,
@@ -64,7 +102,7 @@ pub(crate) fn swap_required(
 }
 
 /// Whether the corridor behind `puller_at` widens somewhere, so the two can pass.
-pub(crate) fn swap_possible(c: &impl Corridor, pusher_at: u32, puller_at: u32) -> bool {
+fn swap_possible(c: &impl Corridor, pusher_at: u32, puller_at: u32) -> bool {
     let (mut v_pusher, mut v_puller) = (pusher_at, puller_at);
     let mut steps = 0;
     while v_puller != pusher_at && steps < c.cells() {

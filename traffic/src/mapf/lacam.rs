@@ -1,5 +1,6 @@
 //! One-shot multi-agent path finding by lazy configuration search (LaCAM, Okumura 2023),
-//! with PIBT (priority inheritance with backtracking) generating each next configuration.
+//! with PIBT (priority inheritance with backtracking, the crate's one implementation, which
+//! the plant's fleet also plans with) generating each next configuration.
 //!
 //! The high level searches depth-first over joint configurations (every agent's cell);
 //! each configuration keeps a lazily grown tree of constraints ("agent i goes to cell v")
@@ -21,7 +22,8 @@ use super::grid::{DistanceTable, GridMap};
 use super::lns::Lns;
 use super::scatter::{Scatter, scatter};
 use super::solution::Solution;
-use crate::swap::{Corridor, NONE, TieBreak, swap_possible, swap_required};
+use crate::pibt::{Agents, GridMoves, NONE, Occupancy, by_priority, plan};
+use crate::swap::{Corridor, TieBreak, swap_partner};
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use std::collections::VecDeque;
@@ -93,12 +95,10 @@ struct Pibt<'a> {
     map: &'a GridMap,
     dist: &'a [DistanceTable],
     goals: &'a [u32],
-    occupied_now: Vec<u32>,
-    occupied_next: Vec<u32>,
-    touched: Vec<u32>,
+    occupancy: Occupancy,
     rng: TieBreak,
     scatter: Scatter,
-    /// Per agent, where it stands in the configuration being left: moves to its goal, the
+    /// Per agent, in the configuration being left: its cell, moves to its goal, the
     /// directions one move nearer, and the next cell of its scattered path (or `NONE`).
     here: Vec<Here>,
 }
@@ -106,6 +106,7 @@ struct Pibt<'a> {
 /// What PIBT reads of an agent's tables at its current cell, gathered in one pass.
 #[derive(Clone, Copy, Default)]
 struct Here {
+    at: u32,
     dist: u32,
     nearer: u32,
     scattered: u32,
@@ -125,10 +126,11 @@ impl Pibt<'_> {
         // other, in priority order) would wait on each cache miss in turn.
         self.here.clear();
         for (i, &v) in from.iter().enumerate() {
-            self.occupied_now[v as usize] = i as u32;
+            self.occupancy.now[v as usize] = i as u32;
             let (dist, nearer) = self.dist[i].entry(v);
             let scattered = self.scatter.next(i, v).unwrap_or(NONE);
             self.here.push(Here {
+                at: v,
                 dist,
                 nearer,
                 scattered,
@@ -137,31 +139,21 @@ impl Pibt<'_> {
         let mut to = vec![NONE; from.len()];
         let mut ok = true;
         for &(who, at) in fixed {
-            let j = self.occupied_now[at as usize];
-            if self.occupied_next[at as usize] != NONE
+            let j = self.occupancy.now[at as usize];
+            if self.occupancy.next[at as usize] != NONE
                 || (j != NONE && to[j as usize] == from[who as usize])
             {
                 ok = false;
                 break;
             }
             to[who as usize] = at;
-            self.occupied_next[at as usize] = who;
-            self.touched.push(at);
+            self.occupancy.take(at, who);
         }
-        if ok {
-            for &i in order {
-                if to[i as usize] == NONE && !self.pibt(i, from, &mut to) {
-                    ok = false;
-                    break;
-                }
-            }
-        }
+        ok = ok && plan(self, order, &mut to);
         for &v in from {
-            self.occupied_now[v as usize] = NONE;
+            self.occupancy.now[v as usize] = NONE;
         }
-        for v in self.touched.drain(..) {
-            self.occupied_next[v as usize] = NONE;
-        }
+        self.occupancy.clear_next();
         if !ok {
             return None;
         }
@@ -181,10 +173,23 @@ impl Pibt<'_> {
         }
         Some((to, h))
     }
+}
 
-    fn pibt(&mut self, i: u32, from: &[u32], to: &mut [u32]) -> bool {
-        let v = from[i as usize];
+impl Agents for Pibt<'_> {
+    type Moves = GridMoves;
+
+    fn occupancy(&mut self) -> &mut Occupancy {
+        &mut self.occupancy
+    }
+
+    fn stands_on(&self, i: u32) -> u32 {
+        self.here[i as usize].at
+    }
+
+    #[inline(always)]
+    fn moves(&mut self, i: u32, _: bool, to: &[u32]) -> (GridMoves, Option<u32>) {
         let Here {
+            at: v,
             dist: dv,
             nearer,
             scattered,
@@ -226,65 +231,8 @@ impl Pibt<'_> {
             }
         }
         // In a corridor, an agent coming the other way is pulled along rather than pushed.
-        let swap_with = self.swap_partner(i, cands[0].1, from, to);
-        if swap_with.is_some() {
-            cands.reverse();
-        }
-        for (k, &(_, u)) in cands.iter().enumerate() {
-            if self.occupied_next[u as usize] != NONE {
-                continue;
-            }
-            let j = self.occupied_now[u as usize];
-            if j != NONE && to[j as usize] == v {
-                continue;
-            }
-            self.occupied_next[u as usize] = i;
-            self.touched.push(u);
-            to[i as usize] = u;
-            if j != NONE && j != i && to[j as usize] == NONE && !self.pibt(j, from, to) {
-                continue;
-            }
-            if k == 0
-                && let Some(j) = swap_with
-                && to[j as usize] == NONE
-                && self.occupied_next[v as usize] == NONE
-            {
-                to[j as usize] = v;
-                self.occupied_next[v as usize] = j;
-                self.touched.push(v);
-            }
-            return true;
-        }
-        to[i as usize] = v;
-        self.occupied_next[v as usize] = i;
-        self.touched.push(v);
-        false
-    }
-
-    /// The agent `i` should swap with, when it wants `best` (lacam2's swap technique).
-    fn swap_partner(&mut self, i: u32, best: u32, from: &[u32], to: &[u32]) -> Option<u32> {
-        let v = from[i as usize];
-        if best == v {
-            return None;
-        }
-        let j = self.occupied_now[best as usize];
-        if j != NONE
-            && to[j as usize] == NONE
-            && swap_required(self, i, j, v, best)
-            && swap_possible(self, best, v)
-        {
-            return Some(j);
-        }
-        for n in 0..self.map.neighbours(v).len() {
-            let k = self.occupied_now[self.map.neighbours(v)[n] as usize];
-            if k == NONE || best == from[k as usize] {
-                continue;
-            }
-            if swap_required(self, k, i, v, best) && swap_possible(self, best, v) {
-                return Some(k);
-            }
-        }
-        None
+        let pull = swap_partner(self, i, cands[0].1, to);
+        (GridMoves::of(cands.iter().map(|c| c.1)), pull)
     }
 }
 
@@ -293,7 +241,7 @@ impl Corridor for Pibt<'_> {
         self.map.neighbours(v)
     }
     fn occupant(&self, v: u32) -> u32 {
-        self.occupied_now[v as usize]
+        self.occupancy.now[v as usize]
     }
     fn parked(&self, a: u32, v: u32) -> bool {
         self.goals[a as usize] == v
@@ -377,9 +325,7 @@ pub fn solve(
         map,
         dist: distances,
         goals,
-        occupied_now: vec![NONE; map.cells()],
-        occupied_next: vec![NONE; map.cells()],
-        touched: Vec::new(),
+        occupancy: Occupancy::new(map.cells()),
         rng: TieBreak(seed),
         scatter: Scatter::default(),
         here: Vec::with_capacity(n),
@@ -398,7 +344,7 @@ pub fn solve(
     // same result as starting afresh.
     let order_of = |p: &[f64], from: &[u32]| {
         let mut order = from.to_vec();
-        order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
+        by_priority(p, &mut order);
         order
     };
     let identity: Vec<u32> = (0..n as u32).collect();

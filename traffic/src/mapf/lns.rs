@@ -9,7 +9,8 @@
 
 use super::grid::{DistanceTable, GridMap};
 use super::solution::Solution;
-use crate::swap::{NONE, TieBreak};
+use crate::pibt::NONE;
+use crate::swap::TieBreak;
 use std::collections::BinaryHeap;
 
 /// Who occupies which cell at which step, for all paths but the ones being replanned.

@@ -5,7 +5,7 @@
 //! and so shortens the first solution on dense instances.
 
 use super::grid::{DistanceTable, GridMap};
-use crate::swap::NONE;
+use crate::pibt::NONE;
 
 /// Steps beyond its shortest route an agent's path may take.
 pub const MARGIN: u32 = 10;

@@ -11,9 +11,10 @@
 //!   taken from a robot still on its way to it that is [`STEAL_MARGIN`] steps further
 //!   (which then looks again), at most [`STEALS`] takings a step.
 //!
-//! Planning: PIBT over cells (priority inheritance with backtracking; robots longest away
-//! from their goal first) gives every robot its next cell, trying its neighbours by the
-//! cost to reach them and go on. Costs run along one-way highways: rows and columns take
+//! Planning: PIBT over cells (priority inheritance with backtracking, the crate's one
+//! implementation, which the plant's fleet also plans with; robots longest away from their
+//! goal first) gives every robot its next cell, trying its neighbours by the cost to reach
+//! them and go on. Costs run along one-way highways: rows and columns take
 //! turns in their way, and a step against it costs `costs::AGAINST_HIGHWAY` steps, so that
 //! robots keep to lanes of their way in crowded aisles. A neighbour costs the quarter
 //! turns to face it, the step into it, the cost from it (on floors of up to
@@ -34,6 +35,7 @@
 use super::format::Instance;
 use super::rules::{Action, View};
 use crate::costs::{HIGHWAY_QUEUES, NO_STATE, highway_step, least_costs};
+use crate::pibt::{Agents, GridMoves, NONE, Occupancy, advance, by_priority, plan};
 use foldhash::fast::FixedState;
 
 type HashMap<K, V> = hashbrown::HashMap<K, V, FixedState>;
@@ -75,7 +77,6 @@ const FLOW_THRESHOLD: f32 = 0.5;
 /// Steps' worth a move against the flow costs more.
 pub const FLOW_PENALTY: u32 = 3;
 
-const NONE: u32 = u32::MAX;
 const FAR: u16 = u16::MAX;
 
 /// What staying adds to a robot's steps to go, in PIBT's ordering of its cells: larger
@@ -113,9 +114,12 @@ pub struct Entry {
     /// breaking ties.
     priority: Vec<f64>,
     goal: Vec<u32>,
+    /// Each robot's planned next cell.
     next: Vec<u32>,
-    occupied_now: Vec<u32>,
-    occupied_next: Vec<u32>,
+    /// Each robot's cell and facing in the step being planned.
+    robots: Vec<(u32, u8)>,
+    /// The robot on each cell, and the cells taken in the plan being made.
+    occupancy: Occupancy,
     rng: u64,
     /// Threads for distance tables.
     threads: usize,
@@ -236,8 +240,8 @@ impl Entry {
             priority,
             goal: instance.starts.clone(),
             next: vec![NONE; n],
-            occupied_now: vec![NONE; w * h],
-            occupied_next: vec![NONE; w * h],
+            robots: Vec::with_capacity(n),
+            occupancy: Occupancy::new(w * h),
             rng,
             threads: 1,
             flow: vec![[0.0; 4]; w * h],
@@ -442,20 +446,21 @@ impl Entry {
         self.goal = goals;
         // PIBT, most urgent first, a few times with other tie-breaks; the plan that
         // brings the robots nearest their goals in all is kept.
+        self.robots.clear();
         for (r, robot) in view.robots.iter().enumerate() {
-            self.occupied_now[robot.cell as usize] = r as u32;
+            self.occupancy.now[robot.cell as usize] = r as u32;
+            self.robots.push((robot.cell, robot.facing));
         }
         let mut order: Vec<u32> = (0..n as u32).collect();
-        let p = &self.priority;
-        order.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
+        by_priority(&self.priority, &mut order);
         let mut best: Option<(i64, Vec<Action>, Vec<u32>)> = None;
         for _ in 0..TRIALS {
-            self.next.fill(NONE);
-            for &r in &order {
-                if self.next[r as usize] == NONE {
-                    self.pibt(view, r);
-                }
-            }
+            let mut next = std::mem::take(&mut self.next);
+            next.fill(NONE);
+            // Every robot's cell stays free until it is asked to move: none can fail.
+            let planned = plan(self, &order, &mut next);
+            debug_assert!(planned, "a robot's own cell is taken only after asking it");
+            self.next = next;
             let actions = self.actions(view);
             let mut progress = 0i64;
             for (r, (robot, a)) in view.robots.iter().zip(&actions).enumerate() {
@@ -468,9 +473,7 @@ impl Entry {
                 };
                 progress += i64::from(before) - i64::from(after);
             }
-            for &c in &self.next {
-                self.occupied_next[c as usize] = NONE;
-            }
+            self.occupancy.clear_next();
             if best.as_ref().is_none_or(|b| progress > b.0) {
                 best = Some((progress, actions, self.next.clone()));
             }
@@ -492,12 +495,8 @@ impl Entry {
             }
         }
         for (r, robot) in view.robots.iter().enumerate() {
-            self.occupied_now[robot.cell as usize] = NONE;
-            if self.next[r] == self.goal[r] {
-                self.priority[r] = self.priority[r].fract();
-            } else {
-                self.priority[r] += 1.0;
-            }
+            self.occupancy.now[robot.cell as usize] = NONE;
+            advance(&mut self.priority[r], self.next[r] == self.goal[r]);
         }
         (actions, schedule)
     }
@@ -530,73 +529,6 @@ impl Entry {
             .map(|k| turns(facing, k))
             .min()
             .unwrap_or(0)
-    }
-
-    /// PIBT for robot `r`: its next cell, asking the robot there to move first. Cells
-    /// are tried by the steps to get there and on (the turns to face them count).
-    fn pibt(&mut self, view: &View<'_>, r: u32) -> bool {
-        let robot = view.robots[r as usize];
-        let v = robot.cell;
-        let around = self.around[v as usize];
-        let table = &self.tables[&self.goal[r as usize]];
-        let mut cands: [(u32, u64, u32); 5] = [(u32::MAX, 0, NONE); 5];
-        let mut count = 0;
-        for (d, &u) in around.iter().enumerate() {
-            if u != NONE {
-                // Against the recent flow (robots lately came the other way along this
-                // edge): dearer, so lanes form instead of head-on meetings.
-                let against = self.flow[u as usize][(d + 2) % 4] > FLOW_THRESHOLD;
-                // Steps on from the cell, facing the way the robot enters it.
-                let on = u32::from(steps_in(table, self.oriented, u, Some(d as u8)))
-                    + match self.oriented {
-                        true => 0,
-                        false => u32::from(self.turns_on(table, u, d as u8)),
-                    };
-                // The step into it: one along its highway, more against.
-                let (x, y) = (u as usize % self.width, u as usize / self.width);
-                let step = highway_step(x, y, d);
-                let cost = on
-                    + step
-                    + u32::from(turns(robot.facing, d as u8))
-                    + u32::from(against) * FLOW_PENALTY;
-                cands[count] = (cost, 0, u);
-                count += 1;
-            }
-        }
-        let here = steps_in(table, self.oriented, v, Some(robot.facing));
-        // On its goal (an errand that needs another step there, or nothing to do),
-        // staying comes first.
-        let stay = if here == 0 {
-            0
-        } else {
-            u32::from(here) + STAY_COST
-        };
-        cands[count] = (stay, 0, v);
-        count += 1;
-        for c in cands.iter_mut().take(count) {
-            // Among equals, free cells first (nobody to push), then at random.
-            let busy = self.occupied_now[c.2 as usize] != NONE && c.2 != v;
-            c.1 = (u64::from(busy) << 62) | (self.random() >> 2);
-        }
-        cands[..count].sort_unstable();
-        for &(_, _, u) in &cands[..count] {
-            if self.occupied_next[u as usize] != NONE {
-                continue;
-            }
-            let j = self.occupied_now[u as usize];
-            if j != NONE && self.next[j as usize] == v {
-                continue;
-            }
-            self.occupied_next[u as usize] = r;
-            self.next[r as usize] = u;
-            if j != NONE && j != r && self.next[j as usize] == NONE && !self.pibt(view, j) {
-                continue;
-            }
-            return true;
-        }
-        self.next[r as usize] = v;
-        self.occupied_next[v as usize] = r;
-        false
     }
 
     /// Actions from the planned cells: forward where the robot faces its next cell and
@@ -642,13 +574,75 @@ impl Entry {
             return false;
         }
         state[r] = 1;
-        let j = self.occupied_now[self.next[r] as usize];
+        let j = self.occupancy.now[self.next[r] as usize];
         let goes = j == NONE || self.settle(j as usize, actions, state);
         if !goes {
             actions[r] = Action::Wait;
         }
         state[r] = if goes { 2 } else { 3 };
         goes
+    }
+}
+
+impl Agents for Entry {
+    type Moves = GridMoves;
+
+    fn occupancy(&mut self) -> &mut Occupancy {
+        &mut self.occupancy
+    }
+
+    fn stands_on(&self, r: u32) -> u32 {
+        self.robots[r as usize].0
+    }
+
+    /// Cells by the steps to get there and on (the turns to face them count); among
+    /// equals, free cells first (nobody to push), then at random. The entry plans no
+    /// swaps.
+    #[inline(always)]
+    fn moves(&mut self, r: u32, _: bool, _: &[u32]) -> (GridMoves, Option<u32>) {
+        let (v, facing) = self.robots[r as usize];
+        let around = self.around[v as usize];
+        let table = &self.tables[&self.goal[r as usize]];
+        let mut cands: [(u32, u64, u32); 5] = [(u32::MAX, 0, NONE); 5];
+        let mut count = 0;
+        for (d, &u) in around.iter().enumerate() {
+            if u != NONE {
+                // Against the recent flow (robots lately came the other way along this
+                // edge): dearer, so lanes form instead of head-on meetings.
+                let against = self.flow[u as usize][(d + 2) % 4] > FLOW_THRESHOLD;
+                // Steps on from the cell, facing the way the robot enters it.
+                let on = u32::from(steps_in(table, self.oriented, u, Some(d as u8)))
+                    + match self.oriented {
+                        true => 0,
+                        false => u32::from(self.turns_on(table, u, d as u8)),
+                    };
+                // The step into it: one along its highway, more against.
+                let (x, y) = (u as usize % self.width, u as usize / self.width);
+                let step = highway_step(x, y, d);
+                let cost = on
+                    + step
+                    + u32::from(turns(facing, d as u8))
+                    + u32::from(against) * FLOW_PENALTY;
+                cands[count] = (cost, 0, u);
+                count += 1;
+            }
+        }
+        let here = steps_in(table, self.oriented, v, Some(facing));
+        // On its goal (an errand that needs another step there, or nothing to do),
+        // staying comes first.
+        let stay = if here == 0 {
+            0
+        } else {
+            u32::from(here) + STAY_COST
+        };
+        cands[count] = (stay, 0, v);
+        count += 1;
+        for c in cands.iter_mut().take(count) {
+            let busy = self.occupancy.now[c.2 as usize] != NONE && c.2 != v;
+            c.1 = (u64::from(busy) << 62) | (self.random() >> 2);
+        }
+        cands[..count].sort_unstable();
+        (GridMoves::of(cands[..count].iter().map(|c| c.2)), None)
     }
 }
 
