@@ -353,7 +353,16 @@ impl FluidLine {
                 continue;
             }
             let st = &self.stations[t];
-            let want = st.max_rate.min(self.graph().cap[t]);
+            // What room after it leaves it to take, so that a share it cannot use goes to
+            // the others: only where there are others. Alone, its share is the supply,
+            // and its room holds it back afterwards; counted here as well, the room a full
+            // merge after it last allowed it would bound the supply offered to it, and the
+            // merge's next allowance by that supply, so that neither could grow again
+            // when more flows in (a plan below both supply and room).
+            let want = match self.graph().to[b].len() {
+                1 => st.max_rate,
+                _ => st.max_rate.min(self.graph().cap[t]),
+            };
             let had = self.graph().taken[b][j] as f64;
             let (key, slope) = match &self.graph().share_out[b] {
                 Divide::MostRoom => (had, 1.0),
@@ -663,9 +672,18 @@ impl FluidLine {
                     // What it would put on, were the buffer not full: no more than its
                     // other outputs and its input let it (a share it cannot use goes to
                     // the others), nothing while the merge holds its product back.
+                    // (Its hold from its other outputs: a machine with this output alone is
+                    // held only by this buffer's last allowance, which must not bound the
+                    // next.)
                     cap: match self.merge_holds(b, f) {
                         true => 0.0,
-                        false => s.max_rate.min(g.cap[f]).min(g.bound[f]) * s.good_fraction(),
+                        false => {
+                            let held = match g.out_start[f + 1] - g.out_start[f] {
+                                1 => INF,
+                                _ => g.cap[f],
+                            };
+                            s.max_rate.min(held).min(g.bound[f]) * s.good_fraction()
+                        }
                     },
                     phase: 0,
                 }

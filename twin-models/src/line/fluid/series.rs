@@ -495,7 +495,7 @@ mod tests {
     #[test]
     fn planning_locally_gives_what_planning_the_whole_line_gives() {
         let text = long_line();
-        let ((local, _), (whole, _)) = (run_line(&text, true), run_line(&text, false));
+        let ((local, _), (whole, _)) = (run_line(&text, true, 5), run_line(&text, false, 5));
         let LineEngine::Fluid(f) = &local.engine else {
             unreachable!()
         };

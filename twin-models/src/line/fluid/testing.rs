@@ -2,7 +2,7 @@
 //! whole, and the two compared station by station.
 
 use crate::line::events::LineEvent;
-use crate::line::{LineEngine, LineRuntime};
+use crate::line::{LineEngine, LineRuntime, StationState};
 use sim::{Calendar, EventCalendar, RngStreams, SimDuration, SimTime};
 
 struct Cal {
@@ -20,11 +20,12 @@ impl Calendar<LineEvent> for Cal {
 }
 
 /// Runs the first line of `text` for 12 h (a line long enough to be planned locally),
-/// planning each event locally or the whole line: the runtime and the events it took.
-pub(super) fn run_line(text: &str, local: bool) -> (LineRuntime, usize) {
+/// planning each event locally or the whole line, with the random streams of `seed`:
+/// the runtime and the events it took.
+pub(super) fn run_line(text: &str, local: bool, seed: u64) -> (LineRuntime, usize) {
     let scenario = crate::load_scenario("long.toml", text).expect("valid");
     let line = &scenario.lines[0];
-    let mut rt = LineRuntime::new(line, 0, &RngStreams::new(5), false);
+    let mut rt = LineRuntime::new(line, 0, &RngStreams::new(seed), false);
     let LineEngine::Fluid(f) = &mut rt.engine else {
         panic!("fixed cycles and unlimited supply run as flows")
     };
@@ -51,7 +52,8 @@ pub(super) fn run_line(text: &str, local: bool) -> (LineRuntime, usize) {
 
 /// Asserts that every station of `local` took, made and rejected what it did in
 /// `whole` to within one part in `parts`, failed as often and spent as long in each
-/// state to within a thousandth of the 12 h; returns the changeovers along the line.
+/// state to within one part in `parts` of the 12 h (a thousandth at least); returns the
+/// changeovers along the line.
 pub(super) fn assert_same_counts(local: &LineRuntime, whole: &LineRuntime, parts: u128) -> u64 {
     let mut changeovers = 0;
     for i in 0..local.stations() {
@@ -72,9 +74,29 @@ pub(super) fn assert_same_counts(local: &LineRuntime, whole: &LineRuntime, parts
             a.counters.failures, b.counters.failures,
             "station {i} failures"
         );
+        // Starved and blocked together to within the parts; apart, to within a two-hundredth:
+        // a machine held back as much by its input as by its output is "lack" or
+        // "tailback" by which the plan finds first, and the two plans may meet them in
+        // another order.
+        let tol = (1.0 / parts as f64).max(1e-3) * 12.0 * 3600.0;
+        let (starved, blocked) = (
+            StationState::Starved as usize,
+            StationState::Blocked as usize,
+        );
+        let held = |t: &[f64; 7]| t[starved] + t[blocked];
+        assert!(
+            (held(&a.times) - held(&b.times)).abs() <= tol,
+            "station {i}: held back {} s planned locally, {} s planned whole",
+            held(&a.times),
+            held(&b.times)
+        );
         for s in 0..7 {
+            let tol = match s == starved || s == blocked {
+                true => tol.max(12.0 * 3600.0 / 200.0),
+                false => tol,
+            };
             assert!(
-                (a.times[s] - b.times[s]).abs() <= 1e-3 * 12.0 * 3600.0,
+                (a.times[s] - b.times[s]).abs() <= tol,
                 "station {i}, state {s}: {} s planned locally, {} s planned whole",
                 a.times[s],
                 b.times[s]
