@@ -445,7 +445,9 @@ mod tests {
         // a while: planning the whole line lets a machine held to a share another leaves
         // unused go at the next event anywhere, a reach at the next event it meets (or
         // once a unit has left the buffer).
-        let changeovers = assert_same_counts(&local, &whole, parts);
+        // Starved and blocked apart to a two-hundredth of the 12 h: which of the two a
+        // machine held back as much by both is called differs by up to 57 s (seeds 1-4).
+        let changeovers = assert_same_counts(&local, &whole, parts, 1.0 / 200.0);
         assert!(
             local.units_out() > 500.0,
             "the line makes packs: {}",

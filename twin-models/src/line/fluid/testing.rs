@@ -52,9 +52,15 @@ pub(super) fn run_line(text: &str, local: bool, seed: u64) -> (LineRuntime, usiz
 
 /// Asserts that every station of `local` took, made and rejected what it did in
 /// `whole` to within one part in `parts`, failed as often and spent as long in each
-/// state to within one part in `parts` of the 12 h (a thousandth at least); returns the
-/// changeovers along the line.
-pub(super) fn assert_same_counts(local: &LineRuntime, whole: &LineRuntime, parts: u128) -> u64 {
+/// state to within one part in `parts` of the 12 h (a thousandth at least), starved
+/// and blocked each to within `apart` of the 12 h; returns the changeovers along the
+/// line.
+pub(super) fn assert_same_counts(
+    local: &LineRuntime,
+    whole: &LineRuntime,
+    parts: u128,
+    apart: f64,
+) -> u64 {
     let mut changeovers = 0;
     for i in 0..local.stations() {
         let (a, b) = (local.core(i), whole.core(i));
@@ -74,9 +80,9 @@ pub(super) fn assert_same_counts(local: &LineRuntime, whole: &LineRuntime, parts
             a.counters.failures, b.counters.failures,
             "station {i} failures"
         );
-        // Starved and blocked together to within the parts; apart, to within a two-hundredth:
-        // a machine held back as much by its input as by its output is "lack" or
-        // "tailback" by which the plan finds first, and the two plans may meet them in
+        // Starved and blocked together to within the parts; apart, to within `apart`: a
+        // machine held back as much by its input as by its output is "lack" or
+        // "tailback" by which the plan finds first, and two plans may meet them in
         // another order.
         let tol = (1.0 / parts as f64).max(1e-3) * 12.0 * 3600.0;
         let (starved, blocked) = (
@@ -92,7 +98,7 @@ pub(super) fn assert_same_counts(local: &LineRuntime, whole: &LineRuntime, parts
         );
         for s in 0..7 {
             let tol = match s == starved || s == blocked {
-                true => tol.max(12.0 * 3600.0 / 200.0),
+                true => tol.max(apart * 12.0 * 3600.0),
                 false => tol,
             };
             assert!(
