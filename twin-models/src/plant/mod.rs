@@ -949,15 +949,19 @@ impl Plant {
     }
 }
 
+/// Whether the plant's lines share nothing: lines served by one fleet, or making goods for
+/// one network, share it.
+fn lines_share_nothing(scenario: &Scenario) -> bool {
+    scenario.fleet.is_none() && scenario.network.is_none()
+}
+
 /// Splits the plant's lines into at most `parts` groups that share nothing, each a run of
-/// consecutive lines. Lines served by one fleet, or making goods for one network, share it
-/// and stay in one group.
+/// consecutive lines (one group where they share a fleet or a network).
 pub fn partitions(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
     let n = scenario.lines.len();
-    let parts = if scenario.fleet.is_some() || scenario.network.is_some() {
-        1
-    } else {
-        parts.clamp(1, n.max(1))
+    let parts = match lines_share_nothing(scenario) {
+        true => parts.clamp(1, n.max(1)),
+        false => 1,
     };
     (0..parts)
         .map(|p| (p * n / parts..(p + 1) * n / parts).collect())
@@ -971,8 +975,7 @@ pub fn partitions(scenario: &Scenario, parts: usize) -> Vec<Vec<usize>> {
 /// processor's cache, where lines run together take turns at both. The output does not
 /// depend on the number of threads.
 pub fn simulate(scenario: &Scenario, spec: RunSpec) -> RunOutput {
-    // Lines that share nothing split as finely as there are lines.
-    if partitions(scenario, scenario.lines.len()).len() <= 1 {
+    if !lines_share_nothing(scenario) || scenario.lines.len() <= 1 {
         return twin::Twin::new(scenario, spec).finish();
     }
     let run = |line: &usize| {

@@ -678,7 +678,7 @@ impl FluidLine {
                     cap: match self.merge_holds(b, f) {
                         true => 0.0,
                         false => {
-                            let held = match g.out_start[f + 1] - g.out_start[f] {
+                            let held = match g.edges(f).len() {
                                 1 => INF,
                                 _ => g.cap[f],
                             };
