@@ -110,8 +110,12 @@ fn a_line_side_count_of_nothing_starves_the_line_until_the_fleet_comes() {
         .find(|p| p.location == "warehouse")
         .unwrap();
     assert_eq!(wh.on_hand, 3_800.0);
-    // L1 made fewer units for the stop.
-    assert!(replayed.lines[0].units_out < plain.lines[0].units_out);
+    // L1 made no more units for the stop. Not necessarily fewer: a two-minute stop of a
+    // machine that is not the line's bottleneck can be made up from its buffers (on this
+    // seed it is, to the unit). Never more: its breakdowns come after amounts of work, so a
+    // stop only delays units, and a line with blocking after service finishes no unit
+    // earlier for a later input.
+    assert!(replayed.lines[0].units_out <= plain.lines[0].units_out);
 }
 
 #[test]

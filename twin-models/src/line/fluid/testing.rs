@@ -51,7 +51,8 @@ pub(super) fn run_line(text: &str, local: bool, seed: u64) -> (LineRuntime, usiz
 }
 
 /// Asserts that every station of `local` took, made and rejected what it did in
-/// `whole` to within one part in `parts`, failed as often and spent as long in each
+/// `whole` to within one part in `parts`, failed as often (once more or less where
+/// `parts` is a thousand or fewer) and spent as long in each
 /// state to within one part in `parts` of the 12 h (a thousandth at least), starved
 /// and blocked each to within `apart` of the 12 h; returns the changeovers along the
 /// line.
@@ -76,9 +77,14 @@ pub(super) fn assert_same_counts(
             close(a.counters.rejected, b.counters.rejected),
             "station {i} rejects"
         );
-        assert_eq!(
-            a.counters.failures, b.counters.failures,
-            "station {i} failures"
+        // Breakdowns come after amounts of work: where the two may part by more than a
+        // thousandth of the work, the last may fall either side of the end.
+        let slack = u64::from(parts <= 1_000);
+        assert!(
+            a.counters.failures.abs_diff(b.counters.failures) <= slack,
+            "station {i} failed {} times planned locally, {} planned whole",
+            a.counters.failures,
+            b.counters.failures
         );
         // Starved and blocked together to within the parts; apart, to within `apart`: a
         // machine held back as much by its input as by its output is "lack" or
