@@ -858,6 +858,51 @@ fn as_flows_a_merge_gives_the_room_a_short_machine_cannot_use_to_the_other() {
     assert_conserved(&l);
 }
 
+/// A filler of `filler` speed onto an infeed of 20 shared 2:1 by two labellers of
+/// 4,000/h, merging first come onto 10 before a packer of 1,800/h; 1 h.
+fn shared_onto_a_slow_merge(filler: &str) -> String {
+    SHARED
+        .replace("horizon = \"8h\"", "horizon = \"1h\"")
+        .replace("speed = \"36000/h\"", &format!("speed = \"{filler}\""))
+        .replace("speed = \"12000/h\"", "speed = \"4000/h\"")
+        .replace("speed = \"40000/h\"", "speed = \"1800/h\"")
+        .replace(
+            "capacity = 100",
+            "capacity = 20\ndivide = \"shares\"\nshares = { lab1 = 2, lab2 = 1 }",
+        )
+        .replace("capacity = 50", "capacity = 10\ncombine = \"first_come\"")
+}
+
+#[test]
+fn as_flows_an_empty_infeed_that_fills_at_once_holds_no_machine_to_its_shares() {
+    // 2,000/h onto the infeed, split 2:1 while it is empty: 1,333.3 and 666.7/h. The
+    // merge fills at 200/h (1,800/h out): full at 3 min. From then on more flows into the
+    // infeed than the merge lets through, so it fills at once (full at 9 min): the
+    // labellers are held by the merge alone, which shares its 1,800/h first come, 900/h
+    // each. Units are counted from their start: 921.7 and 888.3 are 922 and 889. (Held
+    // to the infeed's shares while it read empty, lab2 stayed at 666.7/h and lab1 took
+    // 1,133.3/h until the line's next event replanned them: 923 and 888. The merge's
+    // shares had hung on when that came.)
+    let text = shared_onto_a_slow_merge("2000/h");
+    let l = line(&parse(&text));
+    assert_eq!(l.engine, "fluid");
+    let (lab1, lab2) = (station(&l, "lab1").units_in, station(&l, "lab2").units_in);
+    let (first, after) = (2_000.0 * 0.05, 900.0 * 0.95);
+    let started = |x: f64| (x - 1e-9).ceil();
+    assert_eq!(lab1, started(first * 2.0 / 3.0 + after), "lab1");
+    assert_eq!(lab2, started(first / 3.0 + after), "lab2");
+    assert_eq!(station(&l, "packer").units_in, 1_800.0);
+    assert_conserved(&l);
+    let d = line(&parse(&discrete(&text)));
+    for name in ["lab1", "lab2"] {
+        let (f, u) = (station(&l, name).units_in, station(&d, name).units_in);
+        assert!(
+            (f - u).abs() <= 3.0,
+            "{name}: {f} as flows, {u} unit by unit"
+        );
+    }
+}
+
 #[test]
 fn the_bundled_bottling_line_agrees_as_flows_and_unit_by_unit() {
     // The same plant (divider, combiner, cases, pallets, level switches, failures) run

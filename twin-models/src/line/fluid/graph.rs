@@ -67,6 +67,16 @@ pub(super) struct Graph {
     pub now_put: Vec<u128>,
     /// Per buffer: ticks taken from it in the interval being advanced.
     pub now_taken: Vec<u128>,
+    /// Per buffer: empty, but filling at once (more flows in than its machines take when
+    /// nothing but their room holds them), so that none of them is held to a share of
+    /// what flows in. Found by each plan of the machines around it.
+    #[serde(skip)]
+    filling: Vec<bool>,
+    /// Per buffer: full, but leaving full at once (its machines take more than flows in
+    /// when nothing but their input holds those feeding it), so that none of those is
+    /// held to a share of its room. Found as `filling` is.
+    #[serde(skip)]
+    draining: Vec<bool>,
     /// Room to work in (not state: rebuilt at each use).
     #[serde(skip)]
     work: Option<Box<Work>>,
@@ -180,6 +190,8 @@ impl Graph {
             shared,
             now_put: vec![0; edges],
             now_taken: vec![0; line.buffers.len()],
+            filling: vec![false; line.buffers.len()],
+            draining: vec![false; line.buffers.len()],
             work: None,
         }
     }
@@ -272,12 +284,109 @@ impl FluidLine {
         }
         // Merges hold a product back only where the stations planned run several.
         self.mixed_products = self.run_several(stations.clone());
+        let g = self.graph_mut();
+        // Not kept in snapshots (read as empty before a restored line's first plan):
+        // sized again after a restore.
+        g.filling.resize(g.to.len(), false);
+        g.draining.resize(g.to.len(), false);
+        for s in stations.clone() {
+            if let Some(b) = g.input[s] {
+                g.filling[b] = false;
+            }
+            for e in g.out_start[s]..g.out_start[s + 1] {
+                g.draining[g.edge_to[e]] = false;
+            }
+        }
+        self.sweeps(stations.clone());
+        // An empty buffer into which more flows than its machines take fills at once:
+        // they are held by their room alone (a full merge after them shares it by its
+        // rule, not by the empty buffer's division), planned again so. Where they would
+        // then take more than flows in, it is empty after all. A full buffer from which
+        // more flows out than in likewise leaves full at once.
+        if self.set_passing(stations.clone(), false) {
+            self.sweeps(stations.clone());
+            if self.set_passing(stations.clone(), true) {
+                self.sweeps(stations);
+            }
+        }
+    }
+
+    /// Sweeps `stations` down and up until no hold changes.
+    fn sweeps<I>(&mut self, stations: I)
+    where
+        I: DoubleEndedIterator<Item = usize> + ExactSizeIterator + Clone,
+    {
         for _ in 0..=stations.len() {
             self.sweep_down(stations.clone());
             if !self.sweep_up(stations.clone().rev()) {
                 break;
             }
         }
+    }
+
+    /// Sets which empty buffers before `stations` fill at once and which full buffers
+    /// after them leave full at once, from the plan now: those where it is so (with
+    /// `confirm`, only those already set where it is still so); whether that changed
+    /// anywhere it matters (a buffer empty or full now, known exactly). Only buffers
+    /// shared by several machines count; an empty one only where all its machines run
+    /// what flows in; neither a direct coupling.
+    fn set_passing(&mut self, stations: impl Iterator<Item = usize>, confirm: bool) -> bool {
+        let more = |x: f64, y: f64| x > y * (1.0 + 1e-9);
+        let mut changed = false;
+        for s in stations {
+            // One machine alone is held by its supply only where that is all it gets,
+            // and by its room only where that is all it may put on. Cheap tests first:
+            // this runs at every plan.
+            if !self.graph().shared[s] {
+                continue;
+            }
+            if let Some(b) = self.graph().input[s]
+                && self.graph().to[b][0] == s
+                && (self.graph().filling[b] || !confirm)
+                && self.graph().to[b].len() > 1
+            {
+                let g = self.graph();
+                let buf = &self.buffers[b];
+                let dry = |t: usize| match &buf.transit {
+                    Some(tr) => tr.ready_now <= EPS,
+                    None => buf.leading(self.stations[t].core.product) <= EPS,
+                };
+                let p = self.stations[s].core.product;
+                let matters = g.to[b].iter().any(|&t| dry(t)) && self.settled(b);
+                let now = matters
+                    && g.to[b]
+                        .iter()
+                        .all(|&t| self.stations[t].core.product == p && dry(t))
+                    && {
+                        let supply = match &buf.transit {
+                            Some(tr) => tr.delayed_rate_now,
+                            None => self.inflow_for(b, s),
+                        };
+                        (buf.transit.is_some() || supply == self.inflow(b))
+                            && more(supply, self.outflow(b))
+                    };
+                // Planned again only where the share held a machine back.
+                let held = |t: &usize| self.stations[*t].limit == StationState::Starved;
+                changed |= matters && now != g.filling[b] && (confirm || g.to[b].iter().any(held));
+                self.graph_mut().filling[b] = now;
+            }
+            for e in self.graph().edges(s) {
+                let g = self.graph();
+                let b = g.edge_to[e];
+                let buf = &self.buffers[b];
+                if g.feeds[b][0] != e || (confirm && !g.draining[b]) || g.feeds[b].len() < 2 {
+                    continue;
+                }
+                let matters = buf.is_full() && buf.capacity != Some(0) && self.settled(b);
+                let now = matters && more(self.outflow(b), self.inflow(b));
+                let held =
+                    |e: &usize| self.stations[g.edge_from[*e]].limit == StationState::Blocked;
+                changed |=
+                    matters && now != g.draining[b] && (confirm || g.feeds[b].iter().any(held));
+                self.graph_mut().draining[b] = now;
+            }
+        }
+        changed
     }
 
     fn sweep_down(&mut self, stations: impl Iterator<Item = usize>) {
@@ -319,7 +428,7 @@ impl FluidLine {
     /// Whether station `t` finds buffer `b` empty of what it takes now.
     #[inline(always)]
     fn runs_dry(&self, b: usize, t: usize) -> bool {
-        if !self.settled(b) {
+        if !self.settled(b) || self.graph().filling.get(b) == Some(&true) {
             return false;
         }
         let buf = &self.buffers[b];
@@ -554,7 +663,10 @@ impl FluidLine {
             for e in edges {
                 let b = self.graph().edge_to[e];
                 let held = self.merge_holds(b, s);
-                if !self.settled(b) || !self.buffers[b].is_full() {
+                if !self.settled(b)
+                    || !self.buffers[b].is_full()
+                    || self.graph().draining.get(b) == Some(&true)
+                {
                     self.graph_mut().allow[e] = if held { 0.0 } else { INF };
                     open |= !held;
                     continue;

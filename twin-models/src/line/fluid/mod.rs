@@ -1085,12 +1085,12 @@ impl FluidLine {
         {
             best = best.min((to_f64(cap) - level_f) / (in_r - out_r));
         }
-        // On a branching line, a buffer full while more leaves it than enters (a machine
-        // feeding it held to its share of the room while another, divided elsewhere,
-        // leaves part of its own unused) lets its machines go once a unit has left it; one
-        // empty while more enters than leaves, once a unit has come in. A unit, not a
-        // tick: were letting go to fill (or empty) it again at once, the two would take
-        // turns a unit apart, not a tick.
+        // On a branching line, a buffer full while more leaves it than enters with a
+        // machine feeding it still held to its share of the room lets its machines go
+        // once a unit has left it; one empty while more enters than leaves, once a unit
+        // has come in. Planning lets them go at once (`propagate_graph`) but where the
+        // machines run different products. A unit, not a tick: were letting go to fill
+        // (or empty) it again at once, the two would take turns a unit apart.
         const UNIT: f64 = TICKS_PER_UNIT as f64;
         if let Some(cap) = buf.capacity
             && cap.saturating_sub(level) <= EPS

@@ -510,7 +510,7 @@ mod tests {
             }
         }
         assert_eq!(local.stations(), 24);
-        let changeovers = assert_same_counts(&local, &whole, 1_000_000, 1e-3);
+        let changeovers = assert_same_counts(&local, &whole, 1_000_000);
         assert!(
             local.units_out() > 1000.0,
             "the line makes packs: {}",
