@@ -735,7 +735,8 @@ impl DiscreteLine {
     #[inline]
     pub fn on_arrival(&mut self, cal: &mut impl Calendar<LineEvent>) {
         let now = cal.now();
-        self.sync(now);
+        // No station's time is booked here: an arrival changes no station's state (one
+        // that takes the unit books its time first).
         self.wake(0);
         let product = self.cursor.product() as u16;
         self.cursor.released += TICKS_PER_UNIT;
