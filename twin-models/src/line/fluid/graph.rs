@@ -346,23 +346,15 @@ impl FluidLine {
                 && self.graph().to[b].len() > 1
             {
                 let g = self.graph();
-                let buf = &self.buffers[b];
-                let dry = |t: usize| match &buf.transit {
-                    Some(tr) => tr.ready_now <= EPS,
-                    None => buf.leading(self.stations[t].core.product) <= EPS,
-                };
                 let p = self.stations[s].core.product;
-                let matters = g.to[b].iter().any(|&t| dry(t)) && self.settled(b);
+                let matters = g.to[b].iter().any(|&t| self.finds_empty(b, t)) && self.settled(b);
                 let now = matters
                     && g.to[b]
                         .iter()
-                        .all(|&t| self.stations[t].core.product == p && dry(t))
+                        .all(|&t| self.stations[t].core.product == p && self.finds_empty(b, t))
                     && {
-                        let supply = match &buf.transit {
-                            Some(tr) => tr.delayed_rate_now,
-                            None => self.inflow_for(b, s),
-                        };
-                        (buf.transit.is_some() || supply == self.inflow(b))
+                        let supply = self.supply_to(b, s);
+                        (self.buffers[b].transit.is_some() || supply == self.inflow(b))
                             && more(supply, self.outflow(b))
                     };
                 // Planned again only where the share held a machine back.
@@ -428,13 +420,27 @@ impl FluidLine {
     /// Whether station `t` finds buffer `b` empty of what it takes now.
     #[inline(always)]
     fn runs_dry(&self, b: usize, t: usize) -> bool {
-        if !self.settled(b) || self.graph().filling.get(b) == Some(&true) {
-            return false;
-        }
+        self.settled(b) && self.graph().filling.get(b) != Some(&true) && self.finds_empty(b, t)
+    }
+
+    /// Whether buffer `b` holds nothing of what station `t` takes ready to take (at its
+    /// conveyor's end), whatever the plan.
+    #[inline(always)]
+    fn finds_empty(&self, b: usize, t: usize) -> bool {
         let buf = &self.buffers[b];
         match &buf.transit {
             Some(tr) => tr.ready_now <= EPS,
             None => buf.leading(self.stations[t].core.product) <= EPS,
+        }
+    }
+
+    /// What flows into buffer `b` for station `t` to take now: of its product, or what
+    /// reaches its conveyor's end.
+    #[inline(always)]
+    fn supply_to(&self, b: usize, t: usize) -> f64 {
+        match &self.buffers[b].transit {
+            Some(tr) => tr.delayed_rate_now,
+            None => self.inflow_for(b, t),
         }
     }
 
@@ -450,11 +456,7 @@ impl FluidLine {
             return;
         }
         let mut w = self.take_work();
-        let first = self.graph().to[b][0];
-        let supply = match &self.buffers[b].transit {
-            Some(tr) => tr.delayed_rate_now,
-            None => self.inflow_for(b, first),
-        };
+        let supply = self.supply_to(b, self.graph().to[b][0]);
         w.branches.clear();
         w.dry.clear();
         for (j, &t) in self.graph().to[b].iter().enumerate() {
@@ -498,8 +500,8 @@ impl FluidLine {
                 KEY_TOL
             };
             // One machine alone: its own product's supply.
-            let supply = match &self.buffers[b].transit {
-                None if w.dry.len() == 1 => self.inflow_for(b, w.dry[0]),
+            let supply = match w.dry[..] {
+                [t] => self.supply_to(b, t),
                 _ => supply,
             };
             w.out.clear();

@@ -420,8 +420,8 @@ mod tests {
     }
 
     /// Runs `text`'s line planned locally and planned whole with the random streams of
-    /// `seed`, comparing what each station did to a part in `parts` (and the changeovers
-    /// along the line, with `products`).
+    /// `seed`, comparing what each station did to a part in `parts` (and that products
+    /// change over along the line and switches act, with `products` and `switches`).
     fn same_counts(text: &str, (products, switches): (bool, bool), seed: u64, parts: u128) {
         let ((local, local_events), (whole, whole_events)) =
             (run_line(text, true, seed), run_line(text, false, seed));
