@@ -134,6 +134,11 @@ impl Control {
         self.switches.get(switch as usize).map(|s| s.spec.machine)
     }
 
+    /// Whether switches read buffer `b`.
+    pub fn watches(&self, b: usize) -> bool {
+        self.by_buffer.get(b).is_some_and(|l| !l.is_empty())
+    }
+
     /// Whether the line has no switches.
     pub fn is_empty(&self) -> bool {
         self.switches.is_empty()

@@ -423,6 +423,10 @@ pub struct FluidLine {
     /// Reused list of elements (due boundaries, buffers next to the planned runs).
     #[serde(skip)]
     due: Vec<usize>,
+    /// Series lines planned locally, while planning: what has gone into and out of each
+    /// buffer next to the planned runs by now (reused).
+    #[serde(skip)]
+    near_totals: Vec<(u128, u128)>,
     /// Series lines, per station: (instant, `since`, taken, made) last worked out by
     /// `totals_at`.
     #[serde(skip)]
@@ -511,11 +515,10 @@ impl FluidLine {
             ),
             packs: line.converts(),
             graph: (!line.is_series()).then(|| Box::new(graph::Graph::new(line))),
-            local: n
-                >= match line.is_series() {
-                    true => series::LOCAL_FROM,
-                    false => reach::LOCAL_FROM,
-                },
+            local: match line.is_series() {
+                true => series::plans_locally(line),
+                false => n >= reach::LOCAL_FROM,
+            },
             boundaries: Boundaries::new(line.buffers.len() + n),
             touched: Vec::new(),
             mark: Vec::new(),
@@ -524,6 +527,7 @@ impl FluidLine {
             wip_slope: 0.0,
             wip_est: (SimTime::ZERO, 0.0),
             due: Vec::new(),
+            near_totals: Vec::new(),
             totals: vec![(u64::MAX, 0, 0, 0); n],
             planned: 0,
         }

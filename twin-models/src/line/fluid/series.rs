@@ -1,34 +1,63 @@
-//! Long series lines (from [`LOCAL_FROM`] stations) planned where things change: each
-//! event books and replans only the run of machines joined to it through empty or full
-//! buffers. Shorter lines book and plan the whole line at each event, which costs less
-//! than finding the run when the run is most of the line.
+//! Long series lines (from [`LOCAL_FROM`] stations, or fewer where conveyors part them:
+//! [`plans_locally`]) planned where things change: each event books and replans only the
+//! run of machines joined to it through empty or full buffers. Shorter lines book and
+//! plan the whole line at each event, which costs less than finding the run when the run
+//! is most of the line.
 //!
 //! A machine runs at one rate between the events that change it, so what it has taken by
 //! any time follows from when it was last booked ([`FStation::since`]) and its rate; a
 //! buffer's content is what the machine before it has made less what the one after it
 //! has taken. Machines on either side of a buffer that is neither empty nor full do not
 //! limit each other: an event at one of them books and replans the stations up to the
-//! nearest such buffers on both sides and leaves the others as they are. Each buffer and
-//! station keeps its next boundary in [`Boundaries`], so finding the next event does not
-//! look at the whole line either. Where a buffer is empty or full, the machines on either
-//! side are booked together and nobody takes more than is there or puts in more than
-//! there is room for, exactly to the tick.
+//! nearest such buffers on both sides and leaves the others as they are. Nor do the
+//! machines on either side of a conveyor whose end has run dry: the one after it takes
+//! what arrives, which the conveyor's history of inflow says, whatever the one before it
+//! does now (its changes reach the end a transport time later, each a boundary of the
+//! conveyor). Each buffer and station keeps its next boundary in [`Boundaries`], so
+//! finding the next event does not look at the whole line either. Where a buffer is
+//! empty or full, the machines on either side are booked together and nobody takes more
+//! than is there or puts in more than there is room for, exactly to the tick; the first
+//! machine of a run behind a conveyor takes no more than has arrived. Level switches
+//! read the buffers next to the runs planned, at the levels their machines' rates give.
 
 use super::{EPS, FluidLine, PPM, amount, to_f64};
+use crate::line::StationState;
 use crate::line::events::LineEvent;
+use crate::scenario::Line;
 use crate::units::TICKS_PER_UNIT;
-use sim::{Calendar, SimTime};
+use sim::{Calendar, SimDuration, SimTime};
 
 /// A buffer within this of empty, full or the end of a machine's product joins the
 /// machines on either side (margin over [`EPS`] for the rounding of rates over time).
 pub(super) const NEAR: u128 = 2 * EPS;
 
-/// Series lines of this many stations or more are planned locally. On the 7 stations of
-/// `plant-10-lines.toml`, whose V-curve keeps most buffers empty or full, planning
-/// locally took about a quarter longer than planning the whole line; on random lines of
-/// unreliable machines the two cost alike at 8 stations and planning locally costs less
-/// from 12 (half at 40, a twentieth at 4,000).
-pub(super) const LOCAL_FROM: usize = 16;
+/// Series lines of this many stations or more are planned locally.
+///
+/// Measured with `twinline bench`'s series lines of unreliable machines (buffers of 40, 8 h
+/// runs repeated to 1,000 h) on a 2-core VM: planning the whole line costs less up to
+/// 16 stations (a sixth less at 16), the two cost alike at 24 and planning locally costs
+/// less from 32 (a tenth), half at 40, a twentieth at 4,000.
+pub(super) const LOCAL_FROM: usize = 24;
+
+/// Series lines of this many stations or more, most of whose buffers are conveyors with
+/// a transport time, are planned locally. A conveyor whose end has run dry does not
+/// join its machines (the next one takes what arrives, which the conveyor's history
+/// says), so the runs an event reaches stay short. Measured as above with 30 s conveyors:
+/// planning the whole line costs a tenth less at 6 stations, planning locally a tenth
+/// less at 8; on `plant-10-lines.toml` (7 stations, 5 of its 6 buffers conveyors) a
+/// quarter less, on `bottling-line-serial.toml` (7, 5 of 6) a sixth less.
+pub(super) const LOCAL_WITH_CONVEYORS_FROM: usize = 7;
+
+/// Whether series line `line` is planned locally (see [`LOCAL_FROM`]).
+pub(super) fn plans_locally(line: &Line) -> bool {
+    let conveyors = line
+        .buffers
+        .iter()
+        .filter(|b| b.transport > SimDuration::ZERO)
+        .count();
+    let n = line.stations.len();
+    n >= LOCAL_FROM || (n >= LOCAL_WITH_CONVEYORS_FROM && 2 * conveyors > line.buffers.len())
+}
 
 impl FluidLine {
     /// Good ticks, of its own unit, station `i` has made once it has taken `taken` in all:
@@ -82,6 +111,7 @@ impl FluidLine {
 
     /// Ticks station `i` has taken and good ticks it has made in all by `x` (remembered
     /// for the instant: one event asks several times).
+    #[inline(always)]
     fn totals_at(&mut self, i: usize, x: SimTime) -> (u128, u128) {
         let s = &self.stations[i];
         if s.since == x {
@@ -140,7 +170,12 @@ impl FluidLine {
     }
 
     /// Whether buffer `b` is within [`NEAR`] of empty, full or the end of the next
-    /// machine's product at `x`: the machines on either side are then booked together.
+    /// machine's product at `x`, or the machine before it has made another product since
+    /// it was booked: the machines on either side are then booked together. (What a
+    /// machine made since it was booked is not in the buffer's runs yet, so the next
+    /// machine's product would seem to go on. A conveyor whose end has run dry does not
+    /// join them: the next machine takes what arrives, which the conveyor's history says,
+    /// whatever the one before it does now.)
     fn joins(&mut self, b: usize, x: SimTime) -> bool {
         let (cum_in, cum_out) = (self.cum_in_at(b, x), self.cum_out_at(b, x));
         let buf = &self.buffers[b];
@@ -151,16 +186,26 @@ impl FluidLine {
         {
             return true;
         }
-        let product = self.stations[b + 1].core.product;
-        if buf.leading_between(product, cum_in, cum_out) <= NEAR {
+        let (up, dn) = (&self.stations[b], &self.stations[b + 1]);
+        let unbooked = cum_in > buf.cum_in;
+        if unbooked && buf.runs.back().is_none_or(|r| r.0 != up.core.product) {
             return true;
         }
-        buf.transit.as_ref().is_some_and(|tr| {
-            // What had arrived at the last plan has arrived still: look the history
-            // up only when that alone is near nothing.
-            tr.arrived_at_replan.saturating_sub(cum_out) <= NEAR
-                && tr.ready(x.0, cum_in, cum_out) <= NEAR
-        })
+        buf.leading_between(dn.core.product, cum_in, cum_out) <= NEAR
+    }
+
+    /// Whether a boundary of buffer `b` at `x` concerns the machine before it: the buffer
+    /// is full (it holds the machine back). Otherwise it concerns the machine after it
+    /// alone (it runs dry, its conveyor's inflow changes at the end, a product's last
+    /// reaches the end, a switch's level is reached: the switch drives whichever machine
+    /// it drives), and [`Self::joins`] adds the one before where an empty buffer joins
+    /// them.
+    fn feeds_back(&mut self, b: usize, x: SimTime) -> bool {
+        let Some(cap) = self.buffers[b].capacity else {
+            return false;
+        };
+        let level = self.cum_in_at(b, x).saturating_sub(self.cum_out_at(b, x));
+        cap.saturating_sub(level) <= NEAR
     }
 
     /// Books station `i` of a long series line and the stations joined to it at `now`, to
@@ -196,8 +241,10 @@ impl FluidLine {
             if e < buffers && self.graph.is_some() {
                 self.touch_buffer(e, now);
             } else if e < buffers {
-                self.touch(e, now);
                 self.touch(e + 1, now);
+                if self.feeds_back(e, now) {
+                    self.touch(e, now);
+                }
             } else {
                 self.touch(e - buffers, now);
             }
@@ -227,7 +274,13 @@ impl FluidLine {
         for i in lo..=hi {
             a.push(self.totals_at(i, x).0);
         }
-        self.take_available(lo, hi, x, &mut a);
+        // A conveyor before the run may have run dry (it does not join): the first
+        // takes no more than has arrived.
+        let edge = match lo.checked_sub(1) {
+            Some(b) if self.buffers[b].transit.is_some() => Some(self.totals_at(b, x).1),
+            _ => None,
+        };
+        self.take_available(lo, hi, x, edge, &mut a);
         let mut cut = false;
         for i in (lo..hi).rev() {
             if let Some(cap) = self.buffers[i].capacity {
@@ -240,7 +293,7 @@ impl FluidLine {
         }
         // Less put in upstream can leave less to take downstream.
         if cut {
-            self.take_available(lo, hi, x, &mut a);
+            self.take_available(lo, hi, x, edge, &mut a);
         }
         for i in lo..=hi {
             let s = &self.stations[i];
@@ -271,14 +324,19 @@ impl FluidLine {
 
     /// A sweep downstream over stations `lo..=hi` whose totals are `a`: nobody takes more
     /// than the buffer before it holds of its product (and has done its transport).
-    fn take_available(&self, lo: usize, hi: usize, x: SimTime, a: &mut [u128]) {
-        for i in lo + 1..=hi {
+    fn take_available(&self, lo: usize, hi: usize, x: SimTime, edge: Option<u128>, a: &mut [u128]) {
+        let first = if edge.is_some() { lo } else { lo + 1 };
+        for i in first..=hi {
             let b = i - 1;
             let buf = &self.buffers[b];
             let (up, dn) = (&self.stations[b], &self.stations[i]);
             let product = dn.core.product;
             // What it made since it was booked is of its product now, after the runs.
-            let cum_in = buf.cum_in + self.made_by(b, x, a[b - lo]) - up.made;
+            let made = match edge {
+                Some(made) if i == lo => made,
+                _ => self.made_by(b, x, a[b - lo]),
+            };
+            let cum_in = buf.cum_in + made - up.made;
             let pending = if up.core.product == product {
                 cum_in - buf.cum_in
             } else {
@@ -337,28 +395,43 @@ impl FluidLine {
                 s.unlimit();
             }
         }
+        // What has gone in and out of each by now (planning changes no machine's totals
+        // by now: the ones planned are booked to now, the others keep their rates).
+        let mut totals = std::mem::take(&mut self.near_totals);
+        totals.clear();
         for &b in &near {
-            if self.buffers[b].transit.is_none() {
-                continue;
-            }
             let (cum_in, cum_out) = (self.cum_in_at(b, now), self.cum_out_at(b, now));
+            totals.push((cum_in, cum_out));
             if let Some(tr) = &mut self.buffers[b].transit {
                 tr.replan_at(now.0, cum_in, cum_out);
             }
         }
         for &(lo, hi) in &ranges {
+            // The first takes no more than arrives at the end of a conveyor run dry.
+            if let Some(tr) = lo
+                .checked_sub(1)
+                .and_then(|b| self.buffers[b].transit.as_ref())
+                && tr.ready_now <= EPS
+            {
+                let bound = tr.delayed_rate_now;
+                let s = &mut self.stations[lo];
+                if s.rate > bound * (1.0 + 1e-12) {
+                    s.rate = bound;
+                    s.limit = StationState::Starved;
+                }
+            }
             self.propagate(lo, hi);
         }
-        for &b in &near {
+        for (&b, &(cum_in, cum_out)) in near.iter().zip(&totals) {
             // Only a machine booked now has its inflow here booked.
             if self.stations[b].since == now {
                 self.record_inflow(b, now);
             }
-            let cum_in = self.cum_in_at(b, now);
-            let level = cum_in.saturating_sub(self.cum_out_at(b, now));
+            let level = cum_in.saturating_sub(cum_out);
             let dt = self.buffer_boundary(b, now, level, cum_in);
             self.boundaries.set(b, at_after(now, dt));
         }
+        self.near_totals = totals;
         self.wip_slope += self.wip_slope_of(&near) - slope_before;
         for &(lo, hi) in &ranges {
             for i in lo..=hi {
@@ -396,10 +469,13 @@ impl FluidLine {
         let ranges = self.touched.clone();
         let n = self.stations.len();
         for &(lo, hi) in &ranges {
-            // A buffer both of whose machines are booked to now shows its level.
+            // The buffers next to the runs: a machine not booked now would book what its
+            // rate gives.
             for b in lo.saturating_sub(1)..(hi + 1).min(n - 1) {
-                if self.stations[b].since == now && self.stations[b + 1].since == now {
-                    let level = self.buffers[b].level();
+                if self.control.watches(b) {
+                    let level = self
+                        .cum_in_at(b, now)
+                        .saturating_sub(self.cum_out_at(b, now));
                     self.control.sense(b, level, EPS, cal);
                 }
             }
@@ -440,6 +516,34 @@ impl FluidLine {
             self.touch(m, now);
         }
         true
+    }
+}
+
+#[cfg(test)]
+impl FluidLine {
+    /// Panics unless every machine of a series line has taken, by when it was last
+    /// booked, no more than its buffer had had put in by then and, behind a conveyor, no
+    /// more than had done its transport time: exact to the tick, whatever was booked.
+    pub(super) fn assert_takes_only_what_arrived(&mut self) {
+        for b in 0..self.buffers.len() {
+            let x = self.stations[b + 1].since;
+            let cum_in = self.cum_in_at(b, x);
+            let buf = &self.buffers[b];
+            assert!(
+                buf.cum_out <= cum_in,
+                "buffer {b} below empty by {} ticks at {x:?}",
+                buf.cum_out - cum_in
+            );
+            if let Some(tr) = &buf.transit {
+                let arrived = tr.inflow_at(tr.delayed(x.0), cum_in).0;
+                assert!(
+                    buf.cum_out <= arrived,
+                    "station {} took {} ticks more than had arrived at {x:?}",
+                    b + 1,
+                    buf.cum_out - arrived
+                );
+            }
+        }
     }
 }
 
@@ -490,6 +594,83 @@ mod tests {
             );
         }
         t
+    }
+
+    /// A bottling line of 8 machines whose speeds make a V around the filler, parted by
+    /// conveyors with transport times (one without: the filler's capper sits right
+    /// behind it), with micro-stops, breakdowns, rejects, two products with changeovers
+    /// and level switches on the conveyors: high ones stopping the machine before,
+    /// low ones slowing the machine after, one after a delay, one driving a machine two
+    /// places away.
+    fn conveyor_line() -> String {
+        let mut t = String::from(
+            "name = \"conveyors\"\n[run]\nhorizon = \"12h\"\nseed = 3\n[[products]]\nname = \"A\"\n[[products]]\nname = \"B\"\n[[lines]]\nname = \"L\"\nrated_speed = \"36000/h\"\nspeed_factors = { \"B\" = 0.8 }\nschedule = { repeat = true, campaigns = [{ product = \"A\", duration = \"3h\" }, { product = \"B\", quantity = 40000 }] }\nchangeover = { default = \"9min\" }\n",
+        );
+        let speeds = [45000, 40000, 36000, 36000, 39600, 43200, 46800, 50000];
+        for (i, speed) in speeds.iter().enumerate() {
+            let micro = match i % 3 {
+                0 => "micro_stops = { tbf = \"exp(6min)\", duration = \"uniform(5s, 25s)\" }\n",
+                _ => "",
+            };
+            t += &format!(
+                "[[lines.stations]]\nname = \"s{i}\"\nkind = \"generic\"\nspeed = \"{speed}/h\"\nreject_rate = {}\nfailures = [{{ tbf = \"exp({}min)\", ttr = \"exp(3min)\" }}]\n{micro}",
+                if i % 2 == 1 { 0.003 } else { 0.0 },
+                30 + 9 * i
+            );
+        }
+        for i in 0..7 {
+            let (capacity, transport) = match i {
+                2 => ("capacity = 0", ""),
+                _ => ("accumulation = \"90s\"", "transport_time = \"25s\"\n"),
+            };
+            let switches = match i {
+                2 => "",
+                3 => {
+                    "switches = [{ on = \"85%\", off = \"60%\", delay = \"4s\" }, { on = \"15%\", off = \"35%\" }]\n"
+                }
+                5 => {
+                    "switches = [{ on = \"20%\", off = \"40%\", machine = \"s4\", step = \"115%\" }]\n"
+                }
+                _ => {
+                    "switches = [{ on = \"90%\", off = \"70%\" }, { on = \"10%\", off = \"30%\" }]\n"
+                }
+            };
+            t += &format!(
+                "[[lines.buffers]]\nname = \"b{i}\"\nfrom = \"s{i}\"\nto = \"s{}\"\n{capacity}\n{transport}{switches}",
+                i + 1
+            );
+        }
+        t
+    }
+
+    /// Planning locally, a conveyor run dry parts the runs an event reaches (the machine
+    /// after it follows the conveyor's history), and a switch reads a level a machine
+    /// not booked now would book: the same counts as planning the whole line.
+    #[test]
+    fn conveyors_run_dry_part_the_plan_and_change_nothing() {
+        let text = conveyor_line();
+        for seed in 1..=4 {
+            let ((local, events), (whole, _)) =
+                (run_line(&text, true, seed), run_line(&text, false, seed));
+            let changeovers = assert_same_counts(&local, &whole, 1_000_000);
+            assert!(changeovers >= 8, "seed {seed}: products change over");
+            // Its supply unlimited, the first machine waits for nothing (a machine
+            // booked alone once read a product the one before had stopped making as
+            // going on, and waited for it).
+            let starved = local.core(0).times[crate::line::StationState::Starved as usize];
+            assert!(starved < 1e-6, "seed {seed}: the first starved {starved} s");
+            let LineEngine::Fluid(f) = &local.engine else {
+                unreachable!()
+            };
+            let switched: u64 = f.control().switchings().map(|(n, _)| n).sum();
+            assert!(switched > 100, "seed {seed}: the switches act ({switched})");
+            // Planned locally, an event reaches fewer than half the machines.
+            assert!(
+                f.planned() < events as u64 * 4,
+                "seed {seed}: {} stations planned over {events} events",
+                f.planned()
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,8 @@ impl Calendar<LineEvent> for Cal {
 
 /// Runs the first line of `text` for 12 h (a line long enough to be planned locally),
 /// planning each event locally or the whole line, with the random streams of `seed`:
-/// the runtime and the events it took.
+/// the runtime and the events it took. On a series line planned locally, after every
+/// event, no machine has taken more than had arrived.
 pub(super) fn run_line(text: &str, local: bool, seed: u64) -> (LineRuntime, usize) {
     let scenario = crate::load_scenario("long.toml", text).expect("valid");
     let line = &scenario.lines[0];
@@ -45,6 +46,12 @@ pub(super) fn run_line(text: &str, local: bool, seed: u64) -> (LineRuntime, usiz
         cal.now = t;
         events += 1;
         rt.handle(e, &mut cal);
+        if let LineEngine::Fluid(f) = &mut rt.engine
+            && f.graph.is_none()
+            && f.local
+        {
+            f.assert_takes_only_what_arrived();
+        }
     }
     rt.sync(end);
     (rt, events)
