@@ -515,10 +515,11 @@ impl FluidLine {
             ),
             packs: line.converts(),
             graph: (!line.is_series()).then(|| Box::new(graph::Graph::new(line))),
-            local: match line.is_series() {
-                true => series::plans_locally(line),
-                false => n >= reach::LOCAL_FROM,
-            },
+            local: n
+                >= match line.is_series() {
+                    true => series::LOCAL_FROM,
+                    false => reach::LOCAL_FROM,
+                },
             boundaries: Boundaries::new(line.buffers.len() + n),
             touched: Vec::new(),
             mark: Vec::new(),
