@@ -495,7 +495,7 @@ pub(super) fn at_after(now: SimTime, dt: f64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{assert_same_counts, run_line};
+    use super::super::testing::{assert_same_counts, assert_same_units, run_line};
     use crate::line::LineEngine;
 
     /// A series line of 24 stations of different speeds (some with rejects, one packing
@@ -671,6 +671,61 @@ mod tests {
         let text = series_line_of(&stations, &buffers, 6483);
         let ((local, _), (whole, _)) = (run_line(&text, true, 949), run_line(&text, false, 949));
         assert_same_counts(&local, &whole, 1_000_000);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 48,
+            // The same lines at every run: a failure is a change, not a new draw.
+            rng_seed: proptest::test_runner::RngSeed::Fixed(38),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Random lines of 7 to 11 stations, most buffers conveyors (capacities down to a
+        /// unit, or none for the one plain buffer; conveyors run dry and full), with two
+        /// products, micro-stops and switches: planned locally, every machine takes, makes
+        /// and rejects what planning the whole line gives it, fails as often, and never
+        /// takes more than has arrived. (Not its time by state: a machine held alike by an
+        /// input run dry and an output full may be booked starved one way and blocked the
+        /// other, see docs/scenarios.md.)
+        #[test]
+        fn random_conveyor_lines_take_planned_locally_what_they_take_planned_whole(
+            stations in proptest::collection::vec(
+                (
+                    30_000u32..50_000,
+                    proptest::prop_oneof![proptest::strategy::Just(0u32), 1u32..5_000],
+                    15u32..90,
+                ),
+                7..=11,
+            ),
+            kinds in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![proptest::strategy::Just(0u32), 5u32..60, 200u32..900],
+                    1u32..40,
+                    proptest::prelude::any::<bool>(),
+                ),
+                10,
+            ),
+            plain in 0usize..10,
+            first in 5_000u32..40_000,
+            seed in 1u64..1_000,
+        ) {
+            // All buffers conveyors but one (a plain buffer, maybe of no room, somewhere
+            // or nowhere); a conveyor holds a unit at least.
+            let buffers: Vec<_> = (0..stations.len() - 1)
+                .map(|b| {
+                    let (capacity, transport, switches) = kinds[b];
+                    match b == plain {
+                        true => (capacity, 0, switches),
+                        false => (capacity.max(1), transport, switches),
+                    }
+                })
+                .collect();
+            let text = series_line_of(&stations, &buffers, first);
+            let ((local, _), (whole, _)) = (run_line(&text, true, seed), run_line(&text, false, seed));
+            assert_same_units(&local, &whole, 1_000_000);
+        }
     }
 
     #[test]
