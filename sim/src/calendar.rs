@@ -45,7 +45,7 @@ impl<E> EventCalendar<E> {
     }
 
     /// Adds `event` at `time`.
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, event: E) {
         let key = (time.0 as u128) << 64 | self.next_seq as u128;
         self.next_seq += 1;
@@ -77,7 +77,7 @@ impl<E> EventCalendar<E> {
     }
 
     /// Removes and returns the earliest event.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let last = self.heap.pop()?;
         let top = if self.heap.is_empty() {

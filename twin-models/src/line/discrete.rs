@@ -1321,6 +1321,7 @@ impl DiscreteLine {
 
     /// Hands station `i`'s finished unit on, off the line's end (`to` is `None`) or onto
     /// buffer `to`, if there is room.
+    #[inline(always)]
     fn deposit<const EXTRAS: bool>(
         &mut self,
         i: usize,

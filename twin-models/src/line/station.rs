@@ -374,6 +374,7 @@ impl StationCore {
     }
 
     /// Whether the station may work: no stop, failure, jam or changeover holds it.
+    #[inline(always)]
     pub fn available(&self) -> bool {
         // The flags at once (no branch each): it is asked at every step of a machine.
         let held = self.setup | self.material_hold | self.outfeed_hold | self.reported_down;
