@@ -601,11 +601,16 @@ mod tests {
             };
             let switched: u64 = f.control().switchings().map(|(n, _)| n).sum();
             assert!(switched > 100, "seed {seed}: the switches act ({switched})");
-            // Planned locally, an event reaches less than the whole line.
+            // Planned locally, an event reaches less of the line than planning it whole
+            // (measured: 3.5 stations an event against 7.7 of the 8).
+            let LineEngine::Fluid(w) = &whole.engine else {
+                unreachable!()
+            };
             assert!(
-                f.planned() < events as u64 * 8,
-                "seed {seed}: {} stations planned over {events} events",
-                f.planned()
+                f.planned() * 3 < w.planned() * 2,
+                "seed {seed}: {} stations planned locally over {events} events, {} whole",
+                f.planned(),
+                w.planned()
             );
         }
     }
