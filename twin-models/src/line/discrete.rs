@@ -505,13 +505,20 @@ impl DiscreteLine {
         let at = if st.core.failures.is_empty() && st.remaining < 1 << 53 {
             SimTime(now.0 + st.remaining)
         } else {
-            let mut until = sim::u64_to_f64(st.remaining);
+            let work = sim::u64_to_f64(st.remaining);
+            let mut until = work;
             for f in &st.core.failures {
                 if f.basis == FailureBasis::Operating && !f.active {
                     until = until.min(f.op_left);
                 }
             }
-            SimTime(now.0 + sim::ceil_u64(until.max(0.0)))
+            // No failure before the unit is done: its finish, whole already (the usual
+            // case, without the rounding back).
+            if until == work && st.remaining < 1 << 53 {
+                SimTime(now.0 + st.remaining)
+            } else {
+                SimTime(now.0 + sim::ceil_u64(until.max(0.0)))
+            }
         };
         cal.at(
             at,
