@@ -203,6 +203,7 @@ impl Transit {
     }
 
     /// Nanoseconds until the inflow rate reaching the end of the conveyor next changes.
+    #[inline]
     fn next_change(&self, now: u64) -> Option<u64> {
         let x = self.delayed(now);
         self.history
@@ -999,6 +1000,7 @@ impl FluidLine {
     }
 
     /// Makes the line's flow event fire `at` (none: no boundary ahead).
+    #[inline]
     fn schedule_flow(&mut self, at: Option<SimTime>, cal: &mut impl Calendar<LineEvent>) {
         // A flow event already pending for the same instant serves as well as a new one.
         if at != self.flow_at {
