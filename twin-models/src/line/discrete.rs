@@ -500,25 +500,20 @@ impl DiscreteLine {
         st.work_started = now;
         st.running = true;
         st.epoch = st.epoch.wrapping_add(1);
-        // Without failure clocks the finish is the work left (below 2^53 nanoseconds, as
-        // the float gives it exactly: about 104 days).
-        let at = if st.core.failures.is_empty() && st.remaining < 1 << 53 {
+        // The first operating-time failure clock to run out, if before the unit is done.
+        let work = sim::u64_to_f64(st.remaining);
+        let mut until = work;
+        for f in &st.core.failures {
+            if f.basis == FailureBasis::Operating && !f.active {
+                until = until.min(f.op_left);
+            }
+        }
+        // None does: the finish is the work left, whole already (below 2^53 nanoseconds,
+        // as the float gives it exactly: about 104 days), without the rounding back.
+        let at = if until == work && st.remaining < 1 << 53 {
             SimTime(now.0 + st.remaining)
         } else {
-            let work = sim::u64_to_f64(st.remaining);
-            let mut until = work;
-            for f in &st.core.failures {
-                if f.basis == FailureBasis::Operating && !f.active {
-                    until = until.min(f.op_left);
-                }
-            }
-            // No failure before the unit is done: its finish, whole already (the usual
-            // case, without the rounding back).
-            if until == work && st.remaining < 1 << 53 {
-                SimTime(now.0 + st.remaining)
-            } else {
-                SimTime(now.0 + sim::ceil_u64(until.max(0.0)))
-            }
+            SimTime(now.0 + sim::ceil_u64(until.max(0.0)))
         };
         cal.at(
             at,
