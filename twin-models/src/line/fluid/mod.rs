@@ -1116,14 +1116,18 @@ impl FluidLine {
             }
             Some(tr) => {
                 let (ready, delayed) = (tr.ready_now, tr.delayed_rate_now);
-                if ready <= EPS && out_r >= delayed * (1.0 - 1e-12) {
-                    // The next machine takes what arrives: it follows each change of the
-                    // inflow rate as it reaches the end.
-                    if let Some(dt) = tr.next_change(now.0) {
-                        best = best.min(dt as f64);
-                    }
-                } else if let Some(dt) = tr.time_to_drain(now.0, ready, out_r) {
-                    // Otherwise only the moment the conveyor end runs dry matters.
+                let follows = ready <= EPS && out_r >= delayed * (1.0 - 1e-12);
+                if ready <= EPS
+                    && let Some(dt) = tr.next_change(now.0)
+                {
+                    // The end is dry: what arrives bounds the next machine. Taking what
+                    // arrives, it follows each change of the inflow rate as it reaches the
+                    // end; held below it by its output, it is held by both from the
+                    // change that brings the inflow down to its rate (then it is starved).
+                    best = best.min(dt as f64);
+                }
+                if !follows && let Some(dt) = tr.time_to_drain(now.0, ready, out_r) {
+                    // Otherwise the moment the conveyor end runs dry matters.
                     best = best.min(dt);
                 }
             }

@@ -58,14 +58,14 @@ pub(super) fn run_line(text: &str, local: bool, seed: u64) -> (LineRuntime, usiz
 
 /// Asserts that every station of `local` took, made and rejected what it did in
 /// `whole` to within one part in `parts`, failed as often and spent as long in each
-/// state to within one part in `parts` of the 12 h (a thousandth at least); returns the
+/// state to within one part in `parts` of the 12 h (a millionth at least); returns the
 /// changeovers along the line.
 pub(super) fn assert_same_counts(local: &LineRuntime, whole: &LineRuntime, parts: u128) -> u64 {
     assert_same_units(local, whole, parts);
     let mut changeovers = 0;
     for i in 0..local.stations() {
         let (a, b) = (local.core(i), whole.core(i));
-        let tol = (1.0 / parts as f64).max(1e-3) * 12.0 * 3600.0;
+        let tol = (1.0 / parts as f64).max(1e-6) * 12.0 * 3600.0;
         for s in 0..7 {
             assert!(
                 (a.times[s] - b.times[s]).abs() <= tol,
@@ -81,7 +81,7 @@ pub(super) fn assert_same_counts(local: &LineRuntime, whole: &LineRuntime, parts
 
 /// Asserts that every station of `local` took, made and rejected what it did in
 /// `whole` to within one part in `parts` and failed as often.
-pub(super) fn assert_same_units(local: &LineRuntime, whole: &LineRuntime, parts: u128) {
+fn assert_same_units(local: &LineRuntime, whole: &LineRuntime, parts: u128) {
     for i in 0..local.stations() {
         let (a, b) = (local.core(i), whole.core(i));
         let close = |x: u128, y: u128| x.abs_diff(y) <= (x.max(y) / parts).max(1);
