@@ -615,6 +615,19 @@ mod tests {
         }
     }
 
+    /// Runs [`series_line_of`]'s line with the random streams of `seed` planned locally
+    /// and whole and asserts that every machine does the same in both, time by state too.
+    fn planned_alike(
+        stations: &[(u32, u32, u32)],
+        buffers: &[(u32, u32, bool)],
+        first: u32,
+        seed: u64,
+    ) {
+        let text = series_line_of(stations, buffers, first);
+        let ((local, _), (whole, _)) = (run_line(&text, true, seed), run_line(&text, false, seed));
+        assert_same_counts(&local, &whole, 1_000_000);
+    }
+
     /// A series line of conveyors: each station (speed per hour, rejects in ppm, minutes
     /// between failures), each buffer (capacity, transport seconds, 0 for none; a level switch
     /// pair or not), and the first campaign's quantity.
@@ -673,9 +686,7 @@ mod tests {
             (30, 0, true),
             (1, 27, false),
         ];
-        let text = series_line_of(&stations, &buffers, 6483);
-        let ((local, _), (whole, _)) = (run_line(&text, true, 949), run_line(&text, false, 949));
-        assert_same_counts(&local, &whole, 1_000_000);
+        planned_alike(&stations, &buffers, 6483, 949);
     }
 
     /// A line of conveyors found by a random search: a machine blocked by its full
@@ -705,9 +716,7 @@ mod tests {
             (56, 3, true),
             (18, 9, true),
         ];
-        let text = series_line_of(&stations, &buffers, 13078);
-        let ((local, _), (whole, _)) = (run_line(&text, true, 868), run_line(&text, false, 868));
-        assert_same_counts(&local, &whole, 1_000_000);
+        planned_alike(&stations, &buffers, 13078, 868);
     }
 
     proptest::proptest! {
@@ -758,9 +767,7 @@ mod tests {
                     }
                 })
                 .collect();
-            let text = series_line_of(&stations, &buffers, first);
-            let ((local, _), (whole, _)) = (run_line(&text, true, seed), run_line(&text, false, seed));
-            assert_same_counts(&local, &whole, 1_000_000);
+            planned_alike(&stations, &buffers, first, seed);
         }
     }
 
