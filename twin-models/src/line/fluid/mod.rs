@@ -1116,10 +1116,9 @@ impl FluidLine {
             }
             Some(tr) => {
                 let (ready, delayed) = (tr.ready_now, tr.delayed_rate_now);
-                let follows = ready <= EPS && out_r >= delayed * (1.0 - 1e-12);
-                if ready <= EPS
-                    && let Some(dt) = tr.next_change(now.0)
-                {
+                let dry = ready <= EPS;
+                let follows = dry && out_r >= delayed * (1.0 - 1e-12);
+                if dry && let Some(dt) = tr.next_change(now.0) {
                     // The end is dry: what arrives bounds the next machine. Taking what
                     // arrives, it follows each change of the inflow rate as it reaches the
                     // end; held below it by its output, it is held by both from the
