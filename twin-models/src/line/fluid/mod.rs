@@ -186,6 +186,12 @@ impl Transit {
             }
             left -= net * span;
             elapsed += span;
+            // Drained to a crumb (what counts as dry) as the inflow changes: the end runs
+            // dry then. A machine taking exactly what arrives after it would otherwise
+            // keep the crumb for ever, and the end would go dry without an event.
+            if net > 0.0 && left <= EPS as f64 {
+                return Some(elapsed);
+            }
             at = t as f64;
             rate = next_rate;
         }

@@ -719,6 +719,37 @@ mod tests {
         planned_alike(&stations, &buffers, 13078, 868);
     }
 
+    /// Found at 3,000 random lines (0.14 s of 12 h apart at station 2; 1.44 s on the first
+    /// line found): a conveyor's end holds a unit while nothing arrives, and the machine
+    /// after it takes that unit in exactly the time until arrivals resume at its own rate
+    /// (what the machine before it put on while this one took the same from the end).
+    /// The end is then dry but for a crumb that never drains (the machine takes what
+    /// arrives), so it went dry without an event: planning the whole line booked the
+    /// machine, held by both ends, blocked until the next event anywhere, planning
+    /// locally until the next one reaching it. Draining to a crumb as the inflow changes
+    /// is the moment the end runs dry now, and both book the machine starved from then.
+    #[test]
+    fn a_conveyor_end_drained_as_arrivals_resume_is_dry_then() {
+        let stations = [
+            (30000, 0, 15),
+            (30010, 0, 15),
+            (30072, 0, 15),
+            (30011, 0, 15),
+            (30079, 0, 29),
+            (31012, 0, 16),
+            (30000, 0, 15),
+        ];
+        let buffers = [
+            (200, 1, false),
+            (41, 17, true),
+            (16, 8, false),
+            (597, 0, true),
+            (12, 1, false),
+            (5, 2, false),
+        ];
+        planned_alike(&stations, &buffers, 5000, 1);
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig {
             cases: 48,
