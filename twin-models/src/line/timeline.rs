@@ -50,19 +50,27 @@ pub fn stops_csv(line: &str, station: &str, stops: &[(u64, u64, StationState)]) 
     spans_csv(
         line,
         station,
-        stops.iter().map(|&(a, b, s)| (a, b, s.name().to_string())),
+        stops.iter().map(|&(a, b, s)| (a, b, s.name())),
     )
 }
 
-/// CSV lines `line,station,state,start_s,end_s` of (start ns, end ns, state) spans.
-fn spans_csv(line: &str, station: &str, spans: impl Iterator<Item = (u64, u64, String)>) -> String {
+/// CSV lines `line,station,state,start_s,end_s` of (start ns, end ns, state) spans,
+/// written straight into one string (a year of a plant has millions of them).
+fn spans_csv(
+    line: &str,
+    station: &str,
+    spans: impl Iterator<Item = (u64, u64, impl std::fmt::Display)>,
+) -> String {
+    use std::fmt::Write;
     let mut out = String::new();
     for (a, b, state) in spans {
-        out.push_str(&format!(
-            "{line},{station},{state},{},{}\n",
+        // Writing into a `String` cannot fail.
+        let _ = writeln!(
+            out,
+            "{line},{station},{state},{},{}",
             SimDuration(a).as_secs_f64(),
             SimDuration(b).as_secs_f64()
-        ));
+        );
     }
     out
 }
