@@ -6,8 +6,10 @@
 //! A buffer joins every station feeding it and fed by it when it is within [`NEAR`] of
 //! full, of empty (of the product any machine after it runs, or at its conveyor's end),
 //! when it is a direct coupling, when a station divides over it by most room (the
-//! division follows its level whatever it is), or when it is a merge whose machines run
-//! different products (it holds one back while another has its product to give). The
+//! division follows its level whatever it is), when it is a merge whose machines run
+//! different products (it holds one back while another has its product to give), or when
+//! a machine feeding it has made another product than its last run's since it was booked
+//! (not in its runs yet, that run would seem to go on). The
 //! rates of the reach's stations depend only on each other and on the flows of the
 //! buffers at its edge, which hold them back in nothing, so planning the reach alone
 //! gives the rates planning the whole line would.
@@ -110,6 +112,16 @@ impl FluidLine {
         // A merge whose machines run different products holds one back while another
         // still has the product it takes to give (see `merge_holds`).
         if g.feeds[b].len() > 1 && self.run_several(g.feeds[b].iter().map(|&e| g.edge_from[e])) {
+            return true;
+        }
+        // What a machine feeding it made since it was booked is not in its runs yet: made
+        // of another product than the last run's, that run would seem to go on, and the
+        // end of its product reach the machines after it late (as on a series line).
+        let last = buf.runs.back().map(|r| r.0);
+        if g.feeds[b].iter().any(|&e| {
+            let f = g.edge_from[e];
+            Some(self.stations[f].core.product) != last && self.made_since_booked(f, x) > 0
+        }) {
             return true;
         }
         let (cum_in, cum_out) = self.content_at(b, x);
@@ -417,6 +429,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The machines feeding a merge change over while nothing reaches the buffer after
+    /// them: what they put on since is of the new product, though not in the buffer's runs
+    /// until they are booked. Read as the old product's, its end reached the machine after
+    /// the merge late (or never, while no event reached it); that machine went on making
+    /// the old product from the new one's units (seed 30: 1.9 % apart at the first station
+    /// by 12 h). Such a merge now joins its machines, as a series line's buffer does.
+    #[test]
+    fn a_merge_fed_another_product_since_booked_ends_the_old_one_in_time() {
+        same_counts(
+            &branching_line(16, true, false),
+            (true, false),
+            30,
+            1_000_000_000,
+        );
     }
 
     /// Runs `text`'s line planned locally and planned whole with the random streams of
