@@ -571,11 +571,18 @@ impl FluidLine {
                         let level = self.buffers[b].level();
                         let key = super::to_f64(level) - super::to_f64(c);
                         if level <= EPS {
-                            // What the machines after it would take, were it never empty.
-                            let want: f64 = g.to[b]
-                                .iter()
-                                .map(|&t| self.stations[t].max_rate.min(g.cap[t]))
-                                .sum();
+                            // What the machines after it would take, were it never empty;
+                            // nothing from an empty conveyor, whose units reach them only
+                            // after its transport time: what goes on raises its level at
+                            // once (unit by unit, its first unit leaves another lane the
+                            // most room).
+                            let want: f64 = match self.buffers[b].transit {
+                                Some(_) => 0.0,
+                                None => g.to[b]
+                                    .iter()
+                                    .map(|&t| self.stations[t].max_rate.min(g.cap[t]))
+                                    .sum(),
+                            };
                             let keep = (want - others).max(0.0).min(cap);
                             branches.push(Branch {
                                 cap: keep,
@@ -701,7 +708,13 @@ impl FluidLine {
                 room_total / st.good_fraction()
             };
             let old = self.graph().cap[s];
-            if self.graph().shared[s]
+            // A machine held by the room it had is planned again with the room it has
+            // now, shared or not: held at a full buffer's last allowance, it had kept it
+            // while the machines after the buffer took more, until the next plan (so
+            // that planning the whole line and planning locally parted).
+            let st = &self.stations[s];
+            let held = st.limit == StationState::Blocked && st.rate >= old * (1.0 - 1e-12);
+            if (self.graph().shared[s] || held)
                 && old != cap
                 && (old.is_infinite() || (old - cap).abs() > 1e-12 * old.abs())
             {
