@@ -537,9 +537,7 @@ mod tests {
             ((4086, 2438, 4388), true, 2, 2, (30, 2), 0, (19, 31), 0),
             ((5482, 3951, 4648), true, 0, 1, (2, 55), 30, (82, 66), 0),
         ];
-        let text = random_branching_line(&sections, 3375, 11529);
-        let ((local, _), (whole, _)) = (run_line(&text, true, 970), run_line(&text, false, 970));
-        assert_same_counts(&local, &whole, 100_000_000);
+        planned_alike(&random_branching_line(&sections, 3375, 11529), 970);
     }
 
     /// A machine alone before a full buffer (a divider to two machines after it) is held
@@ -554,8 +552,13 @@ mod tests {
             ((4552, 5153, 3021), false, 1, 0, (16, 7), 29, (23, 22), 8043),
             ((6002, 5640, 2700), false, 2, 0, (15, 1), 27, (20, 28), 0),
         ];
-        let text = random_branching_line(&sections, 3684, 10054);
-        let ((local, _), (whole, _)) = (run_line(&text, true, 223), run_line(&text, false, 223));
+        planned_alike(&random_branching_line(&sections, 3684, 10054), 223);
+    }
+
+    /// Runs `text`'s line planned locally and planned whole with the random streams of
+    /// `seed`: every station does the same to a part in a hundred million.
+    fn planned_alike(text: &str, seed: u64) {
+        let ((local, _), (whole, _)) = (run_line(text, true, seed), run_line(text, false, seed));
         assert_same_counts(&local, &whole, 100_000_000);
     }
 
