@@ -217,6 +217,12 @@ impl Graph {
 /// Sharing keys (ticks) closer than this are equal; a priority's keys are whole places.
 const KEY_TOL: f64 = EPS as f64;
 
+/// Rounds of giving way at a full buffer, each by what it overflows, before the rest is
+/// taken off one edge at once (a machine whose output to the buffer is a sliver of its
+/// output would otherwise give way a few thousand ticks at a time, for ever: a run of a
+/// random branching line hung so).
+const CUT_ROUNDS: u32 = 64;
+
 impl FluidLine {
     fn graph(&self) -> &Graph {
         self.graph.as_deref().expect("a branching line")
@@ -1050,7 +1056,7 @@ impl FluidLine {
             if !together(&g, b) {
                 continue;
             }
-            loop {
+            for round in 0.. {
                 // In totals: a machine booked ahead of the others may have taken what
                 // they have not yet put in.
                 let put: u128 = g.feeds[b].iter().map(|&e| g.now_put[e]).sum();
@@ -1064,6 +1070,24 @@ impl FluidLine {
                     break;
                 };
                 let s = g.edge_from[e];
+                cut = true;
+                if round >= CUT_ROUNDS {
+                    // The excess barely falls: this edge's share of the machine's output is
+                    // a sliver, or the rounding left over by the split. Take the excess off
+                    // this edge alone, the machine making that much less.
+                    let off = (after - cap).min(g.now_put[e]);
+                    let less = match good[s] {
+                        0 => 0,
+                        x => (off * a[s]).div_ceil(x).min(a[s]),
+                    };
+                    a[s] -= less;
+                    if let Some(before) = g.input[s] {
+                        g.now_taken[before] = g.now_taken[before].saturating_sub(less);
+                    }
+                    good[s] -= off;
+                    g.now_put[e] -= off;
+                    continue;
+                }
                 let less = (after - cap).min(a[s]);
                 a[s] -= less;
                 // It takes less from the buffer before it too (looked at later).
@@ -1074,7 +1098,6 @@ impl FluidLine {
                 let mut put_now = std::mem::take(&mut g.now_put);
                 Self::split_ticks(&g, s, good[s], |e, x| put_now[e] = x);
                 g.now_put = put_now;
-                cut = true;
             }
         }
         // Less put in upstream can leave less to take downstream.

@@ -670,6 +670,57 @@ mod tests {
         planned_alike(&random_branching_line(&sections, 4171, 12015), 919);
     }
 
+    /// A station dividing over two buffers whose planned share to the full one is a
+    /// sliver (2e-10 of its output) gave way there by what the buffer overflowed, while
+    /// the split's rounding kept putting the same 2,048 ticks into it: 3e11 rounds at one
+    /// event, so that a 12 h run of this line hung. It now ends, planned locally as
+    /// planned whole.
+    #[test]
+    fn a_sliver_into_a_full_buffer_gives_way_at_once() {
+        let sections: Vec<Section> = vec![
+            ((5038, 5403, 5271), true, 1, 1, (25, 42), 37, (42, 60), 0),
+            ((5356, 5324, 4478), true, 2, 1, (5, 41), 0, (49, 43), 0),
+            ((6512, 3762, 3686), false, 0, 2, (27, 58), 6, (38, 36), 0),
+            ((5774, 4695, 4474), false, 0, 0, (18, 20), 9, (70, 77), 0),
+            (
+                (5436, 4504, 4151),
+                false,
+                1,
+                1,
+                (23, 10),
+                18,
+                (31, 86),
+                19796,
+            ),
+            ((6264, 4097, 1867), true, 0, 1, (20, 2), 6, (64, 32), 11372),
+            ((7345, 1883, 4070), false, 0, 0, (19, 35), 24, (39, 18), 0),
+            ((4126, 1831, 5397), false, 2, 2, (30, 5), 0, (34, 18), 0),
+            ((4135, 5524, 3604), true, 2, 0, (28, 7), 0, (22, 27), 17490),
+            (
+                (4751, 2995, 3146),
+                true,
+                0,
+                1,
+                (27, 36),
+                17,
+                (63, 23),
+                16589,
+            ),
+            ((4777, 3619, 4121), true, 2, 2, (2, 30), 22, (44, 27), 0),
+            ((8303, 4223, 2529), true, 1, 1, (15, 47), 34, (67, 46), 0),
+        ];
+        let text = random_branching_line(&sections, 7715, 13594);
+        let (done, ended) = std::sync::mpsc::channel();
+        let runs = std::thread::spawn(move || {
+            planned_alike(&text, 537);
+            done.send(()).expect("the test waits");
+        });
+        match ended.recv_timeout(std::time::Duration::from_secs(600)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the runs hang"),
+            _ => runs.join().expect("the runs agree"),
+        }
+    }
+
     /// Runs `text`'s line planned locally and planned whole with the random streams of
     /// `seed`: every station does the same to a part in a hundred million.
     fn planned_alike(text: &str, seed: u64) {
