@@ -217,6 +217,11 @@ impl Graph {
 /// Sharing keys (ticks) closer than this are equal; a priority's keys are whole places.
 const KEY_TOL: f64 = EPS as f64;
 
+/// Whether a hold went from `b` to `c` in a sweep (beyond rounding).
+fn moved(b: f64, c: f64) -> bool {
+    (c - b).abs() > 1e-9 * c.abs()
+}
+
 /// Rounds of giving way at a full buffer, each by what it overflows, before the rest is
 /// taken off one edge at once (a machine whose output to the buffer is a sliver of its
 /// output would otherwise give way a few thousand ticks at a time, for ever: a run of a
@@ -400,7 +405,7 @@ impl FluidLine {
         let mut set = |x: &mut f64| {
             let (b, c) = (x1[k], x2[k]);
             k += 1;
-            if c.is_finite() && (c - b).abs() > 1e-9 * c.abs() {
+            if c.is_finite() && moved(b, c) {
                 *x = (c + (c - b) * by).max(0.0);
             }
         };
@@ -418,7 +423,6 @@ impl FluidLine {
     /// How many last moves to move the holds `[x0, x1, x2]` on by (see [`Self::leap`]),
     /// if every hold that moved moved by one ratio, and there is somewhere to go.
     fn leap_by([x0, x1, x2]: &[Vec<f64>; 3]) -> Option<f64> {
-        let moved = |b: f64, c: f64| (c - b).abs() > 1e-9 * c.abs();
         let mut ratio: Option<f64> = None;
         let mut to_nothing = INF;
         for ((&a, &b), &c) in x0.iter().zip(x1).zip(x2) {
@@ -1071,28 +1075,37 @@ impl FluidLine {
                 };
                 let s = g.edge_from[e];
                 cut = true;
-                if round >= CUT_ROUNDS {
-                    // The excess barely falls: this edge's share of the machine's output is
-                    // a sliver, or the rounding left over by the split. Take the excess off
-                    // this edge alone, the machine making that much less.
-                    let off = (after - cap).min(g.now_put[e]);
-                    let less = match good[s] {
-                        0 => 0,
-                        x => (off * a[s]).div_ceil(x).min(a[s]),
-                    };
-                    a[s] -= less;
-                    if let Some(before) = g.input[s] {
-                        g.now_taken[before] = g.now_taken[before].saturating_sub(less);
-                    }
-                    good[s] -= off;
-                    g.now_put[e] -= off;
-                    continue;
-                }
-                let less = (after - cap).min(a[s]);
+                // Past a few rounds the excess barely falls: this edge's share of the
+                // machine's output is a sliver, or the rounding left over by the split.
+                // Then the excess comes off this edge alone, the machine making that much
+                // less (in its input's ticks: in proportion, as it makes them).
+                let sliver = round >= CUT_ROUNDS;
+                let off = (after - cap).min(g.now_put[e]);
+                let less = match (sliver, good[s]) {
+                    (false, _) => (after - cap).min(a[s]),
+                    (true, 0) => 0,
+                    // Exact where it fits (a machine without rejects gives way by `off`
+                    // to the tick), in floating point where the product would not.
+                    (true, x) => off
+                        .checked_mul(a[s])
+                        .map_or_else(
+                            || {
+                                let r = super::to_f64(off) * super::to_f64(a[s]) / super::to_f64(x);
+                                r.ceil() as u128
+                            },
+                            |p| p.div_ceil(x),
+                        )
+                        .min(a[s]),
+                };
                 a[s] -= less;
                 // It takes less from the buffer before it too (looked at later).
                 if let Some(before) = g.input[s] {
                     g.now_taken[before] = g.now_taken[before].saturating_sub(less);
+                }
+                if sliver {
+                    good[s] -= off;
+                    g.now_put[e] -= off;
+                    continue;
                 }
                 good[s] = self.stations[s].good_of::<PACKS>(a[s]);
                 let mut put_now = std::mem::take(&mut g.now_put);
